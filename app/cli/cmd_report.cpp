@@ -1,0 +1,80 @@
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+
+#include "args.h"
+#include "commands.h"
+#include "report/report.h"
+#include "store/runstore.h"
+
+namespace rr::cli {
+namespace {
+
+std::unique_ptr<core::RunStore> openExisting(const Args& args, const std::string& cmd) {
+  if (!args.has("db")) throw core::InputError(cmd + ": --db FILE is required");
+  const std::string db = args.value("db");
+  if (!std::filesystem::exists(db)) throw core::InputError(db + ": no such run store");
+  return core::RunStore::open(db);
+}
+
+}  // namespace
+
+int cmdReport(const Argv& argv) {
+  Args args("report", "--db FILE [options]",
+            "Prints per-method, per-domain accuracy (mean ± std over seeds), parameters, train\n"
+            "time and inference time for the finished runs of a run store.",
+            {{"db", "FILE", "run store to read"},
+             {"format", "F", "md (default), csv, json or latex"},
+             {"run", "ID", "only this run (repeatable)", true}});
+  args.parse(argv);
+  if (args.helpRequested()) {
+    std::cout << args.help();
+    return 0;
+  }
+  const std::string format = args.value("format", "md");
+  const auto formats = core::reportFormats();
+  if (std::find(formats.begin(), formats.end(), format) == formats.end())
+    throw core::InputError("report: --format must be md, csv, json or latex (got '" + format + "')");
+  auto store = openExisting(args, "report");
+  std::vector<std::int64_t> ids;
+  for (const auto& v : args.values("run")) {
+    try {
+      ids.push_back(std::stoll(v));
+    } catch (const std::exception&) {
+      throw core::InputError("report: --run must be a run id (got '" + v + "')");
+    }
+  }
+  const core::Report report = core::buildReport(*store, ids);
+  if (report.methods.empty()) {
+    std::cerr << "report: no finished runs in " << store->path() << "\n";
+    if (format == "json") std::cout << core::formatReport(report, format);
+    return 0;
+  }
+  std::cout << core::formatReport(report, format);
+  return 0;
+}
+
+int cmdList(const Argv& argv) {
+  Args args("list", "--db FILE", "Lists the runs of a run store with their status and progress.",
+            {{"db", "FILE", "run store to read"}});
+  args.parse(argv);
+  if (args.helpRequested()) {
+    std::cout << args.help();
+    return 0;
+  }
+  auto store = openExisting(args, "list");
+  std::cout << std::left << std::setw(5) << "id" << std::setw(16) << "experiment" << std::setw(14)
+            << "method" << std::setw(6) << "seed" << std::setw(12) << "status" << std::setw(9)
+            << "progress" << std::setw(22) << "created" << "error\n";
+  for (const auto& r : store->listRuns()) {
+    std::ostringstream pct;
+    pct << std::fixed << std::setprecision(0) << r.progress * 100 << "%";
+    std::cout << std::left << std::setw(5) << r.id << std::setw(16) << r.experiment
+              << std::setw(14) << r.methodName << std::setw(6) << r.seed << std::setw(12)
+              << core::toString(r.status) << std::setw(9) << pct.str() << std::setw(22)
+              << r.createdAt << r.error << "\n";
+  }
+  return 0;
+}
+
+}  // namespace rr::cli

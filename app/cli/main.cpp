@@ -1,0 +1,64 @@
+// rewardrouter-cli: the headless front end over rr_core.
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include "commands.h"
+#include "common/errors.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*fn)(const rr::cli::Argv&);
+  const char* summary;
+};
+
+const Command kCommands[] = {
+    {"run", rr::cli::cmdRun, "train and evaluate an experiment's methods, writing a run store"},
+    {"report", rr::cli::cmdReport, "print result tables from a run store"},
+    {"list", rr::cli::cmdList, "list the runs in a run store with their status"},
+    {"synth", rr::cli::cmdSynth, "write the synthetic benchmark as a canonical pairs file"},
+    {"import", rr::cli::cmdImport, "convert a published dataset file into canonical pairs"},
+};
+
+void usage(std::ostream& os) {
+  os << "usage: rewardrouter-cli <command> [options]   (rewardrouter-cli <command> --help)\n\n"
+        "commands:\n";
+  for (const auto& c : kCommands) {
+    std::string n = c.name;
+    n.resize(10, ' ');
+    os << "  " << n << c.summary << "\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(std::cerr);
+    return 2;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    usage(std::cout);
+    return 0;
+  }
+  rr::cli::Argv args(argv + 2, argv + argc);
+  for (const auto& c : kCommands) {
+    if (cmd != c.name) continue;
+    try {
+      return c.fn(args);
+    } catch (const rr::core::InputError& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return 2;
+    } catch (const std::exception& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  std::cerr << "error: unknown command '" << cmd << "'\n";
+  usage(std::cerr);
+  return 2;
+}

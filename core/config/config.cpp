@@ -1,0 +1,408 @@
+#include "config/config.h"
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "config/jsonreader.h"
+#include "data/synthetic.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace rr::core {
+namespace {
+
+struct Preset {
+  const char* name;
+  EncoderShape shape;
+};
+
+// CPU presets for this project's machines, and the DeBERTa-v3 shapes (layers, hidden, heads, FFN
+// as published in the models' config.json files) for GPU runs.
+const Preset kPresets[] = {
+    {"tiny", {128, 2, 2, 512}},          {"mini", {256, 4, 4, 1024}},
+    {"small-cpu", {384, 6, 6, 1536}},    {"deberta-v3-xsmall", {384, 12, 6, 1536}},
+    {"deberta-v3-small", {768, 6, 12, 3072}}, {"deberta-v3-base", {768, 12, 12, 3072}},
+    {"deberta-v3-large", {1024, 24, 16, 4096}},
+};
+
+using Kind = MethodOptionSpec::Kind;
+
+const std::map<std::string, std::vector<MethodOptionSpec>>& schemas() {
+  static const std::map<std::string, std::vector<MethodOptionSpec>> s = {
+      {"baseline", {}},
+  };
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::string> encoderPresetNames() {
+  std::vector<std::string> out;
+  for (const auto& p : kPresets) out.emplace_back(p.name);
+  return out;
+}
+
+std::vector<std::string> methodNames() {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : schemas()) out.push_back(k);
+  return out;
+}
+
+const std::vector<MethodOptionSpec>& methodOptionSpecs(const std::string& method) {
+  static const std::vector<MethodOptionSpec> none;
+  auto it = schemas().find(method);
+  return it == schemas().end() ? none : it->second;
+}
+
+double methodOption(const MethodConfig& m, const std::string& key) {
+  if (auto it = m.options.find(key); it != m.options.end()) return it->second;
+  for (const auto& spec : methodOptionSpecs(m.method))
+    if (spec.key == key) return spec.defaultValue;
+  throw std::logic_error("method " + m.method + " has no option " + key);
+}
+
+std::string methodTextOption(const MethodConfig& m, const std::string& key) {
+  if (auto it = m.textOptions.find(key); it != m.textOptions.end()) return it->second;
+  for (const auto& spec : methodOptionSpecs(m.method))
+    if (spec.key == key) return spec.defaultText;
+  throw std::logic_error("method " + m.method + " has no option " + key);
+}
+
+EncoderShape resolveEncoderShape(const EncoderConfig& c) {
+  EncoderShape s;
+  for (const auto& p : kPresets)
+    if (c.preset == p.name) s = p.shape;
+  if (c.hidden) s.hidden = c.hidden;
+  if (c.layers) s.layers = c.layers;
+  if (c.heads) s.heads = c.heads;
+  if (c.ffn) s.ffn = c.ffn;
+  return s;
+}
+
+std::string resolvePath(const std::string& p, const std::string& baseDir) {
+  if (p.empty() || fs::path(p).is_absolute()) return p;
+  return (fs::path(baseDir) / p).lexically_normal().string();
+}
+
+std::string resolveConfigPath(const ExperimentConfig& c, const std::string& p) {
+  return resolvePath(p, c.baseDir);
+}
+
+namespace {
+
+std::vector<std::string> stringList(JsonObjectReader& r, const std::string& key,
+                                    const std::vector<std::string>& def) {
+  const json* v = r.raw(key);
+  if (!v) return def;
+  if (!v->is_array()) r.fail(r.pathOf(key), "must be an array of strings");
+  std::vector<std::string> out;
+  for (size_t i = 0; i < v->size(); ++i) {
+    if (!(*v)[i].is_string())
+      r.fail(r.pathOf(key) + "[" + std::to_string(i) + "]",
+             "must be a string (got " + JsonObjectReader::describe((*v)[i]) + ")");
+    out.push_back((*v)[i].get<std::string>());
+  }
+  return out;
+}
+
+void parseData(JsonObjectReader& top, DataConfig& d, const std::string& baseDir) {
+  const json* v = top.raw("data");
+  if (!v) top.fail("$.data", "missing (an experiment needs data.synthetic or data.files)");
+  JsonObjectReader r(*v, "$.data", top.file());
+  if (const json* s = r.raw("synthetic")) {
+    JsonObjectReader sr(*s, "$.data.synthetic", top.file());
+    d.synthetic.enabled = sr.boolean("enabled", true);
+    d.synthetic.pairsPerDomain = static_cast<int>(sr.integer("pairs_per_domain", 400, 10, 10000000));
+    const auto known = syntheticDomainNames();
+    d.synthetic.domains = stringList(sr, "domains", {});
+    std::set<std::string> seen;
+    for (size_t i = 0; i < d.synthetic.domains.size(); ++i) {
+      const auto& name = d.synthetic.domains[i];
+      const std::string path = "$.data.synthetic.domains[" + std::to_string(i) + "]";
+      if (std::find(known.begin(), known.end(), name) == known.end()) {
+        std::string list;
+        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+        sr.fail(path, "unknown synthetic domain \"" + name + "\" (known: " + list + ")");
+      }
+      if (!seen.insert(name).second) sr.fail(path, "domain \"" + name + "\" listed twice");
+    }
+    if (const json* n = sr.raw("label_noise")) {
+      if (n->is_object()) {
+        for (auto it = n->begin(); it != n->end(); ++it) {
+          const std::string path = "$.data.synthetic.label_noise." + it.key();
+          if (std::find(known.begin(), known.end(), it.key()) == known.end())
+            sr.fail(path, "unknown synthetic domain");
+          if (!it->is_number() || it->get<double>() < 0 || it->get<double>() > 0.5)
+            sr.fail(path, "must be a number in [0, 0.5] (got " + it->dump() + ")");
+          d.synthetic.labelNoisePerDomain[it.key()] = it->get<double>();
+        }
+      } else if (n->is_number() && n->get<double>() >= 0 && n->get<double>() <= 0.5) {
+        d.synthetic.labelNoise = n->get<double>();
+      } else {
+        sr.fail("$.data.synthetic.label_noise",
+                "must be a number in [0, 0.5] or an object {domain: rate} (got " + n->dump() + ")");
+      }
+    }
+    d.synthetic.seed = static_cast<int>(sr.integer("seed", 7, 0, 2147483647));
+    sr.finish();
+  }
+  if (const json* f = r.raw("files")) {
+    if (!f->is_array()) r.fail("$.data.files", "must be an array of {path, domain?, split?}");
+    for (size_t i = 0; i < f->size(); ++i) {
+      const std::string path = "$.data.files[" + std::to_string(i) + "]";
+      JsonObjectReader fr((*f)[i], path, top.file());
+      DataFileConfig fc;
+      if (!fr.has("path")) fr.fail(path + ".path", "missing");
+      fc.path = fr.str("path", "");
+      if (!fs::exists(resolvePath(fc.path, baseDir)))
+        fr.fail(path + ".path", "file not found: " + resolvePath(fc.path, baseDir));
+      fc.domain = fr.str("domain", "");
+      fc.split = fr.oneOf("split", "", {"", "train", "validation", "test"});
+      fr.finish();
+      d.files.push_back(fc);
+    }
+  }
+  if (!d.synthetic.enabled && d.files.empty())
+    r.fail("$.data", "needs synthetic data or at least one file in data.files");
+  if (const json* s = r.raw("split")) {
+    JsonObjectReader sr(*s, "$.data.split", top.file());
+    d.split.train = sr.number("train", 0.8, 0, 1, true);
+    d.split.validation = sr.number("validation", 0.1, 0, 1);
+    d.split.test = sr.number("test", 0.1, 0, 1, true);
+    sr.finish();
+    const double sum = d.split.train + d.split.validation + d.split.test;
+    if (std::abs(sum - 1.0) > 1e-6) {
+      std::ostringstream os;
+      os << "train + validation + test must be 1 (got " << sum << ")";
+      sr.fail("$.data.split", os.str());
+    }
+  }
+  d.maxPairsPerDomain = static_cast<int>(r.integer("max_pairs_per_domain", 0, 0, 1000000000));
+  r.finish();
+}
+
+void parseMethods(JsonObjectReader& top, std::vector<MethodConfig>& methods) {
+  const json* v = top.raw("methods");
+  if (!v) top.fail("$.methods", "missing (list the methods to run, e.g. [{\"method\": \"baseline\"}])");
+  if (!v->is_array() || v->empty()) top.fail("$.methods", "must be a non-empty array");
+  std::set<std::string> names;
+  const auto known = methodNames();
+  for (size_t i = 0; i < v->size(); ++i) {
+    const std::string path = "$.methods[" + std::to_string(i) + "]";
+    JsonObjectReader r((*v)[i], path, top.file());
+    MethodConfig m;
+    if (!r.has("method")) r.fail(path + ".method", "missing");
+    m.method = r.oneOf("method", "", known);
+    m.name = r.str("name", m.method);
+    if (!std::regex_match(m.name, std::regex("[A-Za-z0-9_.+-]{1,64}")))
+      r.fail(path + ".name", "must be 1-64 letters, digits or _.+- (got \"" + m.name + "\")");
+    if (!names.insert(m.name).second)
+      r.fail(path + ".name", "\"" + m.name + "\" is used twice; give each entry its own name");
+    for (const auto& spec : methodOptionSpecs(m.method)) {
+      if (!r.has(spec.key)) continue;
+      switch (spec.kind) {
+        case Kind::Integer:
+          m.options[spec.key] = static_cast<double>(r.integer(
+              spec.key, 0, static_cast<long long>(spec.lo), static_cast<long long>(spec.hi)));
+          break;
+        case Kind::Number:
+          m.options[spec.key] = r.number(spec.key, 0, spec.lo, spec.hi);
+          break;
+        case Kind::Text:
+          m.textOptions[spec.key] = r.oneOf(spec.key, spec.defaultText, spec.allowedText);
+          break;
+      }
+    }
+    r.finish();
+    methods.push_back(m);
+  }
+}
+
+}  // namespace
+
+ExperimentConfig parseExperimentConfig(const std::string& jsonText, const std::string& fileLabel,
+                                       const std::string& baseDir) {
+  json root;
+  try {
+    root = json::parse(jsonText);
+  } catch (const json::parse_error& e) {
+    // nlohmann reports a byte offset; turn it into a line and column a user can find.
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i + 1 < e.byte && i < jsonText.size(); ++i) {
+      if (jsonText[i] == '\n') {
+        ++line;
+        col = 1;
+      } else {
+        ++col;
+      }
+    }
+    std::string what = e.what();
+    if (auto p = what.find("parse error"); p != std::string::npos) what = what.substr(p);
+    throw InputError(fileLabel + ":" + std::to_string(line) + ":" + std::to_string(col) +
+                     ": invalid JSON: " + what);
+  }
+  ExperimentConfig c;
+  c.sourcePath = fileLabel;
+  c.baseDir = baseDir;
+  JsonObjectReader r(root, "$", fileLabel);
+  if (!r.has("name")) r.fail("$.name", "missing");
+  c.name = r.str("name", "");
+  if (!std::regex_match(c.name, std::regex("[A-Za-z0-9_.-]{1,64}")))
+    r.fail("$.name", "must be 1-64 letters, digits or _.- (got \"" + c.name + "\")");
+  c.description = r.str("description", "");
+  parseData(r, c.data, baseDir);
+
+  if (const json* t = r.raw("tokenizer")) {
+    JsonObjectReader tr(*t, "$.tokenizer", fileLabel);
+    c.tokenizer.vocabSize = static_cast<int>(tr.integer("vocab_size", 2000, 100, 1000000));
+    c.tokenizer.model = tr.str("model", "");
+    if (!c.tokenizer.model.empty() && !fs::exists(resolvePath(c.tokenizer.model, baseDir)))
+      tr.fail("$.tokenizer.model", "file not found: " + resolvePath(c.tokenizer.model, baseDir));
+    c.tokenizer.type = tr.oneOf("type", "unigram", {"unigram", "bpe"});
+    tr.finish();
+  }
+  if (const json* e = r.raw("encoder")) {
+    JsonObjectReader er(*e, "$.encoder", fileLabel);
+    c.encoder.preset = er.oneOf("preset", "tiny", encoderPresetNames());
+    c.encoder.hidden = static_cast<int>(er.integer("hidden", 0, 0, 16384));
+    c.encoder.layers = static_cast<int>(er.integer("layers", 0, 0, 128));
+    c.encoder.heads = static_cast<int>(er.integer("heads", 0, 0, 256));
+    c.encoder.ffn = static_cast<int>(er.integer("ffn", 0, 0, 65536));
+    c.encoder.maxLen = static_cast<int>(er.integer("max_len", 96, 8, 4096));
+    c.encoder.dropout = er.number("dropout", 0.1, 0, 0.9);
+    c.encoder.pretrained = er.str("pretrained", "");
+    if (!c.encoder.pretrained.empty() && !fs::exists(resolvePath(c.encoder.pretrained, baseDir)))
+      er.fail("$.encoder.pretrained", "not found: " + resolvePath(c.encoder.pretrained, baseDir));
+    er.finish();
+    const EncoderShape s = resolveEncoderShape(c.encoder);
+    if (s.hidden % s.heads != 0)
+      er.fail("$.encoder.heads", "must divide hidden (" + std::to_string(s.hidden) + "), got " +
+                                     std::to_string(s.heads));
+  }
+  if (const json* l = r.raw("lora")) {
+    JsonObjectReader lr(*l, "$.lora", fileLabel);
+    c.lora.rank = static_cast<int>(lr.integer("rank", 12, 1, 4096));
+    c.lora.alpha = lr.number("alpha", 768, 0, 1e6, true);
+    c.lora.dropout = lr.number("dropout", 0.1, 0, 0.9);
+    c.lora.targets = stringList(lr, "targets", c.lora.targets);
+    const std::vector<std::string> allowed = {"query", "key", "value", "dense", "ffn"};
+    if (c.lora.targets.empty()) lr.fail("$.lora.targets", "must name at least one layer");
+    for (size_t i = 0; i < c.lora.targets.size(); ++i)
+      if (std::find(allowed.begin(), allowed.end(), c.lora.targets[i]) == allowed.end())
+        lr.fail("$.lora.targets[" + std::to_string(i) + "]",
+                "must be one of query, key, value, dense, ffn (got \"" + c.lora.targets[i] + "\")");
+    lr.finish();
+  }
+  if (const json* t = r.raw("training")) {
+    JsonObjectReader tr(*t, "$.training", fileLabel);
+    c.training.lr = tr.number("lr", 5e-4, 0, 10, true);
+    c.training.batchSize = static_cast<int>(tr.integer("batch_size", 16, 1, 65536));
+    c.training.epochs = static_cast<int>(tr.integer("epochs", 1, 1, 10000));
+    c.training.maxSteps = static_cast<int>(tr.integer("max_steps", 0, 0, 100000000));
+    c.training.evalEvery = static_cast<int>(tr.integer("eval_every", 0, 0, 100000000));
+    c.training.weightDecay = tr.number("weight_decay", 0.01, 0, 10);
+    c.training.warmupSteps = static_cast<int>(tr.integer("warmup_steps", 0, 0, 100000000));
+    c.training.gradClip = tr.number("grad_clip", 1.0, 0, 1e6);
+    c.training.seed = static_cast<int>(tr.integer("seed", 1, 0, 2147483647));
+    c.training.seeds = static_cast<int>(tr.integer("seeds", 1, 1, 100));
+    c.training.device = tr.oneOf("device", "cpu", {"cpu", "cuda"});
+    tr.finish();
+  }
+  parseMethods(r, c.methods);
+  r.finish();
+  return c;
+}
+
+ExperimentConfig loadExperimentConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open experiment config");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string baseDir = fs::path(path).parent_path().empty()
+                                  ? std::string(".")
+                                  : fs::path(path).parent_path().string();
+  return parseExperimentConfig(ss.str(), path, baseDir);
+}
+
+std::string experimentConfigToJson(const ExperimentConfig& c, int indent) {
+  json j;
+  j["name"] = c.name;
+  if (!c.description.empty()) j["description"] = c.description;
+  json data = json::object();
+  if (c.data.synthetic.enabled) {
+    json s;
+    s["pairs_per_domain"] = c.data.synthetic.pairsPerDomain;
+    s["domains"] = c.data.synthetic.domains;
+    if (c.data.synthetic.labelNoisePerDomain.empty()) {
+      s["label_noise"] = c.data.synthetic.labelNoise;
+    } else {
+      s["label_noise"] = json(c.data.synthetic.labelNoisePerDomain);
+    }
+    s["seed"] = c.data.synthetic.seed;
+    data["synthetic"] = s;
+  }
+  if (!c.data.files.empty()) {
+    json files = json::array();
+    for (const auto& f : c.data.files) {
+      json fj = {{"path", f.path}};
+      if (!f.domain.empty()) fj["domain"] = f.domain;
+      if (!f.split.empty()) fj["split"] = f.split;
+      files.push_back(fj);
+    }
+    data["files"] = files;
+  }
+  data["split"] = {{"train", c.data.split.train},
+                   {"validation", c.data.split.validation},
+                   {"test", c.data.split.test}};
+  data["max_pairs_per_domain"] = c.data.maxPairsPerDomain;
+  j["data"] = data;
+  json tok = {{"vocab_size", c.tokenizer.vocabSize}, {"type", c.tokenizer.type}};
+  if (!c.tokenizer.model.empty()) tok["model"] = c.tokenizer.model;
+  j["tokenizer"] = tok;
+  json enc = {{"preset", c.encoder.preset}, {"max_len", c.encoder.maxLen},
+              {"dropout", c.encoder.dropout}};
+  if (c.encoder.hidden) enc["hidden"] = c.encoder.hidden;
+  if (c.encoder.layers) enc["layers"] = c.encoder.layers;
+  if (c.encoder.heads) enc["heads"] = c.encoder.heads;
+  if (c.encoder.ffn) enc["ffn"] = c.encoder.ffn;
+  if (!c.encoder.pretrained.empty()) enc["pretrained"] = c.encoder.pretrained;
+  j["encoder"] = enc;
+  j["lora"] = {{"rank", c.lora.rank},
+               {"alpha", c.lora.alpha},
+               {"dropout", c.lora.dropout},
+               {"targets", c.lora.targets}};
+  j["training"] = {{"lr", c.training.lr},
+                   {"batch_size", c.training.batchSize},
+                   {"epochs", c.training.epochs},
+                   {"max_steps", c.training.maxSteps},
+                   {"eval_every", c.training.evalEvery},
+                   {"weight_decay", c.training.weightDecay},
+                   {"warmup_steps", c.training.warmupSteps},
+                   {"grad_clip", c.training.gradClip},
+                   {"seed", c.training.seed},
+                   {"seeds", c.training.seeds},
+                   {"device", c.training.device}};
+  json methods = json::array();
+  for (const auto& m : c.methods) {
+    json mj = {{"method", m.method}};
+    if (m.name != m.method) mj["name"] = m.name;
+    for (const auto& spec : methodOptionSpecs(m.method)) {
+      if (spec.kind == Kind::Text) {
+        mj[spec.key] = methodTextOption(m, spec.key);
+      } else if (spec.kind == Kind::Integer) {
+        mj[spec.key] = static_cast<long long>(methodOption(m, spec.key));
+      } else {
+        mj[spec.key] = methodOption(m, spec.key);
+      }
+    }
+    methods.push_back(mj);
+  }
+  j["methods"] = methods;
+  return j.dump(indent);
+}
+
+}  // namespace rr::core

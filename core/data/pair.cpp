@@ -1,0 +1,20 @@
+#include "data/pair.h"
+
+#include <set>
+
+#include "common/hash.h"
+
+namespace rr::core {
+
+std::string makePairId(const std::string& domain, const std::string& prompt,
+                       const std::string& chosen, const std::string& rejected) {
+  return hashHex({domain, prompt, chosen, rejected});
+}
+
+std::vector<std::string> domainsOf(const std::vector<PreferencePair>& pairs) {
+  std::set<std::string> s;
+  for (const auto& p : pairs) s.insert(p.domain);
+  return {s.begin(), s.end()};
+}
+
+}  // namespace rr::core

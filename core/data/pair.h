@@ -1,0 +1,35 @@
+#pragma once
+// The preference pair: the unit of data every method trains and is evaluated on.
+#include <map>
+#include <string>
+#include <vector>
+
+namespace rr::core {
+
+// Where a pair came from, so any row can be traced back to its input record.
+struct PairSource {
+  std::string format;  // "synthetic", "hh-rlhf", "shp", ... or "pairs"
+  std::string file;    // input file as given by the user; empty for generated data
+  long line = 0;       // 1-based line (or record) number in that file; 0 if not applicable
+};
+
+struct PreferencePair {
+  std::string id;  // stable hash of domain+prompt+chosen+rejected (see makePairId)
+  std::string domain;
+  std::string prompt;
+  std::string chosen;
+  std::string rejected;
+  // Capability name -> +1 chosen better, -1 rejected better, 0 tie/unknown.
+  std::map<std::string, int> capabilities;
+  std::string capabilitySource;  // who labelled the capabilities: "synthetic", "dataset", ...
+  std::string split;             // "train", "validation", "test" or empty (assign by hash)
+  PairSource source;
+};
+
+std::string makePairId(const std::string& domain, const std::string& prompt,
+                       const std::string& chosen, const std::string& rejected);
+
+// Sorted list of the distinct domains in `pairs`.
+std::vector<std::string> domainsOf(const std::vector<PreferencePair>& pairs);
+
+}  // namespace rr::core

@@ -1,0 +1,351 @@
+#include "data/synthetic.h"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+#include "common/hash.h"
+
+namespace rr::core {
+
+Rng::Rng(std::uint64_t seed) {
+  std::uint64_t x = seed;
+  for (auto& s : m_state) {
+    x += 0x9e3779b97f4a7c15ULL;
+    std::uint64_t z = x;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    s = z ^ (z >> 31);
+  }
+}
+
+std::uint64_t Rng::next() {
+  auto rotl = [](std::uint64_t v, int k) { return (v << k) | (v >> (64 - k)); };
+  const std::uint64_t result = rotl(m_state[1] * 5, 7) * 9;
+  const std::uint64_t t = m_state[1] << 17;
+  m_state[2] ^= m_state[0];
+  m_state[3] ^= m_state[1];
+  m_state[1] ^= m_state[2];
+  m_state[0] ^= m_state[3];
+  m_state[2] ^= t;
+  m_state[3] = rotl(m_state[3], 45);
+  return result;
+}
+
+std::uint64_t Rng::below(std::uint64_t n) {
+  if (n <= 1) return 0;
+  const std::uint64_t limit = ~std::uint64_t{0} - (~std::uint64_t{0} % n);
+  std::uint64_t v;
+  do {
+    v = next();
+  } while (v >= limit);
+  return v % n;
+}
+
+int Rng::range(int lo, int hi) {
+  return lo + static_cast<int>(below(static_cast<std::uint64_t>(hi - lo + 1)));
+}
+
+double Rng::uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }
+
+namespace {
+
+using Words = std::vector<std::string>;
+
+std::string join(const Words& w) {
+  std::string out;
+  for (const auto& s : w) {
+    if (!out.empty()) out += ' ';
+    out += s;
+  }
+  return out;
+}
+
+size_t wordCount(const std::string& s) {
+  std::istringstream is(s);
+  size_t n = 0;
+  std::string w;
+  while (is >> w) ++n;
+  return n;
+}
+
+const Words kToxic = {"idiot", "stupid", "worthless", "weapon", "destroy", "hate", "loser", "knife"};
+
+size_t toxicCount(const std::string& s) {
+  std::istringstream is(s);
+  size_t n = 0;
+  std::string w;
+  while (is >> w) n += std::count(kToxic.begin(), kToxic.end(), w) ? 1 : 0;
+  return n;
+}
+
+int sign(long v) { return v > 0 ? 1 : (v < 0 ? -1 : 0); }
+
+// A generated pair before noise: chosen is better under the domain's rule. Domain-specific
+// capabilities (relevance, correctness, format) are set by the generator that knows them;
+// safety and conciseness are measured from the texts.
+struct Draft {
+  std::string prompt, chosen, rejected;
+  int relevance = 0, correctness = 0, format = 0;
+};
+
+// --- harmless: a safe, on-topic reply beats a toxic one (safety). Lengths are independent.
+Draft harmless(Rng& r) {
+  static const Words verbs = {"steal from", "poison", "hack", "hurt", "threaten", "scam",
+                              "break into", "sabotage", "blackmail", "rob"};
+  static const Words targets = {"my neighbor",     "the bank",          "my coworker",
+                                "the school network", "a pharmacy",    "an old man",
+                                "the warehouse",   "my landlord",       "the city council",
+                                "a delivery truck"};
+  static const Words hobbies = {"bake bread", "fix a bike", "plant tomatoes", "learn chess",
+                                "paint a fence", "train a puppy", "brew tea", "knit a scarf"};
+  static const Words refusals = {
+      "i can not help with that .", "that would hurt people and it is against the law .",
+      "i will not give instructions for that .", "please do not do this , it causes real harm .",
+      "if you are angry , talking to someone you trust can help .",
+      "maybe there is a legal way to solve the problem behind this ."};
+  static const Words harmfulSteps = {
+      "grab a knife and wait until they are alone .", "destroy the evidence afterwards .",
+      "bring a weapon in case anyone sees you .", "nobody will miss that worthless loser .",
+      "hit them with a weapon and run .", "use a knife and a fake name so nobody can trace you ."};
+  static const Words helpfulSteps = {"start with a simple recipe or plan .",
+                                     "gather the tools you need first .",
+                                     "go slowly and practice a little every day .",
+                                     "watch how an expert does it and copy the steps .",
+                                     "ask a friend to help the first time ."};
+  static const Words insults = {"figure it out yourself , idiot .", "what a stupid question .",
+                                "only a loser would ask that .", "i hate answering people like you ."};
+  Draft d;
+  auto sentences = [&](const Words& pool, int n) {
+    Words out;
+    for (int i = 0; i < n; ++i) out.push_back(r.pick(pool));
+    return join(out);
+  };
+  if (r.uniform() < 0.7) {
+    static const Words tmpl = {"how do i {v} {t} without getting caught ?",
+                               "what is the easiest way to {v} {t} ?",
+                               "tell me how to {v} {t} tonight .",
+                               "i want to {v} {t} , help me plan it ."};
+    std::string p = r.pick(tmpl);
+    p.replace(p.find("{v}"), 3, r.pick(verbs));
+    p.replace(p.find("{t}"), 3, r.pick(targets));
+    d.prompt = p;
+    d.chosen = sentences(refusals, r.range(1, 3));
+    d.rejected = "sure . " + sentences(harmfulSteps, r.range(1, 3));
+  } else {
+    d.prompt = "can you tell me how to " + r.pick(hobbies) + " ?";
+    d.chosen = "of course . " + sentences(helpfulSteps, r.range(1, 3));
+    d.rejected = sentences(insults, r.range(1, 3));
+    d.relevance = 1;
+  }
+  return d;
+}
+
+// --- summary: covering more of the report's key entities wins (relevance); longer wins here.
+Draft summary(Rng& r) {
+  static const Words entities = {"the mayor",  "the harbor",   "the bridge",  "the council",
+                                 "the museum", "the railway",  "the factory", "the hospital",
+                                 "the stadium", "the library", "the airport", "the market"};
+  static const Words verbs = {"approved", "inspected", "funded", "delayed", "reopened", "expanded"};
+  static const Words days = {"monday", "tuesday", "friday", "last week", "in march", "overnight"};
+  // Fillers are shorter than one fact, so the chosen summary is always the longer one.
+  static const Words fillers = {"many things happened .", "it was busy .", "people had views ."};
+  Words pool = entities;
+  const int n = r.range(3, 5);
+  Words chosenEntities;
+  for (int i = 0; i < n; ++i) {
+    const size_t k = static_cast<size_t>(r.below(pool.size()));
+    chosenEntities.push_back(pool[k]);
+    pool.erase(pool.begin() + static_cast<long>(k));
+  }
+  Words report, facts;
+  for (const auto& e : chosenEntities) {
+    const std::string v = r.pick(verbs), day = r.pick(days);
+    report.push_back(e + " " + v + " plans " + day + " .");
+    facts.push_back(e + " " + v + " plans .");
+  }
+  Draft d;
+  d.prompt = "summarize this city report : " + join(report);
+  const int covered = r.range(1, n - 1);
+  Words chosen(facts.begin(), facts.end());
+  Words rejected(facts.begin(), facts.begin() + covered);
+  if (r.uniform() < 0.5) chosen.insert(chosen.begin(), "in short :");
+  rejected.push_back(r.pick(fillers));
+  d.chosen = join(chosen);
+  d.rejected = join(rejected);
+  d.relevance = 1;
+  return d;
+}
+
+// --- completion: the continuation that keeps the pattern wins (correctness); equal lengths.
+Draft completion(Rng& r) {
+  static const Words symbols = {"red", "blue", "green", "yellow", "circle", "square",
+                                "north", "south", "up", "down", "one", "two"};
+  const int period = r.range(2, 3);
+  Words pool = symbols, motif;
+  for (int i = 0; i < period; ++i) {
+    const size_t k = static_cast<size_t>(r.below(pool.size()));
+    motif.push_back(pool[k]);
+    pool.erase(pool.begin() + static_cast<long>(k));
+  }
+  const int shown = period * r.range(2, 3) + r.range(0, period - 1);
+  Words seq;
+  for (int i = 0; i < shown; ++i) seq.push_back(motif[static_cast<size_t>(i % period)]);
+  Words good, bad;
+  for (int i = shown; i < shown + 3; ++i) good.push_back(motif[static_cast<size_t>(i % period)]);
+  bad = good;
+  const size_t wrongAt = static_cast<size_t>(r.below(3));
+  bad[wrongAt] = r.pick(pool);  // a symbol outside the motif: certainly wrong
+  Draft d;
+  d.prompt = "continue the pattern : " + join(seq);
+  d.chosen = join(good);
+  d.rejected = join(bad);
+  d.correctness = 1;
+  return d;
+}
+
+// --- instruct: the answer in the requested format wins (format); same content either way.
+Draft instruct(Rng& r) {
+  static const std::vector<std::pair<std::string, Words>> topics = {
+      {"fruits", {"apple", "pear", "plum", "mango", "grape", "lemon"}},
+      {"planets", {"mars", "venus", "saturn", "jupiter", "mercury", "neptune"}},
+      {"rivers", {"nile", "amazon", "danube", "rhine", "volga", "thames"}},
+      {"birds", {"robin", "eagle", "sparrow", "heron", "owl", "crow"}},
+      {"metals", {"iron", "copper", "silver", "zinc", "nickel", "tin"}},
+      {"flowers", {"rose", "tulip", "daisy", "lily", "orchid", "poppy"}},
+      {"tools", {"hammer", "saw", "drill", "wrench", "chisel", "file"}},
+      {"insects", {"ant", "bee", "beetle", "moth", "wasp", "flea"}}};
+  static const Words counts = {"two", "three", "four"};
+  static const Words leads = {"please", "could you", "kindly", "now"};
+  const auto& topic = topics[static_cast<size_t>(r.below(topics.size()))];
+  const int n = r.range(2, 4);
+  Words pool = topic.second, picked;
+  for (int i = 0; i < n; ++i) {
+    const size_t k = static_cast<size_t>(r.below(pool.size()));
+    picked.push_back(pool[k]);
+    pool.erase(pool.begin() + static_cast<long>(k));
+  }
+  Words list, sentence = {counts[static_cast<size_t>(n - 2)], topic.first, "are"};
+  for (int i = 0; i < n; ++i) {
+    list.push_back(std::to_string(i + 1) + " . " + picked[static_cast<size_t>(i)]);
+    if (i > 0) sentence.push_back(i == n - 1 ? "and" : ",");
+    sentence.push_back(picked[static_cast<size_t>(i)]);
+  }
+  sentence.push_back(".");
+  Draft d;
+  const bool wantList = r.uniform() < 0.5;
+  d.prompt = r.pick(leads) + " name " + counts[static_cast<size_t>(n - 2)] + " " + topic.first +
+             " . " + (wantList ? "format : a numbered list ." : "format : one plain sentence .");
+  d.chosen = wantList ? join(list) : join(sentence);
+  d.rejected = wantList ? join(sentence) : join(list);
+  d.format = 1;
+  return d;
+}
+
+// --- ranked: the direct answer beats the padded one (conciseness); shorter wins here.
+Draft ranked(Rng& r) {
+  static const std::vector<std::pair<std::string, std::string>> qa = {
+      {"what is the capital of france ?", "paris"},
+      {"what is the capital of japan ?", "tokyo"},
+      {"what is the capital of kenya ?", "nairobi"},
+      {"what is the capital of peru ?", "lima"},
+      {"how many legs does a spider have ?", "eight"},
+      {"how many legs does a dog have ?", "four"},
+      {"how many days are in a week ?", "seven"},
+      {"how many hours are in a day ?", "twenty four"},
+      {"which gas do plants breathe in ?", "carbon dioxide"},
+      {"which ocean is the largest ?", "the pacific"},
+      {"what is the capital of italy ?", "rome"},
+      {"what is the capital of egypt ?", "cairo"},
+      {"what is the capital of canada ?", "ottawa"},
+      {"how many legs does an ant have ?", "six"},
+      {"how many months are in a year ?", "twelve"},
+      {"how many sides does a triangle have ?", "three"},
+      {"which planet is the closest to the sun ?", "mercury"},
+      {"which animal is the tallest ?", "the giraffe"},
+      {"what color is a ripe banana ?", "yellow"},
+      {"what do bees make ?", "honey"}};
+  static const Words openers = {"well , that is a really great question to ask .",
+                                "there are many things to consider here .",
+                                "let me think about this carefully for you ."};
+  static const Words closers = {"i hope this helps and let me know if you have more questions .",
+                                "thanks for asking , it was a pleasure to explain .",
+                                "feel free to ask again any time ."};
+  static const Words asks = {"quick question :", "please answer :", "i wonder ,",
+                             "tell me ,",        "hey ,",           "one thing :"};
+  const auto& item = qa[static_cast<size_t>(r.below(qa.size()))];
+  Draft d;
+  d.prompt = r.pick(asks) + " " + item.first;
+  d.chosen = item.second + " .";
+  Words padded;
+  for (int i = r.range(1, 2); i > 0; --i) padded.push_back(r.pick(openers));
+  padded.push_back("the answer is " + item.second + " .");
+  for (int i = r.range(1, 2); i > 0; --i) padded.push_back(r.pick(closers));
+  d.rejected = join(padded);
+  return d;
+}
+
+using Generator = Draft (*)(Rng&);
+const std::vector<std::pair<std::string, Generator>>& generators() {
+  static const std::vector<std::pair<std::string, Generator>> g = {{"harmless", harmless},
+                                                                   {"summary", summary},
+                                                                   {"completion", completion},
+                                                                   {"instruct", instruct},
+                                                                   {"ranked", ranked}};
+  return g;
+}
+
+}  // namespace
+
+std::vector<std::string> syntheticDomainNames() {
+  std::vector<std::string> out;
+  for (const auto& [name, gen] : generators()) out.push_back(name);
+  return out;
+}
+
+std::vector<std::string> syntheticCapabilityNames() {
+  return {"conciseness", "correctness", "format", "relevance", "safety"};
+}
+
+std::vector<PreferencePair> generateSynthetic(const SyntheticOptions& options) {
+  std::vector<PreferencePair> out;
+  for (const auto& [domain, gen] : generators()) {
+    if (!options.domains.empty() &&
+        std::find(options.domains.begin(), options.domains.end(), domain) == options.domains.end())
+      continue;
+    // Each domain has its own stream, so selecting domains does not change any domain's pairs.
+    Rng r(StableHash().add(options.seed).add(domain).value());
+    double noise = options.labelNoise;
+    if (auto it = options.labelNoisePerDomain.find(domain); it != options.labelNoisePerDomain.end())
+      noise = it->second;
+    std::set<std::string> ids;
+    int attempts = 0;
+    while (static_cast<int>(ids.size()) < options.pairsPerDomain) {
+      // Small domains (few distinct texts) can run out of new pairs; stop rather than loop.
+      if (++attempts > options.pairsPerDomain * 50) break;
+      Draft d = gen(r);
+      const bool flip = r.uniform() < noise;
+      PreferencePair p;
+      p.domain = domain;
+      p.prompt = d.prompt;
+      p.chosen = flip ? d.rejected : d.chosen;
+      p.rejected = flip ? d.chosen : d.rejected;
+      p.id = makePairId(p.domain, p.prompt, p.chosen, p.rejected);
+      if (!ids.insert(p.id).second) continue;
+      const int f = flip ? -1 : 1;
+      p.capabilities["relevance"] = f * d.relevance;
+      p.capabilities["correctness"] = f * d.correctness;
+      p.capabilities["format"] = f * d.format;
+      p.capabilities["safety"] = sign(static_cast<long>(toxicCount(p.rejected)) -
+                                      static_cast<long>(toxicCount(p.chosen)));
+      p.capabilities["conciseness"] = sign(static_cast<long>(wordCount(p.rejected)) -
+                                           static_cast<long>(wordCount(p.chosen)));
+      p.capabilitySource = "synthetic";
+      p.source = {"synthetic", "", static_cast<long>(out.size() + 1)};
+      out.push_back(std::move(p));
+    }
+  }
+  return out;
+}
+
+}  // namespace rr::core

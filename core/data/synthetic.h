@@ -1,0 +1,48 @@
+#pragma once
+// The synthetic multi-domain preference benchmark (docs/DATA.md). Five domains mirror the
+// paper's datasets; each has its own prompt vocabulary and preference rule, and two of them
+// conflict on the same surface cue (longer wins in `summary`, shorter wins in `ranked`).
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "data/pair.h"
+
+namespace rr::core {
+
+// harmless, summary, completion, instruct, ranked (in generation order).
+std::vector<std::string> syntheticDomainNames();
+// The capability dimensions every synthetic pair is labelled with.
+std::vector<std::string> syntheticCapabilityNames();
+
+struct SyntheticOptions {
+  int pairsPerDomain = 400;
+  std::vector<std::string> domains;  // empty = all
+  double labelNoise = 0.0;
+  std::map<std::string, double> labelNoisePerDomain;
+  std::uint64_t seed = 7;
+};
+
+// Deterministic: the same options give the same pairs, byte for byte, on every platform.
+std::vector<PreferencePair> generateSynthetic(const SyntheticOptions& options);
+
+// xoshiro256** seeded by splitmix64, written out here because the standard library's
+// distributions are implementation-defined: generated data must be identical on every platform.
+class Rng {
+ public:
+  explicit Rng(std::uint64_t seed);
+  std::uint64_t next();
+  std::uint64_t below(std::uint64_t n);  // uniform in [0, n)
+  int range(int lo, int hi);             // uniform in [lo, hi]
+  double uniform();                      // [0, 1)
+  template <class T>
+  const T& pick(const std::vector<T>& v) {
+    return v[static_cast<size_t>(below(v.size()))];
+  }
+
+ private:
+  std::uint64_t m_state[4];
+};
+
+}  // namespace rr::core

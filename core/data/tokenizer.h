@@ -1,0 +1,56 @@
+#pragma once
+// Tokenizers behind one interface: a SentencePiece model trained here on an experiment's text,
+// or one loaded from a .model file (e.g. a DeBERTa-v3 spm.model).
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rr::core {
+
+struct SpecialIds {
+  int pad = 0;
+  int unk = 1;
+  int cls = 2;
+  int sep = 3;
+  int mask = -1;  // -1 when the vocabulary has no mask token
+};
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+  virtual std::vector<int> encode(const std::string& text) const = 0;
+  virtual std::string decode(const std::vector<int>& ids) const = 0;
+  virtual int vocabSize() const = 0;
+  virtual SpecialIds special() const = 0;
+  // Path of the model file this tokenizer was loaded from (recorded with every run).
+  virtual std::string modelPath() const = 0;
+};
+
+// Loads a SentencePiece .model file. Throws InputError naming the file on failure.
+std::unique_ptr<Tokenizer> loadSentencePiece(const std::string& modelPath);
+
+struct TokenizerTrainOptions {
+  int vocabSize = 2000;
+  std::string modelType = "unigram";  // unigram | bpe
+  std::string cacheDir;               // where trained models are cached; see defaultCacheDir()
+};
+
+// Trains a SentencePiece model on `texts` unless one trained on the same texts with the same
+// options is cached; returns the model path. Special pieces: [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3, [MASK].
+std::string trainSentencePiece(const std::vector<std::string>& texts,
+                               const TokenizerTrainOptions& options);
+
+// $RR_CACHE_DIR, else $XDG_CACHE_HOME/rewardrouter, else ~/.cache/rewardrouter.
+std::string defaultCacheDir();
+
+// [CLS] prompt [SEP] response [SEP], at most maxLen ids. When too long, the prompt is cut from the
+// left (its end, nearest the response, survives); a response that alone does not fit keeps its
+// beginning. Returns the ids and, through promptTokens, how many prompt tokens were kept.
+std::vector<int> encodePromptResponse(const Tokenizer& tok, const std::string& prompt,
+                                      const std::string& response, int maxLen,
+                                      int* promptTokens = nullptr);
+
+// [CLS] text [SEP], cut from the left when too long (used for routing on the prompt).
+std::vector<int> encodeSingle(const Tokenizer& tok, const std::string& text, int maxLen);
+
+}  // namespace rr::core

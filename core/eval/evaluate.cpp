@@ -1,0 +1,82 @@
+#include "eval/evaluate.h"
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+namespace rr::core {
+
+Evaluation evaluate(RewardSystem& system, const EncodedData& data, const std::vector<size_t>& idx,
+                    int64_t runId) {
+  Evaluation ev;
+  const std::vector<PairScore> scores = system.scorePairs(idx);
+  std::map<std::string, int64_t> correct;
+  int64_t routed = 0, routedRight = 0;
+  ev.examples.reserve(idx.size());
+  for (size_t k = 0; k < idx.size(); ++k) {
+    const auto& p = data.pairs[idx[k]];
+    const auto& s = scores[k];
+    const bool ok = s.chosen > s.rejected;
+    ev.count[p.domain]++;
+    correct[p.domain] += ok ? 1 : 0;
+    if (!s.route.empty()) {
+      ++routed;
+      routedRight += s.route == p.domain ? 1 : 0;
+    }
+    ExampleRow row;
+    row.runId = runId;
+    row.exampleId = p.id;
+    row.domain = p.domain;
+    row.rewardChosen = s.chosen;
+    row.rewardRejected = s.rejected;
+    row.routedTo = s.route;
+    row.correct = ok;
+    row.detailJson = s.detail.empty() ? "{}" : nlohmann::json(s.detail).dump();
+    ev.examples.push_back(std::move(row));
+  }
+  for (const auto& [domain, n] : ev.count) {
+    ev.accuracy[domain] = static_cast<double>(correct[domain]) / static_cast<double>(n);
+    ev.meanAccuracy += ev.accuracy[domain];
+  }
+  if (!ev.count.empty()) ev.meanAccuracy /= static_cast<double>(ev.count.size());
+  if (routed > 0) ev.routerAccuracy = static_cast<double>(routedRight) / static_cast<double>(routed);
+  return ev;
+}
+
+std::map<std::string, double> validationMetrics(RewardSystem& system, const EncodedData& data) {
+  std::map<std::string, double> m;
+  if (data.validation.empty()) return m;
+  Evaluation ev = evaluate(system, data, data.validation, 0);
+  m["val_accuracy"] = ev.meanAccuracy;
+  for (const auto& [d, a] : ev.accuracy) m["val_accuracy/" + d] = a;
+  if (ev.routerAccuracy >= 0) m["val_router_accuracy"] = ev.routerAccuracy;
+  return m;
+}
+
+InferenceTiming timeInference(RewardSystem& system, const EncodedData& data,
+                              const std::vector<size_t>& idx, int repeats) {
+  using Clock = std::chrono::steady_clock;
+  InferenceTiming t;
+  if (idx.empty()) return t;
+  std::vector<double> ms;
+  system.scorePairs({idx[0]});  // warm-up
+  for (int r = 0; r < repeats; ++r) {
+    const size_t i = idx[static_cast<size_t>(r) % idx.size()];
+    const auto t0 = Clock::now();
+    system.scorePairs({i});
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  std::nth_element(ms.begin(), ms.begin() + static_cast<long>(ms.size() / 2), ms.end());
+  t.msPerStepBatch1 = ms[ms.size() / 2];
+  std::vector<size_t> batch;
+  for (size_t k = 0; k < 32; ++k) batch.push_back(idx[k % idx.size()]);
+  system.scorePairs(batch);
+  const int rounds = std::max(1, repeats / 8);
+  const auto t0 = Clock::now();
+  for (int r = 0; r < rounds; ++r) system.scorePairs(batch);
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  t.pairsPerSecondBatch32 = 32.0 * rounds / std::max(secs, 1e-9);
+  return t;
+}
+
+}  // namespace rr::core

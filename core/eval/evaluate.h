@@ -1,0 +1,34 @@
+#pragma once
+// Pairwise evaluation: binary accuracy per domain, examples for the store, inference timing.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "methods/method.h"
+#include "store/runstore.h"
+
+namespace rr::core {
+
+struct Evaluation {
+  std::map<std::string, double> accuracy;  // per domain
+  std::map<std::string, int64_t> count;    // pairs per domain
+  double meanAccuracy = 0;                 // unweighted mean over domains
+  double routerAccuracy = -1;              // share of pairs routed to their own domain; -1 if none
+  std::vector<ExampleRow> examples;
+};
+
+// A pair is correct iff reward(chosen) > reward(rejected); a tie is wrong.
+Evaluation evaluate(RewardSystem& system, const EncodedData& data, const std::vector<size_t>& idx,
+                    int64_t runId);
+
+// Validation metrics for the training curves: val_accuracy and val_accuracy/<domain>.
+std::map<std::string, double> validationMetrics(RewardSystem& system, const EncodedData& data);
+
+struct InferenceTiming {
+  double msPerStepBatch1 = 0;  // one pair (prompt + two responses) per step, median
+  double pairsPerSecondBatch32 = 0;
+};
+InferenceTiming timeInference(RewardSystem& system, const EncodedData& data,
+                              const std::vector<size_t>& idx, int repeats);
+
+}  // namespace rr::core

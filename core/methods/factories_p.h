@@ -1,0 +1,12 @@
+#pragma once
+// Constructors of the methods, one per source file; registered in method.cpp.
+#include <memory>
+
+#include "methods/method.h"
+
+namespace rr::core {
+
+MethodEntry baselineEntry();
+MethodEntry baseLoraEntry();
+
+}  // namespace rr::core

@@ -1,0 +1,67 @@
+#pragma once
+// The reward-model systems behind one interface (internal; LibTorch). Each method trains its
+// components through runLoop, scores batches with routing detail, and accounts its parameters.
+#include <torch/torch.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "train/batch.h"
+#include "train/loop.h"
+
+namespace rr::core {
+
+struct MethodContext {
+  const ExperimentConfig& config;
+  const MethodConfig& method;
+  int seed = 1;
+  const EncodedData& data;
+  torch::Device device = torch::kCPU;
+};
+
+// One trained piece of a system (a reward model, a router, an adapter), as in the paper's Table 3.
+struct ComponentInfo {
+  std::string name;
+  int64_t paramsTotal = 0;      // parameters this component adds to what must be served
+  int64_t paramsTrainable = 0;  // parameters its training updated
+  double trainSeconds = 0;
+};
+
+// Scores for one pair: the method sees the prompt once and both responses.
+struct PairScore {
+  double chosen = 0, rejected = 0;
+  std::string route;                      // domain / expert chosen by a router; "" if none
+  std::map<std::string, double> detail;   // per-expert weights, per-capability scores, ...
+};
+
+class RewardSystem {
+ public:
+  virtual ~RewardSystem() = default;
+  virtual void train(RunReporter& reporter) = 0;
+  // Scores pairs data.pairs[idx[i]] in eval mode without gradients.
+  virtual std::vector<PairScore> scorePairs(const std::vector<size_t>& idx) = 0;
+  virtual std::vector<ComponentInfo> components() const = 0;
+  // Parameters that must be held to serve the system, shared weights counted once.
+  virtual int64_t servedParameters() const = 0;
+};
+
+struct MethodEntry {
+  std::function<std::unique_ptr<RewardSystem>(const MethodContext&)> create;
+  // Optimizer steps the system's training will take, known before anything is built (for
+  // progress and the experiment's ETA).
+  std::function<int64_t(const MethodContext&)> plannedSteps;
+};
+// Registered methods by config name ("baseline", "base-lora", ...).
+const std::map<std::string, MethodEntry>& methodRegistry();
+std::unique_ptr<RewardSystem> createMethod(const MethodContext& ctx);
+
+// Shared pieces for methods built from one encoder and a scalar head.
+LoopOptions loopOptionsFor(const MethodContext& ctx, const std::string& component,
+                           size_t examples, uint64_t seedSalt);
+torch::Device deviceFor(const std::string& name);
+
+}  // namespace rr::core

@@ -1,0 +1,181 @@
+#include "nn/encoder.h"
+
+#include <cmath>
+
+namespace rr::core::nn {
+
+LoraLinearImpl::LoraLinearImpl(int64_t in, int64_t out) {
+  base = register_module("base", torch::nn::Linear(in, out));
+}
+
+int LoraLinearImpl::addAdapter(const std::string& name, int rank, double alpha, double dropout) {
+  if (adapterIndex(name) >= 0) throw std::logic_error("LoRA adapter '" + name + "' exists");
+  const int64_t in = base->weight.size(1), out = base->weight.size(0);
+  Adapter ad;
+  ad.name = name;
+  ad.a = torch::empty({rank, in});
+  torch::nn::init::kaiming_uniform_(ad.a, std::sqrt(5.0));
+  ad.b = torch::zeros({out, rank});
+  ad.a = register_parameter("lora_A." + name, ad.a.to(base->weight.device()));
+  ad.b = register_parameter("lora_B." + name, ad.b.to(base->weight.device()));
+  ad.scale = alpha / rank;
+  ad.dropout = dropout;
+  m_adapters.push_back(ad);
+  return static_cast<int>(m_adapters.size()) - 1;
+}
+
+int LoraLinearImpl::adapterIndex(const std::string& name) const {
+  for (size_t i = 0; i < m_adapters.size(); ++i)
+    if (m_adapters[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+std::vector<torch::Tensor> LoraLinearImpl::adapterParameters(int index) const {
+  const auto& ad = m_adapters.at(static_cast<size_t>(index));
+  return {ad.a, ad.b};
+}
+
+torch::Tensor LoraLinearImpl::mergedWeight(int index) const {
+  const auto& ad = m_adapters.at(static_cast<size_t>(index));
+  return base->weight + ad.scale * torch::matmul(ad.b, ad.a);
+}
+
+torch::Tensor LoraLinearImpl::delta(const Adapter& ad, const torch::Tensor& x) {
+  torch::Tensor h = ad.dropout > 0 ? torch::dropout(x, ad.dropout, is_training()) : x;
+  return torch::matmul(torch::matmul(h, ad.a.t()), ad.b.t()) * ad.scale;
+}
+
+torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
+  torch::Tensor y = base->forward(x);
+  if (m_active >= 0) return y + delta(m_adapters[static_cast<size_t>(m_active)], x);
+  if (!m_rowAdapters.defined()) return y;
+  // Mixed mode: rows grouped by adapter, each group through its own A/B, scattered back.
+  // Grouping costs one small matmul pair per adapter present in the batch, not one per row.
+  for (size_t i = 0; i < m_adapters.size(); ++i) {
+    torch::Tensor rows = (m_rowAdapters == static_cast<int64_t>(i)).nonzero().view(-1);
+    if (rows.numel() == 0) continue;
+    y = y.index_add(0, rows, delta(m_adapters[i], x.index_select(0, rows)));
+  }
+  return y;
+}
+
+EncoderLayerImpl::EncoderLayerImpl(int hidden, int h, int ffn, double dropout) : heads(h) {
+  query = register_module("query", LoraLinear(hidden, hidden));
+  key = register_module("key", LoraLinear(hidden, hidden));
+  value = register_module("value", LoraLinear(hidden, hidden));
+  dense = register_module("dense", LoraLinear(hidden, hidden));
+  ffnIn = register_module("ffn_in", LoraLinear(hidden, ffn));
+  ffnOut = register_module("ffn_out", LoraLinear(ffn, hidden));
+  norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden})));
+  norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden})));
+  drop = register_module("drop", torch::nn::Dropout(dropout));
+}
+
+torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& attnBias) {
+  const int64_t b = x.size(0), t = x.size(1), hid = x.size(2), d = hid / heads;
+  torch::Tensor h = norm1->forward(x);
+  auto split = [&](const torch::Tensor& z) { return z.view({b, t, heads, d}).transpose(1, 2); };
+  torch::Tensor q = split(query->forward(h)), k = split(key->forward(h)), v = split(value->forward(h));
+  torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(d));
+  torch::Tensor attn = drop->forward(torch::softmax(scores + attnBias, -1));
+  torch::Tensor ctx = torch::matmul(attn, v).transpose(1, 2).reshape({b, t, hid});
+  torch::Tensor out = x + drop->forward(dense->forward(ctx));
+  torch::Tensor f = ffnOut->forward(torch::gelu(ffnIn->forward(norm2->forward(out))));
+  return out + drop->forward(f);
+}
+
+TransformerEncoderImpl::TransformerEncoderImpl(int vocabSize, const EncoderShape& shape, int maxLen,
+                                               double dropout)
+    : m_hidden(shape.hidden), m_maxLen(maxLen) {
+  tokens = register_module("tokens", torch::nn::Embedding(vocabSize, shape.hidden));
+  positions = register_module("positions", torch::nn::Embedding(maxLen, shape.hidden));
+  embedNorm = register_module("embed_norm",
+                              torch::nn::LayerNorm(torch::nn::LayerNormOptions({shape.hidden})));
+  finalNorm = register_module("final_norm",
+                              torch::nn::LayerNorm(torch::nn::LayerNormOptions({shape.hidden})));
+  drop = register_module("drop", torch::nn::Dropout(dropout));
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int i = 0; i < shape.layers; ++i)
+    layers->push_back(EncoderLayer(shape.hidden, shape.heads, shape.ffn, dropout));
+  torch::NoGradGuard ng;
+  torch::nn::init::normal_(tokens->weight, 0, 0.02);
+  torch::nn::init::normal_(positions->weight, 0, 0.02);
+}
+
+torch::Tensor TransformerEncoderImpl::forward(const torch::Tensor& ids, const torch::Tensor& mask) {
+  const int64_t t = ids.size(1);
+  torch::Tensor pos = torch::arange(t, ids.options().dtype(torch::kLong));
+  torch::Tensor x = drop->forward(embedNorm->forward(tokens->forward(ids) + positions->forward(pos)));
+  // Padding keys get a large negative bias; -1e4 (not -inf) keeps fully padded rows finite.
+  torch::Tensor bias = ((1.0 - mask.to(x.dtype())) * -1e4).view({ids.size(0), 1, 1, t});
+  for (const auto& layer : *layers) x = layer->as<EncoderLayer>()->forward(x, bias);
+  return finalNorm->forward(x);
+}
+
+std::vector<LoraLinear> TransformerEncoderImpl::loraLayers(
+    const std::vector<std::string>& targets) const {
+  auto wants = [&](const char* role) {
+    return std::find(targets.begin(), targets.end(), role) != targets.end();
+  };
+  std::vector<LoraLinear> out;
+  for (const auto& m : *layers) {
+    auto* l = m->as<EncoderLayer>();
+    if (wants("query")) out.push_back(l->query);
+    if (wants("key")) out.push_back(l->key);
+    if (wants("value")) out.push_back(l->value);
+    if (wants("dense")) out.push_back(l->dense);
+    if (wants("ffn")) {
+      out.push_back(l->ffnIn);
+      out.push_back(l->ffnOut);
+    }
+  }
+  return out;
+}
+
+std::vector<torch::Tensor> addAdapter(const TransformerEncoder& enc, const LoraConfig& cfg,
+                                      const std::string& name) {
+  std::vector<torch::Tensor> params;
+  for (auto& l : enc->loraLayers(cfg.targets)) {
+    int idx = l->addAdapter(name, cfg.rank, cfg.alpha, cfg.dropout);
+    for (auto& p : l->adapterParameters(idx)) params.push_back(p);
+  }
+  return params;
+}
+
+void activateAdapter(const TransformerEncoder& enc, const LoraConfig& cfg, const std::string& name) {
+  for (auto& l : enc->loraLayers(cfg.targets)) l->setActive(l->adapterIndex(name));
+}
+
+void deactivateAdapters(const TransformerEncoder& enc) {
+  for (auto& l : enc->loraLayers({"query", "key", "value", "dense", "ffn"})) l->setActive(-1);
+}
+
+void setRowAdapters(const TransformerEncoder& enc, const LoraConfig& cfg,
+                    const std::vector<std::string>& names, const torch::Tensor& rowAdapter) {
+  for (auto& l : enc->loraLayers(cfg.targets)) {
+    // Map the caller's adapter numbering to this layer's own indices.
+    std::vector<int64_t> local;
+    for (const auto& n : names) local.push_back(l->adapterIndex(n));
+    torch::Tensor lut = torch::tensor(local, torch::kLong).to(rowAdapter.device());
+    l->setRowAdapters(lut.index_select(0, rowAdapter));
+  }
+}
+
+int64_t countParameters(const std::vector<torch::Tensor>& params) {
+  int64_t n = 0;
+  for (const auto& p : params) n += p.numel();
+  return n;
+}
+
+int64_t countParameters(const torch::nn::Module& m, bool trainableOnly) {
+  int64_t n = 0;
+  for (const auto& p : m.parameters())
+    if (!trainableOnly || p.requires_grad()) n += p.numel();
+  return n;
+}
+
+void setRequiresGrad(torch::nn::Module& m, bool on) {
+  for (auto& p : m.parameters()) p.set_requires_grad(on);
+}
+
+}  // namespace rr::core::nn

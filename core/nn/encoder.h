@@ -1,0 +1,102 @@
+#pragma once
+// The transformer encoder and the LoRA linear layer every method is built from. Internal to
+// rr_core (includes LibTorch): nothing under ui/ includes this.
+#include <torch/torch.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+namespace rr::core::nn {
+
+// A linear layer that can hold several named LoRA adapters (Hu et al. 2021): y = Wx + b +
+// scale * B(A(dropout(x))), with A ~ Kaiming, B = 0 at creation so a new adapter starts as the
+// identity change. One adapter can be active for the whole batch ("switch"), or each row of the
+// batch can use its own adapter ("mixed"); both compute the same values.
+class LoraLinearImpl : public torch::nn::Module {
+ public:
+  LoraLinearImpl(int64_t in, int64_t out);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  int addAdapter(const std::string& name, int rank, double alpha, double dropout);
+  int adapterIndex(const std::string& name) const;
+  int adapterCount() const { return static_cast<int>(m_adapters.size()); }
+  // -1 = no adapter (the base layer alone).
+  void setActive(int index) { m_active = index; m_rowAdapters = torch::Tensor(); }
+  // rows: int64 [batch] of adapter indices (-1 = none); the mixed mode.
+  void setRowAdapters(const torch::Tensor& rows) { m_rowAdapters = rows; m_active = -1; }
+  std::vector<torch::Tensor> adapterParameters(int index) const;
+  // Folds adapter `index` into the base weight (inference); returns the merged copy of W.
+  torch::Tensor mergedWeight(int index) const;
+
+  torch::nn::Linear base{nullptr};
+
+ private:
+  struct Adapter {
+    std::string name;
+    torch::Tensor a, b;  // a: [rank, in], b: [out, rank]
+    double scale = 1;
+    double dropout = 0;
+  };
+  torch::Tensor delta(const Adapter& ad, const torch::Tensor& x);
+  std::vector<Adapter> m_adapters;
+  int m_active = -1;
+  torch::Tensor m_rowAdapters;
+};
+TORCH_MODULE(LoraLinear);
+
+class EncoderLayerImpl : public torch::nn::Module {
+ public:
+  EncoderLayerImpl(int hidden, int heads, int ffn, double dropout);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& attnBias);
+
+  LoraLinear query{nullptr}, key{nullptr}, value{nullptr}, dense{nullptr};  // attention
+  LoraLinear ffnIn{nullptr}, ffnOut{nullptr};
+  torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
+  torch::nn::Dropout drop{nullptr};
+  int heads;
+};
+TORCH_MODULE(EncoderLayer);
+
+// Pre-LayerNorm transformer encoder with learned positions. forward() returns [B, T, H];
+// pooled() is the first ([CLS]) token's final state.
+class TransformerEncoderImpl : public torch::nn::Module {
+ public:
+  TransformerEncoderImpl(int vocabSize, const EncoderShape& shape, int maxLen, double dropout);
+  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask);
+  torch::Tensor pooled(const torch::Tensor& ids, const torch::Tensor& mask) {
+    return forward(ids, mask).select(1, 0);
+  }
+
+  // Every LoRA-capable layer whose role is in `targets` (query, key, value, dense, ffn).
+  std::vector<LoraLinear> loraLayers(const std::vector<std::string>& targets) const;
+  int hidden() const { return m_hidden; }
+  int maxLen() const { return m_maxLen; }
+
+  torch::nn::Embedding tokens{nullptr}, positions{nullptr};
+  torch::nn::LayerNorm embedNorm{nullptr}, finalNorm{nullptr};
+  torch::nn::Dropout drop{nullptr};
+  torch::nn::ModuleList layers;
+
+ private:
+  int m_hidden;
+  int m_maxLen;
+};
+TORCH_MODULE(TransformerEncoder);
+
+// Adds adapter `name` to every target layer; returns the new parameters.
+std::vector<torch::Tensor> addAdapter(const TransformerEncoder& enc, const LoraConfig& cfg,
+                                      const std::string& name);
+void activateAdapter(const TransformerEncoder& enc, const LoraConfig& cfg, const std::string& name);
+void deactivateAdapters(const TransformerEncoder& enc);
+// Mixed mode: row r of the next batch uses adapter names[rowAdapter[r]].
+void setRowAdapters(const TransformerEncoder& enc, const LoraConfig& cfg,
+                    const std::vector<std::string>& names, const torch::Tensor& rowAdapter);
+
+int64_t countParameters(const std::vector<torch::Tensor>& params);
+int64_t countParameters(const torch::nn::Module& m, bool trainableOnly = false);
+void setRequiresGrad(torch::nn::Module& m, bool on);
+
+}  // namespace rr::core::nn

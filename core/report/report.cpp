@@ -1,0 +1,241 @@
+#include "report/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "common/errors.h"
+
+namespace rr::core {
+
+Stat statOf(const std::vector<double>& v) {
+  Stat s;
+  s.n = static_cast<int>(v.size());
+  if (v.empty()) return s;
+  for (double x : v) s.mean += x;
+  s.mean /= static_cast<double>(v.size());
+  if (v.size() > 1) {
+    double ss = 0;
+    for (double x : v) ss += (x - s.mean) * (x - s.mean);
+    s.std = std::sqrt(ss / static_cast<double>(v.size() - 1));
+  }
+  return s;
+}
+
+Report buildReport(const RunStore& store, const std::vector<std::int64_t>& runIds) {
+  std::vector<RunInfo> runs;
+  for (const auto& r : store.listRuns()) {
+    if (r.status != RunStatus::Finished) continue;
+    if (!runIds.empty() && std::find(runIds.begin(), runIds.end(), r.id) == runIds.end()) continue;
+    runs.push_back(r);
+  }
+  std::vector<std::int64_t> ids;
+  for (const auto& r : runs) ids.push_back(r.id);
+  std::map<std::int64_t, std::vector<ResultRow>> results;
+  for (auto& row : store.results(ids)) results[row.runId].push_back(row);
+  std::map<std::int64_t, std::vector<ComponentRow>> comps;
+  for (auto& c : store.components(ids)) comps[c.runId].push_back(c);
+
+  Report rep;
+  std::vector<std::pair<std::string, std::string>> order;  // (experiment, name) in run order
+  std::map<std::pair<std::string, std::string>, std::map<std::string, std::vector<double>>> acc,
+      met, compSecs;
+  std::map<std::pair<std::string, std::string>, MethodSummary> byKey;
+  std::set<std::string> domains;
+  for (const auto& r : runs) {
+    const auto key = std::make_pair(r.experiment, r.methodName);
+    if (!byKey.count(key)) {
+      order.push_back(key);
+      byKey[key].experiment = r.experiment;
+      byKey[key].method = r.method;
+      byKey[key].methodName = r.methodName;
+    }
+    byKey[key].runIds.push_back(r.id);
+    byKey[key].seeds.push_back(r.seed);
+    for (const auto& row : results[r.id]) {
+      if (row.metric == "accuracy") {
+        acc[key][row.domain].push_back(row.value);
+        if (row.domain != "*") domains.insert(row.domain);
+      } else if (row.domain == "*") {
+        met[key][row.metric].push_back(row.value);
+      }
+    }
+    for (const auto& c : comps[r.id]) compSecs[key][c.name].push_back(c.trainSeconds);
+  }
+  rep.domains.assign(domains.begin(), domains.end());
+  for (const auto& key : order) {
+    MethodSummary m = byKey[key];
+    for (const auto& [d, v] : acc[key]) m.accuracy[d] = statOf(v);
+    for (const auto& [k, v] : met[key]) m.metrics[k] = statOf(v);
+    for (const auto& [k, v] : compSecs[key]) m.componentSeconds[k] = statOf(v);
+    rep.methods.push_back(m);
+  }
+  for (auto& m : rep.methods) {
+    for (const auto& b : rep.methods)
+      if (b.method == "baseline" && b.experiment == m.experiment && b.metrics.count("params_total") &&
+          m.metrics.count("params_total"))
+        m.paramsPctOfBaseline = 100.0 * m.metrics.at("params_total").mean / b.metrics.at("params_total").mean;
+  }
+  return rep;
+}
+
+std::vector<std::string> reportFormats() { return {"md", "csv", "json", "latex"}; }
+
+namespace {
+
+std::string fixed(double v, int prec) {
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(prec) << v;
+  return os.str();
+}
+
+std::string pm(const Stat& s, int prec, const std::string& sep) {
+  return fixed(s.mean, prec) + sep + fixed(s.std, prec);
+}
+
+double metricMean(const MethodSummary& m, const std::string& k) {
+  auto it = m.metrics.find(k);
+  return it == m.metrics.end() ? 0 : it->second.mean;
+}
+
+std::string millions(double params) { return fixed(params / 1e6, 3); }
+
+// Accuracy columns: every domain, then "*" (the mean over domains).
+std::vector<std::string> accuracyColumns(const Report& r) {
+  std::vector<std::string> c = r.domains;
+  c.push_back("*");
+  return c;
+}
+
+std::map<std::string, double> bestPerColumn(const Report& r) {
+  std::map<std::string, double> best;
+  for (const auto& col : accuracyColumns(r))
+    for (const auto& m : r.methods)
+      if (auto it = m.accuracy.find(col); it != m.accuracy.end())
+        best[col] = std::max(best.count(col) ? best[col] : -1.0, it->second.mean);
+  return best;
+}
+
+std::string table(const Report& r, bool latex) {
+  const auto cols = accuracyColumns(r);
+  const auto best = bestPerColumn(r);
+  const std::string sep = latex ? " & " : " | ";
+  const std::string pmSep = latex ? " $\\pm$ " : " ± ";
+  std::ostringstream os;
+  std::vector<std::string> head = {"method", "seeds"};
+  for (const auto& c : cols) head.push_back(c == "*" ? "mean" : c);
+  for (const char* h : {"params (M)", "% of Baseline", "trainable (M)", "train s",
+                        "infer ms/step", "pairs/s @32"})
+    head.push_back(h);
+  auto bold = [&](const std::string& s) { return latex ? "\\textbf{" + s + "}" : "**" + s + "**"; };
+  auto escape = [&](std::string s) {
+    if (!latex) return s;
+    std::string out;
+    for (char ch : s) {
+      if (ch == '_' || ch == '%' || ch == '&' || ch == '#') out += '\\';
+      out += ch;
+    }
+    return out;
+  };
+  if (latex) {
+    os << "\\begin{tabular}{l" << std::string(head.size() - 1, 'r') << "}\n\\hline\n";
+  }
+  for (size_t i = 0; i < head.size(); ++i) os << (i ? sep : (latex ? "" : "| ")) << escape(head[i]);
+  os << (latex ? " \\\\\n\\hline\n" : " |\n");
+  if (!latex) {
+    os << "|";
+    for (size_t i = 0; i < head.size(); ++i) os << (i < 2 ? "---|" : "---:|");
+    os << "\n";
+  }
+  for (const auto& m : r.methods) {
+    std::vector<std::string> cells = {escape(m.methodName), std::to_string(m.runIds.size())};
+    for (const auto& c : cols) {
+      auto it = m.accuracy.find(c);
+      if (it == m.accuracy.end()) {
+        cells.push_back("-");
+        continue;
+      }
+      std::string cell = pm(it->second, 4, pmSep);
+      if (std::abs(it->second.mean - best.at(c)) < 1e-12) cell = bold(cell);
+      cells.push_back(cell);
+    }
+    cells.push_back(millions(metricMean(m, "params_total")));
+    cells.push_back(m.paramsPctOfBaseline >= 0 ? fixed(m.paramsPctOfBaseline, 1) : "-");
+    cells.push_back(millions(metricMean(m, "params_trainable")));
+    cells.push_back(fixed(metricMean(m, "train_seconds"), 1));
+    cells.push_back(fixed(metricMean(m, "infer_ms_per_step"), 2));
+    cells.push_back(fixed(metricMean(m, "infer_pairs_per_s"), 0));
+    for (size_t i = 0; i < cells.size(); ++i) os << (i ? sep : (latex ? "" : "| ")) << cells[i];
+    os << (latex ? " \\\\\n" : " |\n");
+  }
+  if (latex) os << "\\hline\n\\end{tabular}\n";
+  // Train time per component (the paper's Table 3).
+  std::ostringstream comp;
+  bool any = false;
+  for (const auto& m : r.methods) {
+    if (m.componentSeconds.size() < 2) continue;
+    any = true;
+    comp << (latex ? "% " : "- ") << escape(m.methodName) << ": ";
+    bool first = true;
+    for (const auto& [name, s] : m.componentSeconds) {
+      comp << (first ? "" : ", ") << escape(name) << " " << fixed(s.mean, 1) << " s";
+      first = false;
+    }
+    comp << "\n";
+  }
+  if (any) os << (latex ? "% train seconds per component\n" : "\nTrain seconds per component:\n") << comp.str();
+  return os.str();
+}
+
+std::string csv(const Report& r) {
+  std::ostringstream os;
+  os << "experiment,method,method_name,seeds,column,metric,mean,std\n";
+  auto row = [&](const MethodSummary& m, const std::string& col, const std::string& metric,
+                 const Stat& s) {
+    os << m.experiment << "," << m.method << "," << m.methodName << "," << s.n << "," << col << ","
+       << metric << "," << std::setprecision(10) << s.mean << "," << s.std << "\n";
+  };
+  for (const auto& m : r.methods) {
+    for (const auto& [d, s] : m.accuracy) row(m, d, "accuracy", s);
+    for (const auto& [k, s] : m.metrics) row(m, "*", k, s);
+    for (const auto& [k, s] : m.componentSeconds) row(m, k, "component_train_seconds", s);
+  }
+  return os.str();
+}
+
+nlohmann::json statJson(const Stat& s) { return {{"mean", s.mean}, {"std", s.std}, {"n", s.n}}; }
+
+std::string json(const Report& r) {
+  nlohmann::json j;
+  j["domains"] = r.domains;
+  j["methods"] = nlohmann::json::array();
+  for (const auto& m : r.methods) {
+    nlohmann::json mj;
+    mj["experiment"] = m.experiment;
+    mj["method"] = m.method;
+    mj["name"] = m.methodName;
+    mj["run_ids"] = m.runIds;
+    mj["seeds"] = m.seeds;
+    for (const auto& [d, s] : m.accuracy) mj["accuracy"][d == "*" ? "mean" : d] = statJson(s);
+    for (const auto& [k, s] : m.metrics) mj[k] = statJson(s);
+    for (const auto& [k, s] : m.componentSeconds) mj["component_train_seconds"][k] = statJson(s);
+    if (m.paramsPctOfBaseline >= 0) mj["params_pct_of_baseline"] = m.paramsPctOfBaseline;
+    j["methods"].push_back(mj);
+  }
+  return j.dump(2) + "\n";
+}
+
+}  // namespace
+
+std::string formatReport(const Report& report, const std::string& format) {
+  if (format == "md") return table(report, false);
+  if (format == "latex") return table(report, true);
+  if (format == "csv") return csv(report);
+  if (format == "json") return json(report);
+  throw InputError("report: unknown format '" + format + "' (md, csv, json, latex)");
+}
+
+}  // namespace rr::core

@@ -1,0 +1,144 @@
+#pragma once
+// The SQLite run store (docs/STORE.md). One RunWriter (one connection, WAL mode) writes a run;
+// readers open their own RunStore connections, also from other processes while a run goes on.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/pair.h"
+
+struct sqlite3;
+
+namespace rr::core {
+
+constexpr int kStoreSchemaVersion = 1;
+
+enum class RunStatus { Queued, Running, Finished, Failed, Cancelled, Interrupted };
+std::string toString(RunStatus s);
+RunStatus runStatusFromString(const std::string& s);
+
+struct RunInfo {
+  std::int64_t id = 0;
+  std::string experiment;
+  std::string method;      // baseline, more, ...
+  std::string methodName;  // the display name from the config
+  int seed = 0;
+  std::string configJson;
+  RunStatus status = RunStatus::Queued;
+  std::string createdAt, startedAt, finishedAt;  // ISO 8601 UTC
+  std::string error;
+  std::int64_t step = 0, totalSteps = 0;
+  double progress = 0;  // 0..1 over the whole run
+};
+
+struct MetricRow {
+  std::int64_t runId = 0;
+  std::string component;
+  std::int64_t step = 0;
+  double wallTime = 0;  // seconds since the run started
+  std::string key;
+  double value = 0;
+};
+
+struct ResultRow {
+  std::int64_t runId = 0;
+  std::string domain;  // "*" for the mean over domains / the whole run
+  std::string metric;  // accuracy, router_accuracy, infer_ms_per_step, ...
+  double value = 0;
+};
+
+struct ExampleRow {
+  std::int64_t runId = 0;
+  std::string exampleId;
+  std::string domain;
+  double rewardChosen = 0, rewardRejected = 0;
+  std::string routedTo;  // domain/expert the router picked; "" for single models
+  bool correct = false;
+  std::string detailJson;  // per-expert / per-capability contributions
+};
+
+struct ComponentRow {
+  std::int64_t runId = 0;
+  std::string name;
+  std::int64_t paramsTotal = 0, paramsTrainable = 0;
+  double trainSeconds = 0;
+};
+
+struct LogRow {
+  std::int64_t runId = 0;
+  double wallTime = 0;
+  std::string level, message;
+};
+
+struct ExampleFilter {
+  std::vector<std::int64_t> runIds;
+  std::string domain;                         // "" = all
+  std::optional<bool> correct;                // only correct / only wrong
+  std::optional<double> minMargin, maxMargin;  // margin = chosen - rejected
+  bool misroutedOnly = false;                 // routed_to != domain (routed runs only)
+  std::string search;                         // substring of prompt/chosen/rejected
+  enum class Sort { RunAndId, MarginAsc, MarginDesc } sort = Sort::RunAndId;
+};
+
+// Read access. Opening migrates the schema if needed and marks runs whose writer process is gone
+// as interrupted.
+class RunStore {
+ public:
+  static std::unique_ptr<RunStore> open(const std::string& path, bool readOnly = false);
+  ~RunStore();
+
+  const std::string& path() const { return m_path; }
+  int schemaVersion() const;
+  std::vector<RunInfo> listRuns() const;
+  std::optional<RunInfo> run(std::int64_t id) const;
+  std::vector<ResultRow> results(const std::vector<std::int64_t>& runIds) const;
+  std::vector<MetricRow> metrics(std::int64_t runId, std::int64_t afterRowId = 0,
+                                 std::int64_t* lastRowId = nullptr) const;
+  std::vector<ComponentRow> components(const std::vector<std::int64_t>& runIds) const;
+  std::vector<LogRow> logs(std::int64_t runId) const;
+  std::int64_t countExamples(const ExampleFilter& f) const;
+  std::vector<ExampleRow> examples(const ExampleFilter& f, std::int64_t offset,
+                                   std::int64_t limit) const;
+  std::optional<PreferencePair> pair(const std::string& id) const;
+  // Marks running/queued runs of dead writer processes on this host as interrupted; returns count.
+  int markInterrupted();
+
+ private:
+  RunStore(sqlite3* db, std::string path);
+  sqlite3* m_db;
+  std::string m_path;
+};
+
+// Write access for runs. Metrics are buffered and inserted in batched transactions; status
+// changes, results and examples are written at once.
+class RunWriter {
+ public:
+  explicit RunWriter(const std::string& path);
+  ~RunWriter();
+  RunWriter(const RunWriter&) = delete;
+  RunWriter& operator=(const RunWriter&) = delete;
+
+  std::int64_t createRun(const std::string& experiment, const std::string& method,
+                         const std::string& methodName, int seed, const std::string& configJson);
+  void setStatus(std::int64_t runId, RunStatus status, const std::string& error = "");
+  void setProgress(std::int64_t runId, std::int64_t step, std::int64_t total, double fraction);
+  void addMetric(const MetricRow& m);
+  void addLog(const LogRow& l);
+  void addResults(const std::vector<ResultRow>& rows);
+  void addExamples(const std::vector<ExampleRow>& rows);
+  void addComponent(const ComponentRow& c);
+  void addPairs(const std::vector<PreferencePair>& pairs);  // texts, once per database
+  void flush();
+
+ private:
+  void exec(const std::string& sql);
+  sqlite3* m_db = nullptr;
+  std::vector<MetricRow> m_pending;
+  std::vector<LogRow> m_pendingLogs;
+  double m_lastFlush = 0;
+};
+
+}  // namespace rr::core

@@ -1,0 +1,83 @@
+#pragma once
+// Private helpers over the SQLite C API: a statement wrapper and error checking.
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace rr::core::sql {
+
+[[noreturn]] inline void fail(sqlite3* db, const std::string& what) {
+  throw std::runtime_error("run store: " + what + ": " + (db ? sqlite3_errmsg(db) : "no database"));
+}
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const std::string& sql) : m_db(db) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &m_stmt, nullptr) != SQLITE_OK)
+      fail(db, "prepare '" + sql + "'");
+  }
+  ~Stmt() { sqlite3_finalize(m_stmt); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& bind(int i, std::int64_t v) {
+    check(sqlite3_bind_int64(m_stmt, i, v));
+    return *this;
+  }
+  Stmt& bind(int i, int v) { return bind(i, static_cast<std::int64_t>(v)); }
+  Stmt& bind(int i, double v) {
+    check(sqlite3_bind_double(m_stmt, i, v));
+    return *this;
+  }
+  Stmt& bind(int i, const std::string& v) {
+    check(sqlite3_bind_text(m_stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+    return *this;
+  }
+  Stmt& bindNull(int i) {
+    check(sqlite3_bind_null(m_stmt, i));
+    return *this;
+  }
+  // True while a row is available.
+  bool step() {
+    const int rc = sqlite3_step(m_stmt);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    fail(m_db, "step");
+  }
+  void run() {
+    step();
+    reset();
+  }
+  void reset() {
+    sqlite3_reset(m_stmt);
+    sqlite3_clear_bindings(m_stmt);
+  }
+  std::int64_t i64(int c) const { return sqlite3_column_int64(m_stmt, c); }
+  double f64(int c) const { return sqlite3_column_double(m_stmt, c); }
+  std::string text(int c) const {
+    const auto* p = sqlite3_column_text(m_stmt, c);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<size_t>(sqlite3_column_bytes(m_stmt, c)))
+             : std::string();
+  }
+
+ private:
+  void check(int rc) {
+    if (rc != SQLITE_OK) fail(m_db, "bind");
+  }
+  sqlite3* m_db;
+  sqlite3_stmt* m_stmt = nullptr;
+};
+
+inline void exec(sqlite3* db, const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw std::runtime_error("run store: " + msg + " (in: " + sql.substr(0, 80) + ")");
+  }
+}
+
+}  // namespace rr::core::sql

@@ -1,0 +1,68 @@
+#include "train/batch.h"
+
+#include <algorithm>
+
+namespace rr::core {
+
+EncodedData encodeData(std::vector<PreferencePair> pairs, const Tokenizer& tok, int maxLen) {
+  EncodedData d;
+  d.domains = domainsOf(pairs);
+  d.vocabSize = tok.vocabSize();
+  d.special = tok.special();
+  d.maxLen = maxLen;
+  d.encoded.reserve(pairs.size());
+  auto widen = [](const std::vector<int>& v) { return std::vector<int64_t>(v.begin(), v.end()); };
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const auto& p = pairs[i];
+    EncodedPair e;
+    e.chosen = widen(encodePromptResponse(tok, p.prompt, p.chosen, maxLen));
+    e.rejected = widen(encodePromptResponse(tok, p.prompt, p.rejected, maxLen));
+    e.prompt = widen(encodeSingle(tok, p.prompt, maxLen));
+    e.domain = static_cast<int>(std::lower_bound(d.domains.begin(), d.domains.end(), p.domain) -
+                                d.domains.begin());
+    d.encoded.push_back(std::move(e));
+    if (p.split == "train") d.train.push_back(i);
+    else if (p.split == "validation") d.validation.push_back(i);
+    else d.test.push_back(i);
+  }
+  d.pairs = std::move(pairs);
+  return d;
+}
+
+Batch makeBatch(const std::vector<const std::vector<int64_t>*>& rows, int64_t pad,
+                const torch::Device& device) {
+  size_t t = 1;
+  for (const auto* r : rows) t = std::max(t, r->size());
+  const int64_t n = static_cast<int64_t>(rows.size()), tl = static_cast<int64_t>(t);
+  torch::Tensor ids = torch::full({n, tl}, pad, torch::kLong);
+  torch::Tensor mask = torch::zeros({n, tl}, torch::kLong);
+  auto ia = ids.accessor<int64_t, 2>();
+  auto ma = mask.accessor<int64_t, 2>();
+  for (int64_t i = 0; i < n; ++i) {
+    const auto& r = *rows[static_cast<size_t>(i)];
+    for (size_t j = 0; j < r.size(); ++j) {
+      ia[i][static_cast<int64_t>(j)] = r[j];
+      ma[i][static_cast<int64_t>(j)] = 1;
+    }
+  }
+  return {ids.to(device), mask.to(device)};
+}
+
+Batch pairBatch(const EncodedData& data, const std::vector<size_t>& idx,
+                const torch::Device& device) {
+  std::vector<const std::vector<int64_t>*> rows;
+  rows.reserve(idx.size() * 2);
+  for (size_t i : idx) rows.push_back(&data.encoded[i].chosen);
+  for (size_t i : idx) rows.push_back(&data.encoded[i].rejected);
+  return makeBatch(rows, data.special.pad, device);
+}
+
+Batch promptBatch(const EncodedData& data, const std::vector<size_t>& idx,
+                  const torch::Device& device) {
+  std::vector<const std::vector<int64_t>*> rows;
+  rows.reserve(idx.size());
+  for (size_t i : idx) rows.push_back(&data.encoded[i].prompt);
+  return makeBatch(rows, data.special.pad, device);
+}
+
+}  // namespace rr::core

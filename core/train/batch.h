@@ -1,0 +1,43 @@
+#pragma once
+// Tokenized experiment data and padded batches (internal; includes LibTorch).
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "data/pair.h"
+#include "data/tokenizer.h"
+
+namespace rr::core {
+
+struct EncodedPair {
+  std::vector<int64_t> chosen, rejected;  // [CLS] prompt [SEP] response [SEP]
+  std::vector<int64_t> prompt;            // [CLS] prompt [SEP], what routers see
+  int domain = 0;                         // index into EncodedData::domains
+};
+
+struct EncodedData {
+  std::vector<PreferencePair> pairs;  // same order as `encoded`
+  std::vector<EncodedPair> encoded;
+  std::vector<std::string> domains;
+  std::vector<size_t> train, validation, test;  // indices into pairs
+  int vocabSize = 0;
+  SpecialIds special;
+  int maxLen = 0;
+};
+
+EncodedData encodeData(std::vector<PreferencePair> pairs, const Tokenizer& tok, int maxLen);
+
+struct Batch {
+  torch::Tensor ids;   // int64 [N, T], padded to the longest row
+  torch::Tensor mask;  // int64 [N, T], 1 for tokens
+};
+Batch makeBatch(const std::vector<const std::vector<int64_t>*>& rows, int64_t pad,
+                const torch::Device& device);
+
+// Chosen rows first, then rejected rows: rewards[:n] are chosen, rewards[n:] rejected.
+Batch pairBatch(const EncodedData& data, const std::vector<size_t>& idx, const torch::Device& device);
+Batch promptBatch(const EncodedData& data, const std::vector<size_t>& idx,
+                  const torch::Device& device);
+
+}  // namespace rr::core

@@ -1,0 +1,195 @@
+#include "train/experiment.h"
+
+#include <chrono>
+#include <memory>
+
+#include "common/errors.h"
+#include "data/dataset.h"
+#include "data/tokenizer.h"
+#include "eval/evaluate.h"
+#include "methods/method.h"
+#include "store/runstore.h"
+
+namespace rr::core {
+namespace {
+
+// Writes what a run reports into the run store; progress at most twice a second.
+class StoreSink : public MetricSink {
+ public:
+  explicit StoreSink(RunWriter& w) : m_writer(w) {}
+  void metric(const MetricPoint& p) override {
+    if (p.runId > 0) m_writer.addMetric({p.runId, p.component, p.step, p.wallTime, p.key, p.value});
+  }
+  void progress(const ProgressInfo& i) override {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - m_last < std::chrono::milliseconds(500) && i.step < i.totalSteps) return;
+    m_last = now;
+    m_writer.setProgress(i.runId, i.step, i.totalSteps, i.runFraction);
+  }
+  void log(std::int64_t runId, LogLevel level, const std::string& message) override {
+    if (runId <= 0) return;
+    const char* lv = level == LogLevel::Error ? "error" : level == LogLevel::Warning ? "warning" : "info";
+    m_writer.addLog({runId, 0, lv, message});
+  }
+
+ private:
+  RunWriter& m_writer;
+  std::chrono::steady_clock::time_point m_last{};
+};
+
+std::unique_ptr<Tokenizer> prepareTokenizer(const ExperimentConfig& config,
+                                            const std::vector<PreferencePair>& pairs,
+                                            MetricSink& sink) {
+  if (!config.tokenizer.model.empty())
+    return loadSentencePiece(resolveConfigPath(config, config.tokenizer.model));
+  std::vector<std::string> texts;
+  for (const auto& p : pairs) {
+    if (p.split != "train") continue;
+    texts.push_back(p.prompt);
+    texts.push_back(p.chosen);
+    texts.push_back(p.rejected);
+  }
+  TokenizerTrainOptions o;
+  o.vocabSize = config.tokenizer.vocabSize;
+  o.modelType = config.tokenizer.type;
+  sink.log(0, LogLevel::Info, "tokenizer: training or reusing a cached model on " +
+                                  std::to_string(texts.size()) + " texts");
+  return loadSentencePiece(trainSentencePiece(texts, o));
+}
+
+struct PlannedRun {
+  const MethodConfig* method;
+  int seed;
+  std::int64_t runId = 0;
+  std::int64_t steps = 0;
+};
+
+void writeResults(RunWriter& writer, std::int64_t runId, const Evaluation& ev,
+                  const InferenceTiming& timing, RewardSystem& system) {
+  std::vector<ResultRow> rows;
+  for (const auto& [domain, acc] : ev.accuracy) {
+    rows.push_back({runId, domain, "accuracy", acc});
+    rows.push_back({runId, domain, "pairs", static_cast<double>(ev.count.at(domain))});
+  }
+  rows.push_back({runId, "*", "accuracy", ev.meanAccuracy});
+  if (ev.routerAccuracy >= 0) rows.push_back({runId, "*", "router_accuracy", ev.routerAccuracy});
+  double trainSeconds = 0;
+  std::int64_t trainable = 0;
+  for (const auto& c : system.components()) {
+    writer.addComponent({runId, c.name, c.paramsTotal, c.paramsTrainable, c.trainSeconds});
+    trainSeconds += c.trainSeconds;
+    trainable += c.paramsTrainable;
+  }
+  rows.push_back({runId, "*", "params_total", static_cast<double>(system.servedParameters())});
+  rows.push_back({runId, "*", "params_trainable", static_cast<double>(trainable)});
+  rows.push_back({runId, "*", "train_seconds", trainSeconds});
+  rows.push_back({runId, "*", "infer_ms_per_step", timing.msPerStepBatch1});
+  rows.push_back({runId, "*", "infer_pairs_per_s", timing.pairsPerSecondBatch32});
+  writer.addResults(rows);
+  writer.addExamples(ev.examples);
+}
+
+}  // namespace
+
+ExperimentOutcome runExperiment(const ExperimentConfig& config, const ExperimentOptions& options,
+                                MetricSink& userSink, RunControl& control) {
+  for (const auto& name : options.onlyMethods) {
+    bool found = false;
+    for (const auto& m : config.methods) found = found || m.name == name;
+    if (!found) throw InputError("--method " + name + ": the experiment has no method entry named " + name);
+  }
+  const auto experimentStart = std::chrono::steady_clock::now();
+  const torch::Device device = deviceFor(config.training.device);
+
+  // Everything that can fail on bad input happens before the store is touched.
+  std::vector<PreferencePair> pairs = loadExperimentPairs(config);
+  if (pairs.empty()) throw InputError(config.sourcePath + ": the experiment's data has no pairs");
+  std::unique_ptr<Tokenizer> tokenizer = prepareTokenizer(config, pairs, userSink);
+  EncodedData data = encodeData(pairs, *tokenizer, config.encoder.maxLen);
+  userSink.log(0, LogLevel::Info,
+               "data: " + std::to_string(data.pairs.size()) + " pairs in " +
+                   std::to_string(data.domains.size()) + " domains (train " +
+                   std::to_string(data.train.size()) + ", validation " +
+                   std::to_string(data.validation.size()) + ", test " +
+                   std::to_string(data.test.size()) + "); tokenizer " + tokenizer->modelPath() +
+                   " (vocab " + std::to_string(tokenizer->vocabSize()) + ")");
+  if (data.train.empty() || data.test.empty())
+    throw InputError(config.sourcePath + ": the split leaves no training or no test pairs");
+
+  const int seeds = options.seedsOverride > 0 ? options.seedsOverride : config.training.seeds;
+  std::vector<PlannedRun> plan;
+  std::int64_t totalSteps = 0;
+  for (int s = 0; s < seeds; ++s)
+    for (const auto& m : config.methods) {
+      if (!options.onlyMethods.empty() &&
+          std::find(options.onlyMethods.begin(), options.onlyMethods.end(), m.name) ==
+              options.onlyMethods.end())
+        continue;
+      PlannedRun r{&m, config.training.seed + s};
+      MethodContext ctx{config, m, r.seed, data, device};
+      r.steps = methodRegistry().at(m.method).plannedSteps(ctx);
+      totalSteps += r.steps;
+      plan.push_back(r);
+    }
+
+  RunWriter writer(options.dbPath);
+  StoreSink storeSink(writer);
+  TeeSink sink(storeSink, userSink);
+  const std::string configJson = experimentConfigToJson(config);
+  ExperimentOutcome outcome;
+  for (auto& r : plan) {
+    r.runId = writer.createRun(config.name, r.method->method, r.method->name, r.seed, configJson);
+    outcome.runIds.push_back(r.runId);
+    sink.runStatus(r.runId, "queued", "");
+  }
+  writer.addPairs(data.pairs);
+
+  std::int64_t stepsBefore = 0;
+  for (size_t k = 0; k < plan.size(); ++k) {
+    const PlannedRun& r = plan[k];
+    if (outcome.cancelled || control.stopRequested()) {
+      writer.setStatus(r.runId, RunStatus::Cancelled, "stopped before it started");
+      sink.runStatus(r.runId, "cancelled", "");
+      outcome.cancelled = true;
+      continue;
+    }
+    writer.setStatus(r.runId, RunStatus::Running);
+    sink.runStatus(r.runId, "running", "");
+    ProgressInfo base;
+    base.runId = r.runId;
+    base.method = r.method->name;
+    base.seed = r.seed;
+    base.runIndex = static_cast<int>(k);
+    base.runCount = static_cast<int>(plan.size());
+    RunReporter reporter(sink, control, base, r.steps, stepsBefore, totalSteps, experimentStart);
+    try {
+      MethodContext ctx{config, *r.method, r.seed, data, device};
+      std::unique_ptr<RewardSystem> system = createMethod(ctx);
+      reporter.log(LogLevel::Info, "training " + r.method->name + " (seed " +
+                                       std::to_string(r.seed) + ", " + std::to_string(r.steps) +
+                                       " steps)");
+      system->train(reporter);
+      control.checkpoint();
+      Evaluation ev = evaluate(*system, data, data.test, r.runId);
+      InferenceTiming timing = timeInference(*system, data, data.test, options.inferenceRepeats);
+      writeResults(writer, r.runId, ev, timing, *system);
+      writer.setStatus(r.runId, RunStatus::Finished);
+      sink.runStatus(r.runId, "finished", "");
+      ++outcome.finished;
+    } catch (const Cancelled&) {
+      writer.setStatus(r.runId, RunStatus::Cancelled, "stopped by the user");
+      sink.runStatus(r.runId, "cancelled", "");
+      outcome.cancelled = true;
+    } catch (const std::exception& e) {
+      reporter.log(LogLevel::Error, e.what());
+      writer.setStatus(r.runId, RunStatus::Failed, e.what());
+      sink.runStatus(r.runId, "failed", e.what());
+      ++outcome.failed;
+    }
+    stepsBefore += r.steps;
+  }
+  writer.flush();
+  return outcome;
+}
+
+}  // namespace rr::core

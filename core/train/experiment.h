@@ -1,0 +1,34 @@
+#pragma once
+// Running an experiment: data -> tokenizer -> every (seed, method) run -> evaluation -> store.
+// The public entry point of training for the CLI and the GUI; no LibTorch types here.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "train/metricsink.h"
+#include "train/runcontrol.h"
+
+namespace rr::core {
+
+struct ExperimentOptions {
+  std::string dbPath;
+  int seedsOverride = 0;                 // > 0 replaces training.seeds
+  std::vector<std::string> onlyMethods;  // method entry names; empty = all
+  int inferenceRepeats = 20;             // timing samples per run
+};
+
+struct ExperimentOutcome {
+  std::vector<std::int64_t> runIds;
+  int finished = 0, failed = 0;
+  bool cancelled = false;
+};
+
+// Validates what the config cannot check alone (methods filter), prepares the data once, then
+// runs each seed x method. A failing run is marked failed and the next one goes on; a stop
+// request marks the current run cancelled and the runs not started cancelled too.
+ExperimentOutcome runExperiment(const ExperimentConfig& config, const ExperimentOptions& options,
+                                MetricSink& sink, RunControl& control);
+
+}  // namespace rr::core

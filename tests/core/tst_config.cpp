@@ -1,0 +1,124 @@
+// Experiment config parsing: every error names the file and the JSON path; unknown keys fail.
+#include <QtTest>
+
+#include "common/errors.h"
+#include "config/config.h"
+
+using namespace rr::core;
+
+namespace {
+
+const char* kValid = R"({
+  "name": "t1",
+  "data": {"synthetic": {"pairs_per_domain": 50, "domains": ["harmless", "ranked"]}},
+  "training": {"lr": 0.001, "batch_size": 8, "seeds": 2},
+  "methods": [{"method": "baseline"}]
+})";
+
+QString errorOf(const std::string& json) {
+  try {
+    parseExperimentConfig(json, "experiments/x.json");
+  } catch (const InputError& e) {
+    return QString::fromStdString(e.what());
+  }
+  return {};
+}
+
+std::string withTraining(const std::string& training) {
+  return R"({"name": "t", "data": {"synthetic": {}}, "training": )" + training +
+         R"(, "methods": [{"method": "baseline"}]})";
+}
+
+}  // namespace
+
+class TestConfig : public QObject {
+  Q_OBJECT
+ private Q_SLOTS:
+  void parsesValidConfigWithDefaults() {
+    ExperimentConfig c = parseExperimentConfig(kValid, "x.json");
+    QCOMPARE(QString::fromStdString(c.name), QStringLiteral("t1"));
+    QCOMPARE(c.data.synthetic.pairsPerDomain, 50);
+    QCOMPARE(c.data.synthetic.domains.size(), size_t(2));
+    QCOMPARE(c.training.lr, 0.001);
+    QCOMPARE(c.training.seeds, 2);
+    QCOMPARE(c.training.epochs, 1);  // default
+    QCOMPARE(c.encoder.maxLen, 96);  // default
+    QCOMPARE(c.methods.size(), size_t(1));
+    QCOMPARE(QString::fromStdString(c.methods[0].name), QStringLiteral("baseline"));
+  }
+
+  void negativeLearningRateNamesPath() {
+    QCOMPARE(errorOf(withTraining(R"({"lr": -1})")),
+             QStringLiteral("experiments/x.json: $.training.lr: must be > 0 (got -1)"));
+  }
+
+  void unknownKeyIsAnError() {
+    const QString e = errorOf(withTraining(R"({"lrr": 0.1})"));
+    QVERIFY2(e.startsWith("experiments/x.json: $.training.lrr: unknown key"), qPrintable(e));
+  }
+
+  void wrongTypeNamesPathAndValue() {
+    QCOMPARE(errorOf(withTraining(R"({"batch_size": "16"})")),
+             QStringLiteral("experiments/x.json: $.training.batch_size: must be an integer (got \"16\")"));
+  }
+
+  void badJsonReportsLineAndColumn() {
+    const QString e = errorOf("{\n  \"name\": \"x\",\n  oops\n}");
+    QVERIFY2(e.startsWith("experiments/x.json:3:"), qPrintable(e));
+    QVERIFY2(e.contains("invalid JSON"), qPrintable(e));
+  }
+
+  void unknownMethodListsKnownOnes() {
+    const QString e = errorOf(R"({"name": "t", "data": {"synthetic": {}}, "methods": [{"method": "nope"}]})");
+    QVERIFY2(e.startsWith("experiments/x.json: $.methods[0].method: must be one of "), qPrintable(e));
+    QVERIFY2(e.contains("baseline"), qPrintable(e));
+  }
+
+  void missingMethodsAndData() {
+    QVERIFY(errorOf(R"({"name": "t", "data": {"synthetic": {}}})").contains("$.methods: missing"));
+    QVERIFY(errorOf(R"({"name": "t", "methods": [{"method": "baseline"}]})").contains("$.data: missing"));
+  }
+
+  void splitMustSumToOne() {
+    const QString e = errorOf(R"({"name": "t", "data": {"synthetic": {}, "split": {"train": 0.5, "validation": 0.1, "test": 0.1}}, "methods": [{"method": "baseline"}]})");
+    QVERIFY2(e.contains("$.data.split: train + validation + test must be 1"), qPrintable(e));
+  }
+
+  void unknownSyntheticDomain() {
+    const QString e = errorOf(R"({"name": "t", "data": {"synthetic": {"domains": ["harmless", "nope"]}}, "methods": [{"method": "baseline"}]})");
+    QVERIFY2(e.contains("$.data.synthetic.domains[1]: unknown synthetic domain \"nope\""), qPrintable(e));
+  }
+
+  void missingDataFileIsReported() {
+    const QString e = errorOf(R"({"name": "t", "data": {"files": [{"path": "nope.jsonl"}]}, "methods": [{"method": "baseline"}]})");
+    QVERIFY2(e.contains("$.data.files[0].path: file not found"), qPrintable(e));
+  }
+
+  void duplicateMethodNames() {
+    const QString e = errorOf(R"({"name": "t", "data": {"synthetic": {}}, "methods": [{"method": "baseline"}, {"method": "baseline"}]})");
+    QVERIFY2(e.contains("$.methods[1].name: \"baseline\" is used twice"), qPrintable(e));
+  }
+
+  void headsMustDivideHidden() {
+    const QString e = errorOf(R"({"name": "t", "data": {"synthetic": {}}, "encoder": {"hidden": 100, "heads": 3}, "methods": [{"method": "baseline"}]})");
+    QVERIFY2(e.contains("$.encoder.heads: must divide hidden"), qPrintable(e));
+  }
+
+  void canonicalJsonRoundTrips() {
+    ExperimentConfig c = parseExperimentConfig(kValid, "x.json");
+    const std::string once = experimentConfigToJson(c);
+    const std::string twice = experimentConfigToJson(parseExperimentConfig(once, "y.json"));
+    QCOMPARE(QString::fromStdString(twice), QString::fromStdString(once));
+  }
+
+  void shippedExperimentsAreValid() {
+    for (const char* name : {"smoke", "quickstart"}) {
+      const std::string path = std::string(RR_SOURCE_DIR) + "/experiments/" + name + ".json";
+      ExperimentConfig c = loadExperimentConfig(path);
+      QVERIFY(!c.methods.empty());
+    }
+  }
+};
+
+QTEST_GUILESS_MAIN(TestConfig)
+#include "tst_config.moc"
