@@ -34,6 +34,31 @@ using Kind = MethodOptionSpec::Kind;
 const std::map<std::string, std::vector<MethodOptionSpec>>& schemas() {
   static const std::map<std::string, std::vector<MethodOptionSpec>> s = {
       {"baseline", {}},
+      {"base-lora", {}},
+      {"more",
+       {{"experts", Kind::Integer, 4, 2, 64, "", {}, "number of experts in the sparse MoE head"},
+        {"top_k", Kind::Integer, 2, 1, 64, "", {}, "experts each input is routed to (k)"},
+        {"expert_hidden", Kind::Integer, 0, 0, 65536, "", {},
+         "hidden width of each expert's feed-forward block (0 = 2 x encoder hidden)"},
+        {"balance_weight", Kind::Number, 0.01, 0, 10, "", {},
+         "weight of the load-balancing auxiliary loss"},
+        {"noise", Kind::Integer, 1, 0, 1, "", {}, "noisy gating during training (1 on, 0 off)"}}},
+      {"rodos",
+       {{"router_epochs", Kind::Integer, 0, 0, 10000, "", {},
+         "epochs of router training (0 = training.epochs)"}}},
+      {"arliss",
+       {{"inference", Kind::Text, 0, 0, 0, "mixed", {"mixed", "switch"},
+         "mixed: each row of a batch uses its own adapter in one pass; switch: one input at a "
+         "time with adapter switching, as in the paper"},
+        {"router_epochs", Kind::Integer, 0, 0, 10000, "", {},
+         "epochs of router-adapter training (0 = training.epochs)"}}},
+      {"dmoerm",
+       {{"aggregator_fraction", Kind::Number, 0.25, 0.05, 0.9, "", {},
+         "share of each category's training pairs held out from phase 1 for the aggregator"},
+        {"min_capability_pairs", Kind::Integer, 20, 1, 1000000, "", {},
+         "a capability gets an expert in a category only with this many labelled pairs"},
+        {"router_epochs", Kind::Integer, 0, 0, 10000, "", {},
+         "epochs of outer-router training (0 = training.epochs)"}}},
   };
   return s;
 }
@@ -217,6 +242,11 @@ void parseMethods(JsonObjectReader& top, std::vector<MethodConfig>& methods) {
           break;
       }
     }
+    if (m.method == "more" && methodOption(m, "top_k") > methodOption(m, "experts"))
+      r.fail(path + ".top_k", "must be <= experts (" +
+                                  std::to_string(static_cast<int>(methodOption(m, "experts"))) +
+                                  "), got " +
+                                  std::to_string(static_cast<int>(methodOption(m, "top_k"))));
     r.finish();
     methods.push_back(m);
   }
@@ -297,6 +327,21 @@ ExperimentConfig parseExperimentConfig(const std::string& jsonText, const std::s
                 "must be one of query, key, value, dense, ffn (got \"" + c.lora.targets[i] + "\")");
     lr.finish();
   }
+  if (const json* p = r.raw("pretrain")) {
+    JsonObjectReader pr(*p, "$.pretrain", fileLabel);
+    c.pretrain.enabled = pr.boolean("enabled", true);
+    c.pretrain.steps = static_cast<int>(pr.integer("steps", 300, 0, 100000000));
+    c.pretrain.lr = pr.number("lr", 1e-3, 0, 10, true);
+    c.pretrain.batchSize = static_cast<int>(pr.integer("batch_size", 32, 1, 65536));
+    c.pretrain.maskProb = pr.number("mask_prob", 0.15, 0.01, 0.9);
+    c.pretrain.seed = static_cast<int>(pr.integer("seed", 1, 0, 2147483647));
+    c.pretrain.texts = stringList(pr, "texts", {});
+    for (size_t i = 0; i < c.pretrain.texts.size(); ++i)
+      if (!fs::exists(resolvePath(c.pretrain.texts[i], baseDir)))
+        pr.fail("$.pretrain.texts[" + std::to_string(i) + "]",
+                "file not found: " + resolvePath(c.pretrain.texts[i], baseDir));
+    pr.finish();
+  }
   if (const json* t = r.raw("training")) {
     JsonObjectReader tr(*t, "$.training", fileLabel);
     c.training.lr = tr.number("lr", 5e-4, 0, 10, true);
@@ -375,6 +420,10 @@ std::string experimentConfigToJson(const ExperimentConfig& c, int indent) {
                {"alpha", c.lora.alpha},
                {"dropout", c.lora.dropout},
                {"targets", c.lora.targets}};
+  j["pretrain"] = {{"enabled", c.pretrain.enabled},   {"steps", c.pretrain.steps},
+                   {"lr", c.pretrain.lr},             {"batch_size", c.pretrain.batchSize},
+                   {"mask_prob", c.pretrain.maskProb}, {"seed", c.pretrain.seed},
+                   {"texts", c.pretrain.texts}};
   j["training"] = {{"lr", c.training.lr},
                    {"batch_size", c.training.batchSize},
                    {"epochs", c.training.epochs},

@@ -59,6 +59,18 @@ struct LoraConfig {
   std::vector<std::string> targets = {"query", "key", "value", "dense"};
 };
 
+// Masked-language-model pre-training of the shared encoder on the experiment's text (every method
+// of an experiment starts from the same weights; ARLISS and DMoERM freeze them).
+struct PretrainConfig {
+  bool enabled = true;
+  int steps = 300;
+  double lr = 1e-3;
+  int batchSize = 32;
+  double maskProb = 0.15;
+  int seed = 1;
+  std::vector<std::string> texts;  // extra plain-text files, one document a line
+};
+
 struct TrainingConfig {
   double lr = 5e-4;
   int batchSize = 16;
@@ -90,6 +102,7 @@ struct ExperimentConfig {
   TokenizerConfig tokenizer;
   EncoderConfig encoder;
   LoraConfig lora;
+  PretrainConfig pretrain;
   TrainingConfig training;
   std::vector<MethodConfig> methods;
 };

@@ -8,5 +8,9 @@ namespace rr::core {
 
 MethodEntry baselineEntry();
 MethodEntry baseLoraEntry();
+MethodEntry moreEntry();
+MethodEntry rodosEntry();
+MethodEntry arlissEntry();
+MethodEntry dmoermEntry();
 
 }  // namespace rr::core

@@ -21,6 +21,7 @@ struct MethodContext {
   int seed = 1;
   const EncodedData& data;
   torch::Device device = torch::kCPU;
+  std::string encoderInit;  // pre-trained encoder weights every model starts from ("" = random)
 };
 
 // One trained piece of a system (a reward model, a router, an adapter), as in the paper's Table 3.
@@ -59,9 +60,6 @@ struct MethodEntry {
 const std::map<std::string, MethodEntry>& methodRegistry();
 std::unique_ptr<RewardSystem> createMethod(const MethodContext& ctx);
 
-// Shared pieces for methods built from one encoder and a scalar head.
-LoopOptions loopOptionsFor(const MethodContext& ctx, const std::string& component,
-                           size_t examples, uint64_t seedSalt);
 torch::Device deviceFor(const std::string& name);
 
 }  // namespace rr::core

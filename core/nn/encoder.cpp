@@ -1,6 +1,9 @@
 #include "nn/encoder.h"
 
 #include <cmath>
+#include <filesystem>
+
+#include "common/errors.h"
 
 namespace rr::core::nn {
 
@@ -16,8 +19,8 @@ int LoraLinearImpl::addAdapter(const std::string& name, int rank, double alpha, 
   ad.a = torch::empty({rank, in});
   torch::nn::init::kaiming_uniform_(ad.a, std::sqrt(5.0));
   ad.b = torch::zeros({out, rank});
-  ad.a = register_parameter("lora_A." + name, ad.a.to(base->weight.device()));
-  ad.b = register_parameter("lora_B." + name, ad.b.to(base->weight.device()));
+  ad.a = register_parameter("lora_A_" + name, ad.a.to(base->weight.device()));
+  ad.b = register_parameter("lora_B_" + name, ad.b.to(base->weight.device()));
   ad.scale = alpha / rank;
   ad.dropout = dropout;
   m_adapters.push_back(ad);
@@ -159,6 +162,35 @@ void setRowAdapters(const TransformerEncoder& enc, const LoraConfig& cfg,
     torch::Tensor lut = torch::tensor(local, torch::kLong).to(rowAdapter.device());
     l->setRowAdapters(lut.index_select(0, rowAdapter));
   }
+}
+
+void saveModule(const torch::nn::Module& m, const std::string& path) {
+  torch::serialize::OutputArchive archive;
+  for (const auto& p : m.named_parameters()) archive.write(p.key(), p.value().detach().cpu());
+  for (const auto& b : m.named_buffers()) archive.write("buffer." + b.key(), b.value().cpu());
+  const std::string tmp = path + ".tmp";
+  archive.save_to(tmp);
+  std::filesystem::rename(tmp, path);
+}
+
+void loadModule(torch::nn::Module& m, const std::string& path) {
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error& e) {
+    throw InputError(path + ": not a saved model (" + e.msg() + ")");
+  }
+  torch::NoGradGuard ng;
+  auto restore = [&](const std::string& name, torch::Tensor& target) {
+    torch::Tensor t;
+    if (!archive.try_read(name, t)) throw InputError(path + ": has no tensor '" + name + "'");
+    if (t.sizes() != target.sizes())
+      throw InputError(path + ": tensor '" + name + "' has shape " + c10::str(t.sizes()) +
+                       " but the model needs " + c10::str(target.sizes()));
+    target.copy_(t);
+  };
+  for (auto& p : m.named_parameters()) restore(p.key(), p.value());
+  for (auto& b : m.named_buffers()) restore("buffer." + b.key(), b.value());
 }
 
 int64_t countParameters(const std::vector<torch::Tensor>& params) {

@@ -95,6 +95,12 @@ void deactivateAdapters(const TransformerEncoder& enc);
 void setRowAdapters(const TransformerEncoder& enc, const LoraConfig& cfg,
                     const std::vector<std::string>& names, const torch::Tensor& rowAdapter);
 
+// Weights by name (parameters and buffers), so a file can be checked against a module and
+// loaded into a differently built one of the same shape. Throws InputError naming the file and
+// the first missing or mis-shaped tensor.
+void saveModule(const torch::nn::Module& m, const std::string& path);
+void loadModule(torch::nn::Module& m, const std::string& path);
+
 int64_t countParameters(const std::vector<torch::Tensor>& params);
 int64_t countParameters(const torch::nn::Module& m, bool trainableOnly = false);
 void setRequiresGrad(torch::nn::Module& m, bool on);

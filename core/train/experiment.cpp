@@ -8,6 +8,7 @@
 #include "data/tokenizer.h"
 #include "eval/evaluate.h"
 #include "methods/method.h"
+#include "train/pretrain.h"
 #include "store/runstore.h"
 
 namespace rr::core {
@@ -116,9 +117,10 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
   if (data.train.empty() || data.test.empty())
     throw InputError(config.sourcePath + ": the split leaves no training or no test pairs");
 
+  const EncoderPlan encoder = planEncoder(config, data, *tokenizer);
   const int seeds = options.seedsOverride > 0 ? options.seedsOverride : config.training.seeds;
   std::vector<PlannedRun> plan;
-  std::int64_t totalSteps = 0;
+  std::int64_t totalSteps = encoder.steps;
   for (int s = 0; s < seeds; ++s)
     for (const auto& m : config.methods) {
       if (!options.onlyMethods.empty() &&
@@ -126,11 +128,21 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
               options.onlyMethods.end())
         continue;
       PlannedRun r{&m, config.training.seed + s};
-      MethodContext ctx{config, m, r.seed, data, device};
+      MethodContext ctx{config, m, r.seed, data, device, encoder.path};
       r.steps = methodRegistry().at(m.method).plannedSteps(ctx);
       totalSteps += r.steps;
       plan.push_back(r);
     }
+
+  if (encoder.needsTraining) {
+    ProgressInfo base;
+    base.method = "pretrain";
+    base.runCount = static_cast<int>(plan.size());
+    RunReporter reporter(userSink, control, base, encoder.steps, 0, totalSteps, experimentStart);
+    reporter.log(LogLevel::Info, "pre-training the encoder (" + std::to_string(encoder.steps) +
+                                     " masked-language-model steps; cached for later runs)");
+    pretrainEncoder(config, data, *tokenizer, encoder, reporter);
+  }
 
   RunWriter writer(options.dbPath);
   StoreSink storeSink(writer);
@@ -144,7 +156,7 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
   }
   writer.addPairs(data.pairs);
 
-  std::int64_t stepsBefore = 0;
+  std::int64_t stepsBefore = encoder.steps;
   for (size_t k = 0; k < plan.size(); ++k) {
     const PlannedRun& r = plan[k];
     if (outcome.cancelled || control.stopRequested()) {
@@ -163,7 +175,7 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
     base.runCount = static_cast<int>(plan.size());
     RunReporter reporter(sink, control, base, r.steps, stepsBefore, totalSteps, experimentStart);
     try {
-      MethodContext ctx{config, *r.method, r.seed, data, device};
+      MethodContext ctx{config, *r.method, r.seed, data, device, encoder.path};
       std::unique_ptr<RewardSystem> system = createMethod(ctx);
       reporter.log(LogLevel::Info, "training " + r.method->name + " (seed " +
                                        std::to_string(r.seed) + ", " + std::to_string(r.steps) +
@@ -181,9 +193,12 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
       sink.runStatus(r.runId, "cancelled", "");
       outcome.cancelled = true;
     } catch (const std::exception& e) {
-      reporter.log(LogLevel::Error, e.what());
-      writer.setStatus(r.runId, RunStatus::Failed, e.what());
-      sink.runStatus(r.runId, "failed", e.what());
+      // LibTorch's errors carry a C++ backtrace in what(); the user needs the message.
+      const auto* te = dynamic_cast<const c10::Error*>(&e);
+      const std::string msg = te ? te->what_without_backtrace() : e.what();
+      reporter.log(LogLevel::Error, msg);
+      writer.setStatus(r.runId, RunStatus::Failed, msg);
+      sink.runStatus(r.runId, "failed", msg);
       ++outcome.failed;
     }
     stepsBefore += r.steps;

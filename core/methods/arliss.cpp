@@ -1,0 +1,152 @@
+// ARLISS: one frozen pre-trained encoder, one LoRA reward adapter (+ head) per domain and one LoRA
+// router adapter (+ classification head). Inference routes the prompt with the router adapter,
+// then scores with the routed domain's adapter: one input at a time with adapter switching
+// ("switch", as the paper does), or every row of a batch with its own adapter in one pass
+// ("mixed", shared/docs/METHODS.md's decision).
+#include "methods/common_p.h"
+#include "methods/factories_p.h"
+
+namespace rr::core {
+namespace {
+
+const std::string kRouter = "router";
+std::string rewardAdapter(const std::string& domain) { return "reward:" + domain; }
+
+class Arliss : public RewardSystem {
+ public:
+  explicit Arliss(const MethodContext& ctx) : m_ctx(ctx) {
+    torch::manual_seed(static_cast<uint64_t>(ctx.seed));
+    m_mixed = methodTextOption(ctx.method, "inference") == "mixed";
+    m_encoder = makeEncoder(ctx);
+    nn::setRequiresGrad(*m_encoder, false);
+    m_baseParams = nn::countParameters(*m_encoder);
+    const int h = m_encoder->hidden();
+    for (const auto& d : ctx.data.domains) {
+      m_rewardNames.push_back(rewardAdapter(d));
+      Adapter a;
+      a.params = nn::addAdapter(m_encoder, ctx.config.lora, rewardAdapter(d));
+      a.head = torch::nn::Linear(h, 1);
+      a.head->to(ctx.device);
+      m_rewards.push_back(std::move(a));
+    }
+    m_router.params = nn::addAdapter(m_encoder, ctx.config.lora, kRouter);
+    m_router.head = torch::nn::Linear(h, static_cast<int64_t>(ctx.data.domains.size()));
+    m_router.head->to(ctx.device);
+  }
+
+  void train(RunReporter& reporter) override {
+    const auto& data = m_ctx.data;
+    const auto& lora = m_ctx.config.lora;
+    for (size_t d = 0; d < m_rewards.size(); ++d) {
+      Adapter& a = m_rewards[d];
+      nn::activateAdapter(m_encoder, lora, m_rewardNames[d]);
+      a.trainSeconds = trainPairwise(
+          m_ctx, "adapter:" + data.domains[d], ofDomain(data, data.train, static_cast<int>(d)),
+          ofDomain(data, data.validation, static_cast<int>(d)), a.trainable(),
+          [&] { m_encoder->train(); }, [&] { m_encoder->eval(); },
+          [&](const Batch& b) { return a.head->forward(m_encoder->pooled(b.ids, b.mask)).squeeze(-1); },
+          reporter);
+    }
+    nn::activateAdapter(m_encoder, lora, kRouter);
+    m_router.trainSeconds = trainRouter(
+        m_ctx, "router", data.train, data.validation, m_router.trainable(),
+        [&] { m_encoder->train(); }, [&] { m_encoder->eval(); },
+        [&](const Batch& b) { return routerLogits(b); }, reporter);
+  }
+
+  std::vector<PairScore> scorePairs(const std::vector<size_t>& idx) override {
+    m_encoder->eval();
+    if (m_mixed) return scoreChunked(idx, [&](const std::vector<size_t>& part) { return scoreMixed(part); });
+    return scoreChunked(idx, [&](const std::vector<size_t>& part) {
+      std::vector<PairScore> out;
+      for (size_t i : part) out.push_back(scoreSwitch(i));
+      return out;
+    });
+  }
+
+  std::vector<ComponentInfo> components() const override {
+    std::vector<ComponentInfo> c;
+    c.push_back({"encoder (frozen)", m_baseParams, 0, 0});
+    c.push_back({"router", m_router.size(), m_router.size(), m_router.trainSeconds});
+    for (size_t d = 0; d < m_rewards.size(); ++d)
+      c.push_back({"adapter:" + m_ctx.data.domains[d], m_rewards[d].size(), m_rewards[d].size(),
+                   m_rewards[d].trainSeconds});
+    return c;
+  }
+
+  int64_t servedParameters() const override {
+    int64_t n = m_baseParams + m_router.size();
+    for (const auto& a : m_rewards) n += a.size();
+    return n;
+  }
+
+ private:
+  struct Adapter {
+    std::vector<torch::Tensor> params;  // LoRA A/B of every target layer
+    torch::nn::Linear head{nullptr};
+    double trainSeconds = 0;
+    std::vector<torch::Tensor> trainable() const {
+      auto p = params;
+      for (auto& t : head->parameters()) p.push_back(t);
+      return p;
+    }
+    int64_t size() const { return nn::countParameters(params) + nn::countParameters(*head); }
+  };
+
+  torch::Tensor routerLogits(const Batch& b) { return m_router.head->forward(m_encoder->pooled(b.ids, b.mask)); }
+
+  // The paper's way: route this one pair's prompt, switch to its adapter, score both responses.
+  PairScore scoreSwitch(size_t i) {
+    const auto& lora = m_ctx.config.lora;
+    nn::activateAdapter(m_encoder, lora, kRouter);
+    const int64_t d = routePrompts(m_ctx, {i}, [&](const Batch& b) { return routerLogits(b); })[0];
+    nn::activateAdapter(m_encoder, lora, m_rewardNames[static_cast<size_t>(d)]);
+    Batch b = pairBatch(m_ctx.data, {i}, m_ctx.device);
+    PairScore s = toPairScores(m_rewards[static_cast<size_t>(d)].head->forward(
+                                   m_encoder->pooled(b.ids, b.mask)).squeeze(-1))[0];
+    s.route = m_ctx.data.domains[static_cast<size_t>(d)];
+    return s;
+  }
+
+  // One routing pass for all prompts, then one scoring pass where each row uses its own adapter
+  // and its own head.
+  std::vector<PairScore> scoreMixed(const std::vector<size_t>& part) {
+    const auto& lora = m_ctx.config.lora;
+    nn::activateAdapter(m_encoder, lora, kRouter);
+    const auto routes = routePrompts(m_ctx, part, [&](const Batch& b) { return routerLogits(b); });
+    torch::Tensor dom = torch::tensor(routes, torch::kLong).to(m_ctx.device);
+    torch::Tensor rowDom = torch::cat({dom, dom});
+    nn::setRowAdapters(m_encoder, lora, m_rewardNames, rowDom);
+    Batch b = pairBatch(m_ctx.data, part, m_ctx.device);
+    torch::Tensor pooled = m_encoder->pooled(b.ids, b.mask);
+    std::vector<torch::Tensor> w, bias;
+    for (const auto& a : m_rewards) {
+      w.push_back(a.head->weight.view(-1));
+      bias.push_back(a.head->bias);
+    }
+    torch::Tensor rewards = (pooled * torch::stack(w).index_select(0, rowDom)).sum(-1) +
+                            torch::cat(bias).index_select(0, rowDom);
+    nn::deactivateAdapters(m_encoder);
+    auto scores = toPairScores(rewards);
+    for (size_t k = 0; k < scores.size(); ++k)
+      scores[k].route = m_ctx.data.domains[static_cast<size_t>(routes[k])];
+    return scores;
+  }
+
+  const MethodContext& m_ctx;
+  bool m_mixed = true;
+  nn::TransformerEncoder m_encoder{nullptr};
+  int64_t m_baseParams = 0;
+  std::vector<Adapter> m_rewards;
+  std::vector<std::string> m_rewardNames;
+  Adapter m_router;
+};
+
+}  // namespace
+
+MethodEntry arlissEntry() {
+  return {[](const MethodContext& c) { return std::make_unique<Arliss>(c); },
+          perDomainWithRouterSteps};
+}
+
+}  // namespace rr::core

@@ -1,0 +1,170 @@
+#include "methods/common_p.h"
+
+#include "common/hash.h"
+
+namespace rr::core {
+
+nn::TransformerEncoder makeEncoder(const MethodContext& ctx) {
+  const auto& e = ctx.config.encoder;
+  nn::TransformerEncoder enc(ctx.data.vocabSize, resolveEncoderShape(e), ctx.data.maxLen, e.dropout);
+  if (!ctx.encoderInit.empty()) nn::loadModule(*enc, ctx.encoderInit);
+  enc->to(ctx.device);
+  return enc;
+}
+
+EncoderHead makeEncoderHead(const MethodContext& ctx, int outputs) {
+  EncoderHead m;
+  m.encoder = makeEncoder(ctx);
+  m.head = torch::nn::Linear(m.encoder->hidden(), outputs);
+  m.head->to(ctx.device);
+  return m;
+}
+
+LoopOptions loopOptionsFor(const MethodContext& ctx, const std::string& component,
+                           size_t examples, int epochsOverride) {
+  const TrainingConfig& t = ctx.config.training;
+  LoopOptions o;
+  o.component = component;
+  o.examples = static_cast<int64_t>(examples);
+  o.batchSize = t.batchSize;
+  o.epochs = epochsOverride > 0 ? epochsOverride : t.epochs;
+  o.maxSteps = t.maxSteps;
+  o.lr = t.lr;
+  o.weightDecay = t.weightDecay;
+  o.warmupSteps = t.warmupSteps;
+  o.gradClip = t.gradClip;
+  o.evalEvery = t.evalEvery;
+  o.seed = StableHash().add(static_cast<uint64_t>(ctx.seed)).add(component).value();
+  return o;
+}
+
+std::vector<size_t> ofDomain(const EncodedData& data, const std::vector<size_t>& idx, int domain) {
+  std::vector<size_t> out;
+  for (size_t i : idx)
+    if (data.encoded[i].domain == domain) out.push_back(i);
+  return out;
+}
+
+namespace {
+
+int routerEpochs(const MethodContext& ctx) {
+  for (const auto& spec : methodOptionSpecs(ctx.method.method))
+    if (spec.key == "router_epochs") return static_cast<int>(methodOption(ctx.method, "router_epochs"));
+  return 0;
+}
+
+}  // namespace
+
+int64_t pairwiseSteps(const MethodContext& ctx, size_t items) {
+  return loopSteps(loopOptionsFor(ctx, "", items));
+}
+
+int64_t routerSteps(const MethodContext& ctx, size_t items) {
+  return loopSteps(loopOptionsFor(ctx, "", items, routerEpochs(ctx)));
+}
+
+int64_t perDomainWithRouterSteps(const MethodContext& c) {
+  int64_t steps = routerSteps(c, c.data.train.size());
+  for (size_t d = 0; d < c.data.domains.size(); ++d)
+    steps += pairwiseSteps(c, ofDomain(c.data, c.data.train, static_cast<int>(d)).size());
+  return steps;
+}
+
+double trainPairwise(const MethodContext& ctx, const std::string& component,
+                     const std::vector<size_t>& items, const std::vector<size_t>& val,
+                     std::vector<torch::Tensor> params, const std::function<void()>& train,
+                     const std::function<void()>& eval, const RewardFn& rewards,
+                     RunReporter& reporter, PairBatchFn batcher) {
+  if (!batcher) batcher = [&](const std::vector<size_t>& idx) { return pairBatch(ctx.data, idx, ctx.device); };
+  auto step = [&](const std::vector<size_t>& batch) {
+    train();
+    return StepResult{bradleyTerryLoss(rewards(batcher(batch))), {}};
+  };
+  auto validate = [&]() -> std::map<std::string, double> {
+    if (val.empty()) return {};
+    eval();
+    torch::NoGradGuard ng;
+    double correct = 0;
+    for (const auto& s : scoreChunked(val, [&](const std::vector<size_t>& part) {
+           return toPairScores(rewards(batcher(part)));
+         }))
+      correct += s.chosen > s.rejected ? 1 : 0;
+    return {{"val_accuracy", correct / static_cast<double>(val.size())}};
+  };
+  return runLoop(loopOptionsFor(ctx, component, items.size()), items, std::move(params), step,
+                 validate, reporter);
+}
+
+double trainRouter(const MethodContext& ctx, const std::string& component,
+                   const std::vector<size_t>& items, const std::vector<size_t>& val,
+                   std::vector<torch::Tensor> params, const std::function<void()>& train,
+                   const std::function<void()>& eval, const LogitFn& logits,
+                   RunReporter& reporter) {
+  auto labels = [&](const std::vector<size_t>& batch) {
+    std::vector<int64_t> y;
+    for (size_t i : batch) y.push_back(ctx.data.encoded[i].domain);
+    return torch::tensor(y, torch::kLong).to(ctx.device);
+  };
+  auto step = [&](const std::vector<size_t>& batch) {
+    train();
+    torch::Tensor l = logits(promptBatch(ctx.data, batch, ctx.device));
+    return StepResult{torch::nn::functional::cross_entropy(l, labels(batch)), {}};
+  };
+  auto validate = [&]() -> std::map<std::string, double> {
+    if (val.empty()) return {};
+    eval();
+    const auto routes = routePrompts(ctx, val, logits);
+    double right = 0;
+    for (size_t k = 0; k < val.size(); ++k)
+      right += routes[k] == ctx.data.encoded[val[k]].domain ? 1 : 0;
+    return {{"val_router_accuracy", right / static_cast<double>(val.size())}};
+  };
+  LoopOptions o = loopOptionsFor(ctx, component, items.size(), routerEpochs(ctx));
+  o.examplesPerItem = 1;
+  return runLoop(o, items, std::move(params), step, validate, reporter);
+}
+
+std::vector<int64_t> routePrompts(const MethodContext& ctx, const std::vector<size_t>& idx,
+                                  const LogitFn& logits) {
+  torch::NoGradGuard ng;
+  std::vector<int64_t> out;
+  out.reserve(idx.size());
+  constexpr size_t kChunk = 128;
+  for (size_t at = 0; at < idx.size(); at += kChunk) {
+    std::vector<size_t> part(idx.begin() + static_cast<long>(at),
+                             idx.begin() + static_cast<long>(std::min(idx.size(), at + kChunk)));
+    torch::Tensor a = logits(promptBatch(ctx.data, part, ctx.device)).argmax(-1).to(torch::kCPU);
+    auto acc = a.accessor<int64_t, 1>();
+    for (int64_t k = 0; k < a.size(0); ++k) out.push_back(acc[k]);
+  }
+  return out;
+}
+
+std::vector<PairScore> scoreChunked(
+    const std::vector<size_t>& idx,
+    const std::function<std::vector<PairScore>(const std::vector<size_t>&)>& fn) {
+  torch::NoGradGuard ng;
+  std::vector<PairScore> out;
+  out.reserve(idx.size());
+  constexpr size_t kChunk = 64;
+  for (size_t at = 0; at < idx.size(); at += kChunk) {
+    std::vector<size_t> part(idx.begin() + static_cast<long>(at),
+                             idx.begin() + static_cast<long>(std::min(idx.size(), at + kChunk)));
+    for (auto& s : fn(part)) out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<PairScore> toPairScores(const torch::Tensor& rewards) {
+  torch::Tensor r = rewards.detach().to(torch::kCPU, torch::kFloat);
+  const int64_t n = r.size(0) / 2;
+  auto acc = r.accessor<float, 1>();
+  std::vector<PairScore> out(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    out[static_cast<size_t>(i)].chosen = acc[i];
+    out[static_cast<size_t>(i)].rejected = acc[n + i];
+  }
+  return out;
+}
+
+}  // namespace rr::core

@@ -1,0 +1,79 @@
+#pragma once
+// Building blocks shared by the methods: encoders initialised from the experiment's pre-trained
+// weights, Bradley-Terry and router training through runLoop, chunked no-grad scoring.
+#include <functional>
+
+#include "methods/method.h"
+#include "nn/encoder.h"
+
+namespace rr::core {
+
+nn::TransformerEncoder makeEncoder(const MethodContext& ctx);
+
+// An encoder with a linear head on the pooled state: a reward model (1 output) or a router
+// (one output per domain).
+struct EncoderHead {
+  nn::TransformerEncoder encoder{nullptr};
+  torch::nn::Linear head{nullptr};
+  double trainSeconds = 0;
+  torch::Tensor forward(const Batch& b) {
+    return head->forward(encoder->pooled(b.ids, b.mask));
+  }
+  std::vector<torch::Tensor> parameters() const {
+    auto p = encoder->parameters();
+    for (auto& t : head->parameters()) p.push_back(t);
+    return p;
+  }
+  int64_t size() const { return nn::countParameters(*encoder) + nn::countParameters(*head); }
+  void train(bool on) { encoder->train(on); }
+};
+
+EncoderHead makeEncoderHead(const MethodContext& ctx, int outputs);
+
+
+LoopOptions loopOptionsFor(const MethodContext& ctx, const std::string& component,
+                           size_t examples, int epochsOverride = 0);
+
+// Pairs of `idx` whose domain is `domain`.
+std::vector<size_t> ofDomain(const EncodedData& data, const std::vector<size_t>& idx, int domain);
+
+// [2n] rewards (chosen rows first) for a pair batch.
+using RewardFn = std::function<torch::Tensor(const Batch& pairs)>;
+// [n, classes] logits for a prompt batch.
+using LogitFn = std::function<torch::Tensor(const Batch& prompts)>;
+
+// Builds the [2n]-row batch of preferred-first rows for pairs; pairBatch by default.
+using PairBatchFn = std::function<Batch(const std::vector<size_t>& idx)>;
+
+// Trains `params` with the Bradley-Terry loss on the pairs `items`; validation accuracy on `val`
+// (same component) every eval_every steps. `train` switches the modules to training mode.
+double trainPairwise(const MethodContext& ctx, const std::string& component,
+                     const std::vector<size_t>& items, const std::vector<size_t>& val,
+                     std::vector<torch::Tensor> params, const std::function<void()>& train,
+                     const std::function<void()>& eval, const RewardFn& rewards,
+                     RunReporter& reporter, PairBatchFn batcher = nullptr);
+int64_t pairwiseSteps(const MethodContext& ctx, size_t items);
+
+// Trains a domain classifier on the prompts of `items` (label = the pair's domain) with
+// cross-entropy; logs val_router_accuracy on `val`.
+double trainRouter(const MethodContext& ctx, const std::string& component,
+                   const std::vector<size_t>& items, const std::vector<size_t>& val,
+                   std::vector<torch::Tensor> params, const std::function<void()>& train,
+                   const std::function<void()>& eval, const LogitFn& logits,
+                   RunReporter& reporter);
+int64_t routerSteps(const MethodContext& ctx, size_t items);
+// One pairwise component per domain on that domain's pairs, plus a router on all prompts.
+int64_t perDomainWithRouterSteps(const MethodContext& ctx);
+
+// Routes the prompts of idx (no grad): the argmax domain index per pair.
+std::vector<int64_t> routePrompts(const MethodContext& ctx, const std::vector<size_t>& idx,
+                                  const LogitFn& logits);
+
+// Calls fn on chunks of at most 64 pairs under NoGradGuard and concatenates the scores.
+std::vector<PairScore> scoreChunked(const std::vector<size_t>& idx,
+                                    const std::function<std::vector<PairScore>(const std::vector<size_t>&)>& fn);
+
+// Splits [2n] rewards into n PairScores.
+std::vector<PairScore> toPairScores(const torch::Tensor& rewards);
+
+}  // namespace rr::core

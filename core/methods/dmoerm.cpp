@@ -1,0 +1,268 @@
+// DMoERM (Quan 2024): an outer sparse router sends the input to its task category's inner model;
+// the inner model is a dense mixture of LoRA experts, one per capability, aggregated by an MLP.
+// Per category, in three phases on disjoint splits (shared/docs/METHODS.md):
+//   1. a base reward model fine-tuned on the category's preference pairs (phase-1 split);
+//   2. base frozen: one LoRA expert + value head per capability on that capability's labels
+//      (from the phase-1 split);
+//   3. experts frozen: MLP Linear(K*H -> H) -> PReLU -> Linear(H -> 1) over the concatenated
+//      pooled states [z_1 ... z_K], trained on the held-out phase-3 split.
+// A category with no capability that has enough labels keeps its phase-1 reward model alone.
+#include "common/hash.h"
+#include "methods/common_p.h"
+#include "methods/factories_p.h"
+
+namespace rr::core {
+namespace {
+
+std::string expertAdapter(const std::string& cap) { return "cap:" + cap; }
+
+struct CategoryPlan {
+  std::vector<size_t> phase1, phase3, validation;
+  std::vector<std::string> capabilities;
+  std::vector<std::vector<size_t>> capabilityPairs;  // phase-1 pairs labelled +1/-1 for each
+};
+
+CategoryPlan planCategory(const MethodContext& ctx, int category) {
+  CategoryPlan p;
+  const double holdout = methodOption(ctx.method, "aggregator_fraction");
+  const auto minPairs = static_cast<size_t>(methodOption(ctx.method, "min_capability_pairs"));
+  for (size_t i : ofDomain(ctx.data, ctx.data.train, category)) {
+    // By prompt, so no prompt is in both phases.
+    const double u = static_cast<double>(
+                         StableHash().add("dmoerm-phase").add(ctx.data.pairs[i].prompt).value() >> 11) /
+                     9007199254740992.0;
+    (u < holdout ? p.phase3 : p.phase1).push_back(i);
+  }
+  p.validation = ofDomain(ctx.data, ctx.data.validation, category);
+  std::map<std::string, std::vector<size_t>> labelled;
+  for (size_t i : p.phase1)
+    for (const auto& [cap, v] : ctx.data.pairs[i].capabilities)
+      if (v != 0) labelled[cap].push_back(i);
+  for (auto& [cap, idx] : labelled)
+    if (idx.size() >= minPairs) {
+      p.capabilities.push_back(cap);
+      p.capabilityPairs.push_back(std::move(idx));
+    }
+  return p;
+}
+
+struct Expert {
+  std::string capability;
+  std::vector<torch::Tensor> params;
+  torch::nn::Linear head{nullptr};
+  double trainSeconds = 0;
+  int64_t size() const { return nn::countParameters(params) + nn::countParameters(*head); }
+};
+
+struct Category {
+  CategoryPlan plan;
+  EncoderHead base;
+  std::vector<Expert> experts;
+  std::vector<std::string> adapterNames;
+  torch::nn::Sequential aggregator{nullptr};
+  double aggregatorSeconds = 0;
+};
+
+class Dmoerm : public RewardSystem {
+ public:
+  explicit Dmoerm(const MethodContext& ctx) : m_ctx(ctx) {
+    torch::manual_seed(static_cast<uint64_t>(ctx.seed));
+    const int domains = static_cast<int>(ctx.data.domains.size());
+    m_router = makeEncoderHead(ctx, domains);
+    for (int c = 0; c < domains; ++c) {
+      Category cat;
+      cat.plan = planCategory(ctx, c);
+      cat.base = makeEncoderHead(ctx, 1);
+      const int h = cat.base.encoder->hidden();
+      for (const auto& cap : cat.plan.capabilities) {
+        Expert e;
+        e.capability = cap;
+        e.params = nn::addAdapter(cat.base.encoder, ctx.config.lora, expertAdapter(cap));
+        e.head = torch::nn::Linear(h, 1);
+        e.head->to(ctx.device);
+        cat.adapterNames.push_back(expertAdapter(cap));
+        cat.experts.push_back(std::move(e));
+      }
+      const int64_t k = static_cast<int64_t>(cat.experts.size());
+      if (k > 0) {
+        cat.aggregator = torch::nn::Sequential(torch::nn::Linear(k * h, h), torch::nn::PReLU(),
+                                               torch::nn::Linear(h, 1));
+        cat.aggregator->to(ctx.device);
+      }
+      m_categories.push_back(std::move(cat));
+    }
+  }
+
+  void train(RunReporter& reporter) override {
+    const auto& data = m_ctx.data;
+    const auto& lora = m_ctx.config.lora;
+    for (size_t c = 0; c < m_categories.size(); ++c) {
+      Category& cat = m_categories[c];
+      const std::string name = data.domains[c];
+      auto& enc = cat.base.encoder;
+      // Phase 1: the base reward model on the category's human preferences.
+      nn::deactivateAdapters(enc);
+      std::vector<torch::Tensor> baseParams;
+      for (auto& p : enc->named_parameters())
+        if (p.key().find("lora_") == std::string::npos) baseParams.push_back(p.value());
+      for (auto& p : cat.base.head->parameters()) baseParams.push_back(p);
+      cat.base.trainSeconds = trainPairwise(
+          m_ctx, "base:" + name, cat.plan.phase1, cat.plan.validation, baseParams,
+          [&] { enc->train(); }, [&] { enc->eval(); },
+          [&](const Batch& b) { return cat.base.forward(b).squeeze(-1); }, reporter);
+      // Phase 2: one LoRA expert per capability on the frozen base.
+      for (auto& p : baseParams) p.set_requires_grad(false);
+      for (size_t k = 0; k < cat.experts.size(); ++k) {
+        Expert& e = cat.experts[k];
+        nn::activateAdapter(enc, lora, cat.adapterNames[k]);
+        std::vector<torch::Tensor> params = e.params;
+        for (auto& p : e.head->parameters()) params.push_back(p);
+        e.trainSeconds = trainPairwise(
+            m_ctx, "expert:" + name + "/" + e.capability, cat.plan.capabilityPairs[k], {}, params,
+            [&] { enc->train(); }, [&] { enc->eval(); },
+            [&](const Batch& b) { return e.head->forward(enc->pooled(b.ids, b.mask)).squeeze(-1); },
+            reporter, [&](const std::vector<size_t>& idx) { return capabilityBatch(idx, e.capability); });
+      }
+      nn::deactivateAdapters(enc);
+      // Phase 3: the aggregator on held-out pairs, experts frozen.
+      if (!cat.aggregator) continue;
+      for (auto& e : cat.experts) {
+        for (auto& p : e.params) p.set_requires_grad(false);
+        for (auto& p : e.head->parameters()) p.set_requires_grad(false);
+      }
+      cat.aggregatorSeconds = trainPairwise(
+          m_ctx, "aggregator:" + name, cat.plan.phase3, cat.plan.validation,
+          cat.aggregator->parameters(), [&] { cat.aggregator->train(); enc->eval(); },
+          [&] { cat.aggregator->eval(); enc->eval(); },
+          [&](const Batch& b) { return aggregate(cat, expertStates(cat, b)); }, reporter);
+    }
+    m_router.trainSeconds = trainRouter(
+        m_ctx, "router", data.train, data.validation, m_router.parameters(),
+        [&] { m_router.train(true); }, [&] { m_router.train(false); },
+        [&](const Batch& b) { return m_router.forward(b); }, reporter);
+  }
+
+  std::vector<PairScore> scorePairs(const std::vector<size_t>& idx) override {
+    m_router.train(false);
+    for (auto& cat : m_categories) {
+      cat.base.train(false);
+      if (cat.aggregator) cat.aggregator->eval();
+    }
+    return scoreChunked(idx, [&](const std::vector<size_t>& part) {
+      const auto routes = routePrompts(m_ctx, part, [&](const Batch& b) { return m_router.forward(b); });
+      std::vector<PairScore> out(part.size());
+      for (size_t c = 0; c < m_categories.size(); ++c) {
+        std::vector<size_t> rows, group;
+        for (size_t k = 0; k < part.size(); ++k)
+          if (routes[k] == static_cast<int64_t>(c)) {
+            rows.push_back(k);
+            group.push_back(part[k]);
+          }
+        if (group.empty()) continue;
+        auto scores = scoreCategory(m_categories[c], group);
+        for (size_t j = 0; j < rows.size(); ++j) {
+          out[rows[j]] = std::move(scores[j]);
+          out[rows[j]].route = m_ctx.data.domains[c];
+        }
+      }
+      return out;
+    });
+  }
+
+  std::vector<ComponentInfo> components() const override {
+    std::vector<ComponentInfo> out;
+    out.push_back({"router", m_router.size(), m_router.size(), m_router.trainSeconds});
+    for (size_t c = 0; c < m_categories.size(); ++c) {
+      const Category& cat = m_categories[c];
+      const std::string name = m_ctx.data.domains[c];
+      const int64_t base = nn::countParameters(*cat.base.encoder) + nn::countParameters(*cat.base.head) -
+                           expertParams(cat);
+      out.push_back({"base:" + name, base, base, cat.base.trainSeconds});
+      for (const auto& e : cat.experts)
+        out.push_back({"expert:" + name + "/" + e.capability, e.size(), e.size(), e.trainSeconds});
+      if (cat.aggregator) {
+        const int64_t n = nn::countParameters(*cat.aggregator);
+        out.push_back({"aggregator:" + name, n, n, cat.aggregatorSeconds});
+      }
+    }
+    return out;
+  }
+
+  int64_t servedParameters() const override {
+    int64_t n = 0;
+    for (const auto& c : components()) n += c.paramsTotal;
+    return n;
+  }
+
+ private:
+  static int64_t expertParams(const Category& cat) {
+    int64_t n = 0;
+    for (const auto& e : cat.experts) n += nn::countParameters(e.params);
+    return n;
+  }
+
+  // Rows ordered so the capability's preferred response comes first.
+  Batch capabilityBatch(const std::vector<size_t>& idx, const std::string& cap) {
+    std::vector<const std::vector<int64_t>*> first, second;
+    for (size_t i : idx) {
+      const bool chosenBetter = m_ctx.data.pairs[i].capabilities.at(cap) > 0;
+      first.push_back(chosenBetter ? &m_ctx.data.encoded[i].chosen : &m_ctx.data.encoded[i].rejected);
+      second.push_back(chosenBetter ? &m_ctx.data.encoded[i].rejected : &m_ctx.data.encoded[i].chosen);
+    }
+    first.insert(first.end(), second.begin(), second.end());
+    return makeBatch(first, m_ctx.data.special.pad, m_ctx.device);
+  }
+
+  // [K, rows, H]: the pooled state of every row under every expert, in one mixed-adapter pass.
+  torch::Tensor expertStates(Category& cat, const Batch& b) {
+    torch::NoGradGuard ng;
+    const int64_t k = static_cast<int64_t>(cat.experts.size()), rows = b.ids.size(0);
+    torch::Tensor which = torch::arange(k, torch::kLong).repeat_interleave(rows).to(m_ctx.device);
+    nn::setRowAdapters(cat.base.encoder, m_ctx.config.lora, cat.adapterNames, which);
+    torch::Tensor pooled = cat.base.encoder->pooled(b.ids.repeat({k, 1}), b.mask.repeat({k, 1}));
+    nn::deactivateAdapters(cat.base.encoder);
+    return pooled.view({k, rows, -1});
+  }
+
+  torch::Tensor aggregate(Category& cat, const torch::Tensor& states) {
+    const int64_t rows = states.size(1);
+    return cat.aggregator->forward(states.permute({1, 0, 2}).reshape({rows, -1})).squeeze(-1);
+  }
+
+  std::vector<PairScore> scoreCategory(Category& cat, const std::vector<size_t>& group) {
+    Batch b = pairBatch(m_ctx.data, group, m_ctx.device);
+    if (!cat.aggregator) return toPairScores(cat.base.forward(b).squeeze(-1));
+    torch::Tensor states = expertStates(cat, b);
+    auto scores = toPairScores(aggregate(cat, states));
+    // Each capability's own value head on its expert's state: the inspector's per-capability view.
+    for (size_t k = 0; k < cat.experts.size(); ++k) {
+      auto cap = toPairScores(cat.experts[k].head->forward(states[static_cast<int64_t>(k)]).squeeze(-1));
+      for (size_t j = 0; j < scores.size(); ++j)
+        scores[j].detail[cat.experts[k].capability] = cap[j].chosen - cap[j].rejected;
+    }
+    return scores;
+  }
+
+  const MethodContext& m_ctx;
+  EncoderHead m_router;
+  std::vector<Category> m_categories;
+};
+
+int64_t plannedSteps(const MethodContext& c) {
+  int64_t steps = routerSteps(c, c.data.train.size());
+  for (size_t d = 0; d < c.data.domains.size(); ++d) {
+    const CategoryPlan p = planCategory(c, static_cast<int>(d));
+    steps += pairwiseSteps(c, p.phase1.size());
+    for (const auto& idx : p.capabilityPairs) steps += pairwiseSteps(c, idx.size());
+    if (!p.capabilities.empty()) steps += pairwiseSteps(c, p.phase3.size());
+  }
+  return steps;
+}
+
+}  // namespace
+
+MethodEntry dmoermEntry() {
+  return {[](const MethodContext& c) { return std::make_unique<Dmoerm>(c); }, plannedSteps};
+}
+
+}  // namespace rr::core

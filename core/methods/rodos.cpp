@@ -1,0 +1,87 @@
+// RODOS: an external router (encoder + classification head over domains, trained on prompts)
+// picks one of N full reward models, each trained on its own domain only.
+#include "methods/common_p.h"
+#include "methods/factories_p.h"
+
+namespace rr::core {
+namespace {
+
+class Rodos : public RewardSystem {
+ public:
+  explicit Rodos(const MethodContext& ctx) : m_ctx(ctx) {
+    torch::manual_seed(static_cast<uint64_t>(ctx.seed));
+    const int domains = static_cast<int>(ctx.data.domains.size());
+    m_router = makeEncoderHead(ctx, domains);
+    for (int d = 0; d < domains; ++d) m_models.push_back(makeEncoderHead(ctx, 1));
+  }
+
+  void train(RunReporter& reporter) override {
+    const auto& data = m_ctx.data;
+    for (size_t d = 0; d < m_models.size(); ++d) {
+      EncoderHead& m = m_models[d];
+      m.trainSeconds = trainPairwise(
+          m_ctx, "rm:" + data.domains[d], ofDomain(data, data.train, static_cast<int>(d)),
+          ofDomain(data, data.validation, static_cast<int>(d)), m.parameters(),
+          [&] { m.train(true); }, [&] { m.train(false); },
+          [&](const Batch& b) { return m.forward(b).squeeze(-1); }, reporter);
+    }
+    m_router.trainSeconds = trainRouter(
+        m_ctx, "router", data.train, data.validation, m_router.parameters(),
+        [&] { m_router.train(true); }, [&] { m_router.train(false); },
+        [&](const Batch& b) { return m_router.forward(b); }, reporter);
+  }
+
+  std::vector<PairScore> scorePairs(const std::vector<size_t>& idx) override {
+    m_router.train(false);
+    for (auto& m : m_models) m.train(false);
+    return scoreChunked(idx, [&](const std::vector<size_t>& part) {
+      const auto routes = routePrompts(m_ctx, part, [&](const Batch& b) { return m_router.forward(b); });
+      std::vector<PairScore> out(part.size());
+      // Pairs routed to the same domain are scored together by that domain's model.
+      for (size_t d = 0; d < m_models.size(); ++d) {
+        std::vector<size_t> rows, group;
+        for (size_t k = 0; k < part.size(); ++k)
+          if (routes[k] == static_cast<int64_t>(d)) {
+            rows.push_back(k);
+            group.push_back(part[k]);
+          }
+        if (group.empty()) continue;
+        auto scores = toPairScores(m_models[d].forward(pairBatch(m_ctx.data, group, m_ctx.device)).squeeze(-1));
+        for (size_t j = 0; j < rows.size(); ++j) {
+          out[rows[j]] = scores[j];
+          out[rows[j]].route = m_ctx.data.domains[d];
+        }
+      }
+      return out;
+    });
+  }
+
+  std::vector<ComponentInfo> components() const override {
+    std::vector<ComponentInfo> c;
+    c.push_back({"router", m_router.size(), m_router.size(), m_router.trainSeconds});
+    for (size_t d = 0; d < m_models.size(); ++d)
+      c.push_back({"rm:" + m_ctx.data.domains[d], m_models[d].size(), m_models[d].size(),
+                   m_models[d].trainSeconds});
+    return c;
+  }
+
+  int64_t servedParameters() const override {
+    int64_t n = m_router.size();
+    for (const auto& m : m_models) n += m.size();
+    return n;
+  }
+
+ private:
+  const MethodContext& m_ctx;
+  EncoderHead m_router;
+  std::vector<EncoderHead> m_models;
+};
+
+}  // namespace
+
+MethodEntry rodosEntry() {
+  return {[](const MethodContext& c) { return std::make_unique<Rodos>(c); },
+          perDomainWithRouterSteps};
+}
+
+}  // namespace rr::core
