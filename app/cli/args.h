@@ -2,6 +2,7 @@
 // A small command-line parser for the subcommands: --key value, --key=value, --flag, positionals.
 // Written here because each subcommand needs exact "unknown option" errors with exit code 2 and
 // generated --help text, and no option parser is among the project's Debian dependencies.
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
@@ -17,6 +18,7 @@ struct OptionSpec {
   std::string valueName;  // empty for a flag
   std::string help;
   bool repeatable = false;
+  char shortName = 0;  // e.g. 'o' for -o
 };
 
 class Args {
@@ -33,7 +35,12 @@ class Args {
   // Throws rr::core::InputError for unknown options or missing values.
   void parse(const std::vector<std::string>& argv) {
     for (size_t i = 0; i < argv.size(); ++i) {
-      const std::string& a = argv[i];
+      std::string a = argv[i];
+      if (a.size() == 2 && a[0] == '-' && a[1] != '-') {
+        for (const auto& s : m_specs)
+          if (s.shortName == a[1]) a = "--" + s.name;
+        if (a.size() == 2) throw core::InputError(m_command + ": unknown option " + a + " (see --help)");
+      }
       if (a.size() > 2 && a.compare(0, 2, "--") == 0) {
         std::string name = a.substr(2), value;
         bool inlineValue = false;
@@ -65,7 +72,13 @@ class Args {
     }
   }
 
-  bool helpRequested() const { return has("help"); }
+  // Parses argv; on --help prints the help to stdout and returns true (the command then exits 0).
+  bool parseOrPrintHelp(const std::vector<std::string>& argv) {
+    parse(argv);
+    if (!has("help")) return false;
+    std::fputs(help().c_str(), stdout);
+    return true;
+  }
   bool has(const std::string& name) const { return m_values.count(name) > 0; }
   std::string value(const std::string& name, const std::string& def = "") const {
     auto it = m_values.find(name);
@@ -107,7 +120,8 @@ class Args {
     std::string h = "usage: rewardrouter-cli " + m_command + " " + m_usage + "\n\n" +
                     m_description + "\n\noptions:\n";
     for (const auto& s : m_specs) {
-      std::string left = "  --" + s.name + (s.valueName.empty() ? "" : " " + s.valueName);
+      std::string left = std::string("  ") + (s.shortName ? std::string("-") + s.shortName + ", " : "") +
+                         "--" + s.name + (s.valueName.empty() ? "" : " " + s.valueName);
       if (left.size() < 28) left.resize(28, ' ');
       else left += "\n" + std::string(28, ' ');
       h += left + s.help + "\n";

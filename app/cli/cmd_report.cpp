@@ -27,11 +27,7 @@ int cmdReport(const Argv& argv) {
             {{"db", "FILE", "run store to read"},
              {"format", "F", "md (default), csv, json or latex"},
              {"run", "ID", "only this run (repeatable)", true}});
-  args.parse(argv);
-  if (args.helpRequested()) {
-    std::cout << args.help();
-    return 0;
-  }
+  if (args.parseOrPrintHelp(argv)) return 0;
   const std::string format = args.value("format", "md");
   const auto formats = core::reportFormats();
   if (std::find(formats.begin(), formats.end(), format) == formats.end())
@@ -58,11 +54,7 @@ int cmdReport(const Argv& argv) {
 int cmdList(const Argv& argv) {
   Args args("list", "--db FILE", "Lists the runs of a run store with their status and progress.",
             {{"db", "FILE", "run store to read"}});
-  args.parse(argv);
-  if (args.helpRequested()) {
-    std::cout << args.help();
-    return 0;
-  }
+  if (args.parseOrPrintHelp(argv)) return 0;
   auto store = openExisting(args, "list");
   std::cout << std::left << std::setw(5) << "id" << std::setw(16) << "experiment" << std::setw(14)
             << "method" << std::setw(6) << "seed" << std::setw(12) << "status" << std::setw(9)

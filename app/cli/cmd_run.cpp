@@ -96,11 +96,7 @@ int cmdRun(const Argv& argv) {
              {"seeds", "N", "number of seeds (overrides training.seeds)"},
              {"method", "NAME", "run only this method entry (repeatable)", true},
              {"quiet", "", "no progress line"}});
-  args.parse(argv);
-  if (args.helpRequested()) {
-    std::cout << args.help();
-    return 0;
-  }
+  if (args.parseOrPrintHelp(argv)) return 0;
   if (args.positional().size() != 1)
     throw core::InputError("run: expected one EXPERIMENT.json (see --help)");
   const core::ExperimentConfig config = core::loadExperimentConfig(args.positional()[0]);

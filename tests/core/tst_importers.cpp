@@ -1,0 +1,516 @@
+// The dataset importers, checked pair by pair against hand-written fixtures in every native
+// format (tests/fixtures/import), plus the malformed-record rules.
+#include <zlib.h>
+
+#include <QTemporaryDir>
+#include <QtTest>
+#include <fstream>
+
+#include "common/errors.h"
+#include "data/importer.h"
+
+using rr::core::ImportOptions;
+using rr::core::ImportSummary;
+using rr::core::PreferencePair;
+
+namespace {
+
+using Caps = std::map<std::string, int>;
+
+std::string fixture(const std::string& name) {
+  return std::string(RR_SOURCE_DIR) + "/tests/fixtures/import/" + name;
+}
+
+ImportOptions options(const std::string& format) {
+  ImportOptions o;
+  o.format = format;
+  return o;
+}
+
+std::vector<PreferencePair> importOne(const ImportOptions& o, const std::string& file,
+                                      ImportSummary& summary) {
+  return rr::core::importFiles({file}, o, summary);
+}
+
+struct Expected {
+  std::string domain, prompt, chosen, rejected;
+  long line;
+  Caps caps = {};
+};
+
+// Every field a user sees, on one line, so that a mismatch shows the whole pair.
+QString describe(const PreferencePair& p) {
+  QString caps;
+  for (const auto& [name, v] : p.capabilities) caps += QString("%1=%2 ").arg(name.c_str()).arg(v);
+  return QString("[%1] prompt=<%2> chosen=<%3> rejected=<%4> caps={%5} by=%6 split=%7 at %8:%9:%10")
+      .arg(p.domain.c_str(), p.prompt.c_str(), p.chosen.c_str(), p.rejected.c_str(), caps,
+           p.capabilitySource.c_str(), p.split.c_str(), p.source.format.c_str(),
+           p.source.file.c_str())
+      .arg(p.source.line);
+}
+
+void checkPairs(const std::vector<PreferencePair>& got, const std::vector<Expected>& want,
+                const std::string& format, const std::string& file,
+                const std::string& capabilitySource = "") {
+  QCOMPARE(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    PreferencePair e;
+    e.domain = want[i].domain;
+    e.prompt = want[i].prompt;
+    e.chosen = want[i].chosen;
+    e.rejected = want[i].rejected;
+    e.capabilities = want[i].caps;
+    e.capabilitySource = want[i].caps.empty() ? "" : capabilitySource;
+    e.split = got[i].split;
+    e.source = {format, file, want[i].line};
+    QCOMPARE(describe(got[i]), describe(e));
+    QCOMPARE(got[i].id, rr::core::makePairId(e.domain, e.prompt, e.chosen, e.rejected));
+  }
+}
+
+using Counts = std::map<std::string, long>;
+
+void checkCounts(const Counts& got, const Counts& want) {
+  QStringList g, w;
+  for (const auto& [k, v] : got) g << QString("%1: %2").arg(k.c_str()).arg(v);
+  for (const auto& [k, v] : want) w << QString("%1: %2").arg(k.c_str()).arg(v);
+  QCOMPARE(g, w);
+}
+
+std::string writeFile(const QTemporaryDir& dir, const std::string& name,
+                      const std::string& content) {
+  const std::string path = dir.filePath(QString::fromStdString(name)).toStdString();
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+
+const std::string H = "\n\nHuman: ", A = "\n\nAssistant:";
+
+const std::vector<Expected> kHhPairs = {
+    {"hh-rlhf", H + "What is the capital of France?" + A, " Paris.", " Lyon.", 1},
+    {"hh-rlhf", H + "Hi" + A + " Hello, how can I help?" + H + "Tell me a joke." + A,
+     " Sure! Here is one." + H + "(laughs)", " Sure, no.", 2},
+    {"hh-rlhf", H + "Say something about labels." + A, " Human: is how transcripts mark the user.",
+     "", 3},
+    {"hh-rlhf", H + "Q" + A, "", " " + H + "hello?", 5},
+};
+
+const std::string kCatPrompt = "User: What is a good name for a cat?";
+const std::string kUnusualPrompt =
+    kCatPrompt + "\n\nAssistant: Whiskers.\n\nUser: Something more unusual?";
+
+}  // namespace
+
+class TestImporters : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void hhRlhf() {
+    ImportSummary s;
+    const auto pairs = importOne(options("hh-rlhf"), fixture("hh-rlhf.jsonl"), s);
+    checkPairs(pairs, kHhPairs, "hh-rlhf", fixture("hh-rlhf.jsonl"));
+    QCOMPARE(s.records, 5L);
+    checkCounts(s.notUsed, {{"chosen and rejected are identical", 1}});
+    checkCounts(s.pairsPerDomain, {{"hh-rlhf", 4}});
+  }
+
+  void gzipInput() {
+    ImportSummary s;
+    const auto pairs = importOne(options("hh-rlhf"), fixture("hh-rlhf.jsonl.gz"), s);
+    checkPairs(pairs, kHhPairs, "hh-rlhf", fixture("hh-rlhf.jsonl.gz"));
+  }
+
+  void longLinesPlainAndGzip() {
+    QTemporaryDir dir;
+    const std::string big(300000, 'x');
+    const std::string line = "{\"prompt\": \"p\", \"chosen\": \"" + big +
+                             "\", \"rejected\": \"r\"}\r\n{\"prompt\": \"q\", \"chosen\": \"c\", "
+                             "\"rejected\": \"" +
+                             big + "y\"}";
+    const std::string plain = writeFile(dir, "big.jsonl", line);
+    const std::string gz = dir.filePath("big.jsonl.gz").toStdString();
+    gzFile out = gzopen(gz.c_str(), "wb");
+    QVERIFY(out);
+    QCOMPARE(gzwrite(out, line.data(), static_cast<unsigned>(line.size())),
+             static_cast<int>(line.size()));
+    gzclose(out);
+    for (const auto& file : {plain, gz}) {
+      ImportSummary s;
+      checkPairs(importOne(options("dahoas"), file, s),
+                 {{"dahoas", "p", big, "r", 1}, {"dahoas", "q", "c", big + "y", 2}}, "dahoas",
+                 file);
+    }
+  }
+
+  void truncatedGzipIsAnError() {
+    QTemporaryDir dir;
+    std::ifstream in(fixture("hh-rlhf.jsonl.gz"), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string cut = writeFile(dir, "cut.jsonl.gz", bytes.substr(0, bytes.size() / 2));
+    ImportSummary s;
+    try {
+      importOne(options("hh-rlhf"), cut, s);
+      QFAIL("a truncated .gz file was read without error");
+    } catch (const rr::core::InputError& e) {
+      QVERIFY2(QString(e.what()).startsWith(QString::fromStdString(cut + ":")), e.what());
+      QVERIFY2(QString(e.what()).contains("cannot read"), e.what());
+    }
+  }
+
+  void shp_data() {
+    QTest::addColumn<double>("minRatio");  // < 0: option not given
+    QTest::addColumn<int>("maxPerPost");   // 0: option not given
+    QTest::addColumn<QList<int>>("lines");
+    QTest::addColumn<int>("belowRatio");
+    QTest::addColumn<int>("beyondMax");
+    QTest::newRow("no options") << -1.0 << 0 << QList<int>{1, 2, 3, 4, 5} << 0 << 0;
+    QTest::newRow("min ratio 2") << 2.0 << 0 << QList<int>{1, 3, 4} << 2 << 0;
+    QTest::newRow("max 2 per post") << -1.0 << 2 << QList<int>{1, 2, 4, 5} << 0 << 1;
+    QTest::newRow("both") << 2.0 << 1 << QList<int>{1, 4} << 2 << 1;
+  }
+
+  void shp() {
+    QFETCH(double, minRatio);
+    QFETCH(int, maxPerPost);
+    QFETCH(QList<int>, lines);
+    QFETCH(int, belowRatio);
+    QFETCH(int, beyondMax);
+    const std::string pasta = "How do I keep pasta from sticking?";
+    const std::map<int, Expected> all = {
+        {1, {"askculinary", pasta, "Stir it in the first minute.", "Add oil.", 1}},
+        {2, {"askculinary", pasta, "Use more water.", "Add oil.", 2}},
+        {3, {"askculinary", pasta, "Stir it in the first minute.", "Use more water.", 3}},
+        {4,
+         {"explainlikeimfive", "ELI5: why is the sky blue?",
+          "Air scatters blue light more than red light.", "Because it reflects the ocean.", 4}},
+        {5,
+         {"legaladvice", "Can my landlord keep my deposit?", "Only for damages beyond normal wear.",
+          "Yes, always.", 5}}};
+    std::vector<Expected> want;
+    for (int line : lines) want.push_back(all.at(line));
+    ImportOptions o = options("shp");
+    if (minRatio >= 0) o.minScoreRatio = minRatio;
+    if (maxPerPost > 0) o.maxPairsPerPost = maxPerPost;
+    ImportSummary s;
+    checkPairs(importOne(o, fixture("shp.json"), s), want, "shp", fixture("shp.json"));
+    Counts notUsed;
+    if (belowRatio) notUsed["shp score_ratio below --min-score-ratio"] = belowRatio;
+    if (beyondMax) notUsed["shp pair beyond --max-pairs-per-post"] = beyondMax;
+    checkCounts(s.notUsed, notUsed);
+  }
+
+  void hellaswag() {
+    ImportSummary s;
+    const std::string man = "A man is standing on a ladder next to a house. he";
+    const std::string pan = "A woman pours batter into a hot pan. she";
+    const std::string flip = "flips the pancake when bubbles appear.";
+    checkPairs(
+        importOne(options("hellaswag"), fixture("hellaswag.jsonl"), s),
+        {{"hellaswag", man, "paints the window frame white.", "eats the ladder.", 1},
+         {"hellaswag", man, "paints the window frame white.", "flies away over the roof.", 1},
+         {"hellaswag", man, "paints the window frame white.", "turns into a cat.", 1},
+         {"hellaswag", pan, flip, "throws the pan out the window.", 2},
+         {"hellaswag", pan, flip, "sings to the batter.", 2},
+         {"hellaswag", pan, flip, "puts the pan in the fridge.", 2}},
+        "hellaswag", fixture("hellaswag.jsonl"));
+    checkCounts(s.notUsed, {{"hellaswag row without label", 3}});
+    QVERIFY(s.malformed.empty());
+  }
+
+  void dahoasAndDuplicatesAcrossFiles() {
+    ImportSummary s;
+    const std::string file = fixture("dahoas.jsonl");
+    const auto pairs = rr::core::importFiles({file, file}, options("dahoas"), s);
+    checkPairs(pairs,
+               {{"dahoas", H + "How do I boil an egg?" + A,
+                 " Put it in boiling water for 9 minutes.", " Eggs cannot be boiled.", 1},
+                {"dahoas", H + "Name a primary colour." + A, " Red.", " Purple.", 2}},
+               "dahoas", file);
+    QCOMPARE(s.duplicates, 4L);
+    QCOMPARE(s.files, 2L);
+    QCOMPARE(s.records, 6L);
+  }
+
+  void oasstTrees() {
+    ImportSummary s;
+    const std::string file = fixture("oasst-trees.jsonl");
+    checkPairs(importOne(options("oasst"), file, s),
+               {{"oasst", kCatPrompt, "Mittens.", "Whiskers.", 1},
+                {"oasst", kCatPrompt, "Whiskers.", "Felix.", 1},
+                {"oasst", kCatPrompt, "Mittens.", "Felix.", 1},
+                {"oasst", kUnusualPrompt, "Archimedes.", "Bob.", 1},
+                {"oasst", "User: Translate 'hello' to German.", "Hallo.", "Bonjour.", 2}},
+               "oasst", file);
+    checkCounts(s.notUsed, {{"oasst prompter message deleted", 1},
+                            {"oasst reply deleted", 1},
+                            {"oasst reply not in language 'en'", 2},
+                            {"oasst reply without rank", 1}});
+  }
+
+  void oasstFlatMessages() {
+    ImportSummary s;
+    const std::string file = fixture("oasst-messages.jsonl");
+    checkPairs(importOne(options("oasst"), file, s),
+               {{"oasst", kCatPrompt, "Mittens.", "Whiskers.", 2},
+                {"oasst", kCatPrompt, "Mittens.", "Felix.", 2},
+                {"oasst", kCatPrompt, "Whiskers.", "Felix.", 4},
+                {"oasst", kUnusualPrompt, "Archimedes.", "Bob.", 1}},
+               "oasst", file);
+    checkCounts(s.notUsed, {{"oasst reply deleted", 1},
+                            {"oasst reply not in language 'en'", 2},
+                            {"oasst reply without rank", 1}});
+  }
+
+  void oasstLanguage() {
+    ImportOptions o = options("oasst");
+    o.lang = "fr";
+    ImportSummary s;
+    const std::string file = fixture("oasst-trees.jsonl");
+    checkPairs(importOne(o, file, s), {{"oasst", kCatPrompt, "Minou.", "Félix le chat.", 1}},
+               "oasst", file);
+    QCOMPARE(s.notUsed.at("oasst reply not in language 'fr'"), 7L);
+  }
+
+  void ultrafeedback() {
+    ImportSummary s;
+    const std::string file = fixture("ultrafeedback.jsonl");
+    const std::string haiku1 =
+        "Rain taps the window\nsoft drums on the sleeping roof\nthe gutters hum low";
+    const std::string prose = "Rain is water falling from clouds.";
+    const std::string haiku2 =
+        "Clouds weep silver threads\npuddles gather the grey sky\nsparrows shake their wings";
+    checkPairs(importOne(options("ultrafeedback"), file, s),
+               {{"ultrafeedback", "Write a haiku about rain.", haiku1, prose, 1,
+                 Caps{{"helpfulness", 1}, {"honesty", 0}, {"instruction_following", 1}}},
+                {"ultrafeedback", "Write a haiku about rain.", haiku2, prose, 1,
+                 Caps{{"helpfulness", 1}, {"instruction_following", 1}, {"truthfulness", -1}}},
+                {"ultrafeedback", "What is 7 times 6?", "42.", "36.", 2,
+                 Caps{{"helpfulness", 1},
+                      {"honesty", 1},
+                      {"instruction_following", 1},
+                      {"truthfulness", 1}}}},
+               "ultrafeedback", file, "dataset");
+    checkCounts(s.notUsed, {{"ultrafeedback tie in overall_score", 1}});
+  }
+
+  void ultrafeedbackBinarized() {
+    ImportSummary s;
+    const std::string file = fixture("ultrafeedback-binarized.jsonl");
+    checkPairs(importOne(options("ultrafeedback-binarized"), file, s),
+               {{"ultrafeedback", "Give me a synonym for happy.", "Joyful.", "Sad.", 1},
+                {"ultrafeedback", "Name a fruit.", "Banana.", "Carrot.", 2}},
+               "ultrafeedback-binarized", file);
+    checkCounts(s.notUsed, {{"ultrafeedback-binarized tie in score", 1}});
+  }
+
+  void helpsteer() {
+    ImportSummary s;
+    const std::string file = fixture("helpsteer.jsonl");
+    const std::string cat = "Summarise: The cat sat on the mat.";
+    checkPairs(importOne(options("helpsteer"), file, s),
+               {{"helpsteer", cat, "A cat sat on a mat.", "The mat had a cat on it, which sat.", 1,
+                 Caps{{"helpfulness", 1},
+                      {"correctness", 1},
+                      {"coherence", 1},
+                      {"complexity", -1},
+                      {"verbosity", -1}}},
+                {"helpsteer", cat, "A cat sat on a mat.", "Cat. Mat. Sat.", 1,
+                 Caps{{"helpfulness", 1},
+                      {"correctness", 1},
+                      {"coherence", 1},
+                      {"complexity", 1},
+                      {"verbosity", 1}}},
+                {"helpsteer", "List two prime numbers.", "2 and 3.", "4 and 6.", 2,
+                 Caps{{"helpfulness", 1},
+                      {"correctness", 1},
+                      {"coherence", 1},
+                      {"complexity", 0},
+                      {"verbosity", 0}}}},
+               "helpsteer", file, "dataset");
+    checkCounts(s.notUsed, {{"helpsteer tie in helpfulness", 1}});
+  }
+
+  void canonicalPairs() {
+    ImportSummary s;
+    const std::string file = fixture("pairs.jsonl");
+    const auto pairs = importOne(options("pairs"), file, s);
+    checkPairs(pairs,
+               {{"math", "2+2?", "4", "5", 1, Caps{{"conciseness", 0}, {"correctness", 1}}},
+                {"math", "3+3?", "6", "7", 2}},
+               "pairs", file, "synthetic");
+    QCOMPARE(pairs[0].split, std::string("test"));
+    QCOMPARE(pairs[1].split, std::string());
+  }
+
+  void jsonlFieldMap() {
+    const std::string file = fixture("custom.jsonl");
+    ImportOptions o = options("jsonl");
+    o.fieldMap = {{"prompt", "question"}, {"chosen", "good"}, {"rejected", "bad"}};
+    const std::string q1 = "Best first programming language?", q2 = "Is the earth flat?";
+    const std::string g1 = "Python, for its readable syntax.", g2 = "No, it is an oblate spheroid.";
+    ImportSummary s;
+    checkPairs(importOne(o, file, s),
+               {{"default", q1, g1, "Assembly.", 1}, {"default", q2, g2, "Yes.", 2}}, "jsonl",
+               file);
+    o.fieldMap["domain"] = "topic";
+    checkPairs(importOne(o, file, s),
+               {{"coding", q1, g1, "Assembly.", 1}, {"science", q2, g2, "Yes.", 2}}, "jsonl", file);
+    o.domainOverride = "quiz";
+    checkPairs(importOne(o, file, s),
+               {{"quiz", q1, g1, "Assembly.", 1}, {"quiz", q2, g2, "Yes.", 2}}, "jsonl", file);
+  }
+
+  void domainOverride() {
+    ImportOptions o = options("hh-rlhf");
+    o.domainOverride = "chat";
+    ImportSummary s;
+    std::vector<Expected> want = kHhPairs;
+    for (auto& e : want) e.domain = "chat";
+    checkPairs(importOne(o, fixture("hh-rlhf.jsonl"), s), want, "hh-rlhf",
+               fixture("hh-rlhf.jsonl"));
+    checkCounts(s.pairsPerDomain, {{"chat", 4}});
+  }
+
+  void malformedLineStopsWithFileAndLine() {
+    ImportSummary s;
+    const std::string file = fixture("malformed.jsonl");
+    try {
+      importOne(options("dahoas"), file, s);
+      QFAIL("a malformed line was accepted");
+    } catch (const rr::core::InputError& e) {
+      QVERIFY2(QString(e.what()).startsWith(QString::fromStdString(file + ":2: not valid JSON (")),
+               e.what());
+    }
+  }
+
+  void skipBadCounts() {
+    ImportOptions o = options("dahoas");
+    o.skipBad = true;
+    ImportSummary s;
+    const std::string file = fixture("malformed.jsonl");
+    checkPairs(importOne(o, file, s),
+               {{"dahoas", "p1", "c1", "r1", 1}, {"dahoas", "p7", "c7", "r7", 7}}, "dahoas", file);
+    checkCounts(s.malformed, {{"field 'chosen' must be a string", 1},
+                              {"missing field 'rejected'", 1},
+                              {"not a JSON object", 1},
+                              {"not valid JSON", 1}});
+    QCOMPARE(s.records, 6L);
+  }
+
+  void malformedRecords_data() {
+    QTest::addColumn<QString>("format");
+    QTest::addColumn<QString>("content");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("hh no shared turn") << "hh-rlhf"
+                                       << R"({"chosen": "Hello", "rejected": "Hi"})"
+                                       << R"(chosen and rejected share no "\n\nAssistant:" turn)";
+    QTest::newRow("shp label")
+        << "shp"
+        << R"({"domain": "a_train", "history": "h", "human_ref_A": "a", "human_ref_B": "b", "labels": 2})"
+        << "field 'labels' must be 0 or 1 (got 2)";
+    QTest::newRow("hellaswag label range")
+        << "hellaswag"
+        << R"({"ctx": "c", "endings": ["a", "b", "c", "d"], "label": 4})"
+        << "field 'label' must be 0..3 (got 4)";
+    QTest::newRow("hellaswag label text")
+        << "hellaswag"
+        << R"({"ctx": "c", "endings": ["a", "b", "c", "d"], "label": "x"})"
+        << R"(field 'label' must be an integer (got "x"))";
+    QTest::newRow("hellaswag endings") << "hellaswag"
+                                       << R"({"ctx": "c", "endings": ["a", "b", "c"], "label": 1})"
+                                       << "field 'endings' must be 4 strings";
+    QTest::newRow("oasst orphan")
+        << "oasst"
+        << R"({"message_id": "a", "parent_id": "nope", "role": "assistant", "text": "t", "rank": 0})"
+        << "parent message is not in the file (nope)";
+    QTest::newRow("oasst rank type")
+        << "oasst"
+        << R"({"message_id": "a", "parent_id": null, "role": "prompter", "text": "t", "rank": "1"})"
+        << "field 'rank' must be an integer";
+    QTest::newRow("oasst fractional rank")
+        << "oasst"
+        << R"({"message_id": "a", "parent_id": null, "role": "prompter", "text": "t", "rank": 1.5})"
+        << "field 'rank' must be an integer";
+    QTest::newRow("oasst nested field")
+        << "oasst"
+        << R"({"prompt": {"role": "prompter", "text": "t", "replies": [{"role": "assistant"}]}})"
+        << "missing field 'prompt.replies[0].text'";
+    QTest::newRow("ultrafeedback rating")
+        << "ultrafeedback"
+        << R"({"instruction": "i", "completions": [{"response": "r", "overall_score": 1,
+              "annotations": {"helpfulness": {"Rating": "6"}}}]})"
+        << R"(field 'completions[0].annotations.helpfulness.Rating' must be "1".."5" or "N/A" (got "6"))";
+    QTest::newRow("ultrafeedback aspect list")
+        << "ultrafeedback"
+        << R"({"instruction": "i", "completions": [{"response": "r", "overall_score": 1,
+              "annotations": {"honesty": [{"Rating": "1"}, {"Rating": "2"}]}}]})"
+        << "field 'completions[0].annotations.honesty' must be an object or a one-element list";
+    QTest::newRow("binarized no assistant")
+        << "ultrafeedback-binarized"
+        << R"({"prompt": "p", "chosen": [{"role": "user", "content": "p"}], "rejected": []})"
+        << "field 'chosen' has no assistant message";
+    QTest::newRow("helpsteer range")
+        << "helpsteer"
+        << R"({"prompt": "p", "response": "r", "helpfulness": 5, "correctness": 1, "coherence": 1,
+              "complexity": 1, "verbosity": 1})"
+        << "field 'helpfulness' must be 0..4 (got 5)";
+    QTest::newRow("pairs capabilities")
+        << "pairs"
+        << R"({"domain": "d", "prompt": "p", "chosen": "c", "rejected": "r", "capabilities": {"x": 2}})"
+        << "capabilities.x must be 1, -1 or 0";
+  }
+
+  void malformedRecords() {
+    QFETCH(QString, format);
+    QFETCH(QString, content);
+    QFETCH(QString, message);
+    QTemporaryDir dir;
+    // The multi-line literals above keep the table readable; each record is one line.
+    const std::string file = writeFile(dir, "bad.jsonl", content.simplified().toStdString() + "\n");
+    ImportSummary s;
+    try {
+      importOne(options(format.toStdString()), file, s);
+      QFAIL("a malformed record was accepted");
+    } catch (const rr::core::InputError& e) {
+      QCOMPARE(QString(e.what()), QString::fromStdString(file + ":1: ") + message);
+    }
+    ImportOptions skip = options(format.toStdString());
+    skip.skipBad = true;
+    ImportSummary skipped;
+    QVERIFY(importOne(skip, file, skipped).empty());
+    QCOMPARE(skipped.malformed.size(), size_t(1));
+  }
+
+  void badOptions() {
+    ImportSummary s;
+    QVERIFY_THROWS_EXCEPTION(rr::core::InputError,
+                             importOne(options("csv"), fixture("dahoas.jsonl"), s));
+    ImportOptions o = options("jsonl");
+    o.fieldMap = {{"answer", "x"}};
+    QVERIFY_THROWS_EXCEPTION(rr::core::InputError, importOne(o, fixture("custom.jsonl"), s));
+    try {
+      importOne(options("dahoas"), fixture("missing.jsonl"), s);
+      QFAIL("a missing file was accepted");
+    } catch (const rr::core::InputError& e) {
+      QVERIFY2(QString(e.what()).startsWith(
+                   QString::fromStdString(fixture("missing.jsonl") + ": cannot open for reading")),
+               e.what());
+    }
+  }
+
+  void summaryText() {
+    ImportOptions o = options("hellaswag");
+    ImportSummary s;
+    importOne(o, fixture("hellaswag.jsonl"), s);
+    QCOMPARE(QString::fromStdString(rr::core::summaryText(s)),
+             QString("read 5 records from 1 file; 6 pairs\n"
+                     "pairs per domain: hellaswag 6\n"
+                     "malformed records skipped: 0\n"
+                     "rows or pairs left out by the format's rules: 3\n"
+                     "  3  hellaswag row without label\n"
+                     "duplicate pairs dropped: 0\n"));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestImporters)
+#include "tst_importers.moc"
