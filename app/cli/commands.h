@@ -13,5 +13,6 @@ int cmdReport(const Argv& args);
 int cmdList(const Argv& args);
 int cmdSynth(const Argv& args);
 int cmdImport(const Argv& args);
+int cmdScore(const Argv& args);
 
 }  // namespace rr::cli

@@ -21,6 +21,7 @@ const Command kCommands[] = {
     {"list", rr::cli::cmdList, "list the runs in a run store with their status"},
     {"synth", rr::cli::cmdSynth, "write the synthetic benchmark as a canonical pairs file"},
     {"import", rr::cli::cmdImport, "convert a published dataset file into canonical pairs"},
+    {"score", rr::cli::cmdScore, "score JSONL prompt/response lines with a trained run"},
 };
 
 void usage(std::ostream& os) {

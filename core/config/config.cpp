@@ -119,6 +119,11 @@ std::string resolveConfigPath(const ExperimentConfig& c, const std::string& p) {
 
 namespace {
 
+// An empty baseDir means the config is a stored copy whose files need not exist here.
+bool isMissing(const std::string& path, const std::string& baseDir) {
+  return !path.empty() && !baseDir.empty() && !fs::exists(resolvePath(path, baseDir));
+}
+
 std::vector<std::string> stringList(JsonObjectReader& r, const std::string& key,
                                     const std::vector<std::string>& def) {
   const json* v = r.raw(key);
@@ -183,7 +188,7 @@ void parseData(JsonObjectReader& top, DataConfig& d, const std::string& baseDir)
       DataFileConfig fc;
       if (!fr.has("path")) fr.fail(path + ".path", "missing");
       fc.path = fr.str("path", "");
-      if (!fs::exists(resolvePath(fc.path, baseDir)))
+      if (isMissing(fc.path, baseDir))
         fr.fail(path + ".path", "file not found: " + resolvePath(fc.path, baseDir));
       fc.domain = fr.str("domain", "");
       fc.split = fr.oneOf("split", "", {"", "train", "validation", "test"});
@@ -290,7 +295,7 @@ ExperimentConfig parseExperimentConfig(const std::string& jsonText, const std::s
     JsonObjectReader tr(*t, "$.tokenizer", fileLabel);
     c.tokenizer.vocabSize = static_cast<int>(tr.integer("vocab_size", 2000, 100, 1000000));
     c.tokenizer.model = tr.str("model", "");
-    if (!c.tokenizer.model.empty() && !fs::exists(resolvePath(c.tokenizer.model, baseDir)))
+    if (isMissing(c.tokenizer.model, baseDir))
       tr.fail("$.tokenizer.model", "file not found: " + resolvePath(c.tokenizer.model, baseDir));
     c.tokenizer.type = tr.oneOf("type", "unigram", {"unigram", "bpe"});
     tr.finish();
@@ -305,7 +310,7 @@ ExperimentConfig parseExperimentConfig(const std::string& jsonText, const std::s
     c.encoder.maxLen = static_cast<int>(er.integer("max_len", 96, 8, 4096));
     c.encoder.dropout = er.number("dropout", 0.1, 0, 0.9);
     c.encoder.pretrained = er.str("pretrained", "");
-    if (!c.encoder.pretrained.empty() && !fs::exists(resolvePath(c.encoder.pretrained, baseDir)))
+    if (isMissing(c.encoder.pretrained, baseDir))
       er.fail("$.encoder.pretrained", "not found: " + resolvePath(c.encoder.pretrained, baseDir));
     er.finish();
     const EncoderShape s = resolveEncoderShape(c.encoder);
@@ -337,7 +342,7 @@ ExperimentConfig parseExperimentConfig(const std::string& jsonText, const std::s
     c.pretrain.seed = static_cast<int>(pr.integer("seed", 1, 0, 2147483647));
     c.pretrain.texts = stringList(pr, "texts", {});
     for (size_t i = 0; i < c.pretrain.texts.size(); ++i)
-      if (!fs::exists(resolvePath(c.pretrain.texts[i], baseDir)))
+      if (isMissing(c.pretrain.texts[i], baseDir))
         pr.fail("$.pretrain.texts[" + std::to_string(i) + "]",
                 "file not found: " + resolvePath(c.pretrain.texts[i], baseDir));
     pr.finish();

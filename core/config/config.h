@@ -122,6 +122,8 @@ std::vector<std::string> methodNames();
 
 // Throws InputError "FILE: $.path: message" on the first problem.
 ExperimentConfig loadExperimentConfig(const std::string& path);
+// baseDir: where relative paths point; "" to skip checking that files exist (a config stored
+// with a run, read back on a machine that may not have its data files).
 ExperimentConfig parseExperimentConfig(const std::string& jsonText, const std::string& fileLabel,
                                        const std::string& baseDir = ".");
 // Full canonical JSON (every key, defaults included); parse(toJson(c)) == c.

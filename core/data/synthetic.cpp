@@ -141,38 +141,43 @@ Draft harmless(Rng& r) {
   return d;
 }
 
-// --- summary: covering more of the report's key entities wins (relevance); longer wins here.
+// --- summary: covering more of the report's facts wins (relevance), so the longer response wins
+// here. Both responses are made of the report's own facts: length is the only difference, the
+// same cue that loses in `ranked`.
 Draft summary(Rng& r) {
   static const Words entities = {"the mayor",  "the harbor",   "the bridge",  "the council",
                                  "the museum", "the railway",  "the factory", "the hospital",
                                  "the stadium", "the library", "the airport", "the market"};
   static const Words verbs = {"approved", "inspected", "funded", "delayed", "reopened", "expanded"};
   static const Words days = {"monday", "tuesday", "friday", "last week", "in march", "overnight"};
-  // Fillers are shorter than one fact, so the chosen summary is always the longer one.
-  static const Words fillers = {"many things happened .", "it was busy .", "people had views ."};
   Words pool = entities;
   const int n = r.range(3, 5);
-  Words chosenEntities;
+  Words report, facts;
   for (int i = 0; i < n; ++i) {
     const size_t k = static_cast<size_t>(r.below(pool.size()));
-    chosenEntities.push_back(pool[k]);
+    const std::string e = pool[k];
     pool.erase(pool.begin() + static_cast<long>(k));
-  }
-  Words report, facts;
-  for (const auto& e : chosenEntities) {
-    const std::string v = r.pick(verbs), day = r.pick(days);
-    report.push_back(e + " " + v + " plans " + day + " .");
+    const std::string v = r.pick(verbs);
+    report.push_back(e + " " + v + " plans " + r.pick(days) + " .");
     facts.push_back(e + " " + v + " plans .");
   }
   Draft d;
   d.prompt = "summarize this city report : " + join(report);
+  // The shorter summary keeps a random subset of the facts, in report order.
   const int covered = r.range(1, n - 1);
-  Words chosen(facts.begin(), facts.end());
-  Words rejected(facts.begin(), facts.begin() + covered);
-  if (r.uniform() < 0.5) chosen.insert(chosen.begin(), "in short :");
-  rejected.push_back(r.pick(fillers));
-  d.chosen = join(chosen);
-  d.rejected = join(rejected);
+  std::vector<bool> keep(static_cast<size_t>(n), false);
+  for (int kept = 0; kept < covered;) {
+    const size_t k = static_cast<size_t>(r.below(static_cast<std::uint64_t>(n)));
+    if (!keep[k]) {
+      keep[k] = true;
+      ++kept;
+    }
+  }
+  Words partial;
+  for (size_t i = 0; i < facts.size(); ++i)
+    if (keep[i]) partial.push_back(facts[i]);
+  d.chosen = join(facts);
+  d.rejected = join(partial);
   d.relevance = 1;
   return d;
 }
@@ -242,7 +247,9 @@ Draft instruct(Rng& r) {
   return d;
 }
 
-// --- ranked: the direct answer beats the padded one (conciseness); shorter wins here.
+// --- ranked: the more concise answer wins (conciseness), so the shorter response wins here. Both
+// answers state the same fact and draw their other sentences from one pool, so length is the
+// only difference: the cue that wins in `summary` loses here.
 Draft ranked(Rng& r) {
   static const std::vector<std::pair<std::string, std::string>> qa = {
       {"what is the capital of france ?", "paris"},
@@ -265,23 +272,24 @@ Draft ranked(Rng& r) {
       {"which animal is the tallest ?", "the giraffe"},
       {"what color is a ripe banana ?", "yellow"},
       {"what do bees make ?", "honey"}};
-  static const Words openers = {"well , that is a really great question to ask .",
-                                "there are many things to consider here .",
-                                "let me think about this carefully for you ."};
-  static const Words closers = {"i hope this helps and let me know if you have more questions .",
-                                "thanks for asking , it was a pleasure to explain .",
-                                "feel free to ask again any time ."};
+  static const Words asides = {"that is a good question .", "i looked this up for you .",
+                               "many people ask this .",    "it is easy to remember .",
+                               "this is a common fact .",   "you can check it in a book ."};
   static const Words asks = {"quick question :", "please answer :", "i wonder ,",
                              "tell me ,",        "hey ,",           "one thing :"};
   const auto& item = qa[static_cast<size_t>(r.below(qa.size()))];
+  auto answer = [&](int extra) {
+    Words s;
+    const int at = r.range(0, extra);
+    for (int i = 0; i < extra; ++i) s.push_back(r.pick(asides));
+    s.insert(s.begin() + at, "the answer is " + item.second + " .");
+    return join(s);
+  };
   Draft d;
   d.prompt = r.pick(asks) + " " + item.first;
-  d.chosen = item.second + " .";
-  Words padded;
-  for (int i = r.range(1, 2); i > 0; --i) padded.push_back(r.pick(openers));
-  padded.push_back("the answer is " + item.second + " .");
-  for (int i = r.range(1, 2); i > 0; --i) padded.push_back(r.pick(closers));
-  d.rejected = join(padded);
+  const int shortExtra = r.range(0, 1);
+  d.chosen = answer(shortExtra);
+  d.rejected = answer(shortExtra + r.range(1, 2));
   return d;
 }
 

@@ -9,7 +9,7 @@ namespace rr::core {
 Evaluation evaluate(RewardSystem& system, const EncodedData& data, const std::vector<size_t>& idx,
                     int64_t runId) {
   Evaluation ev;
-  const std::vector<PairScore> scores = system.scorePairs(idx);
+  const std::vector<PairScore> scores = system.scorePairs(data, idx);
   std::map<std::string, int64_t> correct;
   int64_t routed = 0, routedRight = 0;
   ev.examples.reserve(idx.size());
@@ -59,21 +59,21 @@ InferenceTiming timeInference(RewardSystem& system, const EncodedData& data,
   InferenceTiming t;
   if (idx.empty()) return t;
   std::vector<double> ms;
-  system.scorePairs({idx[0]});  // warm-up
+  system.scorePairs(data, {idx[0]});  // warm-up
   for (int r = 0; r < repeats; ++r) {
     const size_t i = idx[static_cast<size_t>(r) % idx.size()];
     const auto t0 = Clock::now();
-    system.scorePairs({i});
+    system.scorePairs(data, {i});
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   }
   std::nth_element(ms.begin(), ms.begin() + static_cast<long>(ms.size() / 2), ms.end());
   t.msPerStepBatch1 = ms[ms.size() / 2];
   std::vector<size_t> batch;
   for (size_t k = 0; k < 32; ++k) batch.push_back(idx[k % idx.size()]);
-  system.scorePairs(batch);
+  system.scorePairs(data, batch);
   const int rounds = std::max(1, repeats / 8);
   const auto t0 = Clock::now();
-  for (int r = 0; r < rounds; ++r) system.scorePairs(batch);
+  for (int r = 0; r < rounds; ++r) system.scorePairs(data, batch);
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   t.pairsPerSecondBatch32 = 32.0 * rounds / std::max(secs, 1e-9);
   return t;

@@ -54,12 +54,12 @@ class Arliss : public RewardSystem {
         [&](const Batch& b) { return routerLogits(b); }, reporter);
   }
 
-  std::vector<PairScore> scorePairs(const std::vector<size_t>& idx) override {
+  std::vector<PairScore> scorePairs(const EncodedData& data, const std::vector<size_t>& idx) override {
     m_encoder->eval();
-    if (m_mixed) return scoreChunked(idx, [&](const std::vector<size_t>& part) { return scoreMixed(part); });
+    if (m_mixed) return scoreChunked(idx, [&](const std::vector<size_t>& part) { return scoreMixed(data, part); });
     return scoreChunked(idx, [&](const std::vector<size_t>& part) {
       std::vector<PairScore> out;
-      for (size_t i : part) out.push_back(scoreSwitch(i));
+      for (size_t i : part) out.push_back(scoreSwitch(data, i));
       return out;
     });
   }
@@ -72,6 +72,14 @@ class Arliss : public RewardSystem {
       c.push_back({"adapter:" + m_ctx.data.domains[d], m_rewards[d].size(), m_rewards[d].size(),
                    m_rewards[d].trainSeconds});
     return c;
+  }
+
+  // The encoder module holds the frozen weights and every LoRA adapter.
+  NamedModules namedModules() override {
+    NamedModules out = {{"encoder", m_encoder.ptr().get()}, {"router.head", m_router.head.ptr().get()}};
+    for (size_t d = 0; d < m_rewards.size(); ++d)
+      out.push_back({"head:" + m_ctx.data.domains[d], m_rewards[d].head.ptr().get()});
+    return out;
   }
 
   int64_t servedParameters() const override {
@@ -96,12 +104,12 @@ class Arliss : public RewardSystem {
   torch::Tensor routerLogits(const Batch& b) { return m_router.head->forward(m_encoder->pooled(b.ids, b.mask)); }
 
   // The paper's way: route this one pair's prompt, switch to its adapter, score both responses.
-  PairScore scoreSwitch(size_t i) {
+  PairScore scoreSwitch(const EncodedData& data, size_t i) {
     const auto& lora = m_ctx.config.lora;
     nn::activateAdapter(m_encoder, lora, kRouter);
-    const int64_t d = routePrompts(m_ctx, {i}, [&](const Batch& b) { return routerLogits(b); })[0];
+    const int64_t d = routePrompts(m_ctx, data, {i}, [&](const Batch& b) { return routerLogits(b); })[0];
     nn::activateAdapter(m_encoder, lora, m_rewardNames[static_cast<size_t>(d)]);
-    Batch b = pairBatch(m_ctx.data, {i}, m_ctx.device);
+    Batch b = pairBatch(data, {i}, m_ctx.device);
     PairScore s = toPairScores(m_rewards[static_cast<size_t>(d)].head->forward(
                                    m_encoder->pooled(b.ids, b.mask)).squeeze(-1))[0];
     s.route = m_ctx.data.domains[static_cast<size_t>(d)];
@@ -110,14 +118,14 @@ class Arliss : public RewardSystem {
 
   // One routing pass for all prompts, then one scoring pass where each row uses its own adapter
   // and its own head.
-  std::vector<PairScore> scoreMixed(const std::vector<size_t>& part) {
+  std::vector<PairScore> scoreMixed(const EncodedData& data, const std::vector<size_t>& part) {
     const auto& lora = m_ctx.config.lora;
     nn::activateAdapter(m_encoder, lora, kRouter);
-    const auto routes = routePrompts(m_ctx, part, [&](const Batch& b) { return routerLogits(b); });
+    const auto routes = routePrompts(m_ctx, data, part, [&](const Batch& b) { return routerLogits(b); });
     torch::Tensor dom = torch::tensor(routes, torch::kLong).to(m_ctx.device);
     torch::Tensor rowDom = torch::cat({dom, dom});
     nn::setRowAdapters(m_encoder, lora, m_rewardNames, rowDom);
-    Batch b = pairBatch(m_ctx.data, part, m_ctx.device);
+    Batch b = pairBatch(data, part, m_ctx.device);
     torch::Tensor pooled = m_encoder->pooled(b.ids, b.mask);
     std::vector<torch::Tensor> w, bias;
     for (const auto& a : m_rewards) {

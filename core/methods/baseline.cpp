@@ -30,10 +30,10 @@ class SingleRewardModel : public RewardSystem {
         [&](const Batch& b) { return rewards(b); }, reporter);
   }
 
-  std::vector<PairScore> scorePairs(const std::vector<size_t>& idx) override {
+  std::vector<PairScore> scorePairs(const EncodedData& data, const std::vector<size_t>& idx) override {
     m_encoder->eval();
     return scoreChunked(idx, [&](const std::vector<size_t>& part) {
-      return toPairScores(rewards(pairBatch(m_ctx.data, part, m_ctx.device)));
+      return toPairScores(rewards(pairBatch(data, part, m_ctx.device)));
     });
   }
 
@@ -43,6 +43,10 @@ class SingleRewardModel : public RewardSystem {
 
   int64_t servedParameters() const override {
     return nn::countParameters(*m_encoder) + nn::countParameters(*m_head);
+  }
+
+  NamedModules namedModules() override {
+    return {{"encoder", m_encoder.ptr().get()}, {"head", m_head.ptr().get()}};
   }
 
  private:

@@ -113,7 +113,7 @@ double trainRouter(const MethodContext& ctx, const std::string& component,
   auto validate = [&]() -> std::map<std::string, double> {
     if (val.empty()) return {};
     eval();
-    const auto routes = routePrompts(ctx, val, logits);
+    const auto routes = routePrompts(ctx, ctx.data, val, logits);
     double right = 0;
     for (size_t k = 0; k < val.size(); ++k)
       right += routes[k] == ctx.data.encoded[val[k]].domain ? 1 : 0;
@@ -124,7 +124,8 @@ double trainRouter(const MethodContext& ctx, const std::string& component,
   return runLoop(o, items, std::move(params), step, validate, reporter);
 }
 
-std::vector<int64_t> routePrompts(const MethodContext& ctx, const std::vector<size_t>& idx,
+std::vector<int64_t> routePrompts(const MethodContext& ctx, const EncodedData& data,
+                                  const std::vector<size_t>& idx,
                                   const LogitFn& logits) {
   torch::NoGradGuard ng;
   std::vector<int64_t> out;
@@ -133,7 +134,7 @@ std::vector<int64_t> routePrompts(const MethodContext& ctx, const std::vector<si
   for (size_t at = 0; at < idx.size(); at += kChunk) {
     std::vector<size_t> part(idx.begin() + static_cast<long>(at),
                              idx.begin() + static_cast<long>(std::min(idx.size(), at + kChunk)));
-    torch::Tensor a = logits(promptBatch(ctx.data, part, ctx.device)).argmax(-1).to(torch::kCPU);
+    torch::Tensor a = logits(promptBatch(data, part, ctx.device)).argmax(-1).to(torch::kCPU);
     auto acc = a.accessor<int64_t, 1>();
     for (int64_t k = 0; k < a.size(0); ++k) out.push_back(acc[k]);
   }

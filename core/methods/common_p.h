@@ -26,6 +26,10 @@ struct EncoderHead {
   }
   int64_t size() const { return nn::countParameters(*encoder) + nn::countParameters(*head); }
   void train(bool on) { encoder->train(on); }
+  void addTo(NamedModules& out, const std::string& prefix) const {
+    out.push_back({prefix + ".encoder", encoder.ptr().get()});
+    out.push_back({prefix + ".head", head.ptr().get()});
+  }
 };
 
 EncoderHead makeEncoderHead(const MethodContext& ctx, int outputs);
@@ -66,7 +70,8 @@ int64_t routerSteps(const MethodContext& ctx, size_t items);
 int64_t perDomainWithRouterSteps(const MethodContext& ctx);
 
 // Routes the prompts of idx (no grad): the argmax domain index per pair.
-std::vector<int64_t> routePrompts(const MethodContext& ctx, const std::vector<size_t>& idx,
+std::vector<int64_t> routePrompts(const MethodContext& ctx, const EncodedData& data,
+                                  const std::vector<size_t>& idx,
                                   const LogitFn& logits);
 
 // Calls fn on chunks of at most 64 pairs under NoGradGuard and concatenates the scores.

@@ -72,6 +72,10 @@ class Dmoerm : public RewardSystem {
     for (int c = 0; c < domains; ++c) {
       Category cat;
       cat.plan = planCategory(ctx, c);
+      // A saved system is rebuilt with the experts it was trained with.
+      if (ctx.structure.contains("capabilities"))
+        cat.plan.capabilities =
+            ctx.structure["capabilities"].at(ctx.data.domains[static_cast<size_t>(c)]).get<std::vector<std::string>>();
       cat.base = makeEncoderHead(ctx, 1);
       const int h = cat.base.encoder->hidden();
       for (const auto& cap : cat.plan.capabilities) {
@@ -142,14 +146,14 @@ class Dmoerm : public RewardSystem {
         [&](const Batch& b) { return m_router.forward(b); }, reporter);
   }
 
-  std::vector<PairScore> scorePairs(const std::vector<size_t>& idx) override {
+  std::vector<PairScore> scorePairs(const EncodedData& data, const std::vector<size_t>& idx) override {
     m_router.train(false);
     for (auto& cat : m_categories) {
       cat.base.train(false);
       if (cat.aggregator) cat.aggregator->eval();
     }
     return scoreChunked(idx, [&](const std::vector<size_t>& part) {
-      const auto routes = routePrompts(m_ctx, part, [&](const Batch& b) { return m_router.forward(b); });
+      const auto routes = routePrompts(m_ctx, data, part, [&](const Batch& b) { return m_router.forward(b); });
       std::vector<PairScore> out(part.size());
       for (size_t c = 0; c < m_categories.size(); ++c) {
         std::vector<size_t> rows, group;
@@ -159,7 +163,7 @@ class Dmoerm : public RewardSystem {
             group.push_back(part[k]);
           }
         if (group.empty()) continue;
-        auto scores = scoreCategory(m_categories[c], group);
+        auto scores = scoreCategory(m_categories[c], data, group);
         for (size_t j = 0; j < rows.size(); ++j) {
           out[rows[j]] = std::move(scores[j]);
           out[rows[j]].route = m_ctx.data.domains[c];
@@ -186,6 +190,27 @@ class Dmoerm : public RewardSystem {
       }
     }
     return out;
+  }
+
+  NamedModules namedModules() override {
+    NamedModules out;
+    m_router.addTo(out, "router");
+    for (size_t c = 0; c < m_categories.size(); ++c) {
+      Category& cat = m_categories[c];
+      const std::string name = m_ctx.data.domains[c];
+      cat.base.addTo(out, "base:" + name);  // the base encoder holds the experts' adapters
+      for (const auto& e : cat.experts)
+        out.push_back({"expert:" + name + "/" + e.capability + ".head", e.head.ptr().get()});
+      if (cat.aggregator) out.push_back({"aggregator:" + name, cat.aggregator.ptr().get()});
+    }
+    return out;
+  }
+
+  nlohmann::json structure() const override {
+    nlohmann::json caps = nlohmann::json::object();
+    for (size_t c = 0; c < m_categories.size(); ++c)
+      caps[m_ctx.data.domains[c]] = m_categories[c].plan.capabilities;
+    return {{"capabilities", caps}};
   }
 
   int64_t servedParameters() const override {
@@ -229,8 +254,9 @@ class Dmoerm : public RewardSystem {
     return cat.aggregator->forward(states.permute({1, 0, 2}).reshape({rows, -1})).squeeze(-1);
   }
 
-  std::vector<PairScore> scoreCategory(Category& cat, const std::vector<size_t>& group) {
-    Batch b = pairBatch(m_ctx.data, group, m_ctx.device);
+  std::vector<PairScore> scoreCategory(Category& cat, const EncodedData& data,
+                                       const std::vector<size_t>& group) {
+    Batch b = pairBatch(data, group, m_ctx.device);
     if (!cat.aggregator) return toPairScores(cat.base.forward(b).squeeze(-1));
     torch::Tensor states = expertStates(cat, b);
     auto scores = toPairScores(aggregate(cat, states));

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,7 +23,11 @@ struct MethodContext {
   const EncodedData& data;
   torch::Device device = torch::kCPU;
   std::string encoderInit;  // pre-trained encoder weights every model starts from ("" = random)
+  // A saved system's structure (RewardSystem::structure()); empty = derive it from the data.
+  nlohmann::json structure = nlohmann::json::object();
 };
+
+using NamedModules = std::vector<std::pair<std::string, torch::nn::Module*>>;
 
 // One trained piece of a system (a reward model, a router, an adapter), as in the paper's Table 3.
 struct ComponentInfo {
@@ -43,11 +48,17 @@ class RewardSystem {
  public:
   virtual ~RewardSystem() = default;
   virtual void train(RunReporter& reporter) = 0;
-  // Scores pairs data.pairs[idx[i]] in eval mode without gradients.
-  virtual std::vector<PairScore> scorePairs(const std::vector<size_t>& idx) = 0;
+  // Scores data.pairs[idx[i]] in eval mode without gradients. `data` may be other data than
+  // the system was trained on (new text to score), encoded with the same tokenizer.
+  virtual std::vector<PairScore> scorePairs(const EncodedData& data,
+                                            const std::vector<size_t>& idx) = 0;
   virtual std::vector<ComponentInfo> components() const = 0;
   // Parameters that must be held to serve the system, shared weights counted once.
   virtual int64_t servedParameters() const = 0;
+  // Every trained module by a stable name: what is saved and loaded.
+  virtual NamedModules namedModules() = 0;
+  // What rebuilding the system needs beyond the config and the domains.
+  virtual nlohmann::json structure() const { return nlohmann::json::object(); }
 };
 
 struct MethodEntry {

@@ -86,7 +86,7 @@ class MoreRewardModel : public RewardSystem {
       setTraining(false);
       std::map<std::string, double> m;
       double right = 0;
-      const auto scores = scorePairs(m_ctx.data.validation);
+      const auto scores = scorePairs(m_ctx.data, m_ctx.data.validation);
       for (const auto& s : scores) right += s.chosen > s.rejected ? 1 : 0;
       if (!scores.empty()) m["val_accuracy"] = right / static_cast<double>(scores.size());
       return m;
@@ -95,10 +95,10 @@ class MoreRewardModel : public RewardSystem {
     m_trainSeconds = runLoop(o, m_ctx.data.train, params, step, eval, reporter);
   }
 
-  std::vector<PairScore> scorePairs(const std::vector<size_t>& idx) override {
+  std::vector<PairScore> scorePairs(const EncodedData& data, const std::vector<size_t>& idx) override {
     setTraining(false);
     return scoreChunked(idx, [&](const std::vector<size_t>& part) {
-      Forward f = forward(pairBatch(m_ctx.data, part, m_ctx.device));
+      Forward f = forward(pairBatch(data, part, m_ctx.device));
       auto scores = toPairScores(f.rewards);
       torch::Tensor w = f.weights.to(torch::kCPU);
       for (size_t i = 0; i < scores.size(); ++i)
@@ -112,6 +112,12 @@ class MoreRewardModel : public RewardSystem {
 
   std::vector<ComponentInfo> components() const override {
     return {{"model", servedParameters(), servedParameters(), m_trainSeconds}};
+  }
+
+  NamedModules namedModules() override {
+    return {{"encoder", m_encoder.ptr().get()}, {"norm_in", m_normIn.ptr().get()},
+            {"moe", m_moe.ptr().get()},         {"norm_out", m_normOut.ptr().get()},
+            {"out", m_out.ptr().get()}};
   }
 
   int64_t servedParameters() const override {

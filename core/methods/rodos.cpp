@@ -31,11 +31,11 @@ class Rodos : public RewardSystem {
         [&](const Batch& b) { return m_router.forward(b); }, reporter);
   }
 
-  std::vector<PairScore> scorePairs(const std::vector<size_t>& idx) override {
+  std::vector<PairScore> scorePairs(const EncodedData& data, const std::vector<size_t>& idx) override {
     m_router.train(false);
     for (auto& m : m_models) m.train(false);
     return scoreChunked(idx, [&](const std::vector<size_t>& part) {
-      const auto routes = routePrompts(m_ctx, part, [&](const Batch& b) { return m_router.forward(b); });
+      const auto routes = routePrompts(m_ctx, data, part, [&](const Batch& b) { return m_router.forward(b); });
       std::vector<PairScore> out(part.size());
       // Pairs routed to the same domain are scored together by that domain's model.
       for (size_t d = 0; d < m_models.size(); ++d) {
@@ -46,7 +46,7 @@ class Rodos : public RewardSystem {
             group.push_back(part[k]);
           }
         if (group.empty()) continue;
-        auto scores = toPairScores(m_models[d].forward(pairBatch(m_ctx.data, group, m_ctx.device)).squeeze(-1));
+        auto scores = toPairScores(m_models[d].forward(pairBatch(data, group, m_ctx.device)).squeeze(-1));
         for (size_t j = 0; j < rows.size(); ++j) {
           out[rows[j]] = scores[j];
           out[rows[j]].route = m_ctx.data.domains[d];
@@ -63,6 +63,13 @@ class Rodos : public RewardSystem {
       c.push_back({"rm:" + m_ctx.data.domains[d], m_models[d].size(), m_models[d].size(),
                    m_models[d].trainSeconds});
     return c;
+  }
+
+  NamedModules namedModules() override {
+    NamedModules out;
+    m_router.addTo(out, "router");
+    for (size_t d = 0; d < m_models.size(); ++d) m_models[d].addTo(out, "rm:" + m_ctx.data.domains[d]);
+    return out;
   }
 
   int64_t servedParameters() const override {

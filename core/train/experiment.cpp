@@ -8,6 +8,7 @@
 #include "data/tokenizer.h"
 #include "eval/evaluate.h"
 #include "methods/method.h"
+#include "train/persist.h"
 #include "train/pretrain.h"
 #include "store/runstore.h"
 
@@ -91,6 +92,10 @@ void writeResults(RunWriter& writer, std::int64_t runId, const Evaluation& ev,
 }
 
 }  // namespace
+
+std::string modelDirFor(const std::string& dbPath, std::int64_t runId) {
+  return dbPath + ".models/run-" + std::to_string(runId);
+}
 
 ExperimentOutcome runExperiment(const ExperimentConfig& config, const ExperimentOptions& options,
                                 MetricSink& userSink, RunControl& control) {
@@ -185,6 +190,7 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
       Evaluation ev = evaluate(*system, data, data.test, r.runId);
       InferenceTiming timing = timeInference(*system, data, data.test, options.inferenceRepeats);
       writeResults(writer, r.runId, ev, timing, *system);
+      saveSystem(*system, ctx, *tokenizer, modelDirFor(options.dbPath, r.runId));
       writer.setStatus(r.runId, RunStatus::Finished);
       sink.runStatus(r.runId, "finished", "");
       ++outcome.finished;

@@ -28,6 +28,9 @@ struct ExperimentOutcome {
 // Validates what the config cannot check alone (methods filter), prepares the data once, then
 // runs each seed x method. A failing run is marked failed and the next one goes on; a stop
 // request marks the current run cancelled and the runs not started cancelled too.
+// Where a finished run's trained system is saved: <dbPath>.models/run-<id>.
+std::string modelDirFor(const std::string& dbPath, std::int64_t runId);
+
 ExperimentOutcome runExperiment(const ExperimentConfig& config, const ExperimentOptions& options,
                                 MetricSink& sink, RunControl& control);
 

@@ -1,0 +1,54 @@
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "args.h"
+#include "commands.h"
+#include "train/scoring.h"
+
+namespace rr::cli {
+
+int cmdScore(const Argv& argv) {
+  Args args("score", "(--db FILE --run ID | --model DIR) < IN.jsonl > OUT.jsonl",
+            "Scores JSONL lines {\"prompt\": ..., \"response\": ...} from standard input with a\n"
+            "trained run and writes one JSONL line {\"reward\", \"route\", \"detail\"} per input, in\n"
+            "order. Inputs are scored in batches; routers see each prompt once.",
+            {{"db", "FILE", "run store of the run"},
+             {"run", "ID", "id of a finished run (see `list`)"},
+             {"model", "DIR", "a saved model directory instead of --db/--run"},
+             {"batch-size", "N", "inputs per batch (default 32)"}});
+  if (args.parseOrPrintHelp(argv)) return 0;
+  std::unique_ptr<core::RunScorer> scorer;
+  if (args.has("model")) {
+    scorer = core::RunScorer::openDirectory(args.value("model"));
+  } else {
+    if (!args.has("db") || !args.has("run"))
+      throw core::InputError("score: give --db FILE --run ID, or --model DIR");
+    scorer = core::RunScorer::openRun(args.value("db"), args.integer("run", 0, 1, INT64_MAX));
+  }
+  const int batch = static_cast<int>(args.integer("batch-size", 32, 1, 65536));
+  std::vector<core::ScoreInput> inputs;
+  std::string line;
+  long lineNo = 0;
+  while (std::getline(std::cin, line)) {
+    ++lineNo;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = "stdin:" + std::to_string(lineNo);
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception& e) {
+      throw core::InputError(where + ": not valid JSON (" + e.what() + ")");
+    }
+    if (!j.is_object() || !j.contains("prompt") || !j["prompt"].is_string() ||
+        !j.contains("response") || !j["response"].is_string())
+      throw core::InputError(where + ": expected {\"prompt\": string, \"response\": string}");
+    inputs.push_back({j["prompt"].get<std::string>(), j["response"].get<std::string>()});
+  }
+  for (const auto& s : scorer->score(inputs, batch)) {
+    nlohmann::json o = {{"reward", s.reward}, {"route", s.route}, {"detail", s.detail}};
+    std::cout << o.dump() << "\n";
+  }
+  return 0;
+}
+
+}  // namespace rr::cli

@@ -1,0 +1,61 @@
+#include "train/scoring.h"
+
+#include <filesystem>
+
+#include "common/errors.h"
+#include "train/experiment.h"
+#include "train/persist.h"
+
+namespace rr::core {
+
+struct RunScorer::Impl {
+  std::unique_ptr<LoadedSystem> loaded;
+};
+
+RunScorer::RunScorer(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+RunScorer::~RunScorer() = default;
+
+std::unique_ptr<RunScorer> RunScorer::openDirectory(const std::string& modelDir) {
+  auto impl = std::make_unique<Impl>();
+  impl->loaded = loadSystem(modelDir);
+  return std::unique_ptr<RunScorer>(new RunScorer(std::move(impl)));
+}
+
+std::unique_ptr<RunScorer> RunScorer::openRun(const std::string& dbPath, std::int64_t runId) {
+  const std::string dir = modelDirFor(dbPath, runId);
+  if (!std::filesystem::exists(dir))
+    throw InputError(dbPath + ": run " + std::to_string(runId) +
+                     " has no saved model (only finished runs save one; looked in " + dir + ")");
+  return openDirectory(dir);
+}
+
+std::string RunScorer::method() const { return m_impl->loaded->method.method; }
+std::vector<std::string> RunScorer::domains() const { return m_impl->loaded->data.domains; }
+
+std::vector<ScoreOutput> RunScorer::score(const std::vector<ScoreInput>& inputs, int batchSize) {
+  LoadedSystem& l = *m_impl->loaded;
+  // Each input becomes a pair with an empty rejected response, because the systems score pairs;
+  // that costs one extra, prompt-only row per input.
+  std::vector<PreferencePair> pairs;
+  pairs.reserve(inputs.size());
+  for (const auto& in : inputs) {
+    PreferencePair p;
+    p.domain = l.data.domains.empty() ? "" : l.data.domains.front();
+    p.prompt = in.prompt;
+    p.chosen = in.response;
+    p.split = "test";
+    pairs.push_back(std::move(p));
+  }
+  EncodedData data = encodeData(std::move(pairs), *l.tokenizer, l.data.maxLen);
+  data.domains = l.data.domains;
+  std::vector<ScoreOutput> out;
+  out.reserve(inputs.size());
+  for (size_t at = 0; at < data.test.size(); at += static_cast<size_t>(batchSize)) {
+    std::vector<size_t> part(data.test.begin() + static_cast<long>(at),
+                             data.test.begin() + static_cast<long>(std::min(data.test.size(), at + static_cast<size_t>(batchSize))));
+    for (const auto& s : l.system->scorePairs(data, part)) out.push_back({s.chosen, s.route, s.detail});
+  }
+  return out;
+}
+
+}  // namespace rr::core

@@ -1,0 +1,40 @@
+#pragma once
+// Scoring new text with a trained run: what `rewardrouter-cli score` and the workbench's
+// "score this" box use. No LibTorch types here.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rr::core {
+
+struct ScoreInput {
+  std::string prompt, response;
+};
+
+struct ScoreOutput {
+  double reward = 0;
+  std::string route;                     // the domain a router picked; "" for single models
+  std::map<std::string, double> detail;  // per-expert / per-capability contributions
+};
+
+class RunScorer {
+ public:
+  // Loads the system a finished run saved (see modelDirFor), or a model directory directly.
+  static std::unique_ptr<RunScorer> openRun(const std::string& dbPath, std::int64_t runId);
+  static std::unique_ptr<RunScorer> openDirectory(const std::string& modelDir);
+  ~RunScorer();
+
+  std::string method() const;
+  std::vector<std::string> domains() const;
+  // Scores in batches of `batchSize`; the prompt is routed once per input.
+  std::vector<ScoreOutput> score(const std::vector<ScoreInput>& inputs, int batchSize = 32);
+
+ private:
+  struct Impl;
+  explicit RunScorer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace rr::core
