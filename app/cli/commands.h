@@ -14,5 +14,6 @@ int cmdList(const Argv& args);
 int cmdSynth(const Argv& args);
 int cmdImport(const Argv& args);
 int cmdScore(const Argv& args);
+int cmdExtend(const Argv& args);
 
 }  // namespace rr::cli

@@ -22,6 +22,7 @@ const Command kCommands[] = {
     {"synth", rr::cli::cmdSynth, "write the synthetic benchmark as a canonical pairs file"},
     {"import", rr::cli::cmdImport, "convert a published dataset file into canonical pairs"},
     {"score", rr::cli::cmdScore, "score JSONL prompt/response lines with a trained run"},
+    {"extend", rr::cli::cmdExtend, "add a domain to a trained RODOS or ARLISS run"},
 };
 
 void usage(std::ostream& os) {

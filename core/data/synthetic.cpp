@@ -141,43 +141,67 @@ Draft harmless(Rng& r) {
   return d;
 }
 
-// --- summary: covering more of the report's facts wins (relevance), so the longer response wins
-// here. Both responses are made of the report's own facts: length is the only difference, the
-// same cue that loses in `ranked`.
-Draft summary(Rng& r) {
+// --- summary and ranked share their material: a city report of 3-5 facts, and responses made
+// of those facts. `summary` asks for a summary, and covering more facts wins (relevance): the
+// longer response wins. `ranked` asks which place did something, and the direct answer wins over
+// one padded with the report's other facts (conciseness): the shorter response wins. Only the
+// request tells the two apart, so one reward model must learn the request x length interaction
+// from preference labels alone, while a router learns the request with its own loss.
+struct Report {
+  Words report, facts;
+};
+
+Report cityReport(Rng& r) {
   static const Words entities = {"the mayor",  "the harbor",   "the bridge",  "the council",
                                  "the museum", "the railway",  "the factory", "the hospital",
                                  "the stadium", "the library", "the airport", "the market"};
   static const Words verbs = {"approved", "inspected", "funded", "delayed", "reopened", "expanded"};
   static const Words days = {"monday", "tuesday", "friday", "last week", "in march", "overnight"};
-  Words pool = entities;
+  // Entities and verbs drawn without replacement: "who <verb> plans ?" has one answer.
+  Words pool = entities, verbPool = verbs;
+  Report rep;
   const int n = r.range(3, 5);
-  Words report, facts;
   for (int i = 0; i < n; ++i) {
     const size_t k = static_cast<size_t>(r.below(pool.size()));
     const std::string e = pool[k];
     pool.erase(pool.begin() + static_cast<long>(k));
-    const std::string v = r.pick(verbs);
-    report.push_back(e + " " + v + " plans " + r.pick(days) + " .");
-    facts.push_back(e + " " + v + " plans .");
+    const size_t j = static_cast<size_t>(r.below(verbPool.size()));
+    const std::string v = verbPool[j];
+    verbPool.erase(verbPool.begin() + static_cast<long>(j));
+    rep.report.push_back(e + " " + v + " plans " + r.pick(days) + " .");
+    rep.facts.push_back(e + " " + v + " plans .");
   }
-  Draft d;
-  d.prompt = "summarize this city report : " + join(report);
-  // The shorter summary keeps a random subset of the facts, in report order.
-  const int covered = r.range(1, n - 1);
-  std::vector<bool> keep(static_cast<size_t>(n), false);
-  for (int kept = 0; kept < covered;) {
-    const size_t k = static_cast<size_t>(r.below(static_cast<std::uint64_t>(n)));
+  return rep;
+}
+
+// A random subset of `count` facts (at least `mustKeep` when >= 0), in report order.
+Words someFacts(Rng& r, const Words& facts, int count, int mustKeep) {
+  std::vector<bool> keep(facts.size(), false);
+  int kept = 0;
+  if (mustKeep >= 0) {
+    keep[static_cast<size_t>(mustKeep)] = true;
+    ++kept;
+  }
+  while (kept < count) {
+    const size_t k = static_cast<size_t>(r.below(facts.size()));
     if (!keep[k]) {
       keep[k] = true;
       ++kept;
     }
   }
-  Words partial;
+  Words out;
   for (size_t i = 0; i < facts.size(); ++i)
-    if (keep[i]) partial.push_back(facts[i]);
-  d.chosen = join(facts);
-  d.rejected = join(partial);
+    if (keep[i]) out.push_back(facts[i]);
+  return out;
+}
+
+Draft summary(Rng& r) {
+  const Report rep = cityReport(r);
+  const int n = static_cast<int>(rep.facts.size());
+  Draft d;
+  d.prompt = "city report : " + join(rep.report) + " task : summarize the report .";
+  d.chosen = join(rep.facts);
+  d.rejected = join(someFacts(r, rep.facts, r.range(1, n - 1), -1));
   d.relevance = 1;
   return d;
 }
@@ -247,49 +271,19 @@ Draft instruct(Rng& r) {
   return d;
 }
 
-// --- ranked: the more concise answer wins (conciseness), so the shorter response wins here. Both
-// answers state the same fact and draw their other sentences from one pool, so length is the
-// only difference: the cue that wins in `summary` loses here.
+// --- ranked: see summary above; the direct answer wins (conciseness).
 Draft ranked(Rng& r) {
-  static const std::vector<std::pair<std::string, std::string>> qa = {
-      {"what is the capital of france ?", "paris"},
-      {"what is the capital of japan ?", "tokyo"},
-      {"what is the capital of kenya ?", "nairobi"},
-      {"what is the capital of peru ?", "lima"},
-      {"how many legs does a spider have ?", "eight"},
-      {"how many legs does a dog have ?", "four"},
-      {"how many days are in a week ?", "seven"},
-      {"how many hours are in a day ?", "twenty four"},
-      {"which gas do plants breathe in ?", "carbon dioxide"},
-      {"which ocean is the largest ?", "the pacific"},
-      {"what is the capital of italy ?", "rome"},
-      {"what is the capital of egypt ?", "cairo"},
-      {"what is the capital of canada ?", "ottawa"},
-      {"how many legs does an ant have ?", "six"},
-      {"how many months are in a year ?", "twelve"},
-      {"how many sides does a triangle have ?", "three"},
-      {"which planet is the closest to the sun ?", "mercury"},
-      {"which animal is the tallest ?", "the giraffe"},
-      {"what color is a ripe banana ?", "yellow"},
-      {"what do bees make ?", "honey"}};
-  static const Words asides = {"that is a good question .", "i looked this up for you .",
-                               "many people ask this .",    "it is easy to remember .",
-                               "this is a common fact .",   "you can check it in a book ."};
-  static const Words asks = {"quick question :", "please answer :", "i wonder ,",
-                             "tell me ,",        "hey ,",           "one thing :"};
-  const auto& item = qa[static_cast<size_t>(r.below(qa.size()))];
-  auto answer = [&](int extra) {
-    Words s;
-    const int at = r.range(0, extra);
-    for (int i = 0; i < extra; ++i) s.push_back(r.pick(asides));
-    s.insert(s.begin() + at, "the answer is " + item.second + " .");
-    return join(s);
-  };
+  const Report rep = cityReport(r);
+  const int n = static_cast<int>(rep.facts.size());
+  const int asked = r.range(0, n - 1);
+  const std::string& fact = rep.facts[static_cast<size_t>(asked)];
+  const std::string verb = fact.substr(0, fact.find(" plans"));
+  const std::string action = verb.substr(verb.rfind(' ') + 1);
   Draft d;
-  d.prompt = r.pick(asks) + " " + item.first;
-  const int shortExtra = r.range(0, 1);
-  d.chosen = answer(shortExtra);
-  d.rejected = answer(shortExtra + r.range(1, 2));
+  // The question comes last: a prompt cut to fit keeps its end.
+  d.prompt = "city report : " + join(rep.report) + " question : who " + action + " plans ?";
+  d.chosen = fact;
+  d.rejected = join(someFacts(r, rep.facts, r.range(2, n), asked));
   return d;
 }
 

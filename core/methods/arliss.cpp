@@ -21,37 +21,31 @@ class Arliss : public RewardSystem {
     nn::setRequiresGrad(*m_encoder, false);
     m_baseParams = nn::countParameters(*m_encoder);
     const int h = m_encoder->hidden();
-    for (const auto& d : ctx.data.domains) {
-      m_rewardNames.push_back(rewardAdapter(d));
-      Adapter a;
-      a.params = nn::addAdapter(m_encoder, ctx.config.lora, rewardAdapter(d));
-      a.head = torch::nn::Linear(h, 1);
-      a.head->to(ctx.device);
-      m_rewards.push_back(std::move(a));
-    }
+    for (const auto& d : ctx.data.domains) addRewardAdapter(d);
     m_router.params = nn::addAdapter(m_encoder, ctx.config.lora, kRouter);
     m_router.head = torch::nn::Linear(h, static_cast<int64_t>(ctx.data.domains.size()));
     m_router.head->to(ctx.device);
   }
 
   void train(RunReporter& reporter) override {
-    const auto& data = m_ctx.data;
-    const auto& lora = m_ctx.config.lora;
-    for (size_t d = 0; d < m_rewards.size(); ++d) {
-      Adapter& a = m_rewards[d];
-      nn::activateAdapter(m_encoder, lora, m_rewardNames[d]);
-      a.trainSeconds = trainPairwise(
-          m_ctx, "adapter:" + data.domains[d], ofDomain(data, data.train, static_cast<int>(d)),
-          ofDomain(data, data.validation, static_cast<int>(d)), a.trainable(),
-          [&] { m_encoder->train(); }, [&] { m_encoder->eval(); },
-          [&](const Batch& b) { return a.head->forward(m_encoder->pooled(b.ids, b.mask)).squeeze(-1); },
-          reporter);
+    for (size_t d = 0; d < m_rewards.size(); ++d) trainAdapter(d, reporter);
+    trainRouter(reporter);
+  }
+
+  bool canAddDomain() const override { return true; }
+
+  // A new adapter and head for the new domain; the router adapter and head start afresh.
+  void addDomain(RunReporter& reporter) override {
+    addRewardAdapter(m_ctx.data.domains.back());
+    trainAdapter(m_rewards.size() - 1, reporter);
+    {
+      torch::NoGradGuard ng;
+      for (auto& l : m_encoder->loraLayers(m_ctx.config.lora.targets))
+        l->resetAdapter(l->adapterIndex(kRouter));
     }
-    nn::activateAdapter(m_encoder, lora, kRouter);
-    m_router.trainSeconds = trainRouter(
-        m_ctx, "router", data.train, data.validation, m_router.trainable(),
-        [&] { m_encoder->train(); }, [&] { m_encoder->eval(); },
-        [&](const Batch& b) { return routerLogits(b); }, reporter);
+    m_router.head = torch::nn::Linear(m_encoder->hidden(), static_cast<int64_t>(m_ctx.data.domains.size()));
+    m_router.head->to(m_ctx.device);
+    trainRouter(reporter);
   }
 
   std::vector<PairScore> scorePairs(const EncodedData& data, const std::vector<size_t>& idx) override {
@@ -100,6 +94,35 @@ class Arliss : public RewardSystem {
     }
     int64_t size() const { return nn::countParameters(params) + nn::countParameters(*head); }
   };
+
+  void addRewardAdapter(const std::string& domain) {
+    m_rewardNames.push_back(rewardAdapter(domain));
+    Adapter a;
+    a.params = nn::addAdapter(m_encoder, m_ctx.config.lora, rewardAdapter(domain));
+    a.head = torch::nn::Linear(m_encoder->hidden(), 1);
+    a.head->to(m_ctx.device);
+    m_rewards.push_back(std::move(a));
+  }
+
+  void trainAdapter(size_t d, RunReporter& reporter) {
+    const auto& data = m_ctx.data;
+    Adapter& a = m_rewards[d];
+    nn::activateAdapter(m_encoder, m_ctx.config.lora, m_rewardNames[d]);
+    a.trainSeconds = trainPairwise(
+        m_ctx, "adapter:" + data.domains[d], ofDomain(data, data.train, static_cast<int>(d)),
+        ofDomain(data, data.validation, static_cast<int>(d)), a.trainable(),
+        [&] { m_encoder->train(); }, [&] { m_encoder->eval(); },
+        [&](const Batch& b) { return a.head->forward(m_encoder->pooled(b.ids, b.mask)).squeeze(-1); },
+        reporter);
+  }
+
+  void trainRouter(RunReporter& reporter) {
+    nn::activateAdapter(m_encoder, m_ctx.config.lora, kRouter);
+    m_router.trainSeconds = rr::core::trainRouter(
+        m_ctx, "router", m_ctx.data.train, m_ctx.data.validation, m_router.trainable(),
+        [&] { m_encoder->train(); }, [&] { m_encoder->eval(); },
+        [&](const Batch& b) { return routerLogits(b); }, reporter);
+  }
 
   torch::Tensor routerLogits(const Batch& b) { return m_router.head->forward(m_encoder->pooled(b.ids, b.mask)); }
 

@@ -59,6 +59,13 @@ class RewardSystem {
   virtual NamedModules namedModules() = 0;
   // What rebuilding the system needs beyond the config and the domains.
   virtual nlohmann::json structure() const { return nlohmann::json::object(); }
+  // Extension by a domain (RODOS, ARLISS): the context's data now ends with a new domain; train
+  // only that domain's component, then retrain the router. Existing components stay unchanged.
+  virtual bool canAddDomain() const { return false; }
+  virtual void addDomain(RunReporter& reporter) {
+    (void)reporter;
+    throw std::logic_error("this method cannot be extended by a domain");
+  }
 };
 
 struct MethodEntry {

@@ -16,19 +16,17 @@ class Rodos : public RewardSystem {
   }
 
   void train(RunReporter& reporter) override {
-    const auto& data = m_ctx.data;
-    for (size_t d = 0; d < m_models.size(); ++d) {
-      EncoderHead& m = m_models[d];
-      m.trainSeconds = trainPairwise(
-          m_ctx, "rm:" + data.domains[d], ofDomain(data, data.train, static_cast<int>(d)),
-          ofDomain(data, data.validation, static_cast<int>(d)), m.parameters(),
-          [&] { m.train(true); }, [&] { m.train(false); },
-          [&](const Batch& b) { return m.forward(b).squeeze(-1); }, reporter);
-    }
-    m_router.trainSeconds = trainRouter(
-        m_ctx, "router", data.train, data.validation, m_router.parameters(),
-        [&] { m_router.train(true); }, [&] { m_router.train(false); },
-        [&](const Batch& b) { return m_router.forward(b); }, reporter);
+    for (size_t d = 0; d < m_models.size(); ++d) trainModel(d, reporter);
+    trainRouter(reporter);
+  }
+
+  bool canAddDomain() const override { return true; }
+
+  void addDomain(RunReporter& reporter) override {
+    m_models.push_back(makeEncoderHead(m_ctx, 1));
+    trainModel(m_models.size() - 1, reporter);
+    m_router = makeEncoderHead(m_ctx, static_cast<int>(m_ctx.data.domains.size()));
+    trainRouter(reporter);
   }
 
   std::vector<PairScore> scorePairs(const EncodedData& data, const std::vector<size_t>& idx) override {
@@ -79,6 +77,23 @@ class Rodos : public RewardSystem {
   }
 
  private:
+  void trainModel(size_t d, RunReporter& reporter) {
+    const auto& data = m_ctx.data;
+    EncoderHead& m = m_models[d];
+    m.trainSeconds = trainPairwise(
+        m_ctx, "rm:" + data.domains[d], ofDomain(data, data.train, static_cast<int>(d)),
+        ofDomain(data, data.validation, static_cast<int>(d)), m.parameters(),
+        [&] { m.train(true); }, [&] { m.train(false); },
+        [&](const Batch& b) { return m.forward(b).squeeze(-1); }, reporter);
+  }
+
+  void trainRouter(RunReporter& reporter) {
+    m_router.trainSeconds = rr::core::trainRouter(
+        m_ctx, "router", m_ctx.data.train, m_ctx.data.validation, m_router.parameters(),
+        [&] { m_router.train(true); }, [&] { m_router.train(false); },
+        [&](const Batch& b) { return m_router.forward(b); }, reporter);
+  }
+
   const MethodContext& m_ctx;
   EncoderHead m_router;
   std::vector<EncoderHead> m_models;

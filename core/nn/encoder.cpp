@@ -16,15 +16,20 @@ int LoraLinearImpl::addAdapter(const std::string& name, int rank, double alpha, 
   const int64_t in = base->weight.size(1), out = base->weight.size(0);
   Adapter ad;
   ad.name = name;
-  ad.a = torch::empty({rank, in});
-  torch::nn::init::kaiming_uniform_(ad.a, std::sqrt(5.0));
-  ad.b = torch::zeros({out, rank});
-  ad.a = register_parameter("lora_A_" + name, ad.a.to(base->weight.device()));
-  ad.b = register_parameter("lora_B_" + name, ad.b.to(base->weight.device()));
+  ad.a = register_parameter("lora_A_" + name, torch::empty({rank, in}, base->weight.options()));
+  ad.b = register_parameter("lora_B_" + name, torch::empty({out, rank}, base->weight.options()));
   ad.scale = alpha / rank;
   ad.dropout = dropout;
   m_adapters.push_back(ad);
+  resetAdapter(static_cast<int>(m_adapters.size()) - 1);
   return static_cast<int>(m_adapters.size()) - 1;
+}
+
+void LoraLinearImpl::resetAdapter(int index) {
+  torch::NoGradGuard ng;
+  auto& ad = m_adapters.at(static_cast<size_t>(index));
+  torch::nn::init::kaiming_uniform_(ad.a, std::sqrt(5.0));
+  ad.b.zero_();
 }
 
 int LoraLinearImpl::adapterIndex(const std::string& name) const {

@@ -28,6 +28,8 @@ class LoraLinearImpl : public torch::nn::Module {
   // rows: int64 [batch] of adapter indices (-1 = none); the mixed mode.
   void setRowAdapters(const torch::Tensor& rows) { m_rowAdapters = rows; m_active = -1; }
   std::vector<torch::Tensor> adapterParameters(int index) const;
+  // Re-initialises adapter `index` as at creation (A random, B zero).
+  void resetAdapter(int index);
   // Folds adapter `index` into the base weight (inference); returns the merged copy of W.
   torch::Tensor mergedWeight(int index) const;
 

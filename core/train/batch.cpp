@@ -4,9 +4,10 @@
 
 namespace rr::core {
 
-EncodedData encodeData(std::vector<PreferencePair> pairs, const Tokenizer& tok, int maxLen) {
+EncodedData encodeData(std::vector<PreferencePair> pairs, const Tokenizer& tok, int maxLen,
+                       std::vector<std::string> domainOrder) {
   EncodedData d;
-  d.domains = domainsOf(pairs);
+  d.domains = domainOrder.empty() ? domainsOf(pairs) : std::move(domainOrder);
   d.vocabSize = tok.vocabSize();
   d.special = tok.special();
   d.maxLen = maxLen;
@@ -18,7 +19,7 @@ EncodedData encodeData(std::vector<PreferencePair> pairs, const Tokenizer& tok, 
     e.chosen = widen(encodePromptResponse(tok, p.prompt, p.chosen, maxLen));
     e.rejected = widen(encodePromptResponse(tok, p.prompt, p.rejected, maxLen));
     e.prompt = widen(encodeSingle(tok, p.prompt, maxLen));
-    e.domain = static_cast<int>(std::lower_bound(d.domains.begin(), d.domains.end(), p.domain) -
+    e.domain = static_cast<int>(std::find(d.domains.begin(), d.domains.end(), p.domain) -
                                 d.domains.begin());
     d.encoded.push_back(std::move(e));
     if (p.split == "train") d.train.push_back(i);

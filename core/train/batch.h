@@ -26,7 +26,10 @@ struct EncodedData {
   int maxLen = 0;
 };
 
-EncodedData encodeData(std::vector<PreferencePair> pairs, const Tokenizer& tok, int maxLen);
+// Domains are numbered in sorted order, or in `domainOrder` when given (an extended system keeps
+// its old domains' numbers and appends the new one).
+EncodedData encodeData(std::vector<PreferencePair> pairs, const Tokenizer& tok, int maxLen,
+                       std::vector<std::string> domainOrder = {});
 
 struct Batch {
   torch::Tensor ids;   // int64 [N, T], padded to the longest row

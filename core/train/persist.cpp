@@ -39,6 +39,8 @@ void saveSystem(RewardSystem& system, const MethodContext& ctx, const Tokenizer&
                    {"max_len", ctx.data.maxLen},
                    {"special", {{"pad", sp.pad}, {"unk", sp.unk}, {"cls", sp.cls}, {"sep", sp.sep}, {"mask", sp.mask}}},
                    {"structure", system.structure()},
+                   {"base_dir", fs::absolute(ctx.config.baseDir).lexically_normal().string()},
+                   {"encoder_init", ctx.encoderInit},
                    {"modules", modules}};
   // The manifest goes last and atomically: a directory with a manifest is complete.
   AtomicFile out((fs::path(dir) / "manifest.json").string());
@@ -60,6 +62,7 @@ std::unique_ptr<LoadedSystem> loadSystem(const std::string& dir) {
     throw InputError(manifestPath.string() + ": unsupported model format " + std::to_string(m.value("format", 0)));
   auto out = std::make_unique<LoadedSystem>();
   out->config = parseExperimentConfig(m.at("config").dump(), manifestPath.string() + " (config)", "");
+  out->config.baseDir = m.value("base_dir", std::string("."));
   const std::string name = m.at("method_name").get<std::string>();
   for (const auto& mc : out->config.methods)
     if (mc.name == name) out->method = mc;
@@ -76,6 +79,7 @@ std::unique_ptr<LoadedSystem> loadSystem(const std::string& dir) {
       // A model trained on a GPU is scored on the CPU where this build has no CUDA.
       deviceFor(torch::cuda::is_available() ? out->config.training.device : "cpu"), ""});
   out->ctx->structure = m.at("structure");
+  out->ctx->encoderInit = m.value("encoder_init", std::string());
   out->system = createMethod(*out->ctx);
   const NamedModules modules = out->system->namedModules();
   for (const auto& entry : m.at("modules")) {

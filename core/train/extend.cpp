@@ -1,0 +1,116 @@
+#include "train/extend.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include "common/errors.h"
+#include "data/dataset.h"
+#include "data/pairsio.h"
+#include "eval/evaluate.h"
+#include "methods/common_p.h"
+#include "store/runstore.h"
+#include "train/experiment.h"
+#include "train/persist.h"
+
+namespace rr::core {
+
+ExtendOutcome extendRun(const std::string& dbPath, std::int64_t runId, const std::string& pairsPath,
+                        MetricSink& sink, RunControl& control) {
+  auto store = RunStore::open(dbPath);
+  const auto run = store->run(runId);
+  if (!run) throw InputError(dbPath + ": no run " + std::to_string(runId));
+  if (run->status != RunStatus::Finished)
+    throw InputError(dbPath + ": run " + std::to_string(runId) + " is " + toString(run->status) +
+                     "; only a finished run can be extended");
+  auto loaded = loadSystem(modelDirFor(dbPath, runId));
+  if (!loaded->system->canAddDomain())
+    throw InputError("extend: run " + std::to_string(runId) + " is " + run->method +
+                     "; only rodos and arliss runs can be extended by a domain");
+
+  std::vector<PreferencePair> added = readPairsFile(pairsPath);
+  if (added.empty()) throw InputError(pairsPath + ": no pairs");
+  const std::string domain = added.front().domain;
+  for (const auto& p : added)
+    if (p.domain != domain)
+      throw InputError(pairsPath + ":" + std::to_string(p.source.line) + ": domain '" + p.domain +
+                       "' differs from '" + domain + "' (extend adds one domain)");
+  auto domains = loaded->data.domains;
+  if (std::find(domains.begin(), domains.end(), domain) != domains.end())
+    throw InputError(pairsPath + ": the run already has domain '" + domain + "'");
+  assignSplits(added, loaded->config.data.split);
+
+  // The original data is rebuilt from the stored config (synthetic data is regenerated, files
+  // are read from where the experiment found them), then the new domain is appended.
+  std::vector<PreferencePair> pairs = loadExperimentPairs(loaded->config);
+  pairs.insert(pairs.end(), added.begin(), added.end());
+  domains.push_back(domain);
+  loaded->data = encodeData(std::move(pairs), *loaded->tokenizer, loaded->data.maxLen, domains);
+  const EncodedData& data = loaded->data;
+
+  RunWriter writer(dbPath);
+  const std::string name = run->methodName + "+" + domain;
+  const std::int64_t newId =
+      writer.createRun(run->experiment, run->method, name, run->seed, run->configJson);
+  writer.addPairs(data.pairs);
+  writer.setStatus(newId, RunStatus::Running);
+  ExtendOutcome out;
+  out.runId = newId;
+  out.domain = domain;
+  ProgressInfo base;
+  base.runId = newId;
+  base.method = name;
+  base.seed = run->seed;
+  base.runCount = 1;
+  try {
+    const std::int64_t steps =
+        pairwiseSteps(*loaded->ctx, ofDomain(data, data.train, static_cast<int>(domains.size() - 1)).size()) +
+        routerSteps(*loaded->ctx, data.train.size());
+    RunReporter reporter(sink, control, base, steps, 0, steps, std::chrono::steady_clock::now());
+    reporter.log(LogLevel::Info, "extending run " + std::to_string(runId) + " by domain " + domain);
+    const auto before = loaded->system->components();
+    loaded->system->addDomain(reporter);
+    Evaluation ev = evaluate(*loaded->system, data, data.test, newId);
+    InferenceTiming timing = timeInference(*loaded->system, data, data.test, 10);
+    std::vector<ResultRow> rows;
+    for (const auto& [d, acc] : ev.accuracy) rows.push_back({newId, d, "accuracy", acc});
+    rows.push_back({newId, "*", "accuracy", ev.meanAccuracy});
+    if (ev.routerAccuracy >= 0) rows.push_back({newId, "*", "router_accuracy", ev.routerAccuracy});
+    // Components kept from the original run keep the training time measured back then.
+    std::map<std::string, double> oldSeconds;
+    for (const auto& c : store->components({runId})) oldSeconds[c.name] = c.trainSeconds;
+    std::int64_t trainable = 0;
+    for (auto c : loaded->system->components()) {
+      const bool old = c.name != "router" &&
+                       std::any_of(before.begin(), before.end(),
+                                   [&](const ComponentInfo& b) { return b.name == c.name; });
+      if (old) {
+        c.trainSeconds = oldSeconds[c.name];
+      } else {
+        out.extendSeconds += c.trainSeconds;
+        trainable += c.paramsTrainable;
+      }
+      out.scratchSeconds += c.trainSeconds;
+      writer.addComponent({newId, c.name, c.paramsTotal, c.paramsTrainable, c.trainSeconds});
+    }
+    rows.push_back({newId, "*", "params_total", static_cast<double>(loaded->system->servedParameters())});
+    rows.push_back({newId, "*", "params_trainable", static_cast<double>(trainable)});
+    rows.push_back({newId, "*", "train_seconds", out.extendSeconds});
+    rows.push_back({newId, "*", "scratch_train_seconds", out.scratchSeconds});
+    rows.push_back({newId, "*", "infer_ms_per_step", timing.msPerStepBatch1});
+    rows.push_back({newId, "*", "infer_pairs_per_s", timing.pairsPerSecondBatch32});
+    writer.addResults(rows);
+    writer.addExamples(ev.examples);
+    saveSystem(*loaded->system, *loaded->ctx, *loaded->tokenizer, modelDirFor(dbPath, newId));
+    writer.setStatus(newId, RunStatus::Finished);
+    out.meanAccuracy = ev.meanAccuracy;
+  } catch (const Cancelled&) {
+    writer.setStatus(newId, RunStatus::Cancelled, "stopped by the user");
+    throw;
+  } catch (const std::exception& e) {
+    writer.setStatus(newId, RunStatus::Failed, e.what());
+    throw;
+  }
+  return out;
+}
+
+}  // namespace rr::core
