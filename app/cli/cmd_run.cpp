@@ -112,7 +112,13 @@ int cmdRun(const Argv& argv) {
   std::signal(SIGINT, onSigint);
   std::signal(SIGTERM, onSigint);
   TerminalSink sink(args.has("quiet"));
-  core::ExperimentOutcome outcome = core::runExperiment(config, options, sink, control);
+  core::ExperimentOutcome outcome;
+  try {
+    outcome = core::runExperiment(config, options, sink, control);
+  } catch (const core::Cancelled&) {
+    std::cerr << "cancelled before any run started; nothing was written to " << options.dbPath << "\n";
+    return 130;
+  }
   g_control = nullptr;
   std::signal(SIGINT, SIG_DFL);
 
