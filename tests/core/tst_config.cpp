@@ -1,4 +1,5 @@
 // Experiment config parsing: every error names the file and the JSON path; unknown keys fail.
+#include <QFile>
 #include <QtTest>
 
 #include "common/errors.h"
@@ -112,11 +113,19 @@ class TestConfig : public QObject {
   }
 
   void shippedExperimentsAreValid() {
-    for (const char* name : {"smoke", "quickstart"}) {
+    for (const char* name : {"smoke", "quickstart", "dmoerm"}) {
       const std::string path = std::string(RR_SOURCE_DIR) + "/experiments/" + name + ".json";
       ExperimentConfig c = loadExperimentConfig(path);
       QVERIFY(!c.methods.empty());
     }
+    // The paper's setting names data files the user imports first: valid apart from them.
+    QFile f(RR_SOURCE_DIR "/experiments/paper-table2.json");
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    ExperimentConfig paper = parseExperimentConfig(f.readAll().toStdString(), "paper-table2.json", "");
+    QCOMPARE(paper.methods.size(), size_t(5));
+    QCOMPARE(paper.training.lr, 5e-6);
+    QCOMPARE(resolveEncoderShape(paper.encoder).hidden, 768);
+    QVERIFY_THROWS_EXCEPTION(InputError, loadExperimentConfig(RR_SOURCE_DIR "/experiments/paper-table2.json"));
   }
 };
 
