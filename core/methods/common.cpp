@@ -124,20 +124,28 @@ double trainRouter(const MethodContext& ctx, const std::string& component,
   return runLoop(o, items, std::move(params), step, validate, reporter);
 }
 
+namespace {
+
+// Calls fn on consecutive slices of at most `chunk` indices.
+template <class Fn>
+void forChunks(const std::vector<size_t>& idx, size_t chunk, Fn&& fn) {
+  for (size_t at = 0; at < idx.size(); at += chunk)
+    fn(std::vector<size_t>(idx.begin() + static_cast<long>(at),
+                           idx.begin() + static_cast<long>(std::min(idx.size(), at + chunk))));
+}
+
+}  // namespace
+
 std::vector<int64_t> routePrompts(const MethodContext& ctx, const EncodedData& data,
-                                  const std::vector<size_t>& idx,
-                                  const LogitFn& logits) {
+                                  const std::vector<size_t>& idx, const LogitFn& logits) {
   torch::NoGradGuard ng;
   std::vector<int64_t> out;
   out.reserve(idx.size());
-  constexpr size_t kChunk = 128;
-  for (size_t at = 0; at < idx.size(); at += kChunk) {
-    std::vector<size_t> part(idx.begin() + static_cast<long>(at),
-                             idx.begin() + static_cast<long>(std::min(idx.size(), at + kChunk)));
+  forChunks(idx, 128, [&](const std::vector<size_t>& part) {
     torch::Tensor a = logits(promptBatch(data, part, ctx.device)).argmax(-1).to(torch::kCPU);
     auto acc = a.accessor<int64_t, 1>();
     for (int64_t k = 0; k < a.size(0); ++k) out.push_back(acc[k]);
-  }
+  });
   return out;
 }
 
@@ -147,11 +155,30 @@ std::vector<PairScore> scoreChunked(
   torch::NoGradGuard ng;
   std::vector<PairScore> out;
   out.reserve(idx.size());
-  constexpr size_t kChunk = 64;
-  for (size_t at = 0; at < idx.size(); at += kChunk) {
-    std::vector<size_t> part(idx.begin() + static_cast<long>(at),
-                             idx.begin() + static_cast<long>(std::min(idx.size(), at + kChunk)));
+  forChunks(idx, 64, [&](const std::vector<size_t>& part) {
     for (auto& s : fn(part)) out.push_back(std::move(s));
+  });
+  return out;
+}
+
+std::vector<PairScore> scoreByRoute(
+    const std::vector<size_t>& part, const std::vector<int64_t>& routes,
+    const std::vector<std::string>& routeNames,
+    const std::function<std::vector<PairScore>(size_t, const std::vector<size_t>&)>& score) {
+  std::vector<PairScore> out(part.size());
+  for (size_t d = 0; d < routeNames.size(); ++d) {
+    std::vector<size_t> rows, group;
+    for (size_t k = 0; k < part.size(); ++k)
+      if (routes[k] == static_cast<int64_t>(d)) {
+        rows.push_back(k);
+        group.push_back(part[k]);
+      }
+    if (group.empty()) continue;
+    auto scores = score(d, group);
+    for (size_t j = 0; j < rows.size(); ++j) {
+      out[rows[j]] = std::move(scores[j]);
+      out[rows[j]].route = routeNames[d];
+    }
   }
   return out;
 }

@@ -78,6 +78,13 @@ std::vector<int64_t> routePrompts(const MethodContext& ctx, const EncodedData& d
 std::vector<PairScore> scoreChunked(const std::vector<size_t>& idx,
                                     const std::function<std::vector<PairScore>(const std::vector<size_t>&)>& fn);
 
+// Pairs routed to the same route are scored together: score(route, pairs of that route).
+// Sets each PairScore's route to routeNames[route].
+std::vector<PairScore> scoreByRoute(
+    const std::vector<size_t>& part, const std::vector<int64_t>& routes,
+    const std::vector<std::string>& routeNames,
+    const std::function<std::vector<PairScore>(size_t, const std::vector<size_t>&)>& score);
+
 // Splits [2n] rewards into n PairScores.
 std::vector<PairScore> toPairScores(const torch::Tensor& rewards);
 

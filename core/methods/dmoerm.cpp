@@ -154,22 +154,9 @@ class Dmoerm : public RewardSystem {
     }
     return scoreChunked(idx, [&](const std::vector<size_t>& part) {
       const auto routes = routePrompts(m_ctx, data, part, [&](const Batch& b) { return m_router.forward(b); });
-      std::vector<PairScore> out(part.size());
-      for (size_t c = 0; c < m_categories.size(); ++c) {
-        std::vector<size_t> rows, group;
-        for (size_t k = 0; k < part.size(); ++k)
-          if (routes[k] == static_cast<int64_t>(c)) {
-            rows.push_back(k);
-            group.push_back(part[k]);
-          }
-        if (group.empty()) continue;
-        auto scores = scoreCategory(m_categories[c], data, group);
-        for (size_t j = 0; j < rows.size(); ++j) {
-          out[rows[j]] = std::move(scores[j]);
-          out[rows[j]].route = m_ctx.data.domains[c];
-        }
-      }
-      return out;
+      return scoreByRoute(part, routes, m_ctx.data.domains, [&](size_t c, const std::vector<size_t>& group) {
+        return scoreCategory(m_categories[c], data, group);
+      });
     });
   }
 

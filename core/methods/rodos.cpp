@@ -34,23 +34,9 @@ class Rodos : public RewardSystem {
     for (auto& m : m_models) m.train(false);
     return scoreChunked(idx, [&](const std::vector<size_t>& part) {
       const auto routes = routePrompts(m_ctx, data, part, [&](const Batch& b) { return m_router.forward(b); });
-      std::vector<PairScore> out(part.size());
-      // Pairs routed to the same domain are scored together by that domain's model.
-      for (size_t d = 0; d < m_models.size(); ++d) {
-        std::vector<size_t> rows, group;
-        for (size_t k = 0; k < part.size(); ++k)
-          if (routes[k] == static_cast<int64_t>(d)) {
-            rows.push_back(k);
-            group.push_back(part[k]);
-          }
-        if (group.empty()) continue;
-        auto scores = toPairScores(m_models[d].forward(pairBatch(data, group, m_ctx.device)).squeeze(-1));
-        for (size_t j = 0; j < rows.size(); ++j) {
-          out[rows[j]] = scores[j];
-          out[rows[j]].route = m_ctx.data.domains[d];
-        }
-      }
-      return out;
+      return scoreByRoute(part, routes, m_ctx.data.domains, [&](size_t d, const std::vector<size_t>& group) {
+        return toPairScores(m_models[d].forward(pairBatch(data, group, m_ctx.device)).squeeze(-1));
+      });
     });
   }
 
