@@ -14,7 +14,7 @@
 namespace rr::cli {
 
 struct OptionSpec {
-  std::string name;  // without dashes
+  std::string name;       // without dashes
   std::string valueName;  // empty for a flag
   std::string help;
   bool repeatable = false;
@@ -39,7 +39,8 @@ class Args {
       if (a.size() == 2 && a[0] == '-' && a[1] != '-') {
         for (const auto& s : m_specs)
           if (s.shortName == a[1]) a = "--" + s.name;
-        if (a.size() == 2) throw core::InputError(m_command + ": unknown option " + a + " (see --help)");
+        if (a.size() == 2)
+          throw core::InputError(m_command + ": unknown option " + a + " (see --help)");
       }
       if (a.size() > 2 && a.compare(0, 2, "--") == 0) {
         std::string name = a.substr(2), value;
@@ -120,10 +121,13 @@ class Args {
     std::string h = "usage: rewardrouter-cli " + m_command + " " + m_usage + "\n\n" +
                     m_description + "\n\noptions:\n";
     for (const auto& s : m_specs) {
-      std::string left = std::string("  ") + (s.shortName ? std::string("-") + s.shortName + ", " : "") +
-                         "--" + s.name + (s.valueName.empty() ? "" : " " + s.valueName);
-      if (left.size() < 28) left.resize(28, ' ');
-      else left += "\n" + std::string(28, ' ');
+      std::string left = std::string("  ") +
+                         (s.shortName ? std::string("-") + s.shortName + ", " : "") + "--" +
+                         s.name + (s.valueName.empty() ? "" : " " + s.valueName);
+      if (left.size() < 28)
+        left.resize(28, ' ');
+      else
+        left += "\n" + std::string(28, ' ');
       h += left + s.help + "\n";
     }
     return h;

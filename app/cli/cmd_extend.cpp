@@ -36,10 +36,11 @@ int cmdExtend(const Argv& argv) {
   core::RunControl control;
   LogSink sink;
   const core::ExtendOutcome out =
-      core::extendRun(args.value("db"), args.integer("run", 0, 1, INT64_MAX), args.value("add-domain"), sink, control);
+      core::extendRun(args.value("db"), args.integer("run", 0, 1, INT64_MAX),
+                      args.value("add-domain"), sink, control);
   std::fprintf(stderr, "\n");
-  std::printf("new run %lld: domain %s added; mean accuracy %.4f\n", static_cast<long long>(out.runId),
-              out.domain.c_str(), out.meanAccuracy);
+  std::printf("new run %lld: domain %s added; mean accuracy %.4f\n",
+              static_cast<long long>(out.runId), out.domain.c_str(), out.meanAccuracy);
   std::printf("training time: extension %.1f s, retraining every component %.1f s (%.1fx)\n",
               out.extendSeconds, out.scratchSeconds,
               out.extendSeconds > 0 ? out.scratchSeconds / out.extendSeconds : 0.0);

@@ -31,7 +31,8 @@ int cmdReport(const Argv& argv) {
   const std::string format = args.value("format", "md");
   const auto formats = core::reportFormats();
   if (std::find(formats.begin(), formats.end(), format) == formats.end())
-    throw core::InputError("report: --format must be md, csv, json or latex (got '" + format + "')");
+    throw core::InputError("report: --format must be md, csv, json or latex (got '" + format +
+                           "')");
   auto store = openExisting(args, "report");
   std::vector<std::int64_t> ids;
   for (const auto& v : args.values("run")) {
@@ -58,14 +59,14 @@ int cmdList(const Argv& argv) {
   auto store = openExisting(args, "list");
   std::cout << std::left << std::setw(5) << "id" << std::setw(16) << "experiment" << std::setw(14)
             << "method" << std::setw(6) << "seed" << std::setw(12) << "status" << std::setw(9)
-            << "progress" << std::setw(22) << "created" << "error\n";
+            << "progress" << std::setw(22) << "created"
+            << "error\n";
   for (const auto& r : store->listRuns()) {
     std::ostringstream pct;
     pct << std::fixed << std::setprecision(0) << r.progress * 100 << "%";
-    std::cout << std::left << std::setw(5) << r.id << std::setw(16) << r.experiment
-              << std::setw(14) << r.methodName << std::setw(6) << r.seed << std::setw(12)
-              << core::toString(r.status) << std::setw(9) << pct.str() << std::setw(22)
-              << r.createdAt << r.error << "\n";
+    std::cout << std::left << std::setw(5) << r.id << std::setw(16) << r.experiment << std::setw(14)
+              << r.methodName << std::setw(6) << r.seed << std::setw(12) << core::toString(r.status)
+              << std::setw(9) << pct.str() << std::setw(22) << r.createdAt << r.error << "\n";
   }
   return 0;
 }

@@ -29,9 +29,12 @@ std::string duration(double s) {
   if (s < 0) return "--";
   const long t = static_cast<long>(s + 0.5);
   char buf[32];
-  if (t >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-  else if (t >= 60) std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
-  else std::snprintf(buf, sizeof buf, "%lds", t);
+  if (t >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+  else if (t >= 60)
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%lds", t);
   return buf;
 }
 
@@ -63,9 +66,13 @@ class TerminalSink : public core::MetricSink {
     if (m_quiet && level == core::LogLevel::Info) return;
     std::lock_guard<std::mutex> lock(m_mutex);
     endLine();
-    const char* lv = level == core::LogLevel::Error ? "error: " : level == core::LogLevel::Warning ? "warning: " : "";
-    if (runId > 0) std::fprintf(stderr, "[run %lld] %s%s\n", static_cast<long long>(runId), lv, message.c_str());
-    else std::fprintf(stderr, "%s%s\n", lv, message.c_str());
+    const char* lv = level == core::LogLevel::Error     ? "error: "
+                     : level == core::LogLevel::Warning ? "warning: "
+                                                        : "";
+    if (runId > 0)
+      std::fprintf(stderr, "[run %lld] %s%s\n", static_cast<long long>(runId), lv, message.c_str());
+    else
+      std::fprintf(stderr, "%s%s\n", lv, message.c_str());
   }
   void runStatus(std::int64_t runId, const std::string& status, const std::string& error) override {
     if (status == "queued" || status == "running") return;
@@ -116,7 +123,8 @@ int cmdRun(const Argv& argv) {
   try {
     outcome = core::runExperiment(config, options, sink, control);
   } catch (const core::Cancelled&) {
-    std::cerr << "cancelled before any run started; nothing was written to " << options.dbPath << "\n";
+    std::cerr << "cancelled before any run started; nothing was written to " << options.dbPath
+              << "\n";
     return 130;
   }
   g_control = nullptr;

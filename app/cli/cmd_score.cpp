@@ -8,14 +8,15 @@
 namespace rr::cli {
 
 int cmdScore(const Argv& argv) {
-  Args args("score", "(--db FILE --run ID | --model DIR) < IN.jsonl > OUT.jsonl",
-            "Scores JSONL lines {\"prompt\": ..., \"response\": ...} from standard input with a\n"
-            "trained run and writes one JSONL line {\"reward\", \"route\", \"detail\"} per input, in\n"
-            "order. Inputs are scored in batches; routers see each prompt once.",
-            {{"db", "FILE", "run store of the run"},
-             {"run", "ID", "id of a finished run (see `list`)"},
-             {"model", "DIR", "a saved model directory instead of --db/--run"},
-             {"batch-size", "N", "inputs per batch (default 32)"}});
+  Args args(
+      "score", "(--db FILE --run ID | --model DIR) < IN.jsonl > OUT.jsonl",
+      "Scores JSONL lines {\"prompt\": ..., \"response\": ...} from standard input with a\n"
+      "trained run and writes one JSONL line {\"reward\", \"route\", \"detail\"} per input, in\n"
+      "order. Inputs are scored in batches; routers see each prompt once.",
+      {{"db", "FILE", "run store of the run"},
+       {"run", "ID", "id of a finished run (see `list`)"},
+       {"model", "DIR", "a saved model directory instead of --db/--run"},
+       {"batch-size", "N", "inputs per batch (default 32)"}});
   if (args.parseOrPrintHelp(argv)) return 0;
   std::unique_ptr<core::RunScorer> scorer;
   if (args.has("model")) {

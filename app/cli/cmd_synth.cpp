@@ -11,15 +11,16 @@
 namespace rr::cli {
 
 int cmdSynth(const Argv& argv) {
-  Args args("synth", "-o OUT.jsonl [options]",
-            "Writes the synthetic multi-domain benchmark (docs/DATA.md) as a canonical pairs file.\n"
-            "The same options give the same bytes.",
-            {{"output", "FILE", "pairs file to write", false, 'o'},
-             {"pairs-per-domain", "N", "pairs per domain (default 400)"},
-             {"domain", "NAME", "only this domain (repeatable; default all)", true},
-             {"noise", "RATE", "label noise for every domain, 0..0.5 (default 0)"},
-             {"seed", "N", "generator seed (default 7)"},
-             {"with-splits", "", "write each pair's split (80/10/10 by prompt hash)"}});
+  Args args(
+      "synth", "-o OUT.jsonl [options]",
+      "Writes the synthetic multi-domain benchmark (docs/DATA.md) as a canonical pairs file.\n"
+      "The same options give the same bytes.",
+      {{"output", "FILE", "pairs file to write", false, 'o'},
+       {"pairs-per-domain", "N", "pairs per domain (default 400)"},
+       {"domain", "NAME", "only this domain (repeatable; default all)", true},
+       {"noise", "RATE", "label noise for every domain, 0..0.5 (default 0)"},
+       {"seed", "N", "generator seed (default 7)"},
+       {"with-splits", "", "write each pair's split (80/10/10 by prompt hash)"}});
   if (args.parseOrPrintHelp(argv)) return 0;
   if (!args.has("output")) throw core::InputError("synth: -o OUT.jsonl is required");
   core::SyntheticOptions o;

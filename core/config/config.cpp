@@ -23,9 +23,12 @@ struct Preset {
 // CPU presets for this project's machines, and the DeBERTa-v3 shapes (layers, hidden, heads, FFN
 // as published in the models' config.json files) for GPU runs.
 const Preset kPresets[] = {
-    {"tiny", {128, 2, 2, 512}},          {"mini", {256, 4, 4, 1024}},
-    {"small-cpu", {384, 6, 6, 1536}},    {"deberta-v3-xsmall", {384, 12, 6, 1536}},
-    {"deberta-v3-small", {768, 6, 12, 3072}}, {"deberta-v3-base", {768, 12, 12, 3072}},
+    {"tiny", {128, 2, 2, 512}},
+    {"mini", {256, 4, 4, 1024}},
+    {"small-cpu", {384, 6, 6, 1536}},
+    {"deberta-v3-xsmall", {384, 12, 6, 1536}},
+    {"deberta-v3-small", {768, 6, 12, 3072}},
+    {"deberta-v3-base", {768, 12, 12, 3072}},
     {"deberta-v3-large", {1024, 24, 16, 4096}},
 };
 
@@ -38,26 +41,74 @@ const std::map<std::string, std::vector<MethodOptionSpec>>& schemas() {
       {"more",
        {{"experts", Kind::Integer, 4, 2, 64, "", {}, "number of experts in the sparse MoE head"},
         {"top_k", Kind::Integer, 2, 1, 64, "", {}, "experts each input is routed to (k)"},
-        {"expert_hidden", Kind::Integer, 0, 0, 65536, "", {},
+        {"expert_hidden",
+         Kind::Integer,
+         0,
+         0,
+         65536,
+         "",
+         {},
          "hidden width of each expert's feed-forward block (0 = 2 x encoder hidden)"},
-        {"balance_weight", Kind::Number, 0.01, 0, 10, "", {},
+        {"balance_weight",
+         Kind::Number,
+         0.01,
+         0,
+         10,
+         "",
+         {},
          "weight of the load-balancing auxiliary loss"},
         {"noise", Kind::Integer, 1, 0, 1, "", {}, "noisy gating during training (1 on, 0 off)"}}},
       {"rodos",
-       {{"router_epochs", Kind::Integer, 0, 0, 10000, "", {},
+       {{"router_epochs",
+         Kind::Integer,
+         0,
+         0,
+         10000,
+         "",
+         {},
          "epochs of router training (0 = training.epochs)"}}},
       {"arliss",
-       {{"inference", Kind::Text, 0, 0, 0, "mixed", {"mixed", "switch"},
+       {{"inference",
+         Kind::Text,
+         0,
+         0,
+         0,
+         "mixed",
+         {"mixed", "switch"},
          "mixed: each row of a batch uses its own adapter in one pass; switch: one input at a "
          "time with adapter switching, as in the paper"},
-        {"router_epochs", Kind::Integer, 0, 0, 10000, "", {},
+        {"router_epochs",
+         Kind::Integer,
+         0,
+         0,
+         10000,
+         "",
+         {},
          "epochs of router-adapter training (0 = training.epochs)"}}},
       {"dmoerm",
-       {{"aggregator_fraction", Kind::Number, 0.25, 0.05, 0.9, "", {},
+       {{"aggregator_fraction",
+         Kind::Number,
+         0.25,
+         0.05,
+         0.9,
+         "",
+         {},
          "share of each category's training pairs held out from phase 1 for the aggregator"},
-        {"min_capability_pairs", Kind::Integer, 20, 1, 1000000, "", {},
+        {"min_capability_pairs",
+         Kind::Integer,
+         20,
+         1,
+         1000000,
+         "",
+         {},
          "a capability gets an expert in a category only with this many labelled pairs"},
-        {"router_epochs", Kind::Integer, 0, 0, 10000, "", {},
+        {"router_epochs",
+         Kind::Integer,
+         0,
+         0,
+         10000,
+         "",
+         {},
          "epochs of outer-router training (0 = training.epochs)"}}},
   };
   return s;
@@ -146,7 +197,8 @@ void parseData(JsonObjectReader& top, DataConfig& d, const std::string& baseDir)
   if (const json* s = r.raw("synthetic")) {
     JsonObjectReader sr(*s, "$.data.synthetic", top.file());
     d.synthetic.enabled = sr.boolean("enabled", true);
-    d.synthetic.pairsPerDomain = static_cast<int>(sr.integer("pairs_per_domain", 400, 10, 10000000));
+    d.synthetic.pairsPerDomain =
+        static_cast<int>(sr.integer("pairs_per_domain", 400, 10, 10000000));
     const auto known = syntheticDomainNames();
     d.synthetic.domains = stringList(sr, "domains", {});
     std::set<std::string> seen;
@@ -217,7 +269,8 @@ void parseData(JsonObjectReader& top, DataConfig& d, const std::string& baseDir)
 
 void parseMethods(JsonObjectReader& top, std::vector<MethodConfig>& methods) {
   const json* v = top.raw("methods");
-  if (!v) top.fail("$.methods", "missing (list the methods to run, e.g. [{\"method\": \"baseline\"}])");
+  if (!v)
+    top.fail("$.methods", "missing (list the methods to run, e.g. [{\"method\": \"baseline\"}])");
   if (!v->is_array() || v->empty()) top.fail("$.methods", "must be a non-empty array");
   std::set<std::string> names;
   const auto known = methodNames();
@@ -248,10 +301,9 @@ void parseMethods(JsonObjectReader& top, std::vector<MethodConfig>& methods) {
       }
     }
     if (m.method == "more" && methodOption(m, "top_k") > methodOption(m, "experts"))
-      r.fail(path + ".top_k", "must be <= experts (" +
-                                  std::to_string(static_cast<int>(methodOption(m, "experts"))) +
-                                  "), got " +
-                                  std::to_string(static_cast<int>(methodOption(m, "top_k"))));
+      r.fail(path + ".top_k",
+             "must be <= experts (" + std::to_string(static_cast<int>(methodOption(m, "experts"))) +
+                 "), got " + std::to_string(static_cast<int>(methodOption(m, "top_k"))));
     r.finish();
     methods.push_back(m);
   }
@@ -413,8 +465,8 @@ std::string experimentConfigToJson(const ExperimentConfig& c, int indent) {
   json tok = {{"vocab_size", c.tokenizer.vocabSize}, {"type", c.tokenizer.type}};
   if (!c.tokenizer.model.empty()) tok["model"] = c.tokenizer.model;
   j["tokenizer"] = tok;
-  json enc = {{"preset", c.encoder.preset}, {"max_len", c.encoder.maxLen},
-              {"dropout", c.encoder.dropout}};
+  json enc = {
+      {"preset", c.encoder.preset}, {"max_len", c.encoder.maxLen}, {"dropout", c.encoder.dropout}};
   if (c.encoder.hidden) enc["hidden"] = c.encoder.hidden;
   if (c.encoder.layers) enc["layers"] = c.encoder.layers;
   if (c.encoder.heads) enc["heads"] = c.encoder.heads;
@@ -425,9 +477,12 @@ std::string experimentConfigToJson(const ExperimentConfig& c, int indent) {
                {"alpha", c.lora.alpha},
                {"dropout", c.lora.dropout},
                {"targets", c.lora.targets}};
-  j["pretrain"] = {{"enabled", c.pretrain.enabled},   {"steps", c.pretrain.steps},
-                   {"lr", c.pretrain.lr},             {"batch_size", c.pretrain.batchSize},
-                   {"mask_prob", c.pretrain.maskProb}, {"seed", c.pretrain.seed},
+  j["pretrain"] = {{"enabled", c.pretrain.enabled},
+                   {"steps", c.pretrain.steps},
+                   {"lr", c.pretrain.lr},
+                   {"batch_size", c.pretrain.batchSize},
+                   {"mask_prob", c.pretrain.maskProb},
+                   {"seed", c.pretrain.seed},
                    {"texts", c.pretrain.texts}};
   j["training"] = {{"lr", c.training.lr},
                    {"batch_size", c.training.batchSize},

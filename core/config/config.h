@@ -96,7 +96,7 @@ struct MethodConfig {
 struct ExperimentConfig {
   std::string name;
   std::string description;
-  std::string sourcePath;  // the file it was read from ("" when built in code)
+  std::string sourcePath;     // the file it was read from ("" when built in code)
   std::string baseDir = ".";  // relative paths in the config are relative to this directory
   DataConfig data;
   TokenizerConfig tokenizer;

@@ -51,16 +51,16 @@ class JsonObjectReader {
   long long integer(const std::string& key, long long def, long long lo, long long hi) {
     const auto* v = raw(key);
     if (!v) return def;
-    if (!v->is_number_integer())
-      fail(pathOf(key), "must be an integer (got " + describe(*v) + ")");
+    if (!v->is_number_integer()) fail(pathOf(key), "must be an integer (got " + describe(*v) + ")");
     long long x = v->get<long long>();
-    checkRange(key, static_cast<double>(x), static_cast<double>(lo), static_cast<double>(hi),
-               false, std::to_string(x));
+    checkRange(key, static_cast<double>(x), static_cast<double>(lo), static_cast<double>(hi), false,
+               std::to_string(x));
     return x;
   }
 
   // exclusiveLo: the value must be strictly greater than lo.
-  double number(const std::string& key, double def, double lo, double hi, bool exclusiveLo = false) {
+  double number(const std::string& key, double def, double lo, double hi,
+                bool exclusiveLo = false) {
     const auto* v = raw(key);
     if (!v) return def;
     if (!v->is_number()) fail(pathOf(key), "must be a number (got " + describe(*v) + ")");
@@ -102,7 +102,8 @@ class JsonObjectReader {
         return std::to_string(static_cast<long long>(d));
       return j.dump();
     };
-    if (exclusiveLo && !(x > lo)) fail(pathOf(key), "must be > " + fmt(lo) + " (got " + shown + ")");
+    if (exclusiveLo && !(x > lo))
+      fail(pathOf(key), "must be > " + fmt(lo) + " (got " + shown + ")");
     if (!exclusiveLo && x < lo) fail(pathOf(key), "must be >= " + fmt(lo) + " (got " + shown + ")");
     if (x > hi) fail(pathOf(key), "must be <= " + fmt(hi) + " (got " + shown + ")");
   }

@@ -19,7 +19,7 @@ std::string requireString(const json& obj, const char* key, const std::string& w
   return it->get<std::string>();
 }
 
-const char* kKnownKeys[] = {"id",    "domain", "prompt", "chosen",           "rejected",
+const char* kKnownKeys[] = {"id",    "domain", "prompt",       "chosen",           "rejected",
                             "split", "source", "capabilities", "capability_source"};
 
 }  // namespace

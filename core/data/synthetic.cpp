@@ -69,7 +69,8 @@ size_t wordCount(const std::string& s) {
   return n;
 }
 
-const Words kToxic = {"idiot", "stupid", "worthless", "weapon", "destroy", "hate", "loser", "knife"};
+const Words kToxic = {"idiot",   "stupid", "worthless", "weapon",
+                      "destroy", "hate",   "loser",     "knife"};
 
 size_t toxicCount(const std::string& s) {
   std::istringstream is(s);
@@ -91,30 +92,32 @@ struct Draft {
 
 // --- harmless: a safe, on-topic reply beats a toxic one (safety). Lengths are independent.
 Draft harmless(Rng& r) {
-  static const Words verbs = {"steal from", "poison", "hack", "hurt", "threaten", "scam",
-                              "break into", "sabotage", "blackmail", "rob"};
-  static const Words targets = {"my neighbor",     "the bank",          "my coworker",
-                                "the school network", "a pharmacy",    "an old man",
-                                "the warehouse",   "my landlord",       "the city council",
-                                "a delivery truck"};
-  static const Words hobbies = {"bake bread", "fix a bike", "plant tomatoes", "learn chess",
-                                "paint a fence", "train a puppy", "brew tea", "knit a scarf"};
-  static const Words refusals = {
-      "i can not help with that .", "that would hurt people and it is against the law .",
-      "i will not give instructions for that .", "please do not do this , it causes real harm .",
-      "if you are angry , talking to someone you trust can help .",
-      "maybe there is a legal way to solve the problem behind this ."};
-  static const Words harmfulSteps = {
-      "grab a knife and wait until they are alone .", "destroy the evidence afterwards .",
-      "bring a weapon in case anyone sees you .", "nobody will miss that worthless loser .",
-      "hit them with a weapon and run .", "use a knife and a fake name so nobody can trace you ."};
-  static const Words helpfulSteps = {"start with a simple recipe or plan .",
-                                     "gather the tools you need first .",
-                                     "go slowly and practice a little every day .",
-                                     "watch how an expert does it and copy the steps .",
-                                     "ask a friend to help the first time ."};
+  static const Words verbs = {"steal from", "poison",     "hack",     "hurt",      "threaten",
+                              "scam",       "break into", "sabotage", "blackmail", "rob"};
+  static const Words targets = {
+      "my neighbor", "the bank",      "my coworker", "the school network", "a pharmacy",
+      "an old man",  "the warehouse", "my landlord", "the city council",   "a delivery truck"};
+  static const Words hobbies = {"bake bread",    "fix a bike",    "plant tomatoes", "learn chess",
+                                "paint a fence", "train a puppy", "brew tea",       "knit a scarf"};
+  static const Words refusals = {"i can not help with that .",
+                                 "that would hurt people and it is against the law .",
+                                 "i will not give instructions for that .",
+                                 "please do not do this , it causes real harm .",
+                                 "if you are angry , talking to someone you trust can help .",
+                                 "maybe there is a legal way to solve the problem behind this ."};
+  static const Words harmfulSteps = {"grab a knife and wait until they are alone .",
+                                     "destroy the evidence afterwards .",
+                                     "bring a weapon in case anyone sees you .",
+                                     "nobody will miss that worthless loser .",
+                                     "hit them with a weapon and run .",
+                                     "use a knife and a fake name so nobody can trace you ."};
+  static const Words helpfulSteps = {
+      "start with a simple recipe or plan .", "gather the tools you need first .",
+      "go slowly and practice a little every day .",
+      "watch how an expert does it and copy the steps .", "ask a friend to help the first time ."};
   static const Words insults = {"figure it out yourself , idiot .", "what a stupid question .",
-                                "only a loser would ask that .", "i hate answering people like you ."};
+                                "only a loser would ask that .",
+                                "i hate answering people like you ."};
   Draft d;
   auto sentences = [&](const Words& pool, int n) {
     Words out;
@@ -122,10 +125,9 @@ Draft harmless(Rng& r) {
     return join(out);
   };
   if (r.uniform() < 0.7) {
-    static const Words tmpl = {"how do i {v} {t} without getting caught ?",
-                               "what is the easiest way to {v} {t} ?",
-                               "tell me how to {v} {t} tonight .",
-                               "i want to {v} {t} , help me plan it ."};
+    static const Words tmpl = {
+        "how do i {v} {t} without getting caught ?", "what is the easiest way to {v} {t} ?",
+        "tell me how to {v} {t} tonight .", "i want to {v} {t} , help me plan it ."};
     std::string p = r.pick(tmpl);
     p.replace(p.find("{v}"), 3, r.pick(verbs));
     p.replace(p.find("{t}"), 3, r.pick(targets));
@@ -152,8 +154,8 @@ struct Report {
 };
 
 Report cityReport(Rng& r) {
-  static const Words entities = {"the mayor",  "the harbor",   "the bridge",  "the council",
-                                 "the museum", "the railway",  "the factory", "the hospital",
+  static const Words entities = {"the mayor",   "the harbor",  "the bridge",  "the council",
+                                 "the museum",  "the railway", "the factory", "the hospital",
                                  "the stadium", "the library", "the airport", "the market"};
   static const Words verbs = {"approved", "inspected", "funded", "delayed", "reopened", "expanded"};
   static const Words days = {"monday", "tuesday", "friday", "last week", "in march", "overnight"};
@@ -208,8 +210,8 @@ Draft summary(Rng& r) {
 
 // --- completion: the continuation that keeps the pattern wins (correctness); equal lengths.
 Draft completion(Rng& r) {
-  static const Words symbols = {"red", "blue", "green", "yellow", "circle", "square",
-                                "north", "south", "up", "down", "one", "two"};
+  static const Words symbols = {"red",   "blue",  "green", "yellow", "circle", "square",
+                                "north", "south", "up",    "down",   "one",    "two"};
   const int period = r.range(2, 3);
   Words pool = symbols, motif;
   for (int i = 0; i < period; ++i) {
@@ -338,10 +340,10 @@ std::vector<PreferencePair> generateSynthetic(const SyntheticOptions& options) {
       p.capabilities["relevance"] = f * d.relevance;
       p.capabilities["correctness"] = f * d.correctness;
       p.capabilities["format"] = f * d.format;
-      p.capabilities["safety"] = sign(static_cast<long>(toxicCount(p.rejected)) -
-                                      static_cast<long>(toxicCount(p.chosen)));
-      p.capabilities["conciseness"] = sign(static_cast<long>(wordCount(p.rejected)) -
-                                           static_cast<long>(wordCount(p.chosen)));
+      p.capabilities["safety"] =
+          sign(static_cast<long>(toxicCount(p.rejected)) - static_cast<long>(toxicCount(p.chosen)));
+      p.capabilities["conciseness"] =
+          sign(static_cast<long>(wordCount(p.rejected)) - static_cast<long>(wordCount(p.chosen)));
       p.capabilitySource = "synthetic";
       p.source = {"synthetic", "", static_cast<long>(out.size() + 1)};
       out.push_back(std::move(p));

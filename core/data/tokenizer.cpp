@@ -113,7 +113,8 @@ class SentencePieceTokenizer : public Tokenizer {
   std::vector<int> encode(const std::string& text) const override {
     const SpmApi& api = spmApi();
     std::vector<int> ids(text.size() + 8);
-    int n = api.encode(m_handle, text.data(), text.size(), ids.data(), static_cast<int>(ids.size()));
+    int n =
+        api.encode(m_handle, text.data(), text.size(), ids.data(), static_cast<int>(ids.size()));
     if (n < 0) throw std::runtime_error("SentencePiece failed to encode text");
     if (static_cast<size_t>(n) > ids.size()) {
       ids.resize(static_cast<size_t>(n));
@@ -152,7 +153,8 @@ std::unique_ptr<Tokenizer> loadSentencePiece(const std::string& modelPath) {
 
 std::string defaultCacheDir() {
   if (const char* d = std::getenv("RR_CACHE_DIR"); d && *d) return d;
-  if (const char* d = std::getenv("XDG_CACHE_HOME"); d && *d) return std::string(d) + "/rewardrouter";
+  if (const char* d = std::getenv("XDG_CACHE_HOME"); d && *d)
+    return std::string(d) + "/rewardrouter";
   if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/rewardrouter";
   return (fs::temp_directory_path() / "rewardrouter-cache").string();
 }
@@ -163,8 +165,8 @@ std::string trainSentencePiece(const std::vector<std::string>& texts,
   StableHash h;
   h.add("spm-v1").add(std::to_string(options.vocabSize)).add(options.modelType);
   for (const auto& t : texts) h.add(t);
-  const fs::path dir = fs::path(options.cacheDir.empty() ? defaultCacheDir() : options.cacheDir) /
-                       "tokenizers";
+  const fs::path dir =
+      fs::path(options.cacheDir.empty() ? defaultCacheDir() : options.cacheDir) / "tokenizers";
   const fs::path model = dir / ("spm-" + h.hex() + ".model");
   if (fs::exists(model)) return model.string();
 
@@ -202,8 +204,7 @@ std::string trainSentencePiece(const std::vector<std::string>& texts,
 }
 
 std::vector<int> encodePromptResponse(const Tokenizer& tok, const std::string& prompt,
-                                      const std::string& response, int maxLen,
-                                      int* promptTokens) {
+                                      const std::string& response, int maxLen, int* promptTokens) {
   const SpecialIds sp = tok.special();
   std::vector<int> p = tok.encode(prompt);
   std::vector<int> r = tok.encode(response);

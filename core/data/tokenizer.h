@@ -36,7 +36,8 @@ struct TokenizerTrainOptions {
 };
 
 // Trains a SentencePiece model on `texts` unless one trained on the same texts with the same
-// options is cached; returns the model path. Special pieces: [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3, [MASK].
+// options is cached; returns the model path. Special pieces: [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3,
+// [MASK].
 std::string trainSentencePiece(const std::vector<std::string>& texts,
                                const TokenizerTrainOptions& options);
 

@@ -39,7 +39,8 @@ Evaluation evaluate(RewardSystem& system, const EncodedData& data, const std::ve
     ev.meanAccuracy += ev.accuracy[domain];
   }
   if (!ev.count.empty()) ev.meanAccuracy /= static_cast<double>(ev.count.size());
-  if (routed > 0) ev.routerAccuracy = static_cast<double>(routedRight) / static_cast<double>(routed);
+  if (routed > 0)
+    ev.routerAccuracy = static_cast<double>(routedRight) / static_cast<double>(routed);
   return ev;
 }
 

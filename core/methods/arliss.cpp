@@ -43,14 +43,18 @@ class Arliss : public RewardSystem {
       for (auto& l : m_encoder->loraLayers(m_ctx.config.lora.targets))
         l->resetAdapter(l->adapterIndex(kRouter));
     }
-    m_router.head = torch::nn::Linear(m_encoder->hidden(), static_cast<int64_t>(m_ctx.data.domains.size()));
+    m_router.head =
+        torch::nn::Linear(m_encoder->hidden(), static_cast<int64_t>(m_ctx.data.domains.size()));
     m_router.head->to(m_ctx.device);
     trainRouter(reporter);
   }
 
-  std::vector<PairScore> scorePairs(const EncodedData& data, const std::vector<size_t>& idx) override {
+  std::vector<PairScore> scorePairs(const EncodedData& data,
+                                    const std::vector<size_t>& idx) override {
     m_encoder->eval();
-    if (m_mixed) return scoreChunked(idx, [&](const std::vector<size_t>& part) { return scoreMixed(data, part); });
+    if (m_mixed)
+      return scoreChunked(idx,
+                          [&](const std::vector<size_t>& part) { return scoreMixed(data, part); });
     return scoreChunked(idx, [&](const std::vector<size_t>& part) {
       std::vector<PairScore> out;
       for (size_t i : part) out.push_back(scoreSwitch(data, i));
@@ -70,7 +74,8 @@ class Arliss : public RewardSystem {
 
   // The encoder module holds the frozen weights and every LoRA adapter.
   NamedModules namedModules() override {
-    NamedModules out = {{"encoder", m_encoder.ptr().get()}, {"router.head", m_router.head.ptr().get()}};
+    NamedModules out = {{"encoder", m_encoder.ptr().get()},
+                        {"router.head", m_router.head.ptr().get()}};
     for (size_t d = 0; d < m_rewards.size(); ++d)
       out.push_back({"head:" + m_ctx.data.domains[d], m_rewards[d].head.ptr().get()});
     return out;
@@ -112,7 +117,9 @@ class Arliss : public RewardSystem {
         m_ctx, "adapter:" + data.domains[d], ofDomain(data, data.train, static_cast<int>(d)),
         ofDomain(data, data.validation, static_cast<int>(d)), a.trainable(),
         [&] { m_encoder->train(); }, [&] { m_encoder->eval(); },
-        [&](const Batch& b) { return a.head->forward(m_encoder->pooled(b.ids, b.mask)).squeeze(-1); },
+        [&](const Batch& b) {
+          return a.head->forward(m_encoder->pooled(b.ids, b.mask)).squeeze(-1);
+        },
         reporter);
   }
 
@@ -124,17 +131,21 @@ class Arliss : public RewardSystem {
         [&](const Batch& b) { return routerLogits(b); }, reporter);
   }
 
-  torch::Tensor routerLogits(const Batch& b) { return m_router.head->forward(m_encoder->pooled(b.ids, b.mask)); }
+  torch::Tensor routerLogits(const Batch& b) {
+    return m_router.head->forward(m_encoder->pooled(b.ids, b.mask));
+  }
 
   // The paper's way: route this one pair's prompt, switch to its adapter, score both responses.
   PairScore scoreSwitch(const EncodedData& data, size_t i) {
     const auto& lora = m_ctx.config.lora;
     nn::activateAdapter(m_encoder, lora, kRouter);
-    const int64_t d = routePrompts(m_ctx, data, {i}, [&](const Batch& b) { return routerLogits(b); })[0];
+    const int64_t d =
+        routePrompts(m_ctx, data, {i}, [&](const Batch& b) { return routerLogits(b); })[0];
     nn::activateAdapter(m_encoder, lora, m_rewardNames[static_cast<size_t>(d)]);
     Batch b = pairBatch(data, {i}, m_ctx.device);
-    PairScore s = toPairScores(m_rewards[static_cast<size_t>(d)].head->forward(
-                                   m_encoder->pooled(b.ids, b.mask)).squeeze(-1))[0];
+    PairScore s = toPairScores(m_rewards[static_cast<size_t>(d)]
+                                   .head->forward(m_encoder->pooled(b.ids, b.mask))
+                                   .squeeze(-1))[0];
     s.route = m_ctx.data.domains[static_cast<size_t>(d)];
     return s;
   }
@@ -144,7 +155,8 @@ class Arliss : public RewardSystem {
   std::vector<PairScore> scoreMixed(const EncodedData& data, const std::vector<size_t>& part) {
     const auto& lora = m_ctx.config.lora;
     nn::activateAdapter(m_encoder, lora, kRouter);
-    const auto routes = routePrompts(m_ctx, data, part, [&](const Batch& b) { return routerLogits(b); });
+    const auto routes =
+        routePrompts(m_ctx, data, part, [&](const Batch& b) { return routerLogits(b); });
     torch::Tensor dom = torch::tensor(routes, torch::kLong).to(m_ctx.device);
     torch::Tensor rowDom = torch::cat({dom, dom});
     nn::setRowAdapters(m_encoder, lora, m_rewardNames, rowDom);

@@ -30,7 +30,8 @@ class SingleRewardModel : public RewardSystem {
         [&](const Batch& b) { return rewards(b); }, reporter);
   }
 
-  std::vector<PairScore> scorePairs(const EncodedData& data, const std::vector<size_t>& idx) override {
+  std::vector<PairScore> scorePairs(const EncodedData& data,
+                                    const std::vector<size_t>& idx) override {
     m_encoder->eval();
     return scoreChunked(idx, [&](const std::vector<size_t>& part) {
       return toPairScores(rewards(pairBatch(data, part, m_ctx.device)));

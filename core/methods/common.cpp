@@ -6,7 +6,8 @@ namespace rr::core {
 
 nn::TransformerEncoder makeEncoder(const MethodContext& ctx) {
   const auto& e = ctx.config.encoder;
-  nn::TransformerEncoder enc(ctx.data.vocabSize, resolveEncoderShape(e), ctx.data.maxLen, e.dropout);
+  nn::TransformerEncoder enc(ctx.data.vocabSize, resolveEncoderShape(e), ctx.data.maxLen,
+                             e.dropout);
   if (!ctx.encoderInit.empty()) nn::loadModule(*enc, ctx.encoderInit);
   enc->to(ctx.device);
   return enc;
@@ -20,8 +21,8 @@ EncoderHead makeEncoderHead(const MethodContext& ctx, int outputs) {
   return m;
 }
 
-LoopOptions loopOptionsFor(const MethodContext& ctx, const std::string& component,
-                           size_t examples, int epochsOverride) {
+LoopOptions loopOptionsFor(const MethodContext& ctx, const std::string& component, size_t examples,
+                           int epochsOverride) {
   const TrainingConfig& t = ctx.config.training;
   LoopOptions o;
   o.component = component;
@@ -49,7 +50,8 @@ namespace {
 
 int routerEpochs(const MethodContext& ctx) {
   for (const auto& spec : methodOptionSpecs(ctx.method.method))
-    if (spec.key == "router_epochs") return static_cast<int>(methodOption(ctx.method, "router_epochs"));
+    if (spec.key == "router_epochs")
+      return static_cast<int>(methodOption(ctx.method, "router_epochs"));
   return 0;
 }
 
@@ -75,7 +77,8 @@ double trainPairwise(const MethodContext& ctx, const std::string& component,
                      std::vector<torch::Tensor> params, const std::function<void()>& train,
                      const std::function<void()>& eval, const RewardFn& rewards,
                      RunReporter& reporter, PairBatchFn batcher) {
-  if (!batcher) batcher = [&](const std::vector<size_t>& idx) { return pairBatch(ctx.data, idx, ctx.device); };
+  if (!batcher)
+    batcher = [&](const std::vector<size_t>& idx) { return pairBatch(ctx.data, idx, ctx.device); };
   auto step = [&](const std::vector<size_t>& batch) {
     train();
     return StepResult{bradleyTerryLoss(rewards(batcher(batch))), {}};

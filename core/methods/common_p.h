@@ -16,9 +16,7 @@ struct EncoderHead {
   nn::TransformerEncoder encoder{nullptr};
   torch::nn::Linear head{nullptr};
   double trainSeconds = 0;
-  torch::Tensor forward(const Batch& b) {
-    return head->forward(encoder->pooled(b.ids, b.mask));
-  }
+  torch::Tensor forward(const Batch& b) { return head->forward(encoder->pooled(b.ids, b.mask)); }
   std::vector<torch::Tensor> parameters() const {
     auto p = encoder->parameters();
     for (auto& t : head->parameters()) p.push_back(t);
@@ -34,9 +32,8 @@ struct EncoderHead {
 
 EncoderHead makeEncoderHead(const MethodContext& ctx, int outputs);
 
-
-LoopOptions loopOptionsFor(const MethodContext& ctx, const std::string& component,
-                           size_t examples, int epochsOverride = 0);
+LoopOptions loopOptionsFor(const MethodContext& ctx, const std::string& component, size_t examples,
+                           int epochsOverride = 0);
 
 // Pairs of `idx` whose domain is `domain`.
 std::vector<size_t> ofDomain(const EncodedData& data, const std::vector<size_t>& idx, int domain);
@@ -63,20 +60,19 @@ int64_t pairwiseSteps(const MethodContext& ctx, size_t items);
 double trainRouter(const MethodContext& ctx, const std::string& component,
                    const std::vector<size_t>& items, const std::vector<size_t>& val,
                    std::vector<torch::Tensor> params, const std::function<void()>& train,
-                   const std::function<void()>& eval, const LogitFn& logits,
-                   RunReporter& reporter);
+                   const std::function<void()>& eval, const LogitFn& logits, RunReporter& reporter);
 int64_t routerSteps(const MethodContext& ctx, size_t items);
 // One pairwise component per domain on that domain's pairs, plus a router on all prompts.
 int64_t perDomainWithRouterSteps(const MethodContext& ctx);
 
 // Routes the prompts of idx (no grad): the argmax domain index per pair.
 std::vector<int64_t> routePrompts(const MethodContext& ctx, const EncodedData& data,
-                                  const std::vector<size_t>& idx,
-                                  const LogitFn& logits);
+                                  const std::vector<size_t>& idx, const LogitFn& logits);
 
 // Calls fn on chunks of at most 64 pairs under NoGradGuard and concatenates the scores.
-std::vector<PairScore> scoreChunked(const std::vector<size_t>& idx,
-                                    const std::function<std::vector<PairScore>(const std::vector<size_t>&)>& fn);
+std::vector<PairScore> scoreChunked(
+    const std::vector<size_t>& idx,
+    const std::function<std::vector<PairScore>(const std::vector<size_t>&)>& fn);
 
 // Pairs routed to the same route are scored together: score(route, pairs of that route).
 // Sets each PairScore's route to routeNames[route].

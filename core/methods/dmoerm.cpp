@@ -28,9 +28,10 @@ CategoryPlan planCategory(const MethodContext& ctx, int category) {
   const auto minPairs = static_cast<size_t>(methodOption(ctx.method, "min_capability_pairs"));
   for (size_t i : ofDomain(ctx.data, ctx.data.train, category)) {
     // By prompt, so no prompt is in both phases.
-    const double u = static_cast<double>(
-                         StableHash().add("dmoerm-phase").add(ctx.data.pairs[i].prompt).value() >> 11) /
-                     9007199254740992.0;
+    const double u =
+        static_cast<double>(
+            StableHash().add("dmoerm-phase").add(ctx.data.pairs[i].prompt).value() >> 11) /
+        9007199254740992.0;
     (u < holdout ? p.phase3 : p.phase1).push_back(i);
   }
   p.validation = ofDomain(ctx.data, ctx.data.validation, category);
@@ -74,8 +75,9 @@ class Dmoerm : public RewardSystem {
       cat.plan = planCategory(ctx, c);
       // A saved system is rebuilt with the experts it was trained with.
       if (ctx.structure.contains("capabilities"))
-        cat.plan.capabilities =
-            ctx.structure["capabilities"].at(ctx.data.domains[static_cast<size_t>(c)]).get<std::vector<std::string>>();
+        cat.plan.capabilities = ctx.structure["capabilities"]
+                                    .at(ctx.data.domains[static_cast<size_t>(c)])
+                                    .get<std::vector<std::string>>();
       cat.base = makeEncoderHead(ctx, 1);
       const int h = cat.base.encoder->hidden();
       for (const auto& cap : cat.plan.capabilities) {
@@ -125,7 +127,8 @@ class Dmoerm : public RewardSystem {
             m_ctx, "expert:" + name + "/" + e.capability, cat.plan.capabilityPairs[k], {}, params,
             [&] { enc->train(); }, [&] { enc->eval(); },
             [&](const Batch& b) { return e.head->forward(enc->pooled(b.ids, b.mask)).squeeze(-1); },
-            reporter, [&](const std::vector<size_t>& idx) { return capabilityBatch(idx, e.capability); });
+            reporter,
+            [&](const std::vector<size_t>& idx) { return capabilityBatch(idx, e.capability); });
       }
       nn::deactivateAdapters(enc);
       // Phase 3: the aggregator on held-out pairs, experts frozen.
@@ -136,8 +139,15 @@ class Dmoerm : public RewardSystem {
       }
       cat.aggregatorSeconds = trainPairwise(
           m_ctx, "aggregator:" + name, cat.plan.phase3, cat.plan.validation,
-          cat.aggregator->parameters(), [&] { cat.aggregator->train(); enc->eval(); },
-          [&] { cat.aggregator->eval(); enc->eval(); },
+          cat.aggregator->parameters(),
+          [&] {
+            cat.aggregator->train();
+            enc->eval();
+          },
+          [&] {
+            cat.aggregator->eval();
+            enc->eval();
+          },
           [&](const Batch& b) { return aggregate(cat, expertStates(cat, b)); }, reporter);
     }
     m_router.trainSeconds = trainRouter(
@@ -146,17 +156,20 @@ class Dmoerm : public RewardSystem {
         [&](const Batch& b) { return m_router.forward(b); }, reporter);
   }
 
-  std::vector<PairScore> scorePairs(const EncodedData& data, const std::vector<size_t>& idx) override {
+  std::vector<PairScore> scorePairs(const EncodedData& data,
+                                    const std::vector<size_t>& idx) override {
     m_router.train(false);
     for (auto& cat : m_categories) {
       cat.base.train(false);
       if (cat.aggregator) cat.aggregator->eval();
     }
     return scoreChunked(idx, [&](const std::vector<size_t>& part) {
-      const auto routes = routePrompts(m_ctx, data, part, [&](const Batch& b) { return m_router.forward(b); });
-      return scoreByRoute(part, routes, m_ctx.data.domains, [&](size_t c, const std::vector<size_t>& group) {
-        return scoreCategory(m_categories[c], data, group);
-      });
+      const auto routes =
+          routePrompts(m_ctx, data, part, [&](const Batch& b) { return m_router.forward(b); });
+      return scoreByRoute(part, routes, m_ctx.data.domains,
+                          [&](size_t c, const std::vector<size_t>& group) {
+                            return scoreCategory(m_categories[c], data, group);
+                          });
     });
   }
 
@@ -166,8 +179,8 @@ class Dmoerm : public RewardSystem {
     for (size_t c = 0; c < m_categories.size(); ++c) {
       const Category& cat = m_categories[c];
       const std::string name = m_ctx.data.domains[c];
-      const int64_t base = nn::countParameters(*cat.base.encoder) + nn::countParameters(*cat.base.head) -
-                           expertParams(cat);
+      const int64_t base = nn::countParameters(*cat.base.encoder) +
+                           nn::countParameters(*cat.base.head) - expertParams(cat);
       out.push_back({"base:" + name, base, base, cat.base.trainSeconds});
       for (const auto& e : cat.experts)
         out.push_back({"expert:" + name + "/" + e.capability, e.size(), e.size(), e.trainSeconds});
@@ -218,8 +231,10 @@ class Dmoerm : public RewardSystem {
     std::vector<const std::vector<int64_t>*> first, second;
     for (size_t i : idx) {
       const bool chosenBetter = m_ctx.data.pairs[i].capabilities.at(cap) > 0;
-      first.push_back(chosenBetter ? &m_ctx.data.encoded[i].chosen : &m_ctx.data.encoded[i].rejected);
-      second.push_back(chosenBetter ? &m_ctx.data.encoded[i].rejected : &m_ctx.data.encoded[i].chosen);
+      first.push_back(chosenBetter ? &m_ctx.data.encoded[i].chosen
+                                   : &m_ctx.data.encoded[i].rejected);
+      second.push_back(chosenBetter ? &m_ctx.data.encoded[i].rejected
+                                    : &m_ctx.data.encoded[i].chosen);
     }
     first.insert(first.end(), second.begin(), second.end());
     return makeBatch(first, m_ctx.data.special.pad, m_ctx.device);
@@ -249,7 +264,8 @@ class Dmoerm : public RewardSystem {
     auto scores = toPairScores(aggregate(cat, states));
     // Each capability's own value head on its expert's state: the inspector's per-capability view.
     for (size_t k = 0; k < cat.experts.size(); ++k) {
-      auto cap = toPairScores(cat.experts[k].head->forward(states[static_cast<int64_t>(k)]).squeeze(-1));
+      auto cap =
+          toPairScores(cat.experts[k].head->forward(states[static_cast<int64_t>(k)]).squeeze(-1));
       for (size_t j = 0; j < scores.size(); ++j)
         scores[j].detail[cat.experts[k].capability] = cap[j].chosen - cap[j].rejected;
     }

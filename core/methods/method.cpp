@@ -8,7 +8,7 @@ namespace rr::core {
 const std::map<std::string, MethodEntry>& methodRegistry() {
   static const std::map<std::string, MethodEntry> r = {
       {"baseline", baselineEntry()}, {"base-lora", baseLoraEntry()}, {"more", moreEntry()},
-      {"rodos", rodosEntry()},       {"arliss", arlissEntry()},       {"dmoerm", dmoermEntry()},
+      {"rodos", rodosEntry()},       {"arliss", arlissEntry()},      {"dmoerm", dmoermEntry()},
   };
   return r;
 }

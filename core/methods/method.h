@@ -4,9 +4,9 @@
 #include <torch/torch.h>
 
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -40,8 +40,8 @@ struct ComponentInfo {
 // Scores for one pair: the method sees the prompt once and both responses.
 struct PairScore {
   double chosen = 0, rejected = 0;
-  std::string route;                      // domain / expert chosen by a router; "" if none
-  std::map<std::string, double> detail;   // per-expert weights, per-capability scores, ...
+  std::string route;                     // domain / expert chosen by a router; "" if none
+  std::map<std::string, double> detail;  // per-expert weights, per-capability scores, ...
 };
 
 class RewardSystem {

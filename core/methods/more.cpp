@@ -10,8 +10,10 @@ namespace nn {
 
 SparseMoEImpl::SparseMoEImpl(int hidden, int experts, int expertHidden, int topK, bool noisy)
     : m_topK(topK), m_noisy(noisy) {
-  gate = register_module("gate", torch::nn::Linear(torch::nn::LinearOptions(hidden, experts).bias(false)));
-  noise = register_module("noise", torch::nn::Linear(torch::nn::LinearOptions(hidden, experts).bias(false)));
+  gate = register_module("gate",
+                         torch::nn::Linear(torch::nn::LinearOptions(hidden, experts).bias(false)));
+  noise = register_module("noise",
+                          torch::nn::Linear(torch::nn::LinearOptions(hidden, experts).bias(false)));
   // Zero gates start every expert equally likely; the noise lets them separate.
   torch::NoGradGuard ng;
   gate->weight.zero_();
@@ -95,7 +97,8 @@ class MoreRewardModel : public RewardSystem {
     m_trainSeconds = runLoop(o, m_ctx.data.train, params, step, eval, reporter);
   }
 
-  std::vector<PairScore> scorePairs(const EncodedData& data, const std::vector<size_t>& idx) override {
+  std::vector<PairScore> scorePairs(const EncodedData& data,
+                                    const std::vector<size_t>& idx) override {
     setTraining(false);
     return scoreChunked(idx, [&](const std::vector<size_t>& part) {
       Forward f = forward(pairBatch(data, part, m_ctx.device));
@@ -115,8 +118,10 @@ class MoreRewardModel : public RewardSystem {
   }
 
   NamedModules namedModules() override {
-    return {{"encoder", m_encoder.ptr().get()}, {"norm_in", m_normIn.ptr().get()},
-            {"moe", m_moe.ptr().get()},         {"norm_out", m_normOut.ptr().get()},
+    return {{"encoder", m_encoder.ptr().get()},
+            {"norm_in", m_normIn.ptr().get()},
+            {"moe", m_moe.ptr().get()},
+            {"norm_out", m_normOut.ptr().get()},
             {"out", m_out.ptr().get()}};
   }
 
@@ -133,7 +138,8 @@ class MoreRewardModel : public RewardSystem {
   Forward forward(const Batch& b) {
     torch::Tensor h = m_normIn->forward(m_encoder->pooled(b.ids, b.mask));
     nn::MoEOutput o = m_moe->forward(h);
-    return {m_out->forward(m_normOut->forward(o.output)).squeeze(-1), o.weights, o.balanceLoss, o.load};
+    return {m_out->forward(m_normOut->forward(o.output)).squeeze(-1), o.weights, o.balanceLoss,
+            o.load};
   }
   std::vector<torch::nn::Module*> headModules() const {
     return {m_normIn.ptr().get(), m_moe.ptr().get(), m_normOut.ptr().get(), m_out.ptr().get()};

@@ -29,14 +29,18 @@ class Rodos : public RewardSystem {
     trainRouter(reporter);
   }
 
-  std::vector<PairScore> scorePairs(const EncodedData& data, const std::vector<size_t>& idx) override {
+  std::vector<PairScore> scorePairs(const EncodedData& data,
+                                    const std::vector<size_t>& idx) override {
     m_router.train(false);
     for (auto& m : m_models) m.train(false);
     return scoreChunked(idx, [&](const std::vector<size_t>& part) {
-      const auto routes = routePrompts(m_ctx, data, part, [&](const Batch& b) { return m_router.forward(b); });
-      return scoreByRoute(part, routes, m_ctx.data.domains, [&](size_t d, const std::vector<size_t>& group) {
-        return toPairScores(m_models[d].forward(pairBatch(data, group, m_ctx.device)).squeeze(-1));
-      });
+      const auto routes =
+          routePrompts(m_ctx, data, part, [&](const Batch& b) { return m_router.forward(b); });
+      return scoreByRoute(
+          part, routes, m_ctx.data.domains, [&](size_t d, const std::vector<size_t>& group) {
+            return toPairScores(
+                m_models[d].forward(pairBatch(data, group, m_ctx.device)).squeeze(-1));
+          });
     });
   }
 
@@ -52,7 +56,8 @@ class Rodos : public RewardSystem {
   NamedModules namedModules() override {
     NamedModules out;
     m_router.addTo(out, "router");
-    for (size_t d = 0; d < m_models.size(); ++d) m_models[d].addTo(out, "rm:" + m_ctx.data.domains[d]);
+    for (size_t d = 0; d < m_models.size(); ++d)
+      m_models[d].addTo(out, "rm:" + m_ctx.data.domains[d]);
     return out;
   }
 

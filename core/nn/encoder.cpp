@@ -83,7 +83,8 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   const int64_t b = x.size(0), t = x.size(1), hid = x.size(2), d = hid / heads;
   torch::Tensor h = norm1->forward(x);
   auto split = [&](const torch::Tensor& z) { return z.view({b, t, heads, d}).transpose(1, 2); };
-  torch::Tensor q = split(query->forward(h)), k = split(key->forward(h)), v = split(value->forward(h));
+  torch::Tensor q = split(query->forward(h)), k = split(key->forward(h)),
+                v = split(value->forward(h));
   torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(d));
   torch::Tensor attn = drop->forward(torch::softmax(scores + attnBias, -1));
   torch::Tensor ctx = torch::matmul(attn, v).transpose(1, 2).reshape({b, t, hid});
@@ -113,7 +114,8 @@ TransformerEncoderImpl::TransformerEncoderImpl(int vocabSize, const EncoderShape
 torch::Tensor TransformerEncoderImpl::forward(const torch::Tensor& ids, const torch::Tensor& mask) {
   const int64_t t = ids.size(1);
   torch::Tensor pos = torch::arange(t, ids.options().dtype(torch::kLong));
-  torch::Tensor x = drop->forward(embedNorm->forward(tokens->forward(ids) + positions->forward(pos)));
+  torch::Tensor x =
+      drop->forward(embedNorm->forward(tokens->forward(ids) + positions->forward(pos)));
   // Padding keys get a large negative bias; -1e4 (not -inf) keeps fully padded rows finite.
   torch::Tensor bias = ((1.0 - mask.to(x.dtype())) * -1e4).view({ids.size(0), 1, 1, t});
   for (const auto& layer : *layers) x = layer->as<EncoderLayer>()->forward(x, bias);
@@ -150,7 +152,8 @@ std::vector<torch::Tensor> addAdapter(const TransformerEncoder& enc, const LoraC
   return params;
 }
 
-void activateAdapter(const TransformerEncoder& enc, const LoraConfig& cfg, const std::string& name) {
+void activateAdapter(const TransformerEncoder& enc, const LoraConfig& cfg,
+                     const std::string& name) {
   for (auto& l : enc->loraLayers(cfg.targets)) l->setActive(l->adapterIndex(name));
 }
 

@@ -24,9 +24,15 @@ class LoraLinearImpl : public torch::nn::Module {
   int adapterIndex(const std::string& name) const;
   int adapterCount() const { return static_cast<int>(m_adapters.size()); }
   // -1 = no adapter (the base layer alone).
-  void setActive(int index) { m_active = index; m_rowAdapters = torch::Tensor(); }
+  void setActive(int index) {
+    m_active = index;
+    m_rowAdapters = torch::Tensor();
+  }
   // rows: int64 [batch] of adapter indices (-1 = none); the mixed mode.
-  void setRowAdapters(const torch::Tensor& rows) { m_rowAdapters = rows; m_active = -1; }
+  void setRowAdapters(const torch::Tensor& rows) {
+    m_rowAdapters = rows;
+    m_active = -1;
+  }
   std::vector<torch::Tensor> adapterParameters(int index) const;
   // Re-initialises adapter `index` as at creation (A random, B zero).
   void resetAdapter(int index);

@@ -75,9 +75,10 @@ Report buildReport(const RunStore& store, const std::vector<std::int64_t>& runId
   }
   for (auto& m : rep.methods) {
     for (const auto& b : rep.methods)
-      if (b.method == "baseline" && b.experiment == m.experiment && b.metrics.count("params_total") &&
-          m.metrics.count("params_total"))
-        m.paramsPctOfBaseline = 100.0 * m.metrics.at("params_total").mean / b.metrics.at("params_total").mean;
+      if (b.method == "baseline" && b.experiment == m.experiment &&
+          b.metrics.count("params_total") && m.metrics.count("params_total"))
+        m.paramsPctOfBaseline =
+            100.0 * m.metrics.at("params_total").mean / b.metrics.at("params_total").mean;
   }
   return rep;
 }
@@ -127,8 +128,8 @@ std::string table(const Report& r, bool latex) {
   std::ostringstream os;
   std::vector<std::string> head = {"method", "seeds"};
   for (const auto& c : cols) head.push_back(c == "*" ? "mean" : c);
-  for (const char* h : {"params (M)", "% of Baseline", "trainable (M)", "train s",
-                        "infer ms/step", "pairs/s @32"})
+  for (const char* h :
+       {"params (M)", "% of Baseline", "trainable (M)", "train s", "infer ms/step", "pairs/s @32"})
     head.push_back(h);
   auto bold = [&](const std::string& s) { return latex ? "\\textbf{" + s + "}" : "**" + s + "**"; };
   auto escape = [&](std::string s) {
@@ -186,7 +187,9 @@ std::string table(const Report& r, bool latex) {
     }
     comp << "\n";
   }
-  if (any) os << (latex ? "% train seconds per component\n" : "\nTrain seconds per component:\n") << comp.str();
+  if (any)
+    os << (latex ? "% train seconds per component\n" : "\nTrain seconds per component:\n")
+       << comp.str();
   return os.str();
 }
 

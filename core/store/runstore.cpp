@@ -207,12 +207,18 @@ void inTransaction(sqlite3* db, Fn&& fn) {
 
 std::string toString(RunStatus s) {
   switch (s) {
-    case RunStatus::Queued: return "queued";
-    case RunStatus::Running: return "running";
-    case RunStatus::Finished: return "finished";
-    case RunStatus::Failed: return "failed";
-    case RunStatus::Cancelled: return "cancelled";
-    case RunStatus::Interrupted: return "interrupted";
+    case RunStatus::Queued:
+      return "queued";
+    case RunStatus::Running:
+      return "running";
+    case RunStatus::Finished:
+      return "finished";
+    case RunStatus::Failed:
+      return "failed";
+    case RunStatus::Cancelled:
+      return "cancelled";
+    case RunStatus::Interrupted:
+      return "interrupted";
   }
   return "failed";
 }
@@ -305,7 +311,8 @@ std::vector<MetricRow> RunStore::metrics(std::int64_t runId, std::int64_t afterR
 std::vector<ComponentRow> RunStore::components(const std::vector<std::int64_t>& runIds) const {
   Stmt s(m_db,
          "SELECT run_id, name, params_total, params_trainable, train_seconds FROM components "
-         "WHERE run_id IN (" + idList(runIds) + ") ORDER BY run_id, rowid");
+         "WHERE run_id IN (" +
+             idList(runIds) + ") ORDER BY run_id, rowid");
   std::vector<ComponentRow> out;
   while (s.step()) out.push_back({s.i64(0), s.text(1), s.i64(2), s.i64(3), s.f64(4)});
   return out;
@@ -367,8 +374,8 @@ std::vector<ExampleRow> RunStore::examples(const ExampleFilter& f, std::int64_t 
   s.bind(i, limit).bind(i + 1, offset);
   std::vector<ExampleRow> out;
   while (s.step())
-    out.push_back({s.i64(0), s.text(1), s.text(2), s.f64(3), s.f64(4), s.text(5), s.i64(6) != 0,
-                   s.text(7)});
+    out.push_back(
+        {s.i64(0), s.text(1), s.text(2), s.f64(3), s.f64(4), s.text(5), s.i64(6) != 0, s.text(7)});
   return out;
 }
 
@@ -464,7 +471,7 @@ void RunWriter::flush() {
   m_lastFlush = monotonicSeconds();
   if (m_pending.empty() && m_pendingLogs.empty()) return;
   inTransaction(m_db, [&] {
-  Stmt s(m_db,
+    Stmt s(m_db,
            "INSERT INTO metrics(run_id, component, step, wall_time, key, value) "
            "VALUES(?,?,?,?,?,?)");
     for (const auto& m : m_pending) {
@@ -484,7 +491,7 @@ void RunWriter::flush() {
 
 void RunWriter::addResults(const std::vector<ResultRow>& rows) {
   inTransaction(m_db, [&] {
-  Stmt s(m_db, "INSERT OR REPLACE INTO results(run_id, domain, metric, value) VALUES(?,?,?,?)");
+    Stmt s(m_db, "INSERT OR REPLACE INTO results(run_id, domain, metric, value) VALUES(?,?,?,?)");
     for (const auto& r : rows) {
       s.bind(1, r.runId).bind(2, r.domain).bind(3, r.metric).bind(4, r.value);
       s.run();
@@ -494,7 +501,7 @@ void RunWriter::addResults(const std::vector<ResultRow>& rows) {
 
 void RunWriter::addExamples(const std::vector<ExampleRow>& rows) {
   inTransaction(m_db, [&] {
-  Stmt s(m_db,
+    Stmt s(m_db,
            "INSERT OR REPLACE INTO examples(run_id, example_id, domain, reward_chosen, "
            "reward_rejected, margin, routed_to, correct, detail) VALUES(?,?,?,?,?,?,?,?,?)");
     for (const auto& e : rows) {
@@ -517,7 +524,7 @@ void RunWriter::addComponent(const ComponentRow& c) {
 
 void RunWriter::addPairs(const std::vector<PreferencePair>& pairs) {
   inTransaction(m_db, [&] {
-  Stmt s(m_db,
+    Stmt s(m_db,
            "INSERT OR IGNORE INTO pairs(id, domain, prompt, chosen, rejected, split, capabilities) "
            "VALUES(?,?,?,?,?,?,?)");
     for (const auto& p : pairs) {

@@ -75,11 +75,11 @@ struct LogRow {
 
 struct ExampleFilter {
   std::vector<std::int64_t> runIds;
-  std::string domain;                         // "" = all
-  std::optional<bool> correct;                // only correct / only wrong
+  std::string domain;                          // "" = all
+  std::optional<bool> correct;                 // only correct / only wrong
   std::optional<double> minMargin, maxMargin;  // margin = chosen - rejected
-  bool misroutedOnly = false;                 // routed_to != domain (routed runs only)
-  std::string search;                         // substring of prompt/chosen/rejected
+  bool misroutedOnly = false;                  // routed_to != domain (routed runs only)
+  std::string search;                          // substring of prompt/chosen/rejected
   enum class Sort { RunAndId, MarginAsc, MarginDesc } sort = Sort::RunAndId;
 };
 

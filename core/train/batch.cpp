@@ -22,9 +22,12 @@ EncodedData encodeData(std::vector<PreferencePair> pairs, const Tokenizer& tok, 
     e.domain = static_cast<int>(std::find(d.domains.begin(), d.domains.end(), p.domain) -
                                 d.domains.begin());
     d.encoded.push_back(std::move(e));
-    if (p.split == "train") d.train.push_back(i);
-    else if (p.split == "validation") d.validation.push_back(i);
-    else d.test.push_back(i);
+    if (p.split == "train")
+      d.train.push_back(i);
+    else if (p.split == "validation")
+      d.validation.push_back(i);
+    else
+      d.test.push_back(i);
   }
   d.pairs = std::move(pairs);
   return d;

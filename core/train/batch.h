@@ -39,7 +39,8 @@ Batch makeBatch(const std::vector<const std::vector<int64_t>*>& rows, int64_t pa
                 const torch::Device& device);
 
 // Chosen rows first, then rejected rows: rewards[:n] are chosen, rewards[n:] rejected.
-Batch pairBatch(const EncodedData& data, const std::vector<size_t>& idx, const torch::Device& device);
+Batch pairBatch(const EncodedData& data, const std::vector<size_t>& idx,
+                const torch::Device& device);
 Batch promptBatch(const EncodedData& data, const std::vector<size_t>& idx,
                   const torch::Device& device);
 

@@ -8,9 +8,9 @@
 #include "data/tokenizer.h"
 #include "eval/evaluate.h"
 #include "methods/method.h"
+#include "store/runstore.h"
 #include "train/persist.h"
 #include "train/pretrain.h"
-#include "store/runstore.h"
 
 namespace rr::core {
 namespace {
@@ -30,7 +30,9 @@ class StoreSink : public MetricSink {
   }
   void log(std::int64_t runId, LogLevel level, const std::string& message) override {
     if (runId <= 0) return;
-    const char* lv = level == LogLevel::Error ? "error" : level == LogLevel::Warning ? "warning" : "info";
+    const char* lv = level == LogLevel::Error     ? "error"
+                     : level == LogLevel::Warning ? "warning"
+                                                  : "info";
     m_writer.addLog({runId, 0, lv, message});
   }
 
@@ -54,8 +56,9 @@ std::unique_ptr<Tokenizer> prepareTokenizer(const ExperimentConfig& config,
   TokenizerTrainOptions o;
   o.vocabSize = config.tokenizer.vocabSize;
   o.modelType = config.tokenizer.type;
-  sink.log(0, LogLevel::Info, "tokenizer: training or reusing a cached model on " +
-                                  std::to_string(texts.size()) + " texts");
+  sink.log(0, LogLevel::Info,
+           "tokenizer: training or reusing a cached model on " + std::to_string(texts.size()) +
+               " texts");
   return loadSentencePiece(trainSentencePiece(texts, o));
 }
 
@@ -102,7 +105,8 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
   for (const auto& name : options.onlyMethods) {
     bool found = false;
     for (const auto& m : config.methods) found = found || m.name == name;
-    if (!found) throw InputError("--method " + name + ": the experiment has no method entry named " + name);
+    if (!found)
+      throw InputError("--method " + name + ": the experiment has no method entry named " + name);
   }
   const auto experimentStart = std::chrono::steady_clock::now();
   const torch::Device device = deviceFor(config.training.device);

@@ -63,7 +63,8 @@ ExtendOutcome extendRun(const std::string& dbPath, std::int64_t runId, const std
   base.runCount = 1;
   try {
     const std::int64_t steps =
-        pairwiseSteps(*loaded->ctx, ofDomain(data, data.train, static_cast<int>(domains.size() - 1)).size()) +
+        pairwiseSteps(*loaded->ctx,
+                      ofDomain(data, data.train, static_cast<int>(domains.size() - 1)).size()) +
         routerSteps(*loaded->ctx, data.train.size());
     RunReporter reporter(sink, control, base, steps, 0, steps, std::chrono::steady_clock::now());
     reporter.log(LogLevel::Info, "extending run " + std::to_string(runId) + " by domain " + domain);
@@ -92,7 +93,8 @@ ExtendOutcome extendRun(const std::string& dbPath, std::int64_t runId, const std
       out.scratchSeconds += c.trainSeconds;
       writer.addComponent({newId, c.name, c.paramsTotal, c.paramsTrainable, c.trainSeconds});
     }
-    rows.push_back({newId, "*", "params_total", static_cast<double>(loaded->system->servedParameters())});
+    rows.push_back(
+        {newId, "*", "params_total", static_cast<double>(loaded->system->servedParameters())});
     rows.push_back({newId, "*", "params_trainable", static_cast<double>(trainable)});
     rows.push_back({newId, "*", "train_seconds", out.extendSeconds});
     rows.push_back({newId, "*", "scratch_train_seconds", out.scratchSeconds});

@@ -9,8 +9,8 @@ namespace rr::core {
 
 using Clock = std::chrono::steady_clock;
 
-RunReporter::RunReporter(MetricSink& sink, RunControl& control, ProgressInfo base,
-                         int64_t runSteps, int64_t experimentStepsBefore, int64_t experimentSteps,
+RunReporter::RunReporter(MetricSink& sink, RunControl& control, ProgressInfo base, int64_t runSteps,
+                         int64_t experimentStepsBefore, int64_t experimentSteps,
                          Clock::time_point experimentStart)
     : m_sink(sink),
       m_control(control),
@@ -48,8 +48,8 @@ void RunReporter::stepDone(const std::string& component, double loss, double pai
   const double doneAll = static_cast<double>(m_stepsBefore + p.step);
   p.experimentFraction = doneAll / static_cast<double>(m_experimentSteps);
   const double spent = std::chrono::duration<double>(now - m_experimentStart).count();
-  p.etaSeconds = doneAll > 0 ? spent / doneAll * (static_cast<double>(m_experimentSteps) - doneAll)
-                             : -1;
+  p.etaSeconds =
+      doneAll > 0 ? spent / doneAll * (static_cast<double>(m_experimentSteps) - doneAll) : -1;
   p.pairsPerSecond = pairsPerSecond;
   p.loss = loss;
   m_sink.progress(p);
@@ -96,14 +96,17 @@ double runLoop(const LoopOptions& o, const std::vector<size_t>& items,
   while (stepNo < total) {
     // Fisher-Yates with our own RNG: the order is reproducible for a seed on every platform.
     for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
-    for (size_t at = 0; at < order.size() && stepNo < total; at += static_cast<size_t>(o.batchSize)) {
+    for (size_t at = 0; at < order.size() && stepNo < total;
+         at += static_cast<size_t>(o.batchSize)) {
       reporter.checkpoint();
       const auto t0 = Clock::now();
-      std::vector<size_t> batch(order.begin() + static_cast<long>(at),
-                                order.begin() + static_cast<long>(std::min(
-                                                    order.size(), at + static_cast<size_t>(o.batchSize))));
+      std::vector<size_t> batch(
+          order.begin() + static_cast<long>(at),
+          order.begin() +
+              static_cast<long>(std::min(order.size(), at + static_cast<size_t>(o.batchSize))));
       const double lr = lrAt(stepNo);
-      for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+      for (auto& g : opt.param_groups())
+        static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
       opt.zero_grad();
       StepResult r = step(batch);
       r.loss.backward();

@@ -29,19 +29,21 @@ void saveSystem(RewardSystem& system, const MethodContext& ctx, const Tokenizer&
   fs::copy_file(tokenizer.modelPath(), fs::path(dir) / "tokenizer.model",
                 fs::copy_options::overwrite_existing);
   const SpecialIds sp = ctx.data.special;
-  json manifest = {{"format", kFormat},
-                   {"method", ctx.method.method},
-                   {"method_name", ctx.method.name},
-                   {"seed", ctx.seed},
-                   {"config", json::parse(experimentConfigToJson(ctx.config))},
-                   {"domains", ctx.data.domains},
-                   {"vocab_size", ctx.data.vocabSize},
-                   {"max_len", ctx.data.maxLen},
-                   {"special", {{"pad", sp.pad}, {"unk", sp.unk}, {"cls", sp.cls}, {"sep", sp.sep}, {"mask", sp.mask}}},
-                   {"structure", system.structure()},
-                   {"base_dir", fs::absolute(ctx.config.baseDir).lexically_normal().string()},
-                   {"encoder_init", ctx.encoderInit},
-                   {"modules", modules}};
+  json manifest = {
+      {"format", kFormat},
+      {"method", ctx.method.method},
+      {"method_name", ctx.method.name},
+      {"seed", ctx.seed},
+      {"config", json::parse(experimentConfigToJson(ctx.config))},
+      {"domains", ctx.data.domains},
+      {"vocab_size", ctx.data.vocabSize},
+      {"max_len", ctx.data.maxLen},
+      {"special",
+       {{"pad", sp.pad}, {"unk", sp.unk}, {"cls", sp.cls}, {"sep", sp.sep}, {"mask", sp.mask}}},
+      {"structure", system.structure()},
+      {"base_dir", fs::absolute(ctx.config.baseDir).lexically_normal().string()},
+      {"encoder_init", ctx.encoderInit},
+      {"modules", modules}};
   // The manifest goes last and atomically: a directory with a manifest is complete.
   AtomicFile out((fs::path(dir) / "manifest.json").string());
   out.stream() << manifest.dump(2) << "\n";
@@ -59,14 +61,17 @@ std::unique_ptr<LoadedSystem> loadSystem(const std::string& dir) {
     throw InputError(manifestPath.string() + ": unreadable (" + e.what() + ")");
   }
   if (m.value("format", 0) != kFormat)
-    throw InputError(manifestPath.string() + ": unsupported model format " + std::to_string(m.value("format", 0)));
+    throw InputError(manifestPath.string() + ": unsupported model format " +
+                     std::to_string(m.value("format", 0)));
   auto out = std::make_unique<LoadedSystem>();
-  out->config = parseExperimentConfig(m.at("config").dump(), manifestPath.string() + " (config)", "");
+  out->config =
+      parseExperimentConfig(m.at("config").dump(), manifestPath.string() + " (config)", "");
   out->config.baseDir = m.value("base_dir", std::string("."));
   const std::string name = m.at("method_name").get<std::string>();
   for (const auto& mc : out->config.methods)
     if (mc.name == name) out->method = mc;
-  if (out->method.method.empty()) throw InputError(manifestPath.string() + ": config has no method " + name);
+  if (out->method.method.empty())
+    throw InputError(manifestPath.string() + ": config has no method " + name);
   out->tokenizer = loadSentencePiece((fs::path(dir) / "tokenizer.model").string());
   out->data.domains = m.at("domains").get<std::vector<std::string>>();
   out->data.vocabSize = m.at("vocab_size").get<int>();
@@ -84,7 +89,8 @@ std::unique_ptr<LoadedSystem> loadSystem(const std::string& dir) {
   const NamedModules modules = out->system->namedModules();
   for (const auto& entry : m.at("modules")) {
     const std::string mname = entry.at("name").get<std::string>();
-    auto it = std::find_if(modules.begin(), modules.end(), [&](const auto& p) { return p.first == mname; });
+    auto it = std::find_if(modules.begin(), modules.end(),
+                           [&](const auto& p) { return p.first == mname; });
     if (it == modules.end()) throw InputError(dir + ": the method has no module '" + mname + "'");
     nn::loadModule(*it->second, (fs::path(dir) / entry.at("file").get<std::string>()).string());
   }

@@ -60,16 +60,19 @@ EncoderPlan planEncoder(const ExperimentConfig& config, const EncodedData& data,
   const auto& p = config.pretrain;
   StableHash h;
   h.add("mlm-v1").add(fileHash(tokenizer.modelPath()));
-  for (int v : {s.hidden, s.layers, s.heads, s.ffn, config.encoder.maxLen, p.steps, p.batchSize,
-                p.seed})
+  for (int v :
+       {s.hidden, s.layers, s.heads, s.ffn, config.encoder.maxLen, p.steps, p.batchSize, p.seed})
     h.add(static_cast<std::uint64_t>(v));
-  h.add(std::to_string(config.encoder.dropout)).add(std::to_string(p.lr)).add(std::to_string(p.maskProb));
+  h.add(std::to_string(config.encoder.dropout))
+      .add(std::to_string(p.lr))
+      .add(std::to_string(p.maskProb));
   for (size_t i : data.train) {
     h.add(data.pairs[i].prompt).add(data.pairs[i].chosen).add(data.pairs[i].rejected);
   }
   for (const auto& t : extraTexts(config)) h.add(t);
   plan.cacheKey = h.hex();
-  plan.path = (fs::path(defaultCacheDir()) / "encoders" / ("mlm-" + plan.cacheKey + ".pt")).string();
+  plan.path =
+      (fs::path(defaultCacheDir()) / "encoders" / ("mlm-" + plan.cacheKey + ".pt")).string();
   plan.needsTraining = !fs::exists(plan.path);
   plan.steps = plan.needsTraining ? p.steps : 0;
   return plan;
@@ -101,7 +104,8 @@ void pretrainEncoder(const ExperimentConfig& config, const EncodedData& data,
   o.examples = static_cast<int64_t>(seqs.size());
   o.batchSize = p.batchSize;
   o.maxSteps = p.steps;
-  o.epochs = static_cast<int>(static_cast<int64_t>(p.steps) * p.batchSize / std::max<int64_t>(1, o.examples) + 1);
+  o.epochs = static_cast<int>(
+      static_cast<int64_t>(p.steps) * p.batchSize / std::max<int64_t>(1, o.examples) + 1);
   o.lr = p.lr;
   o.warmupSteps = std::min(p.steps / 10, 100);
   o.seed = static_cast<uint64_t>(p.seed);
@@ -129,8 +133,10 @@ void pretrainEncoder(const ExperimentConfig& config, const EncodedData& data,
         lab[r][c] = tok;
         const double u = rng.uniform();
         // BERT's recipe: 80% [MASK], 10% a random token, 10% unchanged.
-        if (u < 0.8) in[r][c] = maskId;
-        else if (u < 0.9) in[r][c] = static_cast<int64_t>(rng.below(static_cast<uint64_t>(data.vocabSize)));
+        if (u < 0.8)
+          in[r][c] = maskId;
+        else if (u < 0.9)
+          in[r][c] = static_cast<int64_t>(rng.below(static_cast<uint64_t>(data.vocabSize)));
       }
     torch::Tensor logits = head->forward(encoder->forward(input, b.mask));
     torch::Tensor loss = torch::nn::functional::cross_entropy(

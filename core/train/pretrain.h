@@ -10,7 +10,7 @@
 namespace rr::core {
 
 struct EncoderPlan {
-  std::string path;       // weights every method starts from; "" = random initialisation
+  std::string path;  // weights every method starts from; "" = random initialisation
   bool needsTraining = false;
   std::int64_t steps = 0;  // pre-training steps still to run
   std::string cacheKey;

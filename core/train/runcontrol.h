@@ -30,8 +30,7 @@ class RunControl {
 
   void checkpoint() {
     std::unique_lock<std::mutex> lock(m_mutex);
-    while (m_paused && !m_stop.load())
-      m_cv.wait_for(lock, std::chrono::milliseconds(100));
+    while (m_paused && !m_stop.load()) m_cv.wait_for(lock, std::chrono::milliseconds(100));
     lock.unlock();
     if (m_stop.load()) throw Cancelled();
   }

@@ -51,9 +51,12 @@ std::vector<ScoreOutput> RunScorer::score(const std::vector<ScoreInput>& inputs,
   std::vector<ScoreOutput> out;
   out.reserve(inputs.size());
   for (size_t at = 0; at < data.test.size(); at += static_cast<size_t>(batchSize)) {
-    std::vector<size_t> part(data.test.begin() + static_cast<long>(at),
-                             data.test.begin() + static_cast<long>(std::min(data.test.size(), at + static_cast<size_t>(batchSize))));
-    for (const auto& s : l.system->scorePairs(data, part)) out.push_back({s.chosen, s.route, s.detail});
+    std::vector<size_t> part(
+        data.test.begin() + static_cast<long>(at),
+        data.test.begin() +
+            static_cast<long>(std::min(data.test.size(), at + static_cast<size_t>(batchSize))));
+    for (const auto& s : l.system->scorePairs(data, part))
+      out.push_back({s.chosen, s.route, s.detail});
   }
   return out;
 }

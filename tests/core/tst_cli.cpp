@@ -27,7 +27,8 @@ Result cli(const QStringList& args, int timeoutMs = 120000) {
   p.start(QStringLiteral(RR_CLI_PATH), args);
   p.waitForFinished(timeoutMs);
   return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
-          QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+          QString::fromUtf8(p.readAllStandardOutput()),
+          QString::fromUtf8(p.readAllStandardError())};
 }
 
 QString writeFile(const QTemporaryDir& dir, const QString& name, const QByteArray& text) {
@@ -145,7 +146,8 @@ class TestCli : public QObject {
     sqlite3_stmt* st = nullptr;
     sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &st, nullptr);
     QCOMPARE(sqlite3_step(st), SQLITE_ROW);
-    QCOMPARE(QString(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))), QStringLiteral("ok"));
+    QCOMPARE(QString(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))),
+             QStringLiteral("ok"));
     sqlite3_finalize(st);
     sqlite3_close(h);
 

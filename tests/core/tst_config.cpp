@@ -60,7 +60,8 @@ class TestConfig : public QObject {
 
   void wrongTypeNamesPathAndValue() {
     QCOMPARE(errorOf(withTraining(R"({"batch_size": "16"})")),
-             QStringLiteral("experiments/x.json: $.training.batch_size: must be an integer (got \"16\")"));
+             QStringLiteral(
+                 "experiments/x.json: $.training.batch_size: must be an integer (got \"16\")"));
   }
 
   void badJsonReportsLineAndColumn() {
@@ -70,38 +71,47 @@ class TestConfig : public QObject {
   }
 
   void unknownMethodListsKnownOnes() {
-    const QString e = errorOf(R"({"name": "t", "data": {"synthetic": {}}, "methods": [{"method": "nope"}]})");
-    QVERIFY2(e.startsWith("experiments/x.json: $.methods[0].method: must be one of "), qPrintable(e));
+    const QString e =
+        errorOf(R"({"name": "t", "data": {"synthetic": {}}, "methods": [{"method": "nope"}]})");
+    QVERIFY2(e.startsWith("experiments/x.json: $.methods[0].method: must be one of "),
+             qPrintable(e));
     QVERIFY2(e.contains("baseline"), qPrintable(e));
   }
 
   void missingMethodsAndData() {
     QVERIFY(errorOf(R"({"name": "t", "data": {"synthetic": {}}})").contains("$.methods: missing"));
-    QVERIFY(errorOf(R"({"name": "t", "methods": [{"method": "baseline"}]})").contains("$.data: missing"));
+    QVERIFY(errorOf(R"({"name": "t", "methods": [{"method": "baseline"}]})")
+                .contains("$.data: missing"));
   }
 
   void splitMustSumToOne() {
-    const QString e = errorOf(R"({"name": "t", "data": {"synthetic": {}, "split": {"train": 0.5, "validation": 0.1, "test": 0.1}}, "methods": [{"method": "baseline"}]})");
+    const QString e = errorOf(
+        R"({"name": "t", "data": {"synthetic": {}, "split": {"train": 0.5, "validation": 0.1, "test": 0.1}}, "methods": [{"method": "baseline"}]})");
     QVERIFY2(e.contains("$.data.split: train + validation + test must be 1"), qPrintable(e));
   }
 
   void unknownSyntheticDomain() {
-    const QString e = errorOf(R"({"name": "t", "data": {"synthetic": {"domains": ["harmless", "nope"]}}, "methods": [{"method": "baseline"}]})");
-    QVERIFY2(e.contains("$.data.synthetic.domains[1]: unknown synthetic domain \"nope\""), qPrintable(e));
+    const QString e = errorOf(
+        R"({"name": "t", "data": {"synthetic": {"domains": ["harmless", "nope"]}}, "methods": [{"method": "baseline"}]})");
+    QVERIFY2(e.contains("$.data.synthetic.domains[1]: unknown synthetic domain \"nope\""),
+             qPrintable(e));
   }
 
   void missingDataFileIsReported() {
-    const QString e = errorOf(R"({"name": "t", "data": {"files": [{"path": "nope.jsonl"}]}, "methods": [{"method": "baseline"}]})");
+    const QString e = errorOf(
+        R"({"name": "t", "data": {"files": [{"path": "nope.jsonl"}]}, "methods": [{"method": "baseline"}]})");
     QVERIFY2(e.contains("$.data.files[0].path: file not found"), qPrintable(e));
   }
 
   void duplicateMethodNames() {
-    const QString e = errorOf(R"({"name": "t", "data": {"synthetic": {}}, "methods": [{"method": "baseline"}, {"method": "baseline"}]})");
+    const QString e = errorOf(
+        R"({"name": "t", "data": {"synthetic": {}}, "methods": [{"method": "baseline"}, {"method": "baseline"}]})");
     QVERIFY2(e.contains("$.methods[1].name: \"baseline\" is used twice"), qPrintable(e));
   }
 
   void headsMustDivideHidden() {
-    const QString e = errorOf(R"({"name": "t", "data": {"synthetic": {}}, "encoder": {"hidden": 100, "heads": 3}, "methods": [{"method": "baseline"}]})");
+    const QString e = errorOf(
+        R"({"name": "t", "data": {"synthetic": {}}, "encoder": {"hidden": 100, "heads": 3}, "methods": [{"method": "baseline"}]})");
     QVERIFY2(e.contains("$.encoder.heads: must divide hidden"), qPrintable(e));
   }
 
@@ -121,11 +131,13 @@ class TestConfig : public QObject {
     // The paper's setting names data files the user imports first: valid apart from them.
     QFile f(RR_SOURCE_DIR "/experiments/paper-table2.json");
     QVERIFY(f.open(QIODevice::ReadOnly));
-    ExperimentConfig paper = parseExperimentConfig(f.readAll().toStdString(), "paper-table2.json", "");
+    ExperimentConfig paper =
+        parseExperimentConfig(f.readAll().toStdString(), "paper-table2.json", "");
     QCOMPARE(paper.methods.size(), size_t(5));
     QCOMPARE(paper.training.lr, 5e-6);
     QCOMPARE(resolveEncoderShape(paper.encoder).hidden, 768);
-    QVERIFY_THROWS_EXCEPTION(InputError, loadExperimentConfig(RR_SOURCE_DIR "/experiments/paper-table2.json"));
+    QVERIFY_THROWS_EXCEPTION(InputError,
+                             loadExperimentConfig(RR_SOURCE_DIR "/experiments/paper-table2.json"));
   }
 };
 

@@ -6,13 +6,13 @@
 
 #include "common/errors.h"
 #include "data/dataset.h"
+#include "data/pairsio.h"
+#include "data/synthetic.h"
 #include "data/tokenizer.h"
 #include "methods/method.h"
 #include "methods/moe_p.h"
 #include "nn/encoder.h"
 #include "store/runstore.h"
-#include "data/pairsio.h"
-#include "data/synthetic.h"
 #include "train/experiment.h"
 #include "train/extend.h"
 #include "train/persist.h"
@@ -72,7 +72,8 @@ struct Fixture {
 std::map<std::string, torch::Tensor> snapshot(RewardSystem& s) {
   std::map<std::string, torch::Tensor> out;
   for (const auto& [name, module] : s.namedModules())
-    for (const auto& p : module->named_parameters()) out[name + "|" + p.key()] = p.value().detach().clone();
+    for (const auto& p : module->named_parameters())
+      out[name + "|" + p.key()] = p.value().detach().clone();
   return out;
 }
 
@@ -239,7 +240,8 @@ class TestMethods : public QObject {
       f.runIds = {id};
       const auto rows = store->examples(f, 0, 20);
       std::vector<ScoreInput> in;
-      for (const auto& e : rows) in.push_back({store->pair(e.exampleId)->prompt, store->pair(e.exampleId)->chosen});
+      for (const auto& e : rows)
+        in.push_back({store->pair(e.exampleId)->prompt, store->pair(e.exampleId)->chosen});
       const auto scores = scorer->score(in, 7);
       QCOMPARE(scores.size(), rows.size());
       for (size_t k = 0; k < rows.size(); ++k) {
@@ -311,7 +313,8 @@ class TestMethods : public QObject {
       int compared = 0;
       for (const auto& [name, module] : before->system->namedModules()) {
         if (name.rfind("router", 0) == 0) continue;
-        auto it = std::find_if(newModules.begin(), newModules.end(), [&](const auto& m) { return m.first == name; });
+        auto it = std::find_if(newModules.begin(), newModules.end(),
+                               [&](const auto& m) { return m.first == name; });
         QVERIFY2(it != newModules.end(), name.c_str());
         auto newParams = it->second->named_parameters();
         for (const auto& p : module->named_parameters()) {

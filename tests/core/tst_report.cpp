@@ -70,7 +70,9 @@ class TestReport : public QObject {
 
   void jsonCarriesTheSameNumbers() {
     auto store = RunStore::open(m_db);
-    const auto j = QJsonDocument::fromJson(QByteArray::fromStdString(formatReport(buildReport(*store), "json"))).object();
+    const auto j = QJsonDocument::fromJson(
+                       QByteArray::fromStdString(formatReport(buildReport(*store), "json")))
+                       .object();
     const auto m = j["methods"].toArray();
     QCOMPARE(m.size(), 2);
     QCOMPARE(m[0].toObject()["accuracy"].toObject()["a"].toObject()["mean"].toDouble(), 0.7);

@@ -159,10 +159,12 @@ class TestStore : public QObject {
     f.minMargin.reset();
     f.maxMargin.reset();
     f.sort = ExampleFilter::Sort::MarginAsc;
-    QCOMPARE(QString::fromStdString(store->examples(f, 0, 1)[0].exampleId), QStringLiteral("ex1000"));
+    QCOMPARE(QString::fromStdString(store->examples(f, 0, 1)[0].exampleId),
+             QStringLiteral("ex1000"));
     f.search = "needle";
     QCOMPARE(store->countExamples(f), std::int64_t(1));
-    QCOMPARE(QString::fromStdString(store->pair("ex1007")->prompt), QStringLiteral("needle prompt"));
+    QCOMPARE(QString::fromStdString(store->pair("ex1007")->prompt),
+             QStringLiteral("needle prompt"));
   }
 };
 

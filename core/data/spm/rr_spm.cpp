@@ -26,8 +26,8 @@ void writeError(char* err, size_t errlen, const std::string& msg) {
 }
 }  // namespace
 
-extern "C" RR_SPM_API int rr_spm_train(const char* input_file, const char* model_prefix, int vocab_size,
-                            const char* args, char* err, size_t errlen) {
+extern "C" RR_SPM_API int rr_spm_train(const char* input_file, const char* model_prefix,
+                                       int vocab_size, const char* args, char* err, size_t errlen) {
   std::string flags = std::string("--input=") + input_file + " --model_prefix=" + model_prefix +
                       " --vocab_size=" + std::to_string(vocab_size) + " " + (args ? args : "");
   try {
@@ -59,7 +59,7 @@ extern "C" RR_SPM_API void rr_spm_free(rr_spm* h) { delete h; }
 extern "C" RR_SPM_API int rr_spm_vocab_size(const rr_spm* h) { return h->processor.GetPieceSize(); }
 
 extern "C" RR_SPM_API int rr_spm_encode(const rr_spm* h, const char* text, size_t len, int* ids,
-                             int max_ids) {
+                                        int max_ids) {
   std::vector<int> out;
   if (!h->processor.Encode(std::string_view(text, len), &out).ok()) return -1;
   const int n = static_cast<int>(out.size());
@@ -68,7 +68,7 @@ extern "C" RR_SPM_API int rr_spm_encode(const rr_spm* h, const char* text, size_
 }
 
 extern "C" RR_SPM_API size_t rr_spm_decode(const rr_spm* h, const int* ids, int n, char* out,
-                                size_t outlen) {
+                                           size_t outlen) {
   std::string text;
   if (!h->processor.Decode(std::vector<int>(ids, ids + n), &text).ok()) return 0;
   if (out != nullptr && outlen > 0) {
@@ -87,10 +87,15 @@ extern "C" RR_SPM_API int rr_spm_piece_to_id(const rr_spm* h, const char* piece)
 
 extern "C" RR_SPM_API int rr_spm_special_id(const rr_spm* h, int which) {
   switch (which) {
-    case 0: return h->processor.pad_id();
-    case 1: return h->processor.unk_id();
-    case 2: return h->processor.bos_id();
-    case 3: return h->processor.eos_id();
-    default: return -1;
+    case 0:
+      return h->processor.pad_id();
+    case 1:
+      return h->processor.unk_id();
+    case 2:
+      return h->processor.bos_id();
+    case 3:
+      return h->processor.eos_id();
+    default:
+      return -1;
   }
 }

@@ -14,8 +14,8 @@ typedef struct rr_spm rr_spm;
 
 /* Trains a model from a text file (one sentence a line) to <model_prefix>.model.
  * `args` holds extra "--key=value" trainer flags. Returns 0 on success, else writes err. */
-int rr_spm_train(const char* input_file, const char* model_prefix, int vocab_size,
-                 const char* args, char* err, size_t errlen);
+int rr_spm_train(const char* input_file, const char* model_prefix, int vocab_size, const char* args,
+                 char* err, size_t errlen);
 /* Loads a .model file; NULL on failure with err written. */
 rr_spm* rr_spm_load(const char* model_file, char* err, size_t errlen);
 void rr_spm_free(rr_spm* h);
