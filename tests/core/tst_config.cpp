@@ -123,7 +123,7 @@ class TestConfig : public QObject {
   }
 
   void shippedExperimentsAreValid() {
-    for (const char* name : {"smoke", "quickstart", "dmoerm"}) {
+    for (const char* name : {"smoke", "quickstart", "dmoerm", "data-rich"}) {
       const std::string path = std::string(RR_SOURCE_DIR) + "/experiments/" + name + ".json";
       ExperimentConfig c = loadExperimentConfig(path);
       QVERIFY(!c.methods.empty());
