@@ -1,0 +1,172 @@
+// The Compare view's numbers are the report's: its tables equal
+// formatReport(buildReport(...), "json") and what `rewardrouter-cli report --format json` prints.
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "compareview.h"
+#include "report/report.h"
+#include "store/runstore.h"
+
+using namespace rr;
+
+class TestCompareView : public QObject {
+  Q_OBJECT
+  QTemporaryDir m_dir;
+  std::string m_db;
+  std::vector<std::int64_t> m_ids;
+
+  // The column whose header is `head`, or -1.
+  static int column(const QTableWidget* t, const QString& head) {
+    for (int c = 0; c < t->columnCount(); ++c)
+      if (t->horizontalHeaderItem(c)->text() == head) return c;
+    return -1;
+  }
+
+ private Q_SLOTS:
+  void initTestCase() {
+    m_db = m_dir.filePath(QStringLiteral("compare.db")).toStdString();
+    core::RunWriter w(m_db);
+    const char* const domains[] = {"harmless", "ranked", "summary"};
+    struct Method {
+      const char* method;
+      int seeds;
+      double base, params;
+      const char* config;
+    } methods[] = {{"baseline", 3, 0.70, 4.0e6, R"({"training": {"lr": 0.001}})"},
+                   {"more", 2, 0.74, 4.6e6, R"({"training": {"lr": 0.002}})"}};
+    for (const auto& m : methods)
+      for (int s = 1; s <= m.seeds; ++s) {
+        const std::int64_t id = w.createRun("exp", m.method, m.method, s, m.config);
+        std::vector<core::ResultRow> rows;
+        double sum = 0;
+        for (int d = 0; d < 3; ++d) {
+          const double acc = m.base + 0.03 * d + 0.011 * s * (d == 1 ? -1 : 1);
+          rows.push_back({id, domains[d], "accuracy", acc});
+          sum += acc;
+        }
+        rows.push_back({id, "*", "accuracy", sum / 3});
+        rows.push_back({id, "*", "params_total", m.params});
+        rows.push_back({id, "*", "params_trainable", m.params / 2});
+        rows.push_back({id, "*", "train_seconds", 10.0 * s});
+        rows.push_back({id, "*", "infer_ms_per_step", 1.5 + s});
+        w.addResults(rows);
+        w.addComponent({id, "model", static_cast<std::int64_t>(m.params), 1, 10.0 * s});
+        w.setStatus(id, core::RunStatus::Finished);
+        m_ids.push_back(id);
+      }
+    // A run still going has no results and stays out of the tables.
+    const std::int64_t running = w.createRun("exp", "baseline", "baseline", 9, "{}");
+    w.setStatus(running, core::RunStatus::Running);
+    m_ids.push_back(running);
+    w.flush();
+  }
+
+  void tablesEqualTheJsonReport() {
+    auto store = core::RunStore::open(m_db);
+    ui::CompareView view;
+    view.setStore(store.get());
+    view.showRuns(m_ids);
+    const QJsonObject report =
+        QJsonDocument::fromJson(
+            QByteArray::fromStdString(core::formatReport(core::buildReport(*store, m_ids), "json")))
+            .object();
+    const QJsonArray methods = report.value(QStringLiteral("methods")).toArray();
+    QCOMPARE(methods.size(), 2);
+    QTableWidget* acc = view.accuracyTable();
+    QTableWidget* cost = view.costTable();
+    QCOMPARE(acc->rowCount(), methods.size());
+    QStringList columns;
+    for (const auto& d : report.value(QStringLiteral("domains")).toArray()) columns << d.toString();
+    columns << QStringLiteral("mean");
+    for (int r = 0; r < methods.size(); ++r) {
+      const QJsonObject m = methods[r].toObject();
+      QCOMPARE(acc->item(r, 0)->text(), m.value(QStringLiteral("name")).toString());
+      QCOMPARE(acc->item(r, 1)->text().toInt(),
+               m.value(QStringLiteral("run_ids")).toArray().size());
+      for (const QString& col : columns) {
+        const int c = column(acc, col);
+        QVERIFY2(c >= 0, qPrintable(col));
+        const QJsonObject stat =
+            m.value(QStringLiteral("accuracy")).toObject().value(col).toObject();
+        QCOMPARE(acc->item(r, c)->data(Qt::UserRole).toDouble(),
+                 stat.value(QStringLiteral("mean")).toDouble());
+        QCOMPARE(acc->item(r, c)->data(Qt::UserRole + 1).toDouble(),
+                 stat.value(QStringLiteral("std")).toDouble());
+      }
+      const auto metric = [&](const char* key) {
+        return m.value(QLatin1String(key)).toObject().value(QStringLiteral("mean")).toDouble();
+      };
+      QCOMPARE(
+          cost->item(r, column(cost, QStringLiteral("Params (M)")))->data(Qt::UserRole).toDouble(),
+          metric("params_total"));
+      QCOMPARE(
+          cost->item(r, column(cost, QStringLiteral("Train s")))->data(Qt::UserRole).toDouble(),
+          metric("train_seconds"));
+      QCOMPARE(cost->item(r, column(cost, QStringLiteral("Infer ms/step")))
+                   ->data(Qt::UserRole)
+                   .toDouble(),
+               metric("infer_ms_per_step"));
+      QCOMPARE(cost->item(r, column(cost, QStringLiteral("% of Baseline")))
+                   ->data(Qt::UserRole)
+                   .toDouble(),
+               m.value(QStringLiteral("params_pct_of_baseline")).toDouble());
+    }
+    // Best per column in bold: MoRE's mean accuracy, the baseline's nowhere in "mean".
+    const int mean = column(acc, QStringLiteral("mean"));
+    QVERIFY(acc->item(1, mean)->font().bold());
+    QVERIFY(!acc->item(0, mean)->font().bold());
+    QCOMPARE(
+        acc->item(0, mean)->text(),
+        QStringLiteral("%1 ± %2")
+            .arg(methods[0].toObject()["accuracy"].toObject()["mean"].toObject()["mean"].toDouble(),
+                 0, 'f', 4)
+            .arg(methods[0].toObject()["accuracy"].toObject()["mean"].toObject()["std"].toDouble(),
+                 0, 'f', 4));
+  }
+
+  void cliReportHasTheSameNumbers() {
+    auto store = core::RunStore::open(m_db);
+    QProcess cli;
+    cli.start(QStringLiteral(RR_CLI_PATH),
+              {QStringLiteral("report"), QStringLiteral("--db"), QString::fromStdString(m_db),
+               QStringLiteral("--format"), QStringLiteral("json")});
+    QVERIFY(cli.waitForFinished(30000));
+    QCOMPARE(cli.exitCode(), 0);
+    ui::CompareView view;
+    view.setStore(store.get());
+    view.showRuns(m_ids);
+    const QJsonArray methods = QJsonDocument::fromJson(cli.readAllStandardOutput())
+                                   .object()
+                                   .value(QStringLiteral("methods"))
+                                   .toArray();
+    QCOMPARE(methods.size(), view.accuracyTable()->rowCount());
+    const int mean = column(view.accuracyTable(), QStringLiteral("mean"));
+    for (int r = 0; r < methods.size(); ++r)
+      QCOMPARE(view.accuracyTable()->item(r, mean)->data(Qt::UserRole).toDouble(),
+               methods[r].toObject()["accuracy"].toObject()["mean"].toObject()["mean"].toDouble());
+  }
+
+  void configDiffShowsOnlyDifferingKeys() {
+    auto store = core::RunStore::open(m_db);
+    ui::CompareView view;
+    view.setStore(store.get());
+    view.showRuns(m_ids);
+    auto* diff = view.findChild<QTableWidget*>(QStringLiteral("configDiffTable"));
+    QVERIFY(diff);
+    // Three distinct configs (baseline, more, the running run's "{}"): lr differs, nothing else.
+    QCOMPARE(diff->rowCount(), 1);
+    QCOMPARE(diff->item(0, 0)->text(), QStringLiteral("$.training.lr"));
+    QCOMPARE(diff->columnCount(), 4);
+    QCOMPARE(diff->item(0, 1)->text(), QStringLiteral("0.001"));
+    QCOMPARE(diff->item(0, 2)->text(), QStringLiteral("0.002"));
+    QCOMPARE(diff->item(0, 3)->text(), QString());
+  }
+};
+
+QTEST_MAIN(TestCompareView)
+#include "tst_compareview.moc"

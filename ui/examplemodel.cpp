@@ -1,0 +1,195 @@
+#include "examplemodel.h"
+
+namespace rr::ui {
+namespace {
+
+constexpr std::int64_t kScanPage = 1000;
+
+bool isScan(const InspectFilter& f) { return f.flipped || !f.routedTo.empty(); }
+
+}  // namespace
+
+const core::ExampleRow* ExampleModel::Cursor::peek(const core::RunStore& store) {
+  if (buffer.empty() && !exhausted) {
+    const auto rows = store.examples(filter, offset, kScanPage);
+    offset += static_cast<std::int64_t>(rows.size());
+    exhausted = static_cast<std::int64_t>(rows.size()) < kScanPage;
+    buffer.assign(rows.begin(), rows.end());
+  }
+  return buffer.empty() ? nullptr : &buffer.front();
+}
+
+ExampleModel::ExampleModel(QObject* parent) : QAbstractTableModel(parent) {}
+
+void ExampleModel::setStore(const core::RunStore* store) {
+  m_store = store;
+  reset();
+}
+
+void ExampleModel::setFilter(const InspectFilter& filter) {
+  m_filter = filter;
+  reset();
+}
+
+void ExampleModel::reset() {
+  beginResetModel();
+  m_rows.clear();
+  m_sqlTotal = 0;
+  m_a = m_b = Cursor{};
+  if (m_store && !m_filter.base.runIds.empty()) {
+    if (m_filter.flipped && m_filter.base.runIds.size() == 2) {
+      m_a.filter = m_filter.base;
+      m_a.filter.correct.reset();
+      m_a.filter.sort = core::ExampleFilter::Sort::RunAndId;
+      m_b.filter = m_a.filter;
+      m_a.filter.runIds = {m_filter.base.runIds[0]};
+      m_b.filter.runIds = {m_filter.base.runIds[1]};
+    } else if (m_filter.flipped) {
+      m_a.exhausted = m_b.exhausted = true;  // flipped needs exactly two runs
+    } else if (!m_filter.routedTo.empty()) {
+      m_a.filter = m_filter.base;
+      m_b.exhausted = true;
+    } else {
+      m_sqlTotal = m_store->countExamples(m_filter.base);
+    }
+  } else {
+    m_a.exhausted = m_b.exhausted = true;
+  }
+  endResetModel();
+}
+
+std::int64_t ExampleModel::totalCount() const {
+  if (!isScan(m_filter)) return m_sqlTotal;
+  return canFetchMore({}) ? -1 : static_cast<std::int64_t>(m_rows.size());
+}
+
+bool ExampleModel::canFetchMore(const QModelIndex& parent) const {
+  if (parent.isValid() || !m_store) return false;
+  if (!isScan(m_filter)) return static_cast<std::int64_t>(m_rows.size()) < m_sqlTotal;
+  if (m_filter.flipped)
+    return !(m_a.exhausted && m_a.buffer.empty()) && !(m_b.exhausted && m_b.buffer.empty());
+  return !(m_a.exhausted && m_a.buffer.empty());
+}
+
+void ExampleModel::fetchMore(const QModelIndex& parent) {
+  if (!canFetchMore(parent)) return;
+  std::vector<core::ExampleRow> rows;
+  if (!isScan(m_filter)) {
+    rows = m_store->examples(m_filter.base, static_cast<std::int64_t>(m_rows.size()), kPageSize);
+  } else {
+    rows = m_filter.flipped ? scanFlippedPage() : scanPage();
+  }
+  if (!rows.empty()) {
+    const int first = static_cast<int>(m_rows.size());
+    beginInsertRows({}, first, first + static_cast<int>(rows.size()) - 1);
+    m_rows.insert(m_rows.end(), rows.begin(), rows.end());
+    endInsertRows();
+  }
+  Q_EMIT fetched();
+}
+
+bool ExampleModel::routeMatches(const core::ExampleRow& r) const {
+  return m_filter.routedTo.empty() || r.routedTo == m_filter.routedTo;
+}
+
+std::vector<core::ExampleRow> ExampleModel::scanPage() {
+  std::vector<core::ExampleRow> out;
+  while (static_cast<int>(out.size()) < kPageSize) {
+    const core::ExampleRow* r = m_a.peek(*m_store);
+    if (!r) break;
+    if (routeMatches(*r)) out.push_back(*r);
+    m_a.buffer.pop_front();
+  }
+  return out;
+}
+
+std::vector<core::ExampleRow> ExampleModel::scanFlippedPage() {
+  std::vector<core::ExampleRow> out;
+  while (static_cast<int>(out.size()) < kPageSize) {
+    const core::ExampleRow* a = m_a.peek(*m_store);
+    const core::ExampleRow* b = m_b.peek(*m_store);
+    if (!a || !b) {
+      // One run has no rows left: nothing after this point can pair up.
+      m_a.buffer.clear();
+      m_b.buffer.clear();
+      m_a.exhausted = m_b.exhausted = true;
+      break;
+    }
+    if (a->exampleId < b->exampleId) {
+      m_a.buffer.pop_front();
+    } else if (b->exampleId < a->exampleId) {
+      m_b.buffer.pop_front();
+    } else {
+      if (a->correct != b->correct && routeMatches(*a) && routeMatches(*b)) {
+        out.push_back(*a);
+        out.push_back(*b);
+      }
+      m_a.buffer.pop_front();
+      m_b.buffer.pop_front();
+    }
+  }
+  return out;
+}
+
+void ExampleModel::sort(int column, Qt::SortOrder order) {
+  using Sort = core::ExampleFilter::Sort;
+  const Sort s = column != ColMargin           ? Sort::RunAndId
+                 : order == Qt::AscendingOrder ? Sort::MarginAsc
+                                               : Sort::MarginDesc;
+  if (s == m_filter.base.sort) return;
+  m_filter.base.sort = s;
+  reset();
+}
+
+int ExampleModel::rowCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : static_cast<int>(m_rows.size());
+}
+
+int ExampleModel::columnCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : ColCount;
+}
+
+QVariant ExampleModel::data(const QModelIndex& index, int role) const {
+  if (!index.isValid() || index.row() >= static_cast<int>(m_rows.size())) return {};
+  const core::ExampleRow& r = m_rows[static_cast<std::size_t>(index.row())];
+  const double margin = r.rewardChosen - r.rewardRejected;
+  if (role == Qt::TextAlignmentRole) {
+    const bool numeric = index.column() == ColChosen || index.column() == ColRejected ||
+                         index.column() == ColMargin || index.column() == ColRun;
+    return QVariant::fromValue(Qt::Alignment(numeric ? Qt::AlignRight | Qt::AlignVCenter
+                                                     : Qt::AlignLeft | Qt::AlignVCenter));
+  }
+  if (role != Qt::DisplayRole && role != Qt::UserRole) return {};
+  const bool raw = role == Qt::UserRole;
+  switch (index.column()) {
+    case ColRun:
+      return raw ? QVariant::fromValue<qlonglong>(r.runId)
+                 : QVariant(QStringLiteral("#%1").arg(r.runId));
+    case ColDomain:
+      return QString::fromStdString(r.domain);
+    case ColChosen:
+      return raw ? QVariant(r.rewardChosen) : QVariant(QString::number(r.rewardChosen, 'f', 4));
+    case ColRejected:
+      return raw ? QVariant(r.rewardRejected) : QVariant(QString::number(r.rewardRejected, 'f', 4));
+    case ColMargin:
+      return raw ? QVariant(margin) : QVariant(QString::number(margin, 'f', 4));
+    case ColCorrect:
+      return raw ? QVariant(r.correct) : QVariant(r.correct ? tr("correct") : tr("wrong"));
+    case ColRoute:
+      return QString::fromStdString(r.routedTo);
+    case ColId:
+      return QString::fromStdString(r.exampleId);
+    default:
+      return {};
+  }
+}
+
+QVariant ExampleModel::headerData(int section, Qt::Orientation orientation, int role) const {
+  if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+    return QAbstractTableModel::headerData(section, orientation, role);
+  static const char* const kHeads[] = {"Run",    "Domain", "Reward chosen", "Reward rejected",
+                                       "Margin", "Result", "Routed to",     "Example id"};
+  return section >= 0 && section < ColCount ? tr(kHeads[section]) : QVariant();
+}
+
+}  // namespace rr::ui

@@ -1,0 +1,353 @@
+#include "mainwindow.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSettings>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTabWidget>
+
+#include "compareview.h"
+#include "configureview.h"
+#include "inspectview.h"
+#include "monitorview.h"
+#include "qcp.h"
+#include "runbrowser.h"
+#include "runcontroller.h"
+#include "storewatcher.h"
+
+namespace rr::ui {
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+  m_browser = new RunBrowser(this);
+  m_configure = new ConfigureView(this);
+  m_monitor = new MonitorView(this);
+  m_compare = new CompareView(this);
+  m_inspect = new InspectView(this);
+  m_tabs = new QTabWidget(this);
+  m_tabs->setObjectName(QStringLiteral("views"));
+  m_tabs->addTab(m_configure, tr("&Configure"));
+  m_tabs->addTab(m_monitor, tr("&Monitor"));
+  m_tabs->addTab(m_compare, tr("Com&pare"));
+  m_tabs->addTab(m_inspect, tr("&Inspect"));
+  m_split = new QSplitter(Qt::Horizontal, this);
+  m_split->addWidget(m_browser);
+  m_split->addWidget(m_tabs);
+  m_split->setStretchFactor(0, 0);
+  m_split->setStretchFactor(1, 1);
+  m_split->setSizes({270, 1000});
+  setCentralWidget(m_split);
+  m_dbLabel = new QLabel(this);
+  statusBar()->addPermanentWidget(m_dbLabel);
+
+  m_controller = new RunController(this);
+  m_watcher = new StoreWatcher(this);
+  buildMenus();
+
+  connect(m_browser, &RunBrowser::selectionChanged, this, &MainWindow::onSelection);
+  connect(m_tabs, &QTabWidget::currentChanged, this, &MainWindow::refreshCurrentView);
+  connect(m_configure, &ConfigureView::runRequested, this, &MainWindow::startRun);
+  connect(m_configure, &ConfigureView::titleChanged, this, &MainWindow::updateTitle);
+  connect(m_configure, &ConfigureView::statusMessage, this,
+          [this](const QString& m) { statusBar()->showMessage(m, 10000); });
+  connect(m_controller, &RunController::batchReady, this, &MainWindow::onBatch);
+  connect(m_controller, &RunController::jobFinished, this, &MainWindow::onJobFinished);
+  connect(m_controller, &RunController::pausedChanged, this,
+          [this](bool paused) { m_monitor->setJobActive(m_controller->busy(), paused); });
+  connect(m_watcher, &StoreWatcher::batchReady, this, &MainWindow::onBatch);
+  connect(m_watcher, &StoreWatcher::runsChanged, this, &MainWindow::onRunsChanged);
+  connect(m_watcher, &StoreWatcher::failed, this, [this](const QString& m) {
+    statusBar()->showMessage(tr("Reading the database: %1").arg(m), 10000);
+  });
+  connect(m_monitor, &MonitorView::pauseRequested, m_controller, &RunController::setPaused);
+  connect(m_monitor, &MonitorView::cancelRequested, this, [this] {
+    m_controller->cancel();
+    statusBar()->showMessage(tr("Stopping at the next step…"));
+  });
+  connect(m_monitor, &MonitorView::confusionCellClicked, this,
+          [this](std::int64_t runId, const QString& domain, const QString& routedTo) {
+            m_inspect->showConfusionCell(runId, domain, routedTo);
+            m_stale[Inspect] = false;
+            showView(Inspect);
+          });
+
+  QSettings settings;
+  resize(1360, 860);
+  restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
+  restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+  m_split->restoreState(settings.value(QStringLiteral("window/splitter")).toByteArray());
+  updateTitle();
+  statusBar()->showMessage(
+      tr("Open a run database (Ctrl+O) or configure an experiment and Run it."));
+}
+
+MainWindow::~MainWindow() {
+  // Views hold raw pointers to the store: detach them before it goes.
+  m_watcher->setStore(nullptr, {});
+}
+
+void MainWindow::buildMenus() {
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  file->addAction(tr("Open &database…"), QKeySequence::Open, this, [this] {
+    const QString p = QFileDialog::getOpenFileName(this, tr("Open run database"),
+                                                   QFileInfo(m_dbPath).absolutePath(),
+                                                   tr("Run stores (*.db);;All files (*)"));
+    if (!p.isEmpty()) openDatabase(p);
+  });
+  file->addAction(
+      tr("Open &experiment…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), this, [this] {
+        const QString p = QFileDialog::getOpenFileName(this, tr("Open experiment"), QString(),
+                                                       tr("Experiments (*.json);;All files (*)"));
+        if (!p.isEmpty()) openExperiment(p);
+      });
+  file->addAction(tr("&Save experiment"), QKeySequence::Save, m_configure, &ConfigureView::save);
+  file->addAction(tr("Save experiment &as…"), QKeySequence::SaveAs, m_configure,
+                  &ConfigureView::saveAs);
+  file->addSeparator();
+  file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+  QMenu* view = menuBar()->addMenu(tr("&View"));
+  const QStringList names = {tr("&Configure"), tr("&Monitor"), tr("Com&pare"), tr("&Inspect")};
+  for (int i = 0; i < names.size(); ++i)
+    view->addAction(names[i], QKeySequence(Qt::CTRL | (Qt::Key_1 + i)), this,
+                    [this, i] { showView(static_cast<View>(i)); });
+  view->addSeparator();
+  view->addAction(tr("Select &all runs"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_A), m_browser,
+                  &RunBrowser::selectAllRuns);
+
+  QMenu* run = menuBar()->addMenu(tr("&Run"));
+  run->addAction(tr("&Run experiment"), m_configure, &ConfigureView::requestRun);
+  run->addAction(tr("&Pause / resume"), QKeySequence(Qt::CTRL | Qt::Key_P), this,
+                 [this] { m_controller->setPaused(!m_controller->paused()); });
+  run->addAction(tr("&Cancel"), QKeySequence(Qt::CTRL | Qt::Key_Period), m_controller,
+                 &RunController::cancel);
+
+  QMenu* help = menuBar()->addMenu(tr("&Help"));
+  help->addAction(tr("&About"), this, [this] {
+    QMessageBox::about(this, tr("About RewardRouter"),
+                       tr("<b>RewardRouter</b> %1<br>Domain-robust lightweight reward models with "
+                          "routers: Baseline, MoRE, RODOS, ARLISS, DMoERM.<br>Guide: docs/GUI.md")
+                           .arg(QApplication::applicationVersion()));
+  });
+}
+
+void MainWindow::showError(const QString& title, const QString& message) {
+  statusBar()->showMessage(message, 15000);
+  QMessageBox::warning(this, title, message);
+}
+
+bool MainWindow::openDatabase(const QString& path) {
+  const QString abs = QFileInfo(path).absoluteFilePath();
+  std::unique_ptr<core::RunStore> store;
+  if (QFileInfo::exists(abs)) {
+    try {
+      store = core::RunStore::open(abs.toStdString());
+    } catch (const std::exception& e) {
+      showError(tr("Open database"), tr("%1: %2").arg(path, QString::fromStdString(e.what())));
+      return false;
+    }
+  }
+  // Views and the watcher drop their pointers to the old store before it is closed.
+  m_watcher->setStore(nullptr, {});
+  m_monitor->setStore(store.get());
+  m_compare->setStore(store.get());
+  m_inspect->setStore(store.get());
+  m_store = std::move(store);
+  m_dbPath = abs;
+  m_selection.clear();
+  m_selectionStatus.clear();
+  m_browser->setRuns({});
+  m_configure->setDatabasePath(abs);
+  if (m_store) {
+    m_watcher->setStore(m_store.get(),
+                        [this](std::int64_t id) { return m_controller->ownsRun(id); });
+    m_watcher->poll();
+    QSettings().setValue(QStringLiteral("lastDatabase"), abs);
+    statusBar()->showMessage(tr("Opened %1").arg(path), 5000);
+  } else {
+    statusBar()->showMessage(tr("%1 does not exist yet: Run creates it.").arg(path));
+  }
+  m_monitor->setJobActive(m_controller->busy() && m_controller->dbPath() == abs.toStdString(),
+                          m_controller->paused());
+  updateTitle();
+  return true;
+}
+
+bool MainWindow::openExperiment(const QString& path) {
+  const bool ok = m_configure->loadFile(path);
+  if (ok) showView(Configure);
+  return ok;
+}
+
+void MainWindow::showView(View view) { m_tabs->setCurrentIndex(static_cast<int>(view)); }
+
+MainWindow::View MainWindow::currentView() const {
+  return static_cast<View>(m_tabs->currentIndex());
+}
+
+void MainWindow::apply(const LaunchOptions& o) {
+  if (!o.db.isEmpty()) openDatabase(o.db);
+  if (!o.experiment.isEmpty()) openExperiment(o.experiment);
+  if (o.selectAll) m_browser->selectAllRuns();
+  if (!o.view.isEmpty()) showView(static_cast<View>(viewNames().indexOf(o.view)));
+}
+
+bool MainWindow::saveScreenshot(const QString& path) {
+  QApplication::processEvents();
+  for (QCustomPlot* p : findChildren<QCustomPlot*>())
+    if (p->isVisible()) p->replot(QCustomPlot::rpImmediateRefresh);
+  QApplication::processEvents();
+  const bool ok = grab().save(path, "PNG");
+  if (!ok) showError(tr("Screenshot"), tr("Could not write %1").arg(path));
+  return ok;
+}
+
+void MainWindow::startRun(const core::ExperimentConfig& config, const QString& dbPath) {
+  if (m_controller->busy()) {
+    showError(tr("Run"), tr("An experiment is already running here; wait for it or cancel it."));
+    return;
+  }
+  const QString abs = QFileInfo(dbPath).absoluteFilePath();
+  if (!QDir().mkpath(QFileInfo(abs).absolutePath())) {
+    showError(tr("Run"), tr("Cannot create the folder of %1").arg(dbPath));
+    return;
+  }
+  // The store is created (schema included) before the worker writes to it, so that the
+  // browser and the monitor can read the runs the moment they appear.
+  if (abs != m_dbPath || !m_store) {
+    try {
+      core::RunStore::open(abs.toStdString());
+    } catch (const std::exception& e) {
+      showError(tr("Run"), tr("%1: %2").arg(dbPath, QString::fromStdString(e.what())));
+      return;
+    }
+    if (!openDatabase(abs)) return;
+  }
+  core::ExperimentOptions options;
+  options.dbPath = m_store->path();
+  m_controller->start(config, options);
+  m_monitor->setJobActive(true, false);
+  m_configure->setRunEnabled(false);
+  statusBar()->showMessage(
+      tr("Running %1 into %2").arg(QString::fromStdString(config.name), dbPath));
+  showView(Monitor);
+}
+
+void MainWindow::onBatch(const LiveBatch& batch) {
+  m_monitor->appendLive(batch);
+  if (!batch.statuses.empty() && m_store && batch.dbPath == m_store->path()) m_watcher->poll();
+}
+
+void MainWindow::onJobFinished(const JobResult& result) {
+  m_monitor->setJobActive(false, false);
+  m_configure->setRunEnabled(true);
+  if (m_store && result.dbPath == m_store->path()) m_watcher->poll();
+  if (!result.error.isEmpty()) {
+    showError(tr("Run"), result.error);
+    return;
+  }
+  const auto& o = result.outcome;
+  statusBar()->showMessage(tr("Experiment ended: %1 finished, %2 failed%3")
+                               .arg(o.finished)
+                               .arg(o.failed)
+                               .arg(o.cancelled ? tr(", cancelled") : QString()));
+}
+
+void MainWindow::onRunsChanged(const std::vector<core::RunInfo>& runs) {
+  m_browser->setRuns(runs);
+  m_dbLabel->setText(tr("%1 · %n run(s)", nullptr, static_cast<int>(runs.size()))
+                         .arg(QFileInfo(m_dbPath).fileName()));
+  // A selected run that finished (or failed) changes what Compare and Inspect show.
+  bool changed = false;
+  for (const auto& r : runs) {
+    auto it = m_selectionStatus.find(r.id);
+    if (it == m_selectionStatus.end() || it->second == r.status) continue;
+    it->second = r.status;
+    changed = true;
+  }
+  if (!changed) return;
+  m_stale[Compare] = m_stale[Inspect] = true;
+  refreshCurrentView();
+}
+
+void MainWindow::onSelection(const std::vector<std::int64_t>& runIds) {
+  m_selection = runIds;
+  m_selectionStatus.clear();
+  for (const auto& r : m_browser->runs())
+    if (std::find(runIds.begin(), runIds.end(), r.id) != runIds.end())
+      m_selectionStatus[r.id] = r.status;
+  for (bool& s : m_stale) s = true;
+  refreshCurrentView();
+}
+
+void MainWindow::refreshCurrentView() {
+  const View v = currentView();
+  if (!m_stale[v]) return;
+  m_stale[v] = false;
+  // Each view reads the store only when it is shown: a selection change costs one view's query.
+  switch (v) {
+    case Monitor:
+      m_monitor->showRuns(m_selection);
+      break;
+    case Compare:
+      m_compare->showRuns(m_selection);
+      break;
+    case Inspect:
+      m_inspect->showRuns(m_selection);
+      break;
+    case Configure:
+      break;
+  }
+}
+
+void MainWindow::updateTitle() {
+  QString title = QStringLiteral("RewardRouter");
+  const QString exp = m_configure->filePath();
+  title += QStringLiteral(" — %1%2").arg(
+      exp.isEmpty() ? tr("unsaved experiment") : QFileInfo(exp).fileName(),
+      m_configure->isModified() ? QStringLiteral("*") : QString());
+  if (!m_dbPath.isEmpty())
+    title += QStringLiteral(" — %1").arg(QDir::current().relativeFilePath(m_dbPath));
+  setWindowTitle(title);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  if (m_configure->isModified() && !m_configure->filePath().isEmpty()) {
+    const auto answer = QMessageBox::question(
+        this, tr("Unsaved experiment"), tr("Save the changes to %1?").arg(m_configure->filePath()),
+        QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+    if (answer == QMessageBox::Cancel || (answer == QMessageBox::Save && !m_configure->save())) {
+      event->ignore();
+      return;
+    }
+  }
+  if (m_controller->busy()) {
+    const auto answer = QMessageBox::question(
+        this, tr("A run is in progress"),
+        tr("Stop the experiment and quit? The current run is marked cancelled; finished runs keep "
+           "their results."),
+        QMessageBox::Yes | QMessageBox::No, QMessageBox::No);
+    if (answer != QMessageBox::Yes) {
+      event->ignore();
+      return;
+    }
+    statusBar()->showMessage(tr("Stopping the run…"));
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    m_controller->shutdown();
+    QApplication::restoreOverrideCursor();
+  }
+  QSettings settings;
+  settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+  settings.setValue(QStringLiteral("window/state"), saveState());
+  settings.setValue(QStringLiteral("window/splitter"), m_split->saveState());
+  event->accept();
+}
+
+}  // namespace rr::ui

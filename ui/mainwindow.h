@@ -1,0 +1,90 @@
+#pragma once
+// The workbench window: a run browser beside the Configure, Monitor, Compare and Inspect views.
+// It owns the open run store, the run controller (training started here) and the store watcher
+// (runs other processes write), and routes selections and live batches to the views.
+#include <QMainWindow>
+#include <QString>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "launchoptions.h"
+#include "livebatch.h"
+#include "store/runstore.h"
+
+class QLabel;
+class QSplitter;
+class QTabWidget;
+
+namespace rr::core {
+struct ExperimentConfig;
+}
+
+namespace rr::ui {
+
+class CompareView;
+class ConfigureView;
+class InspectView;
+class MonitorView;
+class RunBrowser;
+class RunController;
+class StoreWatcher;
+struct JobResult;
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+ public:
+  enum View { Configure, Monitor, Compare, Inspect };
+
+  explicit MainWindow(QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  // Opens a run store; a path that does not exist yet becomes the database the next Run
+  // creates. Errors are shown in the window; returns false on them.
+  bool openDatabase(const QString& path);
+  bool openExperiment(const QString& path);
+  void showView(View view);
+  View currentView() const;
+  // Opens what `options` names, selects and shows; the screenshot itself is saveScreenshot's.
+  void apply(const LaunchOptions& options);
+  // Renders the whole window (plots replotted first) into a PNG.
+  bool saveScreenshot(const QString& path);
+
+  RunBrowser* browser() const { return m_browser; }
+  ConfigureView* configureView() const { return m_configure; }
+  MonitorView* monitorView() const { return m_monitor; }
+  RunController* controller() const { return m_controller; }
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+
+ private:
+  void buildMenus();
+  void startRun(const core::ExperimentConfig& config, const QString& dbPath);
+  void onBatch(const LiveBatch& batch);
+  void onJobFinished(const JobResult& result);
+  void onRunsChanged(const std::vector<core::RunInfo>& runs);
+  void onSelection(const std::vector<std::int64_t>& runIds);
+  void refreshCurrentView();
+  void showError(const QString& title, const QString& message);
+  void updateTitle();
+
+  std::unique_ptr<core::RunStore> m_store;
+  QString m_dbPath;
+  RunBrowser* m_browser;
+  QTabWidget* m_tabs;
+  QSplitter* m_split;
+  ConfigureView* m_configure;
+  MonitorView* m_monitor;
+  CompareView* m_compare;
+  InspectView* m_inspect;
+  RunController* m_controller;
+  StoreWatcher* m_watcher;
+  QLabel* m_dbLabel;
+  std::vector<std::int64_t> m_selection;
+  std::map<std::int64_t, core::RunStatus> m_selectionStatus;
+  bool m_stale[4] = {false, false, false, false};  // per view: the selection changed meanwhile
+};
+
+}  // namespace rr::ui

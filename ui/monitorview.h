@@ -1,0 +1,96 @@
+#pragma once
+// The Monitor view: stacked live curves (loss, validation accuracy, learning rate, pairs/s)
+// against step or wall time, the routing panel, progress with pause / resume / cancel, and the
+// log. It shows the runs selected in the browser plus every run that is live right now.
+#include <QWidget>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "livebatch.h"
+#include "store/runstore.h"
+
+class QCheckBox;
+class QComboBox;
+class QLabel;
+class QPlainTextEdit;
+class QProgressBar;
+class QPushButton;
+class QSlider;
+
+namespace rr::ui {
+
+class CurvePlot;
+class RoutingPanel;
+
+class MonitorView : public QWidget {
+  Q_OBJECT
+ public:
+  explicit MonitorView(QWidget* parent = nullptr);
+
+  // A new store (or none): forgets every shown run.
+  void setStore(const core::RunStore* store);
+  // Shows these runs' stored curves next to the live runs.
+  void showRuns(const std::vector<std::int64_t>& runIds);
+  // Adds what a run controller or the store watcher delivered; batches of another database
+  // and of runs this view does not know how to label are dropped.
+  void appendLive(const LiveBatch& batch);
+  // Whether the pause / cancel buttons act on a job of this process.
+  void setJobActive(bool active, bool paused);
+
+  // Raw points of a run's metric as plotted (x follows the current x-axis mode).
+  QVector<QPointF> curve(std::int64_t runId, const std::string& key,
+                         const std::string& component = "model") const;
+
+ Q_SIGNALS:
+  void pauseRequested(bool paused);
+  void cancelRequested();
+  void confusionCellClicked(std::int64_t runId, const QString& domain, const QString& routedTo);
+
+ protected:
+  bool eventFilter(QObject* watched, QEvent* event) override;
+
+ private:
+  struct Point {
+    double step, wall, value;
+  };
+  using SeriesKey = std::pair<std::string, std::string>;  // component, key
+  struct RunData {
+    core::RunInfo info;
+    std::map<SeriesKey, std::vector<Point>> series;
+  };
+
+  bool addRun(std::int64_t runId);
+  void addPoints(std::int64_t runId, const std::vector<core::MetricRow>& rows);
+  void plotPoints(const RunData& run, const SeriesKey& key, std::size_t from);
+  CurvePlot* plotFor(const std::string& key) const;
+  void rebuildPlots();
+  void updateRouting();
+  void updateLog();
+  void afterAppend();
+  void syncXRange(CurvePlot* source);
+  void setFollow(bool follow);
+  void showProgress(const core::ProgressInfo& p, bool remote);
+
+  const core::RunStore* m_store = nullptr;
+  std::map<std::int64_t, RunData> m_runs;
+  std::set<std::int64_t> m_live;
+  std::vector<std::int64_t> m_selected;
+
+  std::vector<CurvePlot*> m_plots;
+  RoutingPanel* m_routing;
+  QComboBox* m_xMode;
+  QCheckBox* m_logScale;
+  QSlider* m_smoothing;
+  QCheckBox* m_follow;
+  QProgressBar* m_progress;
+  QLabel* m_progressText;
+  QPushButton* m_pause;
+  QPushButton* m_cancel;
+  QPlainTextEdit* m_log;
+  bool m_syncing = false;
+};
+
+}  // namespace rr::ui

@@ -1,0 +1,76 @@
+#include "plotstyle.h"
+
+#include <QFileDialog>
+#include <QMessageBox>
+
+#include "qcp.h"
+
+namespace rr::ui {
+namespace {
+
+void styleAxis(QCPAxis* axis, const QPalette& pal) {
+  const QColor fg = pal.color(QPalette::WindowText);
+  QColor grid = pal.color(QPalette::Mid);
+  grid.setAlpha(110);
+  axis->setBasePen(QPen(fg));
+  axis->setTickPen(QPen(fg));
+  axis->setSubTickPen(QPen(fg));
+  axis->setTickLabelColor(fg);
+  axis->setLabelColor(fg);
+  axis->grid()->setPen(QPen(grid, 0, Qt::DotLine));
+  axis->grid()->setZeroLinePen(Qt::NoPen);
+}
+
+}  // namespace
+
+void applyPalette(QCustomPlot* plot) {
+  const QPalette pal = plot->palette();
+  plot->setBackground(pal.brush(QPalette::Base));
+  for (QCPAxisRect* rect : plot->axisRects()) {
+    rect->setBackground(pal.brush(QPalette::Base));
+    for (QCPAxis* axis : rect->axes()) styleAxis(axis, pal);
+  }
+  if (plot->legend) {
+    QColor bg = pal.color(QPalette::Base);
+    bg.setAlpha(200);
+    plot->legend->setBrush(bg);
+    plot->legend->setBorderPen(QPen(pal.color(QPalette::Mid)));
+    plot->legend->setTextColor(pal.color(QPalette::WindowText));
+  }
+}
+
+QColor seriesColor(int i) {
+  // Tableau 10: mid-lightness hues that keep contrast against both white and near-black.
+  static const QColor kColors[] = {
+      {31, 119, 180}, {255, 127, 14},  {44, 160, 44},   {214, 39, 40},  {148, 103, 189},
+      {140, 86, 75},  {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207}};
+  constexpr int n = sizeof(kColors) / sizeof(kColors[0]);
+  return kColors[((i % n) + n) % n];
+}
+
+bool exportPlot(QCustomPlot* plot, QWidget* parent, const QString& suggestedName) {
+  QString filter;
+  const QString png = QObject::tr("PNG image (*.png)"), pdf = QObject::tr("PDF document (*.pdf)");
+  QString path = QFileDialog::getSaveFileName(parent, QObject::tr("Save plot"),
+                                              suggestedName + ".png", png + ";;" + pdf, &filter);
+  if (path.isEmpty()) return false;
+  const bool asPdf = filter == pdf || path.endsWith(".pdf", Qt::CaseInsensitive);
+  if (asPdf && !path.endsWith(".pdf", Qt::CaseInsensitive)) path += ".pdf";
+  if (!asPdf && !path.endsWith(".png", Qt::CaseInsensitive)) path += ".png";
+  const bool ok = asPdf ? plot->savePdf(path) : plot->savePng(path, 0, 0, 2.0);
+  if (!ok)
+    QMessageBox::warning(parent, QObject::tr("Save plot"),
+                         QObject::tr("Could not write %1").arg(path));
+  return ok;
+}
+
+QString formatDuration(double seconds) {
+  if (seconds < 0) return QStringLiteral("--");
+  const long t = static_cast<long>(seconds + 0.5);
+  if (t >= 3600)
+    return QStringLiteral("%1h%2m").arg(t / 3600).arg((t / 60) % 60, 2, 10, QChar('0'));
+  if (t >= 60) return QStringLiteral("%1m%2s").arg(t / 60).arg(t % 60, 2, 10, QChar('0'));
+  return QStringLiteral("%1s").arg(t);
+}
+
+}  // namespace rr::ui

@@ -1,0 +1,25 @@
+#pragma once
+// Shared look and export of the QCustomPlot plots: colours from the widget palette (so light and
+// dark themes stay readable), a qualitative colour cycle for series, and PNG/PDF export.
+#include <QColor>
+#include <QString>
+
+class QCustomPlot;
+class QWidget;
+
+namespace rr::ui {
+
+// Background, axes, tick labels, grid and legend from `plot`'s palette.
+void applyPalette(QCustomPlot* plot);
+
+// The i-th colour of a qualitative cycle that reads on light and dark backgrounds.
+QColor seriesColor(int i);
+
+// Asks for a file name and saves `plot` as PNG or PDF (chosen by the filter); errors go to a
+// message box. Returns false when cancelled or failed.
+bool exportPlot(QCustomPlot* plot, QWidget* parent, const QString& suggestedName);
+
+// "1m05s", "2h03m", "--" for negative (unknown) durations.
+QString formatDuration(double seconds);
+
+}  // namespace rr::ui

@@ -1,0 +1,46 @@
+#pragma once
+// The run browser: runs of the open store as a tree experiment -> method -> seed with their
+// status, a filter box, and multi-selection (selecting a parent selects every run under it).
+#include <QWidget>
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "store/runstore.h"
+
+class QLineEdit;
+class QTreeWidget;
+class QTreeWidgetItem;
+
+namespace rr::ui {
+
+class RunBrowser : public QWidget {
+  Q_OBJECT
+ public:
+  explicit RunBrowser(QWidget* parent = nullptr);
+
+  // Updates the tree in place: selection, expansion and scroll position survive a refresh.
+  void setRuns(const std::vector<core::RunInfo>& runs);
+  const std::vector<core::RunInfo>& runs() const { return m_runs; }
+  std::vector<std::int64_t> selectedRunIds() const;
+  void selectRuns(const std::vector<std::int64_t>& runIds);
+  void selectAllRuns();
+
+ Q_SIGNALS:
+  void selectionChanged(const std::vector<std::int64_t>& runIds);
+
+ private:
+  QTreeWidgetItem* groupItem(QTreeWidgetItem* parent, const QString& name);
+  void applyFilter();
+  void updateGroupStatus(QTreeWidgetItem* group);
+  void emitSelection();
+
+  QLineEdit* m_filter;
+  QTreeWidget* m_tree;
+  std::vector<core::RunInfo> m_runs;
+  std::map<std::int64_t, QTreeWidgetItem*> m_items;
+  std::vector<std::int64_t> m_lastSelection;
+  bool m_updating = false;
+};
+
+}  // namespace rr::ui
