@@ -12,6 +12,8 @@
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QSplitter>
+
+#include "scorebox.h"
 #include <QTableView>
 #include <QTimer>
 #include <QToolButton>
@@ -120,6 +122,8 @@ InspectView::InspectView(QWidget* parent) : QWidget(parent) {
   form->addRow(tr("Rejected"), m_rejected);
   form->addRow(tr("Contributions"), m_contribNote);
   form->addRow(m_contrib);
+  m_scoreBox = new ScoreBox(this);
+  form->addRow(tr("Score your own text (the first selected run)"), m_scoreBox);
 
   auto* split = new QSplitter(Qt::Horizontal, this);
   split->addWidget(m_table);
@@ -167,6 +171,14 @@ void InspectView::setStore(const core::RunStore* store) {
 
 void InspectView::showRuns(const std::vector<std::int64_t>& runIds) {
   m_runIds = runIds;
+  std::int64_t scoreRun = 0;
+  if (m_store)
+    for (std::int64_t id : runIds)
+      if (auto r = m_store->run(id); r && r->status == core::RunStatus::Finished) {
+        scoreRun = id;
+        break;
+      }
+  m_scoreBox->setRun(m_store ? QString::fromStdString(m_store->path()) : QString(), scoreRun);
   std::set<QString> domains;
   if (m_store)
     for (const auto& r : m_store->results(runIds))

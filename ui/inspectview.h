@@ -31,6 +31,7 @@ class InspectView : public QWidget {
   // A confusion-matrix cell: that run's examples of `domain` routed to `routedTo`.
   void showConfusionCell(std::int64_t runId, const QString& domain, const QString& routedTo);
   ExampleModel* model() const { return m_model; }
+  class ScoreBox* scoreBox() const { return m_scoreBox; }
 
  private:
   void applyFilter();
@@ -60,6 +61,7 @@ class InspectView : public QWidget {
   QPlainTextEdit* m_rejected;
   QCustomPlot* m_contrib;
   QLabel* m_contribNote;
+  class ScoreBox* m_scoreBox;
 };
 
 }  // namespace rr::ui
