@@ -15,5 +15,6 @@ int cmdSynth(const Argv& args);
 int cmdImport(const Argv& args);
 int cmdScore(const Argv& args);
 int cmdExtend(const Argv& args);
+int cmdBench(const Argv& args);
 
 }  // namespace rr::cli

@@ -23,6 +23,7 @@ const Command kCommands[] = {
     {"import", rr::cli::cmdImport, "convert a published dataset file into canonical pairs"},
     {"score", rr::cli::cmdScore, "score JSONL prompt/response lines with a trained run"},
     {"extend", rr::cli::cmdExtend, "add a domain to a trained RODOS or ARLISS run"},
+    {"bench", rr::cli::cmdBench, "measure training and inference speed, memory and scaling"},
 };
 
 void usage(std::ostream& os) {

@@ -1,0 +1,108 @@
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+
+#include "args.h"
+#include "bench/bench.h"
+#include "commands.h"
+
+namespace rr::cli {
+namespace {
+
+// bench/reference.py next to the sources: from the working directory (a checkout), else from
+// the executable's build directory (<checkout>/<build>/bin).
+std::string findReference() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  for (const fs::path& p :
+       {fs::path("bench/reference.py"), exe.parent_path() / "../../bench/reference.py"})
+    if (fs::exists(p)) return fs::weakly_canonical(p).string();
+  return "bench/reference.py";
+}
+
+std::vector<std::string> splitList(const std::string& s) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at <= s.size()) {
+    const size_t comma = std::min(s.find(',', at), s.size());
+    if (comma > at) out.push_back(s.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+int cmdBench(const Argv& argv) {
+  Args args(
+      "bench", "[options]",
+      "Measures what the reward-model systems cost on this machine, in one process: the\n"
+      "matmul ceiling, training pairs/s and model-FLOP utilisation, inference latency and\n"
+      "throughput, memory, the run store's overhead, scaling with pairs and domains, and the\n"
+      "same model in PyTorch (bench/reference.py). Each figure: one warm-up, then the\n"
+      "median and range of --repeats samples. docs/BENCHMARKS.md explains every column.",
+      {{"suite", "NAME", "train | infer | scaling | all, or a list: train,infer (default all)"},
+       {"preset", "P", "encoder preset(s), comma-separated (default tiny,mini)"},
+       {"system", "NAME",
+        "only this system in train/infer (repeatable): baseline, base-lora, more, rodos, arliss, "
+        "dmoerm",
+        true},
+       {"format", "F", "table | csv | json (default table)"},
+       {"repeats", "N", "timed samples per figure (default 5)"},
+       {"batch", "N", "pairs per training step (default 16)"},
+       {"seq-len", "N", "tokens per scored row (default 64)"},
+       {"device", "D", "cpu | cuda (default cpu)"},
+       {"threads", "N", "LibTorch intra-op threads (default: LibTorch's own)"},
+       {"blas-threads", "N", "OpenBLAS threads (default: OpenBLAS's own)"},
+       {"python", "PATH", "interpreter for the PyTorch reference (default /usr/bin/python3)"},
+       {"reference", "FILE", "the reference script (default bench/reference.py)"},
+       {"no-reference", "", "skip the PyTorch reference"},
+       {"quick", "", "toy shapes, 2 repeats, batch 4, 16 tokens: checks the harness in seconds"},
+       {"quiet", "", "no progress lines"}});
+  if (args.parseOrPrintHelp(argv)) return 0;
+  if (!args.positional().empty()) throw core::InputError("bench: takes no positional arguments");
+  const std::string format = args.value("format", "table");
+  if (format != "table" && format != "csv" && format != "json")
+    throw core::InputError("bench: --format must be table, csv or json (got '" + format + "')");
+  core::BenchOptions o;
+  o.quick = args.has("quick");
+  if (o.quick) {
+    o.presets = {"tiny"};
+    o.repeats = 2;
+    o.batchPairs = 4;
+    o.seqLen = 16;
+  }
+  o.suite = args.value("suite", o.suite);
+  if (args.has("preset")) o.presets = splitList(args.value("preset"));
+  o.systems = args.values("system");
+  o.repeats = static_cast<int>(args.integer("repeats", o.repeats, 1, 1000));
+  o.batchPairs = static_cast<int>(args.integer("batch", o.batchPairs, 1, 4096));
+  o.seqLen = static_cast<int>(args.integer("seq-len", o.seqLen, 8, 4096));
+  o.device = args.value("device", o.device);
+  if (o.device != "cpu" && o.device != "cuda")
+    throw core::InputError("bench: --device must be cpu or cuda (got '" + o.device + "')");
+  o.threads = static_cast<int>(args.integer("threads", 0, 0, 1024));
+  o.blasThreads = static_cast<int>(args.integer("blas-threads", 0, 0, 1024));
+  if (!args.has("no-reference")) {
+    o.python = args.value("python", "/usr/bin/python3");
+    o.referenceScript = args.value("reference", findReference());
+  }
+  const bool quiet = args.has("quiet");
+  const auto start = std::chrono::steady_clock::now();
+  const nlohmann::json result = core::runBench(o, [&](const std::string& line) {
+    if (quiet) return;
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cerr << "bench [" << static_cast<long>(s) << " s] " << line << std::endl;
+  });
+  if (format == "json")
+    std::cout << result.dump(2) << "\n";
+  else
+    std::cout << core::formatBench(result, format);
+  return 0;
+}
+
+}  // namespace rr::cli

@@ -1,0 +1,423 @@
+// The bench's suites: each builds its systems the way an experiment does, times them through
+// the same code paths (runLoop for training, scorePairs for inference) and records raw figures.
+#include "bench/bench.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+#include "bench/bench_p.h"
+#include "common/errors.h"
+#include "store/runstore.h"
+
+namespace rr::core {
+namespace {
+
+using namespace bench;
+
+// The systems of the training and inference tables. ARLISS's switch mode is timed on a copy of
+// the mixed system's weights, so both score the same model.
+struct SystemSpec {
+  std::string system, method;
+  std::map<std::string, std::string> text;
+  std::map<std::string, double> options;
+};
+const std::vector<SystemSpec>& systemSpecs() {
+  // Routers get three epochs so that they separate the bench's domains and inference routes
+  // the way a trained system does; the bench's categories are small, so every capability with
+  // a few labels gets its DMoERM expert.
+  static const std::vector<SystemSpec> s = {
+      {"baseline", "baseline", {}, {}},
+      {"base-lora", "base-lora", {}, {}},
+      {"more", "more", {}, {}},
+      {"rodos", "rodos", {}, {{"router_epochs", 3}}},
+      {"arliss-mixed", "arliss", {{"inference", "mixed"}}, {{"router_epochs", 3}}},
+      {"dmoerm", "dmoerm", {}, {{"min_capability_pairs", 4}, {"router_epochs", 3}}},
+  };
+  return s;
+}
+const SystemSpec& specOf(const std::string& method) {
+  for (const auto& s : systemSpecs())
+    if (s.method == method) return s;
+  throw std::logic_error("bench: no system " + method);
+}
+
+// Writes a run's metric stream into a run store, as an experiment's store sink does.
+class StoreStream : public MetricSink {
+ public:
+  explicit StoreStream(RunWriter& w) : m_writer(w) {}
+  void metric(const MetricPoint& p) override {
+    m_writer.addMetric({p.runId, p.component, p.step, p.wallTime, p.key, p.value});
+  }
+  void progress(const ProgressInfo& i) override {
+    m_writer.setProgress(i.runId, i.step, i.totalSteps, i.runFraction);
+  }
+  void log(std::int64_t runId, LogLevel, const std::string& message) override {
+    m_writer.addLog({runId, 0, "info", message});
+  }
+
+ private:
+  RunWriter& m_writer;
+};
+
+double secondsOf(const std::function<void()>& fn) { return sampleSeconds(0, 1, fn)[0]; }
+
+class Runner {
+ public:
+  Runner(const BenchOptions& o, const BenchLog& log)
+      : m_o(o), m_log(log), m_device(deviceFor(o.device)) {
+    const auto wants = [&](const std::string& s) {
+      const std::string list = "," + o.suite + ",";
+      return list.find("," + s + ",") != std::string::npos ||
+             list.find(",all,") != std::string::npos;
+    };
+    m_train = wants("train");
+    m_infer = wants("infer");
+    m_scaling = wants("scaling");
+    m_tok = makeBenchTokenizer(o);
+  }
+
+  nlohmann::json run() {
+    m_result["machine"] = machineInfo(m_o);
+    m_result["settings"] = {{"suite", m_o.suite},     {"presets", m_o.presets},
+                            {"repeats", m_o.repeats}, {"batch_pairs", m_o.batchPairs},
+                            {"seq_len", m_o.seqLen},  {"domains", kDomains},
+                            {"quick", m_o.quick}};
+    const auto& p = m_o.presets;
+    m_result["ratio_preset"] = std::find(p.begin(), p.end(), "mini") != p.end() ? "mini" : p[0];
+    matmul();
+    for (const auto& preset : p)
+      if (m_train || m_infer) systems(preset);
+    if (m_train) store();
+    if (m_scaling) {
+      scalingPairs(p[0]);
+      scalingDomains(p[0]);
+    }
+    if (m_train || m_infer) reference();
+    m_result["ratios"] = benchRatios(m_result);
+    return m_result;
+  }
+
+ private:
+  static constexpr int kDomains = 3;
+
+  void say(const std::string& s) const {
+    if (m_log) m_log(s);
+  }
+  int warmup() const { return 1; }
+
+  void matmul() {
+    const std::vector<int64_t> sizes =
+        m_o.quick ? std::vector<int64_t>{128} : std::vector<int64_t>{1024, 2048};
+    nlohmann::json rows = nlohmann::json::array();
+    for (int64_t n : sizes) {
+      say("matmul " + std::to_string(n) + "x" + std::to_string(n));
+      torch::Tensor a = torch::randn({n, n}, torch::TensorOptions().device(m_device));
+      torch::Tensor b = torch::randn({n, n}, torch::TensorOptions().device(m_device));
+      torch::Tensor c = torch::empty({n, n}, a.options());
+      std::vector<double> gflops;
+      // Reading one element back waits for an asynchronous device to finish.
+      for (double s : sampleSeconds(warmup(), m_o.repeats, [&] {
+             torch::mm_out(c, a, b);
+             c[0][0].item<float>();
+           }))
+        gflops.push_back(2.0 * static_cast<double>(n * n * n) / s / 1e9);
+      nlohmann::json sp = spreadOf(gflops);
+      m_ceiling = std::max(m_ceiling, sp["median"].get<double>());
+      rows.push_back({{"n", n}, {"gflops", sp}});
+    }
+    m_result["matmul"] = rows;
+  }
+
+  // One epoch of training, then inference, of every system. A domain holds 1 + repeats batches:
+  // a per-domain component takes a warm-up step and `repeats` timed ones.
+  void systems(const std::string& preset) {
+    auto d = makeBenchData(m_o, *m_tok, preset, kDomains, m_o.batchPairs * (1 + m_o.repeats), 0);
+    const std::vector<size_t> batch = balancedBatch(d->data, 32);
+    m_referencePairs[preset] = referencePairs(d->data, batch);
+    m_shapes[preset] = resolveEncoderShape(d->config.encoder);
+    m_config = d->config;
+    for (const auto& spec : systemSpecs()) {
+      if (!m_o.systems.empty() &&
+          std::find(m_o.systems.begin(), m_o.systems.end(), spec.method) == m_o.systems.end())
+        continue;
+      say(preset + ": " + spec.system);
+      resetPeakRss();
+      // Single-model systems train on every domain's pairs: the same steps as one domain's.
+      const bool routed = spec.options.count("router_epochs") > 0;
+      auto s = makeSystem(*d, spec.method, spec.text, spec.options, m_device,
+                          routed ? 0 : 1 + m_o.repeats);
+      const auto rates = trainCaptured(*s, nullptr);
+      if (m_train) trainRows(preset, spec.method, rates, *d);
+      if (!m_infer) continue;
+      const auto scores = inferRow(preset, spec.system, *s, *d, batch);
+      if (spec.method != "arliss") continue;
+      auto sw = makeSystem(*d, "arliss", {{"inference", "switch"}}, {}, m_device);
+      copyWeights(*s, *sw);
+      const auto swScores = inferRow(preset, "arliss-switch", *sw, *d, batch);
+      double diff = 0;
+      for (size_t k = 0; k < scores.size(); ++k)
+        diff = std::max({diff, std::abs(scores[k].chosen - swScores[k].chosen),
+                         std::abs(scores[k].rejected - swScores[k].rejected)});
+      m_result["consistency"].push_back({{"preset", preset}, {"max_abs_diff", diff}});
+    }
+  }
+
+  // `n` training pairs taking the domains in turn, as a mixed evaluation batch would.
+  static std::vector<size_t> balancedBatch(const EncodedData& data, size_t n) {
+    std::vector<std::vector<size_t>> byDomain(data.domains.size());
+    for (size_t i : data.train) byDomain[static_cast<size_t>(data.encoded[i].domain)].push_back(i);
+    std::vector<size_t> out;
+    for (size_t k = 0; out.size() < n; ++k) {
+      bool any = false;
+      for (const auto& v : byDomain)
+        if (k < v.size() && out.size() < n) {
+          out.push_back(v[k]);
+          any = true;
+        }
+      if (!any) break;
+    }
+    return out;
+  }
+
+  static nlohmann::json referencePairs(const EncodedData& data, const std::vector<size_t>& idx) {
+    nlohmann::json pairs = nlohmann::json::array();
+    for (size_t i : idx) {
+      const auto& e = data.encoded[i];
+      pairs.push_back({{"prompt", e.prompt}, {"chosen", e.chosen}, {"rejected", e.rejected}});
+    }
+    return pairs;
+  }
+
+  // Analytic FLOPs per trained pair of a component kind; null where the step is not an encoder
+  // pass over the pair's two rows (routers see prompts, aggregators run K frozen passes).
+  nlohmann::json flopsPerPair(const std::string& kind, const BenchData& d) const {
+    const EncoderShape shape = resolveEncoderShape(d.config.encoder);
+    if (kind == "model" || kind == "rm" || kind == "base")
+      return encoderTrainFlops(shape, 2, m_o.seqLen);
+    if (kind == "base-lora" || kind == "adapter" || kind == "expert")
+      return encoderTrainFlops(shape, 2, m_o.seqLen, &d.config.lora);
+    return nullptr;
+  }
+
+  void trainRows(const std::string& preset, const std::string& method,
+                 const std::map<std::string, std::vector<double>>& rates, const BenchData& d) {
+    // The first step of each component is its warm-up (allocations, optimizer state).
+    std::map<std::string, std::vector<double>> byKind;
+    for (const auto& [component, r] : rates)
+      for (size_t k = 1; k < r.size(); ++k) byKind[componentKind(component)].push_back(r[k]);
+    for (const auto& [kind, r] : byKind) {
+      std::vector<double> ms;
+      for (double x : r) ms.push_back(1000.0 * m_o.batchPairs / x);
+      nlohmann::json row = {{"preset", preset},           {"method", method},
+                            {"component", kind},          {"steps", r.size()},
+                            {"pairs_per_s", spreadOf(r)}, {"step_ms", spreadOf(ms)}};
+      const nlohmann::json flops = flopsPerPair(kind, d);
+      row["gflop_per_pair"] = flops.is_null() ? flops : nlohmann::json(flops.get<double>() / 1e9);
+      row["mfu"] = flops.is_null() || m_ceiling <= 0
+                       ? nlohmann::json()
+                       : nlohmann::json(row["pairs_per_s"]["median"].get<double>() *
+                                        flops.get<double>() / (m_ceiling * 1e9));
+      m_result["train"].push_back(row);
+    }
+  }
+
+  // Distinct routes the batch took; null for a system without a router.
+  static nlohmann::json routesUsed(const std::vector<PairScore>& scores) {
+    std::set<std::string> routes;
+    for (const auto& s : scores)
+      if (!s.route.empty()) routes.insert(s.route);
+    return routes.empty() ? nlohmann::json() : nlohmann::json(routes.size());
+  }
+
+  std::vector<PairScore> inferRow(const std::string& preset, const std::string& system,
+                                  BenchSystem& s, const BenchData& d,
+                                  const std::vector<size_t>& batch) {
+    size_t next = 0;
+    std::vector<double> ms, rate;
+    for (double x : sampleSeconds(warmup(), m_o.repeats, [&] {
+           s.system->scorePairs(d.data, {batch[next++ % batch.size()]});
+         }))
+      ms.push_back(1000 * x);
+    std::vector<PairScore> scores;
+    for (double x : sampleSeconds(warmup(), m_o.repeats,
+                                  [&] { scores = s.system->scorePairs(d.data, batch); }))
+      rate.push_back(static_cast<double>(batch.size()) / x);
+    const int64_t params = s.system->servedParameters();
+    // Served weights are fp32.
+    const double mb = static_cast<double>(params) * sizeof(float) / (1024.0 * 1024.0);
+    m_result["infer"].push_back({{"preset", preset},
+                                 {"system", system},
+                                 {"batch1_ms", spreadOf(ms)},
+                                 {"batch32_pairs_per_s", spreadOf(rate)},
+                                 {"routes_used", routesUsed(scores)},
+                                 {"params", params},
+                                 {"param_mb", mb},
+                                 {"peak_rss_mb", peakRssMb()}});
+    return scores;
+  }
+
+  // Baseline training with and without the run store taking its metric stream, interleaved so
+  // load changes on a shared machine hit both alike. At the tiny preset, whose steps are the
+  // shortest: the worst case for a per-step cost.
+  void store() {
+    const std::string preset = "tiny";
+    const int steps = m_o.quick ? 4 : 10;
+    say(preset + ": run store overhead");
+    auto d = makeBenchData(m_o, *m_tok, preset, 2, m_o.batchPairs * steps / 2 + 1, steps);
+    const std::string db = (std::filesystem::temp_directory_path() /
+                            ("rr-bench-store-" + std::to_string(::getpid()) + ".db"))
+                               .string();
+    std::vector<double> without, with;
+    {
+      RunWriter writer(db);
+      StoreStream stream(writer);
+      for (int r = 0; r < warmup() + m_o.repeats; ++r) {
+        auto plain = makeSystem(*d, "baseline", {}, {}, m_device);
+        const double a = secondsOf([&] { trainCaptured(*plain, nullptr); });
+        auto stored = makeSystem(*d, "baseline", {}, {}, m_device);
+        const int64_t id = writer.createRun("bench", "baseline", "baseline", 1, "{}");
+        const double b = secondsOf([&] {
+          trainCaptured(*stored, &stream, id);
+          writer.flush();
+        });
+        if (r < warmup()) continue;
+        without.push_back(1000 * a / steps);
+        with.push_back(1000 * b / steps);
+      }
+    }
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
+    nlohmann::json w0 = spreadOf(without), w1 = spreadOf(with);
+    m_result["store"] = {{"preset", preset},
+                         {"steps", steps},
+                         {"without_ms_per_step", w0},
+                         {"with_ms_per_step", w1},
+                         {"overhead", w1["median"].get<double>() / w0["median"].get<double>() - 1}};
+  }
+
+  // Baseline training (one epoch) and scoring time against the number of pairs.
+  void scalingPairs(const std::string& preset) {
+    const std::vector<int> counts =
+        m_o.quick ? std::vector<int>{8, 16} : std::vector<int>{64, 128, 256, 512};
+    for (int n : counts) {
+      say(preset + ": scaling, " + std::to_string(n) + " pairs");
+      auto d = makeBenchData(m_o, *m_tok, preset, 2, n / 2, 0);
+      auto s = makeSystem(*d, "baseline", {}, {}, m_device);
+      const double train = secondsOf([&] { trainCaptured(*s, nullptr); });
+      const double score = secondsOf([&] { s->system->scorePairs(d->data, d->data.train); });
+      m_result["scaling_pairs"].push_back(
+          {{"preset", preset},
+           {"pairs", d->data.train.size()},
+           {"train_s", train},
+           {"score_s", score},
+           {"train_pairs_per_s", static_cast<double>(d->data.train.size()) / train}});
+    }
+  }
+
+  // Parameters, training time (one epoch) and batch-32 throughput against the number of domains.
+  void scalingDomains(const std::string& preset) {
+    const std::vector<int> counts =
+        m_o.quick ? std::vector<int>{2, 3} : std::vector<int>{2, 4, 8, 16};
+    const int perDomain = m_o.quick ? m_o.batchPairs : 2 * m_o.batchPairs;
+    for (const std::string method : {"rodos", "arliss", "dmoerm"})
+      for (int n : counts) {
+        say(preset + ": scaling, " + method + " with " + std::to_string(n) + " domains");
+        auto d = makeBenchData(m_o, *m_tok, preset, n, perDomain, 0);
+        const SystemSpec& spec = specOf(method);
+        auto s = makeSystem(*d, method, spec.text, spec.options, m_device);
+        const double train = secondsOf([&] { trainCaptured(*s, nullptr); });
+        const std::vector<size_t> batch = balancedBatch(d->data, 32);
+        std::vector<double> rate;
+        std::vector<PairScore> scores;
+        for (double x : sampleSeconds(warmup(), m_o.repeats,
+                                      [&] { scores = s->system->scorePairs(d->data, batch); }))
+          rate.push_back(static_cast<double>(batch.size()) / x);
+        m_result["scaling_domains"].push_back({{"preset", preset},
+                                               {"method", method},
+                                               {"domains", n},
+                                               {"params", s->system->servedParameters()},
+                                               {"components", s->system->components().size()},
+                                               {"train_s", train},
+                                               {"batch32_pairs_per_s", spreadOf(rate)},
+                                               {"routes_used", routesUsed(scores)}});
+      }
+  }
+
+  // The same shapes, token ids and step in PyTorch: ratios are ours over the reference's.
+  void reference() {
+    if (m_o.python.empty()) {
+      m_result["python"] = nullptr;
+      m_result["python_note"] = "reference not run (no --python interpreter)";
+      return;
+    }
+    say("PyTorch reference: " + m_o.python + " " + m_o.referenceScript);
+    nlohmann::json in = {{"threads", torch::get_num_threads()},
+                         {"warmup", warmup()},
+                         {"repeats", m_o.repeats},
+                         {"lr", m_config.training.lr},
+                         {"batch_pairs", m_o.batchPairs},
+                         {"vocab", m_tok->vocabSize()},
+                         {"max_len", m_o.seqLen},
+                         {"dropout", m_config.encoder.dropout},
+                         {"lora_rank", m_config.lora.rank},
+                         {"lora_alpha", m_config.lora.alpha},
+                         {"lora_dropout", m_config.lora.dropout},
+                         {"lora_targets", m_config.lora.targets},
+                         {"domains", kDomains},
+                         {"presets", nlohmann::json::array()}};
+    for (const auto& [preset, pairs] : m_referencePairs) {
+      const EncoderShape& s = m_shapes.at(preset);
+      in["presets"].push_back(
+          {{"name", preset},
+           {"shape",
+            {{"hidden", s.hidden}, {"layers", s.layers}, {"heads", s.heads}, {"ffn", s.ffn}}},
+           {"pairs", pairs}});
+    }
+    try {
+      m_result["python"] = runReference(m_o, in);
+    } catch (const std::exception& e) {
+      m_result["python"] = nullptr;
+      m_result["python_note"] = e.what();
+    }
+  }
+
+  const BenchOptions& m_o;
+  BenchLog m_log;
+  torch::Device m_device;
+  bool m_train = false, m_infer = false, m_scaling = false;
+  std::unique_ptr<Tokenizer> m_tok;
+  nlohmann::json m_result = nlohmann::json::object();
+  double m_ceiling = 0;  // GFLOP/s
+  std::map<std::string, nlohmann::json> m_referencePairs;
+  std::map<std::string, EncoderShape> m_shapes;
+  ExperimentConfig m_config;  // the training and LoRA settings every system used
+};
+
+}  // namespace
+
+nlohmann::json runBench(const BenchOptions& options, const BenchLog& log) {
+  const std::set<std::string> suites = {"train", "infer", "scaling", "all"};
+  std::stringstream list(options.suite);
+  for (std::string s; std::getline(list, s, ',');)
+    if (!suites.count(s))
+      throw InputError("bench: --suite takes train, infer, scaling or all, comma-separated (got '" +
+                       options.suite + "')");
+  if (options.presets.empty()) throw InputError("bench: no preset to measure");
+  for (const auto& s : options.systems)
+    if (!methodRegistry().count(s)) throw InputError("bench: unknown system '" + s + "'");
+  for (const auto& p : options.presets) {
+    const auto names = encoderPresetNames();
+    if (std::find(names.begin(), names.end(), p) == names.end())
+      throw InputError("bench: unknown preset '" + p + "'");
+  }
+  if (options.repeats < 1 || options.batchPairs < 1 || options.seqLen < 8)
+    throw InputError("bench: repeats and batch must be >= 1, sequence length >= 8");
+  if (options.threads > 0) torch::set_num_threads(options.threads);
+  if (options.blasThreads > 0) setBlasThreads(options.blasThreads);
+  torch::manual_seed(1);
+  return Runner(options, log).run();
+}
+
+}  // namespace rr::core

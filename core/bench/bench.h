@@ -1,0 +1,68 @@
+#pragma once
+// `rewardrouter-cli bench`: what the reward-model systems cost on this machine, measured in one
+// process (docs/BENCHMARKS.md): the matmul ceiling, training throughput and model-FLOP
+// utilisation, inference latency and throughput, memory, the run store's overhead, scaling with
+// pairs and domains, and the same model in the PyTorch reference under bench/. Value types in,
+// JSON out: no LibTorch in this header.
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+namespace rr::core {
+
+struct BenchOptions {
+  std::string suite = "all";  // train | infer | scaling | all, or a comma-separated list
+  std::vector<std::string> presets = {"tiny", "mini"};
+  // Systems of the train and infer suites: baseline, base-lora, more, rodos, arliss, dmoerm;
+  // empty = all (arliss covers both of its inference modes).
+  std::vector<std::string> systems;
+  int repeats = 5;  // timed samples per figure, after one untimed warm-up
+  int batchPairs = 16;
+  int seqLen = 64;  // every training and scoring row has exactly this many tokens
+  std::string device = "cpu";
+  int threads = 0;              // LibTorch intra-op threads; 0 = leave the default
+  int blasThreads = 0;          // OpenBLAS threads (see setBlasThreads); 0 = leave the default
+  std::string python;           // interpreter for the PyTorch reference; "" = skip it
+  std::string referenceScript;  // bench/reference.py
+  std::string cacheDir;         // tokenizer cache; "" = defaultCacheDir()
+  // Seconds instead of minutes: toy shapes and few pairs. Checks the harness, not the machine.
+  bool quick = false;
+};
+
+// Progress lines for the terminal; may be null.
+using BenchLog = std::function<void(const std::string&)>;
+
+// Runs the suites and returns every raw figure plus "ratios" (benchRatios of the rest).
+nlohmann::json runBench(const BenchOptions& options, const BenchLog& log = nullptr);
+
+// The headline ratios from the raw figures of runBench: each a number, or null when the figures
+// behind it were not measured (suite, preset or reference left out).
+nlohmann::json benchRatios(const nlohmann::json& result);
+
+// "table" (aligned text tables, one per section) or "csv" (section,key,... rows).
+std::string formatBench(const nlohmann::json& result, const std::string& format);
+
+// OpenBLAS's own thread count, which LibTorch's set_num_threads does not govern. Looked up at
+// run time, so a build whose LibTorch uses another BLAS (MKL, cuBLAS) runs unchanged: then
+// blasThreads() is 0 and setBlasThreads does nothing.
+void setBlasThreads(int n);
+int blasThreads();
+
+// Median, min, max and count of samples, as JSON: {"median", "min", "max", "n"}.
+nlohmann::json spreadOf(std::vector<double> samples);
+
+// Multiply-add FLOPs (2 per MAC) of one encoder forward pass over `rows` sequences of `tokens`
+// tokens: the projections, the feed-forward block and the two attention matmuls per layer.
+double encoderForwardFlops(const EncoderShape& shape, int64_t rows, int64_t tokens);
+
+// FLOPs of one training step on `rows` x `tokens`: a fully trained encoder (lora = null: forward +
+// backward = 3x forward), or a frozen one with LoRA adapters (forward + input gradients = 2x
+// forward, plus the adapters' own forward and backward).
+double encoderTrainFlops(const EncoderShape& shape, int64_t rows, int64_t tokens,
+                         const LoraConfig* lora = nullptr);
+
+}  // namespace rr::core

@@ -1,0 +1,69 @@
+#pragma once
+// The bench's building blocks (internal; LibTorch): its data, systems built the way an experiment
+// builds them, training with every step's throughput captured, and the process's memory.
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench/bench.h"
+#include "methods/method.h"
+
+namespace rr::core::bench {
+
+// Seconds of `repeats` calls of fn, after `warmup` untimed calls.
+std::vector<double> sampleSeconds(int warmup, int repeats, const std::function<void()>& fn);
+
+// A bench experiment: synthetic pairs in `domains` domains, all in the training split. Every
+// chosen and rejected row is stretched to exactly seqLen tokens (its response repeated), so a
+// step's FLOPs are known exactly; prompts keep their own length so routers see real prompts.
+struct BenchData {
+  ExperimentConfig config;
+  EncodedData data;
+};
+// Up to five domains are the synthetic benchmark's own; more split each of those into parts.
+// maxSteps caps every component's training (0 = one full epoch).
+std::unique_ptr<BenchData> makeBenchData(const BenchOptions& o, const Tokenizer& tok,
+                                         const std::string& preset, int domains, int pairsPerDomain,
+                                         int maxSteps);
+// The bench's tokenizer, trained once on synthetic text (cached like an experiment's).
+std::unique_ptr<Tokenizer> makeBenchTokenizer(const BenchOptions& o);
+
+// One reward system with the config and context it refers to (they must outlive it).
+struct BenchSystem {
+  ExperimentConfig config;
+  MethodConfig method;
+  std::unique_ptr<MethodContext> ctx;
+  std::unique_ptr<RewardSystem> system;
+};
+// A system of `method` (a registry name) with its own options (e.g. {"inference", "switch"}),
+// its training capped at maxSteps per component (0 = the data's config).
+std::unique_ptr<BenchSystem> makeSystem(const BenchData& d, const std::string& method,
+                                        const std::map<std::string, std::string>& textOptions,
+                                        const std::map<std::string, double>& options,
+                                        const torch::Device& device, int maxSteps = 0);
+
+// Copies every trained weight of `from` into `to` (same method and structure).
+void copyWeights(BenchSystem& from, BenchSystem& to);
+
+// Trains the system as run `runId`; `extra` (may be null) also receives everything it reports.
+// Returns the per-step throughput (pairs/s, prompts/s for routers) of each component, in order.
+std::map<std::string, std::vector<double>> trainCaptured(BenchSystem& s, MetricSink* extra,
+                                                         int64_t runId = 0);
+
+// The component's kind: "rm:harmless" -> "rm", "model" -> "model".
+std::string componentKind(const std::string& component);
+
+// Resident memory of this process (MiB): the peak since the last resetPeakRss(), and now.
+void resetPeakRss();
+double peakRssMb();
+
+// Machine facts for the report: CPU model, cores, load, date, LibTorch and thread settings.
+nlohmann::json machineInfo(const BenchOptions& o);
+
+// Runs bench/reference.py on the same shapes and token ids; {"presets": {...}} or throws
+// std::runtime_error with the reason.
+nlohmann::json runReference(const BenchOptions& o, const nlohmann::json& input);
+
+}  // namespace rr::core::bench

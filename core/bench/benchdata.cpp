@@ -1,0 +1,245 @@
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <thread>
+
+#include "bench/bench_p.h"
+#include "data/synthetic.h"
+
+namespace rr::core {
+
+void setBlasThreads(int n) {
+  using SetFn = void (*)(int);
+  if (auto set = reinterpret_cast<SetFn>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(n);
+}
+
+int blasThreads() {
+  using GetFn = int (*)();
+  auto get = reinterpret_cast<GetFn>(::dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return get ? get() : 0;
+}
+
+}  // namespace rr::core
+
+namespace rr::core::bench {
+
+std::vector<double> sampleSeconds(int warmup, int repeats, const std::function<void()>& fn) {
+  using Clock = std::chrono::steady_clock;
+  for (int i = 0; i < warmup; ++i) fn();
+  std::vector<double> out;
+  for (int i = 0; i < repeats; ++i) {
+    const auto t0 = Clock::now();
+    fn();
+    out.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  return out;
+}
+
+namespace {
+
+// The quick run's toy encoder: small enough that every suite finishes in seconds.
+const EncoderShape kQuickShape{32, 1, 2, 64};
+
+// Relabels pairs of the synthetic domains into `domains` domains: each synthetic domain is split
+// into as many parts as the count needs, each part capped at pairsPerDomain.
+void relabel(std::vector<PreferencePair>& pairs, int domains, int pairsPerDomain) {
+  const std::vector<std::string> names = syntheticDomainNames();
+  const int base = std::min<int>(domains, static_cast<int>(names.size()));
+  std::map<std::string, int> seen;
+  std::vector<PreferencePair> kept;
+  for (auto& p : pairs) {
+    const int b = static_cast<int>(std::find(names.begin(), names.end(), p.domain) - names.begin());
+    const int parts = (domains - b + base - 1) / base;  // domains k < `domains` with k % base == b
+    const int n = seen[p.domain]++;
+    const int part = n % parts;
+    if (n / parts >= pairsPerDomain) continue;
+    if (parts > 1) p.domain += "-" + std::to_string(part + 1);
+    p.split = "train";
+    kept.push_back(std::move(p));
+  }
+  pairs = std::move(kept);
+}
+
+// [CLS] prompt [SEP] response [SEP] -> exactly `len` tokens, the response repeated.
+void stretch(std::vector<int64_t>& row, size_t len, int64_t sep) {
+  if (row.size() >= len) return;
+  row.pop_back();
+  const size_t from = static_cast<size_t>(std::find(row.begin(), row.end(), sep) - row.begin()) + 1;
+  const size_t period = row.size() > from ? row.size() - from : row.size() - 1;
+  const size_t start = row.size() > from ? from : 1;
+  for (size_t k = 0; row.size() < len - 1; ++k) row.push_back(row[start + k % period]);
+  row.push_back(sep);
+}
+
+std::string readFirstLine(const std::string& path, const std::string& key) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.compare(0, key.size(), key) == 0) {
+      const size_t colon = line.find(':');
+      const size_t start = line.find_first_not_of(" \t", colon + 1);
+      return start == std::string::npos ? "" : line.substr(start);
+    }
+  return "";
+}
+
+std::string envOr(const char* name, const std::string& def) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : def;
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> makeBenchTokenizer(const BenchOptions& o) {
+  SyntheticOptions so;
+  so.pairsPerDomain = o.quick ? 40 : 200;
+  std::vector<std::string> texts;
+  for (const auto& p : generateSynthetic(so)) {
+    texts.push_back(p.prompt);
+    texts.push_back(p.chosen);
+    texts.push_back(p.rejected);
+  }
+  TokenizerTrainOptions to;
+  to.vocabSize = o.quick ? 300 : TokenizerConfig().vocabSize;
+  to.cacheDir = o.cacheDir;
+  return loadSentencePiece(trainSentencePiece(texts, to));
+}
+
+std::unique_ptr<BenchData> makeBenchData(const BenchOptions& o, const Tokenizer& tok,
+                                         const std::string& preset, int domains, int pairsPerDomain,
+                                         int maxSteps) {
+  auto d = std::make_unique<BenchData>();
+  ExperimentConfig& c = d->config;
+  c.name = "bench";
+  c.encoder.preset = preset;
+  if (o.quick) {
+    c.encoder.hidden = kQuickShape.hidden;
+    c.encoder.layers = kQuickShape.layers;
+    c.encoder.heads = kQuickShape.heads;
+    c.encoder.ffn = kQuickShape.ffn;
+    c.lora.rank = 4;
+    c.lora.alpha = 16;
+  }
+  c.encoder.maxLen = o.seqLen;
+  c.pretrain.enabled = false;
+  c.training.batchSize = o.batchPairs;
+  c.training.maxSteps = maxSteps;
+  c.training.lr = 1e-3;
+  c.training.device = o.device;
+
+  const std::vector<std::string> names = syntheticDomainNames();
+  const int base = std::min<int>(domains, static_cast<int>(names.size()));
+  SyntheticOptions so;
+  so.domains.assign(names.begin(), names.begin() + base);
+  so.pairsPerDomain = (domains + base - 1) / base * pairsPerDomain;
+  std::vector<PreferencePair> pairs = generateSynthetic(so);
+  relabel(pairs, domains, pairsPerDomain);
+  d->data = encodeData(std::move(pairs), tok, o.seqLen);
+  for (auto& e : d->data.encoded) {
+    stretch(e.chosen, static_cast<size_t>(o.seqLen), d->data.special.sep);
+    stretch(e.rejected, static_cast<size_t>(o.seqLen), d->data.special.sep);
+  }
+  return d;
+}
+
+std::unique_ptr<BenchSystem> makeSystem(const BenchData& d, const std::string& method,
+                                        const std::map<std::string, std::string>& textOptions,
+                                        const std::map<std::string, double>& options,
+                                        const torch::Device& device, int maxSteps) {
+  auto s = std::make_unique<BenchSystem>();
+  s->config = d.config;
+  if (maxSteps > 0) s->config.training.maxSteps = maxSteps;
+  s->method.method = method;
+  s->method.name = method;
+  s->method.options = options;
+  s->method.textOptions = textOptions;
+  s->ctx.reset(new MethodContext{s->config, s->method, 1, d.data, device, ""});
+  s->system = createMethod(*s->ctx);
+  return s;
+}
+
+void copyWeights(BenchSystem& from, BenchSystem& to) {
+  torch::NoGradGuard ng;
+  const NamedModules a = from.system->namedModules(), b = to.system->namedModules();
+  for (size_t i = 0; i < a.size(); ++i) {
+    auto src = a[i].second->named_parameters();
+    for (auto& p : b[i].second->named_parameters()) p.value().copy_(src[p.key()]);
+  }
+}
+
+namespace {
+
+// Keeps each step's throughput and forwards everything to an optional second sink.
+class CaptureSink : public MetricSink {
+ public:
+  explicit CaptureSink(MetricSink* extra) : m_extra(extra) {}
+  void metric(const MetricPoint& p) override {
+    if (p.key == "pairs_per_s") rates[p.component].push_back(p.value);
+    if (m_extra) m_extra->metric(p);
+  }
+  void progress(const ProgressInfo& i) override {
+    if (m_extra) m_extra->progress(i);
+  }
+  void log(std::int64_t runId, LogLevel level, const std::string& message) override {
+    if (m_extra) m_extra->log(runId, level, message);
+  }
+  std::map<std::string, std::vector<double>> rates;
+
+ private:
+  MetricSink* m_extra;
+};
+
+}  // namespace
+
+std::map<std::string, std::vector<double>> trainCaptured(BenchSystem& s, MetricSink* extra,
+                                                         int64_t runId) {
+  CaptureSink sink(extra);
+  RunControl control;
+  ProgressInfo base;
+  base.runId = runId;
+  base.method = s.method.name;
+  const int64_t steps = methodRegistry().at(s.method.method).plannedSteps(*s.ctx);
+  RunReporter reporter(sink, control, base, steps, 0, steps, std::chrono::steady_clock::now());
+  s.system->train(reporter);
+  return std::move(sink.rates);
+}
+
+std::string componentKind(const std::string& component) {
+  return component.substr(0, component.find(':'));
+}
+
+void resetPeakRss() {
+  // Linux >= 4.0: writing 5 resets the peak (VmHWM) to the current resident size.
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
+
+double peakRssMb() {
+  return std::atof(readFirstLine("/proc/self/status", "VmHWM").c_str()) / 1024.0;
+}
+
+nlohmann::json machineInfo(const BenchOptions& o) {
+  double load[3] = {-1, -1, -1};
+  if (::getloadavg(load, 3) < 0) load[0] = -1;
+  char date[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+  return {
+      {"cpu", readFirstLine("/proc/cpuinfo", "model name")},
+      {"cores", std::thread::hardware_concurrency()},
+      {"load_average_1min", load[0]},
+      {"date", date},
+      {"libtorch", std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) +
+                       "." + std::to_string(TORCH_VERSION_PATCH)},
+      {"device", o.device},
+      {"torch_threads", torch::get_num_threads()},
+      {"openblas_threads", blasThreads()},
+      {"OPENBLAS_NUM_THREADS", envOr("OPENBLAS_NUM_THREADS", "unset")},
+      {"OMP_NUM_THREADS", envOr("OMP_NUM_THREADS", "unset")}};
+}
+
+}  // namespace rr::core::bench

@@ -1,0 +1,282 @@
+// The bench's arithmetic and presentation: spreads, analytic FLOPs, the headline ratios and the
+// table / CSV renderings of runBench's JSON.
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+#include "bench/bench.h"
+
+namespace rr::core {
+
+nlohmann::json spreadOf(std::vector<double> samples) {
+  if (samples.empty()) return nullptr;
+  std::sort(samples.begin(), samples.end());
+  const size_t n = samples.size();
+  const double median = n % 2 ? samples[n / 2] : 0.5 * (samples[n / 2 - 1] + samples[n / 2]);
+  return {{"median", median}, {"min", samples.front()}, {"max", samples.back()}, {"n", n}};
+}
+
+double encoderForwardFlops(const EncoderShape& s, int64_t rows, int64_t tokens) {
+  const double n = static_cast<double>(rows * tokens), h = s.hidden;
+  const double projections = 2 * n * 4 * h * h;  // query, key, value, dense
+  const double ffn = 2 * n * 2 * h * s.ffn;
+  const double attention = 2 * 2 * static_cast<double>(rows) * tokens * tokens * h;
+  return s.layers * (projections + ffn + attention);
+}
+
+double encoderTrainFlops(const EncoderShape& s, int64_t rows, int64_t tokens,
+                         const LoraConfig* lora) {
+  const double forward = encoderForwardFlops(s, rows, tokens);
+  if (!lora) return 3 * forward;
+  // An adapter on an in -> out layer costs 2·N·r·(in + out) forward and twice that backward.
+  double inOut = 0;
+  for (const auto& t : lora->targets)
+    inOut += t == "ffn" ? 2.0 * (s.hidden + s.ffn) : 2.0 * s.hidden;
+  const double n = static_cast<double>(rows * tokens);
+  return 2 * forward + 3 * 2 * n * lora->rank * inOut * s.layers;
+}
+
+namespace {
+
+const nlohmann::json* findRow(const nlohmann::json& rows, const nlohmann::json& match) {
+  if (!rows.is_array()) return nullptr;
+  for (const auto& r : rows) {
+    bool all = true;
+    for (const auto& [k, v] : match.items()) all = all && r.value(k, nlohmann::json()) == v;
+    if (all) return &r;
+  }
+  return nullptr;
+}
+
+// row[key]["median"] (or row[key] when it is a plain number); null when absent.
+nlohmann::json medianOf(const nlohmann::json* row, const std::string& key) {
+  if (!row || !row->contains(key)) return nullptr;
+  const auto& v = row->at(key);
+  if (v.is_object()) return v.value("median", nlohmann::json());
+  return v.is_number() ? v : nlohmann::json();
+}
+
+nlohmann::json divide(const nlohmann::json& a, const nlohmann::json& b) {
+  if (!a.is_number() || !b.is_number() || b.get<double>() == 0) return nullptr;
+  return a.get<double>() / b.get<double>();
+}
+
+}  // namespace
+
+nlohmann::json benchRatios(const nlohmann::json& r) {
+  const std::string p = r.value("ratio_preset", "mini");
+  const nlohmann::json empty = nlohmann::json::array();
+  const auto& train = r.contains("train") ? r["train"] : empty;
+  const auto& infer = r.contains("infer") ? r["infer"] : empty;
+  auto trainRow = [&](const std::string& preset, const std::string& method) {
+    return findRow(train, {{"preset", preset}, {"method", method}, {"component", "model"}});
+  };
+  auto inferRow = [&](const std::string& system) {
+    return findRow(infer, {{"preset", p}, {"system", system}});
+  };
+  const nlohmann::json* py = nullptr;
+  if (r.contains("python") && r["python"].is_object() && r["python"].contains("presets") &&
+      r["python"]["presets"].contains(p))
+    py = &r["python"]["presets"][p];
+  auto pyFigure = [&](const std::string& part, const std::string& key) {
+    if (!py) return nlohmann::json();
+    return part.empty() ? medianOf(py, key)
+                        : medianOf(py->contains(part) ? &(*py)[part] : nullptr, key);
+  };
+  const auto baseTrain = medianOf(trainRow(p, "baseline"), "pairs_per_s");
+  const auto baseInfer = medianOf(inferRow("baseline"), "batch32_pairs_per_s");
+  const auto baseInfer1 = medianOf(inferRow("baseline"), "batch1_ms");
+  const auto mixed = medianOf(inferRow("arliss-mixed"), "batch32_pairs_per_s");
+  const auto sw = medianOf(inferRow("arliss-switch"), "batch32_pairs_per_s");
+  const nlohmann::json* mini = trainRow("mini", "baseline");
+  return {
+      {"arliss_mixed_vs_baseline_pairwise", divide(mixed, baseInfer)},
+      {"arliss_switch_vs_baseline_pairwise", divide(sw, baseInfer)},
+      {"arliss_mixed_vs_switch_pairwise", divide(mixed, sw)},
+      {"more_vs_baseline_step_time", divide(medianOf(trainRow(p, "more"), "step_ms"),
+                                            medianOf(trainRow(p, "baseline"), "step_ms"))},
+      {"baseline_train_vs_python", divide(baseTrain, pyFigure("", "train_pairs_per_s"))},
+      {"baseline_infer_vs_python", divide(baseInfer, pyFigure("baseline", "batch32_pairs_per_s"))},
+      {"baseline_infer_batch1_vs_python", divide(pyFigure("baseline", "batch1_ms"), baseInfer1)},
+      {"arliss_switch_infer_vs_python",
+       divide(sw, pyFigure("arliss_switch", "batch32_pairs_per_s"))},
+      {"mfu_train_mini", mini ? mini->value("mfu", nlohmann::json()) : nlohmann::json()},
+      {"store_overhead",
+       r.contains("store") ? r["store"].value("overhead", nlohmann::json()) : nlohmann::json()},
+  };
+}
+
+namespace {
+
+struct Column {
+  std::string title, key;
+};
+
+std::string cell(const nlohmann::json& v, bool csv) {
+  char buf[64];
+  if (v.is_null()) return csv ? "" : "-";
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_integer()) return std::to_string(v.get<long long>());
+  if (v.is_number()) {
+    const double x = v.get<double>();
+    std::snprintf(buf, sizeof buf, std::abs(x) >= 100 || x == 0 ? "%.0f" : "%.3g", x);
+    return buf;
+  }
+  if (v.is_object() && v.contains("median")) {
+    if (csv)
+      return cell(v["median"], true) + "," + cell(v["min"], true) + "," + cell(v["max"], true);
+    return cell(v["median"], false) + " (" + cell(v["min"], false) + "-" + cell(v["max"], false) +
+           ")";
+  }
+  return v.dump();
+}
+
+// One section: an aligned text table, or CSV rows led by the section name. A spread column
+// becomes three CSV columns (median, min, max).
+void section(std::ostringstream& out, const std::string& name, const nlohmann::json& rows,
+             const std::vector<Column>& cols, bool csv) {
+  if (!rows.is_array() || rows.empty()) return;
+  std::vector<std::vector<std::string>> grid;
+  std::vector<std::string> head;
+  for (const auto& c : cols) {
+    const bool spread = rows[0].contains(c.key) && rows[0][c.key].is_object();
+    head.push_back(csv && spread ? c.title + "," + c.title + "_min," + c.title + "_max" : c.title);
+  }
+  grid.push_back(head);
+  for (const auto& r : rows) {
+    std::vector<std::string> line;
+    for (const auto& c : cols) line.push_back(cell(r.value(c.key, nlohmann::json()), csv));
+    grid.push_back(line);
+  }
+  if (csv) {
+    for (size_t i = 0; i < grid.size(); ++i) {
+      out << (i == 0 ? "section" : name);
+      for (const auto& s : grid[i]) out << "," << s;
+      out << "\n";
+    }
+    return;
+  }
+  std::vector<size_t> width(cols.size(), 0);
+  for (const auto& line : grid)
+    for (size_t k = 0; k < line.size(); ++k) width[k] = std::max(width[k], line[k].size());
+  out << "## " << name << "\n";
+  for (const auto& line : grid) {
+    for (size_t k = 0; k < line.size(); ++k) {
+      std::string s = line[k];
+      s.resize(width[k], ' ');
+      out << (k ? "  " : "") << s;
+    }
+    out << "\n";
+  }
+  out << "\n";
+}
+
+// {"a": 1, "b": 2} -> [{"key": "a", "value": 1}, ...]
+nlohmann::json keyValues(const nlohmann::json& obj) {
+  nlohmann::json rows = nlohmann::json::array();
+  if (!obj.is_object()) return rows;
+  for (const auto& [k, v] : obj.items()) rows.push_back({{"key", k}, {"value", v}});
+  return rows;
+}
+
+// Ours next to the reference, per preset and figure.
+nlohmann::json referenceRows(const nlohmann::json& r) {
+  nlohmann::json rows = nlohmann::json::array();
+  if (!r.contains("python") || !r["python"].is_object()) return rows;
+  struct Figure {
+    const char *name, *ourTable, *ourSystem, *ourKey, *pyPart, *pyKey;
+  };
+  const Figure figures[] = {
+      {"baseline train pairs/s", "train", "baseline", "pairs_per_s", "", "train_pairs_per_s"},
+      {"baseline infer batch-32 pairs/s", "infer", "baseline", "batch32_pairs_per_s", "baseline",
+       "batch32_pairs_per_s"},
+      {"baseline infer batch-1 ms", "infer", "baseline", "batch1_ms", "baseline", "batch1_ms"},
+      {"arliss switch batch-32 pairs/s", "infer", "arliss-switch", "batch32_pairs_per_s",
+       "arliss_switch", "batch32_pairs_per_s"},
+      {"arliss switch batch-1 ms", "infer", "arliss-switch", "batch1_ms", "arliss_switch",
+       "batch1_ms"}};
+  const nlohmann::json presets = r["python"].value("presets", nlohmann::json::object());
+  for (const auto& [preset, py] : presets.items())
+    for (const auto& f : figures) {
+      const bool isTrain = std::string(f.ourTable) == "train";
+      nlohmann::json match = {{"preset", preset}, {isTrain ? "method" : "system", f.ourSystem}};
+      if (isTrain) match["component"] = "model";
+      const nlohmann::json* ours = r.contains(f.ourTable) ? findRow(r[f.ourTable], match) : nullptr;
+      const nlohmann::json* theirs =
+          *f.pyPart ? (py.contains(f.pyPart) ? &py[f.pyPart] : nullptr) : &py;
+      rows.push_back({{"preset", preset},
+                      {"figure", f.name},
+                      {"ours", medianOf(ours, f.ourKey)},
+                      {"python", medianOf(theirs, f.pyKey)}});
+    }
+  return rows;
+}
+
+}  // namespace
+
+std::string formatBench(const nlohmann::json& r, const std::string& format) {
+  const bool csv = format == "csv";
+  std::ostringstream out;
+  section(out, "machine", keyValues(r.value("machine", nlohmann::json::object())),
+          {{"key", "key"}, {"value", "value"}}, csv);
+  section(out, "matmul", r.value("matmul", nlohmann::json::array()),
+          {{"n", "n"}, {"GFLOP/s", "gflops"}}, csv);
+  section(out, "train", r.value("train", nlohmann::json::array()),
+          {{"preset", "preset"},
+           {"method", "method"},
+           {"component", "component"},
+           {"steps", "steps"},
+           {"pairs/s", "pairs_per_s"},
+           {"step ms", "step_ms"},
+           {"GFLOP/pair", "gflop_per_pair"},
+           {"MFU", "mfu"}},
+          csv);
+  section(out, "infer", r.value("infer", nlohmann::json::array()),
+          {{"preset", "preset"},
+           {"system", "system"},
+           {"batch-1 ms", "batch1_ms"},
+           {"batch-32 pairs/s", "batch32_pairs_per_s"},
+           {"routes", "routes_used"},
+           {"params", "params"},
+           {"MB", "param_mb"},
+           {"peak RSS MB", "peak_rss_mb"}},
+          csv);
+  section(out, "consistency", r.value("consistency", nlohmann::json::array()),
+          {{"preset", "preset"}, {"arliss mixed vs switch max |diff|", "max_abs_diff"}}, csv);
+  if (r.contains("store"))
+    section(out, "store", nlohmann::json::array({r["store"]}),
+            {{"preset", "preset"},
+             {"steps", "steps"},
+             {"ms/step without", "without_ms_per_step"},
+             {"ms/step with store", "with_ms_per_step"},
+             {"overhead", "overhead"}},
+            csv);
+  section(out, "scaling_pairs", r.value("scaling_pairs", nlohmann::json::array()),
+          {{"preset", "preset"},
+           {"pairs", "pairs"},
+           {"train s", "train_s"},
+           {"score s", "score_s"},
+           {"train pairs/s", "train_pairs_per_s"}},
+          csv);
+  section(out, "scaling_domains", r.value("scaling_domains", nlohmann::json::array()),
+          {{"preset", "preset"},
+           {"method", "method"},
+           {"domains", "domains"},
+           {"params", "params"},
+           {"components", "components"},
+           {"train s", "train_s"},
+           {"batch-32 pairs/s", "batch32_pairs_per_s"},
+           {"routes", "routes_used"}},
+          csv);
+  section(out, "reference", referenceRows(r),
+          {{"preset", "preset"}, {"figure", "figure"}, {"ours", "ours"}, {"python", "python"}},
+          csv);
+  if (r.contains("python_note"))
+    section(out, "reference_note", nlohmann::json::array({{{"note", r["python_note"]}}}),
+            {{"note", "note"}}, csv);
+  section(out, "ratios", keyValues(r.value("ratios", nlohmann::json::object())),
+          {{"ratio", "key"}, {"value", "value"}}, csv);
+  return out.str();
+}
+
+}  // namespace rr::core

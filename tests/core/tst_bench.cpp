@@ -1,0 +1,186 @@
+// The bench's output contract: the JSON sections and keys the checks and docs read, ratios that
+// follow from the raw figures, analytic FLOPs, and ARLISS's two inference modes scoring alike.
+// Never a timing: the quick run checks structure on toy shapes.
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "bench/bench.h"
+#include "common/errors.h"
+
+using namespace rr::core;
+using nlohmann::json;
+
+namespace {
+
+json spread(double median) { return {{"median", median}, {"min", median}, {"max", median}}; }
+
+BenchOptions quickOptions() {
+  BenchOptions o;
+  o.quick = true;
+  o.presets = {"tiny"};
+  o.repeats = 2;
+  o.batchPairs = 4;
+  o.seqLen = 16;
+  return o;
+}
+
+const json* row(const json& rows, const std::string& key, const std::string& value) {
+  for (const auto& r : rows)
+    if (r.value(key, "") == value) return &r;
+  return nullptr;
+}
+
+}  // namespace
+
+class TestBench : public QObject {
+  Q_OBJECT
+  QTemporaryDir m_dir;
+  json m_quick;
+
+ private Q_SLOTS:
+  void initTestCase() {
+    qputenv("RR_CACHE_DIR", m_dir.path().toUtf8());
+    m_quick = runBench(quickOptions());
+  }
+
+  void spreadIsMedianAndRange() {
+    const json odd = spreadOf({3, 1, 2});
+    QCOMPARE(odd["median"].get<double>(), 2.0);
+    QCOMPARE(odd["min"].get<double>(), 1.0);
+    QCOMPARE(odd["max"].get<double>(), 3.0);
+    QCOMPARE(odd["n"].get<int>(), 3);
+    QCOMPARE(spreadOf({4, 1, 2, 3})["median"].get<double>(), 2.5);
+    QVERIFY(spreadOf({}).is_null());
+  }
+
+  void flopsFollowTheShape() {
+    // One layer, H=2, FFN=4, 1 row of 3 tokens: 2·3·4·4 + 2·3·2·2·4 + 2·2·1·9·2 = 96 + 96 + 72.
+    const EncoderShape s{2, 1, 1, 4};
+    QCOMPARE(encoderForwardFlops(s, 1, 3), 264.0);
+    QCOMPARE(encoderForwardFlops({2, 3, 1, 4}, 1, 3), 3 * 264.0);
+    QCOMPARE(encoderTrainFlops(s, 1, 3), 3 * 264.0);
+    LoraConfig lora;
+    lora.rank = 1;
+    lora.targets = {"query"};
+    // Frozen: forward + input gradients, plus 3 x 2·N·r·(in + out) = 6·3·1·4 for the adapter.
+    QCOMPARE(encoderTrainFlops(s, 1, 3, &lora), 2 * 264.0 + 72.0);
+  }
+
+  void ratiosComeFromTheRawFigures() {
+    json r = {
+        {"ratio_preset", "mini"},
+        {"train",
+         {{{"preset", "mini"},
+           {"method", "baseline"},
+           {"component", "model"},
+           {"pairs_per_s", spread(100)},
+           {"step_ms", spread(160)},
+           {"mfu", 0.4}},
+          {{"preset", "mini"},
+           {"method", "more"},
+           {"component", "model"},
+           {"pairs_per_s", spread(90)},
+           {"step_ms", spread(168)}}}},
+        {"infer",
+         {{{"preset", "mini"},
+           {"system", "baseline"},
+           {"batch1_ms", spread(4)},
+           {"batch32_pairs_per_s", spread(200)}},
+          {{"preset", "mini"}, {"system", "arliss-mixed"}, {"batch32_pairs_per_s", spread(150)}},
+          {{"preset", "mini"}, {"system", "arliss-switch"}, {"batch32_pairs_per_s", spread(50)}}}},
+        {"python",
+         {{"presets",
+           {{"mini",
+             {{"train_pairs_per_s", spread(80)},
+              {"baseline", {{"batch1_ms", spread(5)}, {"batch32_pairs_per_s", spread(160)}}},
+              {"arliss_switch", {{"batch32_pairs_per_s", spread(25)}}}}}}}}}};
+    const json q = benchRatios(r);
+    QCOMPARE(q["arliss_mixed_vs_baseline_pairwise"].get<double>(), 0.75);
+    QCOMPARE(q["arliss_mixed_vs_switch_pairwise"].get<double>(), 3.0);
+    QCOMPARE(q["more_vs_baseline_step_time"].get<double>(), 1.05);
+    QCOMPARE(q["baseline_train_vs_python"].get<double>(), 1.25);
+    QCOMPARE(q["baseline_infer_vs_python"].get<double>(), 1.25);
+    QCOMPARE(q["baseline_infer_batch1_vs_python"].get<double>(), 1.25);
+    QCOMPARE(q["arliss_switch_infer_vs_python"].get<double>(), 2.0);
+    QCOMPARE(q["mfu_train_mini"].get<double>(), 0.4);
+    r.erase("python");
+    QVERIFY(benchRatios(r)["baseline_train_vs_python"].is_null());
+  }
+
+  void quickRunHasEverySection() {
+    for (const char* key : {"machine", "settings", "matmul", "train", "infer", "consistency",
+                            "store", "scaling_pairs", "scaling_domains", "ratios"})
+      QVERIFY2(m_quick.contains(key), key);
+    QVERIFY(m_quick["python"].is_null());
+    QVERIFY(m_quick["python_note"].is_string());
+    for (const char* m : {"baseline", "base-lora", "more", "rodos", "arliss", "dmoerm"})
+      QVERIFY2(row(m_quick["train"], "method", m), m);
+    for (const char* s :
+         {"baseline", "base-lora", "more", "rodos", "arliss-mixed", "arliss-switch", "dmoerm"}) {
+      const json* r = row(m_quick["infer"], "system", s);
+      QVERIFY2(r, s);
+      QVERIFY((*r)["batch32_pairs_per_s"]["median"].get<double>() > 0);
+      QVERIFY((*r)["params"].get<int64_t>() > 0);
+    }
+    QVERIFY(row(m_quick["infer"], "system", "rodos")->at("routes_used").get<int>() >= 1);
+    QVERIFY(row(m_quick["infer"], "system", "baseline")->at("routes_used").is_null());
+  }
+
+  void quickRatiosMatchItsFigures() {
+    const json& q = m_quick["ratios"];
+    for (const char* k : {"arliss_mixed_vs_baseline_pairwise", "more_vs_baseline_step_time",
+                          "baseline_train_vs_python", "baseline_infer_vs_python", "mfu_train_mini"})
+      QVERIFY2(q.contains(k), k);
+    QCOMPARE(m_quick["ratio_preset"].get<std::string>(), std::string("tiny"));
+    QVERIFY(q["mfu_train_mini"].is_null());  // mini was not measured
+    const auto rate = [&](const char* s) {
+      return row(m_quick["infer"], "system", s)->at("batch32_pairs_per_s")["median"].get<double>();
+    };
+    QCOMPARE(q["arliss_mixed_vs_baseline_pairwise"].get<double>(),
+             rate("arliss-mixed") / rate("baseline"));
+    QCOMPARE(q, benchRatios(m_quick));
+  }
+
+  void arlissMixedScoresWhatSwitchScores() {
+    const json& c = m_quick["consistency"];
+    QCOMPARE(c.size(), size_t(1));
+    QVERIFY(c[0]["max_abs_diff"].get<double>() < 1e-4);
+  }
+
+  void domainScalingGrowsTheRoutedSystems() {
+    for (const char* m : {"rodos", "arliss", "dmoerm"}) {
+      std::vector<int64_t> params;
+      for (const auto& r : m_quick["scaling_domains"])
+        if (r["method"] == m) params.push_back(r["params"].get<int64_t>());
+      QCOMPARE(params.size(), size_t(2));
+      QVERIFY2(params[1] > params[0], m);
+    }
+    QCOMPARE(m_quick["scaling_pairs"].size(), size_t(2));
+  }
+
+  void formatsCarryEverySection() {
+    const std::string table = formatBench(m_quick, "table");
+    for (const char* h :
+         {"## matmul", "## train", "## infer", "## store", "## scaling_domains", "## ratios"})
+      QVERIFY2(table.find(h) != std::string::npos, h);
+    const std::string csv = formatBench(m_quick, "csv");
+    QVERIFY(csv.find("section,preset,system,batch-1 ms,batch-1 ms_min,batch-1 ms_max") !=
+            std::string::npos);
+    QVERIFY(csv.find("\ninfer,tiny,arliss-switch,") != std::string::npos);
+  }
+
+  void badOptionsAreInputErrors() {
+    BenchOptions o = quickOptions();
+    o.suite = "fast";
+    QVERIFY_THROWS_EXCEPTION(InputError, runBench(o));
+    o = quickOptions();
+    o.presets = {"huge"};
+    QVERIFY_THROWS_EXCEPTION(InputError, runBench(o));
+    o = quickOptions();
+    o.systems = {"ensemble"};
+    QVERIFY_THROWS_EXCEPTION(InputError, runBench(o));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestBench)
+#include "tst_bench.moc"
