@@ -149,10 +149,10 @@ def rates(seconds, items):
     return spread([items / s for s in seconds])
 
 
-def bench_train(cfg, enc, head, pairs, warmup, repeats):
+def train_step(cfg, enc, head, batch):
+    """The Baseline's training step on one batch of pairs, as a callable."""
     params = list(enc.parameters()) + list(head.parameters())
     opt = torch.optim.AdamW(params, lr=cfg["lr"], weight_decay=0.01)
-    batch = pairs[:cfg["batch_pairs"]]
 
     def step():
         enc.train()
@@ -166,7 +166,23 @@ def bench_train(cfg, enc, head, pairs, warmup, repeats):
         opt.step()
         loss.item()
 
-    return rates(timed(step, warmup, repeats), len(batch))
+    return step
+
+
+def bench_train(cfg, enc, head, pairs, warmup, repeats):
+    batch = pairs[:cfg["batch_pairs"]]
+    return rates(timed(train_step(cfg, enc, head, batch), warmup, repeats), len(batch))
+
+
+def profile_train(cfg, enc, head, pairs, warmup, repeats):
+    """Where the training step's time goes, op by op (self CPU time)."""
+    step = train_step(cfg, enc, head, pairs[:cfg["batch_pairs"]])
+    for _ in range(warmup):
+        step()
+    with torch.autograd.profiler.profile() as prof:
+        for _ in range(repeats):
+            step()
+    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=16)
 
 
 def bench_baseline_infer(enc, head, pairs, warmup, repeats):
@@ -214,8 +230,10 @@ def bench_arliss_switch(cfg, enc, pairs, warmup, repeats):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--input", required=True, help="JSON written by rewardrouter-cli bench")
-    args = ap.parse_args()
-    with open(args.input) as f:
+    ap.add_argument("--profile", action="store_true",
+                    help="print the Baseline training step's op profile per preset instead")
+    options = ap.parse_args()
+    with open(options.input) as f:
         cfg = json.load(f)
     torch.manual_seed(1)
     torch.set_num_threads(cfg["threads"])
@@ -227,6 +245,9 @@ def main():
         args = (cfg["vocab"], s["hidden"], s["layers"], s["heads"], s["ffn"], cfg["max_len"],
                 cfg["dropout"])
         enc, head = Encoder(*args), torch.nn.Linear(s["hidden"], 1)
+        if options.profile:
+            print("== %s\n%s" % (p["name"], profile_train(cfg, enc, head, pairs, warmup, repeats)))
+            continue
         res = {"train_pairs_per_s": bench_train(cfg, enc, head, pairs, warmup, repeats)}
         res["baseline"] = bench_baseline_infer(enc, head, pairs, warmup, repeats)
         frozen = Encoder(*args)
@@ -234,8 +255,9 @@ def main():
         res["arliss_switch"] = bench_arliss_switch(dict(cfg, hidden=s["hidden"]), frozen, pairs,
                                                    warmup, repeats)
         out["presets"][p["name"]] = res
-    json.dump(out, sys.stdout)
-    print()
+    if not options.profile:
+        json.dump(out, sys.stdout)
+        print()
 
 
 if __name__ == "__main__":

@@ -59,6 +59,8 @@ int cmdBench(const Argv& argv) {
        {"blas-threads", "N", "OpenBLAS threads (default: OpenBLAS's own)"},
        {"python", "PATH", "interpreter for the PyTorch reference (default /usr/bin/python3)"},
        {"reference", "FILE", "the reference script (default bench/reference.py)"},
+       {"reference-input", "FILE",
+        "keep the reference's input JSON in FILE (for bench/reference.py --profile)"},
        {"no-reference", "", "skip the PyTorch reference"},
        {"quick", "", "toy shapes, 2 repeats, batch 4, 16 tokens: checks the harness in seconds"},
        {"quiet", "", "no progress lines"}});
@@ -89,6 +91,7 @@ int cmdBench(const Argv& argv) {
   if (!args.has("no-reference")) {
     o.python = args.value("python", "/usr/bin/python3");
     o.referenceScript = args.value("reference", findReference());
+    o.referenceInput = args.value("reference-input");
   }
   const bool quiet = args.has("quiet");
   const auto start = std::chrono::steady_clock::now();

@@ -102,33 +102,45 @@ class Runner {
 
  private:
   static constexpr int kDomains = 3;
+  static constexpr int kWarmup = 1;  // untimed samples before each figure
 
   void say(const std::string& s) const {
     if (m_log) m_log(s);
   }
-  int warmup() const { return 1; }
 
+  // The ceiling (square matmuls) and the same kernel at each preset's own training shapes: rows
+  // of a batch x hidden by hidden x hidden (q, k, v, dense) and hidden x ffn, ffn x hidden.
   void matmul() {
-    const std::vector<int64_t> sizes =
+    const std::vector<int64_t> squares =
         m_o.quick ? std::vector<int64_t>{128} : std::vector<int64_t>{1024, 2048};
-    nlohmann::json rows = nlohmann::json::array();
-    for (int64_t n : sizes) {
-      say("matmul " + std::to_string(n) + "x" + std::to_string(n));
-      torch::Tensor a = torch::randn({n, n}, torch::TensorOptions().device(m_device));
-      torch::Tensor b = torch::randn({n, n}, torch::TensorOptions().device(m_device));
-      torch::Tensor c = torch::empty({n, n}, a.options());
-      std::vector<double> gflops;
-      // Reading one element back waits for an asynchronous device to finish.
-      for (double s : sampleSeconds(warmup(), m_o.repeats, [&] {
-             torch::mm_out(c, a, b);
-             c[0][0].item<float>();
-           }))
-        gflops.push_back(2.0 * static_cast<double>(n * n * n) / s / 1e9);
-      nlohmann::json sp = spreadOf(gflops);
-      m_ceiling = std::max(m_ceiling, sp["median"].get<double>());
-      rows.push_back({{"n", n}, {"gflops", sp}});
+    for (int64_t n : squares) m_ceiling = std::max(m_ceiling, matmulRate(n, n, n, ""));
+    const int64_t rows = 2 * static_cast<int64_t>(m_o.batchPairs) * m_o.seqLen;
+    for (const auto& preset : m_o.presets) {
+      const EncoderShape s = resolveEncoderShape(benchEncoder(m_o, preset));
+      matmulRate(rows, s.hidden, s.hidden, preset);
+      matmulRate(rows, s.hidden, s.ffn, preset);
+      matmulRate(rows, s.ffn, s.hidden, preset);
     }
-    m_result["matmul"] = rows;
+    m_result["ceiling_gflops"] = m_ceiling;
+  }
+
+  // GFLOP/s of [m, k] x [k, n]; records the row and returns the median.
+  double matmulRate(int64_t m, int64_t k, int64_t n, const std::string& preset) {
+    const std::string shape = std::to_string(m) + "x" + std::to_string(k) + "x" + std::to_string(n);
+    say("matmul " + shape);
+    const auto opts = torch::TensorOptions().device(m_device);
+    torch::Tensor a = torch::randn({m, k}, opts), b = torch::randn({k, n}, opts);
+    torch::Tensor c = torch::empty({m, n}, opts);
+    std::vector<double> gflops;
+    // Reading one element back waits for an asynchronous device to finish.
+    for (double s : sampleSeconds(kWarmup, m_o.repeats, [&] {
+           torch::mm_out(c, a, b);
+           c[0][0].item<float>();
+         }))
+      gflops.push_back(2.0 * static_cast<double>(m * k * n) / s / 1e9);
+    nlohmann::json sp = spreadOf(gflops);
+    m_result["matmul"].push_back({{"shape", shape}, {"preset", preset}, {"gflops", sp}});
+    return sp["median"].get<double>();
   }
 
   // One epoch of training, then inference, of every system. A domain holds 1 + repeats batches:
@@ -237,13 +249,13 @@ class Runner {
                                   const std::vector<size_t>& batch) {
     size_t next = 0;
     std::vector<double> ms, rate;
-    for (double x : sampleSeconds(warmup(), m_o.repeats, [&] {
+    for (double x : sampleSeconds(kWarmup, m_o.repeats, [&] {
            s.system->scorePairs(d.data, {batch[next++ % batch.size()]});
          }))
       ms.push_back(1000 * x);
     std::vector<PairScore> scores;
-    for (double x : sampleSeconds(warmup(), m_o.repeats,
-                                  [&] { scores = s.system->scorePairs(d.data, batch); }))
+    for (double x :
+         sampleSeconds(kWarmup, m_o.repeats, [&] { scores = s.system->scorePairs(d.data, batch); }))
       rate.push_back(static_cast<double>(batch.size()) / x);
     const int64_t params = s.system->servedParameters();
     // Served weights are fp32.
@@ -274,7 +286,7 @@ class Runner {
     {
       RunWriter writer(db);
       StoreStream stream(writer);
-      for (int r = 0; r < warmup() + m_o.repeats; ++r) {
+      for (int r = 0; r < kWarmup + m_o.repeats; ++r) {
         auto plain = makeSystem(*d, "baseline", {}, {}, m_device);
         const double a = secondsOf([&] { trainCaptured(*plain, nullptr); });
         auto stored = makeSystem(*d, "baseline", {}, {}, m_device);
@@ -283,7 +295,7 @@ class Runner {
           trainCaptured(*stored, &stream, id);
           writer.flush();
         });
-        if (r < warmup()) continue;
+        if (r < kWarmup) continue;
         without.push_back(1000 * a / steps);
         with.push_back(1000 * b / steps);
       }
@@ -331,7 +343,7 @@ class Runner {
         const std::vector<size_t> batch = balancedBatch(d->data, 32);
         std::vector<double> rate;
         std::vector<PairScore> scores;
-        for (double x : sampleSeconds(warmup(), m_o.repeats,
+        for (double x : sampleSeconds(kWarmup, m_o.repeats,
                                       [&] { scores = s->system->scorePairs(d->data, batch); }))
           rate.push_back(static_cast<double>(batch.size()) / x);
         m_result["scaling_domains"].push_back({{"preset", preset},
@@ -354,7 +366,7 @@ class Runner {
     }
     say("PyTorch reference: " + m_o.python + " " + m_o.referenceScript);
     nlohmann::json in = {{"threads", torch::get_num_threads()},
-                         {"warmup", warmup()},
+                         {"warmup", kWarmup},
                          {"repeats", m_o.repeats},
                          {"lr", m_config.training.lr},
                          {"batch_pairs", m_o.batchPairs},

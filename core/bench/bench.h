@@ -28,6 +28,7 @@ struct BenchOptions {
   int blasThreads = 0;          // OpenBLAS threads (see setBlasThreads); 0 = leave the default
   std::string python;           // interpreter for the PyTorch reference; "" = skip it
   std::string referenceScript;  // bench/reference.py
+  std::string referenceInput;   // keep the reference's input JSON here; "" = a temporary file
   std::string cacheDir;         // tokenizer cache; "" = defaultCacheDir()
   // Seconds instead of minutes: toy shapes and few pairs. Checks the harness, not the machine.
   bool quick = false;

@@ -15,6 +15,9 @@ namespace rr::core::bench {
 // Seconds of `repeats` calls of fn, after `warmup` untimed calls.
 std::vector<double> sampleSeconds(int warmup, int repeats, const std::function<void()>& fn);
 
+// The encoder of `preset` as the bench builds it (the quick run's toy shape, rows of seqLen).
+EncoderConfig benchEncoder(const BenchOptions& o, const std::string& preset);
+
 // A bench experiment: synthetic pairs in `domains` domains, all in the training split. Every
 // chosen and rejected row is stretched to exactly seqLen tokens (its response repeated), so a
 // step's FLOPs are known exactly; prompts keep their own length so routers see real prompts.

@@ -110,22 +110,30 @@ std::unique_ptr<Tokenizer> makeBenchTokenizer(const BenchOptions& o) {
   return loadSentencePiece(trainSentencePiece(texts, to));
 }
 
+EncoderConfig benchEncoder(const BenchOptions& o, const std::string& preset) {
+  EncoderConfig e;
+  e.preset = preset;
+  if (o.quick) {
+    e.hidden = kQuickShape.hidden;
+    e.layers = kQuickShape.layers;
+    e.heads = kQuickShape.heads;
+    e.ffn = kQuickShape.ffn;
+  }
+  e.maxLen = o.seqLen;
+  return e;
+}
+
 std::unique_ptr<BenchData> makeBenchData(const BenchOptions& o, const Tokenizer& tok,
                                          const std::string& preset, int domains, int pairsPerDomain,
                                          int maxSteps) {
   auto d = std::make_unique<BenchData>();
   ExperimentConfig& c = d->config;
   c.name = "bench";
-  c.encoder.preset = preset;
+  c.encoder = benchEncoder(o, preset);
   if (o.quick) {
-    c.encoder.hidden = kQuickShape.hidden;
-    c.encoder.layers = kQuickShape.layers;
-    c.encoder.heads = kQuickShape.heads;
-    c.encoder.ffn = kQuickShape.ffn;
     c.lora.rank = 4;
     c.lora.alpha = 16;
   }
-  c.encoder.maxLen = o.seqLen;
   c.pretrain.enabled = false;
   c.training.batchSize = o.batchPairs;
   c.training.maxSteps = maxSteps;

@@ -1,5 +1,6 @@
 // Runs the PyTorch reference (bench/reference.py) as a child process on the bench's own shapes
 // and token ids, and reads back its JSON.
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -34,7 +35,9 @@ nlohmann::json runReference(const BenchOptions& o, const nlohmann::json& input) 
     throw std::runtime_error("reference script not found: " + o.referenceScript);
   const fs::path dir = fs::temp_directory_path();
   const std::string stem = "rr-bench-" + std::to_string(::getpid());
-  const std::string in = (dir / (stem + ".json")).string(), err = (dir / (stem + ".err")).string();
+  const std::string in =
+      o.referenceInput.empty() ? (dir / (stem + ".json")).string() : o.referenceInput;
+  const std::string err = (dir / (stem + ".err")).string();
   std::ofstream(in) << input.dump();
   // The reference runs with our BLAS thread count, whatever set it.
   const int blas = blasThreads();
@@ -50,11 +53,12 @@ nlohmann::json runReference(const BenchOptions& o, const nlohmann::json& input) 
     status = ::pclose(p);
   }
   const std::string errors = tail(err, 600);
-  fs::remove(in);
+  if (o.referenceInput.empty()) fs::remove(in);
   fs::remove(err);
   if (status != 0)
-    throw std::runtime_error(o.python + " " + o.referenceScript + " failed (status " +
-                             std::to_string(status) + "): " + errors);
+    throw std::runtime_error(o.python + " " + o.referenceScript + " failed (exit " +
+                             std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : status) +
+                             "): " + errors);
   try {
     return nlohmann::json::parse(out);
   } catch (const nlohmann::json::exception&) {

@@ -115,7 +115,13 @@ struct Column {
 std::string cell(const nlohmann::json& v, bool csv) {
   char buf[64];
   if (v.is_null()) return csv ? "" : "-";
-  if (v.is_string()) return v.get<std::string>();
+  if (v.is_string()) {
+    const std::string t = v.get<std::string>();
+    if (!csv || t.find_first_of(",\"\n") == std::string::npos) return t;
+    std::string q = "\"";
+    for (char c : t) q += c == '"' ? std::string("\"\"") : std::string(1, c == '\n' ? ' ' : c);
+    return q + "\"";
+  }
   if (v.is_number_integer()) return std::to_string(v.get<long long>());
   if (v.is_number()) {
     const double x = v.get<double>();
@@ -220,7 +226,7 @@ std::string formatBench(const nlohmann::json& r, const std::string& format) {
   section(out, "machine", keyValues(r.value("machine", nlohmann::json::object())),
           {{"key", "key"}, {"value", "value"}}, csv);
   section(out, "matmul", r.value("matmul", nlohmann::json::array()),
-          {{"n", "n"}, {"GFLOP/s", "gflops"}}, csv);
+          {{"m x k x n", "shape"}, {"preset's shape", "preset"}, {"GFLOP/s", "gflops"}}, csv);
   section(out, "train", r.value("train", nlohmann::json::array()),
           {{"preset", "preset"},
            {"method", "method"},

@@ -111,6 +111,11 @@ class TestBench : public QObject {
     for (const char* key : {"machine", "settings", "matmul", "train", "infer", "consistency",
                             "store", "scaling_pairs", "scaling_domains", "ratios"})
       QVERIFY2(m_quick.contains(key), key);
+    double best = 0;  // over the square matmuls; each preset's own shapes follow them
+    for (const auto& m : m_quick["matmul"])
+      if (m["preset"] == "") best = std::max(best, m["gflops"]["median"].get<double>());
+    QCOMPARE(m_quick["matmul"].size(), size_t(1 + 3));
+    QCOMPARE(m_quick["ceiling_gflops"].get<double>(), best);
     QVERIFY(m_quick["python"].is_null());
     QVERIFY(m_quick["python_note"].is_string());
     for (const char* m : {"baseline", "base-lora", "more", "rodos", "arliss", "dmoerm"})
@@ -139,6 +144,10 @@ class TestBench : public QObject {
     QCOMPARE(q["arliss_mixed_vs_baseline_pairwise"].get<double>(),
              rate("arliss-mixed") / rate("baseline"));
     QCOMPARE(q, benchRatios(m_quick));
+    const json* train = row(m_quick["train"], "method", "baseline");
+    QCOMPARE((*train)["mfu"].get<double>(), (*train)["pairs_per_s"]["median"].get<double>() *
+                                                (*train)["gflop_per_pair"].get<double>() /
+                                                m_quick["ceiling_gflops"].get<double>());
   }
 
   void arlissMixedScoresWhatSwitchScores() {
@@ -167,6 +176,9 @@ class TestBench : public QObject {
     QVERIFY(csv.find("section,preset,system,batch-1 ms,batch-1 ms_min,batch-1 ms_max") !=
             std::string::npos);
     QVERIFY(csv.find("\ninfer,tiny,arliss-switch,") != std::string::npos);
+    const json note = {{"python_note", "no python, \"none\""}};
+    QVERIFY(formatBench(note, "csv").find("reference_note,\"no python, \"\"none\"\"\"") !=
+            std::string::npos);
   }
 
   void badOptionsAreInputErrors() {
