@@ -1,5 +1,7 @@
 #include "methods/common_p.h"
 
+#include <numeric>
+
 #include "common/hash.h"
 
 namespace rr::core {
@@ -142,12 +144,20 @@ void forChunks(const std::vector<size_t>& idx, size_t chunk, Fn&& fn) {
 std::vector<int64_t> routePrompts(const MethodContext& ctx, const EncodedData& data,
                                   const std::vector<size_t>& idx, const LogitFn& logits) {
   torch::NoGradGuard ng;
-  std::vector<int64_t> out;
-  out.reserve(idx.size());
-  forChunks(idx, 128, [&](const std::vector<size_t>& part) {
-    torch::Tensor a = logits(promptBatch(data, part, ctx.device)).argmax(-1).to(torch::kCPU);
+  // Padding costs as much as tokens: route prompts of similar length together
+  // (docs/BENCHMARKS.md, P3).
+  std::vector<size_t> order(idx.size());
+  std::iota(order.begin(), order.end(), size_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return data.encoded[idx[a]].prompt.size() < data.encoded[idx[b]].prompt.size();
+  });
+  std::vector<int64_t> out(idx.size());
+  forChunks(order, 8, [&](const std::vector<size_t>& part) {
+    std::vector<size_t> rows;
+    for (size_t k : part) rows.push_back(idx[k]);
+    torch::Tensor a = logits(promptBatch(data, rows, ctx.device)).argmax(-1).to(torch::kCPU);
     auto acc = a.accessor<int64_t, 1>();
-    for (int64_t k = 0; k < a.size(0); ++k) out.push_back(acc[k]);
+    for (size_t k = 0; k < part.size(); ++k) out[part[k]] = acc[static_cast<int64_t>(k)];
   });
   return out;
 }

@@ -55,14 +55,22 @@ torch::Tensor LoraLinearImpl::delta(const Adapter& ad, const torch::Tensor& x) {
 
 torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
   torch::Tensor y = base->forward(x);
-  if (m_active >= 0) return y + delta(m_adapters[static_cast<size_t>(m_active)], x);
+  if (m_active >= 0) {
+    // y + scale * (x A^T) B^T fused into one addmm (docs/BENCHMARKS.md, P2).
+    const Adapter& ad = m_adapters[static_cast<size_t>(m_active)];
+    torch::Tensor h = ad.dropout > 0 ? torch::dropout(x, ad.dropout, is_training()) : x;
+    torch::Tensor low = torch::matmul(h, ad.a.t());
+    const int64_t out = y.size(-1), r = low.size(-1);
+    return torch::addmm(y.reshape({-1, out}), low.reshape({-1, r}), ad.b.t(), 1, ad.scale)
+        .view(y.sizes());
+  }
   if (!m_rowAdapters.defined()) return y;
-  // Mixed mode: rows grouped by adapter, each group through its own A/B, scattered back.
+  // Mixed mode: rows grouped by adapter, each group through its own A/B, added in place.
   // Grouping costs one small matmul pair per adapter present in the batch, not one per row.
   for (size_t i = 0; i < m_adapters.size(); ++i) {
     torch::Tensor rows = (m_rowAdapters == static_cast<int64_t>(i)).nonzero().view(-1);
     if (rows.numel() == 0) continue;
-    y = y.index_add(0, rows, delta(m_adapters[i], x.index_select(0, rows)));
+    y.index_add_(0, rows, delta(m_adapters[i], x.index_select(0, rows)));
   }
   return y;
 }
