@@ -10,29 +10,27 @@ class SingleRewardModel : public RewardSystem {
  public:
   SingleRewardModel(const MethodContext& ctx, bool lora) : m_ctx(ctx), m_lora(lora) {
     torch::manual_seed(static_cast<uint64_t>(ctx.seed));
-    m_encoder = makeEncoder(ctx);
-    m_head = torch::nn::Linear(m_encoder->hidden(), 1);
-    m_head->to(ctx.device);
+    m_model = makeEncoderHead(ctx, 1);
     if (m_lora) {
-      nn::setRequiresGrad(*m_encoder, false);
-      m_trainable = nn::addAdapter(m_encoder, ctx.config.lora, "reward");
-      nn::activateAdapter(m_encoder, ctx.config.lora, "reward");
+      nn::setRequiresGrad(*m_model.encoder, false);
+      m_trainable = nn::addAdapter(m_model.encoder, ctx.config.lora, "reward");
+      nn::activateAdapter(m_model.encoder, ctx.config.lora, "reward");
     } else {
-      m_trainable = m_encoder->parameters();
+      m_trainable = m_model.encoder->parameters();
     }
-    for (auto& p : m_head->parameters()) m_trainable.push_back(p);
+    for (auto& p : m_model.head->parameters()) m_trainable.push_back(p);
   }
 
   void train(RunReporter& reporter) override {
     m_trainSeconds = trainPairwise(
         m_ctx, component(), m_ctx.data.train, m_ctx.data.validation, m_trainable,
-        [&] { m_encoder->train(); }, [&] { m_encoder->eval(); },
+        [&] { m_model.encoder->train(); }, [&] { m_model.encoder->eval(); },
         [&](const Batch& b) { return rewards(b); }, reporter);
   }
 
   std::vector<PairScore> scorePairs(const EncodedData& data,
                                     const std::vector<size_t>& idx) override {
-    m_encoder->eval();
+    m_model.encoder->eval();
     return scoreChunked(idx, [&](const std::vector<size_t>& part) {
       return toPairScores(rewards(pairBatch(data, part, m_ctx.device)));
     });
@@ -42,24 +40,19 @@ class SingleRewardModel : public RewardSystem {
     return {{component(), servedParameters(), nn::countParameters(m_trainable), m_trainSeconds}};
   }
 
-  int64_t servedParameters() const override {
-    return nn::countParameters(*m_encoder) + nn::countParameters(*m_head);
-  }
+  int64_t servedParameters() const override { return m_model.size(); }
 
   NamedModules namedModules() override {
-    return {{"encoder", m_encoder.ptr().get()}, {"head", m_head.ptr().get()}};
+    return {{"encoder", m_model.encoder.ptr().get()}, {"head", m_model.head.ptr().get()}};
   }
 
  private:
   std::string component() const { return m_lora ? "base-lora" : "model"; }
-  torch::Tensor rewards(const Batch& b) {
-    return m_head->forward(m_encoder->pooled(b.ids, b.mask)).squeeze(-1);
-  }
+  torch::Tensor rewards(const Batch& b) { return m_model.forward(b).squeeze(-1); }
 
   const MethodContext& m_ctx;
   bool m_lora;
-  nn::TransformerEncoder m_encoder{nullptr};
-  torch::nn::Linear m_head{nullptr};
+  EncoderHead m_model;
   std::vector<torch::Tensor> m_trainable;
   double m_trainSeconds = 0;
 };
