@@ -11,6 +11,7 @@
 #include "bench/bench_p.h"
 #include "common/errors.h"
 #include "store/runstore.h"
+#include "train/storesink.h"
 
 namespace rr::core {
 namespace {
@@ -43,24 +44,6 @@ const SystemSpec& specOf(const std::string& method) {
     if (s.method == method) return s;
   throw std::logic_error("bench: no system " + method);
 }
-
-// Writes a run's metric stream into a run store, as an experiment's store sink does.
-class StoreStream : public MetricSink {
- public:
-  explicit StoreStream(RunWriter& w) : m_writer(w) {}
-  void metric(const MetricPoint& p) override {
-    m_writer.addMetric({p.runId, p.component, p.step, p.wallTime, p.key, p.value});
-  }
-  void progress(const ProgressInfo& i) override {
-    m_writer.setProgress(i.runId, i.step, i.totalSteps, i.runFraction);
-  }
-  void log(std::int64_t runId, LogLevel, const std::string& message) override {
-    m_writer.addLog({runId, 0, "info", message});
-  }
-
- private:
-  RunWriter& m_writer;
-};
 
 double secondsOf(const std::function<void()>& fn) { return sampleSeconds(0, 1, fn)[0]; }
 
@@ -271,9 +254,9 @@ class Runner {
     return scores;
   }
 
-  // Baseline training with and without the run store taking its metric stream, interleaved so
-  // load changes on a shared machine hit both alike. At the tiny preset, whose steps are the
-  // shortest: the worst case for a per-step cost.
+  // Baseline training with and without the run store taking its metric stream through `run`'s own
+  // StoreSink, interleaved so load changes on a shared machine hit both alike. At the tiny preset,
+  // whose steps are the shortest: the worst case for a per-step cost.
   void store() {
     const std::string preset = "tiny";
     const int steps = m_o.quick ? 4 : 10;
@@ -285,14 +268,14 @@ class Runner {
     std::vector<double> without, with;
     {
       RunWriter writer(db);
-      StoreStream stream(writer);
+      StoreSink sink(writer);
       for (int r = 0; r < kWarmup + m_o.repeats; ++r) {
         auto plain = makeSystem(*d, "baseline", {}, {}, m_device);
         const double a = secondsOf([&] { trainCaptured(*plain, nullptr); });
         auto stored = makeSystem(*d, "baseline", {}, {}, m_device);
         const int64_t id = writer.createRun("bench", "baseline", "baseline", 1, "{}");
         const double b = secondsOf([&] {
-          trainCaptured(*stored, &stream, id);
+          trainCaptured(*stored, &sink, id);
           writer.flush();
         });
         if (r < kWarmup) continue;

@@ -11,35 +11,10 @@
 #include "store/runstore.h"
 #include "train/persist.h"
 #include "train/pretrain.h"
+#include "train/storesink.h"
 
 namespace rr::core {
 namespace {
-
-// Writes what a run reports into the run store; progress at most twice a second.
-class StoreSink : public MetricSink {
- public:
-  explicit StoreSink(RunWriter& w) : m_writer(w) {}
-  void metric(const MetricPoint& p) override {
-    if (p.runId > 0) m_writer.addMetric({p.runId, p.component, p.step, p.wallTime, p.key, p.value});
-  }
-  void progress(const ProgressInfo& i) override {
-    const auto now = std::chrono::steady_clock::now();
-    if (now - m_last < std::chrono::milliseconds(500) && i.step < i.totalSteps) return;
-    m_last = now;
-    m_writer.setProgress(i.runId, i.step, i.totalSteps, i.runFraction);
-  }
-  void log(std::int64_t runId, LogLevel level, const std::string& message) override {
-    if (runId <= 0) return;
-    const char* lv = level == LogLevel::Error     ? "error"
-                     : level == LogLevel::Warning ? "warning"
-                                                  : "info";
-    m_writer.addLog({runId, 0, lv, message});
-  }
-
- private:
-  RunWriter& m_writer;
-  std::chrono::steady_clock::time_point m_last{};
-};
 
 std::unique_ptr<Tokenizer> prepareTokenizer(const ExperimentConfig& config,
                                             const std::vector<PreferencePair>& pairs,
