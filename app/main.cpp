@@ -6,10 +6,12 @@
 #include <QTimer>
 #include <cstdio>
 
+#include "common/allocator.h"
 #include "launchoptions.h"
 #include "mainwindow.h"
 
 int main(int argc, char** argv) {
+  rr::core::tuneAllocator();
   QApplication app(argc, argv);
   QApplication::setApplicationName(QStringLiteral("RewardRouter"));
   QApplication::setOrganizationName(QStringLiteral("RewardRouter"));

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "commands.h"
+#include "common/allocator.h"
 #include "common/errors.h"
 
 namespace {
@@ -39,6 +40,7 @@ void usage(std::ostream& os) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  rr::core::tuneAllocator();
   if (argc < 2) {
     usage(std::cerr);
     return 2;
