@@ -343,8 +343,8 @@ class Runner {
   // The same shapes, token ids and step in PyTorch: ratios are ours over the reference's.
   void reference() {
     if (m_o.python.empty()) {
-      m_result["python"] = nullptr;
-      m_result["python_note"] = "reference not run (no --python interpreter)";
+      m_result["python_status"] = "off";
+      m_result["python_note"] = "reference not run (--no-reference)";
       return;
     }
     say("PyTorch reference: " + m_o.python + " " + m_o.referenceScript);
@@ -370,12 +370,14 @@ class Runner {
             {{"hidden", s.hidden}, {"layers", s.layers}, {"heads", s.heads}, {"ffn", s.ffn}}},
            {"pairs", pairs}});
     }
-    try {
-      m_result["python"] = runReference(m_o, in);
-    } catch (const std::exception& e) {
-      m_result["python"] = nullptr;
-      m_result["python_note"] = e.what();
+    ReferenceOutcome ref = runReference(m_o, in);
+    m_result["python_status"] = ref.status;
+    if (ref.status == "measured") {
+      m_result["python"] = std::move(ref.figures);
+      return;
     }
+    m_result["python_note"] = ref.note;
+    say(ref.note);
   }
 
   const BenchOptions& m_o;

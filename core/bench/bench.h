@@ -37,11 +37,14 @@ struct BenchOptions {
 // Progress lines for the terminal; may be null.
 using BenchLog = std::function<void(const std::string&)>;
 
-// Runs the suites and returns every raw figure plus "ratios" (benchRatios of the rest).
+// Runs the suites and returns every raw figure plus "ratios" (benchRatios of the rest). Where the
+// train or infer suite ran, "python_status" says what became of the PyTorch reference: "measured"
+// (its figures under "python"), "off" (no interpreter given), "skipped" (the interpreter, torch or
+// the script is missing) or "failed"; unless measured, "python_note" says why in one line.
 nlohmann::json runBench(const BenchOptions& options, const BenchLog& log = nullptr);
 
-// The headline ratios from the raw figures of runBench: each a number, or null when the figures
-// behind it were not measured (suite, preset or reference left out).
+// The headline ratios from the raw figures of runBench, each a number. A ratio whose figures
+// were not measured (suite, preset or reference left out or skipped) is absent: never 0 or NaN.
 nlohmann::json benchRatios(const nlohmann::json& result);
 
 // "table" (aligned text tables, one per section) or "csv" (section,key,... rows).

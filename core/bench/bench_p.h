@@ -65,8 +65,16 @@ double peakRssMb();
 // Machine facts for the report: CPU model, cores, load, date, LibTorch and thread settings.
 nlohmann::json machineInfo(const BenchOptions& o);
 
-// Runs bench/reference.py on the same shapes and token ids; {"presets": {...}} or throws
-// std::runtime_error with the reason.
-nlohmann::json runReference(const BenchOptions& o, const nlohmann::json& input);
+// What became of the PyTorch reference. status: "measured" (figures holds {"presets": {...}}),
+// "skipped" (no interpreter, no script, or an interpreter that cannot import torch) or "failed"
+// (the script ran and broke); note: one line saying why, empty when measured.
+struct ReferenceOutcome {
+  std::string status;
+  std::string note;
+  nlohmann::json figures;
+};
+
+// Runs bench/reference.py on the same shapes and token ids.
+ReferenceOutcome runReference(const BenchOptions& o, const nlohmann::json& input);
 
 }  // namespace rr::core::bench

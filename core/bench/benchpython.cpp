@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -27,12 +28,32 @@ std::string tail(const std::string& path, size_t chars) {
   return s.size() > chars ? s.substr(s.size() - chars) : s;
 }
 
+// The last non-blank line: a Python traceback ends with the exception and its message.
+std::string lastLine(const std::string& text) {
+  std::stringstream in(text);
+  std::string last;
+  for (std::string line; std::getline(in, line);)
+    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
+  return last;
+}
+
+const char* const kInstallHint =
+    " — install Debian's python3-torch (apt-get install python3-torch)";
+
+ReferenceOutcome skipped(const std::string& why) {
+  return {"skipped", "reference skipped: " + why + kInstallHint, nullptr};
+}
+
 }  // namespace
 
-nlohmann::json runReference(const BenchOptions& o, const nlohmann::json& input) {
+ReferenceOutcome runReference(const BenchOptions& o, const nlohmann::json& input) {
   namespace fs = std::filesystem;
   if (!fs::exists(o.referenceScript))
-    throw std::runtime_error("reference script not found: " + o.referenceScript);
+    return {"skipped", "reference skipped: script not found: " + o.referenceScript, nullptr};
+  // A path is checked here; a bare name is looked up by the shell, which exits 126 or 127.
+  if (o.python.find('/') != std::string::npos && ::access(o.python.c_str(), X_OK) != 0)
+    return skipped("cannot run " + o.python + " (" +
+                   (fs::exists(o.python) ? "not executable" : "not found") + ")");
   const fs::path dir = fs::temp_directory_path();
   const std::string stem = "rr-bench-" + std::to_string(::getpid());
   const std::string in =
@@ -55,14 +76,25 @@ nlohmann::json runReference(const BenchOptions& o, const nlohmann::json& input) 
   const std::string errors = tail(err, 600);
   if (o.referenceInput.empty()) fs::remove(in);
   fs::remove(err);
-  if (status != 0)
-    throw std::runtime_error(o.python + " " + o.referenceScript + " failed (exit " +
-                             std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : status) +
-                             "): " + errors);
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : status;
+  if (code == 126 || code == 127) return skipped("cannot run " + o.python);
+  if (code != 0) {
+    // The script imports torch first thing; asking the interpreter alone tells that case apart.
+    const std::string probe = shellQuote(o.python) + " -c 'import torch' >/dev/null 2>&1";
+    if (std::system(probe.c_str()) != 0) return skipped(o.python + " cannot import torch");
+    return {"failed",
+            "reference failed: " + o.python + " " + o.referenceScript + " exited " +
+                std::to_string(code) + ": " + lastLine(errors),
+            nullptr};
+  }
   try {
-    return nlohmann::json::parse(out);
+    return {"measured", "", nlohmann::json::parse(out)};
   } catch (const nlohmann::json::exception&) {
-    throw std::runtime_error("the reference printed no JSON: " + out.substr(0, 300) + errors);
+    const std::string why = lastLine(errors);
+    return {"failed",
+            "reference failed: " + o.referenceScript + " printed no JSON" +
+                (why.empty() ? "" : ": " + why),
+            nullptr};
   }
 }
 

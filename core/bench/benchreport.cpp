@@ -1,6 +1,7 @@
 // The bench's arithmetic and presentation: spreads, analytic FLOPs, the headline ratios and the
 // table / CSV renderings of runBench's JSON.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -89,7 +90,7 @@ nlohmann::json benchRatios(const nlohmann::json& r) {
   const auto mixed = medianOf(inferRow("arliss-mixed"), "batch32_pairs_per_s");
   const auto sw = medianOf(inferRow("arliss-switch"), "batch32_pairs_per_s");
   const nlohmann::json* mini = trainRow("mini", "baseline");
-  return {
+  const nlohmann::json all = {
       {"arliss_mixed_vs_baseline_pairwise", divide(mixed, baseInfer)},
       {"arliss_switch_vs_baseline_pairwise", divide(sw, baseInfer)},
       {"arliss_mixed_vs_switch_pairwise", divide(mixed, sw)},
@@ -104,6 +105,10 @@ nlohmann::json benchRatios(const nlohmann::json& r) {
       {"store_overhead",
        r.contains("store") ? r["store"].value("overhead", nlohmann::json()) : nlohmann::json()},
   };
+  nlohmann::json measured = nlohmann::json::object();
+  for (const auto& [key, value] : all.items())
+    if (value.is_number() && std::isfinite(value.get<double>())) measured[key] = value;
+  return measured;
 }
 
 namespace {

@@ -1,8 +1,10 @@
 // The bench's output contract: the JSON sections and keys the checks and docs read, ratios that
 // follow from the raw figures, analytic FLOPs, and ARLISS's two inference modes scoring alike.
 // Never a timing: the quick run checks structure on toy shapes.
+#include <QFile>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <cmath>
 
 #include "bench/bench.h"
 #include "common/errors.h"
@@ -22,6 +24,25 @@ BenchOptions quickOptions() {
   o.batchPairs = 4;
   o.seqLen = 16;
   return o;
+}
+
+// The quick bench's inference of the Baseline alone, then the reference through `python`.
+BenchOptions referenceOptions(const std::string& python) {
+  BenchOptions o = quickOptions();
+  o.suite = "infer";
+  o.systems = {"baseline"};
+  o.python = python;
+  o.referenceScript = RR_SOURCE_DIR "/bench/reference.py";
+  return o;
+}
+
+// A stand-in interpreter: a shell script with `body`.
+bool writeScript(const QString& path, const QByteArray& body) {
+  QFile f(path);
+  if (!f.open(QIODevice::WriteOnly)) return false;
+  f.write("#!/bin/sh\n" + body);
+  f.close();
+  return f.setPermissions(f.permissions() | QFileDevice::ExeOwner);
 }
 
 const json* row(const json& rows, const std::string& key, const std::string& value) {
@@ -104,7 +125,11 @@ class TestBench : public QObject {
     QCOMPARE(q["arliss_switch_infer_vs_python"].get<double>(), 2.0);
     QCOMPARE(q["mfu_train_mini"].get<double>(), 0.4);
     r.erase("python");
-    QVERIFY(benchRatios(r)["baseline_train_vs_python"].is_null());
+    const json without = benchRatios(r);
+    for (const char* k : {"baseline_train_vs_python", "baseline_infer_vs_python",
+                          "baseline_infer_batch1_vs_python", "arliss_switch_infer_vs_python"})
+      QVERIFY2(!without.contains(k), k);
+    QCOMPARE(without["arliss_mixed_vs_switch_pairwise"].get<double>(), 3.0);
   }
 
   void quickRunHasEverySection() {
@@ -116,7 +141,8 @@ class TestBench : public QObject {
       if (m["preset"] == "") best = std::max(best, m["gflops"]["median"].get<double>());
     QCOMPARE(m_quick["matmul"].size(), size_t(1 + 3));
     QCOMPARE(m_quick["ceiling_gflops"].get<double>(), best);
-    QVERIFY(m_quick["python"].is_null());
+    QVERIFY(!m_quick.contains("python"));
+    QCOMPARE(m_quick["python_status"].get<std::string>(), std::string("off"));
     QVERIFY(m_quick["python_note"].is_string());
     for (const char* m : {"baseline", "base-lora", "more", "rodos", "arliss", "dmoerm"})
       QVERIFY2(row(m_quick["train"], "method", m), m);
@@ -133,11 +159,15 @@ class TestBench : public QObject {
 
   void quickRatiosMatchItsFigures() {
     const json& q = m_quick["ratios"];
-    for (const char* k : {"arliss_mixed_vs_baseline_pairwise", "more_vs_baseline_step_time",
-                          "baseline_train_vs_python", "baseline_infer_vs_python", "mfu_train_mini"})
+    for (const char* k :
+         {"arliss_mixed_vs_baseline_pairwise", "more_vs_baseline_step_time", "store_overhead"})
       QVERIFY2(q.contains(k), k);
+    // Mini and the reference were not measured: their ratios are absent, not 0 or NaN.
+    for (const char* k : {"mfu_train_mini", "baseline_train_vs_python", "baseline_infer_vs_python"})
+      QVERIFY2(!q.contains(k), k);
+    for (const auto& [k, v] : q.items())
+      QVERIFY2(v.is_number() && std::isfinite(v.get<double>()), k.c_str());
     QCOMPARE(m_quick["ratio_preset"].get<std::string>(), std::string("tiny"));
-    QVERIFY(q["mfu_train_mini"].is_null());  // mini was not measured
     const auto rate = [&](const char* s) {
       return row(m_quick["infer"], "system", s)->at("batch32_pairs_per_s")["median"].get<double>();
     };
@@ -179,6 +209,56 @@ class TestBench : public QObject {
     const json note = {{"python_note", "no python, \"none\""}};
     QVERIFY(formatBench(note, "csv").find("reference_note,\"no python, \"\"none\"\"\"") !=
             std::string::npos);
+  }
+
+  // A machine without Debian's python3-torch: the bench still succeeds, says so in one line, and
+  // leaves out every figure and ratio the reference would have given.
+  void referenceWithoutTorchIsSkipped() {
+    const QString python = m_dir.filePath("python3");
+    QVERIFY(
+        writeScript(python, "echo \"ModuleNotFoundError: No module named 'torch'\" >&2\nexit 1\n"));
+    const json r = runBench(referenceOptions(python.toStdString()));
+    QCOMPARE(r["python_status"].get<std::string>(), std::string("skipped"));
+    const std::string note = r["python_note"].get<std::string>();
+    QCOMPARE(note, "reference skipped: " + python.toStdString() +
+                       " cannot import torch — install Debian's python3-torch (apt-get install "
+                       "python3-torch)");
+    QVERIFY(!r.contains("python"));
+    for (const auto& [k, v] : r["ratios"].items()) {
+      QVERIFY2(k.find("python") == std::string::npos, k.c_str());
+      QVERIFY2(v.is_number() && std::isfinite(v.get<double>()), k.c_str());
+    }
+    QVERIFY(!r["ratios"].contains("store_overhead"));  // the train suite did not run
+    const std::string table = formatBench(r, "table");
+    QVERIFY(table.find("\n" + note + "\n") != std::string::npos);
+    QVERIFY(table.find("_vs_python") == std::string::npos);
+    QVERIFY(table.find("## reference\n") == std::string::npos);
+  }
+
+  void referenceWithoutInterpreterIsSkipped() {
+    const std::string python = m_dir.filePath("no-such-python").toStdString();
+    const json r = runBench(referenceOptions(python));
+    QCOMPARE(r["python_status"].get<std::string>(), std::string("skipped"));
+    QCOMPARE(r["python_note"].get<std::string>(),
+             "reference skipped: cannot run " + python +
+                 " (not found) — install Debian's python3-torch (apt-get install python3-torch)");
+    QVERIFY(!r.contains("python"));
+    QVERIFY(!r["ratios"].contains("baseline_infer_vs_python"));
+  }
+
+  // Torch imports, the script breaks: a failure, told by the exception's line of the traceback.
+  void referenceThatBreaksIsAFailure() {
+    const QString python = m_dir.filePath("python-breaks");
+    QVERIFY(
+        writeScript(python,
+                    "[ \"$1\" = -c ] && exit 0\necho Traceback >&2\necho 'RuntimeError: boom' >&2\n"
+                    "exit 1\n"));
+    const json r = runBench(referenceOptions(python.toStdString()));
+    QCOMPARE(r["python_status"].get<std::string>(), std::string("failed"));
+    const std::string note = r["python_note"].get<std::string>();
+    QVERIFY2(note.find("exited 1: RuntimeError: boom") != std::string::npos, note.c_str());
+    QVERIFY(note.find('\n') == std::string::npos);
+    QVERIFY(!r["ratios"].contains("baseline_infer_vs_python"));
   }
 
   void badOptionsAreInputErrors() {
