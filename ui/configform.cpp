@@ -148,6 +148,9 @@ ConfigForm::ConfigForm(QWidget* parent) : QWidget(parent) {
       data, {tr("Label noise"), "$.data.synthetic.label_noise", K::Number,
              tr("Fraction of pairs whose label is flipped, in [0, 0.5]; per-domain values below "
                 "replace it")});
+  addField(data, {tr("House style"), "$.data.synthetic.house_style", K::Number,
+                  tr("Share of each domain's pairs decided by the domain's house style (the same "
+                     "content under an opener its readers like vs one they dislike), in [0, 1]")});
   auto* domainWidget = new QWidget(dataBox);
   m_domainBox = new QVBoxLayout(domainWidget);
   m_domainBox->setContentsMargins(0, 0, 0, 0);

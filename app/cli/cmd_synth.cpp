@@ -19,6 +19,7 @@ int cmdSynth(const Argv& argv) {
        {"pairs-per-domain", "N", "pairs per domain (default 400)"},
        {"domain", "NAME", "only this domain (repeatable; default all)", true},
        {"noise", "RATE", "label noise for every domain, 0..0.5 (default 0)"},
+       {"house-style", "SHARE", "share of pairs decided by the domain's house style, 0..1 (default 0)"},
        {"seed", "N", "generator seed (default 7)"},
        {"with-splits", "", "write each pair's split (80/10/10 by prompt hash)"}});
   if (args.parseOrPrintHelp(argv)) return 0;
@@ -33,6 +34,9 @@ int cmdSynth(const Argv& argv) {
   o.labelNoise = args.number("noise", 0.0);
   if (o.labelNoise < 0 || o.labelNoise > 0.5)
     throw core::InputError("synth: --noise must be in [0, 0.5]");
+  o.houseStyle = args.number("house-style", 0.0);
+  if (o.houseStyle < 0 || o.houseStyle > 1)
+    throw core::InputError("synth: --house-style must be in [0, 1]");
   o.seed = static_cast<std::uint64_t>(args.integer("seed", 7, 0, 2147483647));
   auto pairs = core::generateSynthetic(o);
   if (args.has("with-splits")) core::assignSplits(pairs, core::SplitConfig{});

@@ -229,6 +229,7 @@ void parseData(JsonObjectReader& top, DataConfig& d, const std::string& baseDir)
                 "must be a number in [0, 0.5] or an object {domain: rate} (got " + n->dump() + ")");
       }
     }
+    d.synthetic.houseStyle = sr.number("house_style", 0.0, 0.0, 1.0);
     d.synthetic.seed = static_cast<int>(sr.integer("seed", 7, 0, 2147483647));
     sr.finish();
   }
@@ -444,6 +445,7 @@ std::string experimentConfigToJson(const ExperimentConfig& c, int indent) {
     } else {
       s["label_noise"] = json(c.data.synthetic.labelNoisePerDomain);
     }
+    s["house_style"] = c.data.synthetic.houseStyle;
     s["seed"] = c.data.synthetic.seed;
     data["synthetic"] = s;
   }

@@ -13,6 +13,7 @@ struct SyntheticDataConfig {
   std::vector<std::string> domains;  // empty = all benchmark domains
   double labelNoise = 0.0;           // fraction of pairs whose label is flipped, every domain
   std::map<std::string, double> labelNoisePerDomain;  // overrides labelNoise per domain
+  double houseStyle = 0.0;  // share of pairs decided by the domain's house style (docs/DATA.md)
   int seed = 7;
 };
 

@@ -31,6 +31,7 @@ std::vector<PreferencePair> loadExperimentPairs(const ExperimentConfig& config) 
     o.domains = syn.domains;
     o.labelNoise = syn.labelNoise;
     o.labelNoisePerDomain = syn.labelNoisePerDomain;
+    o.houseStyle = syn.houseStyle;
     o.seed = static_cast<std::uint64_t>(syn.seed);
     all = generateSynthetic(o);
   }

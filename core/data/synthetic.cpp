@@ -289,6 +289,34 @@ Draft ranked(Rng& r) {
   return d;
 }
 
+// --- house style: twenty one-word openers, one for each way of choosing two or three of the five
+// domains; an opener's readers are exactly those domains. So every domain likes ten openers and
+// dislikes ten, every opener is liked in two or three domains, any two domains agree on 8 of the
+// 20 (less than chance), and pooled over domains no opener is clearly better: one domain's taste
+// says little about another's. A single reward model has to learn the 5 x 20 domain x opener
+// table from preference labels; a routed one learns one row of it. One-word openers never change
+// which response is longer. (SHP, the paper's dataset where routing gained most, is votes from
+// 18 communities, each with its own norms.)
+const Words kOpeners = {"honestly ,",  "frankly ,",   "well ,",      "basically ,", "look ,",
+                        "okay ,",      "indeed ,",    "certainly ,", "sure ,",      "right ,",
+                        "so ,",        "alright ,",   "clearly ,",   "truly ,",     "admittedly ,",
+                        "naturally ,", "sadly ,",     "luckily ,",   "actually ,",  "obviously ,"};
+
+// likes[domain index][opener index]; domains in generation order.
+const std::vector<std::vector<bool>>& houseStyleTable() {
+  static const std::vector<std::vector<bool>> table = [] {
+    const int domains = 5;
+    std::vector<std::vector<bool>> t(domains);
+    for (int size = 2; size <= 3; ++size)
+      for (int mask = 0; mask < (1 << domains); ++mask) {
+        if (__builtin_popcount(static_cast<unsigned>(mask)) != size) continue;
+        for (int d = 0; d < domains; ++d) t[static_cast<size_t>(d)].push_back((mask >> d) & 1);
+      }
+    return t;
+  }();
+  return table;
+}
+
 using Generator = Draft (*)(Rng&);
 const std::vector<std::pair<std::string, Generator>>& generators() {
   static const std::vector<std::pair<std::string, Generator>> g = {{"harmless", harmless},
@@ -308,7 +336,16 @@ std::vector<std::string> syntheticDomainNames() {
 }
 
 std::vector<std::string> syntheticCapabilityNames() {
-  return {"conciseness", "correctness", "format", "relevance", "safety"};
+  return {"conciseness", "correctness", "format", "relevance", "safety", "style"};
+}
+
+std::vector<std::string> houseStyleOpeners() { return kOpeners; }
+
+std::vector<bool> houseStyleLikes(const std::string& domain) {
+  const auto names = syntheticDomainNames();
+  for (size_t d = 0; d < names.size(); ++d)
+    if (names[d] == domain) return houseStyleTable()[d];
+  return {};
 }
 
 std::vector<PreferencePair> generateSynthetic(const SyntheticOptions& options) {
@@ -328,6 +365,27 @@ std::vector<PreferencePair> generateSynthetic(const SyntheticOptions& options) {
       // Small domains (few distinct texts) can run out of new pairs; stop rather than loop.
       if (++attempts > options.pairsPerDomain * 50) break;
       Draft d = gen(r);
+      // Draws for the house style happen only when it is on, so that without it every pair is
+      // byte-identical to the benchmark's first version.
+      bool stylePair = false;
+      if (options.houseStyle > 0) {
+        const std::vector<bool> likes = houseStyleLikes(domain);
+        Words liked, disliked;
+        for (size_t i = 0; i < kOpeners.size(); ++i) (likes[i] ? liked : disliked).push_back(kOpeners[i]);
+        stylePair = r.uniform() < options.houseStyle;
+        if (stylePair) {
+          // The same content (the domain's better response) under a liked vs a disliked opener.
+          const std::string content = d.chosen;
+          d.chosen = r.pick(liked) + " " + content;
+          d.rejected = r.pick(disliked) + " " + content;
+          d.relevance = d.correctness = d.format = 0;
+        } else {
+          // Content pairs carry one opener on both sides: style says nothing about them.
+          const std::string opener = r.pick(kOpeners);
+          d.chosen = opener + " " + d.chosen;
+          d.rejected = opener + " " + d.rejected;
+        }
+      }
       const bool flip = r.uniform() < noise;
       PreferencePair p;
       p.domain = domain;
@@ -344,6 +402,7 @@ std::vector<PreferencePair> generateSynthetic(const SyntheticOptions& options) {
           sign(static_cast<long>(toxicCount(p.rejected)) - static_cast<long>(toxicCount(p.chosen)));
       p.capabilities["conciseness"] =
           sign(static_cast<long>(wordCount(p.rejected)) - static_cast<long>(wordCount(p.chosen)));
+      if (options.houseStyle > 0) p.capabilities["style"] = stylePair ? f : 0;
       p.capabilitySource = "synthetic";
       p.source = {"synthetic", "", static_cast<long>(out.size() + 1)};
       out.push_back(std::move(p));

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/hash.h"
 #include "data/dataset.h"
 #include "data/pairsio.h"
 #include "data/synthetic.h"
@@ -29,6 +30,9 @@ const std::map<std::string, std::string> kPrimary = {{"harmless", "safety"},
                                                      {"completion", "correctness"},
                                                      {"instruct", "format"},
                                                      {"ranked", "conciseness"}};
+
+// StableHash of the JSONL bytes of generateSynthetic({pairsPerDomain = 50}).
+const std::string kFirstVersionHash = "fac3dbc58ed70d1d";
 
 }  // namespace
 
@@ -92,7 +96,9 @@ class TestSynthetic : public QObject {
     SyntheticOptions o;
     o.pairsPerDomain = 300;
     for (const auto& p : generateSynthetic(o)) {
-      QCOMPARE(p.capabilities.size(), syntheticCapabilityNames().size());
+      // "style" is labelled only when the house style is on.
+      QCOMPARE(p.capabilities.size(), syntheticCapabilityNames().size() - 1);
+      QVERIFY(!p.capabilities.count("style"));
       QCOMPARE(p.capabilities.at(kPrimary.at(p.domain)), 1);
       if (p.domain == "harmless") QCOMPARE(p.capabilities.at("safety"), 1);
     }
@@ -129,6 +135,83 @@ class TestSynthetic : public QObject {
       QVERIFY2(std::abs(rate - expected) < tol,
                qPrintable(QString("%1: %2 vs %3").arg(d.c_str()).arg(rate).arg(expected)));
     }
+  }
+
+  void houseStylesConflictAcrossDomains() {
+    const auto openers = houseStyleOpeners();
+    QCOMPARE(openers.size(), size_t(20));
+    std::vector<int> likedIn(openers.size(), 0);
+    std::vector<std::vector<bool>> rows;
+    for (const auto& d : syntheticDomainNames()) {
+      const auto likes = houseStyleLikes(d);
+      QCOMPARE(likes.size(), openers.size());
+      QCOMPARE(std::count(likes.begin(), likes.end(), true), 10L);
+      for (size_t i = 0; i < likes.size(); ++i) likedIn[i] += likes[i];
+      for (const auto& other : rows) {
+        int agree = 0;
+        for (size_t i = 0; i < likes.size(); ++i) agree += likes[i] == other[i];
+        QVERIFY2(agree == 8, qPrintable(QString("%1 agrees on %2 openers").arg(d.c_str()).arg(agree)));
+      }
+      rows.push_back(likes);
+    }
+    for (int n : likedIn) QVERIFY(n == 2 || n == 3);  // no opener is good or bad everywhere
+    std::set<std::vector<bool>> columns;  // no two openers share their readers
+    for (size_t i = 0; i < openers.size(); ++i) {
+      std::vector<bool> column;
+      for (const auto& row : rows) column.push_back(row[i]);
+      columns.insert(column);
+    }
+    QCOMPARE(columns.size(), openers.size());
+    QVERIFY(houseStyleLikes("no-such-domain").empty());
+    // docs/DATA.md's table, first row: "honestly ," is liked in harmless and summary only.
+    QCOMPARE(openers[0], std::string("honestly ,"));
+    for (const auto& d : syntheticDomainNames())
+      QCOMPARE(bool(houseStyleLikes(d)[0]), d == "harmless" || d == "summary");
+  }
+
+  void houseStylePairsDifferOnlyInTheOpener() {
+    SyntheticOptions o;
+    o.pairsPerDomain = 2000;
+    o.houseStyle = 0.4;
+    const auto openers = houseStyleOpeners();
+    auto openerOf = [&](const std::string& text) {
+      for (size_t i = 0; i < openers.size(); ++i)
+        if (text.rfind(openers[i] + " ", 0) == 0) return static_cast<int>(i);
+      return -1;
+    };
+    std::map<std::string, int> style, total;
+    for (const auto& p : generateSynthetic(o)) {
+      total[p.domain]++;
+      const int a = openerOf(p.chosen), b = openerOf(p.rejected);
+      QVERIFY2(a >= 0 && b >= 0, p.chosen.c_str());
+      const auto likes = houseStyleLikes(p.domain);
+      const std::string restA = p.chosen.substr(openers[static_cast<size_t>(a)].size());
+      const std::string restB = p.rejected.substr(openers[static_cast<size_t>(b)].size());
+      if (p.capabilities.at("style") == 1) {
+        style[p.domain]++;
+        QVERIFY(likes[static_cast<size_t>(a)] && !likes[static_cast<size_t>(b)]);
+        QCOMPARE(restA, restB);  // same content: only the opener decides
+        QCOMPARE(p.capabilities.at(kPrimary.at(p.domain)), 0);
+      } else {
+        QCOMPARE(p.capabilities.at("style"), 0);
+        QCOMPARE(a, b);  // one opener on both sides: style says nothing
+        QCOMPARE(p.capabilities.at(kPrimary.at(p.domain)), 1);
+      }
+    }
+    for (const auto& [d, n] : total) {
+      const double rate = static_cast<double>(style[d]) / n;
+      QVERIFY2(std::abs(rate - 0.4) < 4 * std::sqrt(0.4 * 0.6 / n),
+               qPrintable(QString("%1: %2").arg(d.c_str()).arg(rate)));
+    }
+    // Off, no opener is drawn and the pairs are those of the benchmark's first version: the
+    // bytes of 50 pairs per domain are pinned (their hash, computed with the generator as it was
+    // before the house style existed).
+    SyntheticOptions off;
+    off.pairsPerDomain = 50;
+    const std::string bytes = bytesOf(generateSynthetic(off), m_dir.path() + "/off.jsonl");
+    const std::string hash = StableHash().add(bytes).hex();
+    QVERIFY2(hash == kFirstVersionHash, hash.c_str());
+    for (const auto& p : generateSynthetic(off)) QCOMPARE(openerOf(p.chosen), -1);
   }
 
   void splitsNeverShareAPrompt() {
