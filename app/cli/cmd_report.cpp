@@ -23,9 +23,12 @@ std::unique_ptr<core::RunStore> openExisting(const Args& args, const std::string
 int cmdReport(const Argv& argv) {
   Args args("report", "--db FILE [options]",
             "Prints per-method, per-domain accuracy (mean ± std over seeds), parameters, train\n"
-            "time and inference time for the finished runs of a run store.",
+            "time and inference time for the finished runs of a run store. --by capability\n"
+            "prints instead each method's accuracy on the test pairs whose label for a\n"
+            "capability is non-zero, per capability, with the number of those pairs.",
             {{"db", "FILE", "run store to read"},
              {"format", "F", "md (default), csv, json or latex"},
+             {"by", "WHAT", "capability: accuracy per capability instead of per domain"},
              {"run", "ID", "only this run (repeatable)", true}});
   if (args.parseOrPrintHelp(argv)) return 0;
   const std::string format = args.value("format", "md");
@@ -33,6 +36,8 @@ int cmdReport(const Argv& argv) {
   if (std::find(formats.begin(), formats.end(), format) == formats.end())
     throw core::InputError("report: --format must be md, csv, json or latex (got '" + format +
                            "')");
+  const std::string by = args.value("by");
+  if (args.has("by")) core::checkReportBreakdown(by);
   auto store = openExisting(args, "report");
   std::vector<std::int64_t> ids;
   for (const auto& v : args.values("run")) {
@@ -42,7 +47,7 @@ int cmdReport(const Argv& argv) {
       throw core::InputError("report: --run must be a run id (got '" + v + "')");
     }
   }
-  const core::Report report = core::buildReport(*store, ids);
+  const core::Report report = core::buildReport(*store, ids, by);
   if (report.methods.empty()) {
     std::cerr << "report: no finished runs in " << store->path() << "\n";
     if (format == "json") std::cout << core::formatReport(report, format);

@@ -25,7 +25,47 @@ Stat statOf(const std::vector<double>& v) {
   return s;
 }
 
-Report buildReport(const RunStore& store, const std::vector<std::int64_t>& runIds) {
+std::vector<std::string> reportBreakdowns() { return {"capability"}; }
+
+void checkReportBreakdown(const std::string& by) {
+  const auto all = reportBreakdowns();
+  if (std::find(all.begin(), all.end(), by) != all.end()) return;
+  std::string list;
+  for (size_t i = 0; i < all.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == all.size() ? " or " : ", ") + all[i];
+  throw InputError("report: --by must be " + list + " (got '" + by + "')");
+}
+
+namespace {
+
+void addCapabilityBreakdown(const RunStore& store, const std::vector<std::int64_t>& ids,
+                            Report& rep) {
+  std::map<std::int64_t, std::vector<CapabilityCount>> counts;
+  std::set<std::string> names;
+  for (auto& c : store.capabilityCounts(ids)) {
+    names.insert(c.capability);
+    counts[c.runId].push_back(c);
+  }
+  rep.capabilities.assign(names.begin(), names.end());
+  for (auto& m : rep.methods) {
+    std::map<std::string, std::vector<double>> acc, pairs;
+    for (auto id : m.runIds)
+      for (const auto& c : counts[id]) {
+        pairs[c.capability].push_back(static_cast<double>(c.pairs));
+        if (c.pairs > 0)
+          acc[c.capability].push_back(static_cast<double>(c.correct) /
+                                      static_cast<double>(c.pairs));
+      }
+    for (const auto& [k, v] : acc) m.capabilityAccuracy[k] = statOf(v);
+    for (const auto& [k, v] : pairs) m.capabilityPairs[k] = statOf(v);
+  }
+}
+
+}  // namespace
+
+Report buildReport(const RunStore& store, const std::vector<std::int64_t>& runIds,
+                   const std::string& by) {
+  if (!by.empty()) checkReportBreakdown(by);
   std::vector<RunInfo> runs;
   for (const auto& r : store.listRuns()) {
     if (r.status != RunStatus::Finished) continue;
@@ -40,6 +80,7 @@ Report buildReport(const RunStore& store, const std::vector<std::int64_t>& runId
   for (auto& c : store.components(ids)) comps[c.runId].push_back(c);
 
   Report rep;
+  rep.by = by;
   std::vector<std::pair<std::string, std::string>> order;  // (experiment, name) in run order
   std::map<std::pair<std::string, std::string>, std::map<std::string, std::vector<double>>> acc,
       met, compSecs;
@@ -80,6 +121,7 @@ Report buildReport(const RunStore& store, const std::vector<std::int64_t>& runId
         m.paramsPctOfBaseline =
             100.0 * m.metrics.at("params_total").mean / b.metrics.at("params_total").mean;
   }
+  if (by == "capability") addCapabilityBreakdown(store, ids, rep);
   return rep;
 }
 
@@ -120,6 +162,20 @@ std::map<std::string, double> bestPerColumn(const Report& r) {
   return best;
 }
 
+std::string bold(const std::string& s, bool latex) {
+  return latex ? "\\textbf{" + s + "}" : "**" + s + "**";
+}
+
+std::string texEscape(const std::string& s, bool latex) {
+  if (!latex) return s;
+  std::string out;
+  for (char ch : s) {
+    if (ch == '_' || ch == '%' || ch == '&' || ch == '#') out += '\\';
+    out += ch;
+  }
+  return out;
+}
+
 std::string table(const Report& r, bool latex) {
   const auto cols = accuracyColumns(r);
   const auto best = bestPerColumn(r);
@@ -131,20 +187,11 @@ std::string table(const Report& r, bool latex) {
   for (const char* h :
        {"params (M)", "% of Baseline", "trainable (M)", "train s", "infer ms/step", "pairs/s @32"})
     head.push_back(h);
-  auto bold = [&](const std::string& s) { return latex ? "\\textbf{" + s + "}" : "**" + s + "**"; };
-  auto escape = [&](std::string s) {
-    if (!latex) return s;
-    std::string out;
-    for (char ch : s) {
-      if (ch == '_' || ch == '%' || ch == '&' || ch == '#') out += '\\';
-      out += ch;
-    }
-    return out;
-  };
   if (latex) {
     os << "\\begin{tabular}{l" << std::string(head.size() - 1, 'r') << "}\n\\hline\n";
   }
-  for (size_t i = 0; i < head.size(); ++i) os << (i ? sep : (latex ? "" : "| ")) << escape(head[i]);
+  for (size_t i = 0; i < head.size(); ++i)
+    os << (i ? sep : (latex ? "" : "| ")) << texEscape(head[i], latex);
   os << (latex ? " \\\\\n\\hline\n" : " |\n");
   if (!latex) {
     os << "|";
@@ -152,7 +199,8 @@ std::string table(const Report& r, bool latex) {
     os << "\n";
   }
   for (const auto& m : r.methods) {
-    std::vector<std::string> cells = {escape(m.methodName), std::to_string(m.runIds.size())};
+    std::vector<std::string> cells = {texEscape(m.methodName, latex),
+                                      std::to_string(m.runIds.size())};
     for (const auto& c : cols) {
       auto it = m.accuracy.find(c);
       if (it == m.accuracy.end()) {
@@ -160,7 +208,7 @@ std::string table(const Report& r, bool latex) {
         continue;
       }
       std::string cell = pm(it->second, 4, pmSep);
-      if (std::abs(it->second.mean - best.at(c)) < 1e-12) cell = bold(cell);
+      if (std::abs(it->second.mean - best.at(c)) < 1e-12) cell = bold(cell, latex);
       cells.push_back(cell);
     }
     cells.push_back(millions(metricMean(m, "params_total")));
@@ -179,10 +227,10 @@ std::string table(const Report& r, bool latex) {
   for (const auto& m : r.methods) {
     if (m.componentSeconds.size() < 2) continue;
     any = true;
-    comp << (latex ? "% " : "- ") << escape(m.methodName) << ": ";
+    comp << (latex ? "% " : "- ") << texEscape(m.methodName, latex) << ": ";
     bool first = true;
     for (const auto& [name, s] : m.componentSeconds) {
-      comp << (first ? "" : ", ") << escape(name) << " " << fixed(s.mean, 1) << " s";
+      comp << (first ? "" : ", ") << texEscape(name, latex) << " " << fixed(s.mean, 1) << " s";
       first = false;
     }
     comp << "\n";
@@ -231,13 +279,115 @@ std::string json(const Report& r) {
   return j.dump(2) + "\n";
 }
 
+// The number of labelled pairs per seed: a whole number unless the seeds' test sets differ.
+std::string pairCount(const Stat& s) {
+  return fixed(s.mean, std::abs(s.mean - std::round(s.mean)) < 1e-9 ? 0 : 1);
+}
+
+std::string capabilityTable(const Report& r, bool latex) {
+  if (r.capabilities.empty())
+    return latex ? "% no evaluated pair of these runs carries a capability label\n"
+                 : "No evaluated pair of these runs carries a capability label.\n";
+  std::map<std::string, double> best;
+  for (const auto& c : r.capabilities)
+    for (const auto& m : r.methods)
+      if (auto it = m.capabilityAccuracy.find(c); it != m.capabilityAccuracy.end())
+        best[c] = std::max(best.count(c) ? best[c] : -1.0, it->second.mean);
+  const std::string sep = latex ? " & " : " | ";
+  const std::string pmSep = latex ? " $\\pm$ " : " ± ";
+  const std::string lead = latex ? "" : "| ";
+  const std::string end = latex ? " \\\\\n" : " |\n";
+  std::ostringstream os;
+  std::vector<std::string> head = {"method", "seeds"};
+  head.insert(head.end(), r.capabilities.begin(), r.capabilities.end());
+  if (latex) os << "\\begin{tabular}{l" << std::string(head.size() - 1, 'r') << "}\n\\hline\n";
+  for (size_t i = 0; i < head.size(); ++i) os << (i ? sep : lead) << texEscape(head[i], latex);
+  os << (latex ? " \\\\\n\\hline\n" : " |\n");
+  if (!latex) {
+    os << "|";
+    for (size_t i = 0; i < head.size(); ++i) os << (i < 2 ? "---|" : "---:|");
+    os << "\n";
+  }
+  std::vector<std::string> unlabelled;
+  for (const auto& m : r.methods) {
+    std::vector<std::string> cells = {texEscape(m.methodName, latex),
+                                      std::to_string(m.runIds.size())};
+    for (const auto& c : r.capabilities) {
+      auto it = m.capabilityAccuracy.find(c);
+      std::string cell = "-";
+      if (it != m.capabilityAccuracy.end()) {
+        cell = pm(it->second, 4, pmSep);
+        if (std::abs(it->second.mean - best.at(c)) < 1e-12) cell = bold(cell, latex);
+      }
+      if (auto n = m.capabilityPairs.find(c); n != m.capabilityPairs.end())
+        cell += " (" + pairCount(n->second) + ")";
+      cells.push_back(cell);
+    }
+    if (m.capabilityAccuracy.empty()) unlabelled.push_back(texEscape(m.methodName, latex));
+    for (size_t i = 0; i < cells.size(); ++i) os << (i ? sep : lead) << cells[i];
+    os << end;
+  }
+  const std::string note = latex ? "% " : "\n";
+  if (latex) os << "\\hline\n\\end{tabular}\n";
+  os << note << "Accuracy on the evaluated pairs whose label for the capability is non-zero, mean "
+     << (latex ? "+-" : "±") << " std over seeds; (n): such pairs per seed.\n";
+  if (!unlabelled.empty()) {
+    os << (latex ? "% " : "") << "No evaluated pair with a non-zero capability label for: ";
+    for (size_t i = 0; i < unlabelled.size(); ++i) os << (i ? ", " : "") << unlabelled[i];
+    os << ".\n";
+  }
+  return os.str();
+}
+
+std::string capabilityCsv(const Report& r) {
+  std::ostringstream os;
+  os << "experiment,method,method_name,seeds,column,metric,mean,std\n";
+  for (const auto& m : r.methods)
+    for (const auto& c : r.capabilities)
+      for (const auto* stats : {&m.capabilityAccuracy, &m.capabilityPairs}) {
+        auto it = stats->find(c);
+        if (it == stats->end()) continue;
+        os << m.experiment << "," << m.method << "," << m.methodName << "," << it->second.n << ","
+           << c << "," << (stats == &m.capabilityAccuracy ? "accuracy" : "pairs") << ","
+           << std::setprecision(10) << it->second.mean << "," << it->second.std << "\n";
+      }
+  return os.str();
+}
+
+std::string capabilityJson(const Report& r) {
+  nlohmann::json j;
+  j["by"] = r.by;
+  j["capabilities"] = r.capabilities;
+  j["methods"] = nlohmann::json::array();
+  for (const auto& m : r.methods) {
+    nlohmann::json mj;
+    mj["experiment"] = m.experiment;
+    mj["method"] = m.method;
+    mj["name"] = m.methodName;
+    mj["run_ids"] = m.runIds;
+    mj["seeds"] = m.seeds;
+    mj["capabilities"] = nlohmann::json::object();
+    for (const auto& [c, n] : m.capabilityPairs) {
+      auto it = m.capabilityAccuracy.find(c);
+      nlohmann::json cj =
+          it == m.capabilityAccuracy.end() ? nlohmann::json{{"n", 0}} : statJson(it->second);
+      cj["pairs"] = n.mean;
+      mj["capabilities"][c] = cj;
+    }
+    j["methods"].push_back(mj);
+  }
+  return j.dump(2) + "\n";
+}
+
 }  // namespace
 
 std::string formatReport(const Report& report, const std::string& format) {
-  if (format == "md") return table(report, false);
-  if (format == "latex") return table(report, true);
-  if (format == "csv") return csv(report);
-  if (format == "json") return json(report);
+  if (!report.by.empty()) checkReportBreakdown(report.by);
+  const bool byCapability = report.by == "capability";
+  if (format == "md") return byCapability ? capabilityTable(report, false) : table(report, false);
+  if (format == "latex") return byCapability ? capabilityTable(report, true) : table(report, true);
+  if (format == "csv") return byCapability ? capabilityCsv(report) : csv(report);
+  if (format == "json") return byCapability ? capabilityJson(report) : json(report);
   throw InputError("report: unknown format '" + format + "' (md, csv, json, latex)");
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The paper's tables from a run store: accuracy per method x domain (mean ± std over seeds),
 // parameters (and % of the Baseline), train time per component, inference time per step.
-// The CLI's `report` and the GUI's Compare view both build their tables here.
+// The CLI's `report` and the GUI's Compare view both build their tables here. `report --by
+// capability` breaks accuracy down by the capability labels of the evaluated pairs instead.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -26,18 +27,33 @@ struct MethodSummary {
                                          // infer_ms_per_step, infer_pairs_per_s, router_accuracy
   std::map<std::string, Stat> componentSeconds;  // per component name
   double paramsPctOfBaseline = -1;               // -1 without a Baseline in the same experiment
+  // Filled with by == "capability", per capability name: accuracy on the evaluated pairs whose
+  // label for it is non-zero (over the seeds that have such pairs), and the number of those
+  // pairs per seed. Empty for a method whose evaluated pairs carry no capability labels.
+  std::map<std::string, Stat> capabilityAccuracy;
+  std::map<std::string, Stat> capabilityPairs;
 };
 
 struct Report {
-  std::vector<std::string> domains;  // sorted, without "*"
+  std::string by;                         // "" (the main table) or one of reportBreakdowns()
+  std::vector<std::string> domains;       // sorted, without "*"
+  std::vector<std::string> capabilities;  // sorted; filled with by == "capability"
   std::vector<MethodSummary> methods;
 };
 
 // Finished runs among runIds (all finished runs when empty), grouped by experiment and method name.
-Report buildReport(const RunStore& store, const std::vector<std::int64_t>& runIds = {});
+// `by`: "" for the main table, or a breakdown from reportBreakdowns() (InputError otherwise).
+Report buildReport(const RunStore& store, const std::vector<std::int64_t>& runIds = {},
+                   const std::string& by = "");
 
-// md | csv | json | latex. Markdown and LaTeX mark the best value of each accuracy column bold.
+// md | csv | json | latex; the breakdown report.by names when it is set. Markdown and LaTeX mark
+// the best value of each accuracy column bold.
 std::string formatReport(const Report& report, const std::string& format);
 std::vector<std::string> reportFormats();
+
+// The values `report --by` accepts.
+std::vector<std::string> reportBreakdowns();
+// Throws InputError naming --by and the accepted values unless `by` is one of them.
+void checkReportBreakdown(const std::string& by);
 
 }  // namespace rr::core

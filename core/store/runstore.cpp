@@ -393,6 +393,20 @@ std::optional<PreferencePair> RunStore::pair(const std::string& id) const {
   return p;
 }
 
+std::vector<CapabilityCount> RunStore::capabilityCounts(
+    const std::vector<std::int64_t>& runIds) const {
+  // One pass in SQLite: the examples table holds a whole test split per run.
+  Stmt s(m_db,
+         "SELECT e.run_id, c.key, sum(c.value <> 0), sum(c.value <> 0 AND e.correct) "
+         "FROM examples e JOIN pairs p ON p.id = e.example_id, "
+         "json_each(CASE WHEN json_valid(p.capabilities) THEN p.capabilities ELSE '{}' END) c "
+         "WHERE e.run_id IN (" +
+             idList(runIds) + ") GROUP BY e.run_id, c.key ORDER BY e.run_id, c.key");
+  std::vector<CapabilityCount> out;
+  while (s.step()) out.push_back({s.i64(0), s.text(1), s.i64(2), s.i64(3)});
+  return out;
+}
+
 // --------------------------------------------------------------------------------- RunWriter
 
 RunWriter::RunWriter(const std::string& path) {

@@ -67,6 +67,14 @@ struct ComponentRow {
   double trainSeconds = 0;
 };
 
+// Evaluated pairs of one run whose label for one capability is non-zero (the capability has a say).
+struct CapabilityCount {
+  std::int64_t runId = 0;
+  std::string capability;
+  std::int64_t pairs = 0;    // 0 when every evaluated pair labels the capability 0
+  std::int64_t correct = 0;  // of those pairs, the ones the run ranked right
+};
+
 struct LogRow {
   std::int64_t runId = 0;
   double wallTime = 0;
@@ -103,6 +111,8 @@ class RunStore {
   std::vector<ExampleRow> examples(const ExampleFilter& f, std::int64_t offset,
                                    std::int64_t limit) const;
   std::optional<PreferencePair> pair(const std::string& id) const;
+  // Per run and capability name found in the labels of its evaluated pairs, ordered by both.
+  std::vector<CapabilityCount> capabilityCounts(const std::vector<std::int64_t>& runIds) const;
   // Marks running/queued runs of dead writer processes on this host as interrupted; returns count.
   int markInterrupted();
 

@@ -1,11 +1,13 @@
 // The paper's tables from a store filled by hand: mean ± std over seeds, best value per column,
-// parameters as % of the Baseline, and the same numbers in every format.
+// parameters as % of the Baseline, and the same numbers in every format; `report --by capability`
+// from evaluated pairs with known capability labels.
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "common/errors.h"
 #include "report/report.h"
 #include "store/runstore.h"
 
@@ -14,7 +16,61 @@ using namespace rr::core;
 class TestReport : public QObject {
   Q_OBJECT
   QTemporaryDir m_dir;
-  std::string m_db;
+  std::string m_db, m_capDb;
+  std::int64_t m_rodosSeed1 = 0;
+
+  // Pairs p1-p3 have a say on "style" (p3 with -1), p4 and p5 label it 0 and p4 has a say on
+  // "safety"; "tone" is 0 everywhere; p6 has no labels. Examples: pair id -> ranked right.
+  void fillCapabilityStore() {
+    m_capDb = (m_dir.path() + "/caps.db").toStdString();
+    RunWriter w(m_capDb);
+    std::vector<PreferencePair> pairs;
+    const std::vector<std::map<std::string, int>> labels = {
+        {{"style", 1}, {"safety", 0}, {"tone", 0}},  {{"style", 1}, {"safety", 0}, {"tone", 0}},
+        {{"style", -1}, {"safety", 0}, {"tone", 0}}, {{"style", 0}, {"safety", 1}, {"tone", 0}},
+        {{"style", 0}, {"safety", 0}, {"tone", 0}},  {}};
+    for (size_t i = 0; i < labels.size(); ++i) {
+      PreferencePair p;
+      p.id = "p" + std::to_string(i + 1);
+      p.domain = "d";
+      p.prompt = p.chosen = p.rejected = p.id;
+      p.split = "test";
+      p.capabilities = labels[i];
+      pairs.push_back(p);
+    }
+    w.addPairs(pairs);
+    auto add = [&](const char* method, int seed, const std::map<std::string, bool>& correct,
+                   RunStatus status = RunStatus::Finished) {
+      const auto id = w.createRun("exp", method, method, seed, "{}");
+      w.addResults({{id, "d", "accuracy", 0.5}, {id, "*", "accuracy", 0.5}});
+      std::vector<ExampleRow> rows;
+      for (const auto& [pair, ok] : correct)
+        rows.push_back({id, pair, "d", ok ? 1.0 : 0.0, 0.5, "", ok, ""});
+      w.addExamples(rows);
+      w.setStatus(id, status);
+      return id;
+    };
+    add("baseline", 1,
+        {{"p1", true}, {"p2", true}, {"p3", false}, {"p4", false}, {"p5", false}, {"p6", false}});
+    add("baseline", 2,
+        {{"p1", true}, {"p2", true}, {"p3", true}, {"p4", true}, {"p5", false}, {"p6", false}});
+    m_rodosSeed1 = add(
+        "rodos", 1,
+        {{"p1", false}, {"p2", false}, {"p3", false}, {"p4", true}, {"p5", true}, {"p6", true}});
+    add("rodos", 2,
+        {{"p1", true}, {"p2", false}, {"p3", false}, {"p4", true}, {"p5", true}, {"p6", true}});
+    add("rodos", 3, {{"p1", true}, {"p2", true}, {"p3", true}}, RunStatus::Failed);
+    add("bare", 1, {{"p6", true}});
+  }
+
+  static QString byError(const std::string& by) {
+    try {
+      checkReportBreakdown(by);
+    } catch (const InputError& e) {
+      return QString::fromStdString(e.what());
+    }
+    return {};
+  }
 
  private Q_SLOTS:
   void initTestCase() {
@@ -37,6 +93,7 @@ class TestReport : public QObject {
     add("rodos", 1, 0.9, 0.7, 3000, 20);
     const auto failed = w.createRun("exp", "rodos", "rodos", 2, "{}");
     w.setStatus(failed, RunStatus::Failed, "boom");
+    fillCapabilityStore();
   }
 
   void aggregatesFinishedRunsOverSeeds() {
@@ -78,6 +135,100 @@ class TestReport : public QObject {
     QCOMPARE(m[0].toObject()["accuracy"].toObject()["a"].toObject()["mean"].toDouble(), 0.7);
     QCOMPARE(m[1].toObject()["params_pct_of_baseline"].toDouble(), 300.0);
     QCOMPARE(m[0].toObject()["accuracy"].toObject()["mean"].toObject()["n"].toInt(), 2);
+  }
+
+  void capabilityCountsSkipLabelZero() {
+    auto store = RunStore::open(m_capDb);
+    std::map<std::string, std::pair<std::int64_t, std::int64_t>> got;
+    for (const auto& c : store->capabilityCounts({m_rodosSeed1}))
+      got[c.capability] = {c.pairs, c.correct};
+    QCOMPARE(got.size(), size_t(3));
+    QCOMPARE(got["style"], std::make_pair(std::int64_t(3), std::int64_t(0)));  // p4, p5 left out
+    QCOMPARE(got["safety"], std::make_pair(std::int64_t(1), std::int64_t(1)));
+    QCOMPARE(got["tone"], std::make_pair(std::int64_t(0), std::int64_t(0)));
+  }
+
+  void capabilityAccuracyOverSeeds() {
+    auto store = RunStore::open(m_capDb);
+    const Report r = buildReport(*store, {}, "capability");
+    QCOMPARE(r.by, std::string("capability"));
+    QCOMPARE(r.capabilities, (std::vector<std::string>{"safety", "style", "tone"}));
+    QCOMPARE(r.methods.size(), size_t(3));
+    const MethodSummary& base = r.methods[0];
+    QVERIFY(std::abs(base.capabilityAccuracy.at("style").mean - 5.0 / 6) < 1e-12);  // 2/3, 3/3
+    QVERIFY(std::abs(base.capabilityAccuracy.at("style").std - std::sqrt(1.0 / 18)) < 1e-12);
+    QCOMPARE(base.capabilityAccuracy.at("style").n, 2);
+    QCOMPARE(base.capabilityPairs.at("style").mean, 3.0);
+    QCOMPARE(base.capabilityAccuracy.at("safety").mean, 0.5);
+    const MethodSummary& rodos = r.methods[1];
+    QCOMPARE(rodos.runIds.size(), size_t(2));  // the failed seed is left out
+    QVERIFY(std::abs(rodos.capabilityAccuracy.at("style").mean - 1.0 / 6) < 1e-12);  // 0/3, 1/3
+    QCOMPARE(rodos.capabilityAccuracy.at("safety").mean, 1.0);
+    QCOMPARE(rodos.capabilityPairs.at("safety").mean, 1.0);
+    QVERIFY(!rodos.capabilityAccuracy.count("tone"));  // no pair has a say on it
+    QCOMPARE(rodos.capabilityPairs.at("tone").mean, 0.0);
+    const MethodSummary& bare = r.methods[2];  // evaluated only on the unlabelled pair
+    QVERIFY(bare.capabilityAccuracy.empty());
+    QVERIFY(bare.capabilityPairs.empty());
+  }
+
+  void capabilityTableInEveryFormat() {
+    auto store = RunStore::open(m_capDb);
+    const Report r = buildReport(*store, {}, "capability");
+    const QString md = QString::fromStdString(formatReport(r, "md"));
+    QVERIFY2(md.startsWith("| method | seeds | safety | style | tone |\n"), qPrintable(md));
+    QVERIFY2(
+        md.contains("| baseline | 2 | 0.5000 ± 0.7071 (1) | **0.8333 ± 0.2357** (3) | - (0) |"),
+        qPrintable(md));
+    QVERIFY2(md.contains("| rodos | 2 | **1.0000 ± 0.0000** (1) | 0.1667 ± 0.2357 (3) | - (0) |"),
+             qPrintable(md));
+    QVERIFY2(md.contains("| bare | 1 | - | - | - |"), qPrintable(md));
+    QVERIFY2(md.contains("No evaluated pair with a non-zero capability label for: bare.\n"),
+             qPrintable(md));
+    const QString tex = QString::fromStdString(formatReport(r, "latex"));
+    QVERIFY(tex.startsWith("\\begin{tabular}{lrrrr}"));
+    QVERIFY2(tex.contains("\\textbf{0.8333 $\\pm$ 0.2357} (3)"), qPrintable(tex));
+    const QString csv = QString::fromStdString(formatReport(r, "csv"));
+    QVERIFY2(csv.contains("exp,baseline,baseline,2,style,accuracy,0.8333333333,0.2357022604\n"),
+             qPrintable(csv));
+    QVERIFY2(csv.contains("exp,rodos,rodos,2,style,pairs,3,0\n"), qPrintable(csv));
+    QVERIFY(!csv.contains(",bare,"));
+    const auto j =
+        QJsonDocument::fromJson(QByteArray::fromStdString(formatReport(r, "json"))).object();
+    QCOMPARE(j["by"].toString(), QString("capability"));
+    QCOMPARE(j["capabilities"].toArray().size(), 3);
+    const auto m = j["methods"].toArray();
+    const auto style = m[0].toObject()["capabilities"].toObject()["style"].toObject();
+    QVERIFY(std::abs(style["mean"].toDouble() - 5.0 / 6) < 1e-12);
+    QCOMPARE(style["pairs"].toDouble(), 3.0);
+    QCOMPARE(style["n"].toInt(), 2);
+    QCOMPARE(m[1].toObject()["capabilities"].toObject()["tone"].toObject()["n"].toInt(), 0);
+    QVERIFY(m[2].toObject()["capabilities"].toObject().isEmpty());
+  }
+
+  void mainTableLeavesCapabilitiesOut() {
+    auto store = RunStore::open(m_capDb);
+    const Report r = buildReport(*store);
+    QVERIFY(r.capabilities.empty());
+    QVERIFY(r.methods[0].capabilityAccuracy.empty());
+    QVERIFY(!QString::fromStdString(formatReport(r, "md")).contains("style"));
+  }
+
+  void storeWithoutLabelsGetsANote() {
+    auto store = RunStore::open(m_db);
+    const Report r = buildReport(*store, {}, "capability");
+    QCOMPARE(r.methods.size(), size_t(2));
+    QCOMPARE(formatReport(r, "md"),
+             std::string("No evaluated pair of these runs carries a capability label.\n"));
+    QCOMPARE(formatReport(r, "csv"),
+             std::string("experiment,method,method_name,seeds,column,metric,mean,std\n"));
+  }
+
+  void unknownByIsAnInputError() {
+    QCOMPARE(byError("capability"), QString());
+    QCOMPARE(byError("domain"), QString("report: --by must be capability (got 'domain')"));
+    auto store = RunStore::open(m_capDb);
+    QVERIFY_THROWS_EXCEPTION(InputError, buildReport(*store, {}, "capabilities"));
   }
 };
 
