@@ -126,6 +126,14 @@ class TestCli : public QObject {
     r = cli({"report", "--db", db, "--format", "csv"});
     QVERIFY(r.out.startsWith("experiment,method,method_name,seeds,column,metric,mean,std\n"));
 
+    // smoke.json uses the house style, so the evaluated pairs carry a "style" label.
+    r = cli({"report", "--db", db, "--by", "capability"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    for (const char* c : {"style", "safety", "format", "baseline"}) QVERIFY2(r.out.contains(c), c);
+    r = cli({"report", "--db", db, "--by", "domain"});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("--by must be capability"), qPrintable(r.err));
+
     r = cli({"list", "--db", db});
     QCOMPARE(r.code, 0);
     QVERIFY(r.out.contains("finished"));
