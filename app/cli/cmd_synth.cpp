@@ -19,7 +19,8 @@ int cmdSynth(const Argv& argv) {
        {"pairs-per-domain", "N", "pairs per domain (default 400)"},
        {"domain", "NAME", "only this domain (repeatable; default all)", true},
        {"noise", "RATE", "label noise for every domain, 0..0.5 (default 0)"},
-       {"house-style", "SHARE", "share of pairs decided by the domain's house style, 0..1 (default 0)"},
+       {"house-style", "SHARE",
+        "share of pairs decided by the domain's house style, 0..1 (default 0)"},
        {"seed", "N", "generator seed (default 7)"},
        {"with-splits", "", "write each pair's split (80/10/10 by prompt hash)"}});
   if (args.parseOrPrintHelp(argv)) return 0;

@@ -297,10 +297,10 @@ Draft ranked(Rng& r) {
 // table from preference labels; a routed one learns one row of it. One-word openers never change
 // which response is longer. (SHP, the paper's dataset where routing gained most, is votes from
 // 18 communities, each with its own norms.)
-const Words kOpeners = {"honestly ,",  "frankly ,",   "well ,",      "basically ,", "look ,",
-                        "okay ,",      "indeed ,",    "certainly ,", "sure ,",      "right ,",
-                        "so ,",        "alright ,",   "clearly ,",   "truly ,",     "admittedly ,",
-                        "naturally ,", "sadly ,",     "luckily ,",   "actually ,",  "obviously ,"};
+const Words kOpeners = {"honestly ,",  "frankly ,", "well ,",      "basically ,", "look ,",
+                        "okay ,",      "indeed ,",  "certainly ,", "sure ,",      "right ,",
+                        "so ,",        "alright ,", "clearly ,",   "truly ,",     "admittedly ,",
+                        "naturally ,", "sadly ,",   "luckily ,",   "actually ,",  "obviously ,"};
 
 // likes[domain index][opener index]; domains in generation order.
 const std::vector<std::vector<bool>>& houseStyleTable() {
@@ -361,6 +361,10 @@ std::vector<PreferencePair> generateSynthetic(const SyntheticOptions& options) {
       noise = it->second;
     std::set<std::string> ids;
     int attempts = 0;
+    Words liked, disliked;  // this domain's house style
+    const std::vector<bool> likes = houseStyleLikes(domain);
+    for (size_t i = 0; i < kOpeners.size(); ++i)
+      (likes[i] ? liked : disliked).push_back(kOpeners[i]);
     while (static_cast<int>(ids.size()) < options.pairsPerDomain) {
       // Small domains (few distinct texts) can run out of new pairs; stop rather than loop.
       if (++attempts > options.pairsPerDomain * 50) break;
@@ -369,9 +373,6 @@ std::vector<PreferencePair> generateSynthetic(const SyntheticOptions& options) {
       // byte-identical to the benchmark's first version.
       bool stylePair = false;
       if (options.houseStyle > 0) {
-        const std::vector<bool> likes = houseStyleLikes(domain);
-        Words liked, disliked;
-        for (size_t i = 0; i < kOpeners.size(); ++i) (likes[i] ? liked : disliked).push_back(kOpeners[i]);
         stylePair = r.uniform() < options.houseStyle;
         if (stylePair) {
           // The same content (the domain's better response) under a liked vs a disliked opener.

@@ -150,12 +150,13 @@ class TestSynthetic : public QObject {
       for (const auto& other : rows) {
         int agree = 0;
         for (size_t i = 0; i < likes.size(); ++i) agree += likes[i] == other[i];
-        QVERIFY2(agree == 8, qPrintable(QString("%1 agrees on %2 openers").arg(d.c_str()).arg(agree)));
+        QVERIFY2(agree == 8,
+                 qPrintable(QString("%1 agrees on %2 openers").arg(d.c_str()).arg(agree)));
       }
       rows.push_back(likes);
     }
     for (int n : likedIn) QVERIFY(n == 2 || n == 3);  // no opener is good or bad everywhere
-    std::set<std::vector<bool>> columns;  // no two openers share their readers
+    std::set<std::vector<bool>> columns;              // no two openers share their readers
     for (size_t i = 0; i < openers.size(); ++i) {
       std::vector<bool> column;
       for (const auto& row : rows) column.push_back(row[i]);
