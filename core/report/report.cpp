@@ -259,17 +259,21 @@ std::string csv(const Report& r) {
 
 nlohmann::json statJson(const Stat& s) { return {{"mean", s.mean}, {"std", s.std}, {"n", s.n}}; }
 
+// The fields that name a method's row, in every JSON form of the report.
+nlohmann::json methodIdentityJson(const MethodSummary& m) {
+  return {{"experiment", m.experiment},
+          {"method", m.method},
+          {"name", m.methodName},
+          {"run_ids", m.runIds},
+          {"seeds", m.seeds}};
+}
+
 std::string json(const Report& r) {
   nlohmann::json j;
   j["domains"] = r.domains;
   j["methods"] = nlohmann::json::array();
   for (const auto& m : r.methods) {
-    nlohmann::json mj;
-    mj["experiment"] = m.experiment;
-    mj["method"] = m.method;
-    mj["name"] = m.methodName;
-    mj["run_ids"] = m.runIds;
-    mj["seeds"] = m.seeds;
+    nlohmann::json mj = methodIdentityJson(m);
     for (const auto& [d, s] : m.accuracy) mj["accuracy"][d == "*" ? "mean" : d] = statJson(s);
     for (const auto& [k, s] : m.metrics) mj[k] = statJson(s);
     for (const auto& [k, s] : m.componentSeconds) mj["component_train_seconds"][k] = statJson(s);
@@ -360,12 +364,7 @@ std::string capabilityJson(const Report& r) {
   j["capabilities"] = r.capabilities;
   j["methods"] = nlohmann::json::array();
   for (const auto& m : r.methods) {
-    nlohmann::json mj;
-    mj["experiment"] = m.experiment;
-    mj["method"] = m.method;
-    mj["name"] = m.methodName;
-    mj["run_ids"] = m.runIds;
-    mj["seeds"] = m.seeds;
+    nlohmann::json mj = methodIdentityJson(m);
     mj["capabilities"] = nlohmann::json::object();
     for (const auto& [c, n] : m.capabilityPairs) {
       auto it = m.capabilityAccuracy.find(c);
