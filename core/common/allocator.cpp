@@ -16,7 +16,8 @@ void tuneAllocator() {
   // A training step's activations and gradients are megabytes each: above glibc's default mmap
   // threshold, every one is mapped, faulted in page by page and unmapped again, every step.
   // Kept on the heap (and the heap not trimmed back) the next step reuses the same pages:
-  // about 8% faster training at the mini preset (docs/BENCHMARKS.md, P4).
+  // 5 to 10% faster training at the mini preset on the Intel Xeon; on the AMD EPYC the gain is
+  // inside the run-to-run spread (docs/BENCHMARKS.md, P4 and "Threads").
   mallopt(M_MMAP_THRESHOLD, 256 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 #endif
