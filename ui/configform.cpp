@@ -238,6 +238,13 @@ ConfigForm::ConfigForm(QWidget* parent) : QWidget(parent) {
            {tr("Max length"), "$.encoder.max_len", K::Integer,
             tr("Tokens per input (prompt [SEP] response, prompt cut from the left)"), 8, 4096});
   addField(enc, {tr("Dropout"), "$.encoder.dropout", K::Number, tr("In [0, 0.9]")});
+  addField(enc, {tr("Pooling"),
+                 "$.encoder.pooling",
+                 K::Choice,
+                 tr("What the heads read: the [CLS] state or the mean over tokens"),
+                 0,
+                 0,
+                 {"cls", "mean"}});
   addField(enc, {tr("Pretrained"), "$.encoder.pretrained", K::Path,
                  tr("A saved encoder to start from")});
 

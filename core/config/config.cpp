@@ -363,6 +363,7 @@ ExperimentConfig parseExperimentConfig(const std::string& jsonText, const std::s
     c.encoder.maxLen = static_cast<int>(er.integer("max_len", 96, 8, 4096));
     c.encoder.dropout = er.number("dropout", 0.1, 0, 0.9);
     c.encoder.pretrained = er.str("pretrained", "");
+    c.encoder.pooling = er.oneOf("pooling", "cls", {"cls", "mean"});
     if (isMissing(c.encoder.pretrained, baseDir))
       er.fail("$.encoder.pretrained", "not found: " + resolvePath(c.encoder.pretrained, baseDir));
     er.finish();
@@ -468,7 +469,8 @@ std::string experimentConfigToJson(const ExperimentConfig& c, int indent) {
   if (!c.tokenizer.model.empty()) tok["model"] = c.tokenizer.model;
   j["tokenizer"] = tok;
   json enc = {
-      {"preset", c.encoder.preset}, {"max_len", c.encoder.maxLen}, {"dropout", c.encoder.dropout}};
+      {"preset", c.encoder.preset}, {"max_len", c.encoder.maxLen}, {"dropout", c.encoder.dropout},
+      {"pooling", c.encoder.pooling}};
   if (c.encoder.hidden) enc["hidden"] = c.encoder.hidden;
   if (c.encoder.layers) enc["layers"] = c.encoder.layers;
   if (c.encoder.heads) enc["heads"] = c.encoder.heads;

@@ -51,6 +51,9 @@ struct EncoderConfig {
   int maxLen = 96;
   double dropout = 0.1;
   std::string pretrained;  // a saved encoder to start from
+  // How a reward or router head reads the encoder: "cls" (the first token's final state, as
+  // DeBERTa's pooler and the papers do) or "mean" (the average of the tokens' final states).
+  std::string pooling = "cls";
 };
 
 struct LoraConfig {

@@ -10,6 +10,7 @@ nn::TransformerEncoder makeEncoder(const MethodContext& ctx) {
   const auto& e = ctx.config.encoder;
   nn::TransformerEncoder enc(ctx.data.vocabSize, resolveEncoderShape(e), ctx.data.maxLen,
                              e.dropout);
+  enc->setPooling(nn::poolingFromName(e.pooling));
   if (!ctx.encoderInit.empty()) nn::loadModule(*enc, ctx.encoderInit);
   enc->to(ctx.device);
   return enc;

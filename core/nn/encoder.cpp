@@ -130,6 +130,20 @@ torch::Tensor TransformerEncoderImpl::forward(const torch::Tensor& ids, const to
   return finalNorm->forward(x);
 }
 
+torch::Tensor TransformerEncoderImpl::pooled(const torch::Tensor& ids, const torch::Tensor& mask) {
+  torch::Tensor h = forward(ids, mask);
+  if (m_pooling == Pooling::Cls) return h.select(1, 0);
+  // [CLS] and [SEP] count as tokens: they are in every input, so they shift all means alike.
+  torch::Tensor m = mask.to(h.dtype()).unsqueeze(-1);
+  return (h * m).sum(1) / m.sum(1).clamp_min(1.0);
+}
+
+Pooling poolingFromName(const std::string& name) {
+  if (name == "cls") return Pooling::Cls;
+  if (name == "mean") return Pooling::Mean;
+  throw InputError("unknown pooling '" + name + "' (expected cls or mean)");
+}
+
 std::vector<LoraLinear> TransformerEncoderImpl::loraLayers(
     const std::vector<std::string>& targets) const {
   auto wants = [&](const char* role) {

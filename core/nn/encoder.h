@@ -68,15 +68,19 @@ class EncoderLayerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(EncoderLayer);
 
+enum class Pooling { Cls, Mean };
+Pooling poolingFromName(const std::string& name);  // "cls" or "mean"; throws InputError
+
 // Pre-LayerNorm transformer encoder with learned positions. forward() returns [B, T, H];
-// pooled() is the first ([CLS]) token's final state.
+// pooled() is the first ([CLS]) token's final state, or with Pooling::Mean the average of the
+// final states over the mask's tokens.
 class TransformerEncoderImpl : public torch::nn::Module {
  public:
   TransformerEncoderImpl(int vocabSize, const EncoderShape& shape, int maxLen, double dropout);
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask);
-  torch::Tensor pooled(const torch::Tensor& ids, const torch::Tensor& mask) {
-    return forward(ids, mask).select(1, 0);
-  }
+  torch::Tensor pooled(const torch::Tensor& ids, const torch::Tensor& mask);
+  void setPooling(Pooling p) { m_pooling = p; }
+  Pooling pooling() const { return m_pooling; }
 
   // Every LoRA-capable layer whose role is in `targets` (query, key, value, dense, ffn).
   std::vector<LoraLinear> loraLayers(const std::vector<std::string>& targets) const;
@@ -91,6 +95,7 @@ class TransformerEncoderImpl : public torch::nn::Module {
  private:
   int m_hidden;
   int m_maxLen;
+  Pooling m_pooling = Pooling::Cls;
 };
 TORCH_MODULE(TransformerEncoder);
 

@@ -78,6 +78,21 @@ class TestConfig : public QObject {
     QVERIFY2(e.contains("baseline"), qPrintable(e));
   }
 
+  void poolingIsClsOrMean() {
+    const QString e = errorOf(
+        R"({"name": "t", "data": {"synthetic": {}}, "encoder": {"pooling": "max"}, "methods": [{"method": "baseline"}]})");
+    QVERIFY2(e.startsWith("experiments/x.json: $.encoder.pooling: must be one of "), qPrintable(e));
+    QVERIFY2(e.contains("mean"), qPrintable(e));
+    QCOMPARE(QString::fromStdString(parseExperimentConfig(kValid, "x.json").encoder.pooling),
+             QStringLiteral("cls"));
+    const ExperimentConfig c = parseExperimentConfig(
+        R"({"name": "t", "data": {"synthetic": {}}, "encoder": {"pooling": "mean"}, "methods": [{"method": "baseline"}]})",
+        "x.json");
+    QCOMPARE(QString::fromStdString(
+                 parseExperimentConfig(experimentConfigToJson(c), "y.json").encoder.pooling),
+             QStringLiteral("mean"));
+  }
+
   void missingMethodsAndData() {
     QVERIFY(errorOf(R"({"name": "t", "data": {"synthetic": {}}})").contains("$.methods: missing"));
     QVERIFY(errorOf(R"({"name": "t", "methods": [{"method": "baseline"}]})")

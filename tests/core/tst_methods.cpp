@@ -120,6 +120,27 @@ class TestMethods : public QObject {
     QVERIFY(!torch::allclose(l->forward(x), l->base->forward(x), 1e-3, 1e-3));
   }
 
+  void meanPoolingAveragesTheTokensAndIgnoresPadding() {
+    torch::manual_seed(5);
+    nn::TransformerEncoder enc(50, EncoderShape{32, 2, 2, 64}, 16, 0.0);
+    enc->eval();
+    torch::NoGradGuard ng;
+    // Row 0 has 5 tokens, row 1 the same 5 tokens and 4 pads.
+    torch::Tensor ids = torch::randint(4, 50, {1, 5}, torch::kLong);
+    torch::Tensor padded = torch::cat({ids, torch::zeros({1, 4}, torch::kLong)}, 1);
+    torch::Tensor mask = torch::cat({torch::ones({1, 5}, torch::kLong), torch::zeros({1, 4}, torch::kLong)}, 1);
+    QCOMPARE(enc->pooling(), nn::Pooling::Cls);
+    torch::Tensor states = enc->forward(ids, torch::ones({1, 5}, torch::kLong));
+    QVERIFY(torch::allclose(enc->pooled(ids, torch::ones({1, 5}, torch::kLong)), states.select(1, 0)));
+    enc->setPooling(nn::poolingFromName("mean"));
+    torch::Tensor mean = enc->pooled(ids, torch::ones({1, 5}, torch::kLong));
+    QVERIFY(torch::allclose(mean, states.mean(1), 1e-5, 1e-6));
+    QVERIFY(!torch::allclose(mean, states.select(1, 0), 1e-3, 1e-3));
+    // Pads are masked out of attention and out of the mean: the same value.
+    QVERIFY(torch::allclose(enc->pooled(padded, mask), mean, 1e-4, 1e-5));
+    QVERIFY_EXCEPTION_THROWN(nn::poolingFromName("max"), InputError);
+  }
+
   void mixedRowsEqualSwitchedAdapters() {
     torch::manual_seed(3);
     EncoderShape shape{32, 2, 2, 64};
