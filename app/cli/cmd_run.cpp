@@ -102,11 +102,15 @@ int cmdRun(const Argv& argv) {
             {{"db", "FILE", "run store to write (default: runs/<experiment>.db)"},
              {"seeds", "N", "number of seeds (overrides training.seeds)"},
              {"method", "NAME", "run only this method entry (repeatable)", true},
+             {"set", "KEY=VALUE",
+              "override one config value, e.g. encoder.pooling=cls or pretrain.steps=300\n"
+              "                            (repeatable; the run store keeps the result)",
+              true},
              {"quiet", "", "no progress line"}});
   if (args.parseOrPrintHelp(argv)) return 0;
   if (args.positional().size() != 1)
     throw core::InputError("run: expected one EXPERIMENT.json (see --help)");
-  const core::ExperimentConfig config = core::loadExperimentConfig(args.positional()[0]);
+  const core::ExperimentConfig config = core::loadExperimentConfig(args.positional()[0], args.values("set"));
   core::ExperimentOptions options;
   options.dbPath = args.value("db", "runs/" + config.name + ".db");
   options.seedsOverride = static_cast<int>(args.integer("seeds", 0, 1, 100));

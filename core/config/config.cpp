@@ -312,8 +312,9 @@ void parseMethods(JsonObjectReader& top, std::vector<MethodConfig>& methods) {
 
 }  // namespace
 
-ExperimentConfig parseExperimentConfig(const std::string& jsonText, const std::string& fileLabel,
-                                       const std::string& baseDir) {
+namespace {
+
+json parseJsonText(const std::string& jsonText, const std::string& fileLabel) {
   json root;
   try {
     root = json::parse(jsonText);
@@ -333,6 +334,43 @@ ExperimentConfig parseExperimentConfig(const std::string& jsonText, const std::s
     throw InputError(fileLabel + ":" + std::to_string(line) + ":" + std::to_string(col) +
                      ": invalid JSON: " + what);
   }
+  return root;
+}
+
+// One KEY=VALUE override: KEY is a dotted path of object keys; VALUE is read as JSON when it is
+// JSON (numbers, true, arrays...) and as a string otherwise, so `encoder.pooling=mean` works
+// without quotes. Missing objects on the way are created; the validator then judges the result.
+void applyOverride(json& root, const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw InputError("--set " + assignment + ": expected KEY=VALUE, e.g. encoder.pooling=mean");
+  const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) value = text;
+  json* node = &root;
+  std::string walked;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = key.find('.', start);
+    const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos
+                                                                        : dot - start);
+    if (part.empty()) throw InputError("--set " + assignment + ": empty key in '" + key + "'");
+    if (!node->is_object())
+      throw InputError("--set " + assignment + ": " + (walked.empty() ? "the config" : walked) +
+                       " is not an object");
+    walked += (walked.empty() ? "" : ".") + part;
+    if (dot == std::string::npos) {
+      (*node)[part] = value;
+      return;
+    }
+    node = &(*node)[part];
+    if (node->is_null()) *node = json::object();
+    start = dot + 1;
+  }
+}
+
+ExperimentConfig configFromJson(const json& root, const std::string& fileLabel,
+                                const std::string& baseDir) {
   ExperimentConfig c;
   c.sourcePath = fileLabel;
   c.baseDir = baseDir;
@@ -421,7 +459,15 @@ ExperimentConfig parseExperimentConfig(const std::string& jsonText, const std::s
   return c;
 }
 
-ExperimentConfig loadExperimentConfig(const std::string& path) {
+}  // namespace
+
+ExperimentConfig parseExperimentConfig(const std::string& jsonText, const std::string& fileLabel,
+                                       const std::string& baseDir) {
+  return configFromJson(parseJsonText(jsonText, fileLabel), fileLabel, baseDir);
+}
+
+ExperimentConfig loadExperimentConfig(const std::string& path,
+                                      const std::vector<std::string>& overrides) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open experiment config");
   std::stringstream ss;
@@ -429,7 +475,10 @@ ExperimentConfig loadExperimentConfig(const std::string& path) {
   const std::string baseDir = fs::path(path).parent_path().empty()
                                   ? std::string(".")
                                   : fs::path(path).parent_path().string();
-  return parseExperimentConfig(ss.str(), path, baseDir);
+  json root = parseJsonText(ss.str(), path);
+  for (const auto& o : overrides) applyOverride(root, o);
+  // An error caused by an override names it, so nobody searches the file for it.
+  return configFromJson(root, overrides.empty() ? path : path + " (with --set)", baseDir);
 }
 
 std::string experimentConfigToJson(const ExperimentConfig& c, int indent) {

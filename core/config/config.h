@@ -124,8 +124,11 @@ EncoderShape resolveEncoderShape(const EncoderConfig& c);
 std::vector<std::string> encoderPresetNames();
 std::vector<std::string> methodNames();
 
-// Throws InputError "FILE: $.path: message" on the first problem.
-ExperimentConfig loadExperimentConfig(const std::string& path);
+// Throws InputError "FILE: $.path: message" on the first problem. `overrides` are KEY=VALUE
+// assignments (`encoder.pooling=mean`, `pretrain.steps=300`) applied to the file's JSON before
+// it is validated; VALUE is JSON, or a string when it is not.
+ExperimentConfig loadExperimentConfig(const std::string& path,
+                                      const std::vector<std::string>& overrides = {});
 // baseDir: where relative paths point; "" to skip checking that files exist (a config stored
 // with a run, read back on a machine that may not have its data files).
 ExperimentConfig parseExperimentConfig(const std::string& jsonText, const std::string& fileLabel,

@@ -1,5 +1,6 @@
 // Experiment config parsing: every error names the file and the JSON path; unknown keys fail.
 #include <QFile>
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include "common/errors.h"
@@ -137,8 +138,48 @@ class TestConfig : public QObject {
     QCOMPARE(QString::fromStdString(twice), QString::fromStdString(once));
   }
 
+  void overridesApplyBeforeValidation() {
+    QTemporaryDir dir;
+    const std::string path = dir.filePath("x.json").toStdString();
+    {
+      QFile f(QString::fromStdString(path));
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write(kValid);
+    }
+    const ExperimentConfig c = loadExperimentConfig(
+        path, {"encoder.pooling=mean", "training.lr=0.01", "name=t2", "pretrain.steps=40",
+               "data.synthetic.domains=[\"instruct\"]"});
+    QCOMPARE(QString::fromStdString(c.encoder.pooling), QStringLiteral("mean"));
+    QCOMPARE(c.training.lr, 0.01);
+    QCOMPARE(c.training.batchSize, 8);  // untouched keys keep the file's values
+    QCOMPARE(QString::fromStdString(c.name), QStringLiteral("t2"));
+    QCOMPARE(c.pretrain.steps, 40);
+    QCOMPARE(c.data.synthetic.domains, std::vector<std::string>{"instruct"});
+
+    auto errorWith = [&](const std::string& o) {
+      try {
+        loadExperimentConfig(path, {o});
+      } catch (const InputError& e) {
+        return QString::fromStdString(e.what());
+      }
+      return QString();
+    };
+    // A bad value is reported by the validator, naming the override rather than the file alone.
+    QCOMPARE(errorWith("encoder.pooling=max"),
+             QString::fromStdString(path) +
+                 " (with --set): $.encoder.pooling: must be one of cls, mean (got \"max\")");
+    QVERIFY(errorWith("encoder.poolng=mean").contains("$.encoder.poolng: unknown key"));
+    QCOMPARE(errorWith("pooling"),
+             QStringLiteral("--set pooling: expected KEY=VALUE, e.g. encoder.pooling=mean"));
+    QCOMPARE(errorWith("training.lr.x=1"),
+             QStringLiteral("--set training.lr.x=1: training.lr is not an object"));
+    QCOMPARE(errorWith("training..lr=1"),
+             QStringLiteral("--set training..lr=1: empty key in 'training..lr'"));
+  }
+
   void shippedExperimentsAreValid() {
-    for (const char* name : {"smoke", "quickstart", "dmoerm", "data-rich"}) {
+    for (const char* name : {"smoke", "quickstart", "dmoerm", "data-rich", "routing",
+                             "routing-long", "routing-lora32"}) {
       const std::string path = std::string(RR_SOURCE_DIR) + "/experiments/" + name + ".json";
       ExperimentConfig c = loadExperimentConfig(path);
       QVERIFY(!c.methods.empty());
