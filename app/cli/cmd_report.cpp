@@ -25,10 +25,14 @@ int cmdReport(const Argv& argv) {
             "Prints per-method, per-domain accuracy (mean ± std over seeds), parameters, train\n"
             "time and inference time for the finished runs of a run store. --by capability\n"
             "prints instead each method's accuracy on the test pairs whose label for a\n"
-            "capability is non-zero, per capability, with the number of those pairs.",
+            "capability is non-zero, per capability, with the number of those pairs. --by seed\n"
+            "prints each seed's mean accuracy over domains and, per method, the difference to\n"
+            "the Baseline on the same seeds (mean ± std) and on how many seeds it is ahead.",
             {{"db", "FILE", "run store to read"},
              {"format", "F", "md (default), csv, json or latex"},
-             {"by", "WHAT", "capability: accuracy per capability instead of per domain"},
+             {"by", "WHAT",
+              "capability: accuracy per capability instead of per domain; seed: per seed,\n"
+              "                            paired with the Baseline"},
              {"run", "ID", "only this run (repeatable)", true}});
   if (args.parseOrPrintHelp(argv)) return 0;
   const std::string format = args.value("format", "md");

@@ -25,7 +25,7 @@ Stat statOf(const std::vector<double>& v) {
   return s;
 }
 
-std::vector<std::string> reportBreakdowns() { return {"capability"}; }
+std::vector<std::string> reportBreakdowns() { return {"capability", "seed"}; }
 
 void checkReportBreakdown(const std::string& by) {
   const auto all = reportBreakdowns();
@@ -61,6 +61,34 @@ void addCapabilityBreakdown(const RunStore& store, const std::vector<std::int64_
   }
 }
 
+void addSeedBreakdown(const std::map<std::int64_t, double>& runMean,
+                      const std::map<std::int64_t, int>& runSeed, Report& rep) {
+  std::set<int> seeds;
+  for (auto& m : rep.methods) {
+    std::map<int, std::vector<double>> bySeed;
+    for (auto id : m.runIds)
+      if (auto it = runMean.find(id); it != runMean.end()) bySeed[runSeed.at(id)].push_back(it->second);
+    for (const auto& [seed, v] : bySeed) {
+      m.seedAccuracy[seed] = statOf(v).mean;
+      seeds.insert(seed);
+    }
+  }
+  rep.seeds.assign(seeds.begin(), seeds.end());
+  for (auto& m : rep.methods) {
+    const MethodSummary* base = nullptr;
+    for (const auto& b : rep.methods)
+      if (b.method == "baseline" && b.experiment == m.experiment) base = &b;
+    if (!base) continue;
+    std::vector<double> diffs;
+    for (const auto& [seed, a] : m.seedAccuracy)
+      if (auto it = base->seedAccuracy.find(seed); it != base->seedAccuracy.end()) {
+        diffs.push_back(a - it->second);
+        if (a > it->second) ++m.aheadOfBaseline;
+      }
+    m.vsBaseline = statOf(diffs);
+  }
+}
+
 }  // namespace
 
 Report buildReport(const RunStore& store, const std::vector<std::int64_t>& runIds,
@@ -86,6 +114,8 @@ Report buildReport(const RunStore& store, const std::vector<std::int64_t>& runId
       met, compSecs;
   std::map<std::pair<std::string, std::string>, MethodSummary> byKey;
   std::set<std::string> domains;
+  std::map<std::int64_t, double> runMean;  // each run's mean accuracy over domains
+  std::map<std::int64_t, int> runSeed;
   for (const auto& r : runs) {
     const auto key = std::make_pair(r.experiment, r.methodName);
     if (!byKey.count(key)) {
@@ -96,8 +126,10 @@ Report buildReport(const RunStore& store, const std::vector<std::int64_t>& runId
     }
     byKey[key].runIds.push_back(r.id);
     byKey[key].seeds.push_back(r.seed);
+    runSeed[r.id] = r.seed;
     for (const auto& row : results[r.id]) {
       if (row.metric == "accuracy") {
+        if (row.domain == "*") runMean[r.id] = row.value;
         acc[key][row.domain].push_back(row.value);
         if (row.domain != "*") domains.insert(row.domain);
       } else if (row.domain == "*") {
@@ -122,6 +154,7 @@ Report buildReport(const RunStore& store, const std::vector<std::int64_t>& runId
             100.0 * m.metrics.at("params_total").mean / b.metrics.at("params_total").mean;
   }
   if (by == "capability") addCapabilityBreakdown(store, ids, rep);
+  if (by == "seed") addSeedBreakdown(runMean, runSeed, rep);
   return rep;
 }
 
@@ -176,6 +209,21 @@ std::string texEscape(const std::string& s, bool latex) {
   return out;
 }
 
+// The head of a LaTeX table (first column left-aligned) or a Markdown one (`mdLeft` columns
+// left-aligned, the rest right-aligned).
+void tableHead(std::ostringstream& os, const std::vector<std::string>& head, size_t mdLeft,
+               bool latex) {
+  if (latex) os << "\\begin{tabular}{l" << std::string(head.size() - 1, 'r') << "}\n\\hline\n";
+  for (size_t i = 0; i < head.size(); ++i)
+    os << (i ? (latex ? " & " : " | ") : (latex ? "" : "| ")) << texEscape(head[i], latex);
+  os << (latex ? " \\\\\n\\hline\n" : " |\n");
+  if (!latex) {
+    os << "|";
+    for (size_t i = 0; i < head.size(); ++i) os << (i < mdLeft ? "---|" : "---:|");
+    os << "\n";
+  }
+}
+
 std::string table(const Report& r, bool latex) {
   const auto cols = accuracyColumns(r);
   const auto best = bestPerColumn(r);
@@ -187,17 +235,7 @@ std::string table(const Report& r, bool latex) {
   for (const char* h :
        {"params (M)", "% of Baseline", "trainable (M)", "train s", "infer ms/step", "pairs/s @32"})
     head.push_back(h);
-  if (latex) {
-    os << "\\begin{tabular}{l" << std::string(head.size() - 1, 'r') << "}\n\\hline\n";
-  }
-  for (size_t i = 0; i < head.size(); ++i)
-    os << (i ? sep : (latex ? "" : "| ")) << texEscape(head[i], latex);
-  os << (latex ? " \\\\\n\\hline\n" : " |\n");
-  if (!latex) {
-    os << "|";
-    for (size_t i = 0; i < head.size(); ++i) os << (i < 2 ? "---|" : "---:|");
-    os << "\n";
-  }
+  tableHead(os, head, 2, latex);
   for (const auto& m : r.methods) {
     std::vector<std::string> cells = {texEscape(m.methodName, latex),
                                       std::to_string(m.runIds.size())};
@@ -304,14 +342,7 @@ std::string capabilityTable(const Report& r, bool latex) {
   std::ostringstream os;
   std::vector<std::string> head = {"method", "seeds"};
   head.insert(head.end(), r.capabilities.begin(), r.capabilities.end());
-  if (latex) os << "\\begin{tabular}{l" << std::string(head.size() - 1, 'r') << "}\n\\hline\n";
-  for (size_t i = 0; i < head.size(); ++i) os << (i ? sep : lead) << texEscape(head[i], latex);
-  os << (latex ? " \\\\\n\\hline\n" : " |\n");
-  if (!latex) {
-    os << "|";
-    for (size_t i = 0; i < head.size(); ++i) os << (i < 2 ? "---|" : "---:|");
-    os << "\n";
-  }
+  tableHead(os, head, 2, latex);
   std::vector<std::string> unlabelled;
   for (const auto& m : r.methods) {
     std::vector<std::string> cells = {texEscape(m.methodName, latex),
@@ -378,11 +409,101 @@ std::string capabilityJson(const Report& r) {
   return j.dump(2) + "\n";
 }
 
+std::string signedFixed(double v, int prec) { return (v >= 0 ? "+" : "") + fixed(v, prec); }
+
+bool hasPairedBaseline(const MethodSummary& m) { return m.vsBaseline.n > 0 && m.method != "baseline"; }
+
+std::string seedTable(const Report& r, bool latex) {
+  std::map<int, double> best;
+  for (int s : r.seeds)
+    for (const auto& m : r.methods)
+      if (auto it = m.seedAccuracy.find(s); it != m.seedAccuracy.end())
+        best[s] = std::max(best.count(s) ? best[s] : -1.0, it->second);
+  const std::string sep = latex ? " & " : " | ";
+  const std::string pmSep = latex ? " $\\pm$ " : " ± ";
+  const std::string lead = latex ? "" : "| ";
+  std::ostringstream os;
+  std::vector<std::string> head = {"method"};
+  for (int s : r.seeds) head.push_back("seed " + std::to_string(s));
+  head.push_back("mean");
+  head.push_back("vs Baseline, paired");
+  head.push_back("ahead on");
+  tableHead(os, head, 1, latex);
+  for (const auto& m : r.methods) {
+    std::vector<std::string> cells = {texEscape(m.methodName, latex)};
+    for (int s : r.seeds) {
+      auto it = m.seedAccuracy.find(s);
+      std::string cell = it == m.seedAccuracy.end() ? "-" : fixed(it->second, 4);
+      if (it != m.seedAccuracy.end() && std::abs(it->second - best.at(s)) < 1e-12)
+        cell = bold(cell, latex);
+      cells.push_back(cell);
+    }
+    auto mean = m.accuracy.find("*");
+    cells.push_back(mean == m.accuracy.end() ? "-" : pm(mean->second, 4, pmSep));
+    if (hasPairedBaseline(m)) {
+      cells.push_back(signedFixed(m.vsBaseline.mean, 4) + pmSep + fixed(m.vsBaseline.std, 4));
+      cells.push_back(std::to_string(m.aheadOfBaseline) + "/" + std::to_string(m.vsBaseline.n));
+    } else {
+      cells.push_back("-");
+      cells.push_back("-");
+    }
+    for (size_t i = 0; i < cells.size(); ++i) os << (i ? sep : lead) << cells[i];
+    os << (latex ? " \\\\\n" : " |\n");
+  }
+  if (latex) os << "\\hline\n\\end{tabular}\n";
+  os << (latex ? "% " : "\n")
+     << "Mean accuracy over domains of each seed's run. vs Baseline: this method minus the "
+        "Baseline of the same experiment on the same seed, mean "
+     << (latex ? "+-" : "±")
+     << " std over the seeds both ran; ahead on: the seeds where this method is higher.\n";
+  return os.str();
+}
+
+std::string seedCsv(const Report& r) {
+  std::ostringstream os;
+  os << "experiment,method,method_name,seeds,column,metric,mean,std\n";
+  os << std::setprecision(10);
+  for (const auto& m : r.methods) {
+    const std::string id = m.experiment + "," + m.method + "," + m.methodName + ",";
+    for (const auto& [s, a] : m.seedAccuracy)
+      os << id << 1 << ",seed " << s << ",accuracy," << a << ",0\n";
+    if (!hasPairedBaseline(m)) continue;
+    os << id << m.vsBaseline.n << ",*,vs_baseline," << m.vsBaseline.mean << ","
+       << m.vsBaseline.std << "\n";
+    os << id << m.vsBaseline.n << ",*,ahead_of_baseline," << m.aheadOfBaseline << ",0\n";
+  }
+  return os.str();
+}
+
+std::string seedJson(const Report& r) {
+  nlohmann::json j;
+  j["by"] = r.by;
+  j["seeds"] = r.seeds;
+  j["methods"] = nlohmann::json::array();
+  for (const auto& m : r.methods) {
+    nlohmann::json mj = methodIdentityJson(m);
+    mj["seed_accuracy"] = nlohmann::json::object();
+    for (const auto& [s, a] : m.seedAccuracy) mj["seed_accuracy"][std::to_string(s)] = a;
+    if (hasPairedBaseline(m)) {
+      mj["vs_baseline"] = statJson(m.vsBaseline);
+      mj["vs_baseline"]["ahead"] = m.aheadOfBaseline;
+    }
+    j["methods"].push_back(mj);
+  }
+  return j.dump(2) + "\n";
+}
+
 }  // namespace
 
 std::string formatReport(const Report& report, const std::string& format) {
   if (!report.by.empty()) checkReportBreakdown(report.by);
   const bool byCapability = report.by == "capability";
+  if (report.by == "seed") {
+    if (format == "md") return seedTable(report, false);
+    if (format == "latex") return seedTable(report, true);
+    if (format == "csv") return seedCsv(report);
+    if (format == "json") return seedJson(report);
+  }
   if (format == "md") return byCapability ? capabilityTable(report, false) : table(report, false);
   if (format == "latex") return byCapability ? capabilityTable(report, true) : table(report, true);
   if (format == "csv") return byCapability ? capabilityCsv(report) : csv(report);

@@ -2,7 +2,8 @@
 // The paper's tables from a run store: accuracy per method x domain (mean ± std over seeds),
 // parameters (and % of the Baseline), train time per component, inference time per step.
 // The CLI's `report` and the GUI's Compare view both build their tables here. `report --by
-// capability` breaks accuracy down by the capability labels of the evaluated pairs instead.
+// capability` breaks accuracy down by the capability labels of the evaluated pairs instead;
+// `report --by seed` shows each seed's mean accuracy and the paired difference to the Baseline.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -32,12 +33,21 @@ struct MethodSummary {
   // pairs per seed. Empty for a method whose evaluated pairs carry no capability labels.
   std::map<std::string, Stat> capabilityAccuracy;
   std::map<std::string, Stat> capabilityPairs;
+  // Filled with by == "seed": the mean accuracy over domains of each seed's run (averaged if a
+  // seed ran twice), and against the Baseline of the same experiment, over the seeds both ran,
+  // the per-seed difference (this method - Baseline; n = those seeds) and on how many of those
+  // seeds this method is ahead. A seed's runs share data, split and pre-trained encoder, so the
+  // paired difference is the fairer test when the seeds' spread is larger than the gap.
+  std::map<int, double> seedAccuracy;
+  Stat vsBaseline;
+  int aheadOfBaseline = 0;
 };
 
 struct Report {
   std::string by;                         // "" (the main table) or one of reportBreakdowns()
   std::vector<std::string> domains;       // sorted, without "*"
   std::vector<std::string> capabilities;  // sorted; filled with by == "capability"
+  std::vector<int> seeds;                 // sorted; filled with by == "seed"
   std::vector<MethodSummary> methods;
 };
 

@@ -1,6 +1,7 @@
 // The paper's tables from a store filled by hand: mean ± std over seeds, best value per column,
 // parameters as % of the Baseline, and the same numbers in every format; `report --by capability`
-// from evaluated pairs with known capability labels.
+// from evaluated pairs with known capability labels; `report --by seed` pairs each seed with the
+// Baseline's.
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -224,9 +225,73 @@ class TestReport : public QObject {
              std::string("experiment,method,method_name,seeds,column,metric,mean,std\n"));
   }
 
+  void seedBreakdownPairsWithTheBaseline() {
+    const std::string db = (m_dir.path() + "/seeds.db").toStdString();
+    {
+      RunWriter w(db);
+      auto add = [&](const char* exp, const char* method, int seed, double mean,
+                     RunStatus status = RunStatus::Finished) {
+        const auto id = w.createRun(exp, method, method, seed, "{}");
+        w.addResults({{id, "a", "accuracy", mean}, {id, "*", "accuracy", mean}});
+        w.setStatus(id, status);
+      };
+      add("e", "baseline", 1, 0.80);
+      add("e", "baseline", 2, 0.70);
+      add("e", "baseline", 3, 0.90);
+      add("e", "arliss", 1, 0.82);
+      add("e", "arliss", 2, 0.74);
+      add("e", "arliss", 2, 0.10, RunStatus::Failed);  // left out
+      add("e", "arliss", 3, 0.89);
+      add("e", "arliss", 4, 0.95);  // no Baseline on seed 4: not paired
+      add("f", "rodos", 1, 0.90);   // no Baseline in its experiment
+    }
+    auto store = RunStore::open(db);
+    const Report r = buildReport(*store, {}, "seed");
+    QCOMPARE(r.seeds, (std::vector<int>{1, 2, 3, 4}));
+    const MethodSummary& arliss = r.methods[1];
+    QCOMPARE(arliss.seedAccuracy.size(), size_t(4));
+    QCOMPARE(arliss.seedAccuracy.at(2), 0.74);
+    QCOMPARE(arliss.vsBaseline.n, 3);
+    QVERIFY(std::abs(arliss.vsBaseline.mean - 0.05 / 3) < 1e-12);
+    QVERIFY(std::abs(arliss.vsBaseline.std - 0.0251661148) < 1e-9);
+    QCOMPARE(arliss.aheadOfBaseline, 2);
+    QCOMPARE(r.methods[2].vsBaseline.n, 0);
+
+    const QString md = QString::fromStdString(formatReport(r, "md"));
+    QVERIFY2(md.startsWith("| method | seed 1 | seed 2 | seed 3 | seed 4 | mean | vs Baseline, "
+                           "paired | ahead on |\n|---|---:|"),
+             qPrintable(md));
+    QVERIFY2(md.contains("| baseline | 0.8000 | 0.7000 | **0.9000** | - | 0.8000 ± 0.1000 | - | - |"),
+             qPrintable(md));
+    QVERIFY2(md.contains("| arliss | 0.8200 | **0.7400** | 0.8900 | **0.9500** | 0.8500 ± "
+                         "0.0906 | +0.0167 ± 0.0252 | 2/3 |"),
+             qPrintable(md));
+    QVERIFY2(md.contains("| rodos | **0.9000** | - | - | - | 0.9000 ± 0.0000 | - | - |"),
+             qPrintable(md));
+    const QString tex = QString::fromStdString(formatReport(r, "latex"));
+    QVERIFY2(tex.startsWith("\\begin{tabular}{lrrrrrrr}"), qPrintable(tex));
+    QVERIFY2(tex.contains("+0.0167 $\\pm$ 0.0252 & 2/3 \\\\"), qPrintable(tex));
+    const QString csv = QString::fromStdString(formatReport(r, "csv"));
+    QVERIFY2(csv.contains("e,arliss,arliss,1,seed 4,accuracy,0.95,0\n"), qPrintable(csv));
+    QVERIFY2(csv.contains("e,arliss,arliss,3,*,ahead_of_baseline,2,0\n"), qPrintable(csv));
+    QVERIFY2(csv.contains("e,arliss,arliss,3,*,vs_baseline,0.01666666667,0.02516611478\n"),
+             qPrintable(csv));
+    QVERIFY(!csv.contains("rodos,rodos,1,*,vs_baseline"));
+    const auto j =
+        QJsonDocument::fromJson(QByteArray::fromStdString(formatReport(r, "json"))).object();
+    QCOMPARE(j["by"].toString(), QString("seed"));
+    const auto m = j["methods"].toArray();
+    QCOMPARE(m[1].toObject()["seed_accuracy"].toObject()["3"].toDouble(), 0.89);
+    QCOMPARE(m[1].toObject()["vs_baseline"].toObject()["ahead"].toInt(), 2);
+    QCOMPARE(m[1].toObject()["vs_baseline"].toObject()["n"].toInt(), 3);
+    QVERIFY(!m[0].toObject().contains("vs_baseline"));
+    QVERIFY(!m[2].toObject().contains("vs_baseline"));
+  }
+
   void unknownByIsAnInputError() {
     QCOMPARE(byError("capability"), QString());
-    QCOMPARE(byError("domain"), QString("report: --by must be capability (got 'domain')"));
+    QCOMPARE(byError("seed"), QString());
+    QCOMPARE(byError("domain"), QString("report: --by must be capability or seed (got 'domain')"));
     auto store = RunStore::open(m_capDb);
     QVERIFY_THROWS_EXCEPTION(InputError, buildReport(*store, {}, "capabilities"));
   }
