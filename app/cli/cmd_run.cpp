@@ -110,7 +110,8 @@ int cmdRun(const Argv& argv) {
   if (args.parseOrPrintHelp(argv)) return 0;
   if (args.positional().size() != 1)
     throw core::InputError("run: expected one EXPERIMENT.json (see --help)");
-  const core::ExperimentConfig config = core::loadExperimentConfig(args.positional()[0], args.values("set"));
+  const core::ExperimentConfig config =
+      core::loadExperimentConfig(args.positional()[0], args.values("set"));
   core::ExperimentOptions options;
   options.dbPath = args.value("db", "runs/" + config.name + ".db");
   options.seedsOverride = static_cast<int>(args.integer("seeds", 0, 1, 100));

@@ -67,7 +67,8 @@ void addSeedBreakdown(const std::map<std::int64_t, double>& runMean,
   for (auto& m : rep.methods) {
     std::map<int, std::vector<double>> bySeed;
     for (auto id : m.runIds)
-      if (auto it = runMean.find(id); it != runMean.end()) bySeed[runSeed.at(id)].push_back(it->second);
+      if (auto it = runMean.find(id); it != runMean.end())
+        bySeed[runSeed.at(id)].push_back(it->second);
     for (const auto& [seed, v] : bySeed) {
       m.seedAccuracy[seed] = statOf(v).mean;
       seeds.insert(seed);
@@ -411,7 +412,9 @@ std::string capabilityJson(const Report& r) {
 
 std::string signedFixed(double v, int prec) { return (v >= 0 ? "+" : "") + fixed(v, prec); }
 
-bool hasPairedBaseline(const MethodSummary& m) { return m.vsBaseline.n > 0 && m.method != "baseline"; }
+bool hasPairedBaseline(const MethodSummary& m) {
+  return m.vsBaseline.n > 0 && m.method != "baseline";
+}
 
 std::string seedTable(const Report& r, bool latex) {
   std::map<int, double> best;

@@ -125,15 +125,16 @@ class TestMethods : public QObject {
     nn::TransformerEncoder enc(50, EncoderShape{32, 2, 2, 64}, 16, 0.0);
     enc->eval();
     torch::NoGradGuard ng;
-    // Row 0 has 5 tokens, row 1 the same 5 tokens and 4 pads.
-    torch::Tensor ids = torch::randint(4, 50, {1, 5}, torch::kLong);
-    torch::Tensor padded = torch::cat({ids, torch::zeros({1, 4}, torch::kLong)}, 1);
-    torch::Tensor mask = torch::cat({torch::ones({1, 5}, torch::kLong), torch::zeros({1, 4}, torch::kLong)}, 1);
+    // `ids`: one input of 5 tokens; `padded`: the same input followed by 4 pads, masked out.
+    const torch::Tensor ids = torch::randint(4, 50, {1, 5}, torch::kLong);
+    const torch::Tensor all = torch::ones({1, 5}, torch::kLong);
+    const torch::Tensor padded = torch::cat({ids, torch::zeros({1, 4}, torch::kLong)}, 1);
+    const torch::Tensor mask = torch::cat({all, torch::zeros({1, 4}, torch::kLong)}, 1);
     QCOMPARE(enc->pooling(), nn::Pooling::Cls);
-    torch::Tensor states = enc->forward(ids, torch::ones({1, 5}, torch::kLong));
-    QVERIFY(torch::allclose(enc->pooled(ids, torch::ones({1, 5}, torch::kLong)), states.select(1, 0)));
+    const torch::Tensor states = enc->forward(ids, all);
+    QVERIFY(torch::allclose(enc->pooled(ids, all), states.select(1, 0)));
     enc->setPooling(nn::poolingFromName("mean"));
-    torch::Tensor mean = enc->pooled(ids, torch::ones({1, 5}, torch::kLong));
+    const torch::Tensor mean = enc->pooled(ids, all);
     QVERIFY(torch::allclose(mean, states.mean(1), 1e-5, 1e-6));
     QVERIFY(!torch::allclose(mean, states.select(1, 0), 1e-3, 1e-3));
     // Pads are masked out of attention and out of the mean: the same value.
