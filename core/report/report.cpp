@@ -38,6 +38,17 @@ void checkReportBreakdown(const std::string& by) {
 
 namespace {
 
+// The Baseline of m's experiment (the last one when there are several), or nullptr.
+const MethodSummary* baselineOf(const Report& rep, const MethodSummary& m) {
+  const MethodSummary* base = nullptr;
+  for (const auto& b : rep.methods)
+    if (b.method == "baseline" && b.experiment == m.experiment) base = &b;
+  return base;
+}
+
+// The header of every CSV form of the report: one value per row.
+const char* const kCsvHeader = "experiment,method,method_name,seeds,column,metric,mean,std\n";
+
 void addCapabilityBreakdown(const RunStore& store, const std::vector<std::int64_t>& ids,
                             Report& rep) {
   std::map<std::int64_t, std::vector<CapabilityCount>> counts;
@@ -76,9 +87,7 @@ void addSeedBreakdown(const std::map<std::int64_t, double>& runMean,
   }
   rep.seeds.assign(seeds.begin(), seeds.end());
   for (auto& m : rep.methods) {
-    const MethodSummary* base = nullptr;
-    for (const auto& b : rep.methods)
-      if (b.method == "baseline" && b.experiment == m.experiment) base = &b;
+    const MethodSummary* base = baselineOf(rep, m);
     if (!base) continue;
     std::vector<double> diffs;
     for (const auto& [seed, a] : m.seedAccuracy)
@@ -148,11 +157,10 @@ Report buildReport(const RunStore& store, const std::vector<std::int64_t>& runId
     rep.methods.push_back(m);
   }
   for (auto& m : rep.methods) {
-    for (const auto& b : rep.methods)
-      if (b.method == "baseline" && b.experiment == m.experiment &&
-          b.metrics.count("params_total") && m.metrics.count("params_total"))
-        m.paramsPctOfBaseline =
-            100.0 * m.metrics.at("params_total").mean / b.metrics.at("params_total").mean;
+    const MethodSummary* b = baselineOf(rep, m);
+    if (b && b->metrics.count("params_total") && m.metrics.count("params_total"))
+      m.paramsPctOfBaseline =
+          100.0 * m.metrics.at("params_total").mean / b->metrics.at("params_total").mean;
   }
   if (by == "capability") addCapabilityBreakdown(store, ids, rep);
   if (by == "seed") addSeedBreakdown(runMean, runSeed, rep);
@@ -282,7 +290,7 @@ std::string table(const Report& r, bool latex) {
 
 std::string csv(const Report& r) {
   std::ostringstream os;
-  os << "experiment,method,method_name,seeds,column,metric,mean,std\n";
+  os << kCsvHeader;
   auto row = [&](const MethodSummary& m, const std::string& col, const std::string& metric,
                  const Stat& s) {
     os << m.experiment << "," << m.method << "," << m.methodName << "," << s.n << "," << col << ","
@@ -377,7 +385,7 @@ std::string capabilityTable(const Report& r, bool latex) {
 
 std::string capabilityCsv(const Report& r) {
   std::ostringstream os;
-  os << "experiment,method,method_name,seeds,column,metric,mean,std\n";
+  os << kCsvHeader;
   for (const auto& m : r.methods)
     for (const auto& c : r.capabilities)
       for (const auto* stats : {&m.capabilityAccuracy, &m.capabilityPairs}) {
@@ -464,7 +472,7 @@ std::string seedTable(const Report& r, bool latex) {
 
 std::string seedCsv(const Report& r) {
   std::ostringstream os;
-  os << "experiment,method,method_name,seeds,column,metric,mean,std\n";
+  os << kCsvHeader;
   os << std::setprecision(10);
   for (const auto& m : r.methods) {
     const std::string id = m.experiment + "," + m.method + "," + m.methodName + ",";
