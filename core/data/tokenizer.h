@@ -22,8 +22,11 @@ class Tokenizer {
   virtual std::string decode(const std::vector<int>& ids) const = 0;
   virtual int vocabSize() const = 0;
   virtual SpecialIds special() const = 0;
-  // Path of the model file this tokenizer was loaded from (recorded with every run).
+  // Path of the model file this tokenizer was loaded from (recorded with every run); for a
+  // Hugging Face tokenizer, its folder.
   virtual std::string modelPath() const = 0;
+  // The files that make up this tokenizer (copied into saved systems and exported folders).
+  virtual std::vector<std::string> files() const { return {modelPath()}; }
 };
 
 // Loads a SentencePiece .model file. Throws InputError naming the file on failure.

@@ -119,7 +119,8 @@ TransformerEncoderImpl::TransformerEncoderImpl(int vocabSize, const EncoderShape
   torch::nn::init::normal_(positions->weight, 0, 0.02);
 }
 
-torch::Tensor TransformerEncoderImpl::forward(const torch::Tensor& ids, const torch::Tensor& mask) {
+torch::Tensor TransformerEncoderImpl::forward(const torch::Tensor& ids, const torch::Tensor& mask,
+                                              const torch::Tensor& /*types*/) {
   const int64_t t = ids.size(1);
   torch::Tensor pos = torch::arange(t, ids.options().dtype(torch::kLong));
   torch::Tensor x =
@@ -130,9 +131,10 @@ torch::Tensor TransformerEncoderImpl::forward(const torch::Tensor& ids, const to
   return finalNorm->forward(x);
 }
 
-torch::Tensor TransformerEncoderImpl::pooled(const torch::Tensor& ids, const torch::Tensor& mask) {
-  torch::Tensor h = forward(ids, mask);
-  if (m_pooling == Pooling::Cls) return h.select(1, 0);
+torch::Tensor Encoder::pooled(const torch::Tensor& ids, const torch::Tensor& mask,
+                              const torch::Tensor& types) {
+  torch::Tensor h = forward(ids, mask, types);
+  if (m_pooling == Pooling::Cls) return poolFirst(h.select(1, 0));
   // [CLS] and [SEP] count as tokens: they are in every input, so they shift all means alike.
   torch::Tensor m = mask.to(h.dtype()).unsqueeze(-1);
   return (h * m).sum(1) / m.sum(1).clamp_min(1.0);
@@ -164,28 +166,28 @@ std::vector<LoraLinear> TransformerEncoderImpl::loraLayers(
   return out;
 }
 
-std::vector<torch::Tensor> addAdapter(const TransformerEncoder& enc, const LoraConfig& cfg,
+std::vector<torch::Tensor> addAdapter(const Encoder& enc, const LoraConfig& cfg,
                                       const std::string& name) {
   std::vector<torch::Tensor> params;
-  for (auto& l : enc->loraLayers(cfg.targets)) {
+  for (auto& l : enc.loraLayers(cfg.targets)) {
     int idx = l->addAdapter(name, cfg.rank, cfg.alpha, cfg.dropout);
     for (auto& p : l->adapterParameters(idx)) params.push_back(p);
   }
   return params;
 }
 
-void activateAdapter(const TransformerEncoder& enc, const LoraConfig& cfg,
+void activateAdapter(const Encoder& enc, const LoraConfig& cfg,
                      const std::string& name) {
-  for (auto& l : enc->loraLayers(cfg.targets)) l->setActive(l->adapterIndex(name));
+  for (auto& l : enc.loraLayers(cfg.targets)) l->setActive(l->adapterIndex(name));
 }
 
-void deactivateAdapters(const TransformerEncoder& enc) {
-  for (auto& l : enc->loraLayers({"query", "key", "value", "dense", "ffn"})) l->setActive(-1);
+void deactivateAdapters(const Encoder& enc) {
+  for (auto& l : enc.loraLayers({"query", "key", "value", "dense", "ffn"})) l->setActive(-1);
 }
 
-void setRowAdapters(const TransformerEncoder& enc, const LoraConfig& cfg,
+void setRowAdapters(const Encoder& enc, const LoraConfig& cfg,
                     const std::vector<std::string>& names, const torch::Tensor& rowAdapter) {
-  for (auto& l : enc->loraLayers(cfg.targets)) {
+  for (auto& l : enc.loraLayers(cfg.targets)) {
     // Map the caller's adapter numbering to this layer's own indices.
     std::vector<int64_t> local;
     for (const auto& n : names) local.push_back(l->adapterIndex(n));

@@ -71,21 +71,55 @@ TORCH_MODULE(EncoderLayer);
 enum class Pooling { Cls, Mean };
 Pooling poolingFromName(const std::string& name);  // "cls" or "mean"; throws InputError
 
-// Pre-LayerNorm transformer encoder with learned positions. forward() returns [B, T, H];
-// pooled() is the first ([CLS]) token's final state, or with Pooling::Mean the average of the
-// final states over the mask's tokens.
-class TransformerEncoderImpl : public torch::nn::Module {
+// What every backbone offers the methods (shared/docs/STYLE.md, "An encoder interface"): final
+// hidden states, the pooled state heads read, the LoRA-adaptable linear layers by role and its
+// weights by name (as a torch::nn::Module). RewardRouter's own encoder, BERT/ELECTRA and
+// DeBERTa-v2/v3 stand side by side behind it.
+class Encoder : public torch::nn::Module {
  public:
-  TransformerEncoderImpl(int vocabSize, const EncoderShape& shape, int maxLen, double dropout);
-  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask);
-  torch::Tensor pooled(const torch::Tensor& ids, const torch::Tensor& mask);
+  // [B, T, H] final hidden states. `types`: int64 [B, T] token-type ids (segment 0 = [CLS] prompt
+  // [SEP], 1 = response [SEP]); undefined = all 0. Architectures without token types ignore it.
+  virtual torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask,
+                                const torch::Tensor& types = {}) = 0;
+  // What reward and router heads read. Pooling::Cls: the first token's final state through the
+  // architecture's own pooler where it has one (BERT's dense+tanh, DeBERTa's ContextPooler,
+  // ELECTRA's classifier.dense+activation); Pooling::Mean: the average of the final states
+  // over the mask's tokens, no pooler.
+  torch::Tensor pooled(const torch::Tensor& ids, const torch::Tensor& mask,
+                       const torch::Tensor& types = {});
+  // Every LoRA-capable layer whose role is in `targets` (query, key, value, dense, ffn).
+  virtual std::vector<LoraLinear> loraLayers(const std::vector<std::string>& targets) const = 0;
+  virtual int hidden() const = 0;
+  virtual int maxLen() const = 0;
+  // "rewardrouter" (the encoder pre-trained here), "bert", "electra", "deberta-v2".
+  virtual std::string architecture() const = 0;
   void setPooling(Pooling p) { m_pooling = p; }
   Pooling pooling() const { return m_pooling; }
 
-  // Every LoRA-capable layer whose role is in `targets` (query, key, value, dense, ffn).
-  std::vector<LoraLinear> loraLayers(const std::vector<std::string>& targets) const;
-  int hidden() const { return m_hidden; }
-  int maxLen() const { return m_maxLen; }
+  // A checkpoint's classifier ([labels, H] and [labels]) that a reward head starts from;
+  // undefined when the backbone came without one.
+  torch::Tensor checkpointHeadWeight, checkpointHeadBias;
+
+ protected:
+  // The architecture's pooler over the first token's state [B, H]; identity by default.
+  virtual torch::Tensor poolFirst(const torch::Tensor& first) { return first; }
+
+ private:
+  Pooling m_pooling = Pooling::Cls;
+};
+using EncoderPtr = std::shared_ptr<Encoder>;
+
+// Pre-LayerNorm transformer encoder with learned positions, pre-trained here with masked-LM.
+class TransformerEncoderImpl : public Encoder {
+ public:
+  TransformerEncoderImpl(int vocabSize, const EncoderShape& shape, int maxLen, double dropout);
+  using Encoder::forward;
+  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask,
+                        const torch::Tensor& types = {}) override;
+  std::vector<LoraLinear> loraLayers(const std::vector<std::string>& targets) const override;
+  int hidden() const override { return m_hidden; }
+  int maxLen() const override { return m_maxLen; }
+  std::string architecture() const override { return "rewardrouter"; }
 
   torch::nn::Embedding tokens{nullptr}, positions{nullptr};
   torch::nn::LayerNorm embedNorm{nullptr}, finalNorm{nullptr};
@@ -95,17 +129,16 @@ class TransformerEncoderImpl : public torch::nn::Module {
  private:
   int m_hidden;
   int m_maxLen;
-  Pooling m_pooling = Pooling::Cls;
 };
 TORCH_MODULE(TransformerEncoder);
 
 // Adds adapter `name` to every target layer; returns the new parameters.
-std::vector<torch::Tensor> addAdapter(const TransformerEncoder& enc, const LoraConfig& cfg,
+std::vector<torch::Tensor> addAdapter(const Encoder& enc, const LoraConfig& cfg,
                                       const std::string& name);
-void activateAdapter(const TransformerEncoder& enc, const LoraConfig& cfg, const std::string& name);
-void deactivateAdapters(const TransformerEncoder& enc);
+void activateAdapter(const Encoder& enc, const LoraConfig& cfg, const std::string& name);
+void deactivateAdapters(const Encoder& enc);
 // Mixed mode: row r of the next batch uses adapter names[rowAdapter[r]].
-void setRowAdapters(const TransformerEncoder& enc, const LoraConfig& cfg,
+void setRowAdapters(const Encoder& enc, const LoraConfig& cfg,
                     const std::vector<std::string>& names, const torch::Tensor& rowAdapter);
 
 // Weights by name (parameters and buffers), so a file can be checked against a module and
