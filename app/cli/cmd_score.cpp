@@ -15,16 +15,23 @@ int cmdScore(const Argv& argv) {
       "order. Inputs are scored in batches; routers see each prompt once.",
       {{"db", "FILE", "run store of the run"},
        {"run", "ID", "id of a finished run (see `list`)"},
-       {"model", "DIR", "a saved model directory instead of --db/--run"},
+       {"model", "DIR",
+        "instead of --db/--run: a saved model directory, or a Hugging Face reward-model folder"},
+       {"max-len", "N", "cut inputs to at most N tokens (default: the model's own limit)"},
        {"batch-size", "N", "inputs per batch (default 32)"}});
   if (args.parseOrPrintHelp(argv)) return 0;
   std::unique_ptr<core::RunScorer> scorer;
+  const int maxLen =
+      args.has("max-len") ? static_cast<int>(args.integer("max-len", 0, 8, 1000000)) : 0;
   if (args.has("model")) {
-    scorer = core::RunScorer::openDirectory(args.value("model"));
+    if (args.has("db") || args.has("run"))
+      throw core::InputError("score: give either --model DIR or --db FILE --run ID, not both");
+    scorer = core::RunScorer::openDirectory(args.value("model"), maxLen);
   } else {
     if (!args.has("db") || !args.has("run"))
       throw core::InputError("score: give --db FILE --run ID, or --model DIR");
-    scorer = core::RunScorer::openRun(args.value("db"), args.integer("run", 0, 1, INT64_MAX));
+    scorer = core::RunScorer::openRun(args.value("db"), args.integer("run", 0, 1, INT64_MAX),
+                                      maxLen);
   }
   const int batch = static_cast<int>(args.integer("batch-size", 32, 1, 65536));
   std::vector<core::ScoreInput> inputs;

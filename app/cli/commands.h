@@ -16,5 +16,6 @@ int cmdImport(const Argv& args);
 int cmdScore(const Argv& args);
 int cmdExtend(const Argv& args);
 int cmdBench(const Argv& args);
+int cmdExport(const Argv& args);
 
 }  // namespace rr::cli

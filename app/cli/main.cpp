@@ -22,7 +22,9 @@ const Command kCommands[] = {
     {"list", rr::cli::cmdList, "list the runs in a run store with their status"},
     {"synth", rr::cli::cmdSynth, "write the synthetic benchmark as a canonical pairs file"},
     {"import", rr::cli::cmdImport, "convert a published dataset file into canonical pairs"},
-    {"score", rr::cli::cmdScore, "score JSONL prompt/response lines with a trained run"},
+    {"score", rr::cli::cmdScore,
+     "score JSONL prompt/response lines with a trained run or a Hugging Face reward model"},
+    {"export", rr::cli::cmdExport, "write a trained run's reward model as a Hugging Face folder"},
     {"extend", rr::cli::cmdExtend, "add a domain to a trained RODOS or ARLISS run"},
     {"bench", rr::cli::cmdBench, "measure training and inference speed, memory and scaling"},
 };

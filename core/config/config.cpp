@@ -38,6 +38,16 @@ const std::map<std::string, std::vector<MethodOptionSpec>>& schemas() {
   static const std::map<std::string, std::vector<MethodOptionSpec>> s = {
       {"baseline", {}},
       {"base-lora", {}},
+      {"pretrained",
+       {{"model",
+         Kind::Text,
+         0,
+         0,
+         0,
+         "",
+         {},
+         "a Hugging Face reward-model folder (config.json, weights, tokenizer): scored as it is, "
+         "nothing trained"}}},
       {"more",
        {{"experts", Kind::Integer, 4, 2, 64, "", {}, "number of experts in the sparse MoE head"},
         {"top_k", Kind::Integer, 2, 1, 64, "", {}, "experts each input is routed to (k)"},
@@ -268,7 +278,8 @@ void parseData(JsonObjectReader& top, DataConfig& d, const std::string& baseDir)
   r.finish();
 }
 
-void parseMethods(JsonObjectReader& top, std::vector<MethodConfig>& methods) {
+void parseMethods(JsonObjectReader& top, std::vector<MethodConfig>& methods,
+                  const std::string& baseDir) {
   const json* v = top.raw("methods");
   if (!v)
     top.fail("$.methods", "missing (list the methods to run, e.g. [{\"method\": \"baseline\"}])");
@@ -297,9 +308,19 @@ void parseMethods(JsonObjectReader& top, std::vector<MethodConfig>& methods) {
           m.options[spec.key] = r.number(spec.key, 0, spec.lo, spec.hi);
           break;
         case Kind::Text:
-          m.textOptions[spec.key] = r.oneOf(spec.key, spec.defaultText, spec.allowedText);
+          m.textOptions[spec.key] = spec.allowedText.empty()
+                                        ? r.str(spec.key, spec.defaultText)
+                                        : r.oneOf(spec.key, spec.defaultText, spec.allowedText);
           break;
       }
+    }
+    if (m.method == "pretrained") {
+      const std::string model = methodTextOption(m, "model");
+      if (model.empty())
+        r.fail(path + ".model", "missing (the Hugging Face reward-model folder to evaluate)");
+      if (!baseDir.empty() && !fs::exists(fs::path(resolvePath(model, baseDir)) / "config.json"))
+        r.fail(path + ".model", "not a Hugging Face model folder (no config.json in " +
+                                    resolvePath(model, baseDir) + ")");
     }
     if (m.method == "more" && methodOption(m, "top_k") > methodOption(m, "experts"))
       r.fail(path + ".top_k",
@@ -404,6 +425,13 @@ ExperimentConfig configFromJson(const json& root, const std::string& fileLabel,
     c.encoder.pooling = er.oneOf("pooling", "cls", {"cls", "mean"});
     if (isMissing(c.encoder.pretrained, baseDir))
       er.fail("$.encoder.pretrained", "not found: " + resolvePath(c.encoder.pretrained, baseDir));
+    if (!c.encoder.pretrained.empty() && !baseDir.empty()) {
+      const fs::path p = resolvePath(c.encoder.pretrained, baseDir);
+      if (fs::is_directory(p) && !fs::exists(p / "config.json"))
+        er.fail("$.encoder.pretrained",
+                "a directory but not a Hugging Face model folder (no config.json in " +
+                    p.string() + ")");
+    }
     er.finish();
     const EncoderShape s = resolveEncoderShape(c.encoder);
     if (s.hidden % s.heads != 0)
@@ -454,7 +482,7 @@ ExperimentConfig configFromJson(const json& root, const std::string& fileLabel,
     c.training.device = tr.oneOf("device", "cpu", {"cpu", "cuda"});
     tr.finish();
   }
-  parseMethods(r, c.methods);
+  parseMethods(r, c.methods, baseDir);
   r.finish();
   return c;
 }

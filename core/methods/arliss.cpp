@@ -22,7 +22,7 @@ class Arliss : public RewardSystem {
     m_baseParams = nn::countParameters(*m_encoder);
     const int h = m_encoder->hidden();
     for (const auto& d : ctx.data.domains) addRewardAdapter(d);
-    m_router.params = nn::addAdapter(m_encoder, ctx.config.lora, kRouter);
+    m_router.params = nn::addAdapter(*m_encoder, ctx.config.lora, kRouter);
     m_router.head = torch::nn::Linear(h, static_cast<int64_t>(ctx.data.domains.size()));
     m_router.head->to(ctx.device);
   }
@@ -74,10 +74,18 @@ class Arliss : public RewardSystem {
 
   // The encoder module holds the frozen weights and every LoRA adapter.
   NamedModules namedModules() override {
-    NamedModules out = {{"encoder", m_encoder.ptr().get()},
+    NamedModules out = {{"encoder", m_encoder.get()},
                         {"router.head", m_router.head.ptr().get()}};
     for (size_t d = 0; d < m_rewards.size(); ++d)
       out.push_back({"head:" + m_ctx.data.domains[d], m_rewards[d].head.ptr().get()});
+    return out;
+  }
+
+  std::vector<SingleModel> singleModels() override {
+    std::vector<SingleModel> out;
+    for (size_t d = 0; d < m_rewards.size(); ++d)
+      out.push_back({m_ctx.data.domains[d], m_encoder.get(), m_rewardNames[d],
+                     m_rewards[d].head->weight, m_rewards[d].head->bias});
     return out;
   }
 
@@ -103,8 +111,9 @@ class Arliss : public RewardSystem {
   void addRewardAdapter(const std::string& domain) {
     m_rewardNames.push_back(rewardAdapter(domain));
     Adapter a;
-    a.params = nn::addAdapter(m_encoder, m_ctx.config.lora, rewardAdapter(domain));
+    a.params = nn::addAdapter(*m_encoder, m_ctx.config.lora, rewardAdapter(domain));
     a.head = torch::nn::Linear(m_encoder->hidden(), 1);
+    initFromCheckpoint(a.head, *m_encoder);
     a.head->to(m_ctx.device);
     m_rewards.push_back(std::move(a));
   }
@@ -112,19 +121,19 @@ class Arliss : public RewardSystem {
   void trainAdapter(size_t d, RunReporter& reporter) {
     const auto& data = m_ctx.data;
     Adapter& a = m_rewards[d];
-    nn::activateAdapter(m_encoder, m_ctx.config.lora, m_rewardNames[d]);
+    nn::activateAdapter(*m_encoder, m_ctx.config.lora, m_rewardNames[d]);
     a.trainSeconds = trainPairwise(
         m_ctx, "adapter:" + data.domains[d], ofDomain(data, data.train, static_cast<int>(d)),
         ofDomain(data, data.validation, static_cast<int>(d)), a.trainable(),
         [&] { m_encoder->train(); }, [&] { m_encoder->eval(); },
         [&](const Batch& b) {
-          return a.head->forward(m_encoder->pooled(b.ids, b.mask)).squeeze(-1);
+          return a.head->forward(m_encoder->pooled(b.ids, b.mask, b.types)).squeeze(-1);
         },
         reporter);
   }
 
   void trainRouter(RunReporter& reporter) {
-    nn::activateAdapter(m_encoder, m_ctx.config.lora, kRouter);
+    nn::activateAdapter(*m_encoder, m_ctx.config.lora, kRouter);
     m_router.trainSeconds = rr::core::trainRouter(
         m_ctx, "router", m_ctx.data.train, m_ctx.data.validation, m_router.trainable(),
         [&] { m_encoder->train(); }, [&] { m_encoder->eval(); },
@@ -132,19 +141,19 @@ class Arliss : public RewardSystem {
   }
 
   torch::Tensor routerLogits(const Batch& b) {
-    return m_router.head->forward(m_encoder->pooled(b.ids, b.mask));
+    return m_router.head->forward(m_encoder->pooled(b.ids, b.mask, b.types));
   }
 
   // The paper's way: route this one pair's prompt, switch to its adapter, score both responses.
   PairScore scoreSwitch(const EncodedData& data, size_t i) {
     const auto& lora = m_ctx.config.lora;
-    nn::activateAdapter(m_encoder, lora, kRouter);
+    nn::activateAdapter(*m_encoder, lora, kRouter);
     const int64_t d =
         routePrompts(m_ctx, data, {i}, [&](const Batch& b) { return routerLogits(b); })[0];
-    nn::activateAdapter(m_encoder, lora, m_rewardNames[static_cast<size_t>(d)]);
+    nn::activateAdapter(*m_encoder, lora, m_rewardNames[static_cast<size_t>(d)]);
     Batch b = pairBatch(data, {i}, m_ctx.device);
     PairScore s = toPairScores(m_rewards[static_cast<size_t>(d)]
-                                   .head->forward(m_encoder->pooled(b.ids, b.mask))
+                                   .head->forward(m_encoder->pooled(b.ids, b.mask, b.types))
                                    .squeeze(-1))[0];
     s.route = m_ctx.data.domains[static_cast<size_t>(d)];
     return s;
@@ -154,14 +163,14 @@ class Arliss : public RewardSystem {
   // and its own head.
   std::vector<PairScore> scoreMixed(const EncodedData& data, const std::vector<size_t>& part) {
     const auto& lora = m_ctx.config.lora;
-    nn::activateAdapter(m_encoder, lora, kRouter);
+    nn::activateAdapter(*m_encoder, lora, kRouter);
     const auto routes =
         routePrompts(m_ctx, data, part, [&](const Batch& b) { return routerLogits(b); });
     torch::Tensor dom = torch::tensor(routes, torch::kLong).to(m_ctx.device);
     torch::Tensor rowDom = torch::cat({dom, dom});
-    nn::setRowAdapters(m_encoder, lora, m_rewardNames, rowDom);
+    nn::setRowAdapters(*m_encoder, lora, m_rewardNames, rowDom);
     Batch b = pairBatch(data, part, m_ctx.device);
-    torch::Tensor pooled = m_encoder->pooled(b.ids, b.mask);
+    torch::Tensor pooled = m_encoder->pooled(b.ids, b.mask, b.types);
     std::vector<torch::Tensor> w, bias;
     for (const auto& a : m_rewards) {
       w.push_back(a.head->weight.view(-1));
@@ -169,7 +178,7 @@ class Arliss : public RewardSystem {
     }
     torch::Tensor rewards = (pooled * torch::stack(w).index_select(0, rowDom)).sum(-1) +
                             torch::cat(bias).index_select(0, rowDom);
-    nn::deactivateAdapters(m_encoder);
+    nn::deactivateAdapters(*m_encoder);
     auto scores = toPairScores(rewards);
     for (size_t k = 0; k < scores.size(); ++k)
       scores[k].route = m_ctx.data.domains[static_cast<size_t>(routes[k])];
@@ -178,7 +187,7 @@ class Arliss : public RewardSystem {
 
   const MethodContext& m_ctx;
   bool m_mixed = true;
-  nn::TransformerEncoder m_encoder{nullptr};
+  nn::EncoderPtr m_encoder;
   int64_t m_baseParams = 0;
   std::vector<Adapter> m_rewards;
   std::vector<std::string> m_rewardNames;

@@ -13,8 +13,8 @@ class SingleRewardModel : public RewardSystem {
     m_model = makeEncoderHead(ctx, 1);
     if (m_lora) {
       nn::setRequiresGrad(*m_model.encoder, false);
-      m_trainable = nn::addAdapter(m_model.encoder, ctx.config.lora, "reward");
-      nn::activateAdapter(m_model.encoder, ctx.config.lora, "reward");
+      m_trainable = nn::addAdapter(*m_model.encoder, ctx.config.lora, "reward");
+      nn::activateAdapter(*m_model.encoder, ctx.config.lora, "reward");
     } else {
       m_trainable = m_model.encoder->parameters();
     }
@@ -43,7 +43,12 @@ class SingleRewardModel : public RewardSystem {
   int64_t servedParameters() const override { return m_model.size(); }
 
   NamedModules namedModules() override {
-    return {{"encoder", m_model.encoder.ptr().get()}, {"head", m_model.head.ptr().get()}};
+    return {{"encoder", m_model.encoder.get()}, {"head", m_model.head.ptr().get()}};
+  }
+
+  std::vector<SingleModel> singleModels() override {
+    return {{"", m_model.encoder.get(), m_lora ? "reward" : "", m_model.head->weight,
+             m_model.head->bias}};
   }
 
  private:

@@ -3,15 +3,23 @@
 #include <numeric>
 
 #include "common/hash.h"
+#include "nn/hf/hfmodel.h"
 
 namespace rr::core {
 
-nn::TransformerEncoder makeEncoder(const MethodContext& ctx) {
+nn::EncoderPtr makeEncoder(const MethodContext& ctx) {
   const auto& e = ctx.config.encoder;
-  nn::TransformerEncoder enc(ctx.data.vocabSize, resolveEncoderShape(e), ctx.data.maxLen,
-                             e.dropout);
+  nn::EncoderPtr enc;
+  if (!ctx.backboneDir.empty()) {
+    enc = ctx.backboneWeights ? hf::loadHfBackbone(ctx.backboneDir).encoder
+                              : hf::buildHfEncoder(hf::readHfConfig(ctx.backboneDir));
+  } else {
+    nn::TransformerEncoder own(ctx.data.vocabSize, resolveEncoderShape(e), ctx.data.maxLen,
+                               e.dropout);
+    if (!ctx.encoderInit.empty()) nn::loadModule(*own, ctx.encoderInit);
+    enc = own.ptr();
+  }
   enc->setPooling(nn::poolingFromName(e.pooling));
-  if (!ctx.encoderInit.empty()) nn::loadModule(*enc, ctx.encoderInit);
   enc->to(ctx.device);
   return enc;
 }
@@ -20,8 +28,17 @@ EncoderHead makeEncoderHead(const MethodContext& ctx, int outputs) {
   EncoderHead m;
   m.encoder = makeEncoder(ctx);
   m.head = torch::nn::Linear(m.encoder->hidden(), outputs);
+  if (outputs == 1) initFromCheckpoint(m.head, *m.encoder);
   m.head->to(ctx.device);
   return m;
+}
+
+void initFromCheckpoint(torch::nn::Linear& head, const nn::Encoder& encoder) {
+  const torch::Tensor& w = encoder.checkpointHeadWeight;
+  if (!w.defined() || w.size(0) != 1 || head->weight.size(0) != 1) return;
+  torch::NoGradGuard ng;
+  head->weight.copy_(w.to(head->weight.device()));
+  head->bias.copy_(encoder.checkpointHeadBias.to(head->bias.device()));
 }
 
 LoopOptions loopOptionsFor(const MethodContext& ctx, const std::string& component, size_t examples,

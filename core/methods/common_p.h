@@ -8,15 +8,17 @@
 
 namespace rr::core {
 
-nn::TransformerEncoder makeEncoder(const MethodContext& ctx);
+// The experiment's encoder: a Hugging Face backbone (ctx.backboneDir) or RewardRouter's own,
+// from the pre-trained weights (ctx.encoderInit) when there are some.
+nn::EncoderPtr makeEncoder(const MethodContext& ctx);
 
 // An encoder with a linear head on the pooled state: a reward model (1 output) or a router
 // (one output per domain).
 struct EncoderHead {
-  nn::TransformerEncoder encoder{nullptr};
+  nn::EncoderPtr encoder;
   torch::nn::Linear head{nullptr};
   double trainSeconds = 0;
-  torch::Tensor forward(const Batch& b) { return head->forward(encoder->pooled(b.ids, b.mask)); }
+  torch::Tensor forward(const Batch& b) { return head->forward(encoder->pooled(b.ids, b.mask, b.types)); }
   std::vector<torch::Tensor> parameters() const {
     auto p = encoder->parameters();
     for (auto& t : head->parameters()) p.push_back(t);
@@ -25,12 +27,14 @@ struct EncoderHead {
   int64_t size() const { return nn::countParameters(*encoder) + nn::countParameters(*head); }
   void train(bool on) { encoder->train(on); }
   void addTo(NamedModules& out, const std::string& prefix) const {
-    out.push_back({prefix + ".encoder", encoder.ptr().get()});
+    out.push_back({prefix + ".encoder", encoder.get()});
     out.push_back({prefix + ".head", head.ptr().get()});
   }
 };
 
 EncoderHead makeEncoderHead(const MethodContext& ctx, int outputs);
+// A one-output head takes the encoder's checkpoint classifier when there is a one-label one.
+void initFromCheckpoint(torch::nn::Linear& head, const nn::Encoder& encoder);
 
 LoopOptions loopOptionsFor(const MethodContext& ctx, const std::string& component, size_t examples,
                            int epochsOverride = 0);

@@ -83,7 +83,7 @@ class Dmoerm : public RewardSystem {
       for (const auto& cap : cat.plan.capabilities) {
         Expert e;
         e.capability = cap;
-        e.params = nn::addAdapter(cat.base.encoder, ctx.config.lora, expertAdapter(cap));
+        e.params = nn::addAdapter(*cat.base.encoder, ctx.config.lora, expertAdapter(cap));
         e.head = torch::nn::Linear(h, 1);
         e.head->to(ctx.device);
         cat.adapterNames.push_back(expertAdapter(cap));
@@ -107,7 +107,7 @@ class Dmoerm : public RewardSystem {
       const std::string name = data.domains[c];
       auto& enc = cat.base.encoder;
       // Phase 1: the base reward model on the category's human preferences.
-      nn::deactivateAdapters(enc);
+      nn::deactivateAdapters(*enc);
       std::vector<torch::Tensor> baseParams;
       for (auto& p : enc->named_parameters())
         if (p.key().find("lora_") == std::string::npos) baseParams.push_back(p.value());
@@ -120,17 +120,17 @@ class Dmoerm : public RewardSystem {
       for (auto& p : baseParams) p.set_requires_grad(false);
       for (size_t k = 0; k < cat.experts.size(); ++k) {
         Expert& e = cat.experts[k];
-        nn::activateAdapter(enc, lora, cat.adapterNames[k]);
+        nn::activateAdapter(*enc, lora, cat.adapterNames[k]);
         std::vector<torch::Tensor> params = e.params;
         for (auto& p : e.head->parameters()) params.push_back(p);
         e.trainSeconds = trainPairwise(
             m_ctx, "expert:" + name + "/" + e.capability, cat.plan.capabilityPairs[k], {}, params,
             [&] { enc->train(); }, [&] { enc->eval(); },
-            [&](const Batch& b) { return e.head->forward(enc->pooled(b.ids, b.mask)).squeeze(-1); },
+            [&](const Batch& b) { return e.head->forward(enc->pooled(b.ids, b.mask, b.types)).squeeze(-1); },
             reporter,
             [&](const std::vector<size_t>& idx) { return capabilityBatch(idx, e.capability); });
       }
-      nn::deactivateAdapters(enc);
+      nn::deactivateAdapters(*enc);
       // Phase 3: the aggregator on held-out pairs, experts frozen.
       if (!cat.aggregator) continue;
       for (auto& e : cat.experts) {
@@ -229,15 +229,18 @@ class Dmoerm : public RewardSystem {
   // Rows ordered so the capability's preferred response comes first.
   Batch capabilityBatch(const std::vector<size_t>& idx, const std::string& cap) {
     std::vector<const std::vector<int64_t>*> first, second;
+    std::vector<int> firstSeg, secondSeg;
     for (size_t i : idx) {
+      const EncodedPair& e = m_ctx.data.encoded[i];
       const bool chosenBetter = m_ctx.data.pairs[i].capabilities.at(cap) > 0;
-      first.push_back(chosenBetter ? &m_ctx.data.encoded[i].chosen
-                                   : &m_ctx.data.encoded[i].rejected);
-      second.push_back(chosenBetter ? &m_ctx.data.encoded[i].rejected
-                                    : &m_ctx.data.encoded[i].chosen);
+      first.push_back(chosenBetter ? &e.chosen : &e.rejected);
+      firstSeg.push_back(chosenBetter ? e.chosenFirst : e.rejectedFirst);
+      second.push_back(chosenBetter ? &e.rejected : &e.chosen);
+      secondSeg.push_back(chosenBetter ? e.rejectedFirst : e.chosenFirst);
     }
     first.insert(first.end(), second.begin(), second.end());
-    return makeBatch(first, m_ctx.data.special.pad, m_ctx.device);
+    firstSeg.insert(firstSeg.end(), secondSeg.begin(), secondSeg.end());
+    return makeBatch(first, m_ctx.data.special.pad, m_ctx.device, firstSeg);
   }
 
   // [K, rows, H]: the pooled state of every row under every expert, in one mixed-adapter pass.
@@ -245,9 +248,10 @@ class Dmoerm : public RewardSystem {
     torch::NoGradGuard ng;
     const int64_t k = static_cast<int64_t>(cat.experts.size()), rows = b.ids.size(0);
     torch::Tensor which = torch::arange(k, torch::kLong).repeat_interleave(rows).to(m_ctx.device);
-    nn::setRowAdapters(cat.base.encoder, m_ctx.config.lora, cat.adapterNames, which);
-    torch::Tensor pooled = cat.base.encoder->pooled(b.ids.repeat({k, 1}), b.mask.repeat({k, 1}));
-    nn::deactivateAdapters(cat.base.encoder);
+    nn::setRowAdapters(*cat.base.encoder, m_ctx.config.lora, cat.adapterNames, which);
+    torch::Tensor pooled = cat.base.encoder->pooled(b.ids.repeat({k, 1}), b.mask.repeat({k, 1}),
+                                   b.types.repeat({k, 1}));
+    nn::deactivateAdapters(*cat.base.encoder);
     return pooled.view({k, rows, -1});
   }
 

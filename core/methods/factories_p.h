@@ -12,5 +12,6 @@ MethodEntry moreEntry();
 MethodEntry rodosEntry();
 MethodEntry arlissEntry();
 MethodEntry dmoermEntry();
+MethodEntry pretrainedEntry();
 
 }  // namespace rr::core

@@ -9,6 +9,7 @@ const std::map<std::string, MethodEntry>& methodRegistry() {
   static const std::map<std::string, MethodEntry> r = {
       {"baseline", baselineEntry()}, {"base-lora", baseLoraEntry()}, {"more", moreEntry()},
       {"rodos", rodosEntry()},       {"arliss", arlissEntry()},      {"dmoerm", dmoermEntry()},
+      {"pretrained", pretrainedEntry()},
   };
   return r;
 }

@@ -25,6 +25,12 @@ struct MethodContext {
   std::string encoderInit;  // pre-trained encoder weights every model starts from ("" = random)
   // A saved system's structure (RewardSystem::structure()); empty = derive it from the data.
   nlohmann::json structure = nlohmann::json::object();
+  // A Hugging Face model folder every encoder is built from ("" = RewardRouter's own encoder).
+  // Its weights are loaded unless backboneWeights is false (a saved system's own weights follow).
+  std::string backboneDir = "";
+  bool backboneWeights = true;
+  // The folder the backbone first came from (a saved system's backboneDir is its own copy).
+  std::string backboneSource = "";
 };
 
 using NamedModules = std::vector<std::pair<std::string, torch::nn::Module*>>;
@@ -42,6 +48,20 @@ struct PairScore {
   double chosen = 0, rejected = 0;
   std::string route;                     // domain / expert chosen by a router; "" if none
   std::map<std::string, double> detail;  // per-expert weights, per-capability scores, ...
+};
+
+namespace nn {
+class Encoder;
+}
+class Tokenizer;
+
+// One reward model inside a system that stands on its own (an encoder with the adapter to merge
+// and a one-output head): what `export` writes as a Hugging Face folder.
+struct SingleModel {
+  std::string name;  // "" for a system that is one model; else a domain
+  const nn::Encoder* encoder = nullptr;
+  std::string adapter;  // LoRA adapter to merge ("" = none)
+  torch::Tensor headWeight, headBias;
 };
 
 class RewardSystem {
@@ -62,6 +82,12 @@ class RewardSystem {
   // Extension by a domain (RODOS, ARLISS): the context's data now ends with a new domain; train
   // only that domain's component, then retrain the router. Existing components stay unchanged.
   virtual bool canAddDomain() const { return false; }
+  // The single reward models it is made of, when each can serve alone (Baseline, Base-LoRA,
+  // RODOS's domain models, ARLISS's adapters, a published reward model); empty otherwise.
+  virtual std::vector<SingleModel> singleModels() { return {}; }
+  // A tokenizer of its own, when the system reads text with another tokenizer than the
+  // experiment's (a published reward model); nullptr otherwise.
+  virtual const Tokenizer* ownTokenizer() const { return nullptr; }
   virtual void addDomain(RunReporter& reporter) {
     (void)reporter;
     throw std::logic_error("this method cannot be extended by a domain");

@@ -118,7 +118,7 @@ class MoreRewardModel : public RewardSystem {
   }
 
   NamedModules namedModules() override {
-    return {{"encoder", m_encoder.ptr().get()},
+    return {{"encoder", m_encoder.get()},
             {"norm_in", m_normIn.ptr().get()},
             {"moe", m_moe.ptr().get()},
             {"norm_out", m_normOut.ptr().get()},
@@ -136,7 +136,7 @@ class MoreRewardModel : public RewardSystem {
     torch::Tensor rewards, weights, balance, load;
   };
   Forward forward(const Batch& b) {
-    torch::Tensor h = m_normIn->forward(m_encoder->pooled(b.ids, b.mask));
+    torch::Tensor h = m_normIn->forward(m_encoder->pooled(b.ids, b.mask, b.types));
     nn::MoEOutput o = m_moe->forward(h);
     return {m_out->forward(m_normOut->forward(o.output)).squeeze(-1), o.weights, o.balanceLoss,
             o.load};
@@ -150,7 +150,7 @@ class MoreRewardModel : public RewardSystem {
   }
 
   const MethodContext& m_ctx;
-  nn::TransformerEncoder m_encoder{nullptr};
+  nn::EncoderPtr m_encoder;
   torch::nn::LayerNorm m_normIn{nullptr}, m_normOut{nullptr};
   nn::SparseMoE m_moe{nullptr};
   torch::nn::Linear m_out{nullptr};

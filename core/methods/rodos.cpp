@@ -61,6 +61,14 @@ class Rodos : public RewardSystem {
     return out;
   }
 
+  std::vector<SingleModel> singleModels() override {
+    std::vector<SingleModel> out;
+    for (size_t d = 0; d < m_models.size(); ++d)
+      out.push_back({m_ctx.data.domains[d], m_models[d].encoder.get(), "",
+                     m_models[d].head->weight, m_models[d].head->bias});
+    return out;
+  }
+
   int64_t servedParameters() const override {
     int64_t n = m_router.size();
     for (const auto& m : m_models) n += m.size();

@@ -16,8 +16,11 @@ EncodedData encodeData(std::vector<PreferencePair> pairs, const Tokenizer& tok, 
   for (size_t i = 0; i < pairs.size(); ++i) {
     const auto& p = pairs[i];
     EncodedPair e;
-    e.chosen = widen(encodePromptResponse(tok, p.prompt, p.chosen, maxLen));
-    e.rejected = widen(encodePromptResponse(tok, p.prompt, p.rejected, maxLen));
+    int keptChosen = 0, keptRejected = 0;
+    e.chosen = widen(encodePromptResponse(tok, p.prompt, p.chosen, maxLen, &keptChosen));
+    e.rejected = widen(encodePromptResponse(tok, p.prompt, p.rejected, maxLen, &keptRejected));
+    e.chosenFirst = keptChosen + 2;  // [CLS] prompt [SEP]
+    e.rejectedFirst = keptRejected + 2;
     e.prompt = widen(encodeSingle(tok, p.prompt, maxLen));
     e.domain = static_cast<int>(std::find(d.domains.begin(), d.domains.end(), p.domain) -
                                 d.domains.begin());
@@ -34,31 +37,44 @@ EncodedData encodeData(std::vector<PreferencePair> pairs, const Tokenizer& tok, 
 }
 
 Batch makeBatch(const std::vector<const std::vector<int64_t>*>& rows, int64_t pad,
-                const torch::Device& device) {
+                const torch::Device& device, const std::vector<int>& firstSegment) {
   size_t t = 1;
   for (const auto* r : rows) t = std::max(t, r->size());
   const int64_t n = static_cast<int64_t>(rows.size()), tl = static_cast<int64_t>(t);
   torch::Tensor ids = torch::full({n, tl}, pad, torch::kLong);
   torch::Tensor mask = torch::zeros({n, tl}, torch::kLong);
+  torch::Tensor types = torch::zeros({n, tl}, torch::kLong);
   auto ia = ids.accessor<int64_t, 2>();
   auto ma = mask.accessor<int64_t, 2>();
+  auto ta = types.accessor<int64_t, 2>();
   for (int64_t i = 0; i < n; ++i) {
     const auto& r = *rows[static_cast<size_t>(i)];
+    const size_t first =
+        firstSegment.empty() ? r.size() : static_cast<size_t>(firstSegment[static_cast<size_t>(i)]);
     for (size_t j = 0; j < r.size(); ++j) {
       ia[i][static_cast<int64_t>(j)] = r[j];
       ma[i][static_cast<int64_t>(j)] = 1;
+      ta[i][static_cast<int64_t>(j)] = j >= first ? 1 : 0;
     }
   }
-  return {ids.to(device), mask.to(device)};
+  return {ids.to(device), mask.to(device), types.to(device)};
 }
 
 Batch pairBatch(const EncodedData& data, const std::vector<size_t>& idx,
                 const torch::Device& device) {
   std::vector<const std::vector<int64_t>*> rows;
+  std::vector<int> first;
   rows.reserve(idx.size() * 2);
-  for (size_t i : idx) rows.push_back(&data.encoded[i].chosen);
-  for (size_t i : idx) rows.push_back(&data.encoded[i].rejected);
-  return makeBatch(rows, data.special.pad, device);
+  first.reserve(idx.size() * 2);
+  for (size_t i : idx) {
+    rows.push_back(&data.encoded[i].chosen);
+    first.push_back(data.encoded[i].chosenFirst);
+  }
+  for (size_t i : idx) {
+    rows.push_back(&data.encoded[i].rejected);
+    first.push_back(data.encoded[i].rejectedFirst);
+  }
+  return makeBatch(rows, data.special.pad, device, first);
 }
 
 Batch promptBatch(const EncodedData& data, const std::vector<size_t>& idx,

@@ -13,6 +13,9 @@ namespace rr::core {
 struct EncodedPair {
   std::vector<int64_t> chosen, rejected;  // [CLS] prompt [SEP] response [SEP]
   std::vector<int64_t> prompt;            // [CLS] prompt [SEP], what routers see
+  // Tokens of segment 0 ([CLS] prompt [SEP]) in chosen/rejected; the rest is segment 1
+  // (token-type id 1 for BERT-style backbones).
+  int chosenFirst = 0, rejectedFirst = 0;
   int domain = 0;                         // index into EncodedData::domains
 };
 
@@ -32,11 +35,13 @@ EncodedData encodeData(std::vector<PreferencePair> pairs, const Tokenizer& tok, 
                        std::vector<std::string> domainOrder = {});
 
 struct Batch {
-  torch::Tensor ids;   // int64 [N, T], padded to the longest row
-  torch::Tensor mask;  // int64 [N, T], 1 for tokens
+  torch::Tensor ids;    // int64 [N, T], padded to the longest row
+  torch::Tensor mask;   // int64 [N, T], 1 for tokens
+  torch::Tensor types;  // int64 [N, T], token-type ids: 1 from a row's second segment on
 };
+// firstSegment[i]: how many leading tokens of row i are segment 0 (empty = all of them).
 Batch makeBatch(const std::vector<const std::vector<int64_t>*>& rows, int64_t pad,
-                const torch::Device& device);
+                const torch::Device& device, const std::vector<int>& firstSegment = {});
 
 // Chosen rows first, then rejected rows: rewards[:n] are chosen, rewards[n:] rejected.
 Batch pairBatch(const EncodedData& data, const std::vector<size_t>& idx,

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "common/errors.h"
 #include "data/dataset.h"
@@ -9,6 +10,7 @@
 #include "eval/evaluate.h"
 #include "methods/method.h"
 #include "store/runstore.h"
+#include "train/backbone.h"
 #include "train/persist.h"
 #include "train/pretrain.h"
 #include "train/storesink.h"
@@ -18,7 +20,8 @@ namespace {
 
 std::unique_ptr<Tokenizer> prepareTokenizer(const ExperimentConfig& config,
                                             const std::vector<PreferencePair>& pairs,
-                                            MetricSink& sink) {
+                                            const HfBackboneInfo* backbone, MetricSink& sink) {
+  if (backbone) return loadBackboneTokenizer(*backbone);
   if (!config.tokenizer.model.empty())
     return loadSentencePiece(resolveConfigPath(config, config.tokenizer.model));
   std::vector<std::string> texts;
@@ -35,6 +38,15 @@ std::unique_ptr<Tokenizer> prepareTokenizer(const ExperimentConfig& config,
            "tokenizer: training or reusing a cached model on " + std::to_string(texts.size()) +
                " texts");
   return loadSentencePiece(trainSentencePiece(texts, o));
+}
+
+MethodContext contextFor(const ExperimentConfig& config, const MethodConfig& method, int seed,
+                         const EncodedData& data, torch::Device device,
+                         const std::string& encoderInit) {
+  MethodContext ctx{config, method, seed, data, device, encoderInit};
+  ctx.backboneDir = method.method == "pretrained" ? pretrainedModelDir(config, method)
+                                                  : hfBackboneDir(config);
+  return ctx;
 }
 
 struct PlannedRun {
@@ -89,8 +101,23 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
   // Everything that can fail on bad input happens before the store is touched.
   std::vector<PreferencePair> pairs = loadExperimentPairs(config);
   if (pairs.empty()) throw InputError(config.sourcePath + ": the experiment's data has no pairs");
-  std::unique_ptr<Tokenizer> tokenizer = prepareTokenizer(config, pairs, userSink);
-  EncodedData data = encodeData(pairs, *tokenizer, config.encoder.maxLen);
+  // Hugging Face folders (the encoder's, and each `pretrained` method's) are loaded and checked
+  // completely here, before the store is touched.
+  std::optional<HfBackboneInfo> backbone;
+  if (const std::string dir = hfBackboneDir(config); !dir.empty()) {
+    backbone = inspectHfBackbone(dir);
+    userSink.log(0, LogLevel::Info,
+                 "encoder: " + backbone->modelType + " from " + dir + " (" +
+                     std::to_string(backbone->parameters) + " parameters, input limit " +
+                     std::to_string(backbone->inputLimit) + "); pre-training skipped");
+  }
+  for (const auto& m : config.methods)
+    if (m.method == "pretrained") inspectHfBackbone(pretrainedModelDir(config, m));
+  std::unique_ptr<Tokenizer> tokenizer =
+      prepareTokenizer(config, pairs, backbone ? &*backbone : nullptr, userSink);
+  const int maxLen =
+      effectiveMaxLen(config.encoder.maxLen, backbone ? backbone->inputLimit : 0);
+  EncodedData data = encodeData(pairs, *tokenizer, maxLen);
   userSink.log(0, LogLevel::Info,
                "data: " + std::to_string(data.pairs.size()) + " pairs in " +
                    std::to_string(data.domains.size()) + " domains (train " +
@@ -112,7 +139,7 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
               options.onlyMethods.end())
         continue;
       PlannedRun r{&m, config.training.seed + s};
-      MethodContext ctx{config, m, r.seed, data, device, encoder.path};
+      const MethodContext ctx = contextFor(config, m, r.seed, data, device, encoder.path);
       r.steps = methodRegistry().at(m.method).plannedSteps(ctx);
       totalSteps += r.steps;
       plan.push_back(r);
@@ -159,7 +186,7 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
     base.runCount = static_cast<int>(plan.size());
     RunReporter reporter(sink, control, base, r.steps, stepsBefore, totalSteps, experimentStart);
     try {
-      MethodContext ctx{config, *r.method, r.seed, data, device, encoder.path};
+      const MethodContext ctx = contextFor(config, *r.method, r.seed, data, device, encoder.path);
       std::unique_ptr<RewardSystem> system = createMethod(ctx);
       reporter.log(LogLevel::Info, "training " + r.method->name + " (seed " +
                                        std::to_string(r.seed) + ", " + std::to_string(r.steps) +

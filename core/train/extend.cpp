@@ -8,6 +8,7 @@
 #include "data/pairsio.h"
 #include "eval/evaluate.h"
 #include "methods/common_p.h"
+#include "nn/hf/hfmodel.h"
 #include "store/runstore.h"
 #include "train/experiment.h"
 #include "train/persist.h"
@@ -46,6 +47,16 @@ ExtendOutcome extendRun(const std::string& dbPath, std::int64_t runId, const std
   domains.push_back(domain);
   loaded->data = encodeData(std::move(pairs), *loaded->tokenizer, loaded->data.maxLen, domains);
   const EncodedData& data = loaded->data;
+  MethodContext& ctx = *loaded->ctx;
+  if (!ctx.backboneDir.empty() && run->method == "rodos") {
+    // The new domain's model starts from the backbone's published weights, as the others did.
+    if (!hf::isHfFolder(ctx.backboneSource))
+      throw InputError("extend: run " + std::to_string(runId) +
+                       " was trained on the Hugging Face folder " + ctx.backboneSource +
+                       ", which is no longer there; the new domain's model starts from its weights");
+    ctx.backboneDir = ctx.backboneSource;
+    ctx.backboneWeights = true;
+  }
 
   RunWriter writer(dbPath);
   const std::string name = run->methodName + "+" + domain;

@@ -1,6 +1,7 @@
 #pragma once
 // Saving a trained system next to its run store and loading it back (internal; LibTorch).
-// Layout: <db>.models/run-<id>/manifest.json, tokenizer.model and one .pt file per module.
+// Layout: <db>.models/run-<id>/manifest.json, one .pt file per module, and tokenizer.model, or
+// for a Hugging Face backbone backbone/ with its config.json and tokenizer files.
 #include <memory>
 #include <string>
 
@@ -24,5 +25,8 @@ struct LoadedSystem {
 
 // Throws InputError naming the directory when it is missing or incomplete.
 std::unique_ptr<LoadedSystem> loadSystem(const std::string& dir);
+// A Hugging Face reward-model folder as a loaded `pretrained` system (nothing trained), inputs cut
+// at the model's own limit or at maxLen (> 0) when smaller.
+std::unique_ptr<LoadedSystem> loadHfRewardModel(const std::string& dir, int maxLen = 0);
 
 }  // namespace rr::core

@@ -7,6 +7,7 @@
 #include "common/hash.h"
 #include "data/synthetic.h"
 #include "nn/encoder.h"
+#include "train/backbone.h"
 
 namespace fs = std::filesystem;
 
@@ -51,6 +52,10 @@ std::string fileHash(const std::string& path) {
 EncoderPlan planEncoder(const ExperimentConfig& config, const EncodedData& data,
                         const Tokenizer& tokenizer) {
   EncoderPlan plan;
+  if (!hfBackboneDir(config).empty()) return plan;  // a Hugging Face backbone: no pre-training
+  const bool anyTrained = std::any_of(config.methods.begin(), config.methods.end(),
+                                      [](const MethodConfig& m) { return m.method != "pretrained"; });
+  if (!anyTrained) return plan;
   if (!config.encoder.pretrained.empty()) {
     plan.path = resolveConfigPath(config, config.encoder.pretrained);
     return plan;

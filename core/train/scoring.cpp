@@ -4,6 +4,7 @@
 
 #include "common/errors.h"
 #include "train/experiment.h"
+#include "nn/hf/hfmodel.h"
 #include "train/persist.h"
 
 namespace rr::core {
@@ -15,18 +16,22 @@ struct RunScorer::Impl {
 RunScorer::RunScorer(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 RunScorer::~RunScorer() = default;
 
-std::unique_ptr<RunScorer> RunScorer::openDirectory(const std::string& modelDir) {
+std::unique_ptr<RunScorer> RunScorer::openDirectory(const std::string& modelDir, int maxLen) {
   auto impl = std::make_unique<Impl>();
-  impl->loaded = loadSystem(modelDir);
+  const bool saved = std::filesystem::exists(std::filesystem::path(modelDir) / "manifest.json");
+  impl->loaded = !saved && hf::isHfFolder(modelDir) ? loadHfRewardModel(modelDir, maxLen)
+                                                    : loadSystem(modelDir);
+  if (maxLen > 0) impl->loaded->data.maxLen = std::min(impl->loaded->data.maxLen, maxLen);
   return std::unique_ptr<RunScorer>(new RunScorer(std::move(impl)));
 }
 
-std::unique_ptr<RunScorer> RunScorer::openRun(const std::string& dbPath, std::int64_t runId) {
+std::unique_ptr<RunScorer> RunScorer::openRun(const std::string& dbPath, std::int64_t runId,
+                                              int maxLen) {
   const std::string dir = modelDirFor(dbPath, runId);
   if (!std::filesystem::exists(dir))
     throw InputError(dbPath + ": run " + std::to_string(runId) +
                      " has no saved model (only finished runs save one; looked in " + dir + ")");
-  return openDirectory(dir);
+  return openDirectory(dir, maxLen);
 }
 
 std::string RunScorer::method() const { return m_impl->loaded->method.method; }

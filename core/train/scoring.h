@@ -21,9 +21,12 @@ struct ScoreOutput {
 
 class RunScorer {
  public:
-  // Loads the system a finished run saved (see modelDirFor), or a model directory directly.
-  static std::unique_ptr<RunScorer> openRun(const std::string& dbPath, std::int64_t runId);
-  static std::unique_ptr<RunScorer> openDirectory(const std::string& modelDir);
+  // Loads the system a finished run saved (see modelDirFor), or a model directory directly: a
+  // saved system, or a Hugging Face reward-model folder (config.json, weights, tokenizer).
+  // maxLen > 0 cuts inputs to at most that many tokens (never beyond the model's own limit).
+  static std::unique_ptr<RunScorer> openRun(const std::string& dbPath, std::int64_t runId,
+                                            int maxLen = 0);
+  static std::unique_ptr<RunScorer> openDirectory(const std::string& modelDir, int maxLen = 0);
   ~RunScorer();
 
   std::string method() const;

@@ -152,7 +152,7 @@ class TestMethods : public QObject {
     cfg.dropout = 0;
     const std::vector<std::string> names = {"a", "b", "c"};
     for (const auto& n : names) {
-      for (auto& p : nn::addAdapter(enc, cfg, n)) {
+      for (auto& p : nn::addAdapter(*enc, cfg, n)) {
         torch::NoGradGuard ng;
         p.normal_(0, 0.3);
       }
@@ -162,10 +162,10 @@ class TestMethods : public QObject {
     torch::Tensor ids = torch::randint(4, 50, {6, 12}, torch::kLong);
     torch::Tensor mask = torch::ones({6, 12}, torch::kLong);
     torch::Tensor rows = torch::tensor(std::vector<int64_t>{2, 0, 1, 1, 2, 0}, torch::kLong);
-    nn::setRowAdapters(enc, cfg, names, rows);
+    nn::setRowAdapters(*enc, cfg, names, rows);
     torch::Tensor mixed = enc->pooled(ids, mask);
     for (int64_t r = 0; r < 6; ++r) {
-      nn::activateAdapter(enc, cfg, names[static_cast<size_t>(rows[r].item<int64_t>())]);
+      nn::activateAdapter(*enc, cfg, names[static_cast<size_t>(rows[r].item<int64_t>())]);
       torch::Tensor one = enc->pooled(ids.slice(0, r, r + 1), mask.slice(0, r, r + 1));
       QVERIFY((one - mixed.slice(0, r, r + 1)).abs().max().item<double>() < 1e-5);
     }

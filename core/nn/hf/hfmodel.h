@@ -50,7 +50,7 @@ HfModelConfig readHfConfig(const std::string& dir);
 // A loaded backbone: the encoder (eval mode, float32, on the CPU) with the checkpoint's weights,
 // its pooler when the checkpoint has one, and the classifier that a reward head starts from.
 struct HfBackbone {
-  EncoderPtr encoder;
+  nn::EncoderPtr encoder;
   HfModelConfig config;
   std::vector<std::string> unusedTensors;  // in the checkpoint, not used (MLM heads, ...)
   bool hasPooler = false;                  // the pooler came from the checkpoint
@@ -60,12 +60,12 @@ struct HfBackbone {
 // LayerNorm.gamma/beta names load as weight/bias.
 HfBackbone loadHfBackbone(const std::string& dir);
 // The encoder of `config` with freshly initialised weights (the bench's random DeBERTa shapes).
-EncoderPtr buildHfEncoder(const HfModelConfig& config);
+nn::EncoderPtr buildHfEncoder(const HfModelConfig& config);
 
 // The encoder's (and a reward head's) tensors under the published names of `config`'s
 // *ForSequenceClassification, with LoRA adapter `adapter` merged into its base weights when it is
 // not empty. `headWeight` [1, H] / `headBias` [1] may be undefined (a bare encoder).
-std::vector<std::pair<std::string, torch::Tensor>> exportState(const Encoder& encoder,
+std::vector<std::pair<std::string, torch::Tensor>> exportState(const nn::Encoder& encoder,
                                                                const HfModelConfig& config,
                                                                const std::string& adapter,
                                                                const torch::Tensor& headWeight,

@@ -1,0 +1,60 @@
+#include "train/backbone.h"
+
+#include <filesystem>
+
+#include "common/errors.h"
+#include "data/hftokenizer.h"
+#include "nn/hf/hfmodel.h"
+
+namespace fs = std::filesystem;
+
+namespace rr::core {
+
+std::string hfBackboneDir(const ExperimentConfig& config) {
+  if (config.encoder.pretrained.empty()) return "";
+  const std::string dir = resolveConfigPath(config, config.encoder.pretrained);
+  return hf::isHfFolder(dir) ? dir : "";
+}
+
+std::string pretrainedModelDir(const ExperimentConfig& config, const MethodConfig& method) {
+  return resolveConfigPath(config, methodTextOption(method, "model"));
+}
+
+HfBackboneInfo inspectHfBackbone(const std::string& dir) {
+  // Loading the whole backbone once is the only complete check (every tensor's presence, shape and
+  // dtype); it runs before the run store is touched, so a bad folder writes nothing.
+  const hf::HfBackbone b = hf::loadHfBackbone(dir);
+  HfBackboneInfo info;
+  info.dir = dir;
+  info.modelType = b.config.modelType;
+  info.architecture = b.config.architectures.empty() ? "" : b.config.architectures.front();
+  info.inputLimit = b.config.maxPositions;
+  const int tokLimit = hfTokenizerMaxLength(dir);
+  if (tokLimit > 0 && (info.inputLimit <= 0 || tokLimit < info.inputLimit))
+    info.inputLimit = tokLimit;
+  info.parameters = nn::countParameters(*b.encoder);
+  if (b.encoder->checkpointHeadWeight.defined())
+    info.parameters += b.encoder->checkpointHeadWeight.numel() +
+                       b.encoder->checkpointHeadBias.numel();
+  info.vocabSize = b.config.vocabSize;
+  info.hidden = b.config.hidden;
+  info.layers = b.config.layers;
+  return info;
+}
+
+int effectiveMaxLen(int configured, int modelLimit) {
+  if (modelLimit <= 0) return configured;
+  if (configured <= 0) return modelLimit;
+  return std::min(configured, modelLimit);
+}
+
+std::unique_ptr<Tokenizer> loadBackboneTokenizer(const HfBackboneInfo& info) {
+  auto tok = loadHfTokenizer(info.dir, info.modelType);
+  if (tok->vocabSize() > info.vocabSize)
+    throw InputError(info.dir + ": the tokenizer has " + std::to_string(tok->vocabSize()) +
+                     " tokens but config.json's vocab_size is " + std::to_string(info.vocabSize) +
+                     " (tokenizer and weights do not belong together)");
+  return tok;
+}
+
+}  // namespace rr::core
