@@ -4,6 +4,7 @@
 
 #include "common/errors.h"
 #include "data/hftokenizer.h"
+#include "nn/hf/checkpoint.h"
 #include "nn/hf/hfmodel.h"
 
 namespace fs = std::filesystem;
@@ -40,6 +41,37 @@ HfBackboneInfo inspectHfBackbone(const std::string& dir) {
   info.hidden = b.config.hidden;
   info.layers = b.config.layers;
   return info;
+}
+
+HfFolderSummary describeHfFolder(const std::string& dir) {
+  const hf::HfModelConfig c = hf::readHfConfig(dir);
+  HfFolderSummary s;
+  s.modelType = c.modelType;
+  s.architecture = c.architectures.empty() ? "" : c.architectures.front();
+  s.layers = c.layers;
+  s.hidden = c.hidden;
+  s.heads = c.heads;
+  s.vocabSize = c.vocabSize;
+  s.numLabels = c.numLabels;
+  s.inputLimit = c.maxPositions;
+  const int tokLimit = hfTokenizerMaxLength(dir);
+  if (tokLimit > 0 && (s.inputLimit <= 0 || tokLimit < s.inputLimit)) s.inputLimit = tokLimit;
+  s.rewardModel = c.numLabels == 1 &&
+                  s.architecture.find("ForSequenceClassification") != std::string::npos;
+  auto reader = hf::CheckpointReader::openFolder(dir);
+  for (const auto& name : reader->names()) {
+    const hf::TensorInfo t = reader->info(name);
+    if (t.dtype != "F32" && t.dtype != "F16" && t.dtype != "BF16") continue;
+    int64_t n = 1;
+    for (int64_t d : t.shape) n *= d;
+    s.parameters += n;
+    if (s.weightsFile.empty()) s.weightsFile = fs::path(t.file).filename().string();
+  }
+  for (const char* f : {"model.safetensors.index.json", "pytorch_model.bin.index.json"})
+    if (fs::exists(fs::path(dir) / f) && s.weightsFile.find("-of-") != std::string::npos)
+      s.weightsFile = f;
+  s.tokenizer = c.modelType == "deberta-v2" ? "SentencePiece (spm.model)" : "WordPiece (vocab.txt)";
+  return s;
 }
 
 int effectiveMaxLen(int configured, int modelLimit) {

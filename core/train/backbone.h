@@ -29,6 +29,18 @@ std::string pretrainedModelDir(const ExperimentConfig& config, const MethodConfi
 // InputError naming the file.
 HfBackboneInfo inspectHfBackbone(const std::string& dir);
 
+// What a folder holds, read from config.json, the weight files' headers and the tokenizer files,
+// without loading any weights (the Configure view's preview). Throws InputError naming the file.
+struct HfFolderSummary {
+  std::string modelType, architecture;
+  int layers = 0, hidden = 0, heads = 0, vocabSize = 0, inputLimit = 0, numLabels = 0;
+  int64_t parameters = 0;        // elements of every floating-point tensor in the weights
+  std::string weightsFile;       // model.safetensors, pytorch_model.bin, or an index
+  std::string tokenizer;         // "WordPiece (vocab.txt)" / "SentencePiece (spm.model)"
+  bool rewardModel = false;      // *ForSequenceClassification with one label
+};
+HfFolderSummary describeHfFolder(const std::string& dir);
+
 // Inputs are cut only beyond the model's own limit, or a smaller configured limit (> 0).
 int effectiveMaxLen(int configured, int modelLimit);
 
