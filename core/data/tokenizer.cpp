@@ -12,6 +12,7 @@
 
 #include "common/errors.h"
 #include "common/hash.h"
+#include "data/sentencepiece_p.h"
 #include "data/spm/rr_spm.h"
 
 #ifndef RR_SPM_BUILD_PATH
@@ -134,6 +135,9 @@ class SentencePieceTokenizer : public Tokenizer {
   int vocabSize() const override { return spmApi().vocabSize(m_handle); }
   SpecialIds special() const override { return m_special; }
   std::string modelPath() const override { return m_path; }
+  int pieceId(const std::string& piece) const {
+    return spmApi().pieceToId(m_handle, piece.c_str());
+  }
 
  private:
   rr_spm* m_handle;
@@ -142,6 +146,11 @@ class SentencePieceTokenizer : public Tokenizer {
 };
 
 }  // namespace
+
+int sentencePieceId(const Tokenizer& tok, const std::string& piece) {
+  const auto* spm = dynamic_cast<const SentencePieceTokenizer*>(&tok);
+  return spm ? spm->pieceId(piece) : -1;
+}
 
 std::unique_ptr<Tokenizer> loadSentencePiece(const std::string& modelPath) {
   if (!fs::exists(modelPath)) throw InputError(modelPath + ": tokenizer model not found");
