@@ -1,0 +1,239 @@
+// Hugging Face model folders end to end, as a user drives them through rewardrouter-cli: scoring
+// with a published reward model (rewards equal transformers' own, from the fixtures' golden
+// files), every method trained on a checkpoint backbone, export and its round trip, and the
+// one-line errors for folders that cannot be used.
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+namespace {
+
+struct Result {
+  int code = -1;
+  QString out, err;
+};
+
+Result cli(const QStringList& args, const QByteArray& input = {}, int timeoutMs = 240000) {
+  QProcess p;
+  p.start(QStringLiteral(RR_CLI_PATH), args);
+  p.waitForStarted();
+  p.write(input);
+  p.closeWriteChannel();
+  p.waitForFinished(timeoutMs);
+  return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
+          QString::fromUtf8(p.readAllStandardOutput()),
+          QString::fromUtf8(p.readAllStandardError())};
+}
+
+QString fixture(const QString& name) {
+  return QStringLiteral(RR_SOURCE_DIR "/tests/fixtures/hf/models/") + name;
+}
+
+QJsonObject golden(const QString& model) {
+  QFile f(fixture(model) + "/golden.json");
+  f.open(QIODevice::ReadOnly);
+  return QJsonDocument::fromJson(f.readAll()).object();
+}
+
+QString writeFile(const QString& path, const QByteArray& text) {
+  QFile f(path);
+  f.open(QIODevice::WriteOnly);
+  f.write(text);
+  return path;
+}
+
+std::vector<double> rewardsOf(const QString& jsonl) {
+  std::vector<double> out;
+  for (const auto& line : jsonl.split('\n', Qt::SkipEmptyParts))
+    out.push_back(QJsonDocument::fromJson(line.toUtf8()).object()["reward"].toDouble());
+  return out;
+}
+
+QByteArray scoreInput(const QJsonArray& texts) {
+  QByteArray in;
+  for (const auto& t : texts) {
+    QJsonObject o{{"prompt", t.toObject()["prompt"]}, {"response", t.toObject()["response"]}};
+    in += QJsonDocument(o).toJson(QJsonDocument::Compact) + "\n";
+  }
+  return in;
+}
+
+// The smoke benchmark on a checkpoint backbone: every method, one epoch, short inputs.
+QByteArray backboneConfig(const QString& backbone, const QString& methods) {
+  return QStringLiteral(R"({"name": "hf-smoke",
+    "data": {"synthetic": {"pairs_per_domain": 40, "domains": ["harmless", "instruct", "ranked"],
+                           "seed": 7},
+             "split": {"train": 0.7, "validation": 0.1, "test": 0.2}},
+    "encoder": {"pretrained": "%1", "max_len": 40},
+    "lora": {"rank": 4, "alpha": 8},
+    "training": {"lr": 0.001, "batch_size": 16, "epochs": 1, "seed": 1, "seeds": 1},
+    "methods": [%2]})")
+      .arg(backbone, methods)
+      .toUtf8();
+}
+
+}  // namespace
+
+class TestBackbones : public QObject {
+  Q_OBJECT
+  QTemporaryDir m_dir;
+  QString m_db;  // the store trained on bert-rm, shared by the export tests
+
+ private Q_SLOTS:
+  void scoresEqualTransformers_data() {
+    QTest::addColumn<QString>("model");
+    QTest::newRow("bert") << "bert-rm";
+    QTest::newRow("electra") << "electra-rm";
+    QTest::newRow("deberta-v3") << "deberta-v3-rm";
+  }
+  void scoresEqualTransformers() {
+    QFETCH(QString, model);
+    const QJsonArray texts = golden(model)["texts"].toArray();
+    QVERIFY(!texts.isEmpty());
+    Result r = cli({"score", "--model", fixture(model)}, scoreInput(texts));
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const auto rewards = rewardsOf(r.out);
+    QCOMPARE(rewards.size(), static_cast<size_t>(texts.size()));
+    for (int i = 0; i < texts.size(); ++i) {
+      const double want = texts[i].toObject()["reward"].toDouble();
+      QVERIFY2(std::abs(rewards[static_cast<size_t>(i)] - want) < 1e-4,
+               qPrintable(QString("text %1: %2 vs transformers %3")
+                              .arg(i)
+                              .arg(rewards[static_cast<size_t>(i)])
+                              .arg(want)));
+    }
+  }
+
+  void everyMethodTrainsOnABackbone() {
+    m_db = m_dir.path() + "/hf.db";
+    const QString methods = QStringLiteral(
+        R"({"method": "baseline"}, {"method": "base-lora"}, {"method": "more"},
+           {"method": "rodos"}, {"method": "arliss"}, {"method": "dmoerm"},
+           {"method": "pretrained", "model": "%1"})")
+                                .arg(fixture("bert-rm"));
+    const QString cfg = writeFile(m_dir.path() + "/hf.json",
+                                  backboneConfig(fixture("bert-rm"), methods));
+    Result r = cli({"run", cfg, "--db", m_db});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY2(r.err.contains("pre-training skipped"), qPrintable(r.err));
+    Result list = cli({"list", "--db", m_db});
+    QCOMPARE(list.code, 0);
+    for (const char* m : {"baseline", "base-lora", "more", "rodos", "arliss", "dmoerm",
+                          "pretrained"})
+      QVERIFY2(list.out.contains(m), qPrintable(list.out));
+    QCOMPARE(list.out.count("finished"), 7);
+  }
+
+  // The published model as a method scores the test pairs as `score --model` does.
+  void pretrainedRunScoresLikeTheFolder() {
+    QVERIFY(!m_db.isEmpty());
+    const QJsonArray texts = golden("bert-rm")["texts"].toArray();
+    Result run = cli({"score", "--db", m_db, "--run", "7"}, scoreInput(texts));
+    QVERIFY2(run.code == 0, qPrintable(run.err));
+    const auto a = rewardsOf(run.out);
+    for (int i = 0; i < texts.size(); ++i)
+      QVERIFY(std::abs(a[static_cast<size_t>(i)] - texts[i].toObject()["reward"].toDouble()) <
+              1e-4);
+  }
+
+  void exportRoundTrip_data() {
+    QTest::addColumn<int>("run");
+    QTest::addColumn<QString>("sub");
+    QTest::newRow("baseline") << 1 << "";
+    QTest::newRow("base-lora merged") << 2 << "";
+    QTest::newRow("pretrained") << 7 << "";
+  }
+  void exportRoundTrip() {
+    QFETCH(int, run);
+    QFETCH(QString, sub);
+    QVERIFY(!m_db.isEmpty());
+    const QString out = m_dir.path() + "/export-" + QString::number(run);
+    Result e = cli({"export", "--db", m_db, "--run", QString::number(run), "-o", out});
+    QVERIFY2(e.code == 0, qPrintable(e.err));
+    for (const char* f : {"config.json", "model.safetensors", "vocab.txt"})
+      QVERIFY2(QFile::exists(out + "/" + f), f);
+    const QByteArray in = scoreInput(golden("bert-rm")["texts"].toArray());
+    Result a = cli({"score", "--db", m_db, "--run", QString::number(run)}, in);
+    Result b = cli({"score", "--model", out}, in);
+    QVERIFY2(a.code == 0 && b.code == 0, qPrintable(a.err + b.err));
+    const auto ra = rewardsOf(a.out), rb = rewardsOf(b.out);
+    QCOMPARE(ra.size(), rb.size());
+    for (size_t i = 0; i < ra.size(); ++i) QVERIFY(std::abs(ra[i] - rb[i]) < 1e-4);
+  }
+
+  void exportPerDomain() {
+    QVERIFY(!m_db.isEmpty());
+    for (const QString run : {"4", "5"}) {  // rodos, arliss
+      const QString out = m_dir.path() + "/export-domains-" + run;
+      Result e = cli({"export", "--db", m_db, "--run", run, "-o", out});
+      QVERIFY2(e.code == 0, qPrintable(e.err));
+      for (const char* d : {"harmless", "instruct", "ranked"})
+        QVERIFY2(QFile::exists(out + "/" + d + "/model.safetensors"), d);
+      Result s = cli({"score", "--model", out + "/ranked"}, "{\"prompt\": \"a\", \"response\": \"b\"}\n");
+      QVERIFY2(s.code == 0, qPrintable(s.err));
+    }
+  }
+
+  void exportRefusals() {
+    QVERIFY(!m_db.isEmpty());
+    Result more = cli({"export", "--db", m_db, "--run", "3", "-o", m_dir.path() + "/x"});
+    QCOMPARE(more.code, 2);
+    QVERIFY2(more.err.contains("only single reward models export"), qPrintable(more.err));
+    QVERIFY(!QFileInfo::exists(m_dir.path() + "/x"));
+    Result busy = cli({"export", "--db", m_db, "--run", "1", "-o", m_dir.path() + "/export-1"});
+    QCOMPARE(busy.code, 2);
+    QVERIFY2(busy.err.contains("exists and is not an empty folder"), qPrintable(busy.err));
+  }
+
+  void unusableFoldersAreOneLineErrors() {
+    QTemporaryDir d;
+    // An architecture RewardRouter does not build.
+    QDir().mkpath(d.path() + "/gpt2");
+    writeFile(d.path() + "/gpt2/config.json", R"({"model_type": "gpt2", "n_layer": 2})");
+    const QString db = d.path() + "/never.db";
+    const QString cfg = writeFile(d.path() + "/c.json",
+                                  backboneConfig(d.path() + "/gpt2", R"({"method": "baseline"})"));
+    Result r = cli({"run", cfg, "--db", db});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("config.json") && r.err.contains("gpt2"), qPrintable(r.err));
+    QCOMPARE(r.err.trimmed().count('\n'), 0);
+    QVERIFY(!QFile::exists(db));
+    // A bare encoder is no reward model to evaluate as it is.
+    const QString cfg2 = writeFile(
+        d.path() + "/c2.json",
+        backboneConfig(fixture("bert-rm"), QStringLiteral(R"({"method": "pretrained", "model": "%1"})")
+                                               .arg(fixture("deberta-v2-bare"))));
+    Result bare = cli({"run", cfg2, "--db", db});
+    QCOMPARE(bare.code, 2);
+    QVERIFY2(bare.err.contains("not a reward model"), qPrintable(bare.err));
+    QVERIFY(!QFile::exists(db));
+    // A directory that is no model folder.
+    const QString cfg3 = writeFile(d.path() + "/c3.json",
+                                   backboneConfig(d.path(), R"({"method": "baseline"})"));
+    Result dir = cli({"run", cfg3, "--db", db});
+    QCOMPARE(dir.code, 2);
+    QVERIFY2(dir.err.contains("not a Hugging Face model folder"), qPrintable(dir.err));
+    // Both ways of naming a model at once.
+    Result both = cli({"score", "--model", fixture("bert-rm"), "--db", db, "--run", "1"});
+    QCOMPARE(both.code, 2);
+  }
+
+  void ownEncoderRunDoesNotExport() {
+    QTemporaryDir d;
+    const QString db = d.path() + "/own.db";
+    Result r = cli({"run", QStringLiteral(RR_SOURCE_DIR "/experiments/smoke.json"), "--db", db});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    Result e = cli({"export", "--db", db, "--run", "1", "-o", d.path() + "/out"});
+    QCOMPARE(e.code, 2);
+    QVERIFY2(e.err.contains("own encoder"), qPrintable(e.err));
+    QVERIFY(!QFileInfo::exists(d.path() + "/out"));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestBackbones)
+#include "tst_backbones.moc"
