@@ -1,0 +1,92 @@
+#include <cmath>
+#include <limits>
+
+#include "nn/hf/bert_p.h"
+
+namespace rr::core::hf {
+
+BertLayerImpl::BertLayerImpl(const HfModelConfig& c) : m_heads(c.heads), m_act(c.hiddenAct) {
+  const int h = c.hidden;
+  auto attention = container(*this, "attention");
+  auto self = container(*attention, "self");
+  query = self->register_module("query", nn::LoraLinear(h, h));
+  key = self->register_module("key", nn::LoraLinear(h, h));
+  value = self->register_module("value", nn::LoraLinear(h, h));
+  auto output = container(*attention, "output");
+  attnOut = output->register_module("dense", nn::LoraLinear(h, h));
+  attnNorm = layerNorm(*output, "LayerNorm", h, c.layerNormEps);
+  ffnIn =
+      container(*this, "intermediate")->register_module("dense", nn::LoraLinear(h, c.intermediate));
+  auto out = container(*this, "output");
+  ffnOut = out->register_module("dense", nn::LoraLinear(c.intermediate, h));
+  outNorm = layerNorm(*out, "LayerNorm", h, c.layerNormEps);
+}
+
+torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& keyPad) {
+  const int64_t b = x.size(0), t = x.size(1), hid = x.size(2), d = hid / m_heads;
+  auto split = [&](const torch::Tensor& z) { return z.view({b, t, m_heads, d}).transpose(1, 2); };
+  torch::Tensor q = split(query->forward(x)), k = split(key->forward(x)),
+                v = split(value->forward(x));
+  torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(d));
+  // transformers adds the dtype's lowest value at padded keys; exp() makes both exactly 0.
+  scores = scores.masked_fill(keyPad, std::numeric_limits<float>::lowest());
+  torch::Tensor ctx =
+      torch::matmul(torch::softmax(scores, -1), v).transpose(1, 2).reshape({b, t, hid});
+  torch::Tensor a = attnNorm->forward(attnOut->forward(ctx) + x);
+  return outNorm->forward(ffnOut->forward(activate(m_act, ffnIn->forward(a))) + a);
+}
+
+BertEncoder::BertEncoder(const HfModelConfig& c) : HfEncoder(c) {
+  const int emb = c.embeddingSize > 0 ? c.embeddingSize : c.hidden;
+  auto embeddings = container(*backbone, "embeddings");
+  words = embeddings->register_module("word_embeddings", torch::nn::Embedding(c.vocabSize, emb));
+  positions =
+      embeddings->register_module("position_embeddings", torch::nn::Embedding(c.maxPositions, emb));
+  tokenTypes = embeddings->register_module("token_type_embeddings",
+                                           torch::nn::Embedding(std::max(c.typeVocabSize, 1), emb));
+  embedNorm = layerNorm(*embeddings, "LayerNorm", emb, c.layerNormEps);
+  if (emb != c.hidden)
+    embedProject =
+        backbone->register_module("embeddings_project", torch::nn::Linear(emb, c.hidden));
+  auto list = container(*backbone, "encoder")->register_module("layer", torch::nn::ModuleList());
+  for (int i = 0; i < c.layers; ++i) {
+    layers.push_back(BertLayer(c));
+    list->push_back(layers.back());
+  }
+  initLikeTransformers(*this);
+}
+
+std::vector<torch::Tensor> BertEncoder::hiddenStates(const torch::Tensor& ids,
+                                                     const torch::Tensor& mask,
+                                                     const torch::Tensor& types) {
+  const int64_t t = ids.size(1);
+  torch::Tensor pos = torch::arange(t, ids.options().dtype(torch::kLong));
+  torch::Tensor tt = types.defined() ? types : torch::zeros_like(ids);
+  torch::Tensor x = words->forward(ids) + tokenTypes->forward(tt) + positions->forward(pos);
+  x = embedNorm->forward(x);
+  if (embedProject) x = embedProject->forward(x);
+  torch::Tensor keyPad = (mask == 0).view({ids.size(0), 1, 1, t});
+  std::vector<torch::Tensor> out{x};
+  for (auto& layer : layers) out.push_back(layer->forward(out.back(), keyPad));
+  return out;
+}
+
+std::vector<nn::LoraLinear> BertEncoder::loraLayers(const std::vector<std::string>& targets) const {
+  auto wants = [&](const char* role) {
+    return std::find(targets.begin(), targets.end(), role) != targets.end();
+  };
+  std::vector<nn::LoraLinear> out;
+  for (const auto& l : layers) {
+    if (wants("query")) out.push_back(l->query);
+    if (wants("key")) out.push_back(l->key);
+    if (wants("value")) out.push_back(l->value);
+    if (wants("dense")) out.push_back(l->attnOut);
+    if (wants("ffn")) {
+      out.push_back(l->ffnIn);
+      out.push_back(l->ffnOut);
+    }
+  }
+  return out;
+}
+
+}  // namespace rr::core::hf

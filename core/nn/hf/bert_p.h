@@ -1,0 +1,39 @@
+#pragma once
+// BERT and ELECTRA (post-LayerNorm) behind nn::Encoder, parameter names as in transformers'
+// BertModel / ElectraModel (private to core/nn/hf/).
+#include <string>
+#include <vector>
+
+#include "nn/hf/hfencoder_p.h"
+
+namespace rr::core::hf {
+
+class BertLayerImpl : public torch::nn::Module {
+ public:
+  BertLayerImpl(const HfModelConfig& c);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& keyPad);
+
+  nn::LoraLinear query{nullptr}, key{nullptr}, value{nullptr}, attnOut{nullptr};
+  nn::LoraLinear ffnIn{nullptr}, ffnOut{nullptr};
+  torch::nn::LayerNorm attnNorm{nullptr}, outNorm{nullptr};
+
+ private:
+  int m_heads;
+  std::string m_act;
+};
+TORCH_MODULE(BertLayer);
+
+class BertEncoder : public HfEncoder {
+ public:
+  explicit BertEncoder(const HfModelConfig& c);
+  std::vector<torch::Tensor> hiddenStates(const torch::Tensor& ids, const torch::Tensor& mask,
+                                          const torch::Tensor& types) override;
+  std::vector<nn::LoraLinear> loraLayers(const std::vector<std::string>& targets) const override;
+
+  torch::nn::Embedding words{nullptr}, positions{nullptr}, tokenTypes{nullptr};
+  torch::nn::LayerNorm embedNorm{nullptr};
+  torch::nn::Linear embedProject{nullptr};  // ELECTRA when embedding_size != hidden_size
+  std::vector<BertLayer> layers;
+};
+
+}  // namespace rr::core::hf

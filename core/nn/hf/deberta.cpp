@@ -1,0 +1,208 @@
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "common/errors.h"
+#include "nn/hf/deberta_p.h"
+
+namespace rr::core::hf {
+
+namespace {
+
+bool has(const std::vector<std::string>& v, const char* s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// DeBERTa-v2's log buckets, in float32 as transformers computes them: distances under half the
+// bucket count stay exact, longer ones share buckets logarithmically up to `maxPosition`.
+torch::Tensor logBuckets(const torch::Tensor& rel, int buckets, int maxPosition) {
+  const int64_t mid = buckets / 2;
+  torch::Tensor sign = torch::sign(rel);
+  torch::Tensor absPos =
+      torch::where((rel < mid) & (rel > -mid), torch::full_like(rel, mid - 1), torch::abs(rel));
+  torch::Tensor denom = torch::log(torch::tensor(
+      static_cast<float>(static_cast<double>(maxPosition - 1) / static_cast<double>(mid))));
+  torch::Tensor logPos =
+      torch::ceil(torch::log(absPos.to(torch::kFloat) / static_cast<double>(mid)) / denom *
+                  static_cast<double>(mid - 1)) +
+      static_cast<double>(mid);
+  return torch::where(absPos <= mid, rel.to(torch::kFloat), logPos * sign.to(torch::kFloat))
+      .to(torch::kLong);
+}
+
+}  // namespace
+
+DebertaLayerImpl::DebertaLayerImpl(const HfModelConfig& c)
+    : m_heads(c.heads),
+      m_c2p(has(c.posAttType, "c2p")),
+      m_p2c(has(c.posAttType, "p2c")),
+      m_shareKey(c.shareAttKey),
+      m_relative(c.relativeAttention),
+      m_scaleFactor(1.0 + (m_c2p ? 1 : 0) + (m_p2c ? 1 : 0)),
+      m_act(c.hiddenAct) {
+  const int h = c.hidden;
+  auto attention = container(*this, "attention");
+  auto self = container(*attention, "self");
+  query = self->register_module("query_proj", nn::LoraLinear(h, h));
+  key = self->register_module("key_proj", nn::LoraLinear(h, h));
+  value = self->register_module("value_proj", nn::LoraLinear(h, h));
+  if (m_relative && !m_shareKey) {
+    if (m_c2p) posKey = self->register_module("pos_key_proj", torch::nn::Linear(h, h));
+    if (m_p2c) posQuery = self->register_module("pos_query_proj", torch::nn::Linear(h, h));
+  }
+  auto output = container(*attention, "output");
+  attnOut = output->register_module("dense", nn::LoraLinear(h, h));
+  attnNorm = layerNorm(*output, "LayerNorm", h, c.layerNormEps);
+  ffnIn =
+      container(*this, "intermediate")->register_module("dense", nn::LoraLinear(h, c.intermediate));
+  auto out = container(*this, "output");
+  ffnOut = out->register_module("dense", nn::LoraLinear(c.intermediate, h));
+  outNorm = layerNorm(*out, "LayerNorm", h, c.layerNormEps);
+}
+
+torch::Tensor DebertaLayerImpl::project(nn::LoraLinear& shared, torch::nn::Linear& own,
+                                        const torch::Tensor& rel, int64_t batch) {
+  torch::Tensor r = rel.unsqueeze(0);
+  if (!m_shareKey) return own->forward(r);
+  // The shared projection carries the LoRA adapters (as PEFT applies them to every call of the
+  // module); per-row adapters need one copy of the table per row.
+  if (shared->adapterCount() > 0 && batch > 1) r = r.expand({batch, rel.size(0), rel.size(1)});
+  return shared->forward(r);
+}
+
+torch::Tensor DebertaLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& pad,
+                                        const RelativePositions& rp) {
+  const int64_t b = x.size(0), t = x.size(1), hid = x.size(2), d = hid / m_heads;
+  auto split = [&](const torch::Tensor& z) {
+    return z.view({z.size(0), z.size(1), m_heads, d}).transpose(1, 2);
+  };
+  torch::Tensor q = split(query->forward(x)), k = split(key->forward(x)),
+                v = split(value->forward(x));
+  const double scale = std::sqrt(static_cast<double>(d) * m_scaleFactor);
+  torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1) / scale);
+  if (m_relative) {
+    const std::vector<int64_t> full{b, m_heads, t, t};
+    if (m_c2p) {
+      torch::Tensor pk = split(project(key, posKey, rp.rel, b));
+      torch::Tensor c2p = torch::matmul(q, pk.transpose(-2, -1));
+      scores = scores + torch::gather(c2p, -1, rp.c2p.expand(full)) / scale;
+    }
+    if (m_p2c) {
+      torch::Tensor pq = split(project(query, posQuery, rp.rel, b));
+      torch::Tensor p2c = torch::matmul(k, pq.transpose(-2, -1));
+      scores = scores + torch::gather(p2c, -1, rp.p2c.expand(full)).transpose(-1, -2) / scale;
+    }
+  }
+  // Rows of padding tokens are all masked and so attend uniformly, as in transformers.
+  scores = scores.masked_fill(pad, std::numeric_limits<float>::lowest());
+  torch::Tensor ctx =
+      torch::matmul(torch::softmax(scores, -1), v).transpose(1, 2).reshape({b, t, hid});
+  torch::Tensor a = attnNorm->forward(attnOut->forward(ctx) + x);
+  return outNorm->forward(ffnOut->forward(activate(m_act, ffnIn->forward(a))) + a);
+}
+
+DebertaEncoder::DebertaEncoder(const HfModelConfig& c) : HfEncoder(c) {
+  const int emb = c.embeddingSize > 0 ? c.embeddingSize : c.hidden;
+  auto embeddings = container(*backbone, "embeddings");
+  words = embeddings->register_module("word_embeddings", torch::nn::Embedding(c.vocabSize, emb));
+  if (c.positionBiasedInput)
+    positions = embeddings->register_module("position_embeddings",
+                                            torch::nn::Embedding(c.maxPositions, emb));
+  if (c.typeVocabSize > 0)
+    tokenTypes = embeddings->register_module("token_type_embeddings",
+                                             torch::nn::Embedding(c.typeVocabSize, emb));
+  if (emb != c.hidden)
+    embedProject = embeddings->register_module(
+        "embed_proj", torch::nn::Linear(torch::nn::LinearOptions(emb, c.hidden).bias(false)));
+  embedNorm = layerNorm(*embeddings, "LayerNorm", c.hidden, c.layerNormEps);
+
+  auto encoder = container(*backbone, "encoder");
+  auto list = encoder->register_module("layer", torch::nn::ModuleList());
+  for (int i = 0; i < c.layers; ++i) {
+    layers.push_back(DebertaLayer(c));
+    list->push_back(layers.back());
+  }
+  if (c.relativeAttention) {
+    m_maxRelative = c.maxRelativePositions < 1 ? c.maxPositions : c.maxRelativePositions;
+    m_buckets = c.positionBuckets;
+    m_span = m_buckets > 0 ? m_buckets : m_maxRelative;
+    relEmbeddings =
+        encoder->register_module("rel_embeddings", torch::nn::Embedding(2 * m_span, c.hidden));
+  }
+  if (c.normRelEbd == "layer_norm")
+    relNorm = layerNorm(*encoder, "LayerNorm", c.hidden, c.layerNormEps);
+  if (c.convKernelSize > 0) {
+    const int groups = c.raw.value("conv_groups", 1);
+    m_convAct = c.raw.value("conv_act", std::string("tanh"));
+    auto convLayer = container(*encoder, "conv");
+    conv = convLayer->register_module(
+        "conv", torch::nn::Conv1d(torch::nn::Conv1dOptions(c.hidden, c.hidden, c.convKernelSize)
+                                      .padding((c.convKernelSize - 1) / 2)
+                                      .groups(groups)));
+    convNorm = layerNorm(*convLayer, "LayerNorm", c.hidden, c.layerNormEps);
+  }
+  initLikeTransformers(*this);
+}
+
+RelativePositions DebertaEncoder::relativePositions(int64_t t, const torch::Device& device) {
+  torch::Tensor q = torch::arange(t, torch::kLong);
+  torch::Tensor rel = q.unsqueeze(1) - q.unsqueeze(0);
+  if (m_buckets > 0 && m_maxRelative > 0) rel = logBuckets(rel, m_buckets, m_maxRelative);
+  // Only the table rows the clamped indices can reach are projected: [span - m, span + m].
+  const int64_t m = rel.abs().max().item<int64_t>();
+  const int64_t lo = std::max<int64_t>(0, m_span - m),
+                hi = std::min<int64_t>(2 * m_span - 1, m_span + m);
+  RelativePositions rp;
+  rp.c2p = (torch::clamp(rel + m_span, 0, 2 * m_span - 1) - lo).to(device);
+  rp.p2c = (torch::clamp(-rel + m_span, 0, 2 * m_span - 1) - lo).to(device);
+  torch::Tensor table = relEmbeddings->weight.slice(0, lo, hi + 1);
+  rp.rel = relNorm ? relNorm->forward(table) : table;
+  return rp;
+}
+
+std::vector<torch::Tensor> DebertaEncoder::hiddenStates(const torch::Tensor& ids,
+                                                        const torch::Tensor& mask,
+                                                        const torch::Tensor& types) {
+  const int64_t b = ids.size(0), t = ids.size(1);
+  torch::Tensor x = words->forward(ids);
+  if (positions) x = x + positions->forward(torch::arange(t, ids.options().dtype(torch::kLong)));
+  if (tokenTypes) x = x + tokenTypes->forward(types.defined() ? types : torch::zeros_like(ids));
+  if (embedProject) x = embedProject->forward(x);
+  torch::Tensor keep = mask.to(x.dtype()).unsqueeze(-1);
+  x = embedNorm->forward(x) * keep;
+
+  torch::Tensor m = mask != 0;
+  torch::Tensor pad = (m.view({b, 1, 1, t}) & m.view({b, 1, t, 1})).logical_not();
+  RelativePositions rp;
+  if (relEmbeddings) rp = relativePositions(t, ids.device());
+  std::vector<torch::Tensor> out{x};
+  for (size_t i = 0; i < layers.size(); ++i) {
+    torch::Tensor y = layers[i]->forward(out.back(), pad, rp);
+    if (i == 0 && conv) {
+      // The ConvLayer: a convolution over the embeddings added to the first layer's output.
+      torch::Tensor c = conv->forward(x.permute({0, 2, 1})).permute({0, 2, 1});
+      c = activate(m_convAct, c.masked_fill(m.logical_not().unsqueeze(-1), 0.0));
+      y = convNorm->forward(y + c) * keep;
+    }
+    out.push_back(y);
+  }
+  return out;
+}
+
+std::vector<nn::LoraLinear> DebertaEncoder::loraLayers(
+    const std::vector<std::string>& targets) const {
+  std::vector<nn::LoraLinear> out;
+  for (const auto& l : layers) {
+    if (has(targets, "query")) out.push_back(l->query);
+    if (has(targets, "key")) out.push_back(l->key);
+    if (has(targets, "value")) out.push_back(l->value);
+    if (has(targets, "dense")) out.push_back(l->attnOut);
+    if (has(targets, "ffn")) {
+      out.push_back(l->ffnIn);
+      out.push_back(l->ffnOut);
+    }
+  }
+  return out;
+}
+
+}  // namespace rr::core::hf
