@@ -45,7 +45,9 @@ int cmdBench(const Argv& argv) {
       "same model in PyTorch (bench/reference.py). Each figure: one warm-up, then the\n"
       "median and range of --repeats samples. docs/BENCHMARKS.md explains every column.",
       {{"suite", "NAME", "train | infer | scaling | all, or a list: train,infer (default all)"},
-       {"preset", "P", "encoder preset(s), comma-separated (default tiny,mini)"},
+       {"preset", "P",
+        "encoder preset(s), comma-separated (default tiny,mini); also deberta-v3-xsmall, "
+        "deberta-v3-small: that Hugging Face shape, random weights, + a reward head"},
        {"system", "NAME",
         "only this system in train/infer (repeatable): baseline, base-lora, more, rodos, arliss, "
         "dmoerm",

@@ -69,14 +69,25 @@ class Runner {
                             {"seq_len", m_o.seqLen},  {"domains", kDomains},
                             {"quick", m_o.quick}};
     const auto& p = m_o.presets;
-    m_result["ratio_preset"] = std::find(p.begin(), p.end(), "mini") != p.end() ? "mini" : p[0];
-    matmul();
+    // The methods' presets; the Hugging Face ones are measured as a bare encoder + head.
+    std::vector<std::string> own;
     for (const auto& preset : p)
-      if (m_train || m_infer) systems(preset);
+      if (!isHfPreset(preset)) own.push_back(preset);
+    m_result["ratio_preset"] = std::find(p.begin(), p.end(), "mini") != p.end() ? "mini"
+                               : own.empty()                                    ? p[0]
+                                                                                : own[0];
+    matmul();
+    for (const auto& preset : p) {
+      if (!m_train && !m_infer) break;
+      if (isHfPreset(preset))
+        hfModel(preset);
+      else
+        systems(preset);
+    }
     if (m_train) store();
-    if (m_scaling) {
-      scalingPairs(p[0]);
-      scalingDomains(p[0]);
+    if (m_scaling && !own.empty()) {
+      scalingPairs(own[0]);
+      scalingDomains(own[0]);
     }
     if (m_train || m_infer) reference();
     m_result["ratios"] = benchRatios(m_result);
@@ -99,7 +110,13 @@ class Runner {
     for (int64_t n : squares) m_ceiling = std::max(m_ceiling, matmulRate(n, n, n, ""));
     const int64_t rows = 2 * static_cast<int64_t>(m_o.batchPairs) * m_o.seqLen;
     for (const auto& preset : m_o.presets) {
-      const EncoderShape s = resolveEncoderShape(benchEncoder(m_o, preset));
+      EncoderShape s;
+      if (isHfPreset(preset)) {
+        const hf::HfModelConfig c = hfPresetConfig(m_o, preset);
+        s = {c.hidden, c.layers, c.heads, c.intermediate};
+      } else {
+        s = resolveEncoderShape(benchEncoder(m_o, preset));
+      }
       matmulRate(rows, s.hidden, s.hidden, preset);
       matmulRate(rows, s.hidden, s.ffn, preset);
       matmulRate(rows, s.ffn, s.hidden, preset);
@@ -158,6 +175,92 @@ class Runner {
                          std::abs(scores[k].rejected - swScores[k].rejected)});
       m_result["consistency"].push_back({{"preset", preset}, {"max_abs_diff", diff}});
     }
+  }
+
+  // A Hugging Face preset (random weights) with a 1-output reward head, timed outside the
+  // methods: a training step as the Baseline takes one (AdamW, Bradley-Terry loss, clipping at
+  // 1.0) on the first batchPairs pairs of the batch of 32, then scoring 1 and 32 pairs in eval
+  // mode without gradients. The reference builds the same model from the same config keys.
+  void hfModel(const std::string& preset) {
+    say(preset + ": Hugging Face encoder (random weights)");
+    const int perDomain = std::max(m_o.batchPairs, 32 / kDomains + 1);
+    auto d = makeBenchData(m_o, *m_tok, preset, kDomains, perDomain, 0);
+    const std::vector<size_t> batch =
+        balancedBatch(d->data, static_cast<size_t>(std::max(32, m_o.batchPairs)));
+    m_hfReference.push_back({{"name", preset},
+                             {"hf_config", hfPresetJson(m_o, preset)},
+                             {"pairs", referencePairs(d->data, batch)}});
+    m_config = d->config;
+    const hf::HfModelConfig c = hfPresetConfig(m_o, preset);
+    resetPeakRss();
+    nn::EncoderPtr enc = hf::buildHfEncoder(c);
+    torch::nn::Linear head(c.hidden, 1);
+    enc->to(m_device);
+    head->to(m_device);
+    const std::vector<size_t> trainIdx(batch.begin(), batch.begin() + m_o.batchPairs);
+    const double trainFlops =
+        3 * debertaForwardFlops(c, 2 * m_o.batchPairs, m_o.seqLen) / m_o.batchPairs;
+    if (m_train) {
+      std::vector<torch::Tensor> params = enc->parameters();
+      for (const auto& t : head->parameters()) params.push_back(t);
+      torch::optim::AdamW opt(params, torch::optim::AdamWOptions(d->config.training.lr)
+                                          .weight_decay(d->config.training.weightDecay));
+      enc->train();
+      head->train();
+      std::vector<double> rate, ms;
+      for (double x : sampleSeconds(kWarmup, m_o.repeats, [&] {
+             opt.zero_grad();
+             const Batch b = pairBatch(d->data, trainIdx, m_device);  // inside, as runLoop does
+             torch::Tensor r = head->forward(enc->pooled(b.ids, b.mask, b.types)).squeeze(-1);
+             const int64_t n = r.size(0) / 2;
+             torch::Tensor loss = -torch::log_sigmoid(r.slice(0, 0, n) - r.slice(0, n)).mean();
+             loss.backward();
+             torch::nn::utils::clip_grad_norm_(params, 1.0);
+             opt.step();
+             loss.item<float>();
+           })) {
+        rate.push_back(m_o.batchPairs / x);
+        ms.push_back(1000 * x);
+      }
+      const double pairsPerS = spreadOf(rate)["median"].get<double>();
+      m_result["train"].push_back(
+          {{"preset", preset},
+           {"method", "deberta-v3"},
+           {"component", "model"},
+           {"steps", m_o.repeats},
+           {"pairs_per_s", spreadOf(rate)},
+           {"step_ms", spreadOf(ms)},
+           {"gflop_per_pair", trainFlops / 1e9},
+           {"mfu", m_ceiling > 0 ? nlohmann::json(pairsPerS * trainFlops / (m_ceiling * 1e9))
+                                 : nlohmann::json()}});
+    }
+    if (!m_infer) return;
+    enc->eval();
+    head->eval();
+    torch::NoGradGuard ng;
+    auto score = [&](const std::vector<size_t>& idx) {
+      const Batch b = pairBatch(d->data, idx, m_device);
+      return head->forward(enc->pooled(b.ids, b.mask, b.types)).squeeze(-1).cpu();
+    };
+    size_t next = 0;
+    std::vector<double> ms, rate;
+    for (double x :
+         sampleSeconds(kWarmup, m_o.repeats, [&] { score({batch[next++ % batch.size()]}); }))
+      ms.push_back(1000 * x);
+    const std::vector<size_t> batch32(batch.begin(),
+                                      batch.begin() + std::min<size_t>(32, batch.size()));
+    for (double x : sampleSeconds(kWarmup, m_o.repeats, [&] { score(batch32); }))
+      rate.push_back(static_cast<double>(batch32.size()) / x);
+    const int64_t params = nn::countParameters(*enc) + nn::countParameters(*head);
+    m_result["infer"].push_back(
+        {{"preset", preset},
+         {"system", "deberta-v3"},
+         {"batch1_ms", spreadOf(ms)},
+         {"batch32_pairs_per_s", spreadOf(rate)},
+         {"routes_used", nullptr},
+         {"params", params},
+         {"param_mb", static_cast<double>(params) * sizeof(float) / (1024.0 * 1024.0)},
+         {"peak_rss_mb", peakRssMb()}});
   }
 
   // `n` training pairs taking the domains in turn, as a mixed evaluation batch would.
@@ -370,6 +473,10 @@ class Runner {
             {{"hidden", s.hidden}, {"layers", s.layers}, {"heads", s.heads}, {"ffn", s.ffn}}},
            {"pairs", pairs}});
     }
+    for (const auto& hfPreset : m_hfReference) in["presets"].push_back(hfPreset);
+    // core/nn/hf's encoders apply no dropout, in training mode either: the reference's DeBERTa
+    // runs without it too, so both time the same arithmetic.
+    in["hf_dropout"] = 0.0;
     ReferenceOutcome ref = runReference(m_o, in);
     m_result["python_status"] = ref.status;
     if (ref.status == "measured") {
@@ -389,7 +496,8 @@ class Runner {
   double m_ceiling = 0;  // GFLOP/s
   std::map<std::string, nlohmann::json> m_referencePairs;
   std::map<std::string, EncoderShape> m_shapes;
-  ExperimentConfig m_config;  // the training and LoRA settings every system used
+  std::vector<nlohmann::json> m_hfReference;  // the reference's Hugging Face presets
+  ExperimentConfig m_config;                  // the training and LoRA settings every system used
 };
 
 }  // namespace
@@ -406,7 +514,7 @@ nlohmann::json runBench(const BenchOptions& options, const BenchLog& log) {
     if (!methodRegistry().count(s)) throw InputError("bench: unknown system '" + s + "'");
   for (const auto& p : options.presets) {
     const auto names = encoderPresetNames();
-    if (std::find(names.begin(), names.end(), p) == names.end())
+    if (std::find(names.begin(), names.end(), p) == names.end() && !bench::isHfPreset(p))
       throw InputError("bench: unknown preset '" + p + "'");
   }
   if (options.repeats < 1 || options.batchPairs < 1 || options.seqLen < 8)

@@ -9,6 +9,7 @@
 
 #include "bench/bench.h"
 #include "methods/method.h"
+#include "nn/hf/hfmodel.h"
 
 namespace rr::core::bench {
 
@@ -32,6 +33,21 @@ std::unique_ptr<BenchData> makeBenchData(const BenchOptions& o, const Tokenizer&
                                          int maxSteps);
 // The bench's tokenizer, trained once on synthetic text (cached like an experiment's).
 std::unique_ptr<Tokenizer> makeBenchTokenizer(const BenchOptions& o);
+
+// The bench's Hugging Face presets: DeBERTa-v3 shapes (xsmall, small) with random weights,
+// measured as a bare encoder + 1-output head rather than as a method. Each one's config.json
+// keys (the quick run shrinks the shape to 2 layers of 32, keeping the vocabulary and the
+// relative-position settings), and the same read into the encoder's config.
+std::vector<std::string> hfPresetNames();
+bool isHfPreset(const std::string& preset);
+nlohmann::json hfPresetJson(const BenchOptions& o, const std::string& preset);
+hf::HfModelConfig hfPresetConfig(const BenchOptions& o, const std::string& preset);
+
+// FLOPs (2 per multiply-add) of one DeBERTa forward pass over `rows` x `tokens`: the encoder's
+// projections, feed-forward and content attention, plus per layer the relative-position
+// projections (the table rows the sequence reaches, through the shared key and query) and the
+// c2p and p2c matmuls against them. Embeddings, LayerNorm, softmax and the pooler not counted.
+double debertaForwardFlops(const hf::HfModelConfig& c, int64_t rows, int64_t tokens);
 
 // One reward system with the config and context it refers to (they must outlive it).
 struct BenchSystem {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <stdexcept>
 #include <thread>
 
 #include "bench/bench_p.h"
@@ -94,6 +95,121 @@ std::string envOr(const char* name, const std::string& def) {
 }
 
 }  // namespace
+
+namespace {
+
+struct HfPreset {
+  const char* name;
+  int hidden, layers, heads, intermediate;
+};
+// microsoft/deberta-v3-xsmall and -small (config.json of the published checkpoints).
+const HfPreset kHfPresets[] = {{"deberta-v3-xsmall", 384, 12, 6, 1536},
+                               {"deberta-v3-small", 768, 6, 12, 3072}};
+
+const HfPreset& hfPreset(const std::string& name) {
+  for (const auto& p : kHfPresets)
+    if (name == p.name) return p;
+  throw std::logic_error("bench: no Hugging Face preset " + name);
+}
+
+// DeBERTa-v2's log bucket of a distance `rel` >= 0 (transformers' make_log_bucket_position).
+int64_t logBucket(int64_t rel, int buckets, int maxPosition) {
+  const int64_t mid = buckets / 2;
+  if (rel <= mid) return rel;
+  return static_cast<int64_t>(std::ceil(std::log(static_cast<double>(rel) / mid) /
+                                        std::log(static_cast<double>(maxPosition - 1) / mid) *
+                                        static_cast<double>(mid - 1))) +
+         mid;
+}
+
+}  // namespace
+
+std::vector<std::string> hfPresetNames() {
+  std::vector<std::string> out;
+  for (const auto& p : kHfPresets) out.emplace_back(p.name);
+  return out;
+}
+
+bool isHfPreset(const std::string& preset) {
+  const auto names = hfPresetNames();
+  return std::find(names.begin(), names.end(), preset) != names.end();
+}
+
+nlohmann::json hfPresetJson(const BenchOptions& o, const std::string& preset) {
+  const HfPreset& p = hfPreset(preset);
+  const bool quick = o.quick;
+  return {{"model_type", "deberta-v2"},
+          {"architectures", {"DebertaV2ForSequenceClassification"}},
+          {"vocab_size", 128100},
+          {"hidden_size", quick ? 32 : p.hidden},
+          {"num_hidden_layers", quick ? 2 : p.layers},
+          {"num_attention_heads", quick ? 2 : p.heads},
+          {"intermediate_size", quick ? 64 : p.intermediate},
+          {"hidden_act", "gelu"},
+          {"layer_norm_eps", 1e-7},
+          {"max_position_embeddings", 512},
+          {"type_vocab_size", 0},
+          {"relative_attention", true},
+          {"position_buckets", 256},
+          {"max_relative_positions", -1},
+          {"pos_att_type", {"p2c", "c2p"}},
+          {"position_biased_input", false},
+          {"share_att_key", true},
+          {"norm_rel_ebd", "layer_norm"},
+          {"pooler_hidden_act", "gelu"},
+          {"pooler_hidden_size", quick ? 32 : p.hidden},
+          {"pad_token_id", 0},
+          {"num_labels", 1},
+          {"initializer_range", 0.02}};
+}
+
+hf::HfModelConfig hfPresetConfig(const BenchOptions& o, const std::string& preset) {
+  const nlohmann::json j = hfPresetJson(o, preset);
+  hf::HfModelConfig c;
+  c.modelType = j["model_type"];
+  c.architectures = j["architectures"].get<std::vector<std::string>>();
+  c.vocabSize = j["vocab_size"];
+  c.hidden = j["hidden_size"];
+  c.layers = j["num_hidden_layers"];
+  c.heads = j["num_attention_heads"];
+  c.intermediate = j["intermediate_size"];
+  c.maxPositions = j["max_position_embeddings"];
+  c.typeVocabSize = j["type_vocab_size"];
+  c.embeddingSize = c.hidden;
+  c.padTokenId = j["pad_token_id"];
+  c.numLabels = j["num_labels"];
+  c.layerNormEps = j["layer_norm_eps"];
+  c.hiddenAct = j["hidden_act"];
+  c.relativeAttention = j["relative_attention"];
+  c.maxRelativePositions = j["max_relative_positions"];
+  c.positionBuckets = j["position_buckets"];
+  c.posAttType = j["pos_att_type"].get<std::vector<std::string>>();
+  c.positionBiasedInput = j["position_biased_input"];
+  c.shareAttKey = j["share_att_key"];
+  c.normRelEbd = j["norm_rel_ebd"];
+  c.poolerHiddenAct = j["pooler_hidden_act"];
+  c.poolerHiddenSize = j["pooler_hidden_size"];
+  c.raw = j;
+  return c;
+}
+
+double debertaForwardFlops(const hf::HfModelConfig& c, int64_t rows, int64_t tokens) {
+  const EncoderShape shape{c.hidden, c.layers, c.heads, c.intermediate};
+  double flops = encoderForwardFlops(shape, rows, tokens);
+  if (!c.relativeAttention) return flops;
+  const int maxRel = c.maxRelativePositions < 1 ? c.maxPositions : c.maxRelativePositions;
+  const int64_t span = c.positionBuckets > 0 ? c.positionBuckets : maxRel;
+  const int64_t far =
+      c.positionBuckets > 0 ? logBucket(tokens - 1, c.positionBuckets, maxRel) : tokens - 1;
+  const double tableRows = static_cast<double>(std::min<int64_t>(2 * span - 1, span + far) -
+                                               std::max<int64_t>(0, span - far) + 1);
+  double kinds = 0;
+  for (const auto& t : c.posAttType) kinds += t == "c2p" || t == "p2c" ? 1 : 0;
+  const double h = c.hidden;
+  const double projections = kinds * 2 * tableRows * h * h;
+  const double matmuls = kinds * 2 * static_cast<double>(rows * tokens) * tableRows * h;
+  return flops + c.layers * (projections + matmuls);
+}
 
 std::unique_ptr<Tokenizer> makeBenchTokenizer(const BenchOptions& o) {
   SyntheticOptions so;

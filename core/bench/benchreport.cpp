@@ -90,7 +90,7 @@ nlohmann::json benchRatios(const nlohmann::json& r) {
   const auto mixed = medianOf(inferRow("arliss-mixed"), "batch32_pairs_per_s");
   const auto sw = medianOf(inferRow("arliss-switch"), "batch32_pairs_per_s");
   const nlohmann::json* mini = trainRow("mini", "baseline");
-  const nlohmann::json all = {
+  nlohmann::json all = {
       {"arliss_mixed_vs_baseline_pairwise", divide(mixed, baseInfer)},
       {"arliss_switch_vs_baseline_pairwise", divide(sw, baseInfer)},
       {"arliss_mixed_vs_switch_pairwise", divide(mixed, sw)},
@@ -105,6 +105,26 @@ nlohmann::json benchRatios(const nlohmann::json& r) {
       {"store_overhead",
        r.contains("store") ? r["store"].value("overhead", nlohmann::json()) : nlohmann::json()},
   };
+  // Each Hugging Face preset against the reference's same model: "deberta-v3-xsmall" ->
+  // deberta_v3_xsmall_train_vs_python and deberta_v3_xsmall_infer_vs_python.
+  const nlohmann::json pyPresets = r.contains("python") && r["python"].is_object()
+                                       ? r["python"].value("presets", nlohmann::json::object())
+                                       : nlohmann::json::object();
+  auto hfRatio = [&](const nlohmann::json& rows, const char* who, const char* part, const char* key,
+                     const char* ourKey, const char* suffix) {
+    for (const auto& row : rows) {
+      if (row.value(who, "") != "deberta-v3") continue;
+      const std::string preset = row.value("preset", "");
+      std::string name = preset;
+      std::replace(name.begin(), name.end(), '-', '_');
+      const nlohmann::json* py = pyPresets.contains(preset) ? &pyPresets[preset] : nullptr;
+      if (py && *part) py = py->contains(part) ? &(*py)[part] : nullptr;
+      all[name + suffix] = divide(medianOf(&row, ourKey), medianOf(py, key));
+    }
+  };
+  hfRatio(train, "method", "", "train_pairs_per_s", "pairs_per_s", "_train_vs_python");
+  hfRatio(infer, "system", "infer", "batch32_pairs_per_s", "batch32_pairs_per_s",
+          "_infer_vs_python");
   nlohmann::json measured = nlohmann::json::object();
   for (const auto& [key, value] : all.items())
     if (value.is_number() && std::isfinite(value.get<double>())) measured[key] = value;
@@ -206,9 +226,16 @@ nlohmann::json referenceRows(const nlohmann::json& r) {
        "arliss_switch", "batch32_pairs_per_s"},
       {"arliss switch batch-1 ms", "infer", "arliss-switch", "batch1_ms", "arliss_switch",
        "batch1_ms"}};
+  const Figure hfFigures[] = {
+      {"deberta-v3 train pairs/s", "train", "deberta-v3", "pairs_per_s", "", "train_pairs_per_s"},
+      {"deberta-v3 infer batch-32 pairs/s", "infer", "deberta-v3", "batch32_pairs_per_s", "infer",
+       "batch32_pairs_per_s"},
+      {"deberta-v3 infer batch-1 ms", "infer", "deberta-v3", "batch1_ms", "infer", "batch1_ms"}};
   const nlohmann::json presets = r["python"].value("presets", nlohmann::json::object());
   for (const auto& [preset, py] : presets.items())
-    for (const auto& f : figures) {
+    for (const auto& f : py.contains("infer")
+                             ? std::vector<Figure>(std::begin(hfFigures), std::end(hfFigures))
+                             : std::vector<Figure>(std::begin(figures), std::end(figures))) {
       const bool isTrain = std::string(f.ourTable) == "train";
       nlohmann::json match = {{"preset", preset}, {isTrain ? "method" : "system", f.ourSystem}};
       if (isTrain) match["component"] = "model";

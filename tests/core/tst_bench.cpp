@@ -5,6 +5,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cmath>
+#include <cstdlib>
 
 #include "bench/bench.h"
 #include "common/errors.h"
@@ -259,6 +260,74 @@ class TestBench : public QObject {
     QVERIFY2(note.find("exited 1: RuntimeError: boom") != std::string::npos, note.c_str());
     QVERIFY(note.find('\n') == std::string::npos);
     QVERIFY(!r["ratios"].contains("baseline_infer_vs_python"));
+  }
+
+  // `bench --quick --preset deberta-v3-xsmall`: the DeBERTa-v3 rows, at the quick shape (2 layers
+  // of 32, the real vocabulary and relative-position table), and no ratio against a reference
+  // that was skipped.
+  void debertaPresetWithoutReference() {
+    BenchOptions o = quickOptions();
+    o.presets = {"deberta-v3-xsmall"};
+    o.suite = "train,infer";
+    o.python = m_dir.filePath("no-such-python").toStdString();
+    o.referenceScript = RR_SOURCE_DIR "/bench/reference.py";
+    const json r = runBench(o);
+    const json* train = row(r["train"], "method", "deberta-v3");
+    QVERIFY(train);
+    QCOMPARE((*train)["preset"].get<std::string>(), std::string("deberta-v3-xsmall"));
+    QVERIFY((*train)["pairs_per_s"]["median"].get<double>() > 0);
+    QVERIFY((*train)["gflop_per_pair"].get<double>() > 0);
+    const json* infer = row(r["infer"], "system", "deberta-v3");
+    QVERIFY(infer);
+    QVERIFY((*infer)["batch32_pairs_per_s"]["median"].get<double>() > 0);
+    QVERIFY((*infer)["batch1_ms"]["median"].get<double>() > 0);
+    // 128100 x 32 word embeddings + 2 layers of 32 (ffn 64) + 512 relative rows + pooler + head.
+    QCOMPARE((*infer)["params"].get<int64_t>(), int64_t(4133889));
+    QCOMPARE(r["train"].size(), size_t(1));  // the methods' presets were not asked for
+    QCOMPARE(r["python_status"].get<std::string>(), std::string("skipped"));
+    for (const char* k : {"deberta_v3_xsmall_train_vs_python", "deberta_v3_xsmall_infer_vs_python"})
+      QVERIFY2(!r["ratios"].contains(k), k);
+    QVERIFY(formatBench(r, "table").find("deberta-v3-xsmall  deberta-v3") != std::string::npos);
+  }
+
+  void debertaRatiosFollowTheReference() {
+    json r = {{"train",
+               {{{"preset", "deberta-v3-small"},
+                 {"method", "deberta-v3"},
+                 {"component", "model"},
+                 {"pairs_per_s", spread(6)}}}},
+              {"infer",
+               {{{"preset", "deberta-v3-small"},
+                 {"system", "deberta-v3"},
+                 {"batch32_pairs_per_s", spread(30)}}}},
+              {"python",
+               {{"presets",
+                 {{"deberta-v3-small",
+                   {{"train_pairs_per_s", spread(5)},
+                    {"infer", {{"batch32_pairs_per_s", spread(40)}}}}}}}}}};
+    const json q = benchRatios(r);
+    QCOMPARE(q["deberta_v3_small_train_vs_python"].get<double>(), 1.2);
+    QCOMPARE(q["deberta_v3_small_infer_vs_python"].get<double>(), 0.75);
+    QVERIFY(!q.contains("baseline_train_vs_python"));
+    r["python"]["presets"].erase("deberta-v3-small");
+    QVERIFY(!benchRatios(r).contains("deberta_v3_small_train_vs_python"));
+  }
+
+  // The real reference, where Debian's python3-torch is installed: its DeBERTa figures come back
+  // and give the two ratios.
+  void debertaReferenceIsMeasured() {
+    if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
+      QSKIP("no /usr/bin/python3 with torch");
+    BenchOptions o = quickOptions();
+    o.presets = {"deberta-v3-small"};
+    o.suite = "infer";
+    o.repeats = 1;
+    o.python = "/usr/bin/python3";
+    o.referenceScript = RR_SOURCE_DIR "/bench/reference.py";
+    const json r = runBench(o);
+    QCOMPARE(r["python_status"].get<std::string>(), std::string("measured"));
+    QVERIFY(r["ratios"]["deberta_v3_small_infer_vs_python"].get<double>() > 0);
+    QVERIFY(!r["ratios"].contains("deberta_v3_small_train_vs_python"));  // no train suite
   }
 
   void badOptionsAreInputErrors() {
