@@ -258,7 +258,20 @@ TokenizerFiles readTokenizerFiles(const fs::path& dir, const std::string& modelF
   const auto addedJson = readJson(dir / "added_tokens.json", &f.read);
   if (config && config->is_object()) f.config = *config;
 
+  // The tokenizer classes' defaults (BertTokenizer, ElectraTokenizer, DebertaV2Tokenizer all
+  // name these), which the files only override: a folder without special_tokens_map.json still
+  // has its [CLS]/[SEP]/[PAD]/[UNK]/[MASK].
   std::map<std::string, AddedToken> roleTokens;
+  for (const auto& [role, content] : std::vector<std::pair<const char*, const char*>>{
+           {"pad", "[PAD]"}, {"unk", "[UNK]"}, {"cls", "[CLS]"}, {"sep", "[SEP]"},
+           {"mask", "[MASK]"}}) {
+    AddedToken t;
+    t.content = fromUtf8(content);
+    t.special = true;
+    t.normalized = false;
+    roleTokens[role] = t;
+    f.roles[role] = content;
+  }
   for (const json* src : {specialMap ? &*specialMap : nullptr, config ? &*config : nullptr}) {
     if (!src || !src->is_object()) continue;
     for (const char* role : {"pad", "unk", "cls", "sep", "mask", "bos", "eos"}) {
