@@ -16,6 +16,7 @@
 #include "configdiff.h"
 #include "plotstyle.h"
 #include "qcp.h"
+#include "runbackbone.h"
 
 namespace rr::ui {
 namespace {
@@ -189,7 +190,8 @@ void CompareView::showRuns(const std::vector<std::int64_t>& runIds) {
 void CompareView::fillAccuracy() {
   std::vector<std::string> cols = m_report.domains;
   cols.push_back("*");
-  QStringList heads = {tr("Method"), tr("Seeds")};
+  constexpr int kFirstDomainColumn = 3;
+  QStringList heads = {tr("Method"), tr("Seeds"), tr("Backbone")};
   for (const auto& c : cols) heads << (c == "*" ? tr("mean") : QString::fromStdString(c));
   m_accuracy->clear();
   m_accuracy->setColumnCount(heads.size());
@@ -209,14 +211,30 @@ void CompareView::fillAccuracy() {
         f.setBold(true);
         item->setFont(f);
       }
-      m_accuracy->setItem(static_cast<int>(r), static_cast<int>(c) + 2, item);
+      m_accuracy->setItem(static_cast<int>(r), static_cast<int>(c) + kFirstDomainColumn, item);
     }
   }
   for (std::size_t r = 0; r < m_report.methods.size(); ++r) {
     const auto& m = m_report.methods[r];
     m_accuracy->setItem(static_cast<int>(r), 0, textItem(methodLabel(m)));
     m_accuracy->setItem(static_cast<int>(r), 1, textItem(QString::number(m.runIds.size())));
+    m_accuracy->setItem(static_cast<int>(r), 2, backboneItem(m));
   }
+}
+
+QTableWidgetItem* CompareView::backboneItem(const core::MethodSummary& m) const {
+  QStringList labels, paths;
+  for (auto id : m.runIds) {
+    const std::optional<core::RunInfo> run = m_store ? m_store->run(id) : std::nullopt;
+    if (!run) continue;
+    const RunBackbone b = runBackbone(*run);
+    if (labels.contains(b.label)) continue;
+    labels << b.label;
+    if (!b.path.isEmpty()) paths << b.path;
+  }
+  QTableWidgetItem* item = textItem(labels.join(QStringLiteral(", ")));
+  item->setToolTip(paths.join('\n'));
+  return item;
 }
 
 void CompareView::fillCost() {

@@ -11,6 +11,7 @@
 
 class QLabel;
 class QTableWidget;
+class QTableWidgetItem;
 class QCustomPlot;
 
 namespace rr::ui {
@@ -34,6 +35,8 @@ class CompareView : public QWidget {
   void fillDiff(const std::vector<std::int64_t>& runIds);
   void exportTable();
   QString methodLabel(const core::MethodSummary& m) const;
+  // The backbone(s) of the group's runs, with their paths as the tooltip.
+  QTableWidgetItem* backboneItem(const core::MethodSummary& m) const;
 
   const core::RunStore* m_store = nullptr;
   core::Report m_report;

@@ -4,6 +4,7 @@
 #include <QComboBox>
 #include <QDir>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -20,6 +21,7 @@
 
 #include "common/errors.h"
 #include "data/synthetic.h"
+#include "train/backbone.h"
 
 namespace rr::ui {
 
@@ -81,6 +83,34 @@ QWidget* rowWidget(QWidget* parent, QHBoxLayout*& layout) {
   layout->setContentsMargins(0, 0, 0, 0);
   return w;
 }
+
+QString parameterText(std::int64_t n) {
+  if (n >= 1000000000) return QStringLiteral("%1 B").arg(n / 1e9, 0, 'f', 2);
+  if (n >= 1000000) return QStringLiteral("%1 M").arg(n / 1e6, 0, 'f', 1);
+  if (n >= 1000) return QStringLiteral("%1 k").arg(n / 1e3, 0, 'f', 1);
+  return QString::number(n);
+}
+
+// "deberta-v2 · DebertaV2ForSequenceClassification · 6 layers x 384 · 22.1 M parameters · …"
+QString summaryText(const core::HfFolderSummary& s) {
+  QStringList parts;
+  parts << QString::fromStdString(s.modelType);
+  if (!s.architecture.empty()) parts << QString::fromStdString(s.architecture);
+  parts << ConfigForm::tr("%1 layers x %2").arg(s.layers).arg(s.hidden);
+  parts << ConfigForm::tr("%1 parameters").arg(parameterText(s.parameters));
+  parts << QString::fromStdString(s.tokenizer);
+  if (s.inputLimit > 0) parts << ConfigForm::tr("inputs up to %1 tokens").arg(s.inputLimit);
+  if (s.rewardModel)
+    parts << ConfigForm::tr("reward model (1 label)");
+  else if (s.architecture.find("ForSequenceClassification") != std::string::npos)
+    parts << ConfigForm::tr("classifier with %1 labels, not a reward model").arg(s.numLabels);
+  else
+    parts << ConfigForm::tr("encoder without a reward head");
+  return parts.join(QStringLiteral(" · "));
+}
+
+const char* const kShapePaths[] = {"$.encoder.preset", "$.encoder.hidden", "$.encoder.layers",
+                                   "$.encoder.heads", "$.encoder.ffn"};
 
 }  // namespace
 
@@ -245,8 +275,10 @@ ConfigForm::ConfigForm(QWidget* parent) : QWidget(parent) {
                  0,
                  0,
                  {"cls", "mean"}});
-  addField(enc, {tr("Pretrained"), "$.encoder.pretrained", K::Path,
-                 tr("A saved encoder to start from")});
+  addField(enc, {tr("Pretrained"), "$.encoder.pretrained", K::Model,
+                 tr("A Hugging Face model folder (config.json, weights, tokenizer files) or a "
+                    "saved RewardRouter encoder to start from; a folder brings its own shape and "
+                    "tokenizer, and pre-training is skipped")});
 
   auto [loraBox, lora] = section(tr("LoRA"));
   addField(lora, {tr("Rank"), "$.lora.rank", K::Integer, tr("Rank of the adapters"), 1, 4096});
@@ -415,6 +447,59 @@ QWidget* ConfigForm::addField(QFormLayout* form, const Spec& spec, std::vector<F
       w = edit;
       break;
     }
+    case Kind::Model: {
+      shown = new QWidget(this);
+      auto* column = new QVBoxLayout(shown);
+      column->setContentsMargins(0, 0, 0, 0);
+      QHBoxLayout* row;
+      QWidget* line = rowWidget(shown, row);
+      auto* edit = new QLineEdit(line);
+      auto* file = new QToolButton(line);
+      file->setText(tr("File…"));
+      file->setToolTip(tr("Choose a saved encoder file"));
+      auto* folder = new QToolButton(line);
+      folder->setText(tr("Folder…"));
+      folder->setToolTip(
+          tr("Choose a Hugging Face model folder (the folder with config.json, the weights and "
+             "the tokenizer files)"));
+      row->addWidget(edit, 1);
+      row->addWidget(file);
+      row->addWidget(folder);
+      auto* preview = new QLabel(shown);
+      preview->setWordWrap(true);
+      preview->setTextInteractionFlags(Qt::TextSelectableByMouse);
+      preview->hide();
+      column->addWidget(line);
+      column->addWidget(preview);
+      const QString key =
+          QString::fromStdString(spec.path.rfind("$.", 0) == 0 ? spec.path.substr(2) : spec.path);
+      preview->setObjectName(key + QStringLiteral(".preview"));
+      // A method's model must be a folder; encoder.pretrained may also be a saved encoder.
+      const bool folderOnly = spec.path.rfind("$.", 0) != 0;
+      edit->setProperty("folderOnly", folderOnly);
+      file->setVisible(!folderOnly);
+      auto start = [this, edit] {
+        const QString current = edit->text().trimmed();
+        const QFileInfo info(QDir(m_baseDir).filePath(current));
+        return current.isEmpty() || !info.exists() ? m_baseDir
+               : info.isDir()                      ? info.absoluteFilePath()
+                                                   : info.absolutePath();
+      };
+      connect(file, &QToolButton::clicked, this, [this, edit, start] {
+        const QString p = QFileDialog::getOpenFileName(this, tr("Choose saved encoder"), start());
+        if (!p.isEmpty()) edit->setText(QDir(m_baseDir).relativeFilePath(p));
+      });
+      connect(folder, &QToolButton::clicked, this, [this, edit, start] {
+        const QString p =
+            QFileDialog::getExistingDirectory(this, tr("Choose model folder"), start());
+        if (!p.isEmpty()) edit->setText(QDir(m_baseDir).relativeFilePath(p));
+      });
+      connect(edit, &QLineEdit::textChanged, this,
+              [this, edit, preview] { updateModelPreview(edit, preview); });
+      m_modelPreviews.emplace_back(edit, preview);
+      w = edit;
+      break;
+    }
   }
   // Method options are addressed by key; everything else by its JSON path without "$.".
   w->setObjectName(
@@ -450,6 +535,7 @@ void ConfigForm::setFieldValue(const Field& f, const json* v) const {
   switch (f.kind) {
     case Kind::Text:
     case Kind::Path:
+    case Kind::Model:
     case Kind::Number:
       static_cast<QLineEdit*>(f.widget)->setText(v ? valueText(*v) : QString());
       break;
@@ -480,6 +566,7 @@ json ConfigForm::fieldValue(const Field& f) const {
   switch (f.kind) {
     case Kind::Text:
     case Kind::Path:
+    case Kind::Model:
       return static_cast<QLineEdit*>(f.widget)->text().toStdString();
     case Kind::Number:
       return numberJson(static_cast<QLineEdit*>(f.widget)->text());
@@ -503,6 +590,67 @@ json ConfigForm::fieldValue(const Field& f) const {
 void ConfigForm::setFileLabel(const QString& fileLabel, const QString& baseDir) {
   m_fileLabel = fileLabel;
   m_baseDir = baseDir;
+  // Relative model paths now point elsewhere.
+  for (auto it = m_modelPreviews.begin(); it != m_modelPreviews.end();) {
+    if (!it->first || !it->second) {
+      it = m_modelPreviews.erase(it);
+      continue;
+    }
+    updateModelPreview(it->first, it->second);
+    ++it;
+  }
+}
+
+void ConfigForm::updateModelPreview(QLineEdit* edit, QLabel* preview) {
+  const QString text = edit->text().trimmed();
+  const bool folderOnly = edit->property("folderOnly").toBool();
+  bool isFolder = false;
+  QString message, details;
+  bool error = false;
+  if (!text.isEmpty()) {
+    const QFileInfo info(QDir(m_baseDir).filePath(text));
+    const std::string path = info.absoluteFilePath().toStdString();
+    if (info.isDir()) {
+      isFolder = true;
+      try {
+        const core::HfFolderSummary s = core::describeHfFolder(path);
+        message = summaryText(s);
+        details = tr("Weights: %1 · vocabulary %2 · %3 heads")
+                      .arg(QString::fromStdString(s.weightsFile))
+                      .arg(s.vocabSize)
+                      .arg(s.heads);
+      } catch (const std::exception& e) {
+        message = QString::fromStdString(e.what());
+        error = true;
+      }
+    } else if (info.isFile()) {
+      message = folderOnly ? tr("%1 is a file, not a Hugging Face model folder").arg(text)
+                           : tr("A saved RewardRouter encoder (%1): the shape fields must match "
+                                "the one it was saved with")
+                                 .arg(info.fileName());
+      error = folderOnly;
+    } else {
+      message = tr("not found: %1").arg(info.absoluteFilePath());
+      error = true;
+    }
+  }
+  preview->setText(message);
+  preview->setToolTip(details);
+  preview->setProperty("error", error);
+  preview->setStyleSheet(error ? QStringLiteral("color: #d62728;") : QString());
+  preview->setVisible(!message.isEmpty());
+  if (edit->objectName() == QLatin1String("encoder.pretrained")) setShapeFromFolder(isFolder);
+}
+
+void ConfigForm::setShapeFromFolder(bool fromFolder) {
+  for (const Field& f : m_fields) {
+    if (std::find(std::begin(kShapePaths), std::end(kShapePaths), f.path) == std::end(kShapePaths))
+      continue;
+    if (!f.widget->property("help").isValid()) f.widget->setProperty("help", f.widget->toolTip());
+    f.widget->setEnabled(!fromFolder);
+    f.widget->setToolTip(fromFolder ? tr("taken from the model folder")
+                                    : f.widget->property("help").toString());
+  }
 }
 
 void ConfigForm::setConfig(const core::ExperimentConfig& config, const QString& fileLabel,
@@ -650,6 +798,8 @@ ConfigForm::MethodEditor* ConfigForm::addMethod(const json& method) {
       } else if (spec.kind == K::Text) {
         s.kind = spec.allowedText.empty() ? Kind::Text : Kind::Choice;
         s.choices = spec.allowedText;
+        // The `pretrained` method's model folder gets the folder picker and the preview.
+        if (spec.key == "model") s.kind = Kind::Model;
       }
       addField(m->options, s, &m->optionFields);
       const json def = spec.kind == K::Text ? json(spec.defaultText) : json(spec.defaultValue);

@@ -52,7 +52,9 @@ class ConfigForm : public QWidget {
   struct DomainRow;
   struct FileRow;
   struct MethodEditor;
-  enum class Kind { Text, Integer, Number, Choice, Bool, Path, List };
+  // Model: a path that may name a Hugging Face model folder or a saved encoder file, with a
+  // preview of what it holds under it.
+  enum class Kind { Text, Integer, Number, Choice, Bool, Path, List, Model };
   struct Spec {
     QString label;
     std::string path;  // "$.training.lr"; for method options just the key
@@ -77,6 +79,10 @@ class ConfigForm : public QWidget {
   void showError(const QString& message, QWidget* at);
   void clearError();
   void watch(QWidget* w);
+  // Describes what a Model field names (describeHfFolder's summary, or the error in red); the
+  // encoder's shape fields follow encoder.pretrained.
+  void updateModelPreview(QLineEdit* edit, QLabel* preview);
+  void setShapeFromFolder(bool fromFolder);
 
   // The canonical JSON of the config last shown: keys the form has no field for pass through.
   nlohmann::json m_base;
@@ -84,6 +90,7 @@ class ConfigForm : public QWidget {
   std::vector<DomainRow*> m_domains;
   std::vector<FileRow*> m_files;
   std::vector<MethodEditor*> m_methods;
+  std::vector<std::pair<QPointer<QLineEdit>, QPointer<QLabel>>> m_modelPreviews;
   QVBoxLayout* m_domainBox;
   QVBoxLayout* m_fileBox;
   QVBoxLayout* m_methodBox;

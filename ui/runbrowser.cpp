@@ -7,11 +7,13 @@
 #include <QVBoxLayout>
 #include <set>
 
+#include "runbackbone.h"
+
 namespace rr::ui {
 namespace {
 
 constexpr int kRunIdRole = Qt::UserRole + 1;
-enum Column { ColName, ColStatus, ColProgress };
+enum Column { ColName, ColStatus, ColProgress, ColBackbone };
 
 QIcon statusIcon(const QStyle* style, core::RunStatus s) {
   switch (s) {
@@ -45,17 +47,21 @@ void collectRunIds(const QTreeWidgetItem* item, std::set<std::int64_t>& out) {
 
 RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
   m_filter = new QLineEdit(this);
-  m_filter->setPlaceholderText(tr("Filter runs (experiment, method, status, seed)"));
+  m_filter->setPlaceholderText(tr("Filter runs (experiment, method, status, seed, backbone)"));
   m_filter->setClearButtonEnabled(true);
   m_filter->setObjectName(QStringLiteral("runFilter"));
   m_tree = new QTreeWidget(this);
   m_tree->setObjectName(QStringLiteral("runTree"));
-  m_tree->setHeaderLabels({tr("Run"), tr("Status"), tr("Progress")});
+  m_tree->setHeaderLabels({tr("Run"), tr("Status"), tr("Progress"), tr("Backbone")});
   m_tree->setSelectionMode(QAbstractItemView::ExtendedSelection);
   m_tree->setUniformRowHeights(true);
   m_tree->header()->setSectionResizeMode(ColName, QHeaderView::Stretch);
   m_tree->header()->setSectionResizeMode(ColStatus, QHeaderView::ResizeToContents);
   m_tree->header()->setSectionResizeMode(ColProgress, QHeaderView::ResizeToContents);
+  m_tree->header()->setSectionResizeMode(ColBackbone, QHeaderView::ResizeToContents);
+  m_tree->headerItem()->setToolTip(
+      ColBackbone, tr("The model folder or saved encoder the run started from, or \"own <preset>\" "
+                      "for an encoder built by the experiment"));
   m_tree->header()->setStretchLastSection(false);
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
@@ -92,6 +98,9 @@ void RunBrowser::setRuns(const std::vector<core::RunInfo>& runs) {
       item = new QTreeWidgetItem(groupItem(exp, methodLabel));
       item->setText(ColName, tr("seed %1  #%2").arg(r.seed).arg(r.id));
       item->setData(ColName, kRunIdRole, QVariant::fromValue<qlonglong>(r.id));
+      const RunBackbone backbone = runBackbone(r);
+      item->setText(ColBackbone, backbone.label);
+      item->setToolTip(ColBackbone, backbone.path);
     }
     item->setText(ColStatus, QString::fromStdString(core::toString(r.status)));
     item->setIcon(ColStatus, statusIcon(style(), r.status));
@@ -130,6 +139,17 @@ void RunBrowser::updateGroupStatus(QTreeWidgetItem* group) {
   QStringList parts;
   for (const auto& [status, n] : counts) parts << QStringLiteral("%1 %2").arg(n).arg(status);
   group->setText(ColStatus, parts.join(QStringLiteral(", ")));
+  // A method's runs normally share one backbone; several are listed.
+  QStringList backbones, paths;
+  for (int i = 0; i < group->childCount(); ++i) {
+    const QTreeWidgetItem* run = group->child(i);
+    if (!backbones.contains(run->text(ColBackbone))) {
+      backbones << run->text(ColBackbone);
+      if (!run->toolTip(ColBackbone).isEmpty()) paths << run->toolTip(ColBackbone);
+    }
+  }
+  group->setText(ColBackbone, backbones.join(QStringLiteral(", ")));
+  group->setToolTip(ColBackbone, paths.join('\n'));
 }
 
 void RunBrowser::applyFilter() {
@@ -142,9 +162,10 @@ void RunBrowser::applyFilter() {
       bool anyRun = false;
       for (int r = 0; r < method->childCount(); ++r) {
         QTreeWidgetItem* run = method->child(r);
-        const QString hay = QStringList{exp->text(ColName), method->text(ColName),
-                                        run->text(ColName), run->text(ColStatus)}
-                                .join(' ');
+        const QString hay =
+            QStringList{exp->text(ColName), method->text(ColName), run->text(ColName),
+                        run->text(ColStatus), run->text(ColBackbone)}
+                .join(' ');
         const bool show = needle.isEmpty() || hay.contains(needle, Qt::CaseInsensitive);
         run->setHidden(!show);
         anyRun = anyRun || show;

@@ -3,15 +3,19 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
+#include <QFileInfo>
+#include <QLabel>
 #include <QLineEdit>
 #include <QSpinBox>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <cstdint>
 #include <fstream>
 
 #include "common/errors.h"
 #include "config/config.h"
 #include "configform.h"
+#include "train/backbone.h"
 
 using namespace rr;
 
@@ -27,6 +31,26 @@ class TestConfigForm : public QObject {
       return QString::fromStdString(e.what());
     }
     return {};
+  }
+
+  // A Hugging Face reward-model folder written by hand: config.json, tokenizer_config.json and a
+  // safetensors file (u64 header length, JSON header, raw data) holding 30x8 + 1x8 floats.
+  static void writeTinyModelFolder(const QString& dir) {
+    QVERIFY(QDir().mkpath(dir));
+    std::ofstream((dir + QStringLiteral("/config.json")).toStdString()) << R"({
+      "model_type": "bert", "architectures": ["BertForSequenceClassification"],
+      "vocab_size": 30, "hidden_size": 8, "num_hidden_layers": 2, "num_attention_heads": 2,
+      "intermediate_size": 16, "max_position_embeddings": 128, "num_labels": 1})";
+    std::ofstream((dir + QStringLiteral("/tokenizer_config.json")).toStdString())
+        << R"({"model_max_length": 64})";
+    const std::string header =
+        R"({"bert.embeddings.word_embeddings.weight":{"dtype":"F32","shape":[30,8],)"
+        R"("data_offsets":[0,960]},"classifier.weight":{"dtype":"F32","shape":[1,8],)"
+        R"("data_offsets":[960,992]}})";
+    std::ofstream out((dir + QStringLiteral("/model.safetensors")).toStdString(), std::ios::binary);
+    const std::uint64_t n = header.size();
+    for (int i = 0; i < 8; ++i) out.put(static_cast<char>((n >> (8 * i)) & 0xff));
+    out << header << std::string(992, '\0');
   }
 
   static void roundTrip(const core::ExperimentConfig& c, const QString& label, const QString& dir) {
@@ -50,7 +74,10 @@ class TestConfigForm : public QObject {
       try {
         c = core::loadExperimentConfig(dir.filePath(f).toStdString());
       } catch (const core::InputError& e) {
-        QVERIFY2(QString::fromLatin1(e.what()).contains(QStringLiteral("file not found")),
+        // ... and experiments over a Hugging Face model folder that tools/fetch-*.sh downloads.
+        const QString what = QString::fromLatin1(e.what());
+        QVERIFY2(what.contains(QStringLiteral("file not found")) ||
+                     what.contains(QStringLiteral("$.encoder.pretrained: not found")),
                  e.what());
         continue;
       }
@@ -156,6 +183,111 @@ class TestConfigForm : public QObject {
     auto* pathEdit = qobject_cast<QLineEdit*>(form.errorWidget());
     QVERIFY(pathEdit);
     QCOMPARE(pathEdit->text(), QStringLiteral("does-not-exist.jsonl"));
+  }
+
+  void modelFolderRoundTripsAndIsPreviewed() {
+    writeTinyModelFolder(m_dir.filePath(QStringLiteral("models/tiny-rm")));
+    const core::ExperimentConfig c =
+        core::parseExperimentConfig(R"({"name": "hf",
+      "data": {"synthetic": {}},
+      "encoder": {"pretrained": "models/tiny-rm", "pooling": "mean", "max_len": 48},
+      "methods": [{"method": "baseline"},
+                  {"method": "pretrained", "name": "as-is", "model": "models/tiny-rm"}]})",
+                                    "hf.json", m_dir.path().toStdString());
+    roundTrip(c, QStringLiteral("hf.json"), m_dir.path());
+
+    ui::ConfigForm form;
+    form.setConfig(c, QStringLiteral("hf.json"), m_dir.path());
+    const QString expected = QStringLiteral(
+        "bert · BertForSequenceClassification · 2 layers x 8 · 248 parameters · "
+        "WordPiece (vocab.txt) · inputs up to 64 tokens · reward model (1 label)");
+    auto* preview = form.findChild<QLabel*>(QStringLiteral("encoder.pretrained.preview"));
+    QVERIFY(preview);
+    QCOMPARE(preview->text(), expected);
+    QVERIFY(!preview->isHidden());
+    QCOMPARE(preview->property("error").toBool(), false);
+    auto* methodPreview = form.findChild<QLabel*>(QStringLiteral("model.preview"));
+    QVERIFY(methodPreview);
+    QCOMPARE(methodPreview->text(), expected);
+
+    // The shape comes from the folder: its fields are off and say why, and come back on when
+    // the folder is cleared.
+    const QStringList shape = {QStringLiteral("encoder.preset"), QStringLiteral("encoder.hidden"),
+                               QStringLiteral("encoder.layers"), QStringLiteral("encoder.heads"),
+                               QStringLiteral("encoder.ffn")};
+    for (const QString& name : shape) {
+      auto* w = form.findChild<QWidget*>(name);
+      QVERIFY2(w, qPrintable(name));
+      QVERIFY2(!w->isEnabled(), qPrintable(name));
+      QCOMPARE(w->toolTip(), QStringLiteral("taken from the model folder"));
+    }
+    auto* pretrained = form.findChild<QLineEdit*>(QStringLiteral("encoder.pretrained"));
+    pretrained->clear();
+    QVERIFY(preview->isHidden());
+    for (const QString& name : shape) {
+      auto* w = form.findChild<QWidget*>(name);
+      QVERIFY(w->isEnabled());
+      QVERIFY(w->toolTip().contains(QStringLiteral("JSON: ") + name));
+    }
+    const auto cleared = form.validate();
+    QVERIFY(cleared.has_value());
+    QVERIFY(cleared->encoder.pretrained.empty());
+
+    // An absolute folder path round-trips as written.
+    const QString absolute = m_dir.filePath(QStringLiteral("models/tiny-rm"));
+    pretrained->setText(absolute);
+    const auto back = form.validate();
+    QVERIFY2(back.has_value(), qPrintable(form.errorMessage()));
+    QCOMPARE(QString::fromStdString(back->encoder.pretrained), absolute);
+    QCOMPARE(preview->text(), expected);
+  }
+
+  void previewOfTheBertFixture() {
+    // The fixture folder (tests/fixtures/hf/models) made from transformers' own classes.
+    const QString fixture = QStringLiteral(RR_SOURCE_DIR "/tests/fixtures/hf/models/bert-rm");
+    if (!QFileInfo::exists(fixture + QStringLiteral("/config.json")))
+      QSKIP("tests/fixtures/hf/models/bert-rm is not there");
+    ui::ConfigForm form;
+    form.findChild<QLineEdit*>(QStringLiteral("encoder.pretrained"))->setText(fixture);
+    auto* preview = form.findChild<QLabel*>(QStringLiteral("encoder.pretrained.preview"));
+    const core::HfFolderSummary s = core::describeHfFolder(fixture.toStdString());
+    QVERIFY2(preview->text().startsWith(QStringLiteral("bert · ")), qPrintable(preview->text()));
+    QVERIFY(preview->text().contains(QStringLiteral("%1 layers x %2").arg(s.layers).arg(s.hidden)));
+    QVERIFY(preview->text().contains(QString::fromStdString(s.tokenizer)));
+    QCOMPARE(preview->property("error").toBool(), false);
+  }
+
+  void brokenModelFolderShowsTheError() {
+    const QString dir = m_dir.filePath(QStringLiteral("models/broken"));
+    QVERIFY(QDir().mkpath(dir));
+    std::ofstream((dir + QStringLiteral("/config.json")).toStdString()) << R"({"model_type": )";
+    QString expected;
+    try {
+      core::describeHfFolder(dir.toStdString());
+    } catch (const core::InputError& e) {
+      expected = QString::fromStdString(e.what());
+    }
+    QVERIFY(expected.contains(QStringLiteral("config.json: not valid JSON")));
+
+    ui::ConfigForm form;
+    form.setFileLabel(QStringLiteral("x.json"), m_dir.path());
+    form.findChild<QLineEdit*>(QStringLiteral("encoder.pretrained"))
+        ->setText(QStringLiteral("models/broken"));
+    auto* preview = form.findChild<QLabel*>(QStringLiteral("encoder.pretrained.preview"));
+    QCOMPARE(preview->text(), expected);
+    QCOMPARE(preview->property("error").toBool(), true);
+    QVERIFY(!preview->isHidden());
+
+    // A saved encoder file is not a folder: it is named as what it is and the shape stays set
+    // by the form.
+    const QString saved = m_dir.filePath(QStringLiteral("encoder.pt"));
+    std::ofstream(saved.toStdString()) << "x";
+    form.findChild<QLineEdit*>(QStringLiteral("encoder.pretrained"))->setText(saved);
+    QVERIFY2(
+        preview->text().startsWith(QStringLiteral("A saved RewardRouter encoder (encoder.pt)")),
+        qPrintable(preview->text()));
+    QCOMPARE(preview->property("error").toBool(), false);
+    QVERIFY(form.findChild<QWidget*>(QStringLiteral("encoder.hidden"))->isEnabled());
   }
 };
 
