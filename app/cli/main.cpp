@@ -61,7 +61,9 @@ int main(int argc, char** argv) {
       std::cerr << "error: " << e.what() << "\n";
       return 2;
     } catch (const std::exception& e) {
-      std::cerr << "error: " << e.what() << "\n";
+      // LibTorch's errors carry a C++ backtrace after their first line: the user needs the line.
+      const std::string what = e.what();
+      std::cerr << "error: " << what.substr(0, what.find('\n')) << "\n";
       return 1;
     }
   }

@@ -37,9 +37,20 @@ HfBackboneInfo inspectHfBackbone(const std::string& dir) {
   if (b.encoder->checkpointHeadWeight.defined())
     info.parameters += b.encoder->checkpointHeadWeight.numel() +
                        b.encoder->checkpointHeadBias.numel();
+  info.rewardModel = b.encoder->checkpointHeadWeight.defined() &&
+                     b.encoder->checkpointHeadWeight.size(0) == 1;
   info.vocabSize = b.config.vocabSize;
   info.hidden = b.config.hidden;
   info.layers = b.config.layers;
+  return info;
+}
+
+HfBackboneInfo inspectHfRewardModel(const std::string& dir) {
+  HfBackboneInfo info = inspectHfBackbone(dir);
+  if (!info.rewardModel)
+    throw InputError(dir +
+                     ": not a reward model (no one-label classifier in its weights); use it "
+                     "as encoder.pretrained to train reward models on it");
   return info;
 }
 

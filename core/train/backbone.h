@@ -18,6 +18,7 @@ struct HfBackboneInfo {
   int64_t parameters = 0;
   int vocabSize = 0;
   int hidden = 0, layers = 0;
+  bool rewardModel = false;  // its weights hold a one-label classifier
 };
 
 // The resolved folder when encoder.pretrained is a Hugging Face model folder, else "".
@@ -40,6 +41,10 @@ struct HfFolderSummary {
   bool rewardModel = false;      // *ForSequenceClassification with one label
 };
 HfFolderSummary describeHfFolder(const std::string& dir);
+
+// inspectHfBackbone, and an InputError unless the folder is a reward model (a one-label
+// classifier in its weights): what a `pretrained` method needs.
+HfBackboneInfo inspectHfRewardModel(const std::string& dir);
 
 // Inputs are cut only beyond the model's own limit, or a smaller configured limit (> 0).
 int effectiveMaxLen(int configured, int modelLimit);

@@ -112,7 +112,7 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
                      std::to_string(backbone->inputLimit) + "); pre-training skipped");
   }
   for (const auto& m : config.methods)
-    if (m.method == "pretrained") inspectHfBackbone(pretrainedModelDir(config, m));
+    if (m.method == "pretrained") inspectHfRewardModel(pretrainedModelDir(config, m));
   std::unique_ptr<Tokenizer> tokenizer =
       prepareTokenizer(config, pairs, backbone ? &*backbone : nullptr, userSink);
   const int maxLen =

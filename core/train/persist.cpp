@@ -136,7 +136,7 @@ std::unique_ptr<LoadedSystem> loadSystem(const std::string& dir) {
 }
 
 std::unique_ptr<LoadedSystem> loadHfRewardModel(const std::string& dir, int maxLen) {
-  const HfBackboneInfo info = inspectHfBackbone(dir);
+  const HfBackboneInfo info = inspectHfRewardModel(dir);
   auto out = std::make_unique<LoadedSystem>();
   out->config.name = "pretrained";
   out->config.baseDir = ".";
