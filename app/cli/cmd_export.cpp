@@ -19,8 +19,8 @@ int cmdExport(const Argv& argv) {
   if (args.parseOrPrintHelp(argv)) return 0;
   if (!args.has("db") || !args.has("run") || !args.has("output"))
     throw core::InputError("export: --db, --run and -o are required");
-  const core::ExportOutcome out = core::exportRun(
-      args.value("db"), args.integer("run", 0, 1, INT64_MAX), args.value("output"));
+  const core::ExportOutcome out =
+      core::exportRun(args.value("db"), args.integer("run", 0, 1, INT64_MAX), args.value("output"));
   for (const auto& f : out.folders) std::printf("%s\n", f.c_str());
   return 0;
 }

@@ -30,8 +30,8 @@ int cmdScore(const Argv& argv) {
   } else {
     if (!args.has("db") || !args.has("run"))
       throw core::InputError("score: give --db FILE --run ID, or --model DIR");
-    scorer = core::RunScorer::openRun(args.value("db"), args.integer("run", 0, 1, INT64_MAX),
-                                      maxLen);
+    scorer =
+        core::RunScorer::openRun(args.value("db"), args.integer("run", 0, 1, INT64_MAX), maxLen);
   }
   const int batch = static_cast<int>(args.integer("batch-size", 32, 1, 65536));
   std::vector<core::ScoreInput> inputs;

@@ -373,8 +373,8 @@ void applyOverride(json& root, const std::string& assignment) {
   size_t start = 0;
   while (true) {
     const size_t dot = key.find('.', start);
-    const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos
-                                                                        : dot - start);
+    const std::string part =
+        key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (part.empty()) throw InputError("--set " + assignment + ": empty key in '" + key + "'");
     if (!node->is_object())
       throw InputError("--set " + assignment + ": " + (walked.empty() ? "the config" : walked) +
@@ -429,8 +429,8 @@ ExperimentConfig configFromJson(const json& root, const std::string& fileLabel,
       const fs::path p = resolvePath(c.encoder.pretrained, baseDir);
       if (fs::is_directory(p) && !fs::exists(p / "config.json"))
         er.fail("$.encoder.pretrained",
-                "a directory but not a Hugging Face model folder (no config.json in " +
-                    p.string() + ")");
+                "a directory but not a Hugging Face model folder (no config.json in " + p.string() +
+                    ")");
     }
     er.finish();
     const EncoderShape s = resolveEncoderShape(c.encoder);
@@ -545,9 +545,10 @@ std::string experimentConfigToJson(const ExperimentConfig& c, int indent) {
   json tok = {{"vocab_size", c.tokenizer.vocabSize}, {"type", c.tokenizer.type}};
   if (!c.tokenizer.model.empty()) tok["model"] = c.tokenizer.model;
   j["tokenizer"] = tok;
-  json enc = {
-      {"preset", c.encoder.preset}, {"max_len", c.encoder.maxLen}, {"dropout", c.encoder.dropout},
-      {"pooling", c.encoder.pooling}};
+  json enc = {{"preset", c.encoder.preset},
+              {"max_len", c.encoder.maxLen},
+              {"dropout", c.encoder.dropout},
+              {"pooling", c.encoder.pooling}};
   if (c.encoder.hidden) enc["hidden"] = c.encoder.hidden;
   if (c.encoder.layers) enc["layers"] = c.encoder.layers;
   if (c.encoder.heads) enc["heads"] = c.encoder.heads;

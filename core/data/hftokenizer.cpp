@@ -262,9 +262,12 @@ TokenizerFiles readTokenizerFiles(const fs::path& dir, const std::string& modelF
   // name these), which the files only override: a folder without special_tokens_map.json still
   // has its [CLS]/[SEP]/[PAD]/[UNK]/[MASK].
   std::map<std::string, AddedToken> roleTokens;
-  for (const auto& [role, content] : std::vector<std::pair<const char*, const char*>>{
-           {"pad", "[PAD]"}, {"unk", "[UNK]"}, {"cls", "[CLS]"}, {"sep", "[SEP]"},
-           {"mask", "[MASK]"}}) {
+  for (const auto& [role, content] :
+       std::vector<std::pair<const char*, const char*>>{{"pad", "[PAD]"},
+                                                        {"unk", "[UNK]"},
+                                                        {"cls", "[CLS]"},
+                                                        {"sep", "[SEP]"},
+                                                        {"mask", "[MASK]"}}) {
     AddedToken t;
     t.content = fromUtf8(content);
     t.special = true;

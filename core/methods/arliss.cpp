@@ -74,8 +74,7 @@ class Arliss : public RewardSystem {
 
   // The encoder module holds the frozen weights and every LoRA adapter.
   NamedModules namedModules() override {
-    NamedModules out = {{"encoder", m_encoder.get()},
-                        {"router.head", m_router.head.ptr().get()}};
+    NamedModules out = {{"encoder", m_encoder.get()}, {"router.head", m_router.head.ptr().get()}};
     for (size_t d = 0; d < m_rewards.size(); ++d)
       out.push_back({"head:" + m_ctx.data.domains[d], m_rewards[d].head.ptr().get()});
     return out;

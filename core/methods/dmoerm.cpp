@@ -126,7 +126,9 @@ class Dmoerm : public RewardSystem {
         e.trainSeconds = trainPairwise(
             m_ctx, "expert:" + name + "/" + e.capability, cat.plan.capabilityPairs[k], {}, params,
             [&] { enc->train(); }, [&] { enc->eval(); },
-            [&](const Batch& b) { return e.head->forward(enc->pooled(b.ids, b.mask, b.types)).squeeze(-1); },
+            [&](const Batch& b) {
+              return e.head->forward(enc->pooled(b.ids, b.mask, b.types)).squeeze(-1);
+            },
             reporter,
             [&](const std::vector<size_t>& idx) { return capabilityBatch(idx, e.capability); });
       }
@@ -250,7 +252,7 @@ class Dmoerm : public RewardSystem {
     torch::Tensor which = torch::arange(k, torch::kLong).repeat_interleave(rows).to(m_ctx.device);
     nn::setRowAdapters(*cat.base.encoder, m_ctx.config.lora, cat.adapterNames, which);
     torch::Tensor pooled = cat.base.encoder->pooled(b.ids.repeat({k, 1}), b.mask.repeat({k, 1}),
-                                   b.types.repeat({k, 1}));
+                                                    b.types.repeat({k, 1}));
     nn::deactivateAdapters(*cat.base.encoder);
     return pooled.view({k, rows, -1});
   }

@@ -64,8 +64,8 @@ class Rodos : public RewardSystem {
   std::vector<SingleModel> singleModels() override {
     std::vector<SingleModel> out;
     for (size_t d = 0; d < m_models.size(); ++d)
-      out.push_back({m_ctx.data.domains[d], m_models[d].encoder.get(), "",
-                     m_models[d].head->weight, m_models[d].head->bias});
+      out.push_back({m_ctx.data.domains[d], m_models[d].encoder.get(), "", m_models[d].head->weight,
+                     m_models[d].head->bias});
     return out;
   }
 

@@ -176,8 +176,7 @@ std::vector<torch::Tensor> addAdapter(const Encoder& enc, const LoraConfig& cfg,
   return params;
 }
 
-void activateAdapter(const Encoder& enc, const LoraConfig& cfg,
-                     const std::string& name) {
+void activateAdapter(const Encoder& enc, const LoraConfig& cfg, const std::string& name) {
   for (auto& l : enc.loraLayers(cfg.targets)) l->setActive(l->adapterIndex(name));
 }
 

@@ -35,10 +35,10 @@ HfBackboneInfo inspectHfBackbone(const std::string& dir) {
     info.inputLimit = tokLimit;
   info.parameters = nn::countParameters(*b.encoder);
   if (b.encoder->checkpointHeadWeight.defined())
-    info.parameters += b.encoder->checkpointHeadWeight.numel() +
-                       b.encoder->checkpointHeadBias.numel();
-  info.rewardModel = b.encoder->checkpointHeadWeight.defined() &&
-                     b.encoder->checkpointHeadWeight.size(0) == 1;
+    info.parameters +=
+        b.encoder->checkpointHeadWeight.numel() + b.encoder->checkpointHeadBias.numel();
+  info.rewardModel =
+      b.encoder->checkpointHeadWeight.defined() && b.encoder->checkpointHeadWeight.size(0) == 1;
   info.vocabSize = b.config.vocabSize;
   info.hidden = b.config.hidden;
   info.layers = b.config.layers;
@@ -67,8 +67,8 @@ HfFolderSummary describeHfFolder(const std::string& dir) {
   s.inputLimit = c.maxPositions;
   const int tokLimit = hfTokenizerMaxLength(dir);
   if (tokLimit > 0 && (s.inputLimit <= 0 || tokLimit < s.inputLimit)) s.inputLimit = tokLimit;
-  s.rewardModel = c.numLabels == 1 &&
-                  s.architecture.find("ForSequenceClassification") != std::string::npos;
+  s.rewardModel =
+      c.numLabels == 1 && s.architecture.find("ForSequenceClassification") != std::string::npos;
   auto reader = hf::CheckpointReader::openFolder(dir);
   for (const auto& name : reader->names()) {
     const hf::TensorInfo t = reader->info(name);

@@ -11,10 +11,10 @@
 namespace rr::core {
 
 struct HfBackboneInfo {
-  std::string dir;        // the folder, resolved
-  std::string modelType;  // config.json's model_type
+  std::string dir;           // the folder, resolved
+  std::string modelType;     // config.json's model_type
   std::string architecture;  // config.json's architectures[0] ("" when absent)
-  int inputLimit = 0;     // the model's own limit: max_position_embeddings, model_max_length
+  int inputLimit = 0;        // the model's own limit: max_position_embeddings, model_max_length
   int64_t parameters = 0;
   int vocabSize = 0;
   int hidden = 0, layers = 0;
@@ -35,10 +35,10 @@ HfBackboneInfo inspectHfBackbone(const std::string& dir);
 struct HfFolderSummary {
   std::string modelType, architecture;
   int layers = 0, hidden = 0, heads = 0, vocabSize = 0, inputLimit = 0, numLabels = 0;
-  int64_t parameters = 0;        // elements of every floating-point tensor in the weights
-  std::string weightsFile;       // model.safetensors, pytorch_model.bin, or an index
-  std::string tokenizer;         // "WordPiece (vocab.txt)" / "SentencePiece (spm.model)"
-  bool rewardModel = false;      // *ForSequenceClassification with one label
+  int64_t parameters = 0;    // elements of every floating-point tensor in the weights
+  std::string weightsFile;   // model.safetensors, pytorch_model.bin, or an index
+  std::string tokenizer;     // "WordPiece (vocab.txt)" / "SentencePiece (spm.model)"
+  bool rewardModel = false;  // *ForSequenceClassification with one label
 };
 HfFolderSummary describeHfFolder(const std::string& dir);
 

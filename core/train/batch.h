@@ -16,7 +16,7 @@ struct EncodedPair {
   // Tokens of segment 0 ([CLS] prompt [SEP]) in chosen/rejected; the rest is segment 1
   // (token-type id 1 for BERT-style backbones).
   int chosenFirst = 0, rejectedFirst = 0;
-  int domain = 0;                         // index into EncodedData::domains
+  int domain = 0;  // index into EncodedData::domains
 };
 
 struct EncodedData {

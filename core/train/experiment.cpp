@@ -44,8 +44,8 @@ MethodContext contextFor(const ExperimentConfig& config, const MethodConfig& met
                          const EncodedData& data, torch::Device device,
                          const std::string& encoderInit) {
   MethodContext ctx{config, method, seed, data, device, encoderInit};
-  ctx.backboneDir = method.method == "pretrained" ? pretrainedModelDir(config, method)
-                                                  : hfBackboneDir(config);
+  ctx.backboneDir =
+      method.method == "pretrained" ? pretrainedModelDir(config, method) : hfBackboneDir(config);
   return ctx;
 }
 
@@ -115,8 +115,7 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
     if (m.method == "pretrained") inspectHfRewardModel(pretrainedModelDir(config, m));
   std::unique_ptr<Tokenizer> tokenizer =
       prepareTokenizer(config, pairs, backbone ? &*backbone : nullptr, userSink);
-  const int maxLen =
-      effectiveMaxLen(config.encoder.maxLen, backbone ? backbone->inputLimit : 0);
+  const int maxLen = effectiveMaxLen(config.encoder.maxLen, backbone ? backbone->inputLimit : 0);
   EncodedData data = encodeData(pairs, *tokenizer, maxLen);
   userSink.log(0, LogLevel::Info,
                "data: " + std::to_string(data.pairs.size()) + " pairs in " +

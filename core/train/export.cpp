@@ -50,8 +50,8 @@ ExportOutcome exportRun(const std::string& dbPath, std::int64_t runId, const std
     const auto run = store->run(runId);
     if (!run) throw InputError(dbPath + ": no run " + std::to_string(runId));
     if (run->status != RunStatus::Finished)
-      throw InputError(dbPath + ": run " + std::to_string(runId) + " is " +
-                       toString(run->status) + "; only a finished run can be exported");
+      throw InputError(dbPath + ": run " + std::to_string(runId) + " is " + toString(run->status) +
+                       "; only a finished run can be exported");
   }
   if (fs::exists(outDir) && !(fs::is_directory(outDir) && fs::is_empty(outDir)))
     throw InputError(outDir + ": exists and is not an empty folder (export writes a new one)");

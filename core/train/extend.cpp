@@ -51,9 +51,10 @@ ExtendOutcome extendRun(const std::string& dbPath, std::int64_t runId, const std
   if (!ctx.backboneDir.empty() && run->method == "rodos") {
     // The new domain's model starts from the backbone's published weights, as the others did.
     if (!hf::isHfFolder(ctx.backboneSource))
-      throw InputError("extend: run " + std::to_string(runId) +
-                       " was trained on the Hugging Face folder " + ctx.backboneSource +
-                       ", which is no longer there; the new domain's model starts from its weights");
+      throw InputError(
+          "extend: run " + std::to_string(runId) + " was trained on the Hugging Face folder " +
+          ctx.backboneSource +
+          ", which is no longer there; the new domain's model starts from its weights");
     ctx.backboneDir = ctx.backboneSource;
     ctx.backboneWeights = true;
   }

@@ -3,8 +3,8 @@
 #include <filesystem>
 
 #include "common/errors.h"
-#include "train/experiment.h"
 #include "nn/hf/hfmodel.h"
+#include "train/experiment.h"
 #include "train/persist.h"
 
 namespace rr::core {

@@ -111,20 +111,21 @@ class TestBackbones : public QObject {
 
   void everyMethodTrainsOnABackbone() {
     m_db = m_dir.path() + "/hf.db";
-    const QString methods = QStringLiteral(
-        R"({"method": "baseline"}, {"method": "base-lora"}, {"method": "more"},
+    const QString methods =
+        QStringLiteral(
+            R"({"method": "baseline"}, {"method": "base-lora"}, {"method": "more"},
            {"method": "rodos"}, {"method": "arliss"}, {"method": "dmoerm"},
            {"method": "pretrained", "model": "%1"})")
-                                .arg(fixture("bert-rm"));
-    const QString cfg = writeFile(m_dir.path() + "/hf.json",
-                                  backboneConfig(fixture("bert-rm"), methods));
+            .arg(fixture("bert-rm"));
+    const QString cfg =
+        writeFile(m_dir.path() + "/hf.json", backboneConfig(fixture("bert-rm"), methods));
     Result r = cli({"run", cfg, "--db", m_db});
     QVERIFY2(r.code == 0, qPrintable(r.err));
     QVERIFY2(r.err.contains("pre-training skipped"), qPrintable(r.err));
     Result list = cli({"list", "--db", m_db});
     QCOMPARE(list.code, 0);
-    for (const char* m : {"baseline", "base-lora", "more", "rodos", "arliss", "dmoerm",
-                          "pretrained"})
+    for (const char* m :
+         {"baseline", "base-lora", "more", "rodos", "arliss", "dmoerm", "pretrained"})
       QVERIFY2(list.out.contains(m), qPrintable(list.out));
     QCOMPARE(list.out.count("finished"), 7);
   }
@@ -174,7 +175,8 @@ class TestBackbones : public QObject {
       QVERIFY2(e.code == 0, qPrintable(e.err));
       for (const char* d : {"harmless", "instruct", "ranked"})
         QVERIFY2(QFile::exists(out + "/" + d + "/model.safetensors"), d);
-      Result s = cli({"score", "--model", out + "/ranked"}, "{\"prompt\": \"a\", \"response\": \"b\"}\n");
+      Result s =
+          cli({"score", "--model", out + "/ranked"}, "{\"prompt\": \"a\", \"response\": \"b\"}\n");
       QVERIFY2(s.code == 0, qPrintable(s.err));
     }
   }
@@ -204,17 +206,18 @@ class TestBackbones : public QObject {
     QCOMPARE(r.err.trimmed().count('\n'), 0);
     QVERIFY(!QFile::exists(db));
     // A bare encoder is no reward model to evaluate as it is.
-    const QString cfg2 = writeFile(
-        d.path() + "/c2.json",
-        backboneConfig(fixture("bert-rm"), QStringLiteral(R"({"method": "pretrained", "model": "%1"})")
-                                               .arg(fixture("deberta-v2-bare"))));
+    const QString cfg2 =
+        writeFile(d.path() + "/c2.json",
+                  backboneConfig(fixture("bert-rm"),
+                                 QStringLiteral(R"({"method": "pretrained", "model": "%1"})")
+                                     .arg(fixture("deberta-v2-bare"))));
     Result bare = cli({"run", cfg2, "--db", db});
     QCOMPARE(bare.code, 2);
     QVERIFY2(bare.err.contains("not a reward model"), qPrintable(bare.err));
     QVERIFY(!QFile::exists(db));
     // A directory that is no model folder.
-    const QString cfg3 = writeFile(d.path() + "/c3.json",
-                                   backboneConfig(d.path(), R"({"method": "baseline"})"));
+    const QString cfg3 =
+        writeFile(d.path() + "/c3.json", backboneConfig(d.path(), R"({"method": "baseline"})"));
     Result dir = cli({"run", cfg3, "--db", db});
     QCOMPARE(dir.code, 2);
     QVERIFY2(dir.err.contains("not a Hugging Face model folder"), qPrintable(dir.err));
