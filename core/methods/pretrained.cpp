@@ -25,9 +25,7 @@ class PretrainedRewardModel : public RewardSystem {
                        "as encoder.pretrained to train reward models on it");
     const hf::HfModelConfig config = hf::readHfConfig(ctx.backboneDir);
     m_tokenizer = loadHfTokenizer(ctx.backboneDir, config.modelType);
-    m_limit = config.maxPositions;
-    const int tokLimit = hfTokenizerMaxLength(ctx.backboneDir);
-    if (tokLimit > 0 && (m_limit <= 0 || tokLimit < m_limit)) m_limit = tokLimit;
+    m_limit = hfInputLimit(ctx.backboneDir, config.maxPositions);
   }
 
   void train(RunReporter& reporter) override {

@@ -29,10 +29,7 @@ HfBackboneInfo inspectHfBackbone(const std::string& dir) {
   info.dir = dir;
   info.modelType = b.config.modelType;
   info.architecture = b.config.architectures.empty() ? "" : b.config.architectures.front();
-  info.inputLimit = b.config.maxPositions;
-  const int tokLimit = hfTokenizerMaxLength(dir);
-  if (tokLimit > 0 && (info.inputLimit <= 0 || tokLimit < info.inputLimit))
-    info.inputLimit = tokLimit;
+  info.inputLimit = hfInputLimit(dir, b.config.maxPositions);
   info.parameters = nn::countParameters(*b.encoder);
   if (b.encoder->checkpointHeadWeight.defined())
     info.parameters +=
@@ -64,9 +61,7 @@ HfFolderSummary describeHfFolder(const std::string& dir) {
   s.heads = c.heads;
   s.vocabSize = c.vocabSize;
   s.numLabels = c.numLabels;
-  s.inputLimit = c.maxPositions;
-  const int tokLimit = hfTokenizerMaxLength(dir);
-  if (tokLimit > 0 && (s.inputLimit <= 0 || tokLimit < s.inputLimit)) s.inputLimit = tokLimit;
+  s.inputLimit = hfInputLimit(dir, c.maxPositions);
   s.rewardModel =
       c.numLabels == 1 && s.architecture.find("ForSequenceClassification") != std::string::npos;
   auto reader = hf::CheckpointReader::openFolder(dir);
@@ -83,6 +78,12 @@ HfFolderSummary describeHfFolder(const std::string& dir) {
       s.weightsFile = f;
   s.tokenizer = c.modelType == "deberta-v2" ? "SentencePiece (spm.model)" : "WordPiece (vocab.txt)";
   return s;
+}
+
+int hfInputLimit(const std::string& dir, int maxPositions) {
+  const int tokLimit = hfTokenizerMaxLength(dir);
+  if (tokLimit > 0 && (maxPositions <= 0 || tokLimit < maxPositions)) return tokLimit;
+  return maxPositions;
 }
 
 int effectiveMaxLen(int configured, int modelLimit) {

@@ -46,6 +46,10 @@ HfFolderSummary describeHfFolder(const std::string& dir);
 // classifier in its weights): what a `pretrained` method needs.
 HfBackboneInfo inspectHfRewardModel(const std::string& dir);
 
+// A model's own input limit: max_position_embeddings, or tokenizer_config.json's
+// model_max_length when that is smaller.
+int hfInputLimit(const std::string& dir, int maxPositions);
+
 // Inputs are cut only beyond the model's own limit, or a smaller configured limit (> 0).
 int effectiveMaxLen(int configured, int modelLimit);
 
