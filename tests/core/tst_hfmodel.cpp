@@ -232,6 +232,22 @@ class TestHfModel : public QObject {
   void electraExportRoundTrip() { exportRoundTrip("electra-rm"); }
   void debertaV3ExportRoundTrip() { exportRoundTrip("deberta-v3-rm"); }
 
+  // Fine-tuning drops out as transformers does (config's hidden/attention dropout); eval does not.
+  void dropoutOnlyWhileTraining() {
+    for (const char* n : {"bert-rm", "electra-rm", "deberta-v3-rm"}) {
+      hf::HfBackbone bb = hf::loadHfBackbone(fixture(n));
+      torch::Tensor ids = torch::randint(5, 60, {2, 12}, torch::kLong);
+      torch::Tensor mask = torch::ones({2, 12}, torch::kLong);
+      bb.encoder->eval();
+      QVERIFY(torch::equal(bb.encoder->pooled(ids, mask), bb.encoder->pooled(ids, mask)));
+      bb.encoder->train();
+      torch::manual_seed(1);
+      torch::Tensor a = bb.encoder->pooled(ids, mask);
+      torch::Tensor b = bb.encoder->pooled(ids, mask);
+      QVERIFY2(!torch::allclose(a, b), n);
+    }
+  }
+
   void loraLayersByRole() {
     for (const char* n : {"bert-rm", "deberta-v3-rm"}) {
       hf::HfBackbone bb = hf::loadHfBackbone(fixture(n));

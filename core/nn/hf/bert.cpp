@@ -5,7 +5,11 @@
 
 namespace rr::core::hf {
 
-BertLayerImpl::BertLayerImpl(const HfModelConfig& c) : m_heads(c.heads), m_act(c.hiddenAct) {
+BertLayerImpl::BertLayerImpl(const HfModelConfig& c)
+    : m_heads(c.heads),
+      m_act(c.hiddenAct),
+      m_hiddenDrop(c.hiddenDropout),
+      m_attnDrop(c.attentionDropout) {
   const int h = c.hidden;
   auto attention = container(*this, "attention");
   auto self = container(*attention, "self");
@@ -30,10 +34,13 @@ torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor
   torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(d));
   // transformers adds the dtype's lowest value at padded keys; exp() makes both exactly 0.
   scores = scores.masked_fill(keyPad, std::numeric_limits<float>::lowest());
-  torch::Tensor ctx =
-      torch::matmul(torch::softmax(scores, -1), v).transpose(1, 2).reshape({b, t, hid});
-  torch::Tensor a = attnNorm->forward(attnOut->forward(ctx) + x);
-  return outNorm->forward(ffnOut->forward(activate(m_act, ffnIn->forward(a))) + a);
+  // Dropout where transformers applies it when fine-tuning (identity in eval mode).
+  const bool tr = is_training();
+  torch::Tensor probs = torch::dropout(torch::softmax(scores, -1), m_attnDrop, tr);
+  torch::Tensor ctx = torch::matmul(probs, v).transpose(1, 2).reshape({b, t, hid});
+  torch::Tensor a = attnNorm->forward(torch::dropout(attnOut->forward(ctx), m_hiddenDrop, tr) + x);
+  torch::Tensor f = ffnOut->forward(activate(m_act, ffnIn->forward(a)));
+  return outNorm->forward(torch::dropout(f, m_hiddenDrop, tr) + a);
 }
 
 BertEncoder::BertEncoder(const HfModelConfig& c) : HfEncoder(c) {
@@ -63,7 +70,7 @@ std::vector<torch::Tensor> BertEncoder::hiddenStates(const torch::Tensor& ids,
   torch::Tensor pos = torch::arange(t, ids.options().dtype(torch::kLong));
   torch::Tensor tt = types.defined() ? types : torch::zeros_like(ids);
   torch::Tensor x = words->forward(ids) + tokenTypes->forward(tt) + positions->forward(pos);
-  x = embedNorm->forward(x);
+  x = torch::dropout(embedNorm->forward(x), m_config.hiddenDropout, is_training());
   if (embedProject) x = embedProject->forward(x);
   torch::Tensor keyPad = (mask == 0).view({ids.size(0), 1, 1, t});
   std::vector<torch::Tensor> out{x};

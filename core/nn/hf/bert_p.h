@@ -20,6 +20,7 @@ class BertLayerImpl : public torch::nn::Module {
  private:
   int m_heads;
   std::string m_act;
+  double m_hiddenDrop, m_attnDrop;
 };
 TORCH_MODULE(BertLayer);
 

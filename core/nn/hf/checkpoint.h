@@ -16,9 +16,9 @@
 namespace rr::core::hf {
 
 struct TensorInfo {
-  std::string dtype;           // as stored: "F32", "F16", "BF16" (others are refused on load)
+  std::string dtype;  // as stored: "F32", "F16", "BF16" (others are refused on load)
   std::vector<int64_t> shape;
-  std::string file;            // the file that holds it
+  std::string file;  // the file that holds it
 };
 
 // All tensors of one checkpoint, opened lazily: names and shapes are known after open(), data is

@@ -39,7 +39,9 @@ DebertaLayerImpl::DebertaLayerImpl(const HfModelConfig& c)
       m_shareKey(c.shareAttKey),
       m_relative(c.relativeAttention),
       m_scaleFactor(1.0 + (m_c2p ? 1 : 0) + (m_p2c ? 1 : 0)),
-      m_act(c.hiddenAct) {
+      m_act(c.hiddenAct),
+      m_hiddenDrop(c.hiddenDropout),
+      m_attnDrop(c.attentionDropout) {
   const int h = c.hidden;
   auto attention = container(*this, "attention");
   auto self = container(*attention, "self");
@@ -95,10 +97,13 @@ torch::Tensor DebertaLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   }
   // Rows of padding tokens are all masked and so attend uniformly, as in transformers.
   scores = scores.masked_fill(pad, std::numeric_limits<float>::lowest());
-  torch::Tensor ctx =
-      torch::matmul(torch::softmax(scores, -1), v).transpose(1, 2).reshape({b, t, hid});
-  torch::Tensor a = attnNorm->forward(attnOut->forward(ctx) + x);
-  return outNorm->forward(ffnOut->forward(activate(m_act, ffnIn->forward(a))) + a);
+  // Dropout where transformers applies it when fine-tuning (identity in eval mode).
+  const bool tr = is_training();
+  torch::Tensor probs = torch::dropout(torch::softmax(scores, -1), m_attnDrop, tr);
+  torch::Tensor ctx = torch::matmul(probs, v).transpose(1, 2).reshape({b, t, hid});
+  torch::Tensor a = attnNorm->forward(torch::dropout(attnOut->forward(ctx), m_hiddenDrop, tr) + x);
+  torch::Tensor f = ffnOut->forward(activate(m_act, ffnIn->forward(a)));
+  return outNorm->forward(torch::dropout(f, m_hiddenDrop, tr) + a);
 }
 
 DebertaEncoder::DebertaEncoder(const HfModelConfig& c) : HfEncoder(c) {
@@ -169,7 +174,7 @@ std::vector<torch::Tensor> DebertaEncoder::hiddenStates(const torch::Tensor& ids
   if (tokenTypes) x = x + tokenTypes->forward(types.defined() ? types : torch::zeros_like(ids));
   if (embedProject) x = embedProject->forward(x);
   torch::Tensor keep = mask.to(x.dtype()).unsqueeze(-1);
-  x = embedNorm->forward(x) * keep;
+  x = torch::dropout(embedNorm->forward(x) * keep, m_config.hiddenDropout, is_training());
 
   torch::Tensor m = mask != 0;
   torch::Tensor pad = (m.view({b, 1, 1, t}) & m.view({b, 1, t, 1})).logical_not();

@@ -32,6 +32,7 @@ class DebertaLayerImpl : public torch::nn::Module {
   bool m_c2p, m_p2c, m_shareKey, m_relative;
   double m_scaleFactor;
   std::string m_act;
+  double m_hiddenDrop, m_attnDrop;
 };
 TORCH_MODULE(DebertaLayer);
 

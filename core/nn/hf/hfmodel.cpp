@@ -56,7 +56,13 @@ torch::Tensor HfEncoder::poolFirst(const torch::Tensor& first) {
   const std::string act = m_config.modelType == "bert"      ? "tanh"
                           : m_config.modelType == "electra" ? "gelu"
                                                             : m_config.poolerHiddenAct;
-  return activate(act, poolerDense->forward(first));
+  // The heads' dropout (before the pooler's dense for ELECTRA and DeBERTa's ContextPooler, and
+  // before the classifier in all three), as transformers fine-tunes them; identity in eval mode.
+  const bool tr = is_training();
+  const double p = m_config.hiddenDropout;
+  torch::Tensor in =
+      m_config.modelType == "bert" ? first : torch::dropout(first, m_config.poolerDropout, tr);
+  return torch::dropout(activate(act, poolerDense->forward(in)), p, tr);
 }
 
 void initLikeTransformers(torch::nn::Module& m) {
@@ -186,6 +192,8 @@ HfModelConfig readHfConfig(const std::string& dir) {
   c.layerNormEps = f.number("layer_norm_eps", deberta ? 1e-7 : 1e-12);
   c.hiddenDropout = f.number("hidden_dropout_prob", 0.1);
   c.attentionDropout = f.number("attention_probs_dropout_prob", 0.1);
+  // ContextPooler's pooler_dropout (DeBERTa, default 0); ELECTRA's head uses hidden dropout.
+  c.poolerDropout = c.modelType == "deberta-v2" ? f.number("pooler_dropout", 0.0) : c.hiddenDropout;
   c.hiddenAct = f.activation("hidden_act", "gelu");
   if (!deberta) {
     const std::string pet = f.string("position_embedding_type", "absolute");

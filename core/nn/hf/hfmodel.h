@@ -15,8 +15,8 @@ namespace rr::core::hf {
 // config.json, every key the forward pass depends on read from the file (class defaults differ
 // between DeBERTa-v2 and v3, so nothing is assumed).
 struct HfModelConfig {
-  std::string dir;        // the folder
-  std::string modelType;  // "bert" | "electra" | "deberta-v2"
+  std::string dir;                         // the folder
+  std::string modelType;                   // "bert" | "electra" | "deberta-v2"
   std::vector<std::string> architectures;  // e.g. "DebertaV2ForSequenceClassification"
   int vocabSize = 0, hidden = 0, layers = 0, heads = 0, intermediate = 0;
   int maxPositions = 0;  // max_position_embeddings
@@ -26,6 +26,7 @@ struct HfModelConfig {
   int numLabels = 1;  // from num_labels or id2label
   double layerNormEps = 1e-12;
   double hiddenDropout = 0.1, attentionDropout = 0.1;
+  double poolerDropout = 0.0;  // before the pooler's dense (DeBERTa's pooler_dropout, ELECTRA)
   std::string hiddenAct = "gelu";
   // DeBERTa-v2/v3
   bool relativeAttention = false;
