@@ -13,6 +13,8 @@
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <QThread>
+#include <algorithm>
 
 #include "compareview.h"
 #include "configureview.h"
@@ -22,8 +24,22 @@
 #include "runbrowser.h"
 #include "runcontroller.h"
 #include "storewatcher.h"
+#include "train/export.h"
 
 namespace rr::ui {
+
+RunExport exportRunFolders(const QString& dbPath, std::int64_t runId, const QString& outDir) {
+  RunExport r;
+  r.runId = runId;
+  r.outDir = outDir;
+  try {
+    for (const auto& f : core::exportRun(dbPath.toStdString(), runId, outDir.toStdString()).folders)
+      r.folders << QDir::cleanPath(QString::fromStdString(f));  // the core's may end in '/'
+  } catch (const std::exception& e) {
+    r.error = QString::fromUtf8(e.what());
+  }
+  return r;
+}
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   m_browser = new RunBrowser(this);
@@ -89,6 +105,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 }
 
 MainWindow::~MainWindow() {
+  // An export cannot be interrupted; it ends on its own (it writes one model folder at a time).
+  if (m_exportThread) {
+    m_exportThread->wait();
+    delete m_exportThread;
+  }
   // Views hold raw pointers to the store: detach them before it goes.
   m_watcher->setStore(nullptr, {});
 }
@@ -110,6 +131,13 @@ void MainWindow::buildMenus() {
   file->addAction(tr("&Save experiment"), QKeySequence::Save, m_configure, &ConfigureView::save);
   file->addAction(tr("Save experiment &as…"), QKeySequence::SaveAs, m_configure,
                   &ConfigureView::saveAs);
+  file->addSeparator();
+  m_exportAction =
+      file->addAction(tr("E&xport as Hugging Face folder…"), this, &MainWindow::chooseExportFolder);
+  m_exportAction->setStatusTip(
+      tr("Write the selected finished run's reward model(s) as Hugging Face model folders"));
+  m_browser->addRunAction(m_exportAction);
+  updateExportAction();
   file->addSeparator();
   file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
@@ -141,6 +169,66 @@ void MainWindow::buildMenus() {
 void MainWindow::showError(const QString& title, const QString& message) {
   statusBar()->showMessage(message, 15000);
   QMessageBox::warning(this, title, message);
+}
+
+void MainWindow::updateExportAction() {
+  // One finished run of the open store; the core refuses the rest with its reason.
+  const bool one = m_selection.size() == 1 && m_selectionStatus.size() == 1 &&
+                   m_selectionStatus.begin()->second == core::RunStatus::Finished;
+  m_exportAction->setEnabled(m_store && one && !m_exportThread);
+  m_exportAction->setToolTip(m_exportThread ? tr("An export is in progress")
+                             : one          ? m_exportAction->statusTip()
+                                            : tr("Select one finished run to export"));
+}
+
+void MainWindow::chooseExportFolder() {
+  if (m_selection.size() != 1 || !m_store) return;
+  const std::int64_t runId = m_selection.front();
+  const QString dir = QFileDialog::getExistingDirectory(
+      this, tr("Export run %1 into a new or empty folder").arg(runId),
+      QFileInfo(m_dbPath).absolutePath(), QFileDialog::ShowDirsOnly);
+  if (!dir.isEmpty()) startExport(runId, dir);
+}
+
+bool MainWindow::startExport(std::int64_t runId, const QString& outDir) {
+  if (m_exportThread || !m_store) return false;
+  auto result = std::make_shared<RunExport>();
+  const QString db = QString::fromStdString(m_store->path());
+  m_exportThread = QThread::create(
+      [result, db, runId, outDir] { *result = exportRunFolders(db, runId, outDir); });
+  connect(m_exportThread, &QThread::finished, this, [this, result] {
+    m_exportThread->deleteLater();
+    m_exportThread = nullptr;
+    onExportFinished(*result);
+  });
+  m_exportThread->start();
+  updateExportAction();
+  statusBar()->showMessage(tr("Exporting run %1 to %2…").arg(runId).arg(outDir));
+  return true;
+}
+
+void MainWindow::onExportFinished(const RunExport& result) {
+  updateExportAction();
+  // Not modal-blocking: the window (and a test driving it) goes on while the message is shown.
+  auto* box = new QMessageBox(this);
+  box->setAttribute(Qt::WA_DeleteOnClose);
+  box->setWindowTitle(tr("Export run %1").arg(result.runId));
+  if (result.error.isEmpty()) {
+    box->setIcon(QMessageBox::Information);
+    box->setText(tr("Run %1 is exported as %n Hugging Face model folder(s):", nullptr,
+                    static_cast<int>(result.folders.size()))
+                     .arg(result.runId));
+    box->setInformativeText(result.folders.join(QLatin1Char('\n')));
+    statusBar()->showMessage(tr("Exported run %1 to %2").arg(result.runId).arg(result.outDir),
+                             10000);
+  } else {
+    box->setIcon(QMessageBox::Warning);
+    box->setText(tr("Run %1 was not exported.").arg(result.runId));
+    box->setInformativeText(result.error);
+    statusBar()->showMessage(result.error, 15000);
+  }
+  box->open();
+  Q_EMIT exportFinished(result);
 }
 
 bool MainWindow::openDatabase(const QString& path) {
@@ -176,6 +264,7 @@ bool MainWindow::openDatabase(const QString& path) {
   }
   m_monitor->setJobActive(m_controller->busy() && m_controller->dbPath() == abs.toStdString(),
                           m_controller->paused());
+  updateExportAction();
   updateTitle();
   return true;
 }
@@ -273,6 +362,7 @@ void MainWindow::onRunsChanged(const std::vector<core::RunInfo>& runs) {
     changed = true;
   }
   if (!changed) return;
+  updateExportAction();
   m_stale[Compare] = m_stale[Inspect] = true;
   refreshCurrentView();
 }
@@ -283,6 +373,7 @@ void MainWindow::onSelection(const std::vector<std::int64_t>& runIds) {
   for (const auto& r : m_browser->runs())
     if (std::find(runIds.begin(), runIds.end(), r.id) != runIds.end())
       m_selectionStatus[r.id] = r.status;
+  updateExportAction();
   for (bool& s : m_stale) s = true;
   refreshCurrentView();
 }

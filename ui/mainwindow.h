@@ -4,6 +4,7 @@
 // (runs other processes write), and routes selections and live batches to the views.
 #include <QMainWindow>
 #include <QString>
+#include <QStringList>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -13,9 +14,11 @@
 #include "livebatch.h"
 #include "store/runstore.h"
 
+class QAction;
 class QLabel;
 class QSplitter;
 class QTabWidget;
+class QThread;
 
 namespace rr::core {
 struct ExperimentConfig;
@@ -31,6 +34,18 @@ class RunBrowser;
 class RunController;
 class StoreWatcher;
 struct JobResult;
+
+// What exporting a run as Hugging Face model folders gave: the folders written, or the one-line
+// reason it cannot export (not finished, its own encoder, MoRE/DMoERM, a folder in the way).
+struct RunExport {
+  std::int64_t runId = 0;
+  QString outDir;
+  QStringList folders;
+  QString error;
+};
+
+// Exports on the calling thread (core::exportRun); the window runs it on a worker thread.
+RunExport exportRunFolders(const QString& dbPath, std::int64_t runId, const QString& outDir);
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -56,6 +71,16 @@ class MainWindow : public QMainWindow {
   MonitorView* monitorView() const { return m_monitor; }
   RunController* controller() const { return m_controller; }
 
+  // "Export as Hugging Face folder…" without the dialog: exports run `runId` of the open store
+  // into `outDir` (new or empty) on a worker thread; exportFinished reports it and a message
+  // shows it. False (nothing started) while another export runs or no store is open.
+  bool startExport(std::int64_t runId, const QString& outDir);
+  bool exportBusy() const { return m_exportThread != nullptr; }
+  QAction* exportAction() const { return m_exportAction; }
+
+ Q_SIGNALS:
+  void exportFinished(const rr::ui::RunExport& result);
+
  protected:
   void closeEvent(QCloseEvent* event) override;
 
@@ -68,6 +93,9 @@ class MainWindow : public QMainWindow {
   void onSelection(const std::vector<std::int64_t>& runIds);
   void refreshCurrentView();
   void showError(const QString& title, const QString& message);
+  void chooseExportFolder();
+  void onExportFinished(const RunExport& result);
+  void updateExportAction();
   void updateTitle();
 
   std::unique_ptr<core::RunStore> m_store;
@@ -82,6 +110,8 @@ class MainWindow : public QMainWindow {
   RunController* m_controller;
   StoreWatcher* m_watcher;
   QLabel* m_dbLabel;
+  QAction* m_exportAction = nullptr;
+  QThread* m_exportThread = nullptr;
   std::vector<std::int64_t> m_selection;
   std::map<std::int64_t, core::RunStatus> m_selectionStatus;
   bool m_stale[4] = {false, false, false, false};  // per view: the selection changed meanwhile

@@ -1,5 +1,6 @@
 #include "runbrowser.h"
 
+#include <QAction>
 #include <QHeaderView>
 #include <QLineEdit>
 #include <QStyle>
@@ -55,6 +56,7 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
   m_tree->setHeaderLabels({tr("Run"), tr("Status"), tr("Progress"), tr("Backbone")});
   m_tree->setSelectionMode(QAbstractItemView::ExtendedSelection);
   m_tree->setUniformRowHeights(true);
+  m_tree->setContextMenuPolicy(Qt::ActionsContextMenu);
   m_tree->header()->setSectionResizeMode(ColName, QHeaderView::Stretch);
   m_tree->header()->setSectionResizeMode(ColStatus, QHeaderView::ResizeToContents);
   m_tree->header()->setSectionResizeMode(ColProgress, QHeaderView::ResizeToContents);
@@ -198,6 +200,8 @@ void RunBrowser::selectAllRuns() {
   for (const auto& [id, item] : m_items) ids.push_back(id);
   selectRuns(ids);
 }
+
+void RunBrowser::addRunAction(QAction* action) { m_tree->addAction(action); }
 
 void RunBrowser::emitSelection() {
   if (m_updating) return;

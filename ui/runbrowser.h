@@ -8,6 +8,7 @@
 
 #include "store/runstore.h"
 
+class QAction;
 class QLineEdit;
 class QTreeWidget;
 class QTreeWidgetItem;
@@ -25,6 +26,8 @@ class RunBrowser : public QWidget {
   std::vector<std::int64_t> selectedRunIds() const;
   void selectRuns(const std::vector<std::int64_t>& runIds);
   void selectAllRuns();
+  // An action on the selected runs, offered in the tree's context menu (the window enables it).
+  void addRunAction(QAction* action);
 
  Q_SIGNALS:
   void selectionChanged(const std::vector<std::int64_t>& runIds);

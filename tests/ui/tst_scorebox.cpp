@@ -1,5 +1,9 @@
-// The Inspect view's "score your own text" box scores with the selected run's saved system and
-// shows what the core's RunScorer computes.
+// The Inspect view's "score your own text" box scores with the selected run's saved system, or
+// with a model folder, and shows what the core's RunScorer computes.
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -25,6 +29,8 @@ struct QuietSink : core::MetricSink {
 class TestScoreBox : public QObject {
   Q_OBJECT
   QTemporaryDir m_dir;
+  QString m_db;  // the rodos run the first case trains
+  std::int64_t m_runId = 0;
 
  private Q_SLOTS:
   void scoresWithTheSelectedRun() {
@@ -61,6 +67,55 @@ class TestScoreBox : public QObject {
     box->setRun(QString::fromStdString(o.dbPath), 999);  // no such run: an error in the box
     QVERIFY(!box->score());
     QVERIFY(box->resultText().startsWith("cannot score:"));
+    m_db = QString::fromStdString(o.dbPath);
+    m_runId = out.runIds[0];
+  }
+
+  // A Hugging Face reward-model folder scores as transformers does (the fixture's golden file).
+  void scoresWithAModelFolder() {
+    const QString dir = QStringLiteral(RR_SOURCE_DIR "/tests/fixtures/hf/models/bert-rm");
+    QFile f(dir + "/golden.json");
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QJsonArray texts = QJsonDocument::fromJson(f.readAll()).object()["texts"].toArray();
+    QVERIFY(!texts.isEmpty());
+
+    ui::ScoreBox box;
+    QCOMPARE(box.activeModel(), QString());
+    QVERIFY(!box.score());
+    QVERIFY2(box.setModelFolder(dir), qPrintable(box.resultText()));
+    QCOMPARE(box.activeModel(), QStringLiteral("folder bert-rm"));
+    for (const auto& t : texts) {
+      const QJsonObject o = t.toObject();
+      box.setText(o["prompt"].toString(), o["response"].toString());
+      QVERIFY2(box.score(), qPrintable(box.resultText()));
+      QVERIFY(box.lastScore());
+      const double want = o["reward"].toDouble();
+      QVERIFY2(std::abs(box.lastScore()->reward - want) < 1e-4,
+               qPrintable(QString("%1 vs transformers %2").arg(box.lastScore()->reward).arg(want)));
+      QVERIFY2(box.resultText().startsWith(QString("reward %1").arg(want, 0, 'f', 2)),
+               qPrintable(box.resultText()));
+    }
+
+    // A folder that is no model: the error in the box, the folder chosen before stays.
+    QTemporaryDir empty;
+    QVERIFY(!box.setModelFolder(empty.path()));
+    QVERIFY2(box.resultText().startsWith("cannot score:"), qPrintable(box.resultText()));
+    QCOMPARE(box.activeModel(), QStringLiteral("folder bert-rm"));
+    QVERIFY(box.score());
+
+    // Runs: the same run set again (a refresh) keeps the folder, another run replaces it.
+    QVERIFY(!m_db.isEmpty());
+    box.setRun(m_db, m_runId);
+    QCOMPARE(box.activeModel(), QStringLiteral("run %1 (rodos)").arg(m_runId));
+    QVERIFY(box.setModelFolder(dir));
+    box.setRun(m_db, m_runId);
+    QCOMPARE(box.activeModel(), QStringLiteral("folder bert-rm"));
+    box.setRun(m_db, 0);
+    QCOMPARE(box.activeModel(), QString());
+    QVERIFY(!box.score());
+    box.setRun(m_db, m_runId);
+    QVERIFY(box.score());
+    QVERIFY(box.lastScore() && !box.lastScore()->route.empty());  // the rodos run routes
   }
 };
 
