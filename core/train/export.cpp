@@ -80,7 +80,7 @@ ExportOutcome exportRun(const std::string& dbPath, std::int64_t runId, const std
     for (const auto& m : models) {
       const fs::path sub = m.name.empty() ? fs::path() : fs::path(folderName(m.name));
       writeModel(*loaded, m, tmp / sub);
-      out.folders.push_back((target / sub).lexically_normal().string());
+      out.folders.push_back((sub.empty() ? target : target / sub).string());
     }
     if (fs::exists(target)) fs::remove(target);  // empty, checked above
     fs::rename(tmp, target);
