@@ -45,6 +45,17 @@ macro(rr_find_torch)
       endif()
     endif()
   endforeach()
+  # A wheel's libtorch_cuda.so finds its CUDA libraries (NCCL, cuDNN, cuBLAS, cudart of the CUDA it
+  # was built with) in site-packages/nvidia/*/lib through its own RPATH. The linker and the loader
+  # must see those first, not an older copy from the installed toolkit (/usr/local/cuda/lib ships
+  # an NCCL that lacks symbols libtorch_cuda.so needs, and LibTorch links the toolkit's cudart).
+  get_filename_component(_rr_site "${TORCH_INSTALL_PREFIX}" DIRECTORY)
+  file(GLOB _rr_wheel_cuda_dirs LIST_DIRECTORIES true "${_rr_site}/nvidia/*/lib")
+  if(TORCH_CUDA_LIBRARIES AND _rr_wheel_cuda_dirs)
+    list(JOIN _rr_wheel_cuda_dirs ":" _rr_wheel_cuda_path)
+    add_link_options("LINKER:-rpath-link,${_rr_wheel_cuda_path}")
+    list(PREPEND CMAKE_BUILD_RPATH ${_rr_wheel_cuda_dirs})
+  endif()
   if(TORCH_CUDA_LIBRARIES)
     message(STATUS "LibTorch ${Torch_VERSION} (CUDA) at ${TORCH_INSTALL_PREFIX}")
   else()
