@@ -162,7 +162,7 @@ if [[ "$build_tests" == ON && -f "$BUILD/CTestTestfile.cmake" ]]; then
   step ctest-core 180 ctest --test-dir "$BUILD" -LE 'gpu|ui' --output-on-failure --timeout 150 -j 8
 fi
 if [[ -x "$cli" ]]; then
-  step cli-version 30 "$cli" --help
+  step cli-help 30 "$cli" --help
 fi
 
 # --- benchmark on the GPU --------------------------------------------------------------------
