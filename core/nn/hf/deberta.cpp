@@ -97,13 +97,9 @@ torch::Tensor DebertaLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   }
   // Rows of padding tokens are all masked and so attend uniformly, as in transformers.
   scores = scores.masked_fill(pad, std::numeric_limits<float>::lowest());
-  // Dropout where transformers applies it when fine-tuning (identity in eval mode).
-  const bool tr = is_training();
-  torch::Tensor probs = torch::dropout(torch::softmax(scores, -1), m_attnDrop, tr);
-  torch::Tensor ctx = torch::matmul(probs, v).transpose(1, 2).reshape({b, t, hid});
-  torch::Tensor a = attnNorm->forward(torch::dropout(attnOut->forward(ctx), m_hiddenDrop, tr) + x);
-  torch::Tensor f = ffnOut->forward(activate(m_act, ffnIn->forward(a)));
-  return outNorm->forward(torch::dropout(f, m_hiddenDrop, tr) + a);
+  return postLnTail(
+      scores, v, x,
+      {attnOut, attnNorm, ffnIn, ffnOut, outNorm, m_act, m_hiddenDrop, m_attnDrop, is_training()});
 }
 
 DebertaEncoder::DebertaEncoder(const HfModelConfig& c) : HfEncoder(c) {

@@ -50,6 +50,23 @@ class HfEncoder : public nn::Encoder {
   HfModelConfig m_config;
 };
 
+// What follows the attention scores in a BERT or DeBERTa layer (both post-LayerNorm): softmax,
+// attention dropout, context, output projection + dropout + residual LayerNorm, then the FFN the
+// same way. Dropout is where transformers applies it when fine-tuning (none in eval mode).
+struct PostLnParts {
+  nn::LoraLinear& attnOut;
+  torch::nn::LayerNorm& attnNorm;
+  nn::LoraLinear& ffnIn;
+  nn::LoraLinear& ffnOut;
+  torch::nn::LayerNorm& outNorm;
+  const std::string& act;
+  double hiddenDrop, attnDrop;
+  bool training;
+};
+// scores [B, heads, T, T] (masked), v [B, heads, T, d], x [B, T, H] the layer's input.
+torch::Tensor postLnTail(const torch::Tensor& scores, const torch::Tensor& v,
+                         const torch::Tensor& x, const PostLnParts& p);
+
 // transformers' initialisation for a freshly built model: N(0, 0.02) weights, zero biases,
 // LayerNorm ones/zeros.
 void initLikeTransformers(torch::nn::Module& m);

@@ -65,6 +65,17 @@ torch::Tensor HfEncoder::poolFirst(const torch::Tensor& first) {
   return torch::dropout(activate(act, poolerDense->forward(in)), p, tr);
 }
 
+torch::Tensor postLnTail(const torch::Tensor& scores, const torch::Tensor& v,
+                         const torch::Tensor& x, const PostLnParts& p) {
+  const int64_t b = x.size(0), t = x.size(1), hid = x.size(2);
+  torch::Tensor probs = torch::dropout(torch::softmax(scores, -1), p.attnDrop, p.training);
+  torch::Tensor ctx = torch::matmul(probs, v).transpose(1, 2).reshape({b, t, hid});
+  torch::Tensor a =
+      p.attnNorm->forward(torch::dropout(p.attnOut->forward(ctx), p.hiddenDrop, p.training) + x);
+  torch::Tensor f = p.ffnOut->forward(activate(p.act, p.ffnIn->forward(a)));
+  return p.outNorm->forward(torch::dropout(f, p.hiddenDrop, p.training) + a);
+}
+
 void initLikeTransformers(torch::nn::Module& m) {
   torch::NoGradGuard ng;
   for (auto& p : m.named_parameters()) {
