@@ -164,33 +164,7 @@ nlohmann::json hfPresetJson(const BenchOptions& o, const std::string& preset) {
 }
 
 hf::HfModelConfig hfPresetConfig(const BenchOptions& o, const std::string& preset) {
-  const nlohmann::json j = hfPresetJson(o, preset);
-  hf::HfModelConfig c;
-  c.modelType = j["model_type"];
-  c.architectures = j["architectures"].get<std::vector<std::string>>();
-  c.vocabSize = j["vocab_size"];
-  c.hidden = j["hidden_size"];
-  c.layers = j["num_hidden_layers"];
-  c.heads = j["num_attention_heads"];
-  c.intermediate = j["intermediate_size"];
-  c.maxPositions = j["max_position_embeddings"];
-  c.typeVocabSize = j["type_vocab_size"];
-  c.embeddingSize = c.hidden;
-  c.padTokenId = j["pad_token_id"];
-  c.numLabels = j["num_labels"];
-  c.layerNormEps = j["layer_norm_eps"];
-  c.hiddenAct = j["hidden_act"];
-  c.relativeAttention = j["relative_attention"];
-  c.maxRelativePositions = j["max_relative_positions"];
-  c.positionBuckets = j["position_buckets"];
-  c.posAttType = j["pos_att_type"].get<std::vector<std::string>>();
-  c.positionBiasedInput = j["position_biased_input"];
-  c.shareAttKey = j["share_att_key"];
-  c.normRelEbd = j["norm_rel_ebd"];
-  c.poolerHiddenAct = j["pooler_hidden_act"];
-  c.poolerHiddenSize = j["pooler_hidden_size"];
-  c.raw = j;
-  return c;
+  return hf::parseHfConfig(hfPresetJson(o, preset), "bench preset " + preset);
 }
 
 double debertaForwardFlops(const hf::HfModelConfig& c, int64_t rows, int64_t tokens) {

@@ -161,15 +161,23 @@ HfModelConfig readHfConfig(const std::string& dir) {
   const std::string path = (fs::path(dir) / "config.json").string();
   std::ifstream in(path);
   if (!in) throw InputError(path + ": cannot be read");
-  HfModelConfig c;
+  nlohmann::json raw;
   try {
-    c.raw = nlohmann::json::parse(in);
+    raw = nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& e) {
     throw InputError(path + ": not valid JSON (" + e.what() + ")");
   }
+  HfModelConfig c = parseHfConfig(raw, path);
+  c.dir = dir;
+  return c;
+}
+
+HfModelConfig parseHfConfig(const nlohmann::json& raw, const std::string& label) {
+  const std::string& path = label;
+  HfModelConfig c;
+  c.raw = raw;
   if (!c.raw.is_object()) throw InputError(path + ": not a JSON object");
   const ConfigFile f{path, c.raw};
-  c.dir = dir;
   c.modelType = f.string("model_type", "");
   if (c.modelType != "bert" && c.modelType != "electra" && c.modelType != "deberta-v2")
     f.fail("model_type '" + c.modelType +

@@ -47,6 +47,9 @@ bool isHfFolder(const std::string& dir);
 // Throws InputError "DIR/config.json: what is wrong" (unreadable, unknown model_type, a key of the
 // wrong type or out of range).
 HfModelConfig readHfConfig(const std::string& dir);
+// The same checks on a config.json already in memory (the bench's preset shapes); `label` names it
+// in errors. `dir` stays empty.
+HfModelConfig parseHfConfig(const nlohmann::json& raw, const std::string& label);
 
 // A loaded backbone: the encoder (eval mode, float32, on the CPU) with the checkpoint's weights,
 // its pooler when the checkpoint has one, and the classifier that a reward head starts from.
