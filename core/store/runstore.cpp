@@ -3,10 +3,17 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +23,7 @@
 namespace rr::core {
 namespace {
 
+namespace fs = std::filesystem;
 using sql::Stmt;
 
 // Migration i takes the schema from version i to i + 1. Never edit a shipped migration: add one.
@@ -89,7 +97,22 @@ CREATE TABLE logs(
   level TEXT NOT NULL,
   message TEXT NOT NULL);
 )sql",
+    // Whole-run figures move out of `results`, where they shared the key with a domain named *.
+    R"sql(
+CREATE TABLE run_results(
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  metric TEXT NOT NULL,
+  value REAL NOT NULL,
+  PRIMARY KEY(run_id, metric));
+INSERT INTO run_results(run_id, metric, value)
+  SELECT run_id, metric, value FROM results WHERE domain = '*';
+DELETE FROM results WHERE domain = '*';
+)sql",
 };
+
+// Tables each schema version has; a file without them is not a run store.
+const char* const kTablesV1[] = {"runs",  "metrics",    "results", "pairs",
+                                 "examples", "components", "logs"};
 
 std::string nowIso() {
   const std::time_t t = std::time(nullptr);
@@ -115,10 +138,48 @@ bool processAlive(std::int64_t pid) {
   return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
 }
 
-sqlite3* openDb(const std::string& path, bool readOnly) {
+int userVersion(sqlite3* db) {
+  Stmt s(db, "PRAGMA user_version");
+  s.step();
+  return static_cast<int>(s.i64(0));
+}
+
+std::uint32_t applicationId(sqlite3* db) {
+  Stmt s(db, "PRAGMA application_id");
+  s.step();
+  return static_cast<std::uint32_t>(s.i64(0));
+}
+
+// Closes the connection unless released.
+struct Conn {
   sqlite3* db = nullptr;
-  const int flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  if (sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK) {
+  ~Conn() { sqlite3_close(db); }
+  sqlite3* release() { return std::exchange(db, nullptr); }
+};
+
+// A file: URI for `path` (SQLite's URI syntax percent-encodes '%', '?' and '#'; everything but
+// unreserved characters and '/' is encoded here).
+std::string fileUri(const std::string& path) {
+  std::string u = "file:";
+  for (unsigned char c : fs::absolute(path).string()) {
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '.' || c == '_' || c == '~') {
+      u += static_cast<char>(c);
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", c);
+      u += hex;
+    }
+  }
+  return u;
+}
+
+// Opens a connection. `immutable` reads the file as one that nothing changes: no lock, no
+// write-ahead log, no -wal or -shm file created.
+sqlite3* connect(const std::string& path, int flags, bool immutable = false) {
+  sqlite3* db = nullptr;
+  const std::string name = immutable ? fileUri(path) + "?immutable=1" : path;
+  if (immutable) flags |= SQLITE_OPEN_URI;
+  if (sqlite3_open_v2(name.c_str(), &db, flags | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
     throw InputError(path + ": cannot open run store (" + msg + ")");
@@ -128,10 +189,151 @@ sqlite3* openDb(const std::string& path, bool readOnly) {
   return db;
 }
 
-int userVersion(sqlite3* db) {
-  Stmt s(db, "PRAGMA user_version");
-  s.step();
-  return static_cast<int>(s.i64(0));
+InputError notAStore(const std::string& path, const std::string& why) {
+  return InputError(path + ": not a RewardRouter run store (" + why + ")");
+}
+
+InputError newerStore(const std::string& path, std::int64_t version) {
+  return InputError(path + ": run store schema version " + std::to_string(version) +
+                    " is newer than this program supports (" +
+                    std::to_string(kStoreSchemaVersion) + "); nothing was changed");
+}
+
+std::uint32_t bigEndian32(const unsigned char* p) {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
+         std::uint32_t{p[3]};
+}
+
+// What is at a store's path, found without writing anything.
+struct FileState {
+  bool blank = false;  // missing, 0 bytes, or an SQLite database with nothing in it
+  int version = 0;     // schema version of an existing store
+};
+
+FileState identify(const std::string& path, bool forWriting) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (!fs::exists(st)) {
+    if (!forWriting) throw InputError(path + ": no such run store");
+    return {true, 0};
+  }
+  if (fs::is_directory(st)) throw InputError(path + ": is a folder, not a run store");
+  if (!fs::is_regular_file(st)) throw notAStore(path, "not a regular file");
+  if (fs::file_size(path, ec) == 0 && !ec) {
+    if (!forWriting) throw notAStore(path, "an empty file");
+    return {true, 0};
+  }
+  // The database header (sqlite.org/fileformat.html, section 1.3) answers the first questions
+  // without opening the file in SQLite, which could write to it (a hot journal's rollback).
+  unsigned char header[100] = {0};
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot read (" + std::strerror(errno) + ")");
+  in.read(reinterpret_cast<char*>(header), sizeof header);
+  if (in.gcount() < static_cast<std::streamsize>(sizeof header) ||
+      std::memcmp(header, "SQLite format 3", 16) != 0)
+    throw notAStore(path, "not an SQLite database");
+  const std::uint32_t headerAppId = bigEndian32(header + 68);
+  const std::uint32_t headerVersion = bigEndian32(header + 60);
+  if (headerAppId != 0 && headerAppId != kStoreApplicationId) {
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "0x%08x", headerAppId);
+    throw notAStore(path, std::string("SQLite application_id ") + hex);
+  }
+  if (headerVersion > static_cast<std::uint32_t>(kStoreSchemaVersion))
+    throw newerStore(path, headerVersion);
+
+  // The header lags behind a write-ahead log that is not checkpointed yet, so SQLite reads the
+  // rest. Without a -wal file the database file is complete: it is read immutable, which
+  // creates no -wal/-shm file beside a file that may not be ours.
+  Conn c{connect(path, SQLITE_OPEN_READONLY, !fs::exists(path + "-wal"))};
+  const int version = userVersion(c.db);
+  const std::uint32_t appId = applicationId(c.db);
+  if (appId != 0 && appId != kStoreApplicationId) throw notAStore(path, "SQLite application_id");
+  if (version > kStoreSchemaVersion) throw newerStore(path, version);
+  std::set<std::string> tables;
+  {
+    Stmt s(c.db, "SELECT name FROM sqlite_master WHERE type = 'table'");
+    while (s.step()) tables.insert(s.text(0));
+  }
+  if (version == 0) {
+    Stmt s(c.db, "SELECT count(*) FROM sqlite_master");
+    s.step();
+    if (s.i64(0) != 0) throw notAStore(path, "an SQLite database of another program");
+    if (!forWriting) throw notAStore(path, "an empty SQLite database");
+    return {true, 0};
+  }
+  std::vector<std::string> needed(std::begin(kTablesV1), std::end(kTablesV1));
+  if (version >= 2) needed.push_back("run_results");
+  for (const auto& t : needed)
+    if (!tables.count(t)) throw notAStore(path, "no table '" + t + "'");
+  return {false, version};
+}
+
+// A connection that only reads. A store in WAL mode is read through its -shm file, which SQLite
+// creates beside the store when missing (the store's bytes do not change). Where it cannot be
+// created (read-only media, a folder of another user) and there is no -wal file either, no
+// writer is at work, and the store is read immutable.
+sqlite3* openForReading(const std::string& path) {
+  identify(path, false);
+  Conn c{connect(path, SQLITE_OPEN_READONLY)};
+  if (sqlite3_exec(c.db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) ==
+      SQLITE_OK)
+    return c.release();
+  if (sql::isDamaged(c.db)) throw InputError(sql::damagedMessage(c.db));
+  const std::string why = sqlite3_errmsg(c.db);
+  if (fs::exists(path + "-wal"))
+    throw InputError(path + ": cannot read the store's write-ahead log (" + why + "); " + path +
+                     "-shm is missing and cannot be created here: copy the store together with " +
+                     path + "-wal to a folder you can write");
+  Conn ro{connect(path, SQLITE_OPEN_READONLY, true)};
+  sql::exec(ro.db, "SELECT count(*) FROM sqlite_master");
+  return ro.release();
+}
+
+// The nearest folder of `path` that exists: where a new store's file and folders are created.
+fs::path existingAncestor(const std::string& path) {
+  fs::path p = fs::absolute(path).parent_path();
+  std::error_code ec;
+  while (!fs::exists(p, ec) && p.has_relative_path()) p = p.parent_path();
+  return p;
+}
+
+void checkCanCreate(const std::string& path) {
+  const fs::path dir = existingAncestor(path);
+  if (!fs::is_directory(dir))
+    throw InputError(path + ": cannot create the run store (" + dir.string() + " is not a folder)");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw InputError(path + ": cannot create the run store in " + dir.string() + " (" +
+                     std::strerror(errno) + ")");
+}
+
+// The first problem PRAGMA integrity_check finds; throws for a damaged store.
+void checkIntegrity(sqlite3* db, const std::string& path) {
+  std::string first;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, "PRAGMA integrity_check(1)", -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
+    const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    first = t ? t : "";
+  } else {
+    first = sqlite3_errmsg(db);
+  }
+  sqlite3_finalize(st);
+  if (first != "ok")
+    throw InputError(path + ": damaged store (integrity_check: " +
+                     first.substr(0, first.find('\n')) + "); it takes no new runs");
+}
+
+// Checks that an existing store can be written here (file, folder and medium).
+void checkWritableConnection(sqlite3* db, const std::string& path) {
+  if (sqlite3_db_readonly(db, "main") == 1)
+    throw InputError(path + ": cannot write the run store (read-only file or medium)");
+  // WAL mode creates PATH-wal and PATH-shm beside the store.
+  const fs::path dir = fs::absolute(path).parent_path();
+  if (!fs::exists(path + "-wal") && ::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw InputError(path + ": cannot write the run store: its folder " + dir.string() +
+                     " is not writable (" + std::strerror(errno) +
+                     "), and SQLite's write-ahead log goes beside the store");
 }
 
 void migrate(sqlite3* db, const std::string& path) {
@@ -140,25 +342,73 @@ void migrate(sqlite3* db, const std::string& path) {
   sql::exec(db, "PRAGMA foreign_keys=ON");
   sql::exec(db, "BEGIN IMMEDIATE");
   try {
+    // Checked again inside the write lock: another process may have migrated meanwhile.
     int v = userVersion(db);
-    if (v > kStoreSchemaVersion)
-      throw InputError(path + ": run store schema version " + std::to_string(v) +
-                       " is newer than this program supports (" +
-                       std::to_string(kStoreSchemaVersion) + ")");
+    if (v > kStoreSchemaVersion) throw newerStore(path, v);
     if (v == 0) {
       Stmt s(db, "SELECT count(*) FROM sqlite_master");
       s.step();
-      if (s.i64(0) != 0) throw InputError(path + ": not a RewardRouter run store");
+      if (s.i64(0) != 0) throw notAStore(path, "an SQLite database of another program");
     }
     for (; v < kStoreSchemaVersion; ++v) {
       sql::exec(db, kMigrations[v]);
       sql::exec(db, "PRAGMA user_version=" + std::to_string(v + 1));
     }
+    if (applicationId(db) == 0)
+      sql::exec(db, "PRAGMA application_id=" + std::to_string(kStoreApplicationId));
     sql::exec(db, "COMMIT");
   } catch (...) {
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
   }
+}
+
+// A read-write connection to a store that is checked, migrated and whole. Nothing is written
+// before the file is known to be a store (or nothing at all).
+sqlite3* openForWriting(const std::string& path) {
+  const FileState state = identify(path, true);
+  const bool exists = fs::exists(path);
+  if (!exists) {
+    checkCanCreate(path);
+    const fs::path dir = fs::absolute(path).parent_path();
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec)
+      throw InputError(path + ": cannot create the folder " + dir.string() + " (" + ec.message() +
+                       ")");
+  }
+  Conn c{connect(path, SQLITE_OPEN_READWRITE | (exists ? 0 : SQLITE_OPEN_CREATE))};
+  if (exists) {
+    checkWritableConnection(c.db, path);
+    if (!state.blank) checkIntegrity(c.db, path);
+  }
+  migrate(c.db, path);
+  return c.release();
+}
+
+// Runs of `host` whose writer process is gone.
+bool writerGone(const std::string& status, const std::string& host, std::int64_t pid) {
+  return (status == "running" || status == "queued") && host == hostName() && !processAlive(pid);
+}
+
+const char* const kInterruptedError = "the process running it ended without finishing it";
+
+int markDeadRunsInterrupted(sqlite3* db) {
+  std::vector<std::int64_t> dead;
+  {
+    Stmt s(db, "SELECT id, status, host, pid FROM runs WHERE status IN ('running','queued')");
+    while (s.step())
+      if (writerGone(s.text(1), s.text(2), s.i64(3))) dead.push_back(s.i64(0));
+  }
+  if (dead.empty()) return 0;
+  Stmt u(db,
+         "UPDATE runs SET status='interrupted', finished_at=?, error=COALESCE(error, ?) "
+         "WHERE id=?");
+  for (auto id : dead) {
+    u.bind(1, nowIso()).bind(2, std::string(kInterruptedError)).bind(3, id);
+    u.run();
+  }
+  return static_cast<int>(dead.size());
 }
 
 RunInfo readRun(const Stmt& s) {
@@ -177,12 +427,17 @@ RunInfo readRun(const Stmt& s) {
   r.step = s.i64(11);
   r.totalSteps = s.i64(12);
   r.progress = s.f64(13);
+  // A read-only connection cannot record it, so it is reported as the next writer will record it.
+  if (writerGone(s.text(6), s.text(14), s.i64(15))) {
+    r.status = RunStatus::Interrupted;
+    if (r.error.empty()) r.error = kInterruptedError;
+  }
   return r;
 }
 
 const char* kRunColumns =
     "id, experiment, method, method_name, seed, config, status, created_at, started_at, "
-    "finished_at, error, step, total_steps, progress";
+    "finished_at, error, step, total_steps, progress, host, pid";
 
 std::string idList(const std::vector<std::int64_t>& ids) {
   std::string s;
@@ -232,43 +487,26 @@ RunStatus runStatusFromString(const std::string& s) {
 
 // ---------------------------------------------------------------------------------- RunStore
 
+void checkDomainName(const std::string& domain, const std::string& where) {
+  if (domain == kWholeRun)
+    throw InputError(where + ": domain '" + domain +
+                     "' is reserved (the run store's name for results of a whole run); rename "
+                     "the domain");
+}
+
 RunStore::RunStore(sqlite3* db, std::string path) : m_db(db), m_path(std::move(path)) {}
 RunStore::~RunStore() { sqlite3_close(m_db); }
 
 std::unique_ptr<RunStore> RunStore::open(const std::string& path, bool readOnly) {
-  sqlite3* db = openDb(path, readOnly);
-  std::unique_ptr<RunStore> store(new RunStore(db, path));
-  if (!readOnly) {
-    migrate(db, path);
-    store->markInterrupted();
-  } else if (userVersion(db) != kStoreSchemaVersion) {
-    throw InputError(path + ": run store has schema version " + std::to_string(userVersion(db)) +
-                     "; open it once read-write to migrate");
-  }
+  std::unique_ptr<RunStore> store(
+      new RunStore(readOnly ? openForReading(path) : openForWriting(path), path));
+  if (!readOnly) store->markInterrupted();
   return store;
 }
 
 int RunStore::schemaVersion() const { return userVersion(m_db); }
 
-int RunStore::markInterrupted() {
-  std::vector<std::int64_t> dead;
-  {
-    Stmt s(m_db, "SELECT id, pid FROM runs WHERE status IN ('running','queued') AND host = ?");
-    s.bind(1, hostName());
-    while (s.step())
-      if (!processAlive(s.i64(1))) dead.push_back(s.i64(0));
-  }
-  if (dead.empty()) return 0;
-  Stmt u(m_db,
-         "UPDATE runs SET status='interrupted', finished_at=?, "
-         "error=COALESCE(error, 'the process running it ended without finishing it') "
-         "WHERE id=?");
-  for (auto id : dead) {
-    u.bind(1, nowIso()).bind(2, id);
-    u.run();
-  }
-  return static_cast<int>(dead.size());
-}
+int RunStore::markInterrupted() { return markDeadRunsInterrupted(m_db); }
 
 std::vector<RunInfo> RunStore::listRuns() const {
   Stmt s(m_db, std::string("SELECT ") + kRunColumns + " FROM runs ORDER BY id");
@@ -285,8 +523,15 @@ std::optional<RunInfo> RunStore::run(std::int64_t id) const {
 }
 
 std::vector<ResultRow> RunStore::results(const std::vector<std::int64_t>& runIds) const {
-  Stmt s(m_db, "SELECT run_id, domain, metric, value FROM results WHERE run_id IN (" +
-                   idList(runIds) + ") ORDER BY run_id, domain, metric");
+  // Asked each time: a writer may migrate the store while this connection reads it.
+  const std::string ids = idList(runIds);
+  const std::string wholeRun =
+      userVersion(m_db) >= 2
+          ? " UNION ALL SELECT run_id, '*', metric, value FROM run_results WHERE run_id IN (" +
+                ids + ")"
+          : std::string();
+  Stmt s(m_db, "SELECT run_id, domain, metric, value FROM results WHERE run_id IN (" + ids + ")" +
+                   wholeRun + " ORDER BY 1, 2, 3");
   std::vector<ResultRow> out;
   while (s.step()) out.push_back({s.i64(0), s.text(1), s.text(2), s.f64(3)});
   return out;
@@ -410,14 +655,22 @@ std::vector<CapabilityCount> RunStore::capabilityCounts(
 // --------------------------------------------------------------------------------- RunWriter
 
 RunWriter::RunWriter(const std::string& path) {
-  m_db = openDb(path, false);
+  m_db = openForWriting(path);
   try {
-    migrate(m_db, path);
+    markDeadRunsInterrupted(m_db);
   } catch (...) {
     sqlite3_close(m_db);
     throw;
   }
   m_lastFlush = monotonicSeconds();
+}
+
+void RunWriter::checkWritable(const std::string& path) {
+  const FileState state = identify(path, true);
+  if (!fs::exists(path)) return checkCanCreate(path);
+  Conn c{connect(path, SQLITE_OPEN_READWRITE)};
+  checkWritableConnection(c.db, path);
+  if (!state.blank) checkIntegrity(c.db, path);
 }
 
 RunWriter::~RunWriter() {
@@ -506,9 +759,15 @@ void RunWriter::flush() {
 void RunWriter::addResults(const std::vector<ResultRow>& rows) {
   inTransaction(m_db, [&] {
     Stmt s(m_db, "INSERT OR REPLACE INTO results(run_id, domain, metric, value) VALUES(?,?,?,?)");
+    Stmt w(m_db, "INSERT OR REPLACE INTO run_results(run_id, metric, value) VALUES(?,?,?)");
     for (const auto& r : rows) {
-      s.bind(1, r.runId).bind(2, r.domain).bind(3, r.metric).bind(4, r.value);
-      s.run();
+      if (r.domain == kWholeRun) {
+        w.bind(1, r.runId).bind(2, r.metric).bind(3, r.value);
+        w.run();
+      } else {
+        s.bind(1, r.runId).bind(2, r.domain).bind(3, r.metric).bind(4, r.value);
+        s.run();
+      }
     }
   });
 }
@@ -519,6 +778,7 @@ void RunWriter::addExamples(const std::vector<ExampleRow>& rows) {
            "INSERT OR REPLACE INTO examples(run_id, example_id, domain, reward_chosen, "
            "reward_rejected, margin, routed_to, correct, detail) VALUES(?,?,?,?,?,?,?,?,?)");
     for (const auto& e : rows) {
+      checkDomainName(e.domain, "run store: example " + e.exampleId);
       s.bind(1, e.runId).bind(2, e.exampleId).bind(3, e.domain).bind(4, e.rewardChosen);
       s.bind(5, e.rewardRejected).bind(6, e.rewardChosen - e.rewardRejected).bind(7, e.routedTo);
       s.bind(8, e.correct ? 1 : 0).bind(9, e.detailJson.empty() ? std::string("{}") : e.detailJson);
@@ -542,6 +802,7 @@ void RunWriter::addPairs(const std::vector<PreferencePair>& pairs) {
            "INSERT OR IGNORE INTO pairs(id, domain, prompt, chosen, rejected, split, capabilities) "
            "VALUES(?,?,?,?,?,?,?)");
     for (const auto& p : pairs) {
+      checkDomainName(p.domain, "run store: pair " + p.id);
       const std::string caps = nlohmann::json(p.capabilities).dump();
       s.bind(1, p.id).bind(2, p.domain).bind(3, p.prompt).bind(4, p.chosen).bind(5, p.rejected);
       s.bind(6, p.split).bind(7, caps);

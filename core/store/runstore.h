@@ -14,7 +14,14 @@ struct sqlite3;
 
 namespace rr::core {
 
-constexpr int kStoreSchemaVersion = 1;
+constexpr int kStoreSchemaVersion = 2;
+// PRAGMA application_id of a run store ("RRst"); stores of schema version 1 carry 0.
+constexpr std::uint32_t kStoreApplicationId = 0x52527374;
+// The domain name of results that describe a whole run (the mean over domains, parameters,
+// timing). The store keeps them apart from per-domain rows; a data domain must not use it.
+constexpr const char* kWholeRun = "*";
+// Throws InputError ("WHERE: domain '*' is reserved ...") for a name a domain cannot have.
+void checkDomainName(const std::string& domain, const std::string& where);
 
 enum class RunStatus { Queued, Running, Finished, Failed, Cancelled, Interrupted };
 std::string toString(RunStatus s);
@@ -45,7 +52,7 @@ struct MetricRow {
 
 struct ResultRow {
   std::int64_t runId = 0;
-  std::string domain;  // "*" for the mean over domains / the whole run
+  std::string domain;  // kWholeRun ("*") for the mean over domains / the whole run
   std::string metric;  // accuracy, router_accuracy, infer_ms_per_step, ...
   double value = 0;
 };
@@ -91,8 +98,12 @@ struct ExampleFilter {
   enum class Sort { RunAndId, MarginAsc, MarginDesc } sort = Sort::RunAndId;
 };
 
-// Read access. Opening migrates the schema if needed and marks runs whose writer process is gone
-// as interrupted.
+// Read access. Opening checks what the file is before anything is written: a missing file, a
+// folder, a file that is not a RewardRouter run store, a store newer than this program or a
+// damaged one is an InputError naming the file. Read-only (readOnly = true, what every reading
+// command uses) never writes to the file: runs whose writer process is gone read as interrupted,
+// and stores of older schema versions are read as they are. Read-write creates a missing store,
+// migrates an older one and records dead writers' runs as interrupted.
 class RunStore {
  public:
   static std::unique_ptr<RunStore> open(const std::string& path, bool readOnly = false);
@@ -114,6 +125,7 @@ class RunStore {
   // Per run and capability name found in the labels of its evaluated pairs, ordered by both.
   std::vector<CapabilityCount> capabilityCounts(const std::vector<std::int64_t>& runIds) const;
   // Marks running/queued runs of dead writer processes on this host as interrupted; returns count.
+  // Read-write stores only.
   int markInterrupted();
 
  private:
@@ -126,7 +138,12 @@ class RunStore {
 // changes, results and examples are written at once.
 class RunWriter {
  public:
+  // Opens or creates the store (and its missing parent folders). Refuses, with nothing written,
+  // what RunStore::open refuses and a store that fails PRAGMA integrity_check.
   explicit RunWriter(const std::string& path);
+  // Everything the constructor checks, without creating or writing anything: run it before
+  // long work (tokenizer training, pre-training) whose results go to the store.
+  static void checkWritable(const std::string& path);
   ~RunWriter();
   RunWriter(const RunWriter&) = delete;
   RunWriter& operator=(const RunWriter&) = delete;

@@ -6,9 +6,33 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/errors.h"
+
 namespace rr::core::sql {
 
+// "FILE: damaged store (integrity_check: FIRST PROBLEM)", for a connection that met
+// SQLITE_CORRUPT or SQLITE_NOTADB. Uses the C API directly: a Stmt would come back here.
+inline std::string damagedMessage(sqlite3* db) {
+  std::string detail = sqlite3_errmsg(db);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, "PRAGMA integrity_check(1)", -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
+    const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    if (t && std::string(t) != "ok") detail = t;
+  }
+  sqlite3_finalize(st);
+  const char* file = sqlite3_db_filename(db, "main");
+  return std::string(file && *file ? file : "run store") + ": damaged store (integrity_check: " +
+         detail.substr(0, detail.find('\n')) + ")";
+}
+
+inline bool isDamaged(sqlite3* db) {
+  const int code = sqlite3_errcode(db) & 0xff;
+  return code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
+}
+
 [[noreturn]] inline void fail(sqlite3* db, const std::string& what) {
+  if (db && isDamaged(db)) throw InputError(damagedMessage(db));
   throw std::runtime_error("run store: " + what + ": " + (db ? sqlite3_errmsg(db) : "no database"));
 }
 
@@ -74,6 +98,10 @@ class Stmt {
 inline void exec(sqlite3* db, const std::string& sql) {
   char* err = nullptr;
   if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    if (isDamaged(db)) {
+      sqlite3_free(err);
+      throw InputError(damagedMessage(db));
+    }
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
     throw std::runtime_error("run store: " + msg + " (in: " + sql.substr(0, 80) + ")");

@@ -1,9 +1,14 @@
-// The SQLite run store: schema and migrations, batched writes, paged example queries, and the
-// rule that a run whose writer process died is marked interrupted on the next open.
+// The SQLite run store: schema and migrations, batched writes, paged example queries, the rule
+// that a run whose writer process died is marked interrupted, and what opening a file that is not
+// a (healthy, current) store does: refuse it with its bytes unchanged.
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <QCryptographicHash>
+#include <QDir>
+#include <QFile>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -11,6 +16,60 @@
 #include "store/runstore.h"
 
 using namespace rr::core;
+
+namespace {
+
+QByteArray sha256(const std::string& path) {
+  QFile f(QString::fromStdString(path));
+  if (!f.open(QIODevice::ReadOnly)) return {};
+  return QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256);
+}
+
+// Runs SQL on a plain SQLite connection (no RunStore checks); returns the first column of the
+// last row, if any.
+QString rawSql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  QString last;
+  char* err = nullptr;
+  auto grab = [](void* out, int, char** cols, char**) {
+    *static_cast<QString*>(out) = cols[0] ? QString(cols[0]) : QString();
+    return 0;
+  };
+  if (sqlite3_exec(db, sql.c_str(), grab, &last, &err) != SQLITE_OK) {
+    last = QStringLiteral("error: ") + err;
+    sqlite3_free(err);
+  }
+  sqlite3_close(db);
+  return last;
+}
+
+// Expects `fn` to throw an InputError whose message contains `part`.
+template <class Fn>
+bool throwsInput(Fn&& fn, const QString& part, QString* message = nullptr) {
+  try {
+    fn();
+  } catch (const InputError& e) {
+    if (message) *message = QString::fromUtf8(e.what());
+    return QString::fromUtf8(e.what()).contains(part);
+  } catch (const std::exception& e) {
+    if (message) *message = QStringLiteral("not an InputError: ") + e.what();
+    return false;
+  }
+  if (message) *message = QStringLiteral("no error");
+  return false;
+}
+
+// A pid that no process has: a child that has exited and been reaped.
+std::int64_t deadPid() {
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  int status = 0;
+  waitpid(child, &status, 0);
+  return child;
+}
+
+}  // namespace
 
 class TestStore : public QObject {
   Q_OBJECT
@@ -165,6 +224,225 @@ class TestStore : public QObject {
     QCOMPARE(store->countExamples(f), std::int64_t(1));
     QCOMPARE(QString::fromStdString(store->pair("ex1007")->prompt),
              QStringLiteral("needle prompt"));
+  }
+
+  void readersAndWritersRefuseWhatIsNotAStoreUnchanged() {
+    QDir(m_dir.path()).mkdir("refuse");
+    const auto at = [&](const char* name) { return path("refuse/") + name; };
+    std::vector<std::pair<std::string, QString>> cases;  // file, expected message part
+
+    cases.push_back({at("foreign.db"), "not a RewardRouter run store"});
+    rawSql(cases.back().first, "CREATE TABLE t(x); INSERT INTO t VALUES(1)");
+    cases.push_back({at("foreign-wal.db"), "not a RewardRouter run store"});
+    rawSql(cases.back().first, "PRAGMA journal_mode=WAL; CREATE TABLE t(x)");
+    cases.push_back({at("other-app.db"), "application_id"});
+    rawSql(cases.back().first, "PRAGMA application_id=1234; CREATE TABLE runs(x)");
+    cases.push_back({at("lookalike.db"), "no table 'metrics'"});
+    rawSql(cases.back().first, "PRAGMA user_version=1; CREATE TABLE runs(x)");
+    cases.push_back({at("empty-sqlite.db"), "an empty SQLite database"});
+    rawSql(cases.back().first, "VACUUM");
+    cases.push_back({at("text.db"), "not an SQLite database"});
+    QFile t(QString::fromStdString(cases.back().first));
+    QVERIFY(t.open(QIODevice::WriteOnly));
+    t.write("id,accuracy\n1,0.5\n");
+    t.close();
+    cases.push_back({at("newer.db"), "schema version 99 is newer"});
+    { RunWriter w(cases.back().first); }
+    rawSql(cases.back().first, "PRAGMA user_version=99");
+    cases.push_back({at("zero.db"), "an empty file"});
+    QFile(QString::fromStdString(cases.back().first)).open(QIODevice::WriteOnly);
+
+    for (const auto& [file, part] : cases) {
+      const QByteArray before = sha256(file);
+      const QStringList siblings = QDir(m_dir.path() + "/refuse").entryList(QDir::Files);
+      QString msg;
+      QVERIFY2(throwsInput([&] { RunStore::open(file, true); }, part, &msg), qPrintable(msg));
+      QVERIFY2(msg.startsWith(QString::fromStdString(file) + ": "), qPrintable(msg));
+      QVERIFY2(!msg.contains('\n'), qPrintable(msg));
+      const bool writable = part == "an empty file" || part == "an empty SQLite database";
+      if (!writable) {
+        QVERIFY2(throwsInput([&] { RunStore::open(file); }, part, &msg), qPrintable(msg));
+        QVERIFY2(throwsInput([&] { RunWriter w(file); }, part, &msg), qPrintable(msg));
+        QVERIFY2(throwsInput([&] { RunWriter::checkWritable(file); }, part, &msg),
+                 qPrintable(msg));
+      }
+      QVERIFY2(sha256(file) == before, file.c_str());
+      // Not even a -wal or -shm file appears beside it.
+      QCOMPARE(QDir(m_dir.path() + "/refuse").entryList(QDir::Files), siblings);
+    }
+    // Missing files and folders are no stores to read; nothing is created.
+    QVERIFY(throwsInput([&] { RunStore::open(at("missing.db"), true); }, "no such run store"));
+    QVERIFY(!QFile::exists(QString::fromStdString(at("missing.db"))));
+    QVERIFY(throwsInput([&] { RunStore::open(path("refuse"), true); }, "is a folder"));
+    QVERIFY(throwsInput([&] { RunWriter w(path("refuse")); }, "is a folder"));
+  }
+
+  void readOnlyOpenWritesNothing() {
+    const std::string db = path("ro.db");
+    std::int64_t id = 0;
+    {
+      RunWriter w(db);
+      id = w.createRun("exp", "baseline", "baseline", 1, "{}");
+      w.setStatus(id, RunStatus::Running);
+      w.addResults({{id, "a", "accuracy", 0.5}, {id, kWholeRun, "accuracy", 0.5}});
+    }
+    // The writer "died": its pid is gone.
+    rawSql(db, "UPDATE runs SET pid=" + std::to_string(deadPid()));
+    const QByteArray before = sha256(db);
+    {
+      auto store = RunStore::open(db, true);
+      const auto run = store->run(id);
+      QCOMPARE(QString::fromStdString(toString(run->status)), QStringLiteral("interrupted"));
+      QVERIFY(!run->error.empty());
+      QCOMPARE(store->results({id}).size(), size_t(2));
+    }
+    QCOMPARE(sha256(db), before);
+    QCOMPARE(rawSql(db, "SELECT status FROM runs"), QStringLiteral("running"));
+    // The next writer records it.
+    { RunWriter w(db); }
+    QCOMPARE(rawSql(db, "SELECT status FROM runs"), QStringLiteral("interrupted"));
+  }
+
+  void readOnlyFolderIsReadWithoutWriting() {
+    if (::geteuid() == 0) QSKIP("root writes to any folder: no read-only folder to test with");
+    QDir(m_dir.path()).mkdir("locked");
+    const std::string db = path("locked/s.db");
+    {
+      RunWriter w(db);
+      w.createRun("exp", "baseline", "baseline", 1, "{}");
+    }
+    ::chmod(path("locked").c_str(), 0555);
+    const QByteArray before = sha256(db);
+    QString msg;
+    bool read = false;
+    try {
+      read = RunStore::open(db, true)->listRuns().size() == 1;
+    } catch (const std::exception& e) {
+      msg = e.what();
+    }
+    const bool refusedWrite =
+        throwsInput([&] { RunWriter::checkWritable(db); }, "cannot write the run store", &msg);
+    ::chmod(path("locked").c_str(), 0755);
+    QVERIFY2(read, qPrintable(msg));
+    QVERIFY2(refusedWrite, qPrintable(msg));
+    QCOMPARE(sha256(db), before);
+  }
+
+  void checkWritableCreatesNothing() {
+    const std::string fresh = path("new/sub/fresh.db");
+    RunWriter::checkWritable(fresh);
+    QVERIFY(!QFile::exists(m_dir.path() + "/new"));
+    QFile f(m_dir.path() + "/plain.txt");
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.close();
+    QString msg;
+    QVERIFY2(throwsInput([&] { RunWriter::checkWritable(path("plain.txt/x/s.db")); },
+                         "is not a folder", &msg),
+             qPrintable(msg));
+    // A writer creates the missing folders.
+    { RunWriter w(fresh); }
+    QCOMPARE(RunStore::open(fresh, true)->schemaVersion(), kStoreSchemaVersion);
+  }
+
+  void wholeRunResultsAreStoredApartFromDomains() {
+    const std::string db = path("apart.db");
+    std::int64_t id = 0;
+    {
+      RunWriter w(db);
+      id = w.createRun("exp", "baseline", "baseline", 1, "{}");
+      w.addResults({{id, "a", "accuracy", 0.25},
+                    {id, "b", "accuracy", 0.75},
+                    {id, kWholeRun, "accuracy", 0.5},
+                    {id, kWholeRun, "params_total", 1000}});
+      QString msg;
+      PreferencePair p;
+      p.id = "x";
+      p.domain = "*";
+      QVERIFY2(throwsInput([&] { w.addPairs({p}); }, "domain '*' is reserved", &msg),
+               qPrintable(msg));
+    }
+    QCOMPARE(rawSql(db, "SELECT count(*) FROM results WHERE domain='*'"), QStringLiteral("0"));
+    QCOMPARE(rawSql(db, "SELECT value FROM run_results WHERE metric='accuracy'"),
+             QStringLiteral("0.5"));
+    QCOMPARE(rawSql(db, "SELECT count(*) FROM pairs"), QStringLiteral("0"));
+    const auto rows = RunStore::open(db, true)->results({id});
+    QCOMPARE(rows.size(), size_t(4));
+    QCOMPARE(QString::fromStdString(rows[0].domain), QStringLiteral("*"));
+    QCOMPARE(rows[0].value, 0.5);
+    QCOMPARE(QString::fromStdString(rows[2].domain), QStringLiteral("a"));
+    QCOMPARE(rows[2].value, 0.25);
+    QVERIFY(throwsInput([] { checkDomainName("*", "pairs.jsonl:3"); },
+                        "pairs.jsonl:3: domain '*' is reserved"));
+    checkDomainName("math", "pairs.jsonl:3");
+  }
+
+  void schemaVersionOneIsReadAsIsAndMigratedOnWrite() {
+    const std::string db = path("v1.db");
+    std::int64_t id = 0;
+    {
+      RunWriter w(db);
+      id = w.createRun("exp", "baseline", "baseline", 1, "{}");
+      w.addResults({{id, "a", "accuracy", 0.25}, {id, kWholeRun, "accuracy", 0.5}});
+      w.setStatus(id, RunStatus::Finished);
+    }
+    // Back to the layout of schema version 1: whole-run rows as domain '*', no application_id.
+    rawSql(db,
+           "INSERT INTO results SELECT run_id, '*', metric, value FROM run_results; "
+           "DROP TABLE run_results; PRAGMA user_version=1; PRAGMA application_id=0");
+    const QByteArray before = sha256(db);
+    {
+      auto store = RunStore::open(db, true);
+      QCOMPARE(store->schemaVersion(), 1);
+      const auto rows = store->results({id});
+      QCOMPARE(rows.size(), size_t(2));
+      QCOMPARE(QString::fromStdString(rows[0].domain), QStringLiteral("*"));
+      QCOMPARE(rows[0].value, 0.5);
+    }
+    QCOMPARE(sha256(db), before);
+    {
+      auto store = RunStore::open(db);
+      QCOMPARE(store->schemaVersion(), kStoreSchemaVersion);
+      QCOMPARE(store->results({id}).size(), size_t(2));
+    }
+    QCOMPARE(rawSql(db, "SELECT count(*) FROM results WHERE domain='*'"), QStringLiteral("0"));
+    QCOMPARE(rawSql(db, "SELECT value FROM run_results"), QStringLiteral("0.5"));
+    QCOMPARE(rawSql(db, "PRAGMA application_id").toLongLong(),
+             static_cast<qint64>(kStoreApplicationId));
+  }
+
+  void damagedStoreTakesNoNewRuns() {
+    const std::string db = path("damaged.db");
+    std::int64_t id = 0;
+    {
+      RunWriter w(db);
+      id = w.createRun("exp", "baseline", "baseline", 1, "{}");
+      for (int i = 0; i < 3000; ++i) w.addMetric({id, "model", i, i * 0.01, "loss", 1.0 / (i + 1)});
+      w.setStatus(id, RunStatus::Finished);
+    }
+    const int pageSize = rawSql(db, "PRAGMA page_size").toInt();
+    const int root = rawSql(db, "SELECT rootpage FROM sqlite_master WHERE name='metrics'").toInt();
+    QVERIFY(root > 1);
+    {
+      // Garbage over the b-tree header of the metrics table's root page; page 1 stays whole.
+      QFile f(QString::fromStdString(db));
+      QVERIFY(f.open(QIODevice::ReadWrite));
+      QVERIFY(f.seek(static_cast<qint64>(root - 1) * pageSize));
+      f.write(QByteArray(64, '\xee'));
+    }
+    const QByteArray before = sha256(db);
+    QString msg;
+    QVERIFY2(throwsInput([&] { RunWriter w(db); }, "damaged store (integrity_check: ", &msg),
+             qPrintable(msg));
+    QVERIFY2(msg.startsWith(QString::fromStdString(db)), qPrintable(msg));
+    QVERIFY2(throwsInput([&] { RunWriter::checkWritable(db); }, "damaged store", &msg),
+             qPrintable(msg));
+    QVERIFY(throwsInput([&] { RunStore::open(db); }, "damaged store"));
+    QCOMPARE(sha256(db), before);
+    // Reading what is still whole works; reading the damaged table names the damage.
+    auto store = RunStore::open(db, true);
+    QCOMPARE(store->listRuns().size(), size_t(1));
+    QVERIFY2(throwsInput([&] { store->metrics(id); }, "damaged store (integrity_check: ", &msg),
+             qPrintable(msg));
   }
 };
 
