@@ -236,7 +236,7 @@ bool MainWindow::openDatabase(const QString& path) {
   std::unique_ptr<core::RunStore> store;
   if (QFileInfo::exists(abs)) {
     try {
-      store = core::RunStore::open(abs.toStdString());
+      store = core::RunStore::open(abs.toStdString(), true);
     } catch (const std::exception& e) {
       showError(tr("Open database"), tr("%1: %2").arg(path, QString::fromStdString(e.what())));
       return false;

@@ -1,5 +1,4 @@
 #include <algorithm>
-#include <filesystem>
 #include <iomanip>
 #include <iostream>
 
@@ -13,9 +12,7 @@ namespace {
 
 std::unique_ptr<core::RunStore> openExisting(const Args& args, const std::string& cmd) {
   if (!args.has("db")) throw core::InputError(cmd + ": --db FILE is required");
-  const std::string db = args.value("db");
-  if (!std::filesystem::exists(db)) throw core::InputError(db + ": no such run store");
-  return core::RunStore::open(db);
+  return core::RunStore::open(args.value("db"), true);
 }
 
 }  // namespace

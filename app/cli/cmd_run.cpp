@@ -3,7 +3,6 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <mutex>
 
@@ -116,8 +115,6 @@ int cmdRun(const Argv& argv) {
   options.dbPath = args.value("db", "runs/" + config.name + ".db");
   options.seedsOverride = static_cast<int>(args.integer("seeds", 0, 1, 100));
   options.onlyMethods = args.values("method");
-  const auto dbDir = std::filesystem::path(options.dbPath).parent_path();
-  if (!dbDir.empty()) std::filesystem::create_directories(dbDir);
 
   core::RunControl control;
   g_control = &control;
@@ -135,7 +132,7 @@ int cmdRun(const Argv& argv) {
   g_control = nullptr;
   std::signal(SIGINT, SIG_DFL);
 
-  auto store = core::RunStore::open(options.dbPath);
+  auto store = core::RunStore::open(options.dbPath, true);
   const core::Report report = core::buildReport(*store, outcome.runIds);
   if (!report.methods.empty()) std::cout << core::formatReport(report, "md");
   std::cerr << "run store: " << options.dbPath << " (" << outcome.finished << " finished, "

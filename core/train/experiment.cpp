@@ -98,9 +98,15 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
   const auto experimentStart = std::chrono::steady_clock::now();
   const torch::Device device = deviceFor(config.training.device);
 
-  // Everything that can fail on bad input happens before the store is touched.
+  // Everything that can fail on bad input happens before the store is touched, and a store that
+  // cannot take the runs is found before the tokenizer is trained and the encoder pre-trained.
+  RunWriter::checkWritable(options.dbPath);
   std::vector<PreferencePair> pairs = loadExperimentPairs(config);
   if (pairs.empty()) throw InputError(config.sourcePath + ": the experiment's data has no pairs");
+  for (const auto& p : pairs)
+    checkDomainName(p.domain, p.source.file.empty()
+                                  ? config.sourcePath
+                                  : p.source.file + ":" + std::to_string(p.source.line));
   // Hugging Face folders (the encoder's, and each `pretrained` method's) are loaded and checked
   // completely here, before the store is touched.
   std::optional<HfBackboneInfo> backbone;

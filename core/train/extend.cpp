@@ -17,7 +17,7 @@ namespace rr::core {
 
 ExtendOutcome extendRun(const std::string& dbPath, std::int64_t runId, const std::string& pairsPath,
                         MetricSink& sink, RunControl& control) {
-  auto store = RunStore::open(dbPath);
+  auto store = RunStore::open(dbPath, true);
   const auto run = store->run(runId);
   if (!run) throw InputError(dbPath + ": no run " + std::to_string(runId));
   if (run->status != RunStatus::Finished)
@@ -31,6 +31,7 @@ ExtendOutcome extendRun(const std::string& dbPath, std::int64_t runId, const std
   std::vector<PreferencePair> added = readPairsFile(pairsPath);
   if (added.empty()) throw InputError(pairsPath + ": no pairs");
   const std::string domain = added.front().domain;
+  checkDomainName(domain, pairsPath + ":" + std::to_string(added.front().source.line));
   for (const auto& p : added)
     if (p.domain != domain)
       throw InputError(pairsPath + ":" + std::to_string(p.source.line) + ": domain '" + p.domain +

@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <sqlite3.h>
 
+#include <QCryptographicHash>
+#include <QDir>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -36,6 +38,23 @@ QString writeFile(const QTemporaryDir& dir, const QString& name, const QByteArra
   QFile f(path);
   f.open(QIODevice::WriteOnly);
   f.write(text);
+  return path;
+}
+
+QByteArray sha256(const QString& path) {
+  QFile f(path);
+  if (!f.open(QIODevice::ReadOnly)) return {};
+  return QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256);
+}
+
+// An SQLite database of another program.
+QString foreignDatabase(const QTemporaryDir& dir, const QString& name) {
+  const QString path = dir.path() + "/" + name;
+  sqlite3* h = nullptr;
+  sqlite3_open(path.toUtf8().constData(), &h);
+  sqlite3_exec(h, "CREATE TABLE notes(x); INSERT INTO notes VALUES('mine')", nullptr, nullptr,
+               nullptr);
+  sqlite3_close(h);
   return path;
 }
 
@@ -137,6 +156,76 @@ class TestCli : public QObject {
     r = cli({"list", "--db", db});
     QCOMPARE(r.code, 0);
     QVERIFY(r.out.contains("finished"));
+  }
+
+  void readingCommandsModifyNothing() {
+    const QString foreign = foreignDatabase(m_dir, "notes.db");
+    const QByteArray before = sha256(foreign);
+    const QString zero = writeFile(m_dir, "zero.db", "");
+    const QString missing = m_dir.path() + "/missing.db";
+    const QString pairs =
+        writeFile(m_dir, "add.jsonl", R"({"domain":"x","prompt":"p","chosen":"c","rejected":"r"})");
+    const QList<QStringList> commands = {
+        {"list", "--db", foreign},
+        {"report", "--db", foreign},
+        {"list", "--db", zero},
+        {"report", "--db", zero, "--format", "json"},
+        {"list", "--db", missing},
+        {"extend", "--db", missing, "--run", "1", "--add-domain", pairs},
+        {"extend", "--db", foreign, "--run", "1", "--add-domain", pairs},
+        {"export", "--db", missing, "--run", "1", "-o", m_dir.path() + "/exported"}};
+    for (const auto& args : commands) {
+      Result r = cli(args);
+      QVERIFY2(r.code == 2, qPrintable(args.join(' ') + ": " + r.err));
+      QVERIFY2(r.out.isEmpty() && r.err.count('\n') == 1, qPrintable(r.err));
+      const QString& db = args[args.indexOf("--db") + 1];
+      QVERIFY2(r.err.startsWith("error: " + db + ": "), qPrintable(r.err));
+      const char* why = db == foreign ? "not a RewardRouter run store"
+                        : db == zero  ? "not a RewardRouter run store (an empty file)"
+                                      : "no such run store";
+      QVERIFY2(r.err.contains(why), qPrintable(r.err));
+    }
+    QCOMPARE(sha256(foreign), before);
+    QCOMPARE(QFileInfo(zero).size(), qint64(0));
+    QVERIFY(!QFile::exists(missing));
+    QCOMPARE(QDir(m_dir.path()).entryList({"notes.db*"}, QDir::Files), QStringList{"notes.db"});
+  }
+
+  void runChecksItsStoreBeforeTraining() {
+    const QString smoke = QStringLiteral(RR_SOURCE_DIR "/experiments/smoke.json");
+    const QString foreign = foreignDatabase(m_dir, "theirs.db");
+    const QByteArray before = sha256(foreign);
+    const QString plain = writeFile(m_dir, "plain.txt", "text");
+    for (const QString& db : {foreign, plain + "/runs/x.db"}) {
+      QElapsedTimer t;
+      t.start();
+      Result r = cli({"run", smoke, "--db", db});
+      QCOMPARE(r.code, 2);
+      QVERIFY2(r.err.startsWith("error: " + db + ": ") && r.err.count('\n') == 1,
+               qPrintable(r.err));
+      // Found before the tokenizer and the encoder are prepared.
+      QVERIFY2(!r.err.contains("tokenizer") && !r.err.contains("pre-train"), qPrintable(r.err));
+      QVERIFY2(t.elapsed() < 20000, qPrintable(QString::number(t.elapsed())));
+    }
+    QCOMPARE(sha256(foreign), before);
+  }
+
+  void domainNamedLikeTheWholeRunIsRefused() {
+    QByteArray lines;
+    for (int i = 0; i < 20; ++i)
+      lines += "{\"domain\":\"*\",\"prompt\":\"p" + QByteArray::number(i) +
+               "\",\"chosen\":\"good\",\"rejected\":\"bad\"}\n";
+    const QString pairs = writeFile(m_dir, "star.jsonl", lines);
+    const QString cfg = writeFile(m_dir, "star.json", R"({"name": "star",
+      "data": {"files": [{"path": ")" + pairs.toUtf8() + R"("}]},
+      "tokenizer": {"vocab_size": 100},
+      "encoder": {"preset": "tiny", "hidden": 32, "layers": 1, "heads": 2, "ffn": 64, "max_len": 32},
+      "methods": [{"method": "baseline"}]})");
+    const QString db = m_dir.path() + "/star.db";
+    Result r = cli({"run", cfg, "--db", db});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains(pairs + ":1: domain '*' is reserved"), qPrintable(r.err));
+    QVERIFY(!QFile::exists(db));
   }
 
   void sigkillLeavesReadableStoreWithInterruptedRun() {
