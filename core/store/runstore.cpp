@@ -152,9 +152,12 @@ std::uint32_t applicationId(sqlite3* db) {
 
 // Closes the connection unless released.
 struct Conn {
-  sqlite3* db = nullptr;
+  explicit Conn(sqlite3* d) : db(d) {}
   ~Conn() { sqlite3_close(db); }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
   sqlite3* release() { return std::exchange(db, nullptr); }
+  sqlite3* db;
 };
 
 // A file: URI for `path` (SQLite's URI syntax percent-encodes '%', '?' and '#'; everything but
@@ -204,6 +207,21 @@ std::uint32_t bigEndian32(const unsigned char* p) {
          std::uint32_t{p[3]};
 }
 
+// The first read of a connection, with the reasons it can fail spelled out.
+void checkReadable(sqlite3* db, const std::string& path) {
+  if (sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) ==
+      SQLITE_OK)
+    return;
+  if (sql::isDamaged(db)) throw InputError(sql::damagedMessage(db));
+  const std::string why = sqlite3_errmsg(db);
+  // A store in WAL mode is read through PATH-shm, which SQLite creates when it is missing.
+  if (fs::exists(path + "-wal") && !fs::exists(path + "-shm"))
+    throw InputError(path + ": cannot read the store's write-ahead log (" + why + "): " + path +
+                     "-shm is missing and cannot be created here; copy the store together with " +
+                     path + "-wal to a folder you can write");
+  throw InputError(path + ": cannot read the run store (" + why + ")");
+}
+
 // What is at a store's path, found without writing anything.
 struct FileState {
   bool blank = false;  // missing, 0 bytes, or an SQLite database with nothing in it
@@ -246,6 +264,7 @@ FileState identify(const std::string& path, bool forWriting) {
   // rest. Without a -wal file the database file is complete: it is read immutable, which
   // creates no -wal/-shm file beside a file that may not be ours.
   Conn c{connect(path, SQLITE_OPEN_READONLY, !fs::exists(path + "-wal"))};
+  checkReadable(c.db, path);
   const int version = userVersion(c.db);
   const std::uint32_t appId = applicationId(c.db);
   if (appId != 0 && appId != kStoreApplicationId) throw notAStore(path, "SQLite application_id");
@@ -275,18 +294,15 @@ FileState identify(const std::string& path, bool forWriting) {
 // writer is at work, and the store is read immutable.
 sqlite3* openForReading(const std::string& path) {
   identify(path, false);
-  Conn c{connect(path, SQLITE_OPEN_READONLY)};
-  if (sqlite3_exec(c.db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) ==
-      SQLITE_OK)
-    return c.release();
-  if (sql::isDamaged(c.db)) throw InputError(sql::damagedMessage(c.db));
-  const std::string why = sqlite3_errmsg(c.db);
-  if (fs::exists(path + "-wal"))
-    throw InputError(path + ": cannot read the store's write-ahead log (" + why + "); " + path +
-                     "-shm is missing and cannot be created here: copy the store together with " +
-                     path + "-wal to a folder you can write");
+  {
+    Conn c{connect(path, SQLITE_OPEN_READONLY)};
+    if (sqlite3_exec(c.db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) ==
+        SQLITE_OK)
+      return c.release();
+    if (fs::exists(path + "-wal") || sql::isDamaged(c.db)) checkReadable(c.db, path);
+  }
   Conn ro{connect(path, SQLITE_OPEN_READONLY, true)};
-  sql::exec(ro.db, "SELECT count(*) FROM sqlite_master");
+  checkReadable(ro.db, path);
   return ro.release();
 }
 
