@@ -381,23 +381,40 @@ void migrate(sqlite3* db, const std::string& path) {
 
 // A read-write connection to a store that is checked, migrated and whole. Nothing is written
 // before the file is known to be a store (or nothing at all).
+// A new store is made under a temporary name and linked into place whole: a reader never finds
+// a half-made store, and of two processes creating it at once, the second uses the first's.
+// Where the file system has no hard links, the store is made in place.
+void createStore(const std::string& path) {
+  checkCanCreate(path);
+  const fs::path dir = fs::absolute(path).parent_path();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    throw InputError(path + ": cannot create the folder " + dir.string() + " (" + ec.message() +
+                     ")");
+  const std::string tmp = path + ".new-" + std::to_string(::getpid());
+  try {
+    // Closing the only connection checkpoints the log and removes TMP-wal and TMP-shm.
+    Conn c{connect(tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)};
+    migrate(c.db, path);
+  } catch (...) {
+    fs::remove(tmp, ec);
+    throw;
+  }
+  const int linked = ::link(tmp.c_str(), path.c_str()) == 0 ? 0 : errno;
+  fs::remove(tmp, ec);
+  if (linked != 0 && linked != EEXIST) {
+    Conn c{connect(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)};
+    migrate(c.db, path);
+  }
+}
+
 sqlite3* openForWriting(const std::string& path) {
   const FileState state = identify(path, true);
-  const bool exists = fs::exists(path);
-  if (!exists) {
-    checkCanCreate(path);
-    const fs::path dir = fs::absolute(path).parent_path();
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec)
-      throw InputError(path + ": cannot create the folder " + dir.string() + " (" + ec.message() +
-                       ")");
-  }
-  Conn c{connect(path, SQLITE_OPEN_READWRITE | (exists ? 0 : SQLITE_OPEN_CREATE))};
-  if (exists) {
-    checkWritableConnection(c.db, path);
-    if (!state.blank) checkIntegrity(c.db, path);
-  }
+  if (!fs::exists(path)) createStore(path);
+  Conn c{connect(path, SQLITE_OPEN_READWRITE)};
+  checkWritableConnection(c.db, path);
+  if (!state.blank) checkIntegrity(c.db, path);
   migrate(c.db, path);
   return c.release();
 }

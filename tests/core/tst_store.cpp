@@ -339,8 +339,9 @@ class TestStore : public QObject {
     QVERIFY2(throwsInput([&] { RunWriter::checkWritable(path("plain.txt/x/s.db")); },
                          "is not a folder", &msg),
              qPrintable(msg));
-    // A writer creates the missing folders.
+    // A writer creates the missing folders; the store is made aside and linked in whole.
     { RunWriter w(fresh); }
+    QCOMPARE(QDir(m_dir.path() + "/new/sub").entryList({"*.new-*"}, QDir::Files), QStringList());
     QCOMPARE(RunStore::open(fresh, true)->schemaVersion(), kStoreSchemaVersion);
   }
 

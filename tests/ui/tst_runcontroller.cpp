@@ -1,5 +1,8 @@
 // Training from the window: a tiny real run streams its metrics into the Monitor while it goes,
 // pause holds it, cancel leaves it `cancelled`, and a run another process writes is watched.
+#include <sqlite3.h>
+
+#include <QFile>
 #include <QFileInfo>
 #include <QLineEdit>
 #include <QProcess>
@@ -114,6 +117,34 @@ class TestRunController : public QObject {
     QCOMPARE(runs.size(), std::size_t(1));
     QCOMPARE(QString::fromStdString(core::toString(runs[0].status)), QStringLiteral("cancelled"));
     QVERIFY(runs[0].step < runs[0].totalSteps);
+  }
+
+  void openingAStoreWritesNothing() {
+    const QString db = dbPath("opened.db");
+    {
+      core::RunWriter w(db.toStdString());
+      const std::int64_t id = w.createRun("exp", "baseline", "baseline", 1, "{}");
+      w.setStatus(id, core::RunStatus::Running);
+    }
+    // Its writer is gone (no process has this pid): the window shows it interrupted, and leaves
+    // recording that to the next writer.
+    sqlite3* h = nullptr;
+    sqlite3_open(db.toUtf8().constData(), &h);
+    sqlite3_exec(h, "UPDATE runs SET pid = 2147483646", nullptr, nullptr, nullptr);
+    sqlite3_close(h);
+    QFile f(db);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QByteArray before = f.readAll();
+    f.close();
+    {
+      ui::MainWindow w;
+      w.show();
+      QVERIFY(w.openDatabase(db));
+      QTRY_VERIFY_WITH_TIMEOUT(w.browser()->runs().size() == 1, 10000);
+      QVERIFY(w.browser()->runs()[0].status == core::RunStatus::Interrupted);
+    }
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QVERIFY(f.readAll() == before);
   }
 
   void watchesARunAnotherProcessWrites() {
