@@ -111,7 +111,7 @@ DELETE FROM results WHERE domain = '*';
 };
 
 // Tables each schema version has; a file without them is not a run store.
-const char* const kTablesV1[] = {"runs",  "metrics",    "results", "pairs",
+const char* const kTablesV1[] = {"runs",     "metrics",    "results", "pairs",
                                  "examples", "components", "logs"};
 
 std::string nowIso() {
@@ -198,8 +198,8 @@ InputError notAStore(const std::string& path, const std::string& why) {
 
 InputError newerStore(const std::string& path, std::int64_t version) {
   return InputError(path + ": run store schema version " + std::to_string(version) +
-                    " is newer than this program supports (" +
-                    std::to_string(kStoreSchemaVersion) + "); nothing was changed");
+                    " is newer than this program supports (" + std::to_string(kStoreSchemaVersion) +
+                    "); nothing was changed");
 }
 
 std::uint32_t bigEndian32(const unsigned char* p) {
@@ -222,24 +222,21 @@ void checkReadable(sqlite3* db, const std::string& path) {
   throw InputError(path + ": cannot read the run store (" + why + ")");
 }
 
-// What is at a store's path, found without writing anything.
-struct FileState {
-  bool blank = false;  // missing, 0 bytes, or an SQLite database with nothing in it
-  int version = 0;     // schema version of an existing store
-};
-
-FileState identify(const std::string& path, bool forWriting) {
+// What is at a store's path, found without writing anything: throws for what is not a store
+// (for a reader, also for nothing at all); true when there is nothing yet (a missing or 0-byte
+// file, an SQLite database with nothing in it), which a writer makes a store of.
+bool identify(const std::string& path, bool forWriting) {
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
   if (!fs::exists(st)) {
     if (!forWriting) throw InputError(path + ": no such run store");
-    return {true, 0};
+    return true;
   }
   if (fs::is_directory(st)) throw InputError(path + ": is a folder, not a run store");
   if (!fs::is_regular_file(st)) throw notAStore(path, "not a regular file");
   if (fs::file_size(path, ec) == 0 && !ec) {
     if (!forWriting) throw notAStore(path, "an empty file");
-    return {true, 0};
+    return true;
   }
   // The database header (sqlite.org/fileformat.html, section 1.3) answers the first questions
   // without opening the file in SQLite, which could write to it (a hot journal's rollback).
@@ -279,13 +276,13 @@ FileState identify(const std::string& path, bool forWriting) {
     s.step();
     if (s.i64(0) != 0) throw notAStore(path, "an SQLite database of another program");
     if (!forWriting) throw notAStore(path, "an empty SQLite database");
-    return {true, 0};
+    return true;
   }
   std::vector<std::string> needed(std::begin(kTablesV1), std::end(kTablesV1));
   if (version >= 2) needed.push_back("run_results");
   for (const auto& t : needed)
     if (!tables.count(t)) throw notAStore(path, "no table '" + t + "'");
-  return {false, version};
+  return false;
 }
 
 // A connection that only reads. A store in WAL mode is read through its -shm file, which SQLite
@@ -379,8 +376,6 @@ void migrate(sqlite3* db, const std::string& path) {
   }
 }
 
-// A read-write connection to a store that is checked, migrated and whole. Nothing is written
-// before the file is known to be a store (or nothing at all).
 // A new store is made under a temporary name and linked into place whole: a reader never finds
 // a half-made store, and of two processes creating it at once, the second uses the first's.
 // Where the file system has no hard links, the store is made in place.
@@ -393,6 +388,7 @@ void createStore(const std::string& path) {
     throw InputError(path + ": cannot create the folder " + dir.string() + " (" + ec.message() +
                      ")");
   const std::string tmp = path + ".new-" + std::to_string(::getpid());
+  fs::remove(tmp, ec);  // left by a killed process that had this pid
   try {
     // Closing the only connection checkpoints the log and removes TMP-wal and TMP-shm.
     Conn c{connect(tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)};
@@ -409,12 +405,14 @@ void createStore(const std::string& path) {
   }
 }
 
+// A read-write connection to a store that is checked, migrated and whole. Nothing is written
+// before the file is known to be a store (or nothing at all).
 sqlite3* openForWriting(const std::string& path) {
-  const FileState state = identify(path, true);
+  const bool blank = identify(path, true);
   if (!fs::exists(path)) createStore(path);
   Conn c{connect(path, SQLITE_OPEN_READWRITE)};
   checkWritableConnection(c.db, path);
-  if (!state.blank) checkIntegrity(c.db, path);
+  if (!blank) checkIntegrity(c.db, path);
   migrate(c.db, path);
   return c.release();
 }
@@ -699,11 +697,11 @@ RunWriter::RunWriter(const std::string& path) {
 }
 
 void RunWriter::checkWritable(const std::string& path) {
-  const FileState state = identify(path, true);
+  const bool blank = identify(path, true);
   if (!fs::exists(path)) return checkCanCreate(path);
   Conn c{connect(path, SQLITE_OPEN_READWRITE)};
   checkWritableConnection(c.db, path);
-  if (!state.blank) checkIntegrity(c.db, path);
+  if (!blank) checkIntegrity(c.db, path);
 }
 
 RunWriter::~RunWriter() {

@@ -22,8 +22,8 @@ inline std::string damagedMessage(sqlite3* db) {
   }
   sqlite3_finalize(st);
   const char* file = sqlite3_db_filename(db, "main");
-  return std::string(file && *file ? file : "run store") + ": damaged store (integrity_check: " +
-         detail.substr(0, detail.find('\n')) + ")";
+  return std::string(file && *file ? file : "run store") +
+         ": damaged store (integrity_check: " + detail.substr(0, detail.find('\n')) + ")";
 }
 
 inline bool isDamaged(sqlite3* db) {

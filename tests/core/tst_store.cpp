@@ -263,8 +263,7 @@ class TestStore : public QObject {
       if (!writable) {
         QVERIFY2(throwsInput([&] { RunStore::open(file); }, part, &msg), qPrintable(msg));
         QVERIFY2(throwsInput([&] { RunWriter w(file); }, part, &msg), qPrintable(msg));
-        QVERIFY2(throwsInput([&] { RunWriter::checkWritable(file); }, part, &msg),
-                 qPrintable(msg));
+        QVERIFY2(throwsInput([&] { RunWriter::checkWritable(file); }, part, &msg), qPrintable(msg));
       }
       QVERIFY2(sha256(file) == before, file.c_str());
       // Not even a -wal or -shm file appears beside it.
