@@ -333,8 +333,8 @@ void checkIntegrity(sqlite3* db, const std::string& path) {
   }
   sqlite3_finalize(st);
   if (first != "ok")
-    throw InputError(path + ": damaged store (integrity_check: " +
-                     first.substr(0, first.find('\n')) + "); it takes no new runs");
+    throw InputError(path + ": damaged store (integrity_check: " + sql::firstProblem(first) +
+                     "); it takes no new runs");
 }
 
 // Checks that an existing store can be written here (file, folder and medium).

@@ -10,6 +10,15 @@
 
 namespace rr::core::sql {
 
+// The first problem in PRAGMA integrity_check's report, whose first line may only name the
+// database ("*** in database main ***").
+inline std::string firstProblem(const std::string& report) {
+  size_t at = 0;
+  while (report.compare(at, 3, "***") == 0 && report.find('\n', at) != std::string::npos)
+    at = report.find('\n', at) + 1;
+  return report.substr(at, report.find('\n', at) - at);
+}
+
 // "FILE: damaged store (integrity_check: FIRST PROBLEM)", for a connection that met
 // SQLITE_CORRUPT or SQLITE_NOTADB. Uses the C API directly: a Stmt would come back here.
 inline std::string damagedMessage(sqlite3* db) {
@@ -23,7 +32,7 @@ inline std::string damagedMessage(sqlite3* db) {
   sqlite3_finalize(st);
   const char* file = sqlite3_db_filename(db, "main");
   return std::string(file && *file ? file : "run store") +
-         ": damaged store (integrity_check: " + detail.substr(0, detail.find('\n')) + ")";
+         ": damaged store (integrity_check: " + firstProblem(detail) + ")";
 }
 
 inline bool isDamaged(sqlite3* db) {
