@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/digest.h"
 #include "common/errors.h"
 #include "store/sqlite_p.h"
 
@@ -89,6 +90,9 @@ CREATE TABLE logs(
   level TEXT NOT NULL,
   message TEXT NOT NULL);
 )sql",
+    // 2: each run's identity, also written into its saved model's manifest, so that a model
+    // folder left by an earlier store's run of the same id is not served for a new one.
+    "ALTER TABLE runs ADD COLUMN uuid TEXT;",
 };
 
 std::string nowIso() {
@@ -177,12 +181,13 @@ RunInfo readRun(const Stmt& s) {
   r.step = s.i64(11);
   r.totalSteps = s.i64(12);
   r.progress = s.f64(13);
+  r.uuid = s.text(14);
   return r;
 }
 
 const char* kRunColumns =
     "id, experiment, method, method_name, seed, config, status, created_at, started_at, "
-    "finished_at, error, step, total_steps, progress";
+    "finished_at, error, step, total_steps, progress, uuid";
 
 std::string idList(const std::vector<std::int64_t>& ids) {
   std::string s;
@@ -433,12 +438,15 @@ void RunWriter::exec(const std::string& s) { sql::exec(m_db, s); }
 
 std::int64_t RunWriter::createRun(const std::string& experiment, const std::string& method,
                                   const std::string& methodName, int seed,
-                                  const std::string& configJson) {
+                                  const std::string& configJson, std::string* uuid) {
+  const std::string id = newUuid();
   Stmt s(m_db,
          "INSERT INTO runs(experiment, method, method_name, seed, config, status, created_at, "
-         "host, pid) VALUES(?,?,?,?,?,'queued',?,?,?)");
+         "host, pid, uuid) VALUES(?,?,?,?,?,'queued',?,?,?,?)");
   s.bind(1, experiment).bind(2, method).bind(3, methodName).bind(4, seed).bind(5, configJson);
   s.bind(6, nowIso()).bind(7, hostName()).bind(8, static_cast<std::int64_t>(::getpid()));
+  s.bind(9, id);
+  if (uuid) *uuid = id;
   s.run();
   return sqlite3_last_insert_rowid(m_db);
 }

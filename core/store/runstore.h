@@ -14,7 +14,7 @@ struct sqlite3;
 
 namespace rr::core {
 
-constexpr int kStoreSchemaVersion = 1;
+constexpr int kStoreSchemaVersion = 2;
 
 enum class RunStatus { Queued, Running, Finished, Failed, Cancelled, Interrupted };
 std::string toString(RunStatus s);
@@ -32,6 +32,7 @@ struct RunInfo {
   std::string error;
   std::int64_t step = 0, totalSteps = 0;
   double progress = 0;  // 0..1 over the whole run
+  std::string uuid;     // written into the run's saved model too; "" for runs of schema 1
 };
 
 struct MetricRow {
@@ -131,8 +132,10 @@ class RunWriter {
   RunWriter(const RunWriter&) = delete;
   RunWriter& operator=(const RunWriter&) = delete;
 
+  // Every run gets a random UUID (returned through `uuid` when given).
   std::int64_t createRun(const std::string& experiment, const std::string& method,
-                         const std::string& methodName, int seed, const std::string& configJson);
+                         const std::string& methodName, int seed, const std::string& configJson,
+                         std::string* uuid = nullptr);
   void setStatus(std::int64_t runId, RunStatus status, const std::string& error = "");
   void setProgress(std::int64_t runId, std::int64_t step, std::int64_t total, double fraction);
   void addMetric(const MetricRow& m);
