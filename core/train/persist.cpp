@@ -379,6 +379,8 @@ std::unique_ptr<LoadedSystem> loadSystem(const std::string& dir) {
   } catch (const json::exception& e) {
     m.fail("$.structure",
            "does not fit method " + out->method.method + " (" + jsonMessage(e) + ")");
+  } catch (const std::logic_error& e) {  // an adapter named twice, ...
+    m.fail("$.structure", "does not fit method " + out->method.method + " (" + e.what() + ")");
   } catch (const c10::Error& e) {
     throw InputError(file + ": cannot build the " + out->method.method + " model it describes (" +
                      firstLine(e.what_without_backtrace()) + ")");

@@ -38,7 +38,8 @@ const char* kConfig = R"({
   "encoder": {"preset": "tiny", "hidden": 32, "layers": 1, "heads": 2, "ffn": 64, "max_len": 40},
   "pretrain": {"steps": 10},
   "training": {"lr": 0.003, "batch_size": 16, "epochs": 1, "seed": 4},
-  "methods": [{"method": "baseline"}, {"method": "rodos"}]
+  "methods": [{"method": "baseline"}, {"method": "rodos"},
+              {"method": "dmoerm", "min_capability_pairs": 2}]
 })";
 
 struct NullSink : MetricSink {
@@ -93,13 +94,14 @@ class TestPersist : public QObject {
   fs::path runDir(const fs::path& db, std::int64_t id) const {
     return modelDirFor(db.string(), id);
   }
-  // A copy of run 1's saved folder to damage.
-  fs::path copyOfRun1(const std::string& name) const {
+  // A copy of a run's saved folder to damage (k: index into m_runs).
+  fs::path copyOfRun(size_t k, const std::string& name) const {
     const fs::path to = path(name);
     fs::remove_all(to);
-    fs::copy(runDir(m_db, m_runs[0]), to, fs::copy_options::recursive);
+    fs::copy(runDir(m_db, m_runs[k]), to, fs::copy_options::recursive);
     return to;
   }
+  fs::path copyOfRun1(const std::string& name) const { return copyOfRun(0, name); }
   // Test pairs of run `id` with the rewards the run stored for them.
   std::pair<std::vector<ScoreInput>, std::vector<double>> storedScores(const fs::path& db,
                                                                        std::int64_t id) const {
@@ -138,7 +140,7 @@ class TestPersist : public QObject {
     NullSink sink;
     RunControl control;
     const ExperimentOutcome out = runExperiment(c, o, sink, control);
-    QCOMPARE(out.finished, 2);
+    QCOMPARE(out.finished, 3);
     m_runs = out.runIds;
   }
 
@@ -318,13 +320,21 @@ class TestPersist : public QObject {
                                  << "$.method_name: the config has no method named";
     QTest::newRow("other vocabulary") << "vocab"
                                       << "the tokenizer does not belong to these weights";
+    QTest::newRow("structure: a domain missing")
+        << "dmoerm-missing"
+        << "$.structure: does not fit method dmoerm (key 'harmless' not found)";
+    QTest::newRow("structure: an expert twice")
+        << "dmoerm-twice"
+        << "$.structure: does not fit method dmoerm (LoRA adapter";
   }
   void damagedManifestsGiveOneLine() {
     QFETCH(QString, change);
     QFETCH(QString, expected);
-    const fs::path dir = copyOfRun1("damaged");
+    const bool dmoerm = change.startsWith("dmoerm");
+    const fs::path dir = copyOfRun(dmoerm ? 2 : 0, "damaged");
     json m = readJson(dir / "manifest.json");
     std::string text;
+    if (dmoerm) QCOMPARE(m.at("method").get<std::string>(), std::string("dmoerm"));
     if (change == "no-structure") {
       m.erase("structure");
     } else if (change == "structure-array") {
@@ -350,6 +360,10 @@ class TestPersist : public QObject {
       m["domains"] = json::array({"harmless", 7});
     } else if (change == "long") {
       m["method_name"] = std::string(5000, 'x');
+    } else if (change == "dmoerm-missing") {
+      m["structure"]["capabilities"].erase("harmless");
+    } else if (change == "dmoerm-twice") {
+      m["structure"]["capabilities"]["harmless"] = json::array({"helpful", "helpful"});
     } else if (change == "vocab") {
       // A tokenizer of another vocabulary size, with its checksum updated.
       TokenizerTrainOptions o;
@@ -411,7 +425,7 @@ class TestPersist : public QObject {
     const ExperimentOutcome out = runExperiment(c, o, sink, control);
     setWriteFaultForTesting({});
     QCOMPARE(out.failed, 1);
-    QCOMPARE(out.finished, 1);
+    QCOMPARE(out.finished, 2);
     auto store = RunStore::open(db.string());
     const auto run = store->run(1);
     QCOMPARE(QString::fromStdString(toString(run->status)), QStringLiteral("failed"));
