@@ -240,35 +240,39 @@ void saveSystem(RewardSystem& system, const MethodContext& ctx, const Tokenizer&
   const fs::path target = fs::path(dir).lexically_normal();
   const std::string suffix = "." + std::to_string(::getpid());
   const fs::path staging = target.string() + ".saving" + suffix;
-  std::error_code ec;
+  const fs::path old = target.string() + ".old" + suffix;
+  bool moved = false;  // the folder that was there is at `old`
+  // Undoes what was done and names the files as they will be found, not the staging folder.
+  auto failed = [&](std::string msg) {
+    std::error_code ec;
+    fs::remove_all(staging, ec);
+    if (moved && !fs::exists(target, ec)) fs::rename(old, target, ec);
+    for (size_t at; (at = msg.find(staging.string())) != std::string::npos;)
+      msg.replace(at, staging.string().size(), target.string());
+    return InputError(msg);
+  };
   try {
     fs::remove_all(staging);
     fs::create_directories(staging);
     writeSystem(system, ctx, tokenizer, staging, runUuid);
     // The complete folder replaces what was there (a folder of an earlier store's run).
-    fs::path old;
     if (fs::exists(target)) {
-      old = target.string() + ".old" + suffix;
       fs::remove_all(old);
       fs::rename(target, old);
+      moved = true;
     }
     fs::rename(staging, target);
-    if (!old.empty()) fs::remove_all(old, ec);
   } catch (const fs::filesystem_error& e) {
-    fs::remove_all(staging, ec);
-    throw InputError(writeErrorMessage(e.path1().empty() ? target.string() : e.path1().string(),
-                                       e.code().value()));
+    throw failed(writeErrorMessage(e.path1().empty() ? target.string() : e.path1().string(),
+                                   e.code().value()));
   } catch (const InputError& e) {
-    fs::remove_all(staging, ec);
-    // Messages name the files as they will be found, not the staging folder.
-    std::string msg = e.what();
-    for (size_t at; (at = msg.find(staging.string())) != std::string::npos;)
-      msg.replace(at, staging.string().size(), target.string());
-    throw InputError(msg);
+    throw failed(e.what());
   } catch (...) {
-    fs::remove_all(staging, ec);
+    failed("");
     throw;
   }
+  std::error_code ec;
+  if (moved) fs::remove_all(old, ec);
 }
 
 std::unique_ptr<LoadedSystem> loadSystem(const std::string& dir) {

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <sys/resource.h>
 
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <csignal>
@@ -382,6 +383,48 @@ class TestPersist : public QObject {
     QVERIFY2(msg.find('\n') == std::string::npos, msg.c_str());
     QVERIFY2(msg.find("[json.exception") == std::string::npos, msg.c_str());
     QVERIFY2(msg.size() < 400, msg.c_str());
+  }
+
+  // The CLI: exit status 2, one line on stderr, nothing on stdout.
+  void cliRefusesWithOneLine_data() {
+    QTest::addColumn<QString>("what");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("tampered weights") << "tampered"
+                                      << "m0.pt: checksum mismatch";
+    QTest::newRow("stale model") << "stale"
+                                 << "saved by another run than run 1";
+  }
+  void cliRefusesWithOneLine() {
+    QFETCH(QString, what);
+    QFETCH(QString, expected);
+    QStringList args;
+    if (what == "tampered") {
+      const fs::path dir = copyOfRun1("cli-tampered");
+      std::ofstream(dir / "m0.pt", std::ios::app) << "x";
+      args << "score"
+           << "--model" << QString::fromStdString(dir.string());
+    } else {
+      const fs::path db = path("cli-stale") / "p.db";
+      fs::create_directories(db.parent_path());
+      fs::copy(m_db.string() + ".models", db.string() + ".models", fs::copy_options::recursive);
+      RunWriter w(db.string());
+      w.setStatus(w.createRun("p", "baseline", "baseline", 4, "{}"), RunStatus::Finished);
+      args << "score"
+           << "--db" << QString::fromStdString(db.string()) << "--run"
+           << "1";
+    }
+    QProcess cli;
+    cli.start(RR_CLI_PATH, args);
+    QVERIFY(cli.waitForStarted());
+    cli.write("{\"prompt\": \"a\", \"response\": \"b\"}\n");
+    cli.closeWriteChannel();
+    QVERIFY(cli.waitForFinished(60000));
+    const QString err = QString::fromUtf8(cli.readAllStandardError());
+    QCOMPARE(cli.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(cli.exitCode(), 2);
+    QCOMPARE(cli.readAllStandardOutput(), QByteArray());
+    QVERIFY2(err.startsWith("error: ") && err.count('\n') == 1 && err.contains(expected),
+             qPrintable(err));
   }
 
   void atomicFileReportsAFullDisk() {
