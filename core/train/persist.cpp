@@ -325,6 +325,13 @@ std::unique_ptr<LoadedSystem> loadSystem(const std::string& dir) {
     requireListed(bdir + "/config.json", "the backbone's shape");
     out->tokenizer =
         loadHfTokenizer(backboneDir, m.str(*backbone, "model_type", "$.backbone.model_type"));
+    // Ids past the embedding table would fail inside LibTorch at the first text that has them.
+    const int embeddings = hf::readHfConfig(backboneDir).vocabSize;
+    if (out->tokenizer->vocabSize() > embeddings)
+      throw InputError(backboneDir + ": the tokenizer has " +
+                       std::to_string(out->tokenizer->vocabSize()) +
+                       " tokens but config.json's vocab_size is " + std::to_string(embeddings) +
+                       ": the tokenizer does not belong to these weights");
   } else {
     requireListed("tokenizer.model", "the tokenizer");
     out->tokenizer = loadSentencePiece((fs::path(dir) / "tokenizer.model").string());

@@ -385,6 +385,47 @@ class TestPersist : public QObject {
     QVERIFY2(msg.size() < 400, msg.c_str());
   }
 
+  // A run on a Hugging Face backbone carries its config.json and tokenizer, checksummed; a
+  // tokenizer with more tokens than the embedding table is refused when the folder is loaded.
+  void backboneFolderIsSelfContainedAndChecked() {
+    const QString backbone = QStringLiteral(RR_SOURCE_DIR "/tests/fixtures/hf/models/bert-rm");
+    json config = json::parse(kConfig);
+    config["encoder"] = {{"pretrained", backbone.toStdString()}, {"max_len", 32}};
+    config.erase("tokenizer");
+    config.erase("pretrain");
+    config["methods"] = json::array({{{"method", "baseline"}}});
+    ExperimentConfig c = parseExperimentConfig(config.dump(), "hf.json");
+    ExperimentOptions o;
+    const fs::path db = path("hf") / "p.db";
+    fs::create_directories(db.parent_path());
+    o.dbPath = db.string();
+    o.inferenceRepeats = 1;
+    NullSink sink;
+    RunControl control;
+    QCOMPARE(runExperiment(c, o, sink, control).finished, 1);
+    const json m = readJson(runDir(db, 1) / "manifest.json");
+    QVERIFY(m.at("files").contains("backbone/config.json"));
+    QVERIFY(m.at("files").contains("backbone/vocab.txt"));
+    auto scorer = RunScorer::openRun(db.string(), 1);
+    scoresMatch(*scorer, db, 1);
+
+    const fs::path dir = path("hf-tampered");
+    fs::remove_all(dir);
+    fs::copy(runDir(db, 1), dir, fs::copy_options::recursive);
+    {
+      std::ofstream vocab(dir / "backbone" / "vocab.txt", std::ios::app);
+      for (int k = 0; k < 10; ++k) vocab << "extra" << k << "\n";
+    }
+    json changed = m;
+    changed["files"]["backbone/vocab.txt"] =
+        sha256OfFile((dir / "backbone" / "vocab.txt").string());
+    writeJson(dir / "manifest.json", changed);
+    const std::string msg = messageOf([&] { loadSystem(dir.string()); });
+    QVERIFY2(msg.find("but config.json's vocab_size is 136: the tokenizer does not belong") !=
+                 std::string::npos,
+             msg.c_str());
+  }
+
   // The CLI: exit status 2, one line on stderr, nothing on stdout.
   void cliRefusesWithOneLine_data() {
     QTest::addColumn<QString>("what");
