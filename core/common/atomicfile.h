@@ -2,7 +2,13 @@
 // Writes a file so that readers see either the old content or the complete new content:
 // data goes to a temporary file in the same directory, renamed over the target on commit().
 // Destroyed without commit() (an exception, a cancel), the temporary file is removed.
-#include <fstream>
+//
+// Writes go straight to the file descriptor so that the cause of a failure is kept: a full disk
+// is reported as "disk full while saving <file>", not as a generic I/O error.
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <ostream>
 #include <string>
 
 namespace rr::core {
@@ -14,14 +20,32 @@ class AtomicFile {
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
 
-  std::ostream& stream() { return m_out; }
+  std::ostream& stream() { return *m_stream; }
+  // Appends bytes. A failure does not throw here: it is remembered, later bytes are dropped,
+  // and commit() reports it. Producers that must not see an exception mid-write (LibTorch's
+  // archive writer aborts the process when its sink fails) can write through this.
+  void write(const char* data, std::size_t n);
+  // Flushes, syncs and renames; throws InputError naming the file and the cause.
   void commit();
+  const std::string& path() const { return m_path; }
 
  private:
+  class Buffer;
+  void append(const char* data, std::size_t n);
   std::string m_path;
   std::string m_tmpPath;
-  std::ofstream m_out;
+  int m_fd = -1;
+  int m_errno = 0;  // first write error
   bool m_committed = false;
+  std::unique_ptr<Buffer> m_buffer;
+  std::unique_ptr<std::ostream> m_stream;
 };
+
+// The one-line message for a failed write of `path` (ENOSPC: "disk full while saving ...").
+std::string writeErrorMessage(const std::string& path, int err);
+
+// Test hook: called with the final path before each write; a non-zero errno it returns fails
+// that write as the kernel would (tests reproduce a full disk with ENOSPC). Empty = none.
+void setWriteFaultForTesting(std::function<int(const std::string& path)> fault);
 
 }  // namespace rr::core

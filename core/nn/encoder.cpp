@@ -1,8 +1,9 @@
 #include "nn/encoder.h"
 
 #include <cmath>
-#include <filesystem>
 
+#include "common/atomicfile.h"
+#include "common/digest.h"
 #include "common/errors.h"
 
 namespace rr::core::nn {
@@ -195,13 +196,22 @@ void setRowAdapters(const Encoder& enc, const LoraConfig& cfg,
   }
 }
 
-void saveModule(const torch::nn::Module& m, const std::string& path) {
+std::string saveModule(const torch::nn::Module& m, const std::string& path) {
   torch::serialize::OutputArchive archive;
   for (const auto& p : m.named_parameters()) archive.write(p.key(), p.value().detach().cpu());
   for (const auto& b : m.named_buffers()) archive.write("buffer." + b.key(), b.value().cpu());
-  const std::string tmp = path + ".tmp";
-  archive.save_to(tmp);
-  std::filesystem::rename(tmp, path);
+  // The archive's sink always takes every byte: LibTorch's zip writer terminates the process
+  // when its sink fails (it throws again from its destructor). AtomicFile keeps the first error
+  // and commit() reports it once the archive is complete, removing the temporary file.
+  AtomicFile out(path);
+  Sha256 sha;
+  archive.save_to([&](const void* data, size_t n) -> size_t {
+    sha.update(data, n);
+    out.write(static_cast<const char*>(data), n);
+    return n;
+  });
+  out.commit();
+  return sha.hex();
 }
 
 void loadModule(torch::nn::Module& m, const std::string& path) {
@@ -209,12 +219,19 @@ void loadModule(torch::nn::Module& m, const std::string& path) {
   try {
     archive.load_from(path);
   } catch (const c10::Error& e) {
-    throw InputError(path + ": not a saved model (" + e.msg() + ")");
+    const std::string msg = e.what_without_backtrace();
+    throw InputError(path + ": not a saved model (" + msg.substr(0, msg.find('\n')) + ")");
   }
   torch::NoGradGuard ng;
   auto restore = [&](const std::string& name, torch::Tensor& target) {
     torch::Tensor t;
-    if (!archive.try_read(name, t)) throw InputError(path + ": has no tensor '" + name + "'");
+    try {
+      if (!archive.try_read(name, t)) throw InputError(path + ": has no tensor '" + name + "'");
+    } catch (const c10::Error& e) {
+      const std::string msg = e.what_without_backtrace();
+      throw InputError(path + ": tensor '" + name + "' is unreadable (" +
+                       msg.substr(0, msg.find('\n')) + ")");
+    }
     if (t.sizes() != target.sizes())
       throw InputError(path + ": tensor '" + name + "' has shape " + c10::str(t.sizes()) +
                        " but the model needs " + c10::str(target.sizes()));

@@ -143,8 +143,9 @@ void setRowAdapters(const Encoder& enc, const LoraConfig& cfg,
 
 // Weights by name (parameters and buffers), so a file can be checked against a module and
 // loaded into a differently built one of the same shape. Throws InputError naming the file and
-// the first missing or mis-shaped tensor.
-void saveModule(const torch::nn::Module& m, const std::string& path);
+// the first missing or mis-shaped tensor. saveModule writes atomically and returns the file's
+// SHA-256; a failed write (a full disk) throws InputError and leaves no file behind.
+std::string saveModule(const torch::nn::Module& m, const std::string& path);
 void loadModule(torch::nn::Module& m, const std::string& path);
 
 int64_t countParameters(const std::vector<torch::Tensor>& params);

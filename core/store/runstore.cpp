@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/digest.h"
 #include "common/errors.h"
 #include "store/sqlite_p.h"
 
@@ -108,6 +109,9 @@ INSERT INTO run_results(run_id, metric, value)
   SELECT run_id, metric, value FROM results WHERE domain = '*';
 DELETE FROM results WHERE domain = '*';
 )sql",
+    // 3: each run's identity, also written into its saved model's manifest, so that a model
+    // folder left by an earlier store's run of the same id is not served for a new one.
+    "ALTER TABLE runs ADD COLUMN uuid TEXT;",
 };
 
 // Tables each schema version has; a file without them is not a run store.
@@ -463,12 +467,19 @@ RunInfo readRun(const Stmt& s) {
     r.status = RunStatus::Interrupted;
     if (r.error.empty()) r.error = kInterruptedError;
   }
+  if (s.columns() > 16) r.uuid = s.text(16);
   return r;
 }
 
 const char* kRunColumns =
     "id, experiment, method, method_name, seed, config, status, created_at, started_at, "
     "finished_at, error, step, total_steps, progress, host, pid";
+
+// The run columns a store of this connection's schema has (uuid came with version 3; a read-only
+// connection reads older stores as they are).
+std::string runColumns(sqlite3* db) {
+  return std::string(kRunColumns) + (userVersion(db) >= 3 ? ", uuid" : "");
+}
 
 std::string idList(const std::vector<std::int64_t>& ids) {
   std::string s;
@@ -540,14 +551,14 @@ int RunStore::schemaVersion() const { return userVersion(m_db); }
 int RunStore::markInterrupted() { return markDeadRunsInterrupted(m_db); }
 
 std::vector<RunInfo> RunStore::listRuns() const {
-  Stmt s(m_db, std::string("SELECT ") + kRunColumns + " FROM runs ORDER BY id");
+  Stmt s(m_db, "SELECT " + runColumns(m_db) + " FROM runs ORDER BY id");
   std::vector<RunInfo> out;
   while (s.step()) out.push_back(readRun(s));
   return out;
 }
 
 std::optional<RunInfo> RunStore::run(std::int64_t id) const {
-  Stmt s(m_db, std::string("SELECT ") + kRunColumns + " FROM runs WHERE id=?");
+  Stmt s(m_db, "SELECT " + runColumns(m_db) + " FROM runs WHERE id=?");
   s.bind(1, id);
   if (!s.step()) return std::nullopt;
   return readRun(s);
@@ -717,12 +728,15 @@ void RunWriter::exec(const std::string& s) { sql::exec(m_db, s); }
 
 std::int64_t RunWriter::createRun(const std::string& experiment, const std::string& method,
                                   const std::string& methodName, int seed,
-                                  const std::string& configJson) {
+                                  const std::string& configJson, std::string* uuid) {
+  const std::string id = newUuid();
   Stmt s(m_db,
          "INSERT INTO runs(experiment, method, method_name, seed, config, status, created_at, "
-         "host, pid) VALUES(?,?,?,?,?,'queued',?,?,?)");
+         "host, pid, uuid) VALUES(?,?,?,?,?,'queued',?,?,?,?)");
   s.bind(1, experiment).bind(2, method).bind(3, methodName).bind(4, seed).bind(5, configJson);
   s.bind(6, nowIso()).bind(7, hostName()).bind(8, static_cast<std::int64_t>(::getpid()));
+  s.bind(9, id);
+  if (uuid) *uuid = id;
   s.run();
   return sqlite3_last_insert_rowid(m_db);
 }

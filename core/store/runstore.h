@@ -14,7 +14,7 @@ struct sqlite3;
 
 namespace rr::core {
 
-constexpr int kStoreSchemaVersion = 2;
+constexpr int kStoreSchemaVersion = 3;
 // PRAGMA application_id of a run store ("RRst"); stores of schema version 1 carry 0.
 constexpr std::uint32_t kStoreApplicationId = 0x52527374;
 // The domain name of results that describe a whole run (the mean over domains, parameters,
@@ -39,6 +39,7 @@ struct RunInfo {
   std::string error;
   std::int64_t step = 0, totalSteps = 0;
   double progress = 0;  // 0..1 over the whole run
+  std::string uuid;     // written into the run's saved model too; "" for runs of schema 1
 };
 
 struct MetricRow {
@@ -148,8 +149,10 @@ class RunWriter {
   RunWriter(const RunWriter&) = delete;
   RunWriter& operator=(const RunWriter&) = delete;
 
+  // Every run gets a random UUID (returned through `uuid` when given).
   std::int64_t createRun(const std::string& experiment, const std::string& method,
-                         const std::string& methodName, int seed, const std::string& configJson);
+                         const std::string& methodName, int seed, const std::string& configJson,
+                         std::string* uuid = nullptr);
   void setStatus(std::int64_t runId, RunStatus status, const std::string& error = "");
   void setProgress(std::int64_t runId, std::int64_t step, std::int64_t total, double fraction);
   void addMetric(const MetricRow& m);

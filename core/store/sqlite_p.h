@@ -87,6 +87,7 @@ class Stmt {
     sqlite3_reset(m_stmt);
     sqlite3_clear_bindings(m_stmt);
   }
+  int columns() const { return sqlite3_column_count(m_stmt); }
   std::int64_t i64(int c) const { return sqlite3_column_int64(m_stmt, c); }
   double f64(int c) const { return sqlite3_column_double(m_stmt, c); }
   std::string text(int c) const {

@@ -53,6 +53,7 @@ struct PlannedRun {
   const MethodConfig* method;
   int seed;
   std::int64_t runId = 0;
+  std::string uuid;  // the run's identity, also written into its saved model's manifest
   std::int64_t steps = 0;
 };
 
@@ -166,7 +167,8 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
   const std::string configJson = experimentConfigToJson(config);
   ExperimentOutcome outcome;
   for (auto& r : plan) {
-    r.runId = writer.createRun(config.name, r.method->method, r.method->name, r.seed, configJson);
+    r.runId = writer.createRun(config.name, r.method->method, r.method->name, r.seed, configJson,
+                               &r.uuid);
     outcome.runIds.push_back(r.runId);
     sink.runStatus(r.runId, "queued", "");
   }
@@ -201,7 +203,7 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
       Evaluation ev = evaluate(*system, data, data.test, r.runId);
       InferenceTiming timing = timeInference(*system, data, data.test, options.inferenceRepeats);
       writeResults(writer, r.runId, ev, timing, *system);
-      saveSystem(*system, ctx, *tokenizer, modelDirFor(options.dbPath, r.runId));
+      saveSystem(*system, ctx, *tokenizer, modelDirFor(options.dbPath, r.runId), r.uuid);
       writer.setStatus(r.runId, RunStatus::Finished);
       sink.runStatus(r.runId, "finished", "");
       ++outcome.finished;

@@ -45,17 +45,14 @@ void writeModel(const LoadedSystem& loaded, const SingleModel& m, const fs::path
 
 ExportOutcome exportRun(const std::string& dbPath, std::int64_t runId, const std::string& outDir) {
   if (outDir.empty()) throw InputError("export: -o needs a folder name");
-  {
-    auto store = RunStore::open(dbPath, true);
-    const auto run = store->run(runId);
-    if (!run) throw InputError(dbPath + ": no run " + std::to_string(runId));
-    if (run->status != RunStatus::Finished)
-      throw InputError(dbPath + ": run " + std::to_string(runId) + " is " + toString(run->status) +
-                       "; only a finished run can be exported");
-  }
+  const auto run = RunStore::open(dbPath, true)->run(runId);
+  if (!run) throw InputError(dbPath + ": no run " + std::to_string(runId));
+  if (run->status != RunStatus::Finished)
+    throw InputError(dbPath + ": run " + std::to_string(runId) + " is " + toString(run->status) +
+                     "; only a finished run can be exported");
   if (fs::exists(outDir) && !(fs::is_directory(outDir) && fs::is_empty(outDir)))
     throw InputError(outDir + ": exists and is not an empty folder (export writes a new one)");
-  auto loaded = loadSystem(modelDirFor(dbPath, runId));
+  auto loaded = loadRunSystem(dbPath, *run);
   const std::string what = "run " + std::to_string(runId) + " (" + loaded->method.name + ")";
   if (loaded->ctx->backboneDir.empty())
     throw InputError("export: " + what +

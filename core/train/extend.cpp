@@ -23,7 +23,7 @@ ExtendOutcome extendRun(const std::string& dbPath, std::int64_t runId, const std
   if (run->status != RunStatus::Finished)
     throw InputError(dbPath + ": run " + std::to_string(runId) + " is " + toString(run->status) +
                      "; only a finished run can be extended");
-  auto loaded = loadSystem(modelDirFor(dbPath, runId));
+  auto loaded = loadRunSystem(dbPath, *run);
   if (!loaded->system->canAddDomain())
     throw InputError("extend: run " + std::to_string(runId) + " is " + run->method +
                      "; only rodos and arliss runs can be extended by a domain");
@@ -59,11 +59,18 @@ ExtendOutcome extendRun(const std::string& dbPath, std::int64_t runId, const std
     ctx.backboneDir = ctx.backboneSource;
     ctx.backboneWeights = true;
   }
+  if (!loaded->missingEncoderInit.empty() && run->method == "rodos")
+    throw InputError("extend: run " + std::to_string(runId) +
+                     "'s models started from the pre-trained encoder " +
+                     loaded->missingEncoderInit +
+                     ", which is no longer there (its cache was cleared); the new domain's model "
+                     "starts from it too");
 
   RunWriter writer(dbPath);
   const std::string name = run->methodName + "+" + domain;
+  std::string uuid;
   const std::int64_t newId =
-      writer.createRun(run->experiment, run->method, name, run->seed, run->configJson);
+      writer.createRun(run->experiment, run->method, name, run->seed, run->configJson, &uuid);
   writer.addPairs(data.pairs);
   writer.setStatus(newId, RunStatus::Running);
   ExtendOutcome out;
@@ -115,7 +122,7 @@ ExtendOutcome extendRun(const std::string& dbPath, std::int64_t runId, const std
     rows.push_back({newId, "*", "infer_pairs_per_s", timing.pairsPerSecondBatch32});
     writer.addResults(rows);
     writer.addExamples(ev.examples);
-    saveSystem(*loaded->system, *loaded->ctx, *loaded->tokenizer, modelDirFor(dbPath, newId));
+    saveSystem(*loaded->system, *loaded->ctx, *loaded->tokenizer, modelDirFor(dbPath, newId), uuid);
     writer.setStatus(newId, RunStatus::Finished);
     out.meanAccuracy = ev.meanAccuracy;
   } catch (const Cancelled&) {

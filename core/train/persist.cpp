@@ -1,14 +1,24 @@
 #include "train/persist.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 
 #include "common/atomicfile.h"
+#include "common/digest.h"
 #include "common/errors.h"
 #include "data/hftokenizer.h"
 #include "nn/encoder.h"
 #include "nn/hf/hfmodel.h"
 #include "train/backbone.h"
+#include "train/experiment.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -16,33 +26,173 @@ using nlohmann::json;
 namespace rr::core {
 
 namespace {
-constexpr int kFormat = 1;
+
+// 1: the first layout. 2: a SHA-256 for every file, the run's UUID, and the pre-trained encoder
+// copied into the folder (format 1 named it by an absolute path in a cache).
+constexpr int kFormat = 2;
+// Manifests nest a few levels (the config inside is the deepest); a deeper one is not ours.
+constexpr int kMaxDepth = 64;
+constexpr const char* kEncoderInitFile = "encoder_init.pt";
+
+// Copies `from` to `to` and returns the SHA-256 of the bytes written.
+std::string copyFile(const fs::path& from, const fs::path& to) {
+  std::ifstream in(from, std::ios::binary);
+  if (!in) throw InputError(from.string() + ": cannot read (" + std::strerror(errno) + ")");
+  AtomicFile out(to.string());
+  Sha256 sha;
+  std::vector<char> buf(1 << 16);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const auto n = static_cast<std::size_t>(in.gcount());
+    sha.update(buf.data(), n);
+    out.write(buf.data(), n);
+  }
+  if (in.bad()) throw InputError(from.string() + ": read failed");
+  out.commit();
+  return sha.hex();
 }
 
-void saveSystem(RewardSystem& system, const MethodContext& ctx, const Tokenizer& tokenizer,
-                const std::string& dir) {
-  fs::create_directories(dir);
+// A value in an error message: its type, or a short prefix of a scalar.
+std::string shortValue(const json& v) {
+  if (v.is_object()) return "an object";
+  if (v.is_array()) return "an array";
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    return "\"" + (s.size() > 40 ? s.substr(0, 40) + "..." : s) + "\"";
+  }
+  return v.dump();
+}
+
+std::string firstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+// nlohmann's message without its "[json.exception.parse_error.101] " prefix.
+std::string jsonMessage(const json::exception& e) {
+  const std::string s = e.what();
+  const size_t end = s.rfind("[json.exception", 0) == 0 ? s.find("] ") : std::string::npos;
+  return end == std::string::npos ? s : s.substr(end + 2);
+}
+
+// Field-by-field reading of a manifest; errors name the file and the JSON path.
+class Manifest {
+ public:
+  Manifest(const std::string& file, const std::string& dir) : m_file(file), m_dir(dir) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw InputError(dir + ": no saved model here (manifest.json missing)");
+    std::stringstream text;
+    text << in.rdbuf();
+    // The depth is limited while parsing: deeper values are refused before anything walks them
+    // recursively (dumping a value nested 100k deep overflows the stack).
+    json::parser_callback_t limit = [&](int depth, json::parse_event_t, json&) {
+      if (depth > kMaxDepth)
+        throw InputError(m_file + ": nested deeper than " + std::to_string(kMaxDepth) +
+                         " levels; not a RewardRouter model manifest");
+      return true;
+    };
+    try {
+      m_root = json::parse(text.str(), limit);
+    } catch (const json::exception& e) {
+      throw InputError(m_file + ": not valid JSON (" + jsonMessage(e) + ")");
+    }
+    if (!m_root.is_object()) fail("$", "must be an object (got " + shortValue(m_root) + ")");
+  }
+
+  const json& root() const { return m_root; }
+  const std::string& file() const { return m_file; }
+
+  [[noreturn]] void fail(const std::string& path, const std::string& msg) const {
+    throw InputError(m_file + ": " + path + ": " + msg);
+  }
+
+  const json* find(const json& obj, const std::string& key) const {
+    auto it = obj.find(key);
+    return it == obj.end() ? nullptr : &*it;
+  }
+  const json& need(const json& obj, const std::string& key, const std::string& path) const {
+    const json* v = find(obj, key);
+    if (!v) fail(path, "missing");
+    return *v;
+  }
+  const json& object(const json& obj, const std::string& key, const std::string& path) const {
+    const json& v = need(obj, key, path);
+    if (!v.is_object()) fail(path, "must be an object (got " + shortValue(v) + ")");
+    return v;
+  }
+  std::string str(const json& obj, const std::string& key, const std::string& path) const {
+    const json& v = need(obj, key, path);
+    if (!v.is_string()) fail(path, "must be a string (got " + shortValue(v) + ")");
+    return v.get<std::string>();
+  }
+  std::string str(const json& obj, const std::string& key, const std::string& path,
+                  const std::string& def) const {
+    return find(obj, key) ? str(obj, key, path) : def;
+  }
+  // Range-checked before narrowing: an unsigned 2^64-1 is reported as written, not as -1.
+  int integer(const json& obj, const std::string& key, const std::string& path, long long lo,
+              long long hi) const {
+    const json& v = need(obj, key, path);
+    const std::string range = "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                              "] (got " + shortValue(v) + ")";
+    if (v.is_number_unsigned()) {
+      if (v.get<unsigned long long>() > static_cast<unsigned long long>(hi))
+        fail(path, "must be " + range);
+      return static_cast<int>(v.get<unsigned long long>());
+    }
+    if (!v.is_number_integer()) fail(path, "must be " + range);
+    const long long x = v.get<long long>();
+    if (x < lo || x > hi) fail(path, "must be " + range);
+    return static_cast<int>(x);
+  }
+  // A file name inside the folder: relative, no "..", not empty.
+  std::string member(const json& obj, const std::string& key, const std::string& path) const {
+    const std::string s = str(obj, key, path);
+    const fs::path p(s);
+    bool ok = !s.empty() && p.is_relative();
+    for (const auto& part : p) ok = ok && part != ".." && part != ".";
+    if (!ok) fail(path, "must name a file inside the model folder (got " + shortValue(s) + ")");
+    return s;
+  }
+  // Checks `rel`'s SHA-256 against the manifest's.
+  void verify(const std::string& rel, const std::string& expected, const std::string& path) const {
+    const fs::path file = fs::path(m_dir) / rel;
+    if (!fs::is_regular_file(file))
+      throw InputError(file.string() + ": missing (" + m_file + " " + path + " names it)");
+    if (expected.size() != 64 ||
+        expected.find_first_not_of("0123456789abcdef") != std::string::npos)
+      fail(path, "must be a SHA-256 in hex (got " + shortValue(expected) + ")");
+    const std::string actual = sha256OfFile(file.string());
+    if (actual != expected)
+      throw InputError(file.string() + ": checksum mismatch (SHA-256 " + actual.substr(0, 12) +
+                       "..., " + m_file + " has " + expected.substr(0, 12) +
+                       "...): the file was changed or damaged after it was saved");
+  }
+
+ private:
+  std::string m_file, m_dir;
+  json m_root;
+};
+
+void writeSystem(RewardSystem& system, const MethodContext& ctx, const Tokenizer& tokenizer,
+                 const fs::path& dir, const std::string& runUuid) {
   json modules = json::array();
+  json files = json::object();
   int k = 0;
   for (const auto& [name, module] : system.namedModules()) {
     const std::string file = "m" + std::to_string(k++) + ".pt";
-    nn::saveModule(*module, (fs::path(dir) / file).string());
-    modules.push_back({{"name", name}, {"file", file}});
+    const std::string sha = nn::saveModule(*module, (dir / file).string());
+    modules.push_back({{"name", name}, {"file", file}, {"sha256", sha}});
   }
   const Tokenizer& tok = system.ownTokenizer() ? *system.ownTokenizer() : tokenizer;
   json backbone = nullptr;
   if (!ctx.backboneDir.empty()) {
     // A Hugging Face backbone: its config.json and tokenizer files travel with the weights, so
     // the saved system is rebuilt from this directory alone.
-    const fs::path bdir = fs::path(dir) / "backbone";
-    fs::create_directories(bdir);
-    const fs::path src = fs::path(ctx.backboneDir) / "config.json";
-    if (fs::absolute(src) != fs::absolute(bdir / "config.json"))
-      fs::copy_file(src, bdir / "config.json", fs::copy_options::overwrite_existing);
+    const fs::path bdir = dir / "backbone";
+    fs::create_directory(bdir);
+    files["backbone/config.json"] =
+        copyFile(fs::path(ctx.backboneDir) / "config.json", bdir / "config.json");
     for (const auto& f : tok.files()) {
-      const fs::path target = bdir / fs::path(f).filename();
-      if (fs::absolute(f) != fs::absolute(target))
-        fs::copy_file(f, target, fs::copy_options::overwrite_existing);
+      const std::string name = fs::path(f).filename().string();
+      files["backbone/" + name] = copyFile(f, bdir / name);
     }
     backbone = {{"dir", "backbone"},
                 {"model_type", hf::readHfConfig(ctx.backboneDir).modelType},
@@ -50,12 +200,19 @@ void saveSystem(RewardSystem& system, const MethodContext& ctx, const Tokenizer&
                                ? fs::absolute(ctx.backboneDir).lexically_normal().string()
                                : ctx.backboneSource}};
   } else {
-    fs::copy_file(tok.modelPath(), fs::path(dir) / "tokenizer.model",
-                  fs::copy_options::overwrite_existing);
+    files["tokenizer.model"] = copyFile(tok.modelPath(), dir / "tokenizer.model");
+  }
+  // The pre-trained encoder every model started from: scoring does not need it (every module's
+  // weights are saved), but extending a RODOS run trains a new domain model from it.
+  std::string encoderInit;
+  if (!ctx.encoderInit.empty()) {
+    encoderInit = kEncoderInitFile;
+    files[encoderInit] = copyFile(ctx.encoderInit, dir / encoderInit);
   }
   const SpecialIds sp = ctx.data.special;
   json manifest = {
       {"format", kFormat},
+      {"run_uuid", runUuid},
       {"method", ctx.method.method},
       {"method_name", ctx.method.name},
       {"seed", ctx.seed},
@@ -67,72 +224,227 @@ void saveSystem(RewardSystem& system, const MethodContext& ctx, const Tokenizer&
        {{"pad", sp.pad}, {"unk", sp.unk}, {"cls", sp.cls}, {"sep", sp.sep}, {"mask", sp.mask}}},
       {"structure", system.structure()},
       {"base_dir", fs::absolute(ctx.config.baseDir).lexically_normal().string()},
-      {"encoder_init", ctx.encoderInit},
+      {"encoder_init", encoderInit},
       {"backbone", backbone},
-      {"modules", modules}};
-  // The manifest goes last and atomically: a directory with a manifest is complete.
-  AtomicFile out((fs::path(dir) / "manifest.json").string());
+      {"modules", modules},
+      {"files", files}};
+  AtomicFile out((dir / "manifest.json").string());
   out.stream() << manifest.dump(2) << "\n";
   out.commit();
 }
 
-std::unique_ptr<LoadedSystem> loadSystem(const std::string& dir) {
-  const fs::path manifestPath = fs::path(dir) / "manifest.json";
-  std::ifstream in(manifestPath);
-  if (!in) throw InputError(dir + ": no saved model here (manifest.json missing)");
-  json m;
+}  // namespace
+
+void saveSystem(RewardSystem& system, const MethodContext& ctx, const Tokenizer& tokenizer,
+                const std::string& dir, const std::string& runUuid) {
+  const fs::path target = fs::path(dir).lexically_normal();
+  const std::string suffix = "." + std::to_string(::getpid());
+  const fs::path staging = target.string() + ".saving" + suffix;
+  const fs::path old = target.string() + ".old" + suffix;
+  bool moved = false;  // the folder that was there is at `old`
+  // Undoes what was done and names the files as they will be found, not the staging folder.
+  auto failed = [&](std::string msg) {
+    std::error_code ec;
+    fs::remove_all(staging, ec);
+    if (moved && !fs::exists(target, ec)) fs::rename(old, target, ec);
+    for (size_t at; (at = msg.find(staging.string())) != std::string::npos;)
+      msg.replace(at, staging.string().size(), target.string());
+    return InputError(msg);
+  };
   try {
-    m = json::parse(in);
-  } catch (const json::exception& e) {
-    throw InputError(manifestPath.string() + ": unreadable (" + e.what() + ")");
+    fs::remove_all(staging);
+    fs::create_directories(staging);
+    writeSystem(system, ctx, tokenizer, staging, runUuid);
+    // The complete folder replaces what was there (a folder of an earlier store's run).
+    if (fs::exists(target)) {
+      fs::remove_all(old);
+      fs::rename(target, old);
+      moved = true;
+    }
+    fs::rename(staging, target);
+  } catch (const fs::filesystem_error& e) {
+    throw failed(writeErrorMessage(e.path1().empty() ? target.string() : e.path1().string(),
+                                   e.code().value()));
+  } catch (const InputError& e) {
+    throw failed(e.what());
+  } catch (...) {
+    failed("");
+    throw;
   }
-  if (m.value("format", 0) != kFormat)
-    throw InputError(manifestPath.string() + ": unsupported model format " +
-                     std::to_string(m.value("format", 0)));
+  std::error_code ec;
+  if (moved) fs::remove_all(old, ec);
+}
+
+std::unique_ptr<LoadedSystem> loadSystem(const std::string& dir) {
+  const std::string file = (fs::path(dir) / "manifest.json").string();
+  const Manifest m(file, dir);
+  const json& r = m.root();
+  const int format = m.integer(r, "format", "$.format", 0, INT_MAX);
+  if (format < 1 || format > kFormat)
+    m.fail("$.format", "unsupported model format " + std::to_string(format) +
+                           " (this version reads 1 to " + std::to_string(kFormat) + ")");
+  const bool checked = format >= 2;  // format 1 folders carry no checksums
+
   auto out = std::make_unique<LoadedSystem>();
-  out->config =
-      parseExperimentConfig(m.at("config").dump(), manifestPath.string() + " (config)", "");
-  out->config.baseDir = m.value("base_dir", std::string("."));
-  const std::string name = m.at("method_name").get<std::string>();
+  out->runUuid = m.str(r, "run_uuid", "$.run_uuid", "");
+  const json& config = m.object(r, "config", "$.config");
+  out->config = parseExperimentConfig(config.dump(), file + " ($.config)", "");
+  out->config.baseDir = m.str(r, "base_dir", "$.base_dir", ".");
+  const std::string name = m.str(r, "method_name", "$.method_name");
   for (const auto& mc : out->config.methods)
     if (mc.name == name) out->method = mc;
   if (out->method.method.empty())
-    throw InputError(manifestPath.string() + ": config has no method " + name);
-  const json backbone = m.value("backbone", json());
+    m.fail("$.method_name", "the config has no method named " + shortValue(name));
+  const int seed = m.integer(r, "seed", "$.seed", INT_MIN, INT_MAX);
+
+  // Every file the manifest lists is checked before anything is read from it.
+  std::set<std::string> listed;
+  if (checked) {
+    const json& files = m.object(r, "files", "$.files");
+    for (auto it = files.begin(); it != files.end(); ++it) {
+      const std::string path = "$.files[\"" + it.key() + "\"]";
+      const std::string rel = m.member(json{{"f", it.key()}}, "f", path);
+      if (!it->is_string()) m.fail(path, "must be a SHA-256 in hex (got " + shortValue(*it) + ")");
+      m.verify(rel, it->get<std::string>(), path);
+      listed.insert(rel);
+    }
+  }
+  auto requireListed = [&](const std::string& rel, const std::string& why) {
+    if (checked && !listed.count(rel))
+      m.fail("$.files", "has no checksum for " + rel + " (" + why + ")");
+  };
+
+  const json* backbone = m.find(r, "backbone");
   std::string backboneDir, backboneSource;
-  if (backbone.is_object()) {
-    backboneDir = (fs::path(dir) / backbone.at("dir").get<std::string>()).string();
-    backboneSource = backbone.value("source", std::string());
-    out->tokenizer = loadHfTokenizer(backboneDir, backbone.at("model_type").get<std::string>());
+  if (backbone && !backbone->is_null()) {
+    if (!backbone->is_object())
+      m.fail("$.backbone", "must be an object or null (got " + shortValue(*backbone) + ")");
+    const std::string bdir = m.member(*backbone, "dir", "$.backbone.dir");
+    backboneDir = (fs::path(dir) / bdir).string();
+    backboneSource = m.str(*backbone, "source", "$.backbone.source", "");
+    requireListed(bdir + "/config.json", "the backbone's shape");
+    out->tokenizer =
+        loadHfTokenizer(backboneDir, m.str(*backbone, "model_type", "$.backbone.model_type"));
+    // Ids past the embedding table would fail inside LibTorch at the first text that has them.
+    const int embeddings = hf::readHfConfig(backboneDir).vocabSize;
+    if (out->tokenizer->vocabSize() > embeddings)
+      throw InputError(backboneDir + ": the tokenizer has " +
+                       std::to_string(out->tokenizer->vocabSize()) +
+                       " tokens but config.json's vocab_size is " + std::to_string(embeddings) +
+                       ": the tokenizer does not belong to these weights");
   } else {
+    requireListed("tokenizer.model", "the tokenizer");
     out->tokenizer = loadSentencePiece((fs::path(dir) / "tokenizer.model").string());
   }
-  out->data.domains = m.at("domains").get<std::vector<std::string>>();
-  out->data.vocabSize = m.at("vocab_size").get<int>();
-  out->data.maxLen = m.at("max_len").get<int>();
-  const json& sp = m.at("special");
-  out->data.special = {sp.at("pad").get<int>(), sp.at("unk").get<int>(), sp.at("cls").get<int>(),
-                       sp.at("sep").get<int>(), sp.at("mask").get<int>()};
+
+  const json& domains = m.need(r, "domains", "$.domains");
+  if (!domains.is_array() || domains.empty())
+    m.fail("$.domains", "must be a non-empty array of names (got " + shortValue(domains) + ")");
+  for (size_t i = 0; i < domains.size(); ++i) {
+    if (!domains[i].is_string())
+      m.fail("$.domains[" + std::to_string(i) + "]",
+             "must be a string (got " + shortValue(domains[i]) + ")");
+    out->data.domains.push_back(domains[i].get<std::string>());
+  }
+  out->data.vocabSize = m.integer(r, "vocab_size", "$.vocab_size", 1, 100000000);
+  out->data.maxLen = m.integer(r, "max_len", "$.max_len", 1, 1000000);
+  const json& sp = m.object(r, "special", "$.special");
+  auto special = [&](const char* key) {
+    return m.integer(sp, key, std::string("$.special.") + key, -1, out->data.vocabSize - 1);
+  };
+  out->data.special = {special("pad"), special("unk"), special("cls"), special("sep"),
+                       special("mask")};
+  if (backboneDir.empty() && out->tokenizer->vocabSize() != out->data.vocabSize)
+    m.fail("$.vocab_size", "is " + std::to_string(out->data.vocabSize) + " but " + dir +
+                               "/tokenizer.model has " +
+                               std::to_string(out->tokenizer->vocabSize()) +
+                               " tokens: the tokenizer does not belong to these weights");
+
+  std::string encoderInit = m.str(r, "encoder_init", "$.encoder_init", "");
+  if (!encoderInit.empty()) {
+    if (fs::path(encoderInit).is_relative()) {
+      encoderInit = (fs::path(dir) / m.member(r, "encoder_init", "$.encoder_init")).string();
+      requireListed(fs::path(encoderInit).filename().string(), "the pre-trained encoder");
+    } else if (!fs::is_regular_file(encoderInit)) {
+      // A format 1 folder pointing into a pre-training cache that has been cleared since.
+      out->missingEncoderInit = encoderInit;
+      encoderInit.clear();
+    }
+  }
+
+  const json& structure = m.need(r, "structure", "$.structure");
+  if (!structure.is_object())
+    m.fail("$.structure", "must be an object (got " + shortValue(structure) + ")");
   out->ctx = std::make_unique<MethodContext>(MethodContext{
-      out->config, out->method, m.at("seed").get<int>(), out->data,
+      out->config, out->method, seed, out->data,
       // A model trained on a GPU is scored on the CPU where this build has no CUDA.
       deviceFor(torch::cuda::is_available() ? out->config.training.device : "cpu"), ""});
-  out->ctx->structure = m.at("structure");
-  out->ctx->encoderInit = m.value("encoder_init", std::string());
+  out->ctx->structure = structure;
+  out->ctx->encoderInit = encoderInit;
   // Every module's weights follow from the directory: the backbone is built from its config.
   out->ctx->backboneDir = backboneDir;
   out->ctx->backboneWeights = false;
   out->ctx->backboneSource = backboneSource;
-  out->system = createMethod(*out->ctx);
+  try {
+    out->system = createMethod(*out->ctx);
+  } catch (const json::exception& e) {
+    m.fail("$.structure",
+           "does not fit method " + out->method.method + " (" + jsonMessage(e) + ")");
+  } catch (const std::logic_error& e) {  // an adapter named twice, ...
+    m.fail("$.structure", "does not fit method " + out->method.method + " (" + e.what() + ")");
+  } catch (const c10::Error& e) {
+    throw InputError(file + ": cannot build the " + out->method.method + " model it describes (" +
+                     firstLine(e.what_without_backtrace()) + ")");
+  }
+
+  // Every module the method has is loaded, each from its own file: a missing one would score
+  // with untrained weights.
   const NamedModules modules = out->system->namedModules();
-  for (const auto& entry : m.at("modules")) {
-    const std::string mname = entry.at("name").get<std::string>();
+  const json& entries = m.need(r, "modules", "$.modules");
+  if (!entries.is_array())
+    m.fail("$.modules", "must be an array (got " + shortValue(entries) + ")");
+  std::set<std::string> loaded;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const std::string path = "$.modules[" + std::to_string(i) + "]";
+    if (!entries[i].is_object())
+      m.fail(path, "must be an object (got " + shortValue(entries[i]) + ")");
+    const std::string mname = m.str(entries[i], "name", path + ".name");
+    const std::string mfile = m.member(entries[i], "file", path + ".file");
     auto it = std::find_if(modules.begin(), modules.end(),
                            [&](const auto& p) { return p.first == mname; });
-    if (it == modules.end()) throw InputError(dir + ": the method has no module '" + mname + "'");
-    nn::loadModule(*it->second, (fs::path(dir) / entry.at("file").get<std::string>()).string());
+    if (it == modules.end())
+      m.fail(path + ".name",
+             "the " + out->method.method + " model has no module " + shortValue(mname));
+    if (!loaded.insert(mname).second) m.fail(path + ".name", "module " + mname + " listed twice");
+    if (checked) m.verify(mfile, m.str(entries[i], "sha256", path + ".sha256"), path + ".sha256");
+    nn::loadModule(*it->second, (fs::path(dir) / mfile).string());
   }
+  for (const auto& [mname, module] : modules)
+    if (!loaded.count(mname))
+      m.fail("$.modules", "has no weights for module " + mname + " (the " + out->method.method +
+                              " model has " + std::to_string(modules.size()) + " modules)");
   return out;
+}
+
+std::unique_ptr<LoadedSystem> loadRunSystem(const std::string& dbPath, const RunInfo& run) {
+  const std::string id = std::to_string(run.id);
+  if (run.status != RunStatus::Finished)
+    throw InputError(dbPath + ": run " + id + " is " + toString(run.status) +
+                     "; only a finished run has a saved model");
+  const std::string dir = modelDirFor(dbPath, run.id);
+  if (!fs::exists(fs::path(dir) / "manifest.json"))
+    throw InputError(dbPath + ": run " + id + " has no saved model (looked in " + dir + ")");
+  auto loaded = loadSystem(dir);
+  // A store recreated under the same name numbers its runs from 1 again: the folder of an
+  // earlier run with this id must not be served for it.
+  const bool sameRun = loaded->runUuid == run.uuid && loaded->method.method == run.method &&
+                       loaded->method.name == run.methodName;
+  if (!sameRun)
+    throw InputError(dir + ": saved by another run than run " + id + " of " + dbPath +
+                     " (run UUID " + (loaded->runUuid.empty() ? "none" : loaded->runUuid) +
+                     ", the store's run has " + (run.uuid.empty() ? "none" : run.uuid) +
+                     "); the store was replaced after that model was saved");
+  return loaded;
 }
 
 std::unique_ptr<LoadedSystem> loadHfRewardModel(const std::string& dir, int maxLen) {

@@ -4,6 +4,7 @@
 
 #include "common/errors.h"
 #include "nn/hf/hfmodel.h"
+#include "store/runstore.h"
 #include "train/experiment.h"
 #include "train/persist.h"
 
@@ -27,11 +28,13 @@ std::unique_ptr<RunScorer> RunScorer::openDirectory(const std::string& modelDir,
 
 std::unique_ptr<RunScorer> RunScorer::openRun(const std::string& dbPath, std::int64_t runId,
                                               int maxLen) {
-  const std::string dir = modelDirFor(dbPath, runId);
-  if (!std::filesystem::exists(dir))
-    throw InputError(dbPath + ": run " + std::to_string(runId) +
-                     " has no saved model (only finished runs save one; looked in " + dir + ")");
-  return openDirectory(dir, maxLen);
+  // Only read: scoring never writes to the store.
+  const auto run = RunStore::open(dbPath, /*readOnly=*/true)->run(runId);
+  if (!run) throw InputError(dbPath + ": no run " + std::to_string(runId));
+  auto impl = std::make_unique<Impl>();
+  impl->loaded = loadRunSystem(dbPath, *run);
+  if (maxLen > 0) impl->loaded->data.maxLen = std::min(impl->loaded->data.maxLen, maxLen);
+  return std::unique_ptr<RunScorer>(new RunScorer(std::move(impl)));
 }
 
 std::string RunScorer::method() const { return m_impl->loaded->method.method; }

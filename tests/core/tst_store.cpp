@@ -388,7 +388,8 @@ class TestStore : public QObject {
     // Back to the layout of schema version 1: whole-run rows as domain '*', no application_id.
     rawSql(db,
            "INSERT INTO results SELECT run_id, '*', metric, value FROM run_results; "
-           "DROP TABLE run_results; PRAGMA user_version=1; PRAGMA application_id=0");
+           "DROP TABLE run_results; ALTER TABLE runs DROP COLUMN uuid; PRAGMA user_version=1; "
+           "PRAGMA application_id=0");
     const QByteArray before = sha256(db);
     {
       auto store = RunStore::open(db, true);
