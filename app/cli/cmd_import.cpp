@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <cmath>
+#include <filesystem>
 #include <iostream>
 #include <map>
 
@@ -35,6 +37,18 @@ std::map<std::string, std::string> parseFieldMap(const std::vector<std::string>&
   return map;
 }
 
+// The output replaces its file only once the import is complete, but an input replaced by it
+// would be lost: the same file is refused under any name (another path, a link).
+void refuseOutputOverInput(const std::string& output, const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(output, ec)) return;
+  for (const auto& input : inputs)
+    if (fs::equivalent(output, input, ec))
+      throw core::InputError("import: the output " + output + " is the input file " + input +
+                             "; write the pairs to another file");
+}
+
 }  // namespace
 
 int cmdImport(const Argv& argv) {
@@ -43,13 +57,15 @@ int cmdImport(const Argv& argv) {
   Args args("import", "--format F [options] INPUT... -o OUT.jsonl",
             "Converts published preference datasets (plain or .gz files) into one canonical pairs\n"
             "file (docs/DATA.md). The first malformed record stops the import with FILE:LINE and\n"
-            "nothing is written, unless --skip-bad. A summary goes to stderr.\n"
+            "nothing is written, unless --skip-bad. No pairs is an error unless --allow-empty,\n"
+            "and never replaces an existing file. A summary goes to stderr.\n"
             "formats: " +
                 formats,
             {{"format", "F", "input format (see above)"},
              {"output", "FILE", "pairs file to write", false, 'o'},
              {"domain", "NAME", "domain of every pair (default: the format's or the data's)"},
              {"skip-bad", "", "skip malformed records and count them instead of stopping"},
+             {"allow-empty", "", "with no pairs, write an empty OUT (when it does not exist)"},
              {"lang", "CODE", "oasst: language of the replies to use (default en)"},
              {"min-score-ratio", "X", "shp: drop pairs whose score_ratio is below X"},
              {"max-pairs-per-post", "N", "shp: keep the first N pairs of each post"},
@@ -58,6 +74,9 @@ int cmdImport(const Argv& argv) {
   if (!args.has("format")) throw core::InputError("import: --format F is required (see --help)");
   if (!args.has("output")) throw core::InputError("import: -o OUT.jsonl is required");
   if (args.positional().empty()) throw core::InputError("import: no input files given");
+  const std::string output = args.value("output");
+  if (output.empty()) throw core::InputError("import: -o must name a file");
+  refuseOutputOverInput(output, args.positional());
 
   core::ImportOptions o;
   o.format = args.value("format");
@@ -70,16 +89,31 @@ int cmdImport(const Argv& argv) {
     throw core::InputError("import: --domain must not be empty");
   o.skipBad = args.has("skip-bad");
   o.lang = args.value("lang", "en");
-  if (args.has("min-score-ratio")) o.minScoreRatio = args.number("min-score-ratio", 0);
+  if (args.has("min-score-ratio")) {
+    o.minScoreRatio = args.number("min-score-ratio", 0);
+    // NaN compares false with every ratio and would switch the filter off.
+    if (!std::isfinite(*o.minScoreRatio))
+      throw core::InputError("import: --min-score-ratio must be a finite number (got '" +
+                             args.value("min-score-ratio") + "')");
+  }
   if (args.has("max-pairs-per-post"))
     o.maxPairsPerPost = args.integer("max-pairs-per-post", 0, 1, 1000000000);
   o.fieldMap = parseFieldMap(args.values("field"));
 
   core::ImportSummary summary;
   const auto pairs = core::importFiles(args.positional(), o, summary);
-  core::writePairsFile(args.value("output"), pairs);
-  std::cerr << core::summaryText(summary) << "wrote " << pairs.size() << " pairs to "
-            << args.value("output") << "\n";
+  if (pairs.empty()) {
+    std::cerr << core::summaryText(summary);
+    std::error_code ec;
+    if (std::filesystem::exists(output, ec))
+      throw core::InputError("import: no pairs; " + output + " is left as it was");
+    if (!args.has("allow-empty"))
+      throw core::InputError("import: no pairs; nothing written (--allow-empty writes an empty " +
+                             output + ")");
+  }
+  core::writePairsFile(output, pairs);
+  std::cerr << (pairs.empty() ? "" : core::summaryText(summary)) << "wrote " << pairs.size()
+            << " pairs to " << output << "\n";
   return 0;
 }
 
