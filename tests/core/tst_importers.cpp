@@ -9,6 +9,7 @@
 
 #include "common/errors.h"
 #include "data/importer.h"
+#include "data/jsonline.h"
 #include "data/pairsio.h"
 
 using rr::core::ImportOptions;
@@ -598,6 +599,36 @@ class TestImporters : public QObject {
     }
     p.prompt = "caf\xC3\xA9 \xF0\x9F\x98\x80";  // valid two- and four-byte sequences
     QCOMPARE(rr::core::parsePairLine(rr::core::pairToJsonLine(p), "x").prompt, p.prompt);
+  }
+
+  // The reader of every data line: import, pairs files and `score` input.
+  void jsonLineLimits() {
+    using rr::core::JsonLineError;
+    using rr::core::parseJsonLine;
+    QCOMPARE(parseJsonLine("{\"a\": [1, {\"b\": \"caf\xC3\xA9\"}]}")["a"][1]["b"], "caf\xC3\xA9");
+    const auto nested = [](int levels) {
+      return std::string(static_cast<size_t>(levels), '[') +
+             std::string(static_cast<size_t>(levels), ']');
+    };
+    QVERIFY(parseJsonLine(nested(rr::core::kMaxJsonDepth)).is_array());
+    try {
+      parseJsonLine(nested(rr::core::kMaxJsonDepth + 1));
+      QFAIL("nesting past the limit was parsed");
+    } catch (const JsonLineError& e) {
+      QCOMPARE(QString(e.what()), QString("nested too deeply (more than 1000 levels)"));
+    }
+    try {
+      parseJsonLine(std::string("{}\0{}", 5));
+      QFAIL("a NUL byte was accepted");
+    } catch (const JsonLineError& e) {
+      QCOMPARE(QString(e.what()), QString("contains a NUL byte (at byte 2)"));
+    }
+    try {
+      parseJsonLine("{\"a\": \"\xFF\"}");
+      QFAIL("a string that is not UTF-8 was accepted");
+    } catch (const JsonLineError& e) {
+      QCOMPARE(e.reason(), std::string("not valid JSON"));
+    }
   }
 
   void directoryIsNotAPairsFile() {
