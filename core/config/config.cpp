@@ -185,6 +185,12 @@ bool isMissing(const std::string& path, const std::string& baseDir) {
   return !path.empty() && !baseDir.empty() && !fs::exists(resolvePath(path, baseDir));
 }
 
+// A directory opens as an empty stream: read as a data file it gives no lines and no error.
+bool isDirectory(const std::string& path, const std::string& baseDir) {
+  std::error_code ec;
+  return !path.empty() && !baseDir.empty() && fs::is_directory(resolvePath(path, baseDir), ec);
+}
+
 std::vector<std::string> stringList(JsonObjectReader& r, const std::string& key,
                                     const std::vector<std::string>& def) {
   const json* v = r.raw(key);
@@ -253,6 +259,9 @@ void parseData(JsonObjectReader& top, DataConfig& d, const std::string& baseDir)
       fc.path = fr.str("path", "");
       if (isMissing(fc.path, baseDir))
         fr.fail(path + ".path", "file not found: " + resolvePath(fc.path, baseDir));
+      if (isDirectory(fc.path, baseDir))
+        fr.fail(path + ".path",
+                "is a directory, not a pairs file: " + resolvePath(fc.path, baseDir));
       fc.domain = fr.str("domain", "");
       fc.split = fr.oneOf("split", "", {"", "train", "validation", "test"});
       fr.finish();
@@ -461,10 +470,14 @@ ExperimentConfig configFromJson(const json& root, const std::string& fileLabel,
     c.pretrain.maskProb = pr.number("mask_prob", 0.15, 0.01, 0.9);
     c.pretrain.seed = static_cast<int>(pr.integer("seed", 1, 0, 2147483647));
     c.pretrain.texts = stringList(pr, "texts", {});
-    for (size_t i = 0; i < c.pretrain.texts.size(); ++i)
+    for (size_t i = 0; i < c.pretrain.texts.size(); ++i) {
+      const std::string at = "$.pretrain.texts[" + std::to_string(i) + "]";
       if (isMissing(c.pretrain.texts[i], baseDir))
-        pr.fail("$.pretrain.texts[" + std::to_string(i) + "]",
-                "file not found: " + resolvePath(c.pretrain.texts[i], baseDir));
+        pr.fail(at, "file not found: " + resolvePath(c.pretrain.texts[i], baseDir));
+      if (isDirectory(c.pretrain.texts[i], baseDir))
+        pr.fail(at,
+                "is a directory, not a text file: " + resolvePath(c.pretrain.texts[i], baseDir));
+    }
     pr.finish();
   }
   if (const json* t = r.raw("training")) {
