@@ -275,6 +275,7 @@ void parseData(JsonObjectReader& top, DataConfig& d, const std::string& baseDir)
     d.split.train = sr.number("train", 0.8, 0, 1, true);
     d.split.validation = sr.number("validation", 0.1, 0, 1);
     d.split.test = sr.number("test", 0.1, 0, 1, true);
+    d.split.method = sr.oneOf("method", "mix64", {"mix64", "fnv1a"});
     sr.finish();
     const double sum = d.split.train + d.split.validation + d.split.test;
     if (std::abs(sum - 1.0) > 1e-6) {
@@ -507,6 +508,20 @@ ExperimentConfig parseExperimentConfig(const std::string& jsonText, const std::s
   return configFromJson(parseJsonText(jsonText, fileLabel), fileLabel, baseDir);
 }
 
+ExperimentConfig parseStoredExperimentConfig(const std::string& jsonText,
+                                             const std::string& fileLabel) {
+  json root = parseJsonText(jsonText, fileLabel);
+  const auto data = root.is_object() ? root.find("data") : root.end();
+  if (data != root.end() && data->is_object()) {
+    const auto split = data->find("split");
+    if (split == data->end())
+      (*data)["split"] = {{"method", "fnv1a"}};
+    else if (split->is_object() && !split->contains("method"))
+      (*split)["method"] = "fnv1a";
+  }
+  return configFromJson(root, fileLabel, "");
+}
+
 ExperimentConfig loadExperimentConfig(const std::string& path,
                                       const std::vector<std::string>& overrides) {
   std::ifstream in(path, std::ios::binary);
@@ -552,7 +567,8 @@ std::string experimentConfigToJson(const ExperimentConfig& c, int indent) {
   }
   data["split"] = {{"train", c.data.split.train},
                    {"validation", c.data.split.validation},
-                   {"test", c.data.split.test}};
+                   {"test", c.data.split.test},
+                   {"method", c.data.split.method}};
   data["max_pairs_per_domain"] = c.data.maxPairsPerDomain;
   j["data"] = data;
   json tok = {{"vocab_size", c.tokenizer.vocabSize}, {"type", c.tokenizer.type}};

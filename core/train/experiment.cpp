@@ -101,6 +101,7 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
   // Everything that can fail on bad input happens before the store is touched.
   std::vector<PreferencePair> pairs = loadExperimentPairs(config);
   if (pairs.empty()) throw InputError(config.sourcePath + ": the experiment's data has no pairs");
+  requireTestPairs(pairs, config.sourcePath);
   // Hugging Face folders (the encoder's, and each `pretrained` method's) are loaded and checked
   // completely here, before the store is touched.
   std::optional<HfBackboneInfo> backbone;

@@ -91,7 +91,7 @@ std::unique_ptr<LoadedSystem> loadSystem(const std::string& dir) {
                      std::to_string(m.value("format", 0)));
   auto out = std::make_unique<LoadedSystem>();
   out->config =
-      parseExperimentConfig(m.at("config").dump(), manifestPath.string() + " (config)", "");
+      parseStoredExperimentConfig(m.at("config").dump(), manifestPath.string() + " (config)");
   out->config.baseDir = m.value("base_dir", std::string("."));
   const std::string name = m.at("method_name").get<std::string>();
   for (const auto& mc : out->config.methods)
