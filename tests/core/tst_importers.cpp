@@ -504,11 +504,11 @@ class TestImporters : public QObject {
                                     << QString(R"({"domain": "d", "prompt": "p",)") + QChar(0) +
                                            R"( "chosen": "c", "rejected": "r"})"
                                     << "contains a NUL byte (at byte 30)";
-    // Quoting the bad value used to dump all of it, recursively: a stack overflow.
+    // Quoting the bad value used to dump all of it, recursively: a stack overflow (SIGSEGV).
     QTest::newRow("hellaswag deep label")
         << "hellaswag"
         << R"({"ctx": "c", "endings": ["a", "b", "c", "d"], "label": )" +
-               QString("[").repeated(20000) + QString("]").repeated(20000) + "}"
+               QString("[").repeated(200000) + QString("]").repeated(200000) + "}"
         << "nested too deeply (more than 1000 levels)";
     QTest::newRow("hellaswag nested label")
         << "hellaswag"
