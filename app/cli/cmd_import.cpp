@@ -1,13 +1,11 @@
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <iostream>
 #include <map>
 
 #include "args.h"
 #include "commands.h"
 #include "data/importer.h"
-#include "data/pairsio.h"
 
 namespace rr::cli {
 namespace {
@@ -37,18 +35,6 @@ std::map<std::string, std::string> parseFieldMap(const std::vector<std::string>&
   return map;
 }
 
-// The output replaces its file only once the import is complete, but an input replaced by it
-// would be lost: the same file is refused under any name (another path, a link).
-void refuseOutputOverInput(const std::string& output, const std::vector<std::string>& inputs) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!fs::exists(output, ec)) return;
-  for (const auto& input : inputs)
-    if (fs::equivalent(output, input, ec))
-      throw core::InputError("import: the output " + output + " is the input file " + input +
-                             "; write the pairs to another file");
-}
-
 }  // namespace
 
 int cmdImport(const Argv& argv) {
@@ -76,7 +62,6 @@ int cmdImport(const Argv& argv) {
   if (args.positional().empty()) throw core::InputError("import: no input files given");
   const std::string output = args.value("output");
   if (output.empty()) throw core::InputError("import: -o must name a file");
-  refuseOutputOverInput(output, args.positional());
 
   core::ImportOptions o;
   o.format = args.value("format");
@@ -101,19 +86,15 @@ int cmdImport(const Argv& argv) {
   o.fieldMap = parseFieldMap(args.values("field"));
 
   core::ImportSummary summary;
-  const auto pairs = core::importFiles(args.positional(), o, summary);
-  if (pairs.empty()) {
+  size_t written = 0;
+  try {
+    written = core::importToFile(args.positional(), o, output, args.has("allow-empty"), summary);
+  } catch (const core::EmptyImportError& e) {
     std::cerr << core::summaryText(summary);
-    std::error_code ec;
-    if (std::filesystem::exists(output, ec))
-      throw core::InputError("import: no pairs; " + output + " is left as it was");
-    if (!args.has("allow-empty"))
-      throw core::InputError("import: no pairs; nothing written (--allow-empty writes an empty " +
-                             output + ")");
+    throw core::InputError("import: " + std::string(e.what()) +
+                           (e.outputExists() ? "" : " (--allow-empty writes an empty file)"));
   }
-  core::writePairsFile(output, pairs);
-  std::cerr << (pairs.empty() ? "" : core::summaryText(summary)) << "wrote " << pairs.size()
-            << " pairs to " << output << "\n";
+  std::cerr << core::summaryText(summary) << "wrote " << written << " pairs to " << output << "\n";
   return 0;
 }
 

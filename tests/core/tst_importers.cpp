@@ -631,6 +631,40 @@ class TestImporters : public QObject {
     }
   }
 
+  // What the CLI's `import` and the GUI's import dialog share.
+  void importToFileKeepsInputsAndExistingFiles() {
+    QTemporaryDir dir;
+    const std::string input = writeFile(dir, "in.jsonl", "");
+    const std::string link = dir.filePath("link.jsonl").toStdString();
+    QVERIFY(QFile::link(QString::fromStdString(input), QString::fromStdString(link)));
+    ImportSummary s;
+    QVERIFY_THROWS_EXCEPTION(rr::core::InputError,
+                             rr::core::importToFile({input}, options("dahoas"), link, false, s));
+    const std::string existing = writeFile(dir, "out.jsonl", "kept\n");
+    for (bool allowEmpty : {false, true}) {
+      try {
+        rr::core::importToFile({input}, options("dahoas"), existing, allowEmpty, s);
+        QFAIL("an import without pairs replaced a file");
+      } catch (const rr::core::EmptyImportError& e) {
+        QVERIFY(e.outputExists());
+        QCOMPARE(QString(e.what()),
+                 QString::fromStdString("no pairs; " + existing + " is left as it was"));
+      }
+      std::ifstream in(existing);
+      QCOMPARE(std::string(std::istreambuf_iterator<char>(in), {}), std::string("kept\n"));
+    }
+    const std::string fresh = dir.filePath("fresh.jsonl").toStdString();
+    QVERIFY_THROWS_EXCEPTION(rr::core::EmptyImportError,
+                             rr::core::importToFile({input}, options("dahoas"), fresh, false, s));
+    QVERIFY(!QFile::exists(QString::fromStdString(fresh)));
+    QCOMPARE(rr::core::importToFile({input}, options("dahoas"), fresh, true, s), size_t(0));
+    QVERIFY(QFile::exists(QString::fromStdString(fresh)));
+    const size_t written =
+        rr::core::importToFile({fixture("dahoas.jsonl")}, options("dahoas"), existing, false, s);
+    QVERIFY(written > 0);
+    QCOMPARE(rr::core::readPairsFile(existing).size(), written);
+  }
+
   void directoryIsNotAPairsFile() {
     QTemporaryDir dir;
     try {

@@ -113,7 +113,7 @@ class TestImportersCli : public QObject {
          {input, dir.filePath("link.jsonl"), dir.filePath("sub/../data.jsonl")}) {
       const Result r = cli({"--format", "dahoas", input, "-o", out});
       QCOMPARE(r.code, 2);
-      QCOMPARE(r.err, "error: import: the output " + out + " is the input file " + input +
+      QCOMPARE(r.err, "error: the output " + out + " is the input file " + input +
                           "; write the pairs to another file\n");
       QCOMPARE(readAll(input), before);
     }
@@ -143,9 +143,8 @@ class TestImportersCli : public QObject {
     Result r = cli({"--format", "shp", "--skip-bad", fixture("malformed.jsonl"), "-o", fresh});
     QCOMPARE(r.code, 2);
     QVERIFY2(r.err.contains("malformed records skipped: 6\n"), qPrintable(r.err));
-    QVERIFY2(r.err.endsWith("error: import: no pairs; nothing written (--allow-empty writes an "
-                            "empty " +
-                            fresh + ")\n"),
+    QVERIFY2(r.err.endsWith("error: import: no pairs; nothing written to " + fresh +
+                            " (--allow-empty writes an empty file)\n"),
              qPrintable(r.err));
     QVERIFY(!QFile::exists(fresh));
     r = cli({"--format", "dahoas", "--allow-empty", empty, "-o", fresh});

@@ -1,10 +1,12 @@
 // The import driver: picks a format reader, feeds it every line of every input, and keeps the
 // pairs of the records that read cleanly.
+#include <filesystem>
 #include <sstream>
 
 #include "common/errors.h"
 #include "data/formats/importer_p.h"
 #include "data/jsonline.h"
+#include "data/pairsio.h"
 
 namespace rr::core {
 namespace formats {
@@ -232,6 +234,30 @@ std::vector<PreferencePair> importFiles(const std::vector<std::string>& inputs,
     reader->finish(ctx);
   }
   return out;
+}
+
+std::vector<PreferencePair>::size_type importToFile(const std::vector<std::string>& inputs,
+                                                    const ImportOptions& options,
+                                                    const std::string& output, bool allowEmpty,
+                                                    ImportSummary& summary) {
+  namespace fs = std::filesystem;
+  if (output.empty()) throw InputError("the output file name is empty");
+  std::error_code ec;
+  const bool exists = fs::exists(output, ec);
+  // The output replaces its file only once the import is complete, but an input replaced by it
+  // would be lost.
+  if (exists)
+    for (const auto& input : inputs)
+      if (fs::equivalent(output, input, ec))
+        throw InputError("the output " + output + " is the input file " + input +
+                         "; write the pairs to another file");
+  const std::vector<PreferencePair> pairs = importFiles(inputs, options, summary);
+  if (pairs.empty() && exists)
+    throw EmptyImportError("no pairs; " + output + " is left as it was", true);
+  if (pairs.empty() && !allowEmpty)
+    throw EmptyImportError("no pairs; nothing written to " + output, false);
+  writePairsFile(output, pairs);
+  return pairs.size();
 }
 
 std::string summaryText(const ImportSummary& s) {
