@@ -15,7 +15,6 @@
 #include <memory>
 
 #include "data/importer.h"
-#include "data/pairsio.h"
 
 namespace rr::ui {
 namespace {
@@ -113,9 +112,8 @@ void ImportDialog::startImport() {
   QThread* worker = QThread::create([job] {
     try {
       core::ImportSummary summary;
-      const auto pairs = core::importFiles(job->inputs, job->options, summary);
       QDir().mkpath(QFileInfo(QString::fromStdString(job->output)).absolutePath());
-      core::writePairsFile(job->output, pairs);
+      core::importToFile(job->inputs, job->options, job->output, false, summary);
       job->summary = core::summaryText(summary);
     } catch (const std::exception& e) {
       job->error = e.what();

@@ -1,11 +1,11 @@
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <map>
 
 #include "args.h"
 #include "commands.h"
 #include "data/importer.h"
-#include "data/pairsio.h"
 
 namespace rr::cli {
 namespace {
@@ -43,13 +43,15 @@ int cmdImport(const Argv& argv) {
   Args args("import", "--format F [options] INPUT... -o OUT.jsonl",
             "Converts published preference datasets (plain or .gz files) into one canonical pairs\n"
             "file (docs/DATA.md). The first malformed record stops the import with FILE:LINE and\n"
-            "nothing is written, unless --skip-bad. A summary goes to stderr.\n"
+            "nothing is written, unless --skip-bad. No pairs is an error unless --allow-empty,\n"
+            "and never replaces an existing file. A summary goes to stderr.\n"
             "formats: " +
                 formats,
             {{"format", "F", "input format (see above)"},
              {"output", "FILE", "pairs file to write", false, 'o'},
              {"domain", "NAME", "domain of every pair (default: the format's or the data's)"},
              {"skip-bad", "", "skip malformed records and count them instead of stopping"},
+             {"allow-empty", "", "with no pairs, write an empty OUT (when it does not exist)"},
              {"lang", "CODE", "oasst: language of the replies to use (default en)"},
              {"min-score-ratio", "X", "shp: drop pairs whose score_ratio is below X"},
              {"max-pairs-per-post", "N", "shp: keep the first N pairs of each post"},
@@ -58,6 +60,8 @@ int cmdImport(const Argv& argv) {
   if (!args.has("format")) throw core::InputError("import: --format F is required (see --help)");
   if (!args.has("output")) throw core::InputError("import: -o OUT.jsonl is required");
   if (args.positional().empty()) throw core::InputError("import: no input files given");
+  const std::string output = args.value("output");
+  if (output.empty()) throw core::InputError("import: -o must name a file");
 
   core::ImportOptions o;
   o.format = args.value("format");
@@ -70,16 +74,27 @@ int cmdImport(const Argv& argv) {
     throw core::InputError("import: --domain must not be empty");
   o.skipBad = args.has("skip-bad");
   o.lang = args.value("lang", "en");
-  if (args.has("min-score-ratio")) o.minScoreRatio = args.number("min-score-ratio", 0);
+  if (args.has("min-score-ratio")) {
+    o.minScoreRatio = args.number("min-score-ratio", 0);
+    // NaN compares false with every ratio and would switch the filter off.
+    if (!std::isfinite(*o.minScoreRatio))
+      throw core::InputError("import: --min-score-ratio must be a finite number (got '" +
+                             args.value("min-score-ratio") + "')");
+  }
   if (args.has("max-pairs-per-post"))
     o.maxPairsPerPost = args.integer("max-pairs-per-post", 0, 1, 1000000000);
   o.fieldMap = parseFieldMap(args.values("field"));
 
   core::ImportSummary summary;
-  const auto pairs = core::importFiles(args.positional(), o, summary);
-  core::writePairsFile(args.value("output"), pairs);
-  std::cerr << core::summaryText(summary) << "wrote " << pairs.size() << " pairs to "
-            << args.value("output") << "\n";
+  size_t written = 0;
+  try {
+    written = core::importToFile(args.positional(), o, output, args.has("allow-empty"), summary);
+  } catch (const core::EmptyImportError& e) {
+    std::cerr << core::summaryText(summary);
+    throw core::InputError("import: " + std::string(e.what()) +
+                           (e.outputExists() ? "" : " (--allow-empty writes an empty file)"));
+  }
+  std::cerr << core::summaryText(summary) << "wrote " << written << " pairs to " << output << "\n";
   return 0;
 }
 

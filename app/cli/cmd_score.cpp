@@ -3,6 +3,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "data/jsonline.h"
 #include "train/scoring.h"
 
 namespace rr::cli {
@@ -43,9 +44,9 @@ int cmdScore(const Argv& argv) {
     const std::string where = "stdin:" + std::to_string(lineNo);
     nlohmann::json j;
     try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      throw core::InputError(where + ": not valid JSON (" + e.what() + ")");
+      j = core::parseJsonLine(line);
+    } catch (const core::JsonLineError& e) {
+      throw core::InputError(where + ": " + e.what());
     }
     if (!j.is_object() || !j.contains("prompt") || !j["prompt"].is_string() ||
         !j.contains("response") || !j["response"].is_string())

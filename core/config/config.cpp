@@ -185,6 +185,12 @@ bool isMissing(const std::string& path, const std::string& baseDir) {
   return !path.empty() && !baseDir.empty() && !fs::exists(resolvePath(path, baseDir));
 }
 
+// A directory opens as an empty stream: read as a data file it gives no lines and no error.
+bool isDirectory(const std::string& path, const std::string& baseDir) {
+  std::error_code ec;
+  return !path.empty() && !baseDir.empty() && fs::is_directory(resolvePath(path, baseDir), ec);
+}
+
 std::vector<std::string> stringList(JsonObjectReader& r, const std::string& key,
                                     const std::vector<std::string>& def) {
   const json* v = r.raw(key);
@@ -253,6 +259,9 @@ void parseData(JsonObjectReader& top, DataConfig& d, const std::string& baseDir)
       fc.path = fr.str("path", "");
       if (isMissing(fc.path, baseDir))
         fr.fail(path + ".path", "file not found: " + resolvePath(fc.path, baseDir));
+      if (isDirectory(fc.path, baseDir))
+        fr.fail(path + ".path",
+                "is a directory, not a pairs file: " + resolvePath(fc.path, baseDir));
       fc.domain = fr.str("domain", "");
       fc.split = fr.oneOf("split", "", {"", "train", "validation", "test"});
       fr.finish();
@@ -266,6 +275,7 @@ void parseData(JsonObjectReader& top, DataConfig& d, const std::string& baseDir)
     d.split.train = sr.number("train", 0.8, 0, 1, true);
     d.split.validation = sr.number("validation", 0.1, 0, 1);
     d.split.test = sr.number("test", 0.1, 0, 1, true);
+    d.split.method = sr.oneOf("method", "mix64", {"mix64", "fnv1a"});
     sr.finish();
     const double sum = d.split.train + d.split.validation + d.split.test;
     if (std::abs(sum - 1.0) > 1e-6) {
@@ -461,10 +471,14 @@ ExperimentConfig configFromJson(const json& root, const std::string& fileLabel,
     c.pretrain.maskProb = pr.number("mask_prob", 0.15, 0.01, 0.9);
     c.pretrain.seed = static_cast<int>(pr.integer("seed", 1, 0, 2147483647));
     c.pretrain.texts = stringList(pr, "texts", {});
-    for (size_t i = 0; i < c.pretrain.texts.size(); ++i)
+    for (size_t i = 0; i < c.pretrain.texts.size(); ++i) {
+      const std::string at = "$.pretrain.texts[" + std::to_string(i) + "]";
       if (isMissing(c.pretrain.texts[i], baseDir))
-        pr.fail("$.pretrain.texts[" + std::to_string(i) + "]",
-                "file not found: " + resolvePath(c.pretrain.texts[i], baseDir));
+        pr.fail(at, "file not found: " + resolvePath(c.pretrain.texts[i], baseDir));
+      if (isDirectory(c.pretrain.texts[i], baseDir))
+        pr.fail(at,
+                "is a directory, not a text file: " + resolvePath(c.pretrain.texts[i], baseDir));
+    }
     pr.finish();
   }
   if (const json* t = r.raw("training")) {
@@ -492,6 +506,20 @@ ExperimentConfig configFromJson(const json& root, const std::string& fileLabel,
 ExperimentConfig parseExperimentConfig(const std::string& jsonText, const std::string& fileLabel,
                                        const std::string& baseDir) {
   return configFromJson(parseJsonText(jsonText, fileLabel), fileLabel, baseDir);
+}
+
+ExperimentConfig parseStoredExperimentConfig(const std::string& jsonText,
+                                             const std::string& fileLabel) {
+  json root = parseJsonText(jsonText, fileLabel);
+  const auto data = root.is_object() ? root.find("data") : root.end();
+  if (data != root.end() && data->is_object()) {
+    const auto split = data->find("split");
+    if (split == data->end())
+      (*data)["split"] = {{"method", "fnv1a"}};
+    else if (split->is_object() && !split->contains("method"))
+      (*split)["method"] = "fnv1a";
+  }
+  return configFromJson(root, fileLabel, "");
 }
 
 ExperimentConfig loadExperimentConfig(const std::string& path,
@@ -539,7 +567,8 @@ std::string experimentConfigToJson(const ExperimentConfig& c, int indent) {
   }
   data["split"] = {{"train", c.data.split.train},
                    {"validation", c.data.split.validation},
-                   {"test", c.data.split.test}};
+                   {"test", c.data.split.test},
+                   {"method", c.data.split.method}};
   data["max_pairs_per_domain"] = c.data.maxPairsPerDomain;
   j["data"] = data;
   json tok = {{"vocab_size", c.tokenizer.vocabSize}, {"type", c.tokenizer.type}};

@@ -27,6 +27,9 @@ struct SplitConfig {
   double train = 0.8;
   double validation = 0.1;
   double test = 0.1;
+  // How a prompt's hash picks its split (data/dataset.h): "mix64", or "fnv1a", the method of runs
+  // made before it, under which prompts differing only at the end mostly shared a split.
+  std::string method = "mix64";
 };
 
 struct DataConfig {
@@ -133,6 +136,10 @@ ExperimentConfig loadExperimentConfig(const std::string& path,
 // with a run, read back on a machine that may not have its data files).
 ExperimentConfig parseExperimentConfig(const std::string& jsonText, const std::string& fileLabel,
                                        const std::string& baseDir = ".");
+// A config stored with a run (a saved model's manifest): keys added since it was written take the
+// value that reproduces what that run did (data.split.method absent = "fnv1a").
+ExperimentConfig parseStoredExperimentConfig(const std::string& jsonText,
+                                             const std::string& fileLabel);
 // Full canonical JSON (every key, defaults included); parse(toJson(c)) == c.
 std::string experimentConfigToJson(const ExperimentConfig& c, int indent = 2);
 

@@ -3,15 +3,34 @@
 #include <map>
 #include <set>
 
+#include "common/errors.h"
 #include "common/hash.h"
 #include "data/pairsio.h"
 #include "data/synthetic.h"
 
 namespace rr::core {
 
+namespace {
+
+// The finalizer of MurmurHash3 (fmix64): every input bit flips each output bit with probability
+// about 1/2. FNV-1a alone is not enough for a split: a change in a prompt's last bytes moves
+// mostly low bits, and the split reads the high ones. Written here for the reason common/hash.h
+// gives: the splits of stored runs depend on these exact bits, forever.
+std::uint64_t fmix64(std::uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdULL;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ULL;
+  k ^= k >> 33;
+  return k;
+}
+
+}  // namespace
+
 std::string splitForPrompt(const std::string& prompt, const SplitConfig& ratios) {
-  const double u = static_cast<double>(StableHash().add("split").add(prompt).value() >> 11) *
-                   (1.0 / 9007199254740992.0);
+  std::uint64_t h = StableHash().add("split").add(prompt).value();
+  if (ratios.method != "fnv1a") h = fmix64(h);
+  const double u = static_cast<double>(h >> 11) * (1.0 / 9007199254740992.0);
   if (u < ratios.train) return "train";
   if (u < ratios.train + ratios.validation) return "validation";
   return "test";
@@ -58,6 +77,21 @@ std::vector<PreferencePair> loadExperimentPairs(const ExperimentConfig& config) 
   }
   assignSplits(out, config.data.split);
   return out;
+}
+
+void requireTestPairs(const std::vector<PreferencePair>& pairs, const std::string& where) {
+  std::map<std::string, std::map<std::string, long>> perDomain;  // domain -> split -> pairs
+  for (const auto& p : pairs) perDomain[p.domain][p.split]++;
+  for (const auto& [domain, splits] : perDomain) {
+    if (splits.count("test")) continue;
+    std::string counts;
+    for (const auto& [split, n] : splits)
+      counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + split;
+    throw InputError(
+        where + ": domain '" + domain + "' has no test pairs (" + counts +
+        "), so its accuracy cannot be measured; give the domain more pairs or put some "
+        "in the test split");
+  }
 }
 
 }  // namespace rr::core

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/errors.h"
 #include "data/pair.h"
 
 namespace rr::core {
@@ -44,6 +45,27 @@ std::vector<std::string> importFormatNames();
 // Pairs with an id seen before are dropped; the first one is kept.
 std::vector<PreferencePair> importFiles(const std::vector<std::string>& inputs,
                                         const ImportOptions& options, ImportSummary& summary);
+
+// An import that read everything and yielded no pairs (see importToFile).
+class EmptyImportError : public InputError {
+ public:
+  EmptyImportError(const std::string& what, bool outputExists)
+      : InputError(what), m_outputExists(outputExists) {}
+  bool outputExists() const { return m_outputExists; }
+
+ private:
+  bool m_outputExists;
+};
+
+// importFiles, then writes the pairs to `output` atomically, with the guarantees users of
+// `import` rely on: an `output` that is one of the inputs, under any name (another path, a
+// link), is refused before anything is read (InputError); an import that yields no pairs throws
+// EmptyImportError and leaves `output` as it was, unless `allowEmpty` and no file is there, when
+// an empty file is written. `summary` is complete whenever EmptyImportError is thrown.
+std::vector<PreferencePair>::size_type importToFile(const std::vector<std::string>& inputs,
+                                                    const ImportOptions& options,
+                                                    const std::string& output, bool allowEmpty,
+                                                    ImportSummary& summary);
 
 // Multi-line human-readable report of `summary` (the CLI prints it to stderr).
 std::string summaryText(const ImportSummary& summary);

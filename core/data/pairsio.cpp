@@ -1,11 +1,13 @@
 #include "data/pairsio.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "common/atomicfile.h"
 #include "common/errors.h"
+#include "data/jsonline.h"
 
 namespace rr::core {
 namespace {
@@ -27,9 +29,9 @@ const char* kKnownKeys[] = {"id",    "domain", "prompt",       "chosen",        
 PreferencePair parsePairLine(const std::string& line, const std::string& where) {
   json obj;
   try {
-    obj = json::parse(line);
-  } catch (const json::parse_error& e) {
-    throw InputError(where + ": not valid JSON (" + std::string(e.what()) + ")");
+    obj = parseJsonLine(line);
+  } catch (const JsonLineError& e) {
+    throw InputError(where + ": " + e.what());
   }
   if (!obj.is_object()) throw InputError(where + ": expected a JSON object");
   for (auto it = obj.begin(); it != obj.end(); ++it) {
@@ -61,22 +63,47 @@ PreferencePair parsePairLine(const std::string& line, const std::string& where) 
     const json& caps = obj["capabilities"];
     if (!caps.is_object()) throw InputError(where + ": field 'capabilities' must be an object");
     for (auto it = caps.begin(); it != caps.end(); ++it) {
-      if (!it->is_number_integer() || it->get<int>() < -1 || it->get<int>() > 1)
-        throw InputError(where + ": capabilities." + it.key() + " must be 1, -1 or 0");
-      p.capabilities[it.key()] = it->get<int>();
+      // Compared as written: narrowing first turned 4294967297 into 1.
+      long label = 0;
+      if (!asLong(*it, label) || label < -1 || label > 1)
+        throw InputError(where + ": capabilities." + it.key() + " must be 1, -1 or 0 (got " +
+                         quoteJson(*it) + ")");
+      p.capabilities[it.key()] = static_cast<int>(label);
     }
   }
   if (obj.contains("source")) {
     const json& src = obj["source"];
     if (!src.is_object()) throw InputError(where + ": field 'source' must be an object");
+    for (const char* key : {"format", "file"})
+      if (src.contains(key) && !src[key].is_string())
+        throw InputError(where + ": field 'source." + key + "' must be a string (got " +
+                         quoteJson(src[key]) + ")");
     p.source.format = src.value("format", "");
     p.source.file = src.value("file", "");
-    p.source.line = src.value("line", 0L);
+    if (src.contains("line") && (!asLong(src["line"], p.source.line) || p.source.line < 0))
+      throw InputError(where +
+                       ": field 'source.line' must be a line number, an integer >= 0 (got " +
+                       quoteJson(src["line"]) + ")");
   }
   return p;
 }
 
 std::string pairToJsonLine(const PreferencePair& p) {
+  // Checked here rather than replaced by U+FFFD on output: the id hashes the bytes as they are,
+  // so an altered pair could not be read back.
+  auto check = [&p](const std::string& text, const std::string& field) {
+    if (invalidUtf8At(text) != std::string::npos)
+      requireUtf8(text,
+                  "pair " + makePairId(p.domain, p.prompt, p.chosen, p.rejected) + ": " + field);
+  };
+  check(p.domain, "domain");
+  check(p.prompt, "prompt");
+  check(p.chosen, "chosen");
+  check(p.rejected, "rejected");
+  for (const auto& [capability, label] : p.capabilities) check(capability, "a capability name");
+  check(p.capabilitySource, "capability_source");
+  check(p.source.format, "source.format");
+  check(p.source.file, "source.file");
   json obj = json::object();
   obj["id"] = p.id.empty() ? makePairId(p.domain, p.prompt, p.chosen, p.rejected) : p.id;
   obj["domain"] = p.domain;
@@ -90,10 +117,14 @@ std::string pairToJsonLine(const PreferencePair& p) {
     if (!p.capabilitySource.empty()) obj["capability_source"] = p.capabilitySource;
   }
   obj["source"] = {{"format", p.source.format}, {"file", p.source.file}, {"line", p.source.line}};
-  return obj.dump(-1, ' ', false, json::error_handler_t::replace);
+  return obj.dump();
 }
 
 std::vector<PreferencePair> readPairsFile(const std::string& path) {
+  // A directory opens as an empty stream and would read as a file without pairs.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(path + ": is a directory, not a pairs file");
   std::ifstream in(path);
   if (!in) throw InputError(path + ": cannot open for reading");
   std::vector<PreferencePair> pairs;

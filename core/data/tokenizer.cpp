@@ -172,7 +172,8 @@ std::string trainSentencePiece(const std::vector<std::string>& texts,
                                const TokenizerTrainOptions& options) {
   if (texts.empty()) throw InputError("tokenizer: no training text");
   StableHash h;
-  h.add("spm-v1").add(std::to_string(options.vocabSize)).add(options.modelType);
+  // v2: models no longer carry the paths they were trained from (v1 files differ by cache).
+  h.add("spm-v2").add(std::to_string(options.vocabSize)).add(options.modelType);
   for (const auto& t : texts) h.add(t);
   const fs::path dir =
       fs::path(options.cacheDir.empty() ? defaultCacheDir() : options.cacheDir) / "tokenizers";
@@ -197,13 +198,14 @@ std::string trainSentencePiece(const std::vector<std::string>& texts,
       "--model_type=" + options.modelType +
       " --pad_id=0 --unk_id=1 --bos_id=2 --eos_id=3 --pad_piece=[PAD] --unk_piece=[UNK]"
       " --bos_piece=[CLS] --eos_piece=[SEP] --user_defined_symbols=[MASK]"
-      " --hard_vocab_limit=false --character_coverage=1.0 --num_threads=2 --minloglevel=2"
+      " --hard_vocab_limit=false --character_coverage=1.0 --minloglevel=2"
+      // A fixed thread count: the trainer splits its work by thread, and so its sums.
+      " --num_threads=2"
       " --input_sentence_size=200000 --shuffle_input_sentence=true --max_sentence_length=8192";
   char err[1024] = {0};
   int rc = spmApi().train(input.c_str(), tmpPrefix.c_str(), options.vocabSize, args.c_str(), err,
                           sizeof err);
   std::remove(input.c_str());
-  std::remove((tmpPrefix + ".vocab").c_str());
   if (rc != 0) {
     std::remove((tmpPrefix + ".model").c_str());
     throw InputError(std::string("tokenizer training failed: ") + err);

@@ -108,6 +108,7 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
     checkDomainName(p.domain, p.source.file.empty()
                                   ? config.sourcePath
                                   : p.source.file + ":" + std::to_string(p.source.line));
+  requireTestPairs(pairs, config.sourcePath);
   // Hugging Face folders (the encoder's, and each `pretrained` method's) are loaded and checked
   // completely here, before the store is touched.
   std::optional<HfBackboneInfo> backbone;

@@ -40,6 +40,7 @@ ExtendOutcome extendRun(const std::string& dbPath, std::int64_t runId, const std
   if (std::find(domains.begin(), domains.end(), domain) != domains.end())
     throw InputError(pairsPath + ": the run already has domain '" + domain + "'");
   assignSplits(added, loaded->config.data.split);
+  requireTestPairs(added, pairsPath);
 
   // The original data is rebuilt from the stored config (synthetic data is regenerated, files
   // are read from where the experiment found them), then the new domain is appended.

@@ -288,7 +288,7 @@ std::unique_ptr<LoadedSystem> loadSystem(const std::string& dir) {
   auto out = std::make_unique<LoadedSystem>();
   out->runUuid = m.str(r, "run_uuid", "$.run_uuid", "");
   const json& config = m.object(r, "config", "$.config");
-  out->config = parseExperimentConfig(config.dump(), file + " ($.config)", "");
+  out->config = parseStoredExperimentConfig(config.dump(), file + " ($.config)");
   out->config.baseDir = m.str(r, "base_dir", "$.base_dir", ".");
   const std::string name = m.str(r, "method_name", "$.method_name");
   for (const auto& mc : out->config.methods)

@@ -122,6 +122,31 @@ class TestCli : public QObject {
     QVERIFY(!QFile::exists(db));
   }
 
+  // A domain whose pairs all fall outside the test split was trained, and its "accuracy" and the
+  // mean over domains reported without a single test pair.
+  void domainWithoutTestPairsIsRefused() {
+    QByteArray pairs;
+    for (int i = 0; i < 12; ++i)
+      pairs += QJsonDocument(QJsonObject{{"domain", "web"},
+                                         {"prompt", "q" + QString::number(i)},
+                                         {"chosen", "good"},
+                                         {"rejected", "bad"}})
+                   .toJson(QJsonDocument::Compact) +
+               "\n";
+    writeFile(m_dir, "web-train.jsonl", pairs);
+    const QString cfg = writeFile(m_dir, "notest.json", R"({"name": "notest",
+      "data": {"synthetic": {"pairs_per_domain": 40, "domains": ["harmless"]},
+               "files": [{"path": "web-train.jsonl", "split": "train"}]},
+      "methods": [{"method": "baseline"}]})");
+    const QString db = m_dir.path() + "/notest.db";
+    const Result r = cli({"run", cfg, "--db", db});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.startsWith("error: " + cfg + ": domain 'web' has no test pairs (12 train)"),
+             qPrintable(r.err));
+    QCOMPARE(r.err.count('\n'), 1);
+    QVERIFY(!QFile::exists(db));
+  }
+
   void smokeRunThenReportAndList() {
     const QString db = m_dir.path() + "/smoke.db";
     Result r = cli({"run", QStringLiteral(RR_SOURCE_DIR "/experiments/smoke.json"), "--db", db});

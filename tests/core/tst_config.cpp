@@ -119,6 +119,16 @@ class TestConfig : public QObject {
     QVERIFY2(e.contains("$.data.files[0].path: file not found"), qPrintable(e));
   }
 
+  // A directory opens as an empty stream: it read as a data file with no lines.
+  void directoryIsNotADataFile() {
+    QString e = errorOf(
+        R"({"name": "t", "data": {"files": [{"path": "."}]}, "methods": [{"method": "baseline"}]})");
+    QVERIFY2(e.contains("$.data.files[0].path: is a directory, not a pairs file"), qPrintable(e));
+    e = errorOf(R"({"name": "t", "data": {"synthetic": {}}, "pretrain": {"texts": ["."]},
+                    "methods": [{"method": "baseline"}]})");
+    QVERIFY2(e.contains("$.pretrain.texts[0]: is a directory, not a text file"), qPrintable(e));
+  }
+
   void duplicateMethodNames() {
     const QString e = errorOf(
         R"({"name": "t", "data": {"synthetic": {}}, "methods": [{"method": "baseline"}, {"method": "baseline"}]})");

@@ -3,6 +3,9 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <set>
+
+#include "common/errors.h"
 #include "config/config.h"
 #include "data/dataset.h"
 #include "data/pairsio.h"
@@ -62,6 +65,94 @@ class TestDataset : public QObject {
     auto pairs = loadExperimentPairs(parseExperimentConfig(cfg, "d.json", m_dir.path().toStdString()));
     QCOMPARE(pairs.size(), size_t(20));
     for (const auto& p : pairs) QCOMPARE(p.split, std::string("train"));
+  }
+
+  // Prompts that differ only in their last character used to share a split: FNV-1a's last bytes
+  // move mostly the low bits of the hash, and the split reads the high ones.
+  void splitIsWellMixed() {
+    auto groupsInOneSplit = [](const SplitConfig& ratios) {
+      int n = 0;
+      for (int g = 0; g < 1000; ++g) {
+        std::set<std::string> splits;
+        for (int d = 0; d < 10; ++d)
+          splits.insert(
+              splitForPrompt("prompt " + std::to_string(g) + "-" + std::to_string(d), ratios));
+        n += splits.size() == 1;
+      }
+      return n;
+    };
+    SplitConfig mixed;
+    QCOMPARE(mixed.method, std::string("mix64"));
+    // Independent draws put a group of ten in one split with probability 0.8^10 + 2 * 0.1^10,
+    // about 107 of 1,000; the hash gives 102.
+    const int together = groupsInOneSplit(mixed);
+    QVERIFY2(together > 70 && together < 150, qPrintable(QString::number(together)));
+    SplitConfig legacy;
+    legacy.method = "fnv1a";
+    QVERIFY(groupsInOneSplit(legacy) > 900);  // 998: what runs before mix64 were split by
+  }
+
+  // The splits of both methods, from an implementation of them written apart from the code
+  // (Python): stored runs must keep the split they were trained and tested on.
+  void splitMethodsGiveKnownSplits() {
+    const std::vector<std::string> legacy = {"train", "train", "train", "train", "train", "train",
+                                             "train", "train", "train", "train", "test",  "test"};
+    const std::vector<std::string> mixed = {"train", "train",      "train", "train",
+                                            "test",  "validation", "train", "train",
+                                            "train", "train",      "train", "validation"};
+    SplitConfig m, l;
+    l.method = "fnv1a";
+    for (size_t i = 0; i < legacy.size(); ++i) {
+      const std::string prompt = "question " + std::to_string(i);
+      QCOMPARE(splitForPrompt(prompt, l), legacy[i]);
+      QCOMPARE(splitForPrompt(prompt, m), mixed[i]);
+    }
+  }
+
+  void splitMethodIsStoredWithTheConfig() {
+    const std::string cfg =
+        R"({"name": "d", "data": {"synthetic": {}}, "methods": [{"method": "baseline"}]})";
+    const ExperimentConfig fresh = parseExperimentConfig(cfg, "d.json", "");
+    QCOMPARE(fresh.data.split.method, std::string("mix64"));
+    const std::string stored = experimentConfigToJson(fresh);
+    QVERIFY(stored.find(R"("method": "mix64")") != std::string::npos);
+    QCOMPARE(parseStoredExperimentConfig(stored, "manifest.json").data.split.method,
+             std::string("mix64"));
+    // A config stored before the key existed describes a run split by the old method.
+    QCOMPARE(parseStoredExperimentConfig(cfg, "manifest.json").data.split.method,
+             std::string("fnv1a"));
+    const std::string withRatios = R"({"name": "d", "data": {"synthetic": {},
+      "split": {"train": 0.6, "validation": 0.2, "test": 0.2}}, "methods": [{"method": "baseline"}]})";
+    const ExperimentConfig old = parseStoredExperimentConfig(withRatios, "manifest.json");
+    QCOMPARE(old.data.split.method, std::string("fnv1a"));
+    QCOMPARE(old.data.split.train, 0.6);
+    try {
+      parseExperimentConfig(R"({"name": "d", "data": {"synthetic": {}, "split": {"method": "md5"}},
+        "methods": [{"method": "baseline"}]})",
+                            "d.json", "");
+      QFAIL("an unknown split method was accepted");
+    } catch (const InputError& e) {
+      QVERIFY2(QString(e.what()).contains("$.data.split.method"), e.what());
+    }
+  }
+
+  void domainWithoutTestPairsIsRefused() {
+    std::vector<PreferencePair> pairs(3);
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      pairs[i].domain = i < 2 ? "web" : "forum";
+      pairs[i].split = i == 0 ? "train" : i == 1 ? "validation" : "test";
+    }
+    try {
+      requireTestPairs(pairs, "x.json");
+      QFAIL("a domain without test pairs was accepted");
+    } catch (const InputError& e) {
+      QCOMPARE(QString(e.what()),
+               QString("x.json: domain 'web' has no test pairs (1 train, 1 validation), so its "
+                       "accuracy cannot be measured; give the domain more pairs or put some in "
+                       "the test split"));
+    }
+    pairs[0].split = "test";
+    requireTestPairs(pairs, "x.json");
   }
 
   void duplicatesAcrossFilesAreDroppedOnce() {

@@ -101,6 +101,71 @@ class TestImportersCli : public QObject {
     QCOMPARE(r.err, QString("error: import: -o OUT.jsonl is required\n"));
   }
 
+  // `import X -o X` replaced the dataset with its pairs; so did another name for the same file.
+  void outputOverInputIsRefused() {
+    QTemporaryDir dir;
+    const QString input = dir.filePath("data.jsonl");
+    QVERIFY(QFile::copy(fixture("dahoas.jsonl"), input));
+    const QByteArray before = readAll(input);
+    QVERIFY(QFile::link(input, dir.filePath("link.jsonl")));
+    QVERIFY(QDir(dir.path()).mkdir("sub"));
+    for (const QString& out :
+         {input, dir.filePath("link.jsonl"), dir.filePath("sub/../data.jsonl")}) {
+      const Result r = cli({"--format", "dahoas", input, "-o", out});
+      QCOMPARE(r.code, 2);
+      QCOMPARE(r.err, "error: the output " + out + " is the input file " + input +
+                          "; write the pairs to another file\n");
+      QCOMPARE(readAll(input), before);
+    }
+  }
+
+  // An import that yields no pairs left a 0-byte file in place of an existing output.
+  void noPairsIsAnErrorAndKeepsTheOutput() {
+    QTemporaryDir dir;
+    const QString empty = dir.filePath("empty.jsonl");
+    QFile e(empty);
+    QVERIFY(e.open(QIODevice::WriteOnly));
+    e.close();
+    const QString out = dir.filePath("out.jsonl");
+    QFile f(out);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("previous content\n");
+    f.close();
+    for (const QStringList& extra : {QStringList{}, QStringList{"--allow-empty"}}) {
+      const Result r = cli(QStringList{"--format", "dahoas", empty, "-o", out} + extra);
+      QCOMPARE(r.code, 2);
+      QVERIFY2(r.err.endsWith("error: import: no pairs; " + out + " is left as it was\n"),
+               qPrintable(r.err));
+      QCOMPARE(readAll(out), QByteArray("previous content\n"));
+    }
+    // All records bad and skipped: no pairs either.
+    const QString fresh = dir.filePath("fresh.jsonl");
+    Result r = cli({"--format", "shp", "--skip-bad", fixture("malformed.jsonl"), "-o", fresh});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("malformed records skipped: 6\n"), qPrintable(r.err));
+    QVERIFY2(r.err.endsWith("error: import: no pairs; nothing written to " + fresh +
+                            " (--allow-empty writes an empty file)\n"),
+             qPrintable(r.err));
+    QVERIFY(!QFile::exists(fresh));
+    r = cli({"--format", "dahoas", "--allow-empty", empty, "-o", fresh});
+    QCOMPARE(r.code, 0);
+    QVERIFY(QFile::exists(fresh));
+    QCOMPARE(readAll(fresh), QByteArray());
+  }
+
+  void badOptionValues() {
+    QTemporaryDir dir;
+    const QString out = dir.filePath("out.jsonl");
+    Result r = cli({"--format", "shp", "--min-score-ratio", "nan", fixture("shp.json"), "-o", out});
+    QCOMPARE(r.code, 2);
+    QCOMPARE(r.err,
+             QString("error: import: --min-score-ratio must be a finite number (got 'nan')\n"));
+    r = cli({"--format", "shp", fixture("shp.json"), "-o", ""});
+    QCOMPARE(r.code, 2);
+    QCOMPARE(r.err, QString("error: import: -o must name a file\n"));
+    QVERIFY(!QFile::exists(out));
+  }
+
   void help() {
     const Result r = cli({"--help"});
     QCOMPARE(r.code, 0);

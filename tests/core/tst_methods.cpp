@@ -365,6 +365,23 @@ class TestMethods : public QObject {
     }
     // A domain the run has already is refused.
     QVERIFY_THROWS_EXCEPTION(InputError, extendRun(o.dbPath, extended, added, sink, control));
+    // So is a new domain without test pairs: extend reported an accuracy measured on none.
+    auto trainOnly = generateSynthetic(so);
+    for (auto& p : trainOnly) {
+      p.domain = "train-only";
+      p.split = "train";
+      p.id.clear();  // computed again on writing, for the new domain
+    }
+    const std::string trainOnlyPath = (m_dir.path() + "/train-only.jsonl").toStdString();
+    writePairsFile(trainOnlyPath, trainOnly);
+    try {
+      extendRun(o.dbPath, out.runIds[0], trainOnlyPath, sink, control);
+      QFAIL("a domain without test pairs was added");
+    } catch (const InputError& e) {
+      QVERIFY2(QString(e.what()).startsWith(QString::fromStdString(
+                   trainOnlyPath + ": domain 'train-only' has no test pairs (80 train)")),
+               e.what());
+    }
   }
 };
 

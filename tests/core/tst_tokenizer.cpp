@@ -48,6 +48,22 @@ class TestTokenizer : public QObject {
     QCOMPARE(QString::fromStdString(tok->decode(ids)), QString::fromStdString(text));
   }
 
+  // The trainer wrote the paths it trained from into the model, so each cache got other bytes
+  // from the same text. Same text, vocabulary and type: the same model file, byte for byte.
+  void trainingIsDeterministic() {
+    auto trainedBytes = [this](const QString& cache) {
+      TokenizerTrainOptions o = options();
+      o.cacheDir = cache.toStdString();
+      std::ifstream in(trainSentencePiece(m_texts, o), std::ios::binary);
+      return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    QTemporaryDir first, second;
+    const std::string a = trainedBytes(first.path() + "/one");
+    const std::string b = trainedBytes(second.path() + "/a/much/longer/cache/folder");
+    QVERIFY(a.size() > 1000);
+    QVERIFY2(a == b, "two fresh caches hold different models of the same text");
+  }
+
   void cachesByContent() {
     const std::string first = trainSentencePiece(m_texts, options());
     const std::string again = trainSentencePiece(m_texts, options());

@@ -1,9 +1,12 @@
 // The import driver: picks a format reader, feeds it every line of every input, and keeps the
 // pairs of the records that read cleanly.
+#include <filesystem>
 #include <sstream>
 
 #include "common/errors.h"
 #include "data/formats/importer_p.h"
+#include "data/jsonline.h"
+#include "data/pairsio.h"
 
 namespace rr::core {
 namespace formats {
@@ -46,10 +49,22 @@ const json& typedField(const json& obj, const std::string& key, const std::strin
   return v;
 }
 
-// nlohmann's messages start with "[json.exception.parse_error.101] ", which tells a user nothing.
-std::string withoutExceptionId(const std::string& what) {
-  const auto end = what.find("] ");
-  return what.rfind("[json.", 0) == 0 && end != std::string::npos ? what.substr(end + 2) : what;
+// The pair's text fields and names, checked where every format's pairs pass: a pair that cannot
+// be written as it was read is refused rather than altered.
+void requireUtf8Pair(const PreferencePair& p) {
+  const std::pair<const char*, const std::string*> fields[] = {{"domain", &p.domain},
+                                                               {"prompt", &p.prompt},
+                                                               {"chosen", &p.chosen},
+                                                               {"rejected", &p.rejected}};
+  for (const auto& [name, text] : fields) {
+    const size_t at = invalidUtf8At(*text);
+    if (at != std::string::npos)
+      throw BadRecord(std::string("the pair's ") + name + " is not valid UTF-8",
+                      "byte " + std::to_string(at));
+  }
+  for (const auto& [capability, label] : p.capabilities)
+    if (invalidUtf8At(capability) != std::string::npos)
+      throw BadRecord("a capability name is not valid UTF-8");
 }
 
 }  // namespace
@@ -74,7 +89,11 @@ std::string stringField(const json& obj, const std::string& key, const std::stri
 }
 
 long integerField(const json& obj, const std::string& key, const std::string& prefix) {
-  return typedField(obj, key, prefix, &json::is_number_integer, "an integer").get<long>();
+  const json& v = typedField(obj, key, prefix, &json::is_number_integer, "an integer");
+  long out = 0;
+  if (!asLong(v, out))
+    throw BadRecord("field '" + prefix + key + "' is out of range", "got " + quoteJson(v));
+  return out;
 }
 
 double numberField(const json& obj, const std::string& key, const std::string& prefix) {
@@ -107,7 +126,7 @@ void ImportContext::guard(long line, const std::function<void()>& work) {
     message = e.what();
   } catch (const json::exception& e) {
     reason = "unexpected JSON value";
-    message = reason + " (" + withoutExceptionId(e.what()) + ")";
+    message = reason + " (" + withoutJsonExceptionId(e.what()) + ")";
   }
   m_guarded = false;
   if (!reason.empty()) {
@@ -122,10 +141,16 @@ void ImportContext::guard(long line, const std::function<void()>& work) {
 
 void ImportContext::emit(PreferencePair pair, long line) {
   pair.source = {m_options.format, m_file, line > 0 ? line : m_line};
-  if (m_guarded)
+  if (m_guarded) {
+    requireUtf8Pair(pair);
     m_pending.push_back(std::move(pair));
-  else
-    commit(pair);
+    return;
+  }
+  // Pairs emitted after the last line (formats that group rows) are checked as their own record.
+  guard(pair.source.line, [&] {
+    requireUtf8Pair(pair);
+    m_pending.push_back(std::move(pair));
+  });
 }
 
 void ImportContext::commit(PreferencePair& pair) {
@@ -177,6 +202,11 @@ std::vector<PreferencePair> importFiles(const std::vector<std::string>& inputs,
     if (input.empty()) throw InputError("field map: '" + canonical + "' maps to an empty name");
   }
   if (inputs.empty()) throw InputError("no input files");
+  requireUtf8(options.domainOverride, "--domain");
+  for (const auto& path : inputs)
+    // The file name goes into every pair's source.file; a name that cannot be written as read
+    // would be altered there.
+    requireUtf8(path, path + ": the file name");
 
   std::vector<PreferencePair> out;
   formats::ImportContext ctx(options, summary, out);
@@ -193,9 +223,9 @@ std::vector<PreferencePair> importFiles(const std::vector<std::string>& inputs,
       ctx.guard(lineNo, [&] {
         json row;
         try {
-          row = json::parse(line);
-        } catch (const json::parse_error& e) {
-          throw formats::BadRecord("not valid JSON", formats::withoutExceptionId(e.what()));
+          row = parseJsonLine(line);
+        } catch (const JsonLineError& e) {
+          throw formats::BadRecord(e.reason(), e.detail());
         }
         if (!row.is_object()) throw formats::BadRecord("not a JSON object");
         reader->record(row, line, lineNo, ctx);
@@ -204,6 +234,30 @@ std::vector<PreferencePair> importFiles(const std::vector<std::string>& inputs,
     reader->finish(ctx);
   }
   return out;
+}
+
+std::vector<PreferencePair>::size_type importToFile(const std::vector<std::string>& inputs,
+                                                    const ImportOptions& options,
+                                                    const std::string& output, bool allowEmpty,
+                                                    ImportSummary& summary) {
+  namespace fs = std::filesystem;
+  if (output.empty()) throw InputError("the output file name is empty");
+  std::error_code ec;
+  const bool exists = fs::exists(output, ec);
+  // The output replaces its file only once the import is complete, but an input replaced by it
+  // would be lost.
+  if (exists)
+    for (const auto& input : inputs)
+      if (fs::equivalent(output, input, ec))
+        throw InputError("the output " + output + " is the input file " + input +
+                         "; write the pairs to another file");
+  const std::vector<PreferencePair> pairs = importFiles(inputs, options, summary);
+  if (pairs.empty() && exists)
+    throw EmptyImportError("no pairs; " + output + " is left as it was", true);
+  if (pairs.empty() && !allowEmpty)
+    throw EmptyImportError("no pairs; nothing written to " + output, false);
+  writePairsFile(output, pairs);
+  return pairs.size();
 }
 
 std::string summaryText(const ImportSummary& s) {

@@ -21,7 +21,9 @@ struct Message {
 std::optional<long> rankOf(const json& obj, const std::string& prefix) {
   const json* rank = optionalField(obj, "rank");
   if (!rank) return std::nullopt;
-  if (rank->is_number_float() && rank->get<double>() == std::floor(rank->get<double>()))
+  // Range-checked before the conversion: a float past LONG_MAX does not convert.
+  if (rank->is_number_float() && rank->get<double>() == std::floor(rank->get<double>()) &&
+      std::fabs(rank->get<double>()) < 1e15)
     return static_cast<long>(rank->get<double>());
   return integerField(obj, "rank", prefix);
 }
@@ -43,22 +45,54 @@ Message parseMessage(const json& obj, const std::string& prefix, long line) {
   return m;
 }
 
-// Appends `obj` and its nested replies to `out`; returns the index of `obj`.
-size_t addTree(const json& obj, const std::string& prefix, long line, std::vector<Message>& out) {
-  const size_t at = out.size();
-  out.push_back(parseMessage(obj, prefix, line));
-  const json* replies = optionalField(obj, "replies");
-  if (!replies) return at;
-  if (!replies->is_array()) throw BadRecord("field '" + prefix + "replies' must be an array");
-  for (size_t i = 0; i < replies->size(); ++i) {
-    const std::string childPrefix = prefix + "replies[" + std::to_string(i) + "].";
-    if (!(*replies)[i].is_object())
-      throw BadRecord("field '" + childPrefix.substr(0, childPrefix.size() - 1) +
-                      "' must be an object");
-    const size_t child = addTree((*replies)[i], childPrefix, line, out);
-    out[at].replies.push_back(child);
+// Appends the message `root` and its nested replies to `out`, each parent before its replies.
+// Iterative, and the field path of a message ("prompt.replies[0].replies[2].") is built only for
+// an error message: a copy of it per level made a deep thread cost memory quadratic in its depth.
+void addTree(const json& root, const std::string& rootPrefix, long line,
+             std::vector<Message>& out) {
+  constexpr size_t kNone = static_cast<size_t>(-1);
+  const size_t base = out.size();
+  std::vector<std::pair<size_t, size_t>> parentOf;  // per message from `base`: parent, position
+  auto prefixOf = [&](size_t parent, size_t position) {
+    std::vector<size_t> positions;
+    for (; parent != kNone; parent = parentOf[parent - base].first) {
+      positions.push_back(position);
+      position = parentOf[parent - base].second;
+    }
+    std::string prefix = rootPrefix;
+    for (size_t i = positions.size(); i-- > 0;)
+      prefix += "replies[" + std::to_string(positions[i]) + "].";
+    return prefix;
+  };
+  struct Todo {
+    const json* obj;
+    size_t parent, position;
+  };
+  std::vector<Todo> todo{{&root, kNone, 0}};
+  while (!todo.empty()) {
+    const Todo t = todo.back();
+    todo.pop_back();
+    const size_t at = out.size();
+    try {
+      out.push_back(parseMessage(*t.obj, "", line));
+    } catch (const BadRecord&) {
+      parseMessage(*t.obj, prefixOf(t.parent, t.position), line);  // the same error, with its path
+      throw;
+    }
+    parentOf.emplace_back(t.parent, t.position);
+    if (t.parent != kNone) out[t.parent].replies.push_back(at);
+    const json* replies = optionalField(*t.obj, "replies");
+    if (!replies) continue;
+    if (!replies->is_array())
+      throw BadRecord("field '" + prefixOf(t.parent, t.position) + "replies' must be an array");
+    // Pushed last to first, so that replies are read (and listed) in their order.
+    for (size_t i = replies->size(); i-- > 0;) {
+      if (!(*replies)[i].is_object())
+        throw BadRecord("field '" + prefixOf(t.parent, t.position) + "replies[" +
+                        std::to_string(i) + "]' must be an object");
+      todo.push_back({&(*replies)[i], at, i});
+    }
   }
-  return at;
 }
 
 class OasstReader : public FormatReader {
@@ -111,22 +145,41 @@ class OasstReader : public FormatReader {
     m_flat.push_back(std::move(m));
   }
 
+  // Depth-first over the thread below `root`, iteratively (a flat table can chain messages
+  // without limit). The thread's text is one string that grows and shrinks with the path, so each
+  // message is appended once per visit: time linear in the size of the tree, and a prompt is
+  // copied only into the pairs made from it.
   void emitTree(const std::vector<Message>& msgs, size_t root, ImportContext& ctx) {
-    std::vector<size_t> thread;
-    walk(msgs, root, thread, ctx);
+    struct Frame {
+      size_t at, nextReply, promptLength;
+    };
+    std::string prompt;
+    std::vector<Frame> path;
+    auto enter = [&](size_t at) {
+      path.push_back({at, 0, prompt.size()});
+      const Message& m = msgs[at];
+      if (!prompt.empty()) prompt += "\n\n";
+      prompt += m.role == "prompter" ? "User: " : "Assistant: ";
+      prompt += m.text;
+      if (m.role == "prompter") emitReplies(msgs, at, prompt, ctx);
+    };
+    enter(root);
+    while (!path.empty()) {
+      Frame& f = path.back();
+      if (f.nextReply < msgs[f.at].replies.size()) {
+        const size_t reply = msgs[f.at].replies[f.nextReply++];
+        enter(reply);
+      } else {
+        prompt.resize(f.promptLength);
+        path.pop_back();
+      }
+    }
   }
 
-  void walk(const std::vector<Message>& msgs, size_t at, std::vector<size_t>& thread,
-            ImportContext& ctx) {
-    thread.push_back(at);
-    if (msgs[at].role == "prompter") emitReplies(msgs, thread, ctx);
-    for (size_t reply : msgs[at].replies) walk(msgs, reply, thread, ctx);
-    thread.pop_back();
-  }
-
-  void emitReplies(const std::vector<Message>& msgs, const std::vector<size_t>& thread,
+  // Pairs from the ranked replies to the prompter message `at`; `prompt` is its thread.
+  void emitReplies(const std::vector<Message>& msgs, size_t at, const std::string& prompt,
                    ImportContext& ctx) {
-    const Message& prompter = msgs[thread.back()];
+    const Message& prompter = msgs[at];
     if (prompter.deleted) {
       ctx.notUsed("oasst prompter message deleted");
       return;
@@ -144,10 +197,6 @@ class OasstReader : public FormatReader {
       else
         ranked.push_back(&reply);
     }
-    std::string prompt;
-    for (size_t t : thread)
-      prompt += (prompt.empty() ? "" : "\n\n") +
-                std::string(msgs[t].role == "prompter" ? "User: " : "Assistant: ") + msgs[t].text;
     for (size_t i = 0; i < ranked.size(); ++i)
       for (size_t j = i + 1; j < ranked.size(); ++j) {
         const Message* a = ranked[i];

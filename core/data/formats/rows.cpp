@@ -5,6 +5,7 @@
 
 #include "common/errors.h"
 #include "data/formats/importer_p.h"
+#include "data/jsonline.h"
 #include "data/pairsio.h"
 
 namespace rr::core::formats {
@@ -79,11 +80,14 @@ std::optional<long> hellaswagLabel(const json& row) {
   const json* label = optionalField(row, "label");
   if (!label || (label->is_string() && label->get_ref<const std::string&>().empty()))
     return std::nullopt;
-  if (label->is_number_integer()) return label->get<long>();
+  long value = 0;
+  if (asLong(*label, value)) return value;
+  if (label->is_number_integer())
+    throw BadRecord("field 'label' must be 0..3", "got " + quoteJson(*label));
   const std::string digits = label->is_string() ? label->get<std::string>() : "";
   if (digits.empty() || digits.size() > 9 ||
       digits.find_first_not_of("0123456789") != std::string::npos)
-    throw BadRecord("field 'label' must be an integer", "got " + label->dump());
+    throw BadRecord("field 'label' must be an integer", "got " + quoteJson(*label));
   return std::stol(digits);
 }
 

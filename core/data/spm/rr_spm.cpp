@@ -4,6 +4,7 @@
 #include <sentencepiece_trainer.h>
 
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,17 +25,58 @@ void writeError(char* err, size_t errlen, const std::string& msg) {
   std::strncpy(err, msg.c_str(), errlen - 1);
   err[errlen - 1] = '\0';
 }
+
+// The training text, one sentence a line. Given to the trainer as an iterator rather than as
+// --input: the trainer copies --input and --model_prefix into the model it writes, so the same
+// text trained into another folder gave another file.
+class LineIterator : public sentencepiece::SentenceIterator {
+ public:
+  explicit LineIterator(const char* path) : m_in(path, std::ios::binary), m_path(path) {
+    if (!m_in)
+      m_status = sentencepiece::util::Status(sentencepiece::util::StatusCode::kNotFound,
+                                             m_path + ": cannot open");
+    Next();
+  }
+  bool done() const override { return m_done; }
+  void Next() override {
+    if (!m_status.ok() || !std::getline(m_in, m_line)) m_done = true;
+    if (m_done && m_in.bad())
+      m_status = sentencepiece::util::Status(sentencepiece::util::StatusCode::kDataLoss,
+                                             m_path + ": cannot read");
+  }
+  const std::string& value() const override { return m_line; }
+  sentencepiece::util::Status status() const override { return m_status; }
+
+ private:
+  std::ifstream m_in;
+  std::string m_path, m_line;
+  bool m_done = false;
+  sentencepiece::util::Status m_status;
+};
+
+// Any fixed value: it seeds the trainer's sampling of input sentences.
+constexpr unsigned int kTrainerSeed = 20240611;
 }  // namespace
 
 extern "C" RR_SPM_API int rr_spm_train(const char* input_file, const char* model_prefix,
                                        int vocab_size, const char* args, char* err, size_t errlen) {
-  std::string flags = std::string("--input=") + input_file + " --model_prefix=" + model_prefix +
-                      " --vocab_size=" + std::to_string(vocab_size) + " " + (args ? args : "");
+  const std::string flags = "--vocab_size=" + std::to_string(vocab_size) + " " + (args ? args : "");
   try {
     sentencepiece::logging::SetMinLogLevel(2);
-    auto status = sentencepiece::SentencePieceTrainer::Train(flags);
+    sentencepiece::SetRandomGeneratorSeed(kTrainerSeed);
+    LineIterator sentences(input_file);
+    std::string model;
+    auto status = sentencepiece::SentencePieceTrainer::Train(flags, &sentences, &model);
     if (!status.ok()) {
       writeError(err, errlen, status.ToString());
+      return 1;
+    }
+    const std::string path = std::string(model_prefix) + ".model";
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(model.data(), static_cast<std::streamsize>(model.size()));
+    out.close();
+    if (!out) {
+      writeError(err, errlen, path + ": cannot write the model");
       return 1;
     }
   } catch (const std::exception& e) {

@@ -12,8 +12,9 @@ extern "C" {
 
 typedef struct rr_spm rr_spm;
 
-/* Trains a model from a text file (one sentence a line) to <model_prefix>.model.
- * `args` holds extra "--key=value" trainer flags. Returns 0 on success, else writes err. */
+/* Trains a model from a text file (one sentence a line) to <model_prefix>.model. The model's
+ * bytes depend on the text, vocab_size and `args` only (not on the paths; the trainer's seed is
+ * fixed). `args` holds extra "--key=value" trainer flags. Returns 0 on success, else writes err. */
 int rr_spm_train(const char* input_file, const char* model_prefix, int vocab_size, const char* args,
                  char* err, size_t errlen);
 /* Loads a .model file; NULL on failure with err written. */
