@@ -18,6 +18,23 @@ std::unique_ptr<core::RunStore> openExisting(const Args& args, const std::string
   return core::RunStore::open(db);
 }
 
+// A cell of `list`'s plain-text table on one line: names and error messages may hold line
+// breaks and tabs, which would break the table's rows.
+std::string oneLine(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\t')
+      out += "\\t";
+    else
+      out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
 int cmdReport(const Argv& argv) {
@@ -42,15 +59,9 @@ int cmdReport(const Argv& argv) {
                            "')");
   const std::string by = args.value("by");
   if (args.has("by")) core::checkReportBreakdown(by);
-  auto store = openExisting(args, "report");
   std::vector<std::int64_t> ids;
-  for (const auto& v : args.values("run")) {
-    try {
-      ids.push_back(std::stoll(v));
-    } catch (const std::exception&) {
-      throw core::InputError("report: --run must be a run id (got '" + v + "')");
-    }
-  }
+  for (long long id : args.integers("run", 1, INT64_MAX)) ids.push_back(id);
+  auto store = openExisting(args, "report");
   const core::Report report = core::buildReport(*store, ids, by);
   if (report.methods.empty()) {
     std::cerr << "report: no finished runs in " << store->path() << "\n";
@@ -73,9 +84,10 @@ int cmdList(const Argv& argv) {
   for (const auto& r : store->listRuns()) {
     std::ostringstream pct;
     pct << std::fixed << std::setprecision(0) << r.progress * 100 << "%";
-    std::cout << std::left << std::setw(5) << r.id << std::setw(16) << r.experiment << std::setw(14)
-              << r.methodName << std::setw(6) << r.seed << std::setw(12) << core::toString(r.status)
-              << std::setw(9) << pct.str() << std::setw(22) << r.createdAt << r.error << "\n";
+    std::cout << std::left << std::setw(5) << r.id << std::setw(16) << oneLine(r.experiment)
+              << std::setw(14) << oneLine(r.methodName) << std::setw(6) << r.seed << std::setw(12)
+              << core::toString(r.status) << std::setw(9) << pct.str() << std::setw(22)
+              << r.createdAt << oneLine(r.error) << "\n";
   }
   return 0;
 }

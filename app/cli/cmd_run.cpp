@@ -1,8 +1,10 @@
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <mutex>
@@ -92,6 +94,27 @@ class TerminalSink : public core::MetricSink {
   std::chrono::steady_clock::time_point m_last{};
 };
 
+// Training can take hours before the store is first written: a --db that cannot be written is
+// found now. The nearest existing folder on the way must be writable (nothing is created here).
+void checkWritableStorePath(const std::string& db) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path p = fs::absolute(db, ec);
+  if (fs::is_directory(p, ec)) throw core::InputError(db + ": --db is a directory");
+  if (fs::exists(p, ec)) {
+    if (::access(p.c_str(), W_OK) != 0)
+      throw core::InputError(db + ": --db is not writable (" + std::strerror(errno) + ")");
+    return;
+  }
+  fs::path dir = p.parent_path();
+  while (!dir.empty() && !fs::exists(dir, ec) && dir != dir.parent_path()) dir = dir.parent_path();
+  if (!fs::is_directory(dir, ec))
+    throw core::InputError(db + ": --db cannot be created (" + dir.string() + " is not a folder)");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw core::InputError(db + ": --db cannot be created in " + dir.string() + " (" +
+                           std::strerror(errno) + ")");
+}
+
 }  // namespace
 
 int cmdRun(const Argv& argv) {
@@ -116,8 +139,7 @@ int cmdRun(const Argv& argv) {
   options.dbPath = args.value("db", "runs/" + config.name + ".db");
   options.seedsOverride = static_cast<int>(args.integer("seeds", 0, 1, 100));
   options.onlyMethods = args.values("method");
-  const auto dbDir = std::filesystem::path(options.dbPath).parent_path();
-  if (!dbDir.empty()) std::filesystem::create_directories(dbDir);
+  checkWritableStorePath(options.dbPath);
 
   core::RunControl control;
   g_control = &control;
