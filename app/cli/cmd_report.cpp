@@ -44,7 +44,9 @@ int cmdReport(const Argv& argv) {
             "prints instead each method's accuracy on the test pairs whose label for a\n"
             "capability is non-zero, per capability, with the number of those pairs. --by seed\n"
             "prints each seed's mean accuracy over domains and, per method, the difference to\n"
-            "the Baseline on the same seeds (mean ± std) and on how many seeds it is ahead.",
+            "the Baseline on the same seeds (mean ± std) and on how many seeds it is ahead.\n"
+            "Names are escaped for each format: Markdown (| \\ ` * < > [ ], line breaks as\n"
+            "<br>), LaTeX (all ten special characters), CSV (RFC 4180 quoting).",
             {{"db", "FILE", "run store to read"},
              {"format", "F", "md (default), csv, json or latex"},
              {"by", "WHAT",

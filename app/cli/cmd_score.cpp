@@ -74,6 +74,10 @@ int cmdScore(const Argv& argv) {
       if (!j.is_object() || !j.contains("prompt") || !j["prompt"].is_string() ||
           !j.contains("response") || !j["response"].is_string())
         throw core::InputError(where + ": expected {\"prompt\": string, \"response\": string}");
+      for (const char* key : {"prompt", "response"})
+        // The tokenizer reads C strings: text after a NUL would be dropped without a word.
+        if (j[key].get_ref<const std::string&>().find('\0') != std::string::npos)
+          throw core::InputError(where + ": $." + key + ": contains a NUL character (\\u0000)");
       inputs.push_back({j["prompt"].get<std::string>(), j["response"].get<std::string>()});
     } catch (const core::InputError& e) {
       error = e.what();

@@ -194,11 +194,14 @@ class TestCli : public QObject {
         "{\"prompt\": 1e400}\n"
         "\n"
         "{\"prompt\": \"a\", \"response\": \"b\"}\n" +
-        QByteArray(50000, '[') + "\n" + "{\"prompt\": \"c\", \"response\": \"d\"}\n";
+        QByteArray(50000, '[') + "\n" + "{\"prompt\": \"c\", \"response\": \"d\"}\n" +
+        "{\"prompt\": \"c\", \"response\": \"d\\u0000hidden\"}\n";
     Result r = cli({"score", "--db", db, "--run", "1", "--batch-size", "2"}, 120000, in);
     QCOMPARE(r.code, 2);
     const QStringList lines = r.out.split('\n', Qt::SkipEmptyParts);
-    QCOMPARE(lines.size(), 5);
+    QCOMPARE(lines.size(), 6);
+    QCOMPARE(QJsonDocument::fromJson(lines[5].toUtf8()).object()["error"].toString(),
+             QStringLiteral("line 7: $.response: contains a NUL character (\\u0000)"));
     for (int i : {0, 2, 4}) {
       const QJsonObject o = QJsonDocument::fromJson(lines[i].toUtf8()).object();
       QVERIFY2(o.contains("reward") && !o.contains("error"), qPrintable(lines[i]));
@@ -208,7 +211,7 @@ class TestCli : public QObject {
     const QString deep = QJsonDocument::fromJson(lines[3].toUtf8()).object()["error"].toString();
     QVERIFY2(deep.startsWith("line 5: $[0][0]") && deep.endsWith("nested deeper than 128 levels"),
              qPrintable(deep));
-    QVERIFY2(r.err.contains("2 of the input lines could not be scored"), qPrintable(r.err));
+    QVERIFY2(r.err.contains("3 of the input lines could not be scored"), qPrintable(r.err));
 
     // A good line alone: the same reward (up to the padding of another batch), exit 0.
     Result good = cli({"score", "--db", db, "--run", "1"}, 120000,
@@ -350,6 +353,20 @@ class TestCli : public QObject {
     QCOMPARE(r.code, 2);
     QVERIFY2(r.err.contains("--db cannot be created") && !r.err.contains("tokenizer"),
              qPrintable(r.err));
+  }
+
+  // Issue 14: commands given a store that does not exist say so and create nothing.
+  void missingStoreIsNotCreated() {
+    QTemporaryDir dir;
+    const QString db = dir.path() + "/typo.db";
+    const QString pairs = writeFile(dir, "p.jsonl", "");
+    Result r = cli({"extend", "--db", db, "--run", "1", "--add-domain", pairs});
+    QCOMPARE(r.code, 2);
+    QCOMPARE(r.err, "error: " + db + ": no such run store\n");
+    for (const QStringList& args :
+         {QStringList{"report", "--db", db}, QStringList{"list", "--db", db}})
+      QCOMPARE(cli(args).code, 2);
+    QCOMPARE(QDir(dir.path()).entryList(QDir::Files), QStringList{"p.jsonl"});
   }
 
   // LibTorch's errors keep their backtrace out of the terminal: one line on stderr.

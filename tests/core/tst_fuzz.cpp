@@ -241,7 +241,7 @@ class TestFuzz : public QObject {
         text.replace(text.find("\"@@HOSTILE@@\""), 13, hostile[v]);
         configs.push_back(text);
       }
-    for (int i = 0; i < 20; ++i) configs.push_back(m.mutateJson(base));
+    for (int i = 0; i < 16; ++i) configs.push_back(m.mutateJson(base));
     for (size_t i = 0; i < configs.size(); ++i) {
       const QString dir = m_dir.filePath(QStringLiteral("config-%1").arg(static_cast<int>(i)));
       QDir().mkpath(dir);
@@ -283,7 +283,7 @@ class TestFuzz : public QObject {
   void mutatedManifests() {
     Mutator m(14003);
     const json manifest = json::parse(readFile(m_model + "/manifest.json"));
-    for (int i = 0; i < 14; ++i) {
+    for (int i = 0; i < 10; ++i) {
       const QString dir = m_dir.filePath(QStringLiteral("model-%1").arg(i));
       QVERIFY(QProcess::execute("cp", {"-r", m_model, dir}) == 0);
       writeFile(dir + "/manifest.json", m.mutateJson(manifest));
@@ -304,7 +304,7 @@ class TestFuzz : public QObject {
     // The writer has closed the base store, so its write-ahead log is in the main file.
     const std::string bytes = readFile(m_db);
     QVERIFY(bytes.size() > 4096);
-    for (int i = 0; i < 10; ++i) {
+    for (int i = 0; i < 8; ++i) {
       const QString db = m_dir.filePath(QStringLiteral("store-%1.db").arg(i));
       std::string s = bytes;
       // Damage past the 100-byte header, where SQLite keeps its pages, or anywhere.
