@@ -369,6 +369,25 @@ class TestCli : public QObject {
     QCOMPARE(QDir(dir.path()).entryList(QDir::Files), QStringList{"p.jsonl"});
   }
 
+  // Issue 14, item 11: `list` keeps each run on its line whatever its names and error hold.
+  void listKeepsRunsOnOneLine() {
+    QTemporaryDir dir;
+    const QString db = dir.path() + "/names.db";
+    {
+      RunWriter w(db.toStdString());
+      const auto id = w.createRun("exp\nx", "baseline", "a\tb", 1, "{}");
+      w.setStatus(id, RunStatus::Failed, "first line\nsecond line");
+      w.createRun("plain", "baseline", "baseline", 2, "{}");
+    }
+    Result r = cli({"list", "--db", db});
+    QCOMPARE(r.code, 0);
+    const QStringList lines = r.out.split('\n', Qt::SkipEmptyParts);
+    QCOMPARE(lines.size(), 3);  // the head and one line per run
+    QVERIFY2(lines[1].contains("exp\\nx") && lines[1].contains("a\\tb") &&
+                 lines[1].contains("first line\\nsecond line"),
+             qPrintable(lines[1]));
+  }
+
   // LibTorch's errors keep their backtrace out of the terminal: one line on stderr.
   void torchErrorsAreOneLine() {
     const QString model = m_dir.path() + "/smoke.db.models/run-1";
