@@ -90,7 +90,8 @@ int cmdScore(const Argv& argv) {
       }
     }
     pending.push_back(error);
-    if (static_cast<int>(inputs.size()) >= batch) flush();
+    // Counting error records too keeps memory bounded on a stream of bad lines.
+    if (static_cast<int>(pending.size()) >= batch) flush();
   }
   flush();
   if (bad > 0) {
