@@ -2,7 +2,11 @@
 // A small command-line parser for the subcommands: --key value, --key=value, --flag, positionals.
 // Written here because each subcommand needs exact "unknown option" errors with exit code 2 and
 // generated --help text, and no option parser is among the project's Debian dependencies.
+#include <cctype>
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <set>
@@ -64,6 +68,10 @@ class Args {
                                    spec->valueName + ")");
           value = argv[++i];
         }
+        // An empty path or name is never meant (`-o ''` from an unset shell variable).
+        if (value.empty())
+          throw core::InputError(m_command + ": --" + name + " needs a non-empty value (" +
+                                 spec->valueName + ")");
         if (!spec->repeatable && m_values.count(name))
           throw core::InputError(m_command + ": --" + name + " given twice");
         m_values[name].push_back(value);
@@ -91,29 +99,27 @@ class Args {
   }
   long long integer(const std::string& name, long long def, long long lo, long long hi) const {
     if (!has(name)) return def;
-    const std::string v = value(name);
-    try {
-      size_t used = 0;
-      long long x = std::stoll(v, &used);
-      if (used != v.size() || x < lo || x > hi) throw std::out_of_range("range");
-      return x;
-    } catch (const std::exception&) {
-      throw core::InputError(m_command + ": --" + name + " must be an integer in [" +
-                             std::to_string(lo) + ", " + std::to_string(hi) + "] (got '" + v +
-                             "')");
-    }
+    return parseInteger(name, value(name), lo, hi);
   }
+  // Every value of a repeatable integer option.
+  std::vector<long long> integers(const std::string& name, long long lo, long long hi) const {
+    std::vector<long long> out;
+    for (const auto& v : values(name)) out.push_back(parseInteger(name, v, lo, hi));
+    return out;
+  }
+  // A finite number; nan and inf are refused (a nan threshold would disable a filter silently).
   double number(const std::string& name, double def) const {
     if (!has(name)) return def;
     const std::string v = value(name);
-    try {
-      size_t used = 0;
-      double x = std::stod(v, &used);
-      if (used != v.size()) throw std::invalid_argument("trailing");
-      return x;
-    } catch (const std::exception&) {
-      throw core::InputError(m_command + ": --" + name + " must be a number (got '" + v + "')");
-    }
+    const char* s = v.c_str();
+    char* end = nullptr;
+    errno = 0;
+    const double x = std::strtod(s, &end);
+    const bool plain = v.find_first_of("xXnNiI") == std::string::npos && !std::isspace(v[0]);
+    if (!plain || end != s + v.size() || errno == ERANGE || !std::isfinite(x))
+      throw core::InputError(m_command + ": --" + name + " must be a finite number (got '" + v +
+                             "')");
+    return x;
   }
   const std::vector<std::string>& positional() const { return m_positional; }
 
@@ -138,6 +144,24 @@ class Args {
     for (const auto& s : m_specs)
       if (s.name == name) return &s;
     return nullptr;
+  }
+  // Decimal digits with an optional minus sign, nothing else: "1abc", " 1", "+1" and "0x10" are
+  // refused, so a typo never selects another run.
+  long long parseInteger(const std::string& name, const std::string& v, long long lo,
+                         long long hi) const {
+    const size_t digits = v[0] == '-' ? 1 : 0;
+    bool ok = v.size() > digits && v.find_first_not_of("0123456789", digits) == std::string::npos;
+    long long x = 0;
+    if (ok) {
+      errno = 0;
+      x = std::strtoll(v.c_str(), nullptr, 10);
+      ok = errno != ERANGE && x >= lo && x <= hi;
+    }
+    if (!ok)
+      throw core::InputError(m_command + ": --" + name + " must be an integer in [" +
+                             std::to_string(lo) + ", " + std::to_string(hi) + "] (got '" + v +
+                             "')");
+    return x;
   }
   std::string m_command, m_usage, m_description;
   std::vector<OptionSpec> m_specs;

@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "args.h"
@@ -33,6 +34,9 @@ int cmdExtend(const Argv& argv) {
   if (args.parseOrPrintHelp(argv)) return 0;
   if (!args.has("db") || !args.has("run") || !args.has("add-domain"))
     throw core::InputError("extend: --db, --run and --add-domain are required");
+  // Opening a missing store would create an empty one before "no run N" is said.
+  if (!std::filesystem::exists(args.value("db")))
+    throw core::InputError(args.value("db") + ": no such run store");
   core::RunControl control;
   LogSink sink;
   const core::ExtendOutcome out =

@@ -15,6 +15,23 @@ std::unique_ptr<core::RunStore> openExisting(const Args& args, const std::string
   return core::RunStore::open(args.value("db"), true);
 }
 
+// A cell of `list`'s plain-text table on one line: names and error messages may hold line
+// breaks and tabs, which would break the table's rows.
+std::string oneLine(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\t')
+      out += "\\t";
+    else
+      out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
 int cmdReport(const Argv& argv) {
@@ -24,7 +41,9 @@ int cmdReport(const Argv& argv) {
             "prints instead each method's accuracy on the test pairs whose label for a\n"
             "capability is non-zero, per capability, with the number of those pairs. --by seed\n"
             "prints each seed's mean accuracy over domains and, per method, the difference to\n"
-            "the Baseline on the same seeds (mean ± std) and on how many seeds it is ahead.",
+            "the Baseline on the same seeds (mean ± std) and on how many seeds it is ahead.\n"
+            "Names are escaped for each format: Markdown (| \\ ` * < > [ ], line breaks as\n"
+            "<br>), LaTeX (all ten special characters), CSV (RFC 4180 quoting).",
             {{"db", "FILE", "run store to read"},
              {"format", "F", "md (default), csv, json or latex"},
              {"by", "WHAT",
@@ -39,15 +58,9 @@ int cmdReport(const Argv& argv) {
                            "')");
   const std::string by = args.value("by");
   if (args.has("by")) core::checkReportBreakdown(by);
-  auto store = openExisting(args, "report");
   std::vector<std::int64_t> ids;
-  for (const auto& v : args.values("run")) {
-    try {
-      ids.push_back(std::stoll(v));
-    } catch (const std::exception&) {
-      throw core::InputError("report: --run must be a run id (got '" + v + "')");
-    }
-  }
+  for (long long id : args.integers("run", 1, INT64_MAX)) ids.push_back(id);
+  auto store = openExisting(args, "report");
   const core::Report report = core::buildReport(*store, ids, by);
   if (report.methods.empty()) {
     std::cerr << "report: no finished runs in " << store->path() << "\n";
@@ -70,9 +83,10 @@ int cmdList(const Argv& argv) {
   for (const auto& r : store->listRuns()) {
     std::ostringstream pct;
     pct << std::fixed << std::setprecision(0) << r.progress * 100 << "%";
-    std::cout << std::left << std::setw(5) << r.id << std::setw(16) << r.experiment << std::setw(14)
-              << r.methodName << std::setw(6) << r.seed << std::setw(12) << core::toString(r.status)
-              << std::setw(9) << pct.str() << std::setw(22) << r.createdAt << r.error << "\n";
+    std::cout << std::left << std::setw(5) << r.id << std::setw(16) << oneLine(r.experiment)
+              << std::setw(14) << oneLine(r.methodName) << std::setw(6) << r.seed << std::setw(12)
+              << core::toString(r.status) << std::setw(9) << pct.str() << std::setw(22)
+              << r.createdAt << oneLine(r.error) << "\n";
   }
   return 0;
 }

@@ -3,7 +3,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "data/jsonline.h"
+#include "common/jsonparse.h"
 #include "train/scoring.h"
 
 namespace rr::cli {
@@ -13,13 +13,16 @@ int cmdScore(const Argv& argv) {
       "score", "(--db FILE --run ID | --model DIR) < IN.jsonl > OUT.jsonl",
       "Scores JSONL lines {\"prompt\": ..., \"response\": ...} from standard input with a\n"
       "trained run and writes one JSONL line {\"reward\", \"route\", \"detail\"} per input, in\n"
-      "order. Inputs are scored in batches; routers see each prompt once.",
+      "order. Inputs are scored in batches as they arrive; routers see each prompt once.\n"
+      "A line that is not such an object gets {\"error\": \"line N: ...\"} in its place and\n"
+      "the others are still scored; the exit status is then 2. Blank lines are skipped.",
       {{"db", "FILE", "run store of the run"},
        {"run", "ID", "id of a finished run (see `list`)"},
        {"model", "DIR",
         "instead of --db/--run: a saved model directory, or a Hugging Face reward-model folder"},
        {"max-len", "N", "cut inputs to at most N tokens (default: the model's own limit)"},
-       {"batch-size", "N", "inputs per batch (default 32)"}});
+       {"batch-size", "N", "inputs per batch (default 32)"},
+       {"strict", "", "stop at the first bad input line instead of writing an error record"}});
   if (args.parseOrPrintHelp(argv)) return 0;
   std::unique_ptr<core::RunScorer> scorer;
   const int maxLen =
@@ -35,27 +38,66 @@ int cmdScore(const Argv& argv) {
         core::RunScorer::openRun(args.value("db"), args.integer("run", 0, 1, INT64_MAX), maxLen);
   }
   const int batch = static_cast<int>(args.integer("batch-size", 32, 1, 65536));
+  const bool strict = args.has("strict");
+  // Lines are scored in batches as they arrive, so memory stays bounded on a long stream; a bad
+  // line gets an error record in its place and the rest go on. Outputs keep the input order.
+  std::vector<std::string> pending;  // per output line: its error, or "" for a line to score
   std::vector<core::ScoreInput> inputs;
+  long bad = 0;
+  auto flush = [&] {
+    const std::vector<core::ScoreOutput> scores =
+        inputs.empty() ? std::vector<core::ScoreOutput>{} : scorer->score(inputs, batch);
+    size_t k = 0;
+    for (const auto& error : pending) {
+      nlohmann::json o;
+      if (error.empty()) {
+        const auto& s = scores.at(k++);
+        o = {{"reward", s.reward}, {"route", s.route}, {"detail", s.detail}};
+      } else {
+        o = {{"error", error}};
+      }
+      std::cout << o.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    }
+    std::cout.flush();
+    pending.clear();
+    inputs.clear();
+  };
   std::string line;
   long lineNo = 0;
   while (std::getline(std::cin, line)) {
     ++lineNo;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = "stdin:" + std::to_string(lineNo);
-    nlohmann::json j;
+    const std::string where = "line " + std::to_string(lineNo);
+    std::string error;
     try {
-      j = core::parseJsonLine(line);
-    } catch (const core::JsonLineError& e) {
-      throw core::InputError(where + ": " + e.what());
+      const nlohmann::json j = core::parseJsonChecked(line, where);
+      if (!j.is_object() || !j.contains("prompt") || !j["prompt"].is_string() ||
+          !j.contains("response") || !j["response"].is_string())
+        throw core::InputError(where + ": expected {\"prompt\": string, \"response\": string}");
+      for (const char* key : {"prompt", "response"})
+        // The tokenizer reads C strings: text after a NUL would be dropped without a word.
+        if (j[key].get_ref<const std::string&>().find('\0') != std::string::npos)
+          throw core::InputError(where + ": $." + key + ": contains a NUL character (\\u0000)");
+      inputs.push_back({j["prompt"].get<std::string>(), j["response"].get<std::string>()});
+    } catch (const core::InputError& e) {
+      error = e.what();
     }
-    if (!j.is_object() || !j.contains("prompt") || !j["prompt"].is_string() ||
-        !j.contains("response") || !j["response"].is_string())
-      throw core::InputError(where + ": expected {\"prompt\": string, \"response\": string}");
-    inputs.push_back({j["prompt"].get<std::string>(), j["response"].get<std::string>()});
+    if (!error.empty()) {
+      ++bad;
+      if (strict) {
+        flush();
+        throw core::InputError("score: stdin " + error);
+      }
+    }
+    pending.push_back(error);
+    // Counting error records too keeps memory bounded on a stream of bad lines.
+    if (static_cast<int>(pending.size()) >= batch) flush();
   }
-  for (const auto& s : scorer->score(inputs, batch)) {
-    nlohmann::json o = {{"reward", s.reward}, {"route", s.route}, {"detail", s.detail}};
-    std::cout << o.dump() << "\n";
+  flush();
+  if (bad > 0) {
+    std::cerr << "score: " << bad << " of the input lines could not be scored (their output lines "
+              << "hold {\"error\": ...})\n";
+    return 2;
   }
   return 0;
 }

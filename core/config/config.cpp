@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <climits>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -235,14 +236,15 @@ void parseData(JsonObjectReader& top, DataConfig& d, const std::string& baseDir)
           if (std::find(known.begin(), known.end(), it.key()) == known.end())
             sr.fail(path, "unknown synthetic domain");
           if (!it->is_number() || it->get<double>() < 0 || it->get<double>() > 0.5)
-            sr.fail(path, "must be a number in [0, 0.5] (got " + it->dump() + ")");
+            sr.fail(path, "must be a number in [0, 0.5] (got " + describeJson(*it) + ")");
           d.synthetic.labelNoisePerDomain[it.key()] = it->get<double>();
         }
       } else if (n->is_number() && n->get<double>() >= 0 && n->get<double>() <= 0.5) {
         d.synthetic.labelNoise = n->get<double>();
       } else {
         sr.fail("$.data.synthetic.label_noise",
-                "must be a number in [0, 0.5] or an object {domain: rate} (got " + n->dump() + ")");
+                "must be a number in [0, 0.5] or an object {domain: rate} (got " +
+                    describeJson(*n) + ")");
       }
     }
     d.synthetic.houseStyle = sr.number("house_style", 0.0, 0.0, 1.0);
@@ -304,7 +306,8 @@ void parseMethods(JsonObjectReader& top, std::vector<MethodConfig>& methods,
     m.method = r.oneOf("method", "", known);
     m.name = r.str("name", m.method);
     if (!std::regex_match(m.name, std::regex("[A-Za-z0-9_.+-]{1,64}")))
-      r.fail(path + ".name", "must be 1-64 letters, digits or _.+- (got \"" + m.name + "\")");
+      r.fail(path + ".name",
+             "must be 1-64 letters, digits or _.+- (got \"" + shortPrefix(m.name) + "\")");
     if (!names.insert(m.name).second)
       r.fail(path + ".name", "\"" + m.name + "\" is used twice; give each entry its own name");
     for (const auto& spec : methodOptionSpecs(m.method)) {
@@ -346,26 +349,7 @@ void parseMethods(JsonObjectReader& top, std::vector<MethodConfig>& methods,
 namespace {
 
 json parseJsonText(const std::string& jsonText, const std::string& fileLabel) {
-  json root;
-  try {
-    root = json::parse(jsonText);
-  } catch (const json::parse_error& e) {
-    // nlohmann reports a byte offset; turn it into a line and column a user can find.
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i + 1 < e.byte && i < jsonText.size(); ++i) {
-      if (jsonText[i] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
-    }
-    std::string what = e.what();
-    if (auto p = what.find("parse error"); p != std::string::npos) what = what.substr(p);
-    throw InputError(fileLabel + ":" + std::to_string(line) + ":" + std::to_string(col) +
-                     ": invalid JSON: " + what);
-  }
-  return root;
+  return parseJsonChecked(jsonText, fileLabel);
 }
 
 // One KEY=VALUE override: KEY is a dotted path of object keys; VALUE is read as JSON when it is
@@ -376,8 +360,12 @@ void applyOverride(json& root, const std::string& assignment) {
   if (eq == std::string::npos || eq == 0)
     throw InputError("--set " + assignment + ": expected KEY=VALUE, e.g. encoder.pooling=mean");
   const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
-  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) value = text;
+  json value;
+  try {
+    value = parseJsonChecked(text, "--set " + key);
+  } catch (const InputError&) {
+    value = text;  // not JSON (or too deep, or out of range): the validator judges the string
+  }
   json* node = &root;
   std::string walked;
   size_t start = 0;
@@ -409,7 +397,7 @@ ExperimentConfig configFromJson(const json& root, const std::string& fileLabel,
   if (!r.has("name")) r.fail("$.name", "missing");
   c.name = r.str("name", "");
   if (!std::regex_match(c.name, std::regex("[A-Za-z0-9_.-]{1,64}")))
-    r.fail("$.name", "must be 1-64 letters, digits or _.- (got \"" + c.name + "\")");
+    r.fail("$.name", "must be 1-64 letters, digits or _.- (got \"" + shortPrefix(c.name) + "\")");
   c.description = r.str("description", "");
   parseData(r, c.data, baseDir);
 
@@ -419,6 +407,9 @@ ExperimentConfig configFromJson(const json& root, const std::string& fileLabel,
     c.tokenizer.model = tr.str("model", "");
     if (isMissing(c.tokenizer.model, baseDir))
       tr.fail("$.tokenizer.model", "file not found: " + resolvePath(c.tokenizer.model, baseDir));
+    if (isDirectory(c.tokenizer.model, baseDir))
+      tr.fail("$.tokenizer.model", "a directory, not a SentencePiece .model file: " +
+                                       resolvePath(c.tokenizer.model, baseDir));
     c.tokenizer.type = tr.oneOf("type", "unigram", {"unigram", "bpe"});
     tr.finish();
   }
@@ -495,6 +486,10 @@ ExperimentConfig configFromJson(const json& root, const std::string& fileLabel,
     c.training.seeds = static_cast<int>(tr.integer("seeds", 1, 1, 100));
     c.training.device = tr.oneOf("device", "cpu", {"cpu", "cuda"});
     tr.finish();
+    if (static_cast<long long>(c.training.seed) + c.training.seeds - 1 > INT_MAX)
+      tr.fail("$.training.seed", "seed + seeds - 1 must be <= " + std::to_string(INT_MAX) +
+                                     " (got " + std::to_string(c.training.seed) + " with " +
+                                     std::to_string(c.training.seeds) + " seeds)");
   }
   parseMethods(r, c.methods, baseDir);
   r.finish();

@@ -1,12 +1,15 @@
 #pragma once
 // Reads one JSON object field by field, tracking the JSON path for error messages and
 // rejecting keys nobody asked for (a typo must not be silently ignored).
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 
 #include "common/errors.h"
+#include "common/jsonparse.h"
 
 namespace rr::core {
 
@@ -45,13 +48,17 @@ class JsonObjectReader {
       if (a == s) return s;
     std::string list;
     for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-    fail(pathOf(key), "must be one of " + list + " (got \"" + s + "\")");
+    fail(pathOf(key), "must be one of " + list + " (got \"" + shortPrefix(s) + "\")");
   }
 
   long long integer(const std::string& key, long long def, long long lo, long long hi) {
     const auto* v = raw(key);
     if (!v) return def;
     if (!v->is_number_integer()) fail(pathOf(key), "must be an integer (got " + describe(*v) + ")");
+    // An unsigned value above the long long range would wrap to a negative number in get<>().
+    if (v->is_number_unsigned() &&
+        v->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<long long>::max()))
+      fail(pathOf(key), "must be <= " + std::to_string(hi) + " (got " + v->dump() + ")");
     long long x = v->get<long long>();
     checkRange(key, static_cast<double>(x), static_cast<double>(lo), static_cast<double>(hi), false,
                std::to_string(x));
@@ -86,12 +93,7 @@ class JsonObjectReader {
       }
   }
 
-  static std::string describe(const nlohmann::json& v) {
-    if (v.is_string()) return "\"" + v.get<std::string>() + "\"";
-    if (v.is_object()) return "an object";
-    if (v.is_array()) return "an array";
-    return v.dump();
-  }
+  static std::string describe(const nlohmann::json& v) { return describeJson(v); }
 
  private:
   void checkRange(const std::string& key, double x, double lo, double hi, bool exclusiveLo,

@@ -28,7 +28,7 @@ json parseJsonLine(const std::string& line) {
   // from it stops the parser before it builds anything deeper.
   const json::parser_callback_t limitDepth = [](int depth, json::parse_event_t event, json&) {
     if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
-        depth >= kMaxJsonDepth)
+        depth >= kMaxJsonLineDepth)
       throw TooDeep{};
     return true;
   };
@@ -36,7 +36,7 @@ json parseJsonLine(const std::string& line) {
     return json::parse(line, limitDepth);
   } catch (const TooDeep&) {
     throw JsonLineError("nested too deeply",
-                        "more than " + std::to_string(kMaxJsonDepth) + " levels");
+                        "more than " + std::to_string(kMaxJsonLineDepth) + " levels");
   } catch (const json::parse_error& e) {
     throw JsonLineError("not valid JSON", withoutJsonExceptionId(e.what()));
   }

@@ -15,7 +15,7 @@ namespace rr::core {
 // levels per message, so threads up to ~500 messages deep fit (the flat message table has no
 // limit). The limit keeps recursive code over a parsed value (dump, our tree walks) within the
 // stack of any thread.
-constexpr int kMaxJsonDepth = 1000;
+constexpr int kMaxJsonLineDepth = 1000;
 
 // A line that is not a usable JSON value. `reason` is short and fixed (importers count skipped
 // records by it); what() adds the detail. The message carries no file or line: callers prefix it.
@@ -33,7 +33,7 @@ class JsonLineError : public InputError {
 };
 
 // Parses `line` as one JSON value. Refuses a NUL byte anywhere in the line (nlohmann's lexer
-// takes it for the end of the input and would drop the rest), nesting deeper than kMaxJsonDepth,
+// takes it for the end of the input and would drop the rest), nesting deeper than kMaxJsonLineDepth,
 // and invalid JSON (including ill-formed UTF-8 inside strings).
 nlohmann::json parseJsonLine(const std::string& line);
 

@@ -208,14 +208,78 @@ std::string bold(const std::string& s, bool latex) {
   return latex ? "\\textbf{" + s + "}" : "**" + s + "**";
 }
 
-std::string texEscape(const std::string& s, bool latex) {
-  if (!latex) return s;
+// Names come from data files and configs, so they may hold anything; each format escapes its
+// own active characters so a name can neither break the table nor inject markup.
+std::string cellText(const std::string& s, bool latex) {
   std::string out;
   for (char ch : s) {
-    if (ch == '_' || ch == '%' || ch == '&' || ch == '#') out += '\\';
-    out += ch;
+    if (!latex) {
+      // Markdown table cells: backslash escapes for the characters that end a cell or start
+      // markup; a line break cannot occur in a cell, so it becomes <br>.
+      if (ch == '\\' || ch == '|' || ch == '`' || ch == '*' || ch == '<' || ch == '>' ||
+          ch == '[' || ch == ']')
+        out += '\\';
+      if (ch == '\n')
+        out += "<br>";
+      else if (ch != '\r')
+        out += ch;
+      continue;
+    }
+    switch (ch) {
+      case '#':
+      case '$':
+      case '%':
+      case '&':
+      case '_':
+      case '{':
+      case '}':
+        out += '\\';
+        out += ch;
+        break;
+      case '\\':
+        out += "\\textbackslash{}";
+        break;
+      case '~':
+        out += "\\textasciitilde{}";
+        break;
+      case '^':
+        out += "\\textasciicircum{}";
+        break;
+      case '<':
+        out += "\\textless{}";
+        break;
+      case '>':
+        out += "\\textgreater{}";
+        break;
+      case '|':
+        out += "\\textbar{}";
+        break;
+      // A line break would end a % comment line and leave the rest as LaTeX.
+      case '\n':
+      case '\r':
+        out += ' ';
+        break;
+      default:
+        out += ch;
+    }
   }
   return out;
+}
+
+// One CSV field per RFC 4180: quoted when it holds a comma, a quote or a line break, with quotes
+// doubled.
+std::string csvField(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char ch : s) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  return out + "\"";
+}
+
+std::string csvIdentity(const MethodSummary& m) {
+  return csvField(m.experiment) + "," + csvField(m.method) + "," + csvField(m.methodName) + ",";
 }
 
 // The head of a LaTeX table (first column left-aligned) or a Markdown one (`mdLeft` columns
@@ -224,7 +288,7 @@ void tableHead(std::ostringstream& os, const std::vector<std::string>& head, siz
                bool latex) {
   if (latex) os << "\\begin{tabular}{l" << std::string(head.size() - 1, 'r') << "}\n\\hline\n";
   for (size_t i = 0; i < head.size(); ++i)
-    os << (i ? (latex ? " & " : " | ") : (latex ? "" : "| ")) << texEscape(head[i], latex);
+    os << (i ? (latex ? " & " : " | ") : (latex ? "" : "| ")) << cellText(head[i], latex);
   os << (latex ? " \\\\\n\\hline\n" : " |\n");
   if (!latex) {
     os << "|";
@@ -246,7 +310,7 @@ std::string table(const Report& r, bool latex) {
     head.push_back(h);
   tableHead(os, head, 2, latex);
   for (const auto& m : r.methods) {
-    std::vector<std::string> cells = {texEscape(m.methodName, latex),
+    std::vector<std::string> cells = {cellText(m.methodName, latex),
                                       std::to_string(m.runIds.size())};
     for (const auto& c : cols) {
       auto it = m.accuracy.find(c);
@@ -274,10 +338,10 @@ std::string table(const Report& r, bool latex) {
   for (const auto& m : r.methods) {
     if (m.componentSeconds.size() < 2) continue;
     any = true;
-    comp << (latex ? "% " : "- ") << texEscape(m.methodName, latex) << ": ";
+    comp << (latex ? "% " : "- ") << cellText(m.methodName, latex) << ": ";
     bool first = true;
     for (const auto& [name, s] : m.componentSeconds) {
-      comp << (first ? "" : ", ") << texEscape(name, latex) << " " << fixed(s.mean, 1) << " s";
+      comp << (first ? "" : ", ") << cellText(name, latex) << " " << fixed(s.mean, 1) << " s";
       first = false;
     }
     comp << "\n";
@@ -293,8 +357,8 @@ std::string csv(const Report& r) {
   os << kCsvHeader;
   auto row = [&](const MethodSummary& m, const std::string& col, const std::string& metric,
                  const Stat& s) {
-    os << m.experiment << "," << m.method << "," << m.methodName << "," << s.n << "," << col << ","
-       << metric << "," << std::setprecision(10) << s.mean << "," << s.std << "\n";
+    os << csvIdentity(m) << s.n << "," << csvField(col) << "," << metric << ","
+       << std::setprecision(10) << s.mean << "," << s.std << "\n";
   };
   for (const auto& m : r.methods) {
     for (const auto& [d, s] : m.accuracy) row(m, d, "accuracy", s);
@@ -327,7 +391,7 @@ std::string json(const Report& r) {
     if (m.paramsPctOfBaseline >= 0) mj["params_pct_of_baseline"] = m.paramsPctOfBaseline;
     j["methods"].push_back(mj);
   }
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 // The number of labelled pairs per seed: a whole number unless the seeds' test sets differ.
@@ -354,7 +418,7 @@ std::string capabilityTable(const Report& r, bool latex) {
   tableHead(os, head, 2, latex);
   std::vector<std::string> unlabelled;
   for (const auto& m : r.methods) {
-    std::vector<std::string> cells = {texEscape(m.methodName, latex),
+    std::vector<std::string> cells = {cellText(m.methodName, latex),
                                       std::to_string(m.runIds.size())};
     for (const auto& c : r.capabilities) {
       auto it = m.capabilityAccuracy.find(c);
@@ -367,7 +431,7 @@ std::string capabilityTable(const Report& r, bool latex) {
         cell += " (" + pairCount(n->second) + ")";
       cells.push_back(cell);
     }
-    if (m.capabilityAccuracy.empty()) unlabelled.push_back(texEscape(m.methodName, latex));
+    if (m.capabilityAccuracy.empty()) unlabelled.push_back(cellText(m.methodName, latex));
     for (size_t i = 0; i < cells.size(); ++i) os << (i ? sep : lead) << cells[i];
     os << end;
   }
@@ -391,8 +455,8 @@ std::string capabilityCsv(const Report& r) {
       for (const auto* stats : {&m.capabilityAccuracy, &m.capabilityPairs}) {
         auto it = stats->find(c);
         if (it == stats->end()) continue;
-        os << m.experiment << "," << m.method << "," << m.methodName << "," << it->second.n << ","
-           << c << "," << (stats == &m.capabilityAccuracy ? "accuracy" : "pairs") << ","
+        os << csvIdentity(m) << it->second.n << "," << csvField(c) << ","
+           << (stats == &m.capabilityAccuracy ? "accuracy" : "pairs") << ","
            << std::setprecision(10) << it->second.mean << "," << it->second.std << "\n";
       }
   return os.str();
@@ -415,7 +479,7 @@ std::string capabilityJson(const Report& r) {
     }
     j["methods"].push_back(mj);
   }
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string signedFixed(double v, int prec) { return (v >= 0 ? "+" : "") + fixed(v, prec); }
@@ -441,7 +505,7 @@ std::string seedTable(const Report& r, bool latex) {
   head.push_back("ahead on");
   tableHead(os, head, 1, latex);
   for (const auto& m : r.methods) {
-    std::vector<std::string> cells = {texEscape(m.methodName, latex)};
+    std::vector<std::string> cells = {cellText(m.methodName, latex)};
     for (int s : r.seeds) {
       auto it = m.seedAccuracy.find(s);
       std::string cell = it == m.seedAccuracy.end() ? "-" : fixed(it->second, 4);
@@ -475,7 +539,7 @@ std::string seedCsv(const Report& r) {
   os << kCsvHeader;
   os << std::setprecision(10);
   for (const auto& m : r.methods) {
-    const std::string id = m.experiment + "," + m.method + "," + m.methodName + ",";
+    const std::string id = csvIdentity(m);
     for (const auto& [s, a] : m.seedAccuracy)
       os << id << 1 << ",seed " << s << ",accuracy," << a << ",0\n";
     if (!hasPairedBaseline(m)) continue;
@@ -501,7 +565,7 @@ std::string seedJson(const Report& r) {
     }
     j["methods"].push_back(mj);
   }
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace

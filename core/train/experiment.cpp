@@ -1,10 +1,14 @@
 #include "train/experiment.h"
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
+#include <filesystem>
 #include <memory>
 #include <optional>
 
 #include "common/errors.h"
+#include "config/memoryestimate.h"
 #include "data/dataset.h"
 #include "data/tokenizer.h"
 #include "eval/evaluate.h"
@@ -22,8 +26,13 @@ std::unique_ptr<Tokenizer> prepareTokenizer(const ExperimentConfig& config,
                                             const std::vector<PreferencePair>& pairs,
                                             const HfBackboneInfo* backbone, MetricSink& sink) {
   if (backbone) return loadBackboneTokenizer(*backbone);
-  if (!config.tokenizer.model.empty())
-    return loadSentencePiece(resolveConfigPath(config, config.tokenizer.model));
+  if (!config.tokenizer.model.empty()) {
+    try {
+      return loadSentencePiece(resolveConfigPath(config, config.tokenizer.model));
+    } catch (const InputError& e) {
+      throw InputError(config.sourcePath + ": $.tokenizer.model: " + e.what());
+    }
+  }
   std::vector<std::string> texts;
   for (const auto& p : pairs) {
     if (p.split != "train") continue;
@@ -92,10 +101,25 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
                                 MetricSink& userSink, RunControl& control) {
   for (const auto& name : options.onlyMethods) {
     bool found = false;
-    for (const auto& m : config.methods) found = found || m.name == name;
+    std::string names;
+    for (const auto& m : config.methods) {
+      found = found || m.name == name;
+      names += (names.empty() ? "" : ", ") + m.name;
+    }
     if (!found)
-      throw InputError("--method " + name + ": the experiment has no method entry named " + name);
+      throw InputError("--method " + name + ": no entry of " + config.sourcePath +
+                       ": $.methods has this name (names: " + names + ")");
   }
+  const int seeds = options.seedsOverride > 0 ? options.seedsOverride : config.training.seeds;
+  if (static_cast<long long>(config.training.seed) + seeds - 1 > INT_MAX)
+    throw InputError(config.sourcePath + ": $.training.seed: seed + seeds - 1 must be <= " +
+                     std::to_string(INT_MAX) + " (got " + std::to_string(config.training.seed) +
+                     " with " + std::to_string(seeds) + " seeds)");
+  // A shape that cannot fit in memory is refused now, not by a crash in the middle of a run.
+  const bool anyTrained =
+      std::any_of(config.methods.begin(), config.methods.end(),
+                  [](const MethodConfig& m) { return m.method != "pretrained"; });
+  if (anyTrained && hfBackboneDir(config).empty()) checkMemoryFits(config, availableMemoryBytes());
   const auto experimentStart = std::chrono::steady_clock::now();
   const torch::Device device = deviceFor(config.training.device);
 
@@ -103,7 +127,7 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
   // cannot take the runs is found before the tokenizer is trained and the encoder pre-trained.
   RunWriter::checkWritable(options.dbPath);
   std::vector<PreferencePair> pairs = loadExperimentPairs(config);
-  if (pairs.empty()) throw InputError(config.sourcePath + ": the experiment's data has no pairs");
+  if (pairs.empty()) throw InputError(config.sourcePath + ": $.data: the experiment's data has no pairs");
   for (const auto& p : pairs)
     checkDomainName(p.domain, p.source.file.empty()
                                   ? config.sourcePath
@@ -133,10 +157,12 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
                    std::to_string(data.test.size()) + "); tokenizer " + tokenizer->modelPath() +
                    " (vocab " + std::to_string(tokenizer->vocabSize()) + ")");
   if (data.train.empty() || data.test.empty())
-    throw InputError(config.sourcePath + ": the split leaves no training or no test pairs");
+    throw InputError(config.sourcePath + ": $.data.split: the split leaves no training or no " +
+                     "test pairs (train " + std::to_string(data.train.size()) + ", validation " +
+                     std::to_string(data.validation.size()) + ", test " +
+                     std::to_string(data.test.size()) + ")");
 
   const EncoderPlan encoder = planEncoder(config, data, *tokenizer);
-  const int seeds = options.seedsOverride > 0 ? options.seedsOverride : config.training.seeds;
   std::vector<PlannedRun> plan;
   std::int64_t totalSteps = encoder.steps;
   for (int s = 0; s < seeds; ++s)
@@ -162,6 +188,9 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
     pretrainEncoder(config, data, *tokenizer, encoder, reporter);
   }
 
+  // The store's folder is made only now, so an error above leaves nothing behind.
+  if (const auto dir = std::filesystem::path(options.dbPath).parent_path(); !dir.empty())
+    std::filesystem::create_directories(dir);
   RunWriter writer(options.dbPath);
   StoreSink storeSink(writer);
   TeeSink sink(storeSink, userSink);

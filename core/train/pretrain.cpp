@@ -58,6 +58,17 @@ EncoderPlan planEncoder(const ExperimentConfig& config, const EncodedData& data,
   if (!anyTrained) return plan;
   if (!config.encoder.pretrained.empty()) {
     plan.path = resolveConfigPath(config, config.encoder.pretrained);
+    // A file that is no saved encoder of this shape is found now, before any run exists, not
+    // as a failed run after the others trained.
+    nn::TransformerEncoder probe(data.vocabSize, resolveEncoderShape(config.encoder), data.maxLen,
+                                 config.encoder.dropout);
+    try {
+      nn::loadModule(*probe, plan.path);
+    } catch (const std::exception& e) {
+      const auto* te = dynamic_cast<const c10::Error*>(&e);
+      throw InputError(config.sourcePath +
+                       ": $.encoder.pretrained: " + (te ? te->what_without_backtrace() : e.what()));
+    }
     return plan;
   }
   if (!config.pretrain.enabled || config.pretrain.steps == 0) return plan;

@@ -24,9 +24,11 @@ struct Result {
   QString out, err;
 };
 
-Result cli(const QStringList& args, int timeoutMs = 120000) {
+Result cli(const QStringList& args, int timeoutMs = 120000, const QByteArray& input = {}) {
   QProcess p;
   p.start(QStringLiteral(RR_CLI_PATH), args);
+  p.write(input);
+  p.closeWriteChannel();
   p.waitForFinished(timeoutMs);
   return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
           QString::fromUtf8(p.readAllStandardOutput()),
@@ -293,6 +295,232 @@ class TestCli : public QObject {
     QCOMPARE(runs.size(), size_t(1));
     QCOMPARE(QString::fromStdString(toString(runs[0].status)), QStringLiteral("cancelled"));
     QVERIFY(!store->metrics(runs[0].id).empty());
+  }
+
+  // Issue 14: `score` streams; a bad line gets an error record in its place, the others are
+  // scored, the exit status is 2; --strict stops at the first bad line.
+  void scoreStreamsAndReportsBadLines() {
+    const QString db = m_dir.path() + "/smoke.db";
+    QVERIFY(QFile::exists(db));
+    const QByteArray in =
+        "{\"prompt\": \"hi\", \"response\": \"hello\"}\n"
+        "{\"prompt\": 1e400}\n"
+        "\n"
+        "{\"prompt\": \"a\", \"response\": \"b\"}\n" +
+        QByteArray(50000, '[') + "\n" + "{\"prompt\": \"c\", \"response\": \"d\"}\n" +
+        "{\"prompt\": \"c\", \"response\": \"d\\u0000hidden\"}\n";
+    Result r = cli({"score", "--db", db, "--run", "1", "--batch-size", "2"}, 120000, in);
+    QCOMPARE(r.code, 2);
+    const QStringList lines = r.out.split('\n', Qt::SkipEmptyParts);
+    QCOMPARE(lines.size(), 6);
+    QCOMPARE(QJsonDocument::fromJson(lines[5].toUtf8()).object()["error"].toString(),
+             QStringLiteral("line 7: $.response: contains a NUL character (\\u0000)"));
+    for (int i : {0, 2, 4}) {
+      const QJsonObject o = QJsonDocument::fromJson(lines[i].toUtf8()).object();
+      QVERIFY2(o.contains("reward") && !o.contains("error"), qPrintable(lines[i]));
+    }
+    QCOMPARE(QJsonDocument::fromJson(lines[1].toUtf8()).object()["error"].toString(),
+             QStringLiteral("line 2:1:12: $.prompt: number out of range (got 1e400)"));
+    const QString deep = QJsonDocument::fromJson(lines[3].toUtf8()).object()["error"].toString();
+    QVERIFY2(deep.startsWith("line 5: $[0][0]") && deep.endsWith("nested deeper than 128 levels"),
+             qPrintable(deep));
+    QVERIFY2(r.err.contains("3 of the input lines could not be scored"), qPrintable(r.err));
+
+    // A good line alone: the same reward (up to the padding of another batch), exit 0.
+    Result good = cli({"score", "--db", db, "--run", "1"}, 120000,
+                      "{\"prompt\": \"hi\", \"response\": \"hello\"}\n");
+    QCOMPARE(good.code, 0);
+    auto reward = [](const QString& line) {
+      return QJsonDocument::fromJson(line.toUtf8()).object()["reward"].toDouble();
+    };
+    QVERIFY(qAbs(reward(good.out.split('\n', Qt::SkipEmptyParts)[0]) - reward(lines[0])) < 1e-5);
+
+    Result strict = cli({"score", "--db", db, "--run", "1", "--strict"}, 120000, in);
+    QCOMPARE(strict.code, 2);
+    QCOMPARE(strict.out.split('\n', Qt::SkipEmptyParts).size(), 1);
+    QCOMPARE(strict.err,
+             QStringLiteral("error: score: stdin line 2:1:12: $.prompt: number out of range (got "
+                            "1e400)\n"));
+
+    Result both = cli({"score", "--db", db, "--run", "1", "--model", m_dir.path()}, 120000, in);
+    QCOMPARE(both.code, 2);
+    QVERIFY2(both.err.contains("not both"), qPrintable(both.err));
+    QVERIFY(both.out.isEmpty());
+  }
+
+  // Issue 14: small option errors; integers are parsed strictly.
+  void optionValuesAreCheckedStrictly() {
+    const QString db = m_dir.path() + "/smoke.db";
+    Result r = cli({"report", "--db", db, "--run", "1abc"});
+    QCOMPARE(r.code, 2);
+    QCOMPARE(r.err, QStringLiteral("error: report: --run must be an integer in [1, "
+                                   "9223372036854775807] (got '1abc')\n"));
+    for (const char* bad : {" 1", "+1", "0x1", "99999999999999999999"})
+      QCOMPARE(cli({"report", "--db", db, "--run", bad}).code, 2);
+    QCOMPARE(cli({"report", "--db", db, "--run", "1"}).code, 0);
+
+    const QString out = m_dir.path() + "/never.jsonl";
+    const QString in = QStringLiteral(RR_SOURCE_DIR "/tests/fixtures/import/shp.json");
+    r = cli({"import", "--format", "shp", in, "-o", out, "--min-score-ratio", "nan"});
+    QCOMPARE(r.code, 2);
+    QCOMPARE(r.err, QStringLiteral("error: import: --min-score-ratio must be a finite number "
+                                   "(got 'nan')\n"));
+    QCOMPARE(cli({"import", "--format", "shp", in, "-o", out, "--min-score-ratio", "inf"}).code, 2);
+    QVERIFY(!QFile::exists(out));
+    r = cli({"import", "--format", "shp", in, "-o", ""});
+    QCOMPARE(r.code, 2);
+    QCOMPARE(r.err, QStringLiteral("error: import: --output needs a non-empty value (FILE)\n"));
+    r = cli({"synth", "--output="});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("--output needs a non-empty value"), qPrintable(r.err));
+  }
+
+  // Issue 14: errors found before any work name the JSON path and leave no store and no folder.
+  void runInputErrorsLeaveNothing() {
+    QTemporaryDir dir;
+    const QString sub = dir.path() + "/out";
+    const QString db = sub + "/x.db";
+    auto run = [&](const QByteArray& cfg, const QStringList& extra = {}) {
+      const QString path = writeFile(dir, "c.json", cfg);
+      Result r = cli(QStringList{"run", path, "--db", db, "--quiet"} + extra);
+      r.err.replace(path, "CFG");
+      return r;
+    };
+    const QByteArray small = R"({"name": "e",
+      "data": {"synthetic": {"pairs_per_domain": 10, "domains": ["harmless"]}},
+      "tokenizer": {"vocab_size": 120},
+      "encoder": {"hidden": 32, "layers": 1, "heads": 2, "ffn": 64, "max_len": 32},
+      "pretrain": {"enabled": false},
+      "training": {"seed": 2147483647},
+      "methods": [{"method": "baseline"}]})";
+
+    Result r = run(small, {"--method", "nope"});
+    QCOMPARE(r.code, 2);
+    QCOMPARE(r.err, QStringLiteral("error: --method nope: no entry of CFG: $.methods has this "
+                                   "name (names: baseline)\n"));
+    r = run(small, {"--seeds", "2"});
+    QCOMPARE(r.code, 2);
+    QCOMPARE(r.err, QStringLiteral("error: CFG: $.training.seed: seed + seeds - 1 must be <= "
+                                   "2147483647 (got 2147483647 with 2 seeds)\n"));
+
+    writeFile(dir, "empty.jsonl", "");
+    r = run(R"({"name": "e", "data": {"files": [{"path": "empty.jsonl"}]},
+      "methods": [{"method": "baseline"}]})");
+    QCOMPARE(r.code, 2);
+    QCOMPARE(r.err, QStringLiteral("error: CFG: $.data: the experiment's data has no pairs\n"));
+
+    QByteArray pairs;
+    for (int i = 0; i < 12; ++i)
+      pairs += "{\"domain\": \"d\", \"prompt\": \"p" + QByteArray::number(i) +
+               "\", \"chosen\": \"a\", \"rejected\": \"b\", \"split\": \"train\"}\n";
+    writeFile(dir, "train.jsonl", pairs);
+    r = run(R"({"name": "e", "data": {"files": [{"path": "train.jsonl"}]},
+      "tokenizer": {"vocab_size": 100}, "methods": [{"method": "baseline"}]})");
+    QCOMPARE(r.code, 2);
+    QCOMPARE(r.err, QStringLiteral("error: CFG: $.data.split: the split leaves no training or no "
+                                   "test pairs (train 12, validation 0, test 0)\n"));
+
+    r = run(R"({"name": "e", "data": {"files": [{"path": "."}]},
+      "methods": [{"method": "baseline"}]})");
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.startsWith("error: CFG: $.data.files[0].path: a directory, not a pairs file"),
+             qPrintable(r.err));
+
+    // A directory and a garbage file as the tokenizer, a garbage file as the encoder.
+    QByteArray cfg = small;
+    cfg.replace(R"("vocab_size": 120)", R"("model": ".")");
+    r = run(cfg);
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.startsWith("error: CFG: $.tokenizer.model: a directory, not a SentencePiece"),
+             qPrintable(r.err));
+    writeFile(dir, "garbage.bin", QByteArray(300, 'g'));
+    cfg = small;
+    cfg.replace(R"("vocab_size": 120)", R"("model": "garbage.bin")");
+    r = run(cfg);
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.startsWith("error: CFG: $.tokenizer.model: ") && r.err.count('\n') == 1,
+             qPrintable(r.err));
+    cfg = small;
+    cfg.replace(R"("max_len": 32})", R"("max_len": 32, "pretrained": "garbage.bin"})");
+    cfg.replace(R"("seed": 2147483647)", R"("seed": 1)");
+    r = run(cfg);
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.startsWith("error: CFG: $.encoder.pretrained: ") && r.err.count('\n') == 1,
+             qPrintable(r.err));
+
+    // Within the allowed ranges, but far beyond any machine's memory.
+    cfg = small;
+    cfg.replace(R"("hidden": 32, "layers": 1, "heads": 2, "ffn": 64, "max_len": 32)",
+                R"("hidden": 16384, "layers": 128, "heads": 256, "ffn": 65536, "max_len": 4096)");
+    r = run(cfg);
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.startsWith("error: CFG: $.encoder: training this shape needs about ") &&
+                 r.err.contains("of memory is available") && r.err.count('\n') == 1,
+             qPrintable(r.err));
+
+    QVERIFY2(!QFile::exists(sub), "a failed run created the store's folder");
+
+    // A --db that cannot be created is found before the tokenizer and pre-training.
+    const QString file = writeFile(dir, "plain.txt", "x");
+    r = cli({"run", writeFile(dir, "ok.json", small), "--db", file + "/x.db"});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("cannot create the run store") && !r.err.contains("tokenizer"),
+             qPrintable(r.err));
+  }
+
+  // Issue 14: commands given a store that does not exist say so and create nothing.
+  void missingStoreIsNotCreated() {
+    QTemporaryDir dir;
+    const QString db = dir.path() + "/typo.db";
+    const QString pairs = writeFile(dir, "p.jsonl", "");
+    Result r = cli({"extend", "--db", db, "--run", "1", "--add-domain", pairs});
+    QCOMPARE(r.code, 2);
+    QCOMPARE(r.err, "error: " + db + ": no such run store\n");
+    for (const QStringList& args :
+         {QStringList{"report", "--db", db}, QStringList{"list", "--db", db}})
+      QCOMPARE(cli(args).code, 2);
+    QCOMPARE(QDir(dir.path()).entryList(QDir::Files), QStringList{"p.jsonl"});
+  }
+
+  // Issue 14, item 11: `list` keeps each run on its line whatever its names and error hold.
+  void listKeepsRunsOnOneLine() {
+    QTemporaryDir dir;
+    const QString db = dir.path() + "/names.db";
+    {
+      RunWriter w(db.toStdString());
+      const auto id = w.createRun("exp\nx", "baseline", "a\tb", 1, "{}");
+      w.setStatus(id, RunStatus::Failed, "first line\nsecond line");
+      w.createRun("plain", "baseline", "baseline", 2, "{}");
+    }
+    Result r = cli({"list", "--db", db});
+    QCOMPARE(r.code, 0);
+    const QStringList lines = r.out.split('\n', Qt::SkipEmptyParts);
+    QCOMPARE(lines.size(), 3);  // the head and one line per run
+    QVERIFY2(lines[1].contains("exp\\nx") && lines[1].contains("a\\tb") &&
+                 lines[1].contains("first line\\nsecond line"),
+             qPrintable(lines[1]));
+  }
+
+  // LibTorch's errors keep their backtrace out of the terminal: one line on stderr.
+  void torchErrorsAreOneLine() {
+    const QString model = m_dir.path() + "/smoke.db.models/run-1";
+    QVERIFY(QFile::exists(model));
+    QTemporaryDir dir;
+    QVERIFY(QProcess::execute("cp", {"-r", model, dir.path() + "/m"}) == 0);
+    int damaged = 0;
+    for (const QString& name : QDir(dir.path() + "/m").entryList({"*.pt"})) {
+      QFile f(dir.path() + "/m/" + name);
+      QVERIFY(f.open(QIODevice::ReadWrite));
+      const qint64 size = f.size();
+      f.resize(size / 2);
+      ++damaged;
+    }
+    QVERIFY(damaged > 0);
+    Result r = cli({"score", "--model", dir.path() + "/m"}, 120000,
+                   "{\"prompt\": \"a\", \"response\": \"b\"}\n");
+    QVERIFY2(r.code == 1 || r.code == 2, qPrintable(r.err));
+    QVERIFY2(r.err.startsWith("error: ") && r.err.count('\n') == 1, qPrintable(r.err));
+    QVERIFY2(!r.err.contains("Exception raised from"), qPrintable(r.err));
   }
 };
 

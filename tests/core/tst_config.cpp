@@ -5,6 +5,7 @@
 
 #include "common/errors.h"
 #include "config/config.h"
+#include "config/memoryestimate.h"
 
 using namespace rr::core;
 
@@ -30,6 +31,9 @@ std::string withTraining(const std::string& training) {
   return R"({"name": "t", "data": {"synthetic": {}}, "training": )" + training +
          R"(, "methods": [{"method": "baseline"}]})";
 }
+
+// `depth` arrays, each inside the one before: [[[...]]].
+std::string nested(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
 }  // namespace
 
@@ -185,6 +189,105 @@ class TestConfig : public QObject {
              QStringLiteral("--set training.lr.x=1: training.lr is not an object"));
     QCOMPARE(errorWith("training..lr=1"),
              QStringLiteral("--set training..lr=1: empty key in 'training..lr'"));
+  }
+
+  // Issue 14: 1e400 is beyond the double range; nlohmann throws out_of_range, not parse_error.
+  void outOfRangeNumberIsOneLineWithPath() {
+    QCOMPARE(errorOf("{\"name\": \"t\",\n \"training\": {\"lr\": 1e400}}"),
+             QStringLiteral("experiments/x.json:2:21: $.training.lr: number out of range (got "
+                            "1e400)"));
+  }
+
+  // Issue 14: a deep value once overflowed the stack when the error message dumped it.
+  void deepNestingIsRefusedWithShortPath() {
+    const std::string deep = nested(20000);
+    const QString e = errorOf(R"({"name": "t", "data": {"synthetic": {"label_noise": )" + deep +
+                              "}}, \"methods\": [{\"method\": \"baseline\"}]}");
+    QVERIFY2(e.startsWith("experiments/x.json: $.data.synthetic.label_noise[0][0][0][0][0]"),
+             qPrintable(e));
+    QVERIFY2(e.endsWith("nested deeper than 128 levels"), qPrintable(e));
+    QVERIFY2(e.size() < 200, qPrintable(e));
+    // Shallow enough to parse, an array is still described, not dumped.
+    const std::string some = nested(100);
+    QCOMPARE(errorOf(R"({"name": "t", "data": {"synthetic": {"label_noise": )" + some +
+                     "}}, \"methods\": [{\"method\": \"baseline\"}]}"),
+             QStringLiteral("experiments/x.json: $.data.synthetic.label_noise: must be a number in "
+                            "[0, 0.5] or an object {domain: rate} (got an array)"));
+  }
+
+  // Issue 14: a long bad string is quoted by a short prefix only.
+  void longBadValueIsQuotedShort() {
+    const QString e = errorOf(withTraining("{\"device\": \"" + std::string(100000, 'x') + "\"}"));
+    QVERIFY2(e.startsWith("experiments/x.json: $.training.device: must be one of cpu, cuda (got "
+                          "\"xxxx"),
+             qPrintable(e));
+    QVERIFY2(e.size() < 200, qPrintable(e.left(300)));
+  }
+
+  // Issue 14, item 6: integers are range-checked before narrowing.
+  void hugeIntegersAreRangeChecked() {
+    QCOMPARE(errorOf(withTraining(R"({"batch_size": 18446744073709551615})")),
+             QStringLiteral("experiments/x.json: $.training.batch_size: must be <= 65536 (got "
+                            "18446744073709551615)"));
+    QCOMPARE(errorOf(withTraining(R"({"seed": 4294967297})")),
+             QStringLiteral("experiments/x.json: $.training.seed: must be <= 2147483647 (got "
+                            "4294967297)"));
+    QCOMPARE(errorOf(withTraining(R"({"seed": 2147483647, "seeds": 2})")),
+             QStringLiteral("experiments/x.json: $.training.seed: seed + seeds - 1 must be <= "
+                            "2147483647 (got 2147483647 with 2 seeds)"));
+    QCOMPARE(parseExperimentConfig(withTraining(R"({"seed": 2147483646, "seeds": 2})"), "x.json")
+                 .training.seed,
+             2147483646);
+  }
+
+  // A --set value that is not JSON (here: too deep) becomes a string the validator refuses.
+  void deepOverrideIsRefused() {
+    QTemporaryDir dir;
+    const QString path = dir.filePath("c.json");
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(withTraining("{}").c_str());
+    f.close();
+    try {
+      loadExperimentConfig(path.toStdString(), {"training.lr=" + nested(50000)});
+      QFAIL("no error");
+    } catch (const InputError& e) {
+      const QString m = QString::fromStdString(e.what());
+      QVERIFY2(m.contains("$.training.lr: must be a number (got \"[[[["), qPrintable(m.left(300)));
+      QVERIFY2(m.size() < 300, qPrintable(m.left(300)));
+    }
+  }
+
+  // Issue 14: a shape inside the allowed ranges that cannot fit is refused with the estimate.
+  void memoryEstimateRefusesShapesThatCannotFit() {
+    ExperimentConfig c = parseExperimentConfig(kValid, "x.json");
+    // tiny: H 128, L 2, A 2, F 512; V 2000, T 96 (docs/CONFIG.md's formula).
+    const MemoryEstimate e = estimateTrainingMemory(c);
+    QCOMPARE(e.parameters, std::int64_t(2000 * 128 + 96 * 128 +
+                                        2 * (4 * 128 * 128 + 2 * 128 * 512 + 9 * 128 + 512)));
+    QCOMPARE(e.parameterBytes, 16 * e.parameters);
+    const std::int64_t perSeq = 2 * (10 * 96 * 128 + 2 * 96 * 512 + 3 * 2 * 96 * 96);
+    // Pre-training: 32 sequences plus the MLM logits; training: 2 x 8 sequences.
+    QCOMPARE(e.activationBytes, 4 * 32 * (perSeq + 2 * 96 * 2000));
+    checkMemoryFits(c, std::int64_t(1) << 30);
+
+    c.encoder.hidden = 16384;
+    c.encoder.layers = 128;
+    c.encoder.heads = 256;
+    c.encoder.ffn = 65536;
+    c.encoder.maxLen = 4096;
+    try {
+      checkMemoryFits(c, std::int64_t(64) << 30);
+      QFAIL("no error");
+    } catch (const InputError& err) {
+      const QString m = QString::fromUtf8(err.what());
+      QVERIFY2(m.startsWith("x.json: $.encoder: training this shape needs about "), qPrintable(m));
+      QVERIFY2(m.contains("but 64 GiB of memory is available"), qPrintable(m));
+    }
+    // The device's memory is not this machine's: a CUDA run is not judged here.
+    c.training.device = "cuda";
+    checkMemoryFits(c, std::int64_t(64) << 30);
+    QVERIFY(availableMemoryBytes() > 0);
   }
 
   void shippedExperimentsAreValid() {

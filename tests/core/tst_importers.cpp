@@ -610,9 +610,9 @@ class TestImporters : public QObject {
       return std::string(static_cast<size_t>(levels), '[') +
              std::string(static_cast<size_t>(levels), ']');
     };
-    QVERIFY(parseJsonLine(nested(rr::core::kMaxJsonDepth)).is_array());
+    QVERIFY(parseJsonLine(nested(rr::core::kMaxJsonLineDepth)).is_array());
     try {
-      parseJsonLine(nested(rr::core::kMaxJsonDepth + 1));
+      parseJsonLine(nested(rr::core::kMaxJsonLineDepth + 1));
       QFAIL("nesting past the limit was parsed");
     } catch (const JsonLineError& e) {
       QCOMPARE(QString(e.what()), QString("nested too deeply (more than 1000 levels)"));

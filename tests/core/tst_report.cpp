@@ -288,6 +288,66 @@ class TestReport : public QObject {
     QVERIFY(!m[2].toObject().contains("vs_baseline"));
   }
 
+  // Issue 14, item 11: hostile names are escaped per format, in names and column heads.
+  void hostileNamesAreEscapedPerFormat() {
+    Report r;
+    r.domains = {"a|b", "x\ny"};
+    MethodSummary m;
+    m.experiment = "e,1";
+    m.method = "baseline";
+    m.methodName = "\\input{/etc/hostname}";
+    m.runIds = {1};
+    m.seeds = {1};
+    m.accuracy["a|b"] = {0.5, 0, 1};
+    m.accuracy["x\ny"] = {0.75, 0, 1};
+    m.accuracy["*"] = {0.625, 0, 1};
+    m.accuracy["\"q\",r"] = {0.25, 0, 1};
+    r.domains.push_back("\"q\",r");
+    std::sort(r.domains.begin(), r.domains.end());
+    r.methods.push_back(m);
+
+    const QString md = QString::fromStdString(formatReport(r, "md"));
+    const QStringList lines = md.split('\n');
+    // Head, rule and one row: the same number of unescaped cell separators in each.
+    auto cells = [](const QString& line) {
+      int n = 0;
+      for (int i = 0; i < line.size(); ++i)
+        if (line[i] == '|' && (i == 0 || line[i - 1] != '\\')) ++n;
+      return n;
+    };
+    QVERIFY2(lines.size() >= 3, qPrintable(md));
+    QCOMPARE(cells(lines[0]), cells(lines[1]));
+    QCOMPARE(cells(lines[2]), cells(lines[1]));
+    QVERIFY2(lines[0].contains("a\\|b") && lines[0].contains("x<br>y"), qPrintable(lines[0]));
+    QVERIFY2(lines[2].startsWith("| \\\\input{/etc/hostname} |"), qPrintable(lines[2]));
+
+    const QString tex = QString::fromStdString(formatReport(r, "latex"));
+    QVERIFY2(!tex.contains("\\input"), qPrintable(tex));
+    QVERIFY2(tex.contains("\\textbackslash{}input\\{/etc/hostname\\}"), qPrintable(tex));
+    QVERIFY2(tex.contains("a\\textbar{}b") && tex.contains("x y"), qPrintable(tex));
+    for (const char* special : {"~", "^"}) {
+      r.methods[0].methodName = std::string("m") + special;
+      const QString t = QString::fromStdString(formatReport(r, "latex"));
+      QVERIFY2(
+          t.contains(special == std::string("~") ? "m\\textasciitilde{}" : "m\\textasciicircum{}"),
+          qPrintable(t));
+    }
+    r.methods[0].methodName = "\\input{/etc/hostname}";
+
+    // RFC 4180: the fields with a comma, quote or line break are quoted, quotes doubled.
+    const QString csv = QString::fromStdString(formatReport(r, "csv"));
+    QVERIFY2(csv.contains("\"e,1\",baseline,\\input{/etc/hostname},1,\"\"\"q\"\",r\",accuracy,"),
+             qPrintable(csv));
+    QVERIFY2(csv.contains(",1,\"x\ny\",accuracy,0.75,"), qPrintable(csv));
+    QVERIFY2(csv.contains(",1,a|b,accuracy,0.5,"), qPrintable(csv));
+
+    // JSON with invalid UTF-8 in a name is still written (the bad bytes replaced).
+    r.methods[0].methodName = "bad\xff";
+    const QJsonObject j =
+        QJsonDocument::fromJson(QByteArray::fromStdString(formatReport(r, "json"))).object();
+    QCOMPARE(j["methods"].toArray()[0].toObject()["name"].toString(), QString("bad\uFFFD"));
+  }
+
   void unknownByIsAnInputError() {
     QCOMPARE(byError("capability"), QString());
     QCOMPARE(byError("seed"), QString());

@@ -1,0 +1,28 @@
+#pragma once
+// Parsing JSON text from users (configs, manifests, input lines) into nlohmann::json with the
+// limits a hostile file needs: nesting depth is bounded (nlohmann's parser is iterative, but
+// dump(), copies and comparisons recurse, so a value nested 100k deep overflows the stack later),
+// and every error is one line that names the place: "FILE:LINE:COL: $.json.path: message".
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace rr::core {
+
+// Deep enough for any config, manifest or data row we read; shallow enough that the recursive
+// parts of nlohmann (dump, copy, ==) stay far from the stack limit.
+constexpr int kMaxJsonDepth = 128;
+
+// Throws InputError on bad JSON, numbers outside the double range (1e400) and nesting deeper
+// than maxDepth. `label` starts the message (a file name, or "stdin:12").
+nlohmann::json parseJsonChecked(const std::string& text, const std::string& label,
+                                int maxDepth = kMaxJsonDepth);
+
+// At most `limit` bytes of `text` (cut on a UTF-8 character boundary), with "..." when cut: for
+// quoting a bad value in an error message without pasting megabytes into a terminal.
+std::string shortPrefix(const std::string& text, size_t limit = 40);
+
+// A JSON value for an error message: short, never recursing into a deep value.
+std::string describeJson(const nlohmann::json& v, size_t limit = 40);
+
+}  // namespace rr::core
