@@ -47,7 +47,7 @@ int cmdBench(const Argv& argv) {
       {{"suite", "NAME", "train | infer | scaling | all, or a list: train,infer (default all)"},
        {"preset", "P",
         "encoder preset(s), comma-separated (default tiny,mini); also deberta-v3-xsmall, "
-        "deberta-v3-small: that Hugging Face shape, random weights, + a reward head"},
+        "-small, -base, -large: that Hugging Face shape, random weights, + a reward head"},
        {"system", "NAME",
         "only this system in train/infer (repeatable): baseline, base-lora, more, rodos, arliss, "
         "dmoerm",
@@ -56,7 +56,10 @@ int cmdBench(const Argv& argv) {
        {"repeats", "N", "timed samples per figure (default 5)"},
        {"batch", "N", "pairs per training step (default 16)"},
        {"seq-len", "N", "tokens per scored row (default 64)"},
-       {"device", "D", "cpu | cuda (default cpu)"},
+       {"device", "D", "cpu | cuda (default cpu); on cuda inference is also timed at 64 pairs"},
+       {"precision", "P",
+        "fp32 | bf16 (default fp32): bf16 runs every timed pass under autocast (bf16 matmuls, "
+        "fp32 weights)"},
        {"threads", "N", "LibTorch intra-op threads (default: LibTorch's own)"},
        {"blas-threads", "N", "OpenBLAS threads (default: OpenBLAS's own)"},
        {"python", "PATH", "interpreter for the PyTorch reference (default /usr/bin/python3)"},
@@ -88,6 +91,9 @@ int cmdBench(const Argv& argv) {
   o.device = args.value("device", o.device);
   if (o.device != "cpu" && o.device != "cuda")
     throw core::InputError("bench: --device must be cpu or cuda (got '" + o.device + "')");
+  o.precision = args.value("precision", o.precision);
+  if (o.precision != "fp32" && o.precision != "bf16")
+    throw core::InputError("bench: --precision must be fp32 or bf16 (got '" + o.precision + "')");
   o.threads = static_cast<int>(args.integer("threads", 0, 0, 1024));
   o.blasThreads = static_cast<int>(args.integer("blas-threads", 0, 0, 1024));
   if (!args.has("no-reference")) {

@@ -10,6 +10,7 @@
 
 #include "bench/bench_p.h"
 #include "common/errors.h"
+#include "nn/torchcompat.h"
 #include "store/runstore.h"
 #include "train/storesink.h"
 
@@ -59,6 +60,12 @@ class Runner {
     m_train = wants("train");
     m_infer = wants("infer");
     m_scaling = wants("scaling");
+    m_bf16 = o.precision == "bf16";
+    if (m_bf16 && !nn::autocastSupported(m_device))
+      throw InputError("bench: --precision bf16 needs a device with bf16 autocast (this " +
+                       o.device + " has none)");
+    // A GPU only fills up with larger batches: on CUDA, inference is also timed at 64 pairs.
+    m_bigBatch = m_device.is_cuda() ? 64 : 0;
     m_tok = makeBenchTokenizer(o);
   }
 
@@ -67,7 +74,8 @@ class Runner {
     m_result["settings"] = {{"suite", m_o.suite},     {"presets", m_o.presets},
                             {"repeats", m_o.repeats}, {"batch_pairs", m_o.batchPairs},
                             {"seq_len", m_o.seqLen},  {"domains", kDomains},
-                            {"quick", m_o.quick}};
+                            {"quick", m_o.quick},     {"precision", m_o.precision},
+                            {"device", m_o.device}};
     const auto& p = m_o.presets;
     // The methods' presets; the Hugging Face ones are measured as a bare encoder + head.
     std::vector<std::string> own;
@@ -79,10 +87,15 @@ class Runner {
     matmul();
     for (const auto& preset : p) {
       if (!m_train && !m_infer) break;
-      if (isHfPreset(preset))
-        hfModel(preset);
-      else
+      if (!isHfPreset(preset)) {
         systems(preset);
+        continue;
+      }
+      try {
+        hfModel(preset);
+      } catch (const std::exception& e) {
+        recordError(preset, "deberta-v3", e);
+      }
     }
     if (m_train) store();
     if (m_scaling && !own.empty()) {
@@ -100,6 +113,20 @@ class Runner {
 
   void say(const std::string& s) const {
     if (m_log) m_log(s);
+  }
+
+  // Autocast for the scope of the returned guard when the bench runs in bf16; null otherwise.
+  std::unique_ptr<nn::AutocastGuard> amp() const {
+    return m_bf16 ? std::make_unique<nn::AutocastGuard>(m_device) : nullptr;
+  }
+
+  // A system that fails at this preset (an operation the device or precision lacks) is recorded
+  // under "errors" with the first line of its message, and the bench goes on with the next one.
+  void recordError(const std::string& preset, const std::string& system, const std::exception& e) {
+    std::string msg = e.what();
+    msg = msg.substr(0, msg.find('\n'));
+    say(preset + ": " + system + " FAILED: " + msg);
+    m_result["errors"].push_back({{"preset", preset}, {"system", system}, {"message", msg}});
   }
 
   // The ceiling (square matmuls) and the same kernel at each preset's own training shapes: rows
@@ -128,7 +155,8 @@ class Runner {
   double matmulRate(int64_t m, int64_t k, int64_t n, const std::string& preset) {
     const std::string shape = std::to_string(m) + "x" + std::to_string(k) + "x" + std::to_string(n);
     say("matmul " + shape);
-    const auto opts = torch::TensorOptions().device(m_device);
+    const auto opts = torch::TensorOptions().device(m_device).dtype(
+        m_bf16 ? torch::kBFloat16 : torch::kFloat);
     torch::Tensor a = torch::randn({m, k}, opts), b = torch::randn({k, n}, opts);
     torch::Tensor c = torch::empty({m, n}, opts);
     std::vector<double> gflops;
@@ -146,8 +174,9 @@ class Runner {
   // One epoch of training, then inference, of every system. A domain holds 1 + repeats batches:
   // a per-domain component takes a warm-up step and `repeats` timed ones.
   void systems(const std::string& preset) {
-    auto d = makeBenchData(m_o, *m_tok, preset, kDomains, m_o.batchPairs * (1 + m_o.repeats), 0);
-    const std::vector<size_t> batch = balancedBatch(d->data, 32);
+    auto d = makeBenchData(m_o, *m_tok, preset, kDomains,
+                           std::max(m_o.batchPairs * (1 + m_o.repeats), m_bigBatch / kDomains + 1), 0);
+    const std::vector<size_t> batch = balancedBatch(d->data, std::max<size_t>(32, m_bigBatch));
     m_referencePairs[preset] = referencePairs(d->data, batch);
     m_shapes[preset] = resolveEncoderShape(d->config.encoder);
     m_config = d->config;
@@ -156,25 +185,38 @@ class Runner {
           std::find(m_o.systems.begin(), m_o.systems.end(), spec.method) == m_o.systems.end())
         continue;
       say(preset + ": " + spec.system);
-      resetPeakRss();
-      // Single-model systems train on every domain's pairs: the same steps as one domain's.
-      const bool routed = spec.options.count("router_epochs") > 0;
-      auto s = makeSystem(*d, spec.method, spec.text, spec.options, m_device,
-                          routed ? 0 : 1 + m_o.repeats);
-      const auto rates = trainCaptured(*s, nullptr);
-      if (m_train) trainRows(preset, spec.method, rates, *d);
-      if (!m_infer) continue;
-      const auto scores = inferRow(preset, spec.system, *s, *d, batch);
-      if (spec.method != "arliss") continue;
-      auto sw = makeSystem(*d, "arliss", {{"inference", "switch"}}, {}, m_device);
-      copyWeights(*s, *sw);
-      const auto swScores = inferRow(preset, "arliss-switch", *sw, *d, batch);
-      double diff = 0;
-      for (size_t k = 0; k < scores.size(); ++k)
-        diff = std::max({diff, std::abs(scores[k].chosen - swScores[k].chosen),
-                         std::abs(scores[k].rejected - swScores[k].rejected)});
-      m_result["consistency"].push_back({{"preset", preset}, {"max_abs_diff", diff}});
+      try {
+        system(preset, spec, *d, batch);
+      } catch (const std::exception& e) {
+        recordError(preset, spec.system, e);
+      }
     }
+  }
+
+  void system(const std::string& preset, const SystemSpec& spec, const BenchData& d,
+              const std::vector<size_t>& batch) {
+    resetPeakRss();
+    // Single-model systems train on every domain's pairs: the same steps as one domain's.
+    const bool routed = spec.options.count("router_epochs") > 0;
+    auto s = makeSystem(d, spec.method, spec.text, spec.options, m_device,
+                        routed ? 0 : 1 + m_o.repeats);
+    std::map<std::string, std::vector<double>> rates;
+    {
+      auto guard = amp();
+      rates = trainCaptured(*s, nullptr);
+    }
+    if (m_train) trainRows(preset, spec.method, rates, d);
+    if (!m_infer) return;
+    const auto scores = inferRow(preset, spec.system, *s, d, batch);
+    if (spec.method != "arliss") return;
+    auto sw = makeSystem(d, "arliss", {{"inference", "switch"}}, {}, m_device);
+    copyWeights(*s, *sw);
+    const auto swScores = inferRow(preset, "arliss-switch", *sw, d, batch);
+    double diff = 0;
+    for (size_t k = 0; k < scores.size(); ++k)
+      diff = std::max({diff, std::abs(scores[k].chosen - swScores[k].chosen),
+                       std::abs(scores[k].rejected - swScores[k].rejected)});
+    m_result["consistency"].push_back({{"preset", preset}, {"max_abs_diff", diff}});
   }
 
   // A Hugging Face preset (random weights) with a 1-output reward head, timed outside the
@@ -183,10 +225,11 @@ class Runner {
   // mode without gradients. The reference builds the same model from the same config keys.
   void hfModel(const std::string& preset) {
     say(preset + ": Hugging Face encoder (random weights)");
-    const int perDomain = std::max(m_o.batchPairs, 32 / kDomains + 1);
+    const int scored = std::max(32, m_bigBatch);
+    const int perDomain = std::max(m_o.batchPairs, scored / kDomains + 1);
     auto d = makeBenchData(m_o, *m_tok, preset, kDomains, perDomain, 0);
     const std::vector<size_t> batch =
-        balancedBatch(d->data, static_cast<size_t>(std::max(32, m_o.batchPairs)));
+        balancedBatch(d->data, static_cast<size_t>(std::max(scored, m_o.batchPairs)));
     m_hfReference.push_back({{"name", preset},
                              {"hf_config", hfPresetJson(m_o, preset)},
                              {"pairs", referencePairs(d->data, batch)}});
@@ -207,6 +250,7 @@ class Runner {
                                           .weight_decay(d->config.training.weightDecay));
       enc->train();
       head->train();
+      auto guard = amp();
       std::vector<double> rate, ms;
       for (double x : sampleSeconds(kWarmup, m_o.repeats, [&] {
              opt.zero_grad();
@@ -238,29 +282,27 @@ class Runner {
     enc->eval();
     head->eval();
     torch::NoGradGuard ng;
+    auto guard = amp();
     auto score = [&](const std::vector<size_t>& idx) {
       const Batch b = pairBatch(d->data, idx, m_device);
-      return head->forward(enc->pooled(b.ids, b.mask, b.types)).squeeze(-1).cpu();
+      head->forward(enc->pooled(b.ids, b.mask, b.types)).squeeze(-1).cpu();
     };
     size_t next = 0;
-    std::vector<double> ms, rate;
+    std::vector<double> ms;
     for (double x :
          sampleSeconds(kWarmup, m_o.repeats, [&] { score({batch[next++ % batch.size()]}); }))
       ms.push_back(1000 * x);
-    const std::vector<size_t> batch32(batch.begin(),
-                                      batch.begin() + std::min<size_t>(32, batch.size()));
-    for (double x : sampleSeconds(kWarmup, m_o.repeats, [&] { score(batch32); }))
-      rate.push_back(static_cast<double>(batch32.size()) / x);
     const int64_t params = nn::countParameters(*enc) + nn::countParameters(*head);
-    m_result["infer"].push_back(
-        {{"preset", preset},
-         {"system", "deberta-v3"},
-         {"batch1_ms", spreadOf(ms)},
-         {"batch32_pairs_per_s", spreadOf(rate)},
-         {"routes_used", nullptr},
-         {"params", params},
-         {"param_mb", static_cast<double>(params) * sizeof(float) / (1024.0 * 1024.0)},
-         {"peak_rss_mb", peakRssMb()}});
+    nlohmann::json row = {{"preset", preset},
+                          {"system", "deberta-v3"},
+                          {"batch1_ms", spreadOf(ms)},
+                          {"batch32_pairs_per_s", pairsPerSecond(batch, 32, score)}};
+    if (m_bigBatch > 0) row["batch64_pairs_per_s"] = pairsPerSecond(batch, m_bigBatch, score);
+    row["routes_used"] = nullptr;
+    row["params"] = params;
+    row["param_mb"] = static_cast<double>(params) * sizeof(float) / (1024.0 * 1024.0);
+    row["peak_rss_mb"] = peakRssMb();
+    m_result["infer"].push_back(row);
   }
 
   // `n` training pairs taking the domains in turn, as a mixed evaluation batch would.
@@ -330,30 +372,43 @@ class Runner {
     return routes.empty() ? nlohmann::json() : nlohmann::json(routes.size());
   }
 
+  // Pairs/s of scoring the first n pairs of `batch` in one call.
+  nlohmann::json pairsPerSecond(const std::vector<size_t>& batch, size_t n,
+                                const std::function<void(const std::vector<size_t>&)>& score) {
+    const std::vector<size_t> part(batch.begin(), batch.begin() + std::min(n, batch.size()));
+    std::vector<double> rate;
+    for (double x : sampleSeconds(kWarmup, m_o.repeats, [&] { score(part); }))
+      rate.push_back(static_cast<double>(part.size()) / x);
+    return spreadOf(rate);
+  }
+
   std::vector<PairScore> inferRow(const std::string& preset, const std::string& system,
                                   BenchSystem& s, const BenchData& d,
                                   const std::vector<size_t>& batch) {
+    auto guard = amp();
     size_t next = 0;
-    std::vector<double> ms, rate;
+    std::vector<double> ms;
     for (double x : sampleSeconds(kWarmup, m_o.repeats, [&] {
            s.system->scorePairs(d.data, {batch[next++ % batch.size()]});
          }))
       ms.push_back(1000 * x);
     std::vector<PairScore> scores;
-    for (double x :
-         sampleSeconds(kWarmup, m_o.repeats, [&] { scores = s.system->scorePairs(d.data, batch); }))
-      rate.push_back(static_cast<double>(batch.size()) / x);
+    const auto score = [&](const std::vector<size_t>& idx) {
+      scores = s.system->scorePairs(d.data, idx);
+    };
     const int64_t params = s.system->servedParameters();
     // Served weights are fp32.
     const double mb = static_cast<double>(params) * sizeof(float) / (1024.0 * 1024.0);
-    m_result["infer"].push_back({{"preset", preset},
-                                 {"system", system},
-                                 {"batch1_ms", spreadOf(ms)},
-                                 {"batch32_pairs_per_s", spreadOf(rate)},
-                                 {"routes_used", routesUsed(scores)},
-                                 {"params", params},
-                                 {"param_mb", mb},
-                                 {"peak_rss_mb", peakRssMb()}});
+    nlohmann::json row = {{"preset", preset},
+                          {"system", system},
+                          {"batch1_ms", spreadOf(ms)},
+                          {"batch32_pairs_per_s", pairsPerSecond(batch, 32, score)}};
+    if (m_bigBatch > 0) row["batch64_pairs_per_s"] = pairsPerSecond(batch, m_bigBatch, score);
+    row["routes_used"] = routesUsed(scores);
+    row["params"] = params;
+    row["param_mb"] = mb;
+    row["peak_rss_mb"] = peakRssMb();
+    m_result["infer"].push_back(row);
     return scores;
   }
 
@@ -491,6 +546,8 @@ class Runner {
   BenchLog m_log;
   torch::Device m_device;
   bool m_train = false, m_infer = false, m_scaling = false;
+  bool m_bf16 = false;
+  int m_bigBatch = 0;  // pairs of the large inference batch (CUDA), 0 = none
   std::unique_ptr<Tokenizer> m_tok;
   nlohmann::json m_result = nlohmann::json::object();
   double m_ceiling = 0;  // GFLOP/s

@@ -24,6 +24,10 @@ struct BenchOptions {
   int batchPairs = 16;
   int seqLen = 64;  // every training and scoring row has exactly this many tokens
   std::string device = "cpu";
+  // "fp32", or "bf16": every timed forward and backward pass under autocast (matmuls and linear
+  // layers in bf16, parameters and optimizer state fp32; nn::AutocastGuard), and the matmul
+  // ceiling measured in bf16. On CUDA the inference rows also time batches of 64 pairs.
+  std::string precision = "fp32";
   int threads = 0;              // LibTorch intra-op threads; 0 = leave the default
   int blasThreads = 0;          // OpenBLAS threads (see setBlasThreads); 0 = leave the default
   std::string python;           // interpreter for the PyTorch reference; "" = skip it

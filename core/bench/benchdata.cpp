@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -11,6 +12,7 @@
 
 #include "bench/bench_p.h"
 #include "data/synthetic.h"
+#include "nn/torchcompat.h"
 
 namespace rr::core {
 
@@ -89,6 +91,19 @@ std::string readFirstLine(const std::string& path, const std::string& key) {
   return "";
 }
 
+// The name of the first GPU as nvidia-smi reports it ("" without one): LibTorch's own device
+// properties need the CUDA runtime's headers, which a CPU build of rr_core does not have.
+std::string gpuName() {
+  FILE* p = ::popen("nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null", "r");
+  if (!p) return "";
+  char line[256] = {0};
+  const bool got = std::fgets(line, sizeof line, p) != nullptr;
+  ::pclose(p);
+  std::string s = got ? line : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
 std::string envOr(const char* name, const std::string& def) {
   const char* v = std::getenv(name);
   return v && *v ? v : def;
@@ -102,9 +117,12 @@ struct HfPreset {
   const char* name;
   int hidden, layers, heads, intermediate;
 };
-// microsoft/deberta-v3-xsmall and -small (config.json of the published checkpoints).
+// microsoft/deberta-v3-xsmall, -small, -base and -large (config.json of the published
+// checkpoints: hidden_size, num_hidden_layers, num_attention_heads, intermediate_size).
 const HfPreset kHfPresets[] = {{"deberta-v3-xsmall", 384, 12, 6, 1536},
-                               {"deberta-v3-small", 768, 6, 12, 3072}};
+                               {"deberta-v3-small", 768, 6, 12, 3072},
+                               {"deberta-v3-base", 768, 12, 12, 3072},
+                               {"deberta-v3-large", 1024, 24, 16, 4096}};
 
 const HfPreset& hfPreset(const std::string& name) {
   for (const auto& p : kHfPresets)
@@ -331,9 +349,9 @@ nlohmann::json machineInfo(const BenchOptions& o) {
       {"cores", std::thread::hardware_concurrency()},
       {"load_average_1min", load[0]},
       {"date", date},
-      {"libtorch", std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) +
-                       "." + std::to_string(TORCH_VERSION_PATCH)},
+      {"libtorch", nn::libtorchVersion()},
       {"device", o.device},
+      {"gpu", o.device == "cuda" ? nlohmann::json(gpuName()) : nlohmann::json()},
       {"torch_threads", torch::get_num_threads()},
       {"openblas_threads", blasThreads()},
       {"OPENBLAS_NUM_THREADS", envOr("OPENBLAS_NUM_THREADS", "unset")},

@@ -180,19 +180,12 @@ class TestFuzz : public QObject {
   QTemporaryDir m_dir;
   QString m_db, m_model;
   QStringList m_failures;
-  int m_cases = 0, m_knownExit1 = 0;
+  int m_cases = 0;
 
   // Records a case that ended other than with 0 or 2; its input stays in the test's folder.
-  // exit1Known: exit 1 (an unconverted error, one line) is let pass for a corpus whose owners'
-  // fixes are not merged yet; a signal or hang never is.
-  void judge(const QString& what, const Outcome& o, const QString& reproducer,
-             bool exit1Known = false) {
+  void judge(const QString& what, const Outcome& o, const QString& reproducer) {
     ++m_cases;
     if (!o.crashed && (o.code == 0 || o.code == 2)) return;
-    if (!o.crashed && o.code == 1 && exit1Known) {
-      ++m_knownExit1;
-      return;
-    }
     m_failures << QStringLiteral("%1: %2 (reproduce: %3)\n  stderr: %4")
                       .arg(what,
                            o.crashed ? QStringLiteral("signal or hang")
@@ -202,11 +195,9 @@ class TestFuzz : public QObject {
 
   void reportFailures() {
     const QStringList failures = m_failures;
-    const int cases = m_cases, known = m_knownExit1;
+    const int cases = m_cases;
     m_failures.clear();
-    m_cases = m_knownExit1 = 0;
-    if (known > 0)
-      qInfo("%d of %d cases exited 1 (known, not yet converted to exit 2)", known, cases);
+    m_cases = 0;
     if (failures.isEmpty()) return;
     m_dir.setAutoRemove(false);
     QFAIL(qPrintable(QStringLiteral("%1 of %2 cases failed; inputs kept in %3\n")
@@ -293,8 +284,7 @@ class TestFuzz : public QObject {
       // message (saved models are being reworked for issue 14 on their own branch).
       judge(
           QStringLiteral("manifest %1").arg(i), o,
-          "echo '{\"prompt\": \"a\", \"response\": \"b\"}' | rewardrouter-cli score --model " + dir,
-          /*exit1Known=*/false);
+          "echo '{\"prompt\": \"a\", \"response\": \"b\"}' | rewardrouter-cli score --model " + dir);
     }
     reportFailures();
   }
@@ -320,7 +310,7 @@ class TestFuzz : public QObject {
         // Known: a damaged store exits 1 ("database disk image is malformed", "unknown run
         // status"); the store's own issue-14 work turns these into exit 2.
         judge(QStringLiteral("store %1 (%2)").arg(i).arg(cmd), o,
-              QStringLiteral("rewardrouter-cli %1 --db %2").arg(cmd, db), /*exit1Known=*/false);
+              QStringLiteral("rewardrouter-cli %1 --db %2").arg(cmd, db));
       }
     }
     reportFailures();

@@ -1,0 +1,88 @@
+#include "nn/torchcompat.h"
+
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+
+// 2.4 moved autocast's switches to per-device-type calls and deprecated the old names.
+#define RR_TORCH_2_4 (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4))
+
+
+namespace rr::core::nn {
+namespace {
+
+// 1.13 has one switch per backend (set_enabled for CUDA, set_cpu_enabled) and per-backend dtype
+// setters; 2.4 on takes the device type as an argument.
+bool enabledFor(torch::DeviceType t) {
+#if RR_TORCH_2_4
+  return at::autocast::is_autocast_enabled(t);
+#else
+  return t == torch::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+}
+void setEnabled(torch::DeviceType t, bool on) {
+#if RR_TORCH_2_4
+  at::autocast::set_autocast_enabled(t, on);
+#else
+  if (t == torch::kCUDA)
+    at::autocast::set_enabled(on);
+  else
+    at::autocast::set_cpu_enabled(on);
+#endif
+}
+torch::ScalarType dtypeFor(torch::DeviceType t) {
+#if RR_TORCH_2_4
+  return at::autocast::get_autocast_dtype(t);
+#else
+  return t == torch::kCUDA ? at::autocast::get_autocast_gpu_dtype()
+                           : at::autocast::get_autocast_cpu_dtype();
+#endif
+}
+void setDtype(torch::DeviceType t, torch::ScalarType d) {
+#if RR_TORCH_2_4
+  at::autocast::set_autocast_dtype(t, d);
+#else
+  if (t == torch::kCUDA)
+    at::autocast::set_autocast_gpu_dtype(d);
+  else
+    at::autocast::set_autocast_cpu_dtype(d);
+#endif
+}
+
+}  // namespace
+
+std::string libtorchVersion() {
+  return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+         std::to_string(TORCH_VERSION_PATCH);
+}
+
+AutocastGuard::AutocastGuard(const torch::Device& device, torch::ScalarType dtype)
+    : m_type(device.type()), m_wasEnabled(enabledFor(m_type)), m_wasDtype(dtypeFor(m_type)) {
+  if (m_type != torch::kCUDA && m_type != torch::kCPU)
+    throw std::invalid_argument("autocast: only CPU and CUDA devices");
+  setDtype(m_type, dtype);
+  setEnabled(m_type, true);
+  at::autocast::increment_nesting();
+}
+
+AutocastGuard::~AutocastGuard() {
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  setEnabled(m_type, m_wasEnabled);
+  setDtype(m_type, m_wasDtype);
+}
+
+bool autocastSupported(const torch::Device& device, torch::ScalarType dtype) {
+  if (device.is_cpu()) return dtype == torch::kBFloat16;
+  if (!device.is_cuda() || !torch::cuda::is_available()) return false;
+  if (dtype == torch::kHalf) return true;
+  // bf16 tensor cores from Ampere (sm_80) on; older devices emulate it slowly or not at all.
+  // The capability is read through a tiny bf16 matmul rather than the CUDA runtime, whose header
+  // a CPU-only LibTorch does not have.
+  try {
+    torch::Tensor a = torch::ones({2, 2}, torch::TensorOptions().device(device).dtype(dtype));
+    return torch::mm(a, a).sum().item<double>() == 8.0;
+  } catch (const c10::Error&) {
+    return false;
+  }
+}
+
+}  // namespace rr::core::nn

@@ -1,0 +1,36 @@
+#pragma once
+// The LibTorch calls whose spelling differs between Debian's 1.13 and the 2.x of a CUDA build
+// (docs/ARCHITECTURE.md, "Building against a CUDA LibTorch"). Everything else in rr_core compiles
+// unchanged against both; a call that needs a version check goes here and nowhere else.
+#include <torch/torch.h>
+
+#include <string>
+
+namespace rr::core::nn {
+
+// The LibTorch this was built against, e.g. "1.13.1" or "2.11.0".
+std::string libtorchVersion();
+
+// Automatic mixed precision for the scope of the guard, on `device`'s type: matrix products and
+// linear layers run in `dtype` (bf16 by default), reductions, softmax and LayerNorm in fp32, as
+// torch.autocast does. Parameters and optimizer state stay fp32. Autocast state is per thread:
+// the guard covers the thread it was made on. Nesting restores the outer state; the cast cache
+// is cleared when the outermost guard ends.
+class AutocastGuard {
+ public:
+  explicit AutocastGuard(const torch::Device& device, torch::ScalarType dtype = torch::kBFloat16);
+  ~AutocastGuard();
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  torch::DeviceType m_type;
+  bool m_wasEnabled;
+  torch::ScalarType m_wasDtype;
+};
+
+// Whether `dtype` autocast is available for `device` in this build (bf16 on CUDA needs a device
+// of compute capability 8.0 or newer; on the CPU LibTorch's own kernels take it).
+bool autocastSupported(const torch::Device& device, torch::ScalarType dtype = torch::kBFloat16);
+
+}  // namespace rr::core::nn
