@@ -113,6 +113,12 @@ int cmdBench(const Argv& argv) {
     std::cout << result.dump(2) << "\n";
   else
     std::cout << core::formatBench(result, format);
+  // The figures that were measured are printed; a system that failed makes the bench fail.
+  if (result.contains("errors") && !result["errors"].empty()) {
+    std::cerr << "bench: " << result["errors"].size()
+              << " measurement(s) failed (see \"errors\" in the output)\n";
+    return 1;
+  }
   return 0;
 }
 

@@ -61,7 +61,6 @@ int cmdImport(const Argv& argv) {
   if (!args.has("output")) throw core::InputError("import: -o OUT.jsonl is required");
   if (args.positional().empty()) throw core::InputError("import: no input files given");
   const std::string output = args.value("output");
-  if (output.empty()) throw core::InputError("import: -o must name a file");
 
   core::ImportOptions o;
   o.format = args.value("format");

@@ -574,6 +574,8 @@ nlohmann::json runBench(const BenchOptions& options, const BenchLog& log) {
     if (std::find(names.begin(), names.end(), p) == names.end() && !bench::isHfPreset(p))
       throw InputError("bench: unknown preset '" + p + "'");
   }
+  if (options.precision != "fp32" && options.precision != "bf16")
+    throw InputError("bench: precision must be fp32 or bf16 (got '" + options.precision + "')");
   if (options.repeats < 1 || options.batchPairs < 1 || options.seqLen < 8)
     throw InputError("bench: repeats and batch must be >= 1, sequence length >= 8");
   if (options.threads > 0) torch::set_num_threads(options.threads);

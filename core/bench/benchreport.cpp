@@ -135,6 +135,7 @@ namespace {
 
 struct Column {
   std::string title, key;
+  bool optional = false;  // left out of the table when no row has it (e.g. CUDA-only figures)
 };
 
 std::string cell(const nlohmann::json& v, bool csv) {
@@ -165,8 +166,16 @@ std::string cell(const nlohmann::json& v, bool csv) {
 // One section: an aligned text table, or CSV rows led by the section name. A spread column
 // becomes three CSV columns (median, min, max).
 void section(std::ostringstream& out, const std::string& name, const nlohmann::json& rows,
-             const std::vector<Column>& cols, bool csv) {
+             std::vector<Column> cols, bool csv) {
   if (!rows.is_array() || rows.empty()) return;
+  cols.erase(std::remove_if(cols.begin(), cols.end(),
+                            [&](const Column& c) {
+                              if (!c.optional) return false;
+                              for (const auto& r : rows)
+                                if (r.contains(c.key)) return false;
+                              return true;
+                            }),
+             cols.end());
   std::vector<std::vector<std::string>> grid;
   std::vector<std::string> head;
   for (const auto& c : cols) {
@@ -274,6 +283,7 @@ std::string formatBench(const nlohmann::json& r, const std::string& format) {
            {"system", "system"},
            {"batch-1 ms", "batch1_ms"},
            {"batch-32 pairs/s", "batch32_pairs_per_s"},
+           {"batch-64 pairs/s", "batch64_pairs_per_s", true},
            {"routes", "routes_used"},
            {"params", "params"},
            {"MB", "param_mb"},
@@ -314,6 +324,8 @@ std::string formatBench(const nlohmann::json& r, const std::string& format) {
             {{"note", "note"}}, csv);
   section(out, "ratios", keyValues(r.value("ratios", nlohmann::json::object())),
           {{"ratio", "key"}, {"value", "value"}}, csv);
+  section(out, "errors", r.value("errors", nlohmann::json::array()),
+          {{"preset", "preset"}, {"system", "system"}, {"message", "message"}}, csv);
   return out.str();
 }
 

@@ -39,7 +39,9 @@ MoEOutput SparseMoEImpl::forward(const torch::Tensor& x) {
     torch::Tensor rows = (weights.select(1, k) > 0).nonzero().view(-1);
     if (rows.numel() == 0) continue;
     torch::Tensor out = experts[static_cast<size_t>(k)]->forward(x.index_select(0, rows));
-    y = y.index_add(0, rows, out * weights.index_select(0, rows).select(1, k).unsqueeze(1));
+    // Under autocast the expert's output is bf16; the sum over experts is kept in x's dtype.
+    y = y.index_add(0, rows,
+                    (out * weights.index_select(0, rows).select(1, k).unsqueeze(1)).to(y.dtype()));
   }
   // Switch-style balance loss: experts x sum_e (share of routed slots) x (mean gate probability).
   torch::Tensor load = (weights > 0).to(x.dtype()).sum(0) / static_cast<double>(n * m_topK);

@@ -340,6 +340,42 @@ class TestBench : public QObject {
     o = quickOptions();
     o.systems = {"ensemble"};
     QVERIFY_THROWS_EXCEPTION(InputError, runBench(o));
+    o = quickOptions();
+    o.precision = "fp16";
+    QVERIFY_THROWS_EXCEPTION(InputError, runBench(o));
+  }
+
+  // Every system trains and scores under bf16 autocast (a dtype mismatch between an fp32 buffer
+  // and a bf16 activation would land in "errors"); the figures say which precision they had.
+  void bf16RunsEverySystem() {
+    BenchOptions o = quickOptions();
+    o.suite = "train,infer";
+    o.precision = "bf16";
+    const json r = runBench(o);
+    QVERIFY2(!r.contains("errors"), r.value("errors", json()).dump().c_str());
+    QCOMPARE(r["settings"]["precision"].get<std::string>(), std::string("bf16"));
+    for (const char* m : {"baseline", "base-lora", "more", "rodos", "arliss", "dmoerm"})
+      QVERIFY2(row(r["train"], "method", m), m);
+    for (const char* s :
+         {"baseline", "base-lora", "more", "rodos", "arliss-mixed", "arliss-switch", "dmoerm"}) {
+      const json* x = row(r["infer"], "system", s);
+      QVERIFY2(x, s);
+      QVERIFY(std::isfinite((*x)["batch32_pairs_per_s"]["median"].get<double>()));
+    }
+    // bf16 keeps 8 bits of mantissa: ARLISS's two modes agree to bf16's resolution, not 1e-5.
+    QVERIFY(r["consistency"][0]["max_abs_diff"].get<double>() < 0.1);
+  }
+
+  // Failed measurements get their own section and the CUDA-only column is left out on the CPU.
+  void errorsAndOptionalColumnsInTheTable() {
+    QVERIFY(formatBench(m_quick, "table").find("batch-64") == std::string::npos);
+    json r = m_quick;
+    r["infer"][0]["batch64_pairs_per_s"] = spread(640);
+    r["errors"] = json::array({{{"preset", "tiny"}, {"system", "more"}, {"message", "no bf16"}}});
+    const std::string table = formatBench(r, "table");
+    QVERIFY(table.find("batch-64 pairs/s") != std::string::npos);
+    QVERIFY(table.find("## errors") != std::string::npos);
+    QVERIFY(table.find("tiny    more    no bf16") != std::string::npos);
   }
 };
 

@@ -417,8 +417,9 @@ class TestCli : public QObject {
     r = run(R"({"name": "e", "data": {"files": [{"path": "train.jsonl"}]},
       "tokenizer": {"vocab_size": 100}, "methods": [{"method": "baseline"}]})");
     QCOMPARE(r.code, 2);
-    QCOMPARE(r.err, QStringLiteral("error: CFG: $.data.split: the split leaves no training or no "
-                                   "test pairs (train 12, validation 0, test 0)\n"));
+    QCOMPARE(r.err, QStringLiteral("error: CFG: domain 'd' has no test pairs (12 train), so its "
+                                   "accuracy cannot be measured; give the domain more pairs or put "
+                                   "some in the test split\n"));
 
     r = run(R"({"name": "e", "data": {"files": [{"path": "."}]},
       "methods": [{"method": "baseline"}]})");

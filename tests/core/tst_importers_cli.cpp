@@ -162,7 +162,7 @@ class TestImportersCli : public QObject {
              QString("error: import: --min-score-ratio must be a finite number (got 'nan')\n"));
     r = cli({"--format", "shp", fixture("shp.json"), "-o", ""});
     QCOMPARE(r.code, 2);
-    QCOMPARE(r.err, QString("error: import: -o must name a file\n"));
+    QCOMPARE(r.err, QString("error: import: --output needs a non-empty value (FILE)\n"));
     QVERIFY(!QFile::exists(out));
   }
 
