@@ -15,6 +15,10 @@
 #   BUILD         the build folder (default build-device)
 #   JOBS          build parallelism (default: all cores)
 #   DEADLINE      seconds for the whole pass (default 560); each step's timeout is cut to fit
+#   DEPS          a folder of Debian 12 packages (.deb) for what the GPU image lacks (Qt Core/Test,
+#                 SQLite, ICU, nlohmann-json, SentencePiece, OpenSSL, Snappy, zstd, pkgconf;
+#                 default ./.devdeps, see docs/DEVELOPERS.md): unpacked under DEPS_ROOT (default
+#                 /tmp/rrdeps), never installed into the system, and put on the search paths
 #
 # Exit status: 0 when every step passed, 1 otherwise; $OUT/summary.txt lists each step.
 set -euo pipefail
@@ -26,6 +30,8 @@ PYTHON="${PYTHON:-python3}"
 BUILD="${BUILD:-$here/build-device}"
 JOBS="${JOBS:-$(nproc)}"
 DEADLINE="${DEADLINE:-560}"
+DEPS="${DEPS:-$here/.devdeps}"
+DEPS_ROOT="${DEPS_ROOT:-/tmp/rrdeps}"
 fixtures=0
 bench=1
 tests=1
@@ -35,7 +41,7 @@ for arg in "$@"; do
     --skip-bench) bench=0 ;;
     --skip-tests) tests=0 ;;
     -h | --help)
-      sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -125,12 +131,30 @@ if [[ -z "$torch_prefix" ]]; then
   exit 1
 fi
 
+# The GPU image has no Qt and few -dev packages: unpack the carried Debian packages into a
+# folder of their own (dpkg -x installs nothing) and point CMake, pkg-config and the loader at it.
+prefix_path="$torch_prefix"
+if compgen -G "$DEPS/*.deb" >/dev/null; then
+  rm -rf "$DEPS_ROOT"
+  mkdir -p "$DEPS_ROOT"
+  for deb in "$DEPS"/*.deb; do dpkg-deb -x "$deb" "$DEPS_ROOT"; done
+  multiarch="$DEPS_ROOT/usr/lib/x86_64-linux-gnu"
+  prefix_path="$torch_prefix;$DEPS_ROOT/usr"
+  export LD_LIBRARY_PATH="$multiarch${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export PKG_CONFIG="$DEPS_ROOT/usr/bin/pkgconf"
+  export PKG_CONFIG_LIBDIR="$multiarch/pkgconfig:$DEPS_ROOT/usr/share/pkgconfig"
+  export PKG_CONFIG_SYSROOT_DIR="$DEPS_ROOT"
+  export ICU_ROOT="$DEPS_ROOT/usr"
+  log "deps: unpacked $(ls "$DEPS"/*.deb | wc -l) packages from $DEPS into $DEPS_ROOT"
+fi
+
 # Qt6 Test is needed for the test programs; the GPU machine usually has none.
 have_qt=0
 qt_probe="$(mktemp -d)"
 printf 'cmake_minimum_required(VERSION 3.20)\nproject(p LANGUAGES CXX)\nfind_package(Qt6 REQUIRED COMPONENTS Core Test)\n' \
   >"$qt_probe/CMakeLists.txt"
-if timeout 60 cmake -S "$qt_probe" -B "$qt_probe/b" >"$OUT/qt-probe.log" 2>&1; then
+if timeout 60 cmake -S "$qt_probe" -B "$qt_probe/b" -DCMAKE_PREFIX_PATH="$prefix_path" \
+  >"$OUT/qt-probe.log" 2>&1; then
   have_qt=1
 fi
 rm -rf "$qt_probe"
@@ -151,7 +175,7 @@ command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=cca
 # --- configure and build ---------------------------------------------------------------------
 step configure 120 cmake -S "$here" -B "$BUILD" "${generator[@]}" "${launcher[@]}" \
   -DCMAKE_BUILD_TYPE=Release -DRR_BUILD_GUI=OFF -DRR_BUILD_TESTS="$build_tests" \
-  -DCMAKE_PREFIX_PATH="$torch_prefix"
+  -DCMAKE_PREFIX_PATH="$prefix_path"
 step build 360 cmake --build "$BUILD" -j "$JOBS"
 cli="$BUILD/bin/rewardrouter-cli"
 
@@ -168,8 +192,13 @@ fi
 # --- benchmark on the GPU --------------------------------------------------------------------
 if [[ $bench -eq 1 && -x "$cli" ]]; then
   # The JSON goes to stdout, progress to stderr (bench-cuda.log): keep them apart.
-  step bench-cuda 240 bash -c '"$0" bench --device cuda --preset mini,deberta-v3-xsmall,deberta-v3-small \
-    --format json --python "$1" >"$2"' "$cli" "$(command -v "$PYTHON")" "$OUT/bench-cuda.json"
+  # fp32 with the PyTorch reference, then bf16 autocast (issue 16's shapes: mini and the two
+  # DeBERTa-v3 sizes people fine-tune as reward models).
+  step bench-cuda 200 bash -c '"$0" bench --device cuda --preset mini,deberta-v3-base,deberta-v3-large \
+    --repeats 3 --format json --python "$1" >"$2"' "$cli" "$(command -v "$PYTHON")" "$OUT/bench-cuda.json"
+  step bench-cuda-bf16 150 bash -c '"$0" bench --device cuda --precision bf16 --suite train,infer \
+    --preset mini,deberta-v3-base,deberta-v3-large --repeats 3 --no-reference --format json >"$1"' \
+    "$cli" "$OUT/bench-cuda-bf16.json"
 fi
 
 # --- transformers golden files (optional) ----------------------------------------------------
