@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -192,7 +194,14 @@ std::string trainSentencePiece(const std::vector<std::string>& texts,
         if (c == '\n' || c == '\r') c = ' ';
       out << line << '\n';
     }
-    if (!out) throw std::runtime_error(input + ": cannot write tokenizer training text");
+    // Closed before the check: a full disk shows at the last flush, and a model trained on a
+    // cut text would be cached under the whole text's hash.
+    out.close();
+    if (!out) {
+      std::remove(input.c_str());
+      throw InputError(input + ": cannot write the tokenizer's training text (" +
+                       std::strerror(errno) + ")");
+    }
   }
   const std::string args =
       "--model_type=" + options.modelType +

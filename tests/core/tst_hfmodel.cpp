@@ -226,6 +226,23 @@ class TestHfModel : public QObject {
                    "/config.json: model_type 'gpt2' is not supported (supported: bert, "
                    "electra, deberta-v2)");
     }
+    // Numbers transformers would take and turn into NaN rewards are refused by name.
+    std::ifstream in(fixture("bert-rm") + "/config.json");
+    const nlohmann::json good = nlohmann::json::parse(in);
+    for (const auto& [key, value] :
+         {std::pair<std::string, double>{"layer_norm_eps", -1}, {"layer_norm_eps", 0},
+          {"hidden_dropout_prob", 1.5}, {"attention_probs_dropout_prob", -0.1}}) {
+      nlohmann::json bad = good;
+      bad[key] = value;
+      std::ofstream(dir + "/config.json") << bad.dump();
+      try {
+        hf::loadHfBackbone(dir);
+        QFAIL(qPrintable(QString::fromStdString("loaded " + key + " " + std::to_string(value))));
+      } catch (const InputError& e) {
+        QVERIFY2(std::string(e.what()).rfind(dir + "/config.json: '" + key + "' must be", 0) == 0,
+                 e.what());
+      }
+    }
   }
 
   void bertExportRoundTrip() { exportRoundTrip("bert-rm"); }

@@ -1,7 +1,12 @@
 // SentencePiece through the dlopen'ed wrapper: training, caching by content, loading a model
 // file, round trips, and truncation that keeps the response.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <QTemporaryDir>
 #include <QtTest>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 
@@ -73,6 +78,40 @@ class TestTokenizer : public QObject {
     const std::string other = trainSentencePiece(changed, options());
     QVERIFY(other != first);
     QVERIFY(std::filesystem::exists(other));
+  }
+
+  // A full disk (here: a file-size limit, EFBIG) while the training text is written is an error,
+  // and no model trained on a cut text lands in the cache. Run in a child: the limit is per process.
+  void cutTrainingTextIsAnError() {
+    QTemporaryDir cache;
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      std::signal(SIGXFSZ, SIG_IGN);
+      const rlimit small{4096, 4096};
+      ::setrlimit(RLIMIT_FSIZE, &small);
+      TokenizerTrainOptions o = options();
+      o.cacheDir = cache.path().toStdString();
+      int code = 3;
+      try {
+        trainSentencePiece(m_texts, o);
+        code = 1;  // trained although the text could not be written whole
+      } catch (const InputError& e) {
+        code = std::string(e.what()).find("cannot write the tokenizer's training text") !=
+                       std::string::npos
+                   ? 0
+                   : 2;
+      } catch (...) {
+      }
+      ::_exit(code);
+    }
+    int status = 0;
+    QCOMPARE(::waitpid(pid, &status, 0), pid);
+    QVERIFY(WIFEXITED(status));
+    QCOMPARE(WEXITSTATUS(status), 0);
+    // Nothing left behind: no model, no training text.
+    const auto dir = std::filesystem::path(cache.path().toStdString()) / "tokenizers";
+    if (std::filesystem::exists(dir))
+      QVERIFY(std::filesystem::is_empty(dir));
   }
 
   void loadsAModelFileAndRejectsGarbage() {

@@ -213,6 +213,16 @@ HfModelConfig parseHfConfig(const nlohmann::json& raw, const std::string& label)
   c.attentionDropout = f.number("attention_probs_dropout_prob", 0.1);
   // ContextPooler's pooler_dropout (DeBERTa, default 0); ELECTRA's head uses hidden dropout.
   c.poolerDropout = c.modelType == "deberta-v2" ? f.number("pooler_dropout", 0.0) : c.hiddenDropout;
+  // transformers takes any number here; a non-positive epsilon makes LayerNorm divide by zero or
+  // take the root of a negative on a constant row, and every reward NaN.
+  if (!(c.layerNormEps > 0) || !std::isfinite(c.layerNormEps))
+    f.fail("'layer_norm_eps' must be a positive number (got " + std::to_string(c.layerNormEps) +
+           ")");
+  for (const auto& [key, p] : {std::pair<const char*, double>{"hidden_dropout_prob", c.hiddenDropout},
+                               {"attention_probs_dropout_prob", c.attentionDropout},
+                               {"pooler_dropout", c.poolerDropout}})
+    if (!(p >= 0 && p < 1))
+      f.fail(std::string("'") + key + "' must be in [0, 1) (got " + std::to_string(p) + ")");
   c.hiddenAct = f.activation("hidden_act", "gelu");
   if (!deberta) {
     const std::string pet = f.string("position_embedding_type", "absolute");
