@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "common/hash.h"
-#include "data/synthetic.h"
+#include "common/rng.h"
 #include "nn/encoder.h"
 #include "train/backbone.h"
 
