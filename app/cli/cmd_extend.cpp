@@ -4,7 +4,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "train/extend.h"
+#include "run/extend.h"
 
 namespace rr::cli {
 

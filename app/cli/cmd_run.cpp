@@ -12,7 +12,7 @@
 #include "config/config.h"
 #include "report/report.h"
 #include "store/runstore.h"
-#include "train/experiment.h"
+#include "run/experiment.h"
 
 namespace rr::cli {
 namespace {

@@ -5,7 +5,7 @@
 
 #include "config/config.h"
 #include "store/runstore.h"
-#include "train/experiment.h"
+#include "run/experiment.h"
 
 using namespace rr::core;
 

@@ -13,10 +13,10 @@
 #include "methods/moe_p.h"
 #include "nn/encoder.h"
 #include "store/runstore.h"
-#include "train/experiment.h"
-#include "train/extend.h"
-#include "train/persist.h"
-#include "train/scoring.h"
+#include "run/experiment.h"
+#include "run/extend.h"
+#include "run/persist.h"
+#include "run/scoring.h"
 
 using namespace rr::core;
 

@@ -11,8 +11,8 @@
 #include "inspectview.h"
 #include "scorebox.h"
 #include "store/runstore.h"
-#include "train/experiment.h"
-#include "train/scoring.h"
+#include "run/experiment.h"
+#include "run/scoring.h"
 
 using namespace rr;
 

@@ -1,4 +1,4 @@
-#include "train/extend.h"
+#include "run/extend.h"
 
 #include <chrono>
 #include <filesystem>
@@ -10,8 +10,8 @@
 #include "methods/common_p.h"
 #include "nn/hf/hfmodel.h"
 #include "store/runstore.h"
-#include "train/experiment.h"
-#include "train/persist.h"
+#include "run/experiment.h"
+#include "run/persist.h"
 
 namespace rr::core {
 

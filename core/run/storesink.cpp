@@ -1,4 +1,4 @@
-#include "train/storesink.h"
+#include "run/storesink.h"
 
 #include "store/runstore.h"
 

@@ -1,4 +1,4 @@
-#include "train/pretrain.h"
+#include "run/pretrain.h"
 
 #include <filesystem>
 #include <fstream>

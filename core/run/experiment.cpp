@@ -1,4 +1,4 @@
-#include "train/experiment.h"
+#include "run/experiment.h"
 
 #include <algorithm>
 #include <chrono>
@@ -15,9 +15,9 @@
 #include "methods/method.h"
 #include "store/runstore.h"
 #include "train/backbone.h"
-#include "train/persist.h"
-#include "train/pretrain.h"
-#include "train/storesink.h"
+#include "run/persist.h"
+#include "run/pretrain.h"
+#include "run/storesink.h"
 
 namespace rr::core {
 namespace {
