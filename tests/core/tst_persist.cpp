@@ -44,7 +44,7 @@ const char* kConfig = R"({
 })";
 
 struct NullSink : MetricSink {
-  void metric(const MetricPoint&) override {}
+  void metric(const MetricRow&) override {}
   void progress(const ProgressInfo&) override {}
   void log(std::int64_t, LogLevel, const std::string&) override {}
 };

@@ -19,7 +19,7 @@ using namespace rr;
 namespace {
 
 struct QuietSink : core::MetricSink {
-  void metric(const core::MetricPoint&) override {}
+  void metric(const core::MetricRow&) override {}
   void progress(const core::ProgressInfo&) override {}
   void log(std::int64_t, core::LogLevel, const std::string&) override {}
 };
