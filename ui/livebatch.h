@@ -20,13 +20,14 @@ struct LogLine {
 
 struct StatusChange {
   std::int64_t runId = 0;
-  std::string status, error;
+  core::RunStatus status = core::RunStatus::Queued;
+  std::string error;
 };
 
 struct LiveBatch {
   std::string dbPath;
   bool remote = false;  // written by another process: watched, not controllable from here
-  std::vector<core::MetricPoint> metrics;
+  std::vector<core::MetricRow> metrics;
   std::optional<core::ProgressInfo> progress;  // the latest only
   std::vector<LogLine> logs;
   std::vector<StatusChange> statuses;

@@ -24,7 +24,7 @@
 #include "runbrowser.h"
 #include "runcontroller.h"
 #include "storewatcher.h"
-#include "train/export.h"
+#include "run/export.h"
 
 namespace rr::ui {
 

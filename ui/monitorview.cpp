@@ -32,13 +32,13 @@ QString runLabel(const core::RunInfo& r) {
       .arg(r.seed);
 }
 
-// What tells curves of one plot apart beyond the run: the component, and for accuracy the domain.
+// What tells curves of one plot apart beyond the run: the component, and for accuracy whether
+// it is a reward model's or the router's.
 QString curveLabel(const core::RunInfo& run, const std::string& component, const std::string& key) {
   QString label = runLabel(run);
   if (component != "model") label += ' ' + QString::fromStdString(component);
   if (key == "val_accuracy") label += QStringLiteral(" mean");
   if (key == "val_router_accuracy") label += QStringLiteral(" routing");
-  if (startsWith(key, "val_accuracy/")) label += ' ' + QString::fromStdString(key.substr(13));
   return label;
 }
 
@@ -248,15 +248,15 @@ void MonitorView::appendLive(const LiveBatch& batch) {
   for (const auto& s : batch.statuses) {
     if (!addRun(s.runId)) continue;
     RunData& run = m_runs[s.runId];
-    run.info.status = core::runStatusFromString(s.status);
-    if (s.status == "queued" || s.status == "running") {
+    run.info.status = s.status;
+    if (s.status == core::RunStatus::Queued || s.status == core::RunStatus::Running) {
       m_live.insert(s.runId);
     } else {
       m_live.erase(s.runId);
-      finished = finished || s.status == "finished";
+      finished = finished || s.status == core::RunStatus::Finished;
       m_log->appendPlainText(QStringLiteral("[#%1] %2%3%4")
                                  .arg(s.runId)
-                                 .arg(QString::fromStdString(s.status))
+                                 .arg(QString::fromStdString(core::toString(s.status)))
                                  .arg(s.error.empty() ? QString() : QStringLiteral(": "))
                                  .arg(QString::fromStdString(s.error)));
     }
@@ -297,7 +297,7 @@ void MonitorView::plotPoints(const RunData& run, const SeriesKey& key, std::size
 
 CurvePlot* MonitorView::plotFor(const std::string& key) const {
   if (key == "loss") return m_plots[0];
-  if (startsWith(key, "val_accuracy") || key == "val_router_accuracy") return m_plots[1];
+  if (key == "val_accuracy" || key == "val_router_accuracy") return m_plots[1];
   if (key == "lr") return m_plots[2];
   if (key == "pairs_per_s") return m_plots[3];
   if (key == "balance_loss") return m_plots[4];
@@ -406,7 +406,7 @@ void MonitorView::updateLog() {
       m_log->appendPlainText(
           QStringLiteral("[#%1] %2%3")
               .arg(id)
-              .arg(l.level == "info" ? QString() : QString::fromStdString(l.level) + ": ")
+              .arg(QString::fromLatin1(levelPrefix(l.level)))
               .arg(QString::fromStdString(l.message)));
 }
 

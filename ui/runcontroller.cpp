@@ -3,11 +3,13 @@
 #include <mutex>
 #include <set>
 
+#include "run/runrecorder.h"
+
 namespace rr::ui {
 
 class RunController::BufferSink : public core::MetricSink {
  public:
-  void metric(const core::MetricPoint& p) override {
+  void metric(const core::MetricRow& p) override {
     std::lock_guard<std::mutex> lock(m_mutex);
     m_batch.metrics.push_back(p);
   }
@@ -19,7 +21,7 @@ class RunController::BufferSink : public core::MetricSink {
     std::lock_guard<std::mutex> lock(m_mutex);
     m_batch.logs.push_back({runId, level, message});
   }
-  void runStatus(std::int64_t runId, const std::string& status, const std::string& error) override {
+  void runStatus(std::int64_t runId, core::RunStatus status, const std::string& error) override {
     std::lock_guard<std::mutex> lock(m_mutex);
     m_batch.statuses.push_back({runId, status, error});
     m_owned.insert(runId);
@@ -80,7 +82,7 @@ bool RunController::start(const core::ExperimentConfig& config,
     } catch (const core::Cancelled&) {
       result.outcome.cancelled = true;
     } catch (const std::exception& e) {
-      result.error = QString::fromStdString(e.what());
+      result.error = QString::fromStdString(core::errorMessage(e));
     }
     sink->finish(std::move(result));
   });

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "livebatch.h"
-#include "train/experiment.h"
+#include "run/experiment.h"
 
 namespace rr::ui {
 

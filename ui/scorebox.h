@@ -7,7 +7,7 @@
 #include <memory>
 #include <optional>
 
-#include "train/scoring.h"
+#include "run/scoring.h"
 
 class QLabel;
 class QPlainTextEdit;

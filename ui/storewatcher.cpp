@@ -14,12 +14,6 @@ bool sameRuns(const std::vector<core::RunInfo>& a, const std::vector<core::RunIn
   return true;
 }
 
-core::LogLevel levelOf(const std::string& level) {
-  if (level == "error") return core::LogLevel::Error;
-  if (level == "warning") return core::LogLevel::Warning;
-  return core::LogLevel::Info;
-}
-
 }  // namespace
 
 StoreWatcher::StoreWatcher(QObject* parent) : QObject(parent) {
@@ -53,11 +47,11 @@ void StoreWatcher::poll() {
       if (it == m_watched.end()) {
         if (!running || (m_isLocal && m_isLocal(run.id))) continue;
         it = m_watched.emplace(run.id, Watched{}).first;
-        batch.statuses.push_back({run.id, "running", ""});
+        batch.statuses.push_back({run.id, core::RunStatus::Running, ""});
       }
       follow(run, it->second, batch);
       if (!running) {
-        batch.statuses.push_back({run.id, core::toString(run.status), run.error});
+        batch.statuses.push_back({run.id, run.status, run.error});
         m_watched.erase(it);
       }
     }
@@ -73,12 +67,12 @@ void StoreWatcher::poll() {
 
 void StoreWatcher::follow(const core::RunInfo& run, Watched& w, LiveBatch& batch) {
   for (const auto& m : m_store->metrics(run.id, w.lastMetricRow, &w.lastMetricRow)) {
-    batch.metrics.push_back({m.runId, m.component, m.step, m.wallTime, m.key, m.value});
+    batch.metrics.push_back(m);
     w.lastWallTime = m.wallTime;
   }
   const auto logs = m_store->logs(run.id);
   for (std::size_t i = w.logsSeen; i < logs.size(); ++i)
-    batch.logs.push_back({run.id, levelOf(logs[i].level), logs[i].message});
+    batch.logs.push_back({run.id, logs[i].level, logs[i].message});
   w.logsSeen = logs.size();
   core::ProgressInfo p;
   p.runId = run.id;

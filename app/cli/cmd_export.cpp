@@ -2,7 +2,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "train/export.h"
+#include "run/export.h"
 
 namespace rr::cli {
 

@@ -4,7 +4,7 @@
 #include "args.h"
 #include "commands.h"
 #include "common/jsonparse.h"
-#include "train/scoring.h"
+#include "run/scoring.h"
 
 namespace rr::cli {
 

@@ -12,7 +12,7 @@
 #include "common/errors.h"
 #include "nn/torchcompat.h"
 #include "store/runstore.h"
-#include "train/storesink.h"
+#include "run/storesink.h"
 
 namespace rr::core {
 namespace {

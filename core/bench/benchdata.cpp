@@ -294,7 +294,7 @@ namespace {
 class CaptureSink : public MetricSink {
  public:
   explicit CaptureSink(MetricSink* extra) : m_extra(extra) {}
-  void metric(const MetricPoint& p) override {
+  void metric(const MetricRow& p) override {
     if (p.key == "pairs_per_s") rates[p.component].push_back(p.value);
     if (m_extra) m_extra->metric(p);
   }

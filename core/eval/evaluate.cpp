@@ -44,16 +44,6 @@ Evaluation evaluate(RewardSystem& system, const EncodedData& data, const std::ve
   return ev;
 }
 
-std::map<std::string, double> validationMetrics(RewardSystem& system, const EncodedData& data) {
-  std::map<std::string, double> m;
-  if (data.validation.empty()) return m;
-  Evaluation ev = evaluate(system, data, data.validation, 0);
-  m["val_accuracy"] = ev.meanAccuracy;
-  for (const auto& [d, a] : ev.accuracy) m["val_accuracy/" + d] = a;
-  if (ev.routerAccuracy >= 0) m["val_router_accuracy"] = ev.routerAccuracy;
-  return m;
-}
-
 InferenceTiming timeInference(RewardSystem& system, const EncodedData& data,
                               const std::vector<size_t>& idx, int repeats) {
   using Clock = std::chrono::steady_clock;

@@ -21,9 +21,6 @@ struct Evaluation {
 Evaluation evaluate(RewardSystem& system, const EncodedData& data, const std::vector<size_t>& idx,
                     int64_t runId);
 
-// Validation metrics for the training curves: val_accuracy and val_accuracy/<domain>.
-std::map<std::string, double> validationMetrics(RewardSystem& system, const EncodedData& data);
-
 struct InferenceTiming {
   double msPerStepBatch1 = 0;  // one pair (prompt + two responses) per step, median
   double pairsPerSecondBatch32 = 0;

@@ -143,7 +143,6 @@ double trainRouter(const MethodContext& ctx, const std::string& component,
     return {{"val_router_accuracy", right / static_cast<double>(val.size())}};
   };
   LoopOptions o = loopOptionsFor(ctx, component, items.size(), routerEpochs(ctx));
-  o.examplesPerItem = 1;
   return runLoop(o, items, std::move(params), step, validate, reporter);
 }
 

@@ -527,6 +527,24 @@ RunStatus runStatusFromString(const std::string& s) {
   throw std::runtime_error("run store: unknown run status '" + s + "'");
 }
 
+std::string toString(LogLevel level) {
+  switch (level) {
+    case LogLevel::Info:
+      return "info";
+    case LogLevel::Warning:
+      return "warning";
+    case LogLevel::Error:
+      return "error";
+  }
+  return "error";
+}
+
+LogLevel logLevelFromString(const std::string& s) {
+  for (auto lv : {LogLevel::Info, LogLevel::Warning, LogLevel::Error})
+    if (toString(lv) == s) return lv;
+  throw std::runtime_error("run store: unknown log level '" + s + "'");
+}
+
 // ---------------------------------------------------------------------------------- RunStore
 
 void checkDomainName(const std::string& domain, const std::string& where) {
@@ -609,7 +627,7 @@ std::vector<LogRow> RunStore::logs(std::int64_t runId) const {
   Stmt s(m_db, "SELECT run_id, wall_time, level, message FROM logs WHERE run_id=? ORDER BY id");
   s.bind(1, runId);
   std::vector<LogRow> out;
-  while (s.step()) out.push_back({s.i64(0), s.f64(1), s.text(2), s.text(3)});
+  while (s.step()) out.push_back({s.i64(0), s.f64(1), logLevelFromString(s.text(2)), s.text(3)});
   return out;
 }
 
@@ -793,7 +811,7 @@ void RunWriter::flush() {
     }
     Stmt l(m_db, "INSERT INTO logs(run_id, wall_time, level, message) VALUES(?,?,?,?)");
     for (const auto& r : m_pendingLogs) {
-      l.bind(1, r.runId).bind(2, r.wallTime).bind(3, r.level).bind(4, r.message);
+      l.bind(1, r.runId).bind(2, r.wallTime).bind(3, toString(r.level)).bind(4, r.message);
       l.run();
     }
   });

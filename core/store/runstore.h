@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/runtypes.h"
 #include "data/pair.h"
 
 struct sqlite3;
@@ -23,9 +24,11 @@ constexpr const char* kWholeRun = "*";
 // Throws InputError ("WHERE: domain '*' is reserved ...") for a name a domain cannot have.
 void checkDomainName(const std::string& domain, const std::string& where);
 
-enum class RunStatus { Queued, Running, Finished, Failed, Cancelled, Interrupted };
+// The store's text of a status and a log level: the one place they become text and back.
 std::string toString(RunStatus s);
 RunStatus runStatusFromString(const std::string& s);
+std::string toString(LogLevel level);
+LogLevel logLevelFromString(const std::string& s);
 
 struct RunInfo {
   std::int64_t id = 0;
@@ -40,15 +43,6 @@ struct RunInfo {
   std::int64_t step = 0, totalSteps = 0;
   double progress = 0;  // 0..1 over the whole run
   std::string uuid;     // written into the run's saved model too; "" for runs of schema 1
-};
-
-struct MetricRow {
-  std::int64_t runId = 0;
-  std::string component;
-  std::int64_t step = 0;
-  double wallTime = 0;  // seconds since the run started
-  std::string key;
-  double value = 0;
 };
 
 struct ResultRow {
@@ -85,8 +79,9 @@ struct CapabilityCount {
 
 struct LogRow {
   std::int64_t runId = 0;
-  double wallTime = 0;
-  std::string level, message;
+  double wallTime = 0;  // seconds since the run started
+  LogLevel level = LogLevel::Info;
+  std::string message;
 };
 
 struct ExampleFilter {

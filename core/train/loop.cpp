@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "data/synthetic.h"
+#include "common/rng.h"
 
 namespace rr::core {
 

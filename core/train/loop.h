@@ -50,7 +50,6 @@ struct LoopOptions {
   double gradClip = 1.0;
   int evalEvery = 0;
   uint64_t seed = 1;
-  double examplesPerItem = 2;  // throughput unit: pairs are 2 sequences, prompts 1
 };
 
 int64_t loopSteps(const LoopOptions& o);

@@ -4,16 +4,9 @@
 #include <cstdint>
 #include <string>
 
-namespace rr::core {
+#include "common/runtypes.h"
 
-struct MetricPoint {
-  std::int64_t runId = 0;
-  std::string component;  // "model", "router", "rm:harmless", ...
-  std::int64_t step = 0;  // step within the component
-  double wallTime = 0;    // seconds since the run started
-  std::string key;        // loss, lr, pairs_per_s, val_accuracy, val_accuracy/<domain>, load/<e>
-  double value = 0;
-};
+namespace rr::core {
 
 struct ProgressInfo {
   std::int64_t runId = 0;
@@ -29,16 +22,14 @@ struct ProgressInfo {
   double loss = 0;
 };
 
-enum class LogLevel { Info, Warning, Error };
-
 class MetricSink {
  public:
   virtual ~MetricSink() = default;
-  virtual void metric(const MetricPoint& point) = 0;
+  virtual void metric(const MetricRow& point) = 0;
   virtual void progress(const ProgressInfo& info) = 0;
   virtual void log(std::int64_t runId, LogLevel level, const std::string& message) = 0;
-  // A run changed status ("running", "finished", ...); error is set for failed runs.
-  virtual void runStatus(std::int64_t runId, const std::string& status, const std::string& error) {
+  // A run changed status; error is set for failed and cancelled runs.
+  virtual void runStatus(std::int64_t runId, RunStatus status, const std::string& error) {
     (void)runId;
     (void)status;
     (void)error;
@@ -49,7 +40,7 @@ class MetricSink {
 class TeeSink : public MetricSink {
  public:
   TeeSink(MetricSink& a, MetricSink& b) : m_a(a), m_b(b) {}
-  void metric(const MetricPoint& p) override {
+  void metric(const MetricRow& p) override {
     m_a.metric(p);
     m_b.metric(p);
   }
@@ -61,7 +52,7 @@ class TeeSink : public MetricSink {
     m_a.log(runId, level, message);
     m_b.log(runId, level, message);
   }
-  void runStatus(std::int64_t runId, const std::string& status, const std::string& error) override {
+  void runStatus(std::int64_t runId, RunStatus status, const std::string& error) override {
     m_a.runStatus(runId, status, error);
     m_b.runStatus(runId, status, error);
   }

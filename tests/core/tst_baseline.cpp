@@ -5,7 +5,7 @@
 
 #include "config/config.h"
 #include "store/runstore.h"
-#include "train/experiment.h"
+#include "run/experiment.h"
 
 using namespace rr::core;
 
@@ -23,17 +23,17 @@ const char* kConfig = R"({
 
 struct CountingSink : MetricSink {
   int metrics = 0, progressCalls = 0;
-  std::vector<std::string> statuses;
+  std::vector<RunStatus> statuses;
   RunControl* stopAfter = nullptr;
   int stopAtProgress = 0;
-  void metric(const MetricPoint&) override { ++metrics; }
+  void metric(const MetricRow&) override { ++metrics; }
   void progress(const ProgressInfo& p) override {
     ++progressCalls;
     QVERIFY(p.step <= p.totalSteps);
     if (stopAfter && p.step >= stopAtProgress) stopAfter->requestStop();
   }
   void log(std::int64_t, LogLevel, const std::string&) override {}
-  void runStatus(std::int64_t, const std::string& s, const std::string&) override {
+  void runStatus(std::int64_t, RunStatus s, const std::string&) override {
     statuses.push_back(s);
   }
 };
@@ -56,7 +56,7 @@ class TestBaseline : public QObject {
     QCOMPARE(out.failed, 0);
     QVERIFY(sink.metrics > 50);
     QVERIFY(sink.progressCalls > 0);
-    QCOMPARE(sink.statuses.back(), std::string("finished"));
+    QVERIFY(sink.statuses.back() == RunStatus::Finished);
 
     auto store = RunStore::open(o.dbPath);
     const auto results = store->results(out.runIds);

@@ -297,6 +297,45 @@ class TestCli : public QObject {
     QVERIFY(!store->metrics(runs[0].id).empty());
   }
 
+  // Issue 15: Ctrl-C during `extend` stops the extension cleanly: its run is cancelled with what
+  // it had stored (metrics, log, progress), the exit status is 130, the original run untouched.
+  void ctrlCCancelsExtend() {
+    const QString cfg = writeFile(m_dir, "ext.json", R"({"name": "ext",
+      "data": {"synthetic": {"pairs_per_domain": 40, "domains": ["harmless", "ranked"]}},
+      "tokenizer": {"vocab_size": 300},
+      "encoder": {"preset": "tiny", "hidden": 32, "layers": 1, "heads": 2, "ffn": 64, "max_len": 32},
+      "pretrain": {"enabled": false},
+      "training": {"batch_size": 4, "epochs": 20},
+      "methods": [{"method": "rodos"}]})");
+    const QString db = m_dir.path() + "/ext.db";
+    Result r = cli({"run", cfg, "--db", db, "--quiet"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const QString added = m_dir.path() + "/instruct.jsonl";
+    r = cli({"synth", "-o", added, "--domain", "instruct", "--pairs-per-domain", "1500"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+
+    QProcess p;
+    p.start(QStringLiteral(RR_CLI_PATH),
+            {"extend", "--db", db, "--run", "1", "--add-domain", added, "--quiet"});
+    QVERIFY(p.waitForStarted());
+    QVERIFY(waitForProgress(db, 60000));
+    ::kill(static_cast<pid_t>(p.processId()), SIGINT);
+    QVERIFY(p.waitForFinished(30000));
+    QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+    const QString err = QString::fromUtf8(p.readAllStandardError());
+    QVERIFY2(p.exitCode() == 130, qPrintable(err));
+    QVERIFY2(err.contains("[run 2] cancelled: stopped by the user"), qPrintable(err));
+    auto store = RunStore::open(db.toStdString(), true);
+    const auto runs = store->listRuns();
+    QCOMPARE(runs.size(), size_t(2));
+    QVERIFY(runs[0].status == RunStatus::Finished);
+    QVERIFY(runs[1].status == RunStatus::Cancelled);
+    QCOMPARE(QString::fromStdString(runs[1].error), QStringLiteral("stopped by the user"));
+    QVERIFY(runs[1].step > 3 && runs[1].step < runs[1].totalSteps);
+    QVERIFY(!store->metrics(runs[1].id).empty());
+    QVERIFY(!store->logs(runs[1].id).empty());
+  }
+
   // Issue 14: `score` streams; a bad line gets an error record in its place, the others are
   // scored, the exit status is 2; --strict stops at the first bad line.
   void scoreStreamsAndReportsBadLines() {

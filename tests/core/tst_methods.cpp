@@ -3,6 +3,7 @@
 // and a saved system scoring exactly what the run stored.
 #include <QTemporaryDir>
 #include <QtTest>
+#include <set>
 
 #include "common/errors.h"
 #include "data/dataset.h"
@@ -13,10 +14,10 @@
 #include "methods/moe_p.h"
 #include "nn/encoder.h"
 #include "store/runstore.h"
-#include "train/experiment.h"
-#include "train/extend.h"
-#include "train/persist.h"
-#include "train/scoring.h"
+#include "run/experiment.h"
+#include "run/extend.h"
+#include "run/persist.h"
+#include "run/scoring.h"
 
 using namespace rr::core;
 
@@ -35,8 +36,8 @@ const char* kConfig = R"({
 })";
 
 struct NullSink : MetricSink {
-  std::function<void(const MetricPoint&)> onMetric;
-  void metric(const MetricPoint& p) override {
+  std::function<void(const MetricRow&)> onMetric;
+  void metric(const MetricRow& p) override {
     if (onMetric) onMetric(p);
   }
   void progress(const ProgressInfo&) override {}
@@ -202,7 +203,7 @@ class TestMethods : public QObject {
     auto last = snapshot(*system);
     auto start = last;
     NullSink sink;
-    sink.onMetric = [&](const MetricPoint& p) {
+    sink.onMetric = [&](const MetricRow& p) {
       if (p.component != current) {
         if (!current.empty()) touched[current] = changed(start, last);
         start = last;
@@ -362,6 +363,47 @@ class TestMethods : public QObject {
       f.runIds = {ext.runId};
       f.domain = "instruct";
       QVERIFY(store->countExamples(f) > 0);
+      // The extension is a run like any other: its curves, log and progress are stored.
+      QVERIFY(ext.status == RunStatus::Finished);
+      const auto info = store->run(ext.runId);
+      QVERIFY(info->status == RunStatus::Finished);
+      QVERIFY(info->totalSteps > 0);
+      QCOMPARE(info->step, info->totalSteps);
+      QCOMPARE(info->progress, 1.0);
+      std::set<std::string> components;
+      for (const auto& m : store->metrics(ext.runId))
+        if (m.key == "loss") components.insert(m.component);
+      QVERIFY2(components.count("router") == 1 && components.size() == 2,
+               "expected loss curves of the new domain's component and the router");
+      const auto logs = store->logs(ext.runId);
+      QVERIFY(!logs.empty());
+      QCOMPARE(QString::fromStdString(logs.front().message),
+               QStringLiteral("extending run %1 by domain instruct").arg(id));
+    }
+    {
+      // A LibTorch error in the middle of an extension fails the new run with its message on one
+      // line: no C++ backtrace is kept as the error.
+      struct FailingSink : NullSink {
+        std::vector<RunStatus> statuses;
+        void metric(const MetricRow&) override { TORCH_CHECK(false, "sink: the disk is gone"); }
+        void runStatus(std::int64_t, RunStatus s, const std::string&) override {
+          statuses.push_back(s);
+        }
+      } failing;
+      const ExtendOutcome ext = extendRun(o.dbPath, out.runIds[0], added, failing, control);
+      QVERIFY(ext.status == RunStatus::Failed);
+      QCOMPARE(QString::fromStdString(ext.error), QStringLiteral("sink: the disk is gone"));
+      QVERIFY((failing.statuses ==
+               std::vector<RunStatus>{RunStatus::Queued, RunStatus::Running, RunStatus::Failed}));
+      auto store = RunStore::open(o.dbPath);
+      const auto info = store->run(ext.runId);
+      QVERIFY(info->status == RunStatus::Failed);
+      QCOMPARE(QString::fromStdString(info->error), QStringLiteral("sink: the disk is gone"));
+      const auto logs = store->logs(ext.runId);
+      QVERIFY(!logs.empty());
+      QVERIFY(logs.back().level == LogLevel::Error);
+      QCOMPARE(QString::fromStdString(logs.back().message), QStringLiteral("sink: the disk is gone"));
+      QVERIFY(!store->metrics(ext.runId).empty());  // the store got the step the sink failed on
     }
     // A domain the run has already is refused.
     QVERIFY_THROWS_EXCEPTION(InputError, extendRun(o.dbPath, extended, added, sink, control));

@@ -20,10 +20,10 @@
 #include "data/synthetic.h"
 #include "data/tokenizer.h"
 #include "store/runstore.h"
-#include "train/experiment.h"
-#include "train/extend.h"
-#include "train/persist.h"
-#include "train/scoring.h"
+#include "run/experiment.h"
+#include "run/extend.h"
+#include "run/persist.h"
+#include "run/scoring.h"
 
 using namespace rr::core;
 namespace fs = std::filesystem;
@@ -44,7 +44,7 @@ const char* kConfig = R"({
 })";
 
 struct NullSink : MetricSink {
-  void metric(const MetricPoint&) override {}
+  void metric(const MetricRow&) override {}
   void progress(const ProgressInfo&) override {}
   void log(std::int64_t, LogLevel, const std::string&) override {}
 };

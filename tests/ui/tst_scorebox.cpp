@@ -11,15 +11,15 @@
 #include "inspectview.h"
 #include "scorebox.h"
 #include "store/runstore.h"
-#include "train/experiment.h"
-#include "train/scoring.h"
+#include "run/experiment.h"
+#include "run/scoring.h"
 
 using namespace rr;
 
 namespace {
 
 struct QuietSink : core::MetricSink {
-  void metric(const core::MetricPoint&) override {}
+  void metric(const core::MetricRow&) override {}
   void progress(const core::ProgressInfo&) override {}
   void log(std::int64_t, core::LogLevel, const std::string&) override {}
 };

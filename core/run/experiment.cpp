@@ -1,4 +1,4 @@
-#include "train/experiment.h"
+#include "run/experiment.h"
 
 #include <algorithm>
 #include <chrono>
@@ -13,11 +13,11 @@
 #include "data/tokenizer.h"
 #include "eval/evaluate.h"
 #include "methods/method.h"
+#include "run/persist.h"
+#include "run/pretrain.h"
+#include "run/runrecorder.h"
 #include "store/runstore.h"
 #include "train/backbone.h"
-#include "train/persist.h"
-#include "train/pretrain.h"
-#include "train/storesink.h"
 
 namespace rr::core {
 namespace {
@@ -66,7 +66,7 @@ struct PlannedRun {
   std::int64_t steps = 0;
 };
 
-void writeResults(RunWriter& writer, std::int64_t runId, const Evaluation& ev,
+void writeResults(RunRecorder& recorder, std::int64_t runId, const Evaluation& ev,
                   const InferenceTiming& timing, RewardSystem& system) {
   std::vector<ResultRow> rows;
   for (const auto& [domain, acc] : ev.accuracy) {
@@ -78,7 +78,7 @@ void writeResults(RunWriter& writer, std::int64_t runId, const Evaluation& ev,
   double trainSeconds = 0;
   std::int64_t trainable = 0;
   for (const auto& c : system.components()) {
-    writer.addComponent({runId, c.name, c.paramsTotal, c.paramsTrainable, c.trainSeconds});
+    recorder.addComponent({runId, c.name, c.paramsTotal, c.paramsTrainable, c.trainSeconds});
     trainSeconds += c.trainSeconds;
     trainable += c.paramsTrainable;
   }
@@ -87,8 +87,8 @@ void writeResults(RunWriter& writer, std::int64_t runId, const Evaluation& ev,
   rows.push_back({runId, "*", "train_seconds", trainSeconds});
   rows.push_back({runId, "*", "infer_ms_per_step", timing.msPerStepBatch1});
   rows.push_back({runId, "*", "infer_pairs_per_s", timing.pairsPerSecondBatch32});
-  writer.addResults(rows);
-  writer.addExamples(ev.examples);
+  recorder.addResults(rows);
+  recorder.addExamples(ev.examples);
 }
 
 }  // namespace
@@ -127,7 +127,8 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
   // cannot take the runs is found before the tokenizer is trained and the encoder pre-trained.
   RunWriter::checkWritable(options.dbPath);
   std::vector<PreferencePair> pairs = loadExperimentPairs(config);
-  if (pairs.empty()) throw InputError(config.sourcePath + ": $.data: the experiment's data has no pairs");
+  if (pairs.empty())
+    throw InputError(config.sourcePath + ": $.data: the experiment's data has no pairs");
   for (const auto& p : pairs)
     checkDomainName(p.domain, p.source.file.empty()
                                   ? config.sourcePath
@@ -191,38 +192,33 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
   // The store's folder is made only now, so an error above leaves nothing behind.
   if (const auto dir = std::filesystem::path(options.dbPath).parent_path(); !dir.empty())
     std::filesystem::create_directories(dir);
-  RunWriter writer(options.dbPath);
-  StoreSink storeSink(writer);
-  TeeSink sink(storeSink, userSink);
+  RunRecorder recorder(options.dbPath, userSink);
   const std::string configJson = experimentConfigToJson(config);
   ExperimentOutcome outcome;
   for (auto& r : plan) {
-    r.runId = writer.createRun(config.name, r.method->method, r.method->name, r.seed, configJson,
-                               &r.uuid);
+    r.runId = recorder.createRun(config.name, r.method->method, r.method->name, r.seed, configJson,
+                                 &r.uuid);
     outcome.runIds.push_back(r.runId);
-    sink.runStatus(r.runId, "queued", "");
   }
-  writer.addPairs(data.pairs);
+  recorder.addPairs(data.pairs);
 
   std::int64_t stepsBefore = encoder.steps;
   for (size_t k = 0; k < plan.size(); ++k) {
     const PlannedRun& r = plan[k];
     if (outcome.cancelled || control.stopRequested()) {
-      writer.setStatus(r.runId, RunStatus::Cancelled, "stopped before it started");
-      sink.runStatus(r.runId, "cancelled", "");
+      recorder.setStatus(r.runId, RunStatus::Cancelled, "stopped before it started");
       outcome.cancelled = true;
       continue;
     }
-    writer.setStatus(r.runId, RunStatus::Running);
-    sink.runStatus(r.runId, "running", "");
     ProgressInfo base;
     base.runId = r.runId;
     base.method = r.method->name;
     base.seed = r.seed;
     base.runIndex = static_cast<int>(k);
     base.runCount = static_cast<int>(plan.size());
-    RunReporter reporter(sink, control, base, r.steps, stepsBefore, totalSteps, experimentStart);
-    try {
+    auto train = [&] {
+      RunReporter reporter(recorder.sink(), control, base, r.steps, stepsBefore, totalSteps,
+                           experimentStart);
       const MethodContext ctx = contextFor(config, *r.method, r.seed, data, device, encoder.path);
       std::unique_ptr<RewardSystem> system = createMethod(ctx);
       reporter.log(LogLevel::Info, "training " + r.method->name + " (seed " +
@@ -232,27 +228,15 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
       control.checkpoint();
       Evaluation ev = evaluate(*system, data, data.test, r.runId);
       InferenceTiming timing = timeInference(*system, data, data.test, options.inferenceRepeats);
-      writeResults(writer, r.runId, ev, timing, *system);
+      writeResults(recorder, r.runId, ev, timing, *system);
       saveSystem(*system, ctx, *tokenizer, modelDirFor(options.dbPath, r.runId), r.uuid);
-      writer.setStatus(r.runId, RunStatus::Finished);
-      sink.runStatus(r.runId, "finished", "");
-      ++outcome.finished;
-    } catch (const Cancelled&) {
-      writer.setStatus(r.runId, RunStatus::Cancelled, "stopped by the user");
-      sink.runStatus(r.runId, "cancelled", "");
-      outcome.cancelled = true;
-    } catch (const std::exception& e) {
-      // LibTorch's errors carry a C++ backtrace in what(); the user needs the message.
-      const auto* te = dynamic_cast<const c10::Error*>(&e);
-      const std::string msg = te ? te->what_without_backtrace() : e.what();
-      reporter.log(LogLevel::Error, msg);
-      writer.setStatus(r.runId, RunStatus::Failed, msg);
-      sink.runStatus(r.runId, "failed", msg);
-      ++outcome.failed;
-    }
+    };
+    const RunStatus end = recorder.record(r.runId, train);
+    if (end == RunStatus::Finished) ++outcome.finished;
+    if (end == RunStatus::Failed) ++outcome.failed;
+    if (end == RunStatus::Cancelled) outcome.cancelled = true;
     stepsBefore += r.steps;
   }
-  writer.flush();
   return outcome;
 }
 

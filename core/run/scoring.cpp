@@ -1,12 +1,12 @@
-#include "train/scoring.h"
+#include "run/scoring.h"
 
 #include <filesystem>
 
 #include "common/errors.h"
 #include "nn/hf/hfmodel.h"
 #include "store/runstore.h"
-#include "train/experiment.h"
-#include "train/persist.h"
+#include "run/experiment.h"
+#include "run/persist.h"
 
 namespace rr::core {
 

@@ -15,10 +15,15 @@ struct ExtendOutcome {
   double extendSeconds = 0;   // training time of the extension (new component + router)
   double scratchSeconds = 0;  // training time of every component, i.e. retraining from scratch
   double meanAccuracy = 0;
+  RunStatus status = RunStatus::Queued;  // finished, failed or cancelled
+  std::string error;                     // why it failed or stopped, on one line
 };
 
 // pairsPath: a canonical pairs file of one new domain. Throws InputError for a method that
-// cannot be extended, a domain the run already has, or bad data.
+// cannot be extended, a domain the run already has, or bad data, before anything is written.
+// The extension is then a run of its own, recorded like any other (run/runrecorder.h): its
+// metrics, log lines and progress are stored, a failure or a stop request ends it failed or
+// cancelled (see the outcome's status) instead of throwing.
 ExtendOutcome extendRun(const std::string& dbPath, std::int64_t runId, const std::string& pairsPath,
                         MetricSink& sink, RunControl& control);
 

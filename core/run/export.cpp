@@ -1,4 +1,4 @@
-#include "train/export.h"
+#include "run/export.h"
 
 #include <unistd.h>
 
@@ -9,8 +9,8 @@
 #include "nn/hf/checkpoint.h"
 #include "nn/hf/hfmodel.h"
 #include "store/runstore.h"
-#include "train/experiment.h"
-#include "train/persist.h"
+#include "run/experiment.h"
+#include "run/persist.h"
 
 namespace fs = std::filesystem;
 

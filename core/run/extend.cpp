@@ -1,4 +1,4 @@
-#include "train/extend.h"
+#include "run/extend.h"
 
 #include <chrono>
 #include <filesystem>
@@ -9,9 +9,10 @@
 #include "eval/evaluate.h"
 #include "methods/common_p.h"
 #include "nn/hf/hfmodel.h"
+#include "run/experiment.h"
+#include "run/persist.h"
+#include "run/runrecorder.h"
 #include "store/runstore.h"
-#include "train/experiment.h"
-#include "train/persist.h"
 
 namespace rr::core {
 
@@ -67,13 +68,12 @@ ExtendOutcome extendRun(const std::string& dbPath, std::int64_t runId, const std
                      ", which is no longer there (its cache was cleared); the new domain's model "
                      "starts from it too");
 
-  RunWriter writer(dbPath);
+  RunRecorder recorder(dbPath, sink);
   const std::string name = run->methodName + "+" + domain;
   std::string uuid;
   const std::int64_t newId =
-      writer.createRun(run->experiment, run->method, name, run->seed, run->configJson, &uuid);
-  writer.addPairs(data.pairs);
-  writer.setStatus(newId, RunStatus::Running);
+      recorder.createRun(run->experiment, run->method, name, run->seed, run->configJson, &uuid);
+  recorder.addPairs(data.pairs);
   ExtendOutcome out;
   out.runId = newId;
   out.domain = domain;
@@ -82,19 +82,24 @@ ExtendOutcome extendRun(const std::string& dbPath, std::int64_t runId, const std
   base.method = name;
   base.seed = run->seed;
   base.runCount = 1;
-  try {
+  auto extend = [&] {
     const std::int64_t steps =
         pairwiseSteps(*loaded->ctx,
                       ofDomain(data, data.train, static_cast<int>(domains.size() - 1)).size()) +
         routerSteps(*loaded->ctx, data.train.size());
-    RunReporter reporter(sink, control, base, steps, 0, steps, std::chrono::steady_clock::now());
+    RunReporter reporter(recorder.sink(), control, base, steps, 0, steps,
+                         std::chrono::steady_clock::now());
     reporter.log(LogLevel::Info, "extending run " + std::to_string(runId) + " by domain " + domain);
     const auto before = loaded->system->components();
     loaded->system->addDomain(reporter);
+    control.checkpoint();
     Evaluation ev = evaluate(*loaded->system, data, data.test, newId);
     InferenceTiming timing = timeInference(*loaded->system, data, data.test, 10);
     std::vector<ResultRow> rows;
-    for (const auto& [d, acc] : ev.accuracy) rows.push_back({newId, d, "accuracy", acc});
+    for (const auto& [d, acc] : ev.accuracy) {
+      rows.push_back({newId, d, "accuracy", acc});
+      rows.push_back({newId, d, "pairs", static_cast<double>(ev.count.at(d))});
+    }
     rows.push_back({newId, "*", "accuracy", ev.meanAccuracy});
     if (ev.routerAccuracy >= 0) rows.push_back({newId, "*", "router_accuracy", ev.routerAccuracy});
     // Components kept from the original run keep the training time measured back then.
@@ -112,7 +117,7 @@ ExtendOutcome extendRun(const std::string& dbPath, std::int64_t runId, const std
         trainable += c.paramsTrainable;
       }
       out.scratchSeconds += c.trainSeconds;
-      writer.addComponent({newId, c.name, c.paramsTotal, c.paramsTrainable, c.trainSeconds});
+      recorder.addComponent({newId, c.name, c.paramsTotal, c.paramsTrainable, c.trainSeconds});
     }
     rows.push_back(
         {newId, "*", "params_total", static_cast<double>(loaded->system->servedParameters())});
@@ -121,18 +126,12 @@ ExtendOutcome extendRun(const std::string& dbPath, std::int64_t runId, const std
     rows.push_back({newId, "*", "scratch_train_seconds", out.scratchSeconds});
     rows.push_back({newId, "*", "infer_ms_per_step", timing.msPerStepBatch1});
     rows.push_back({newId, "*", "infer_pairs_per_s", timing.pairsPerSecondBatch32});
-    writer.addResults(rows);
-    writer.addExamples(ev.examples);
+    recorder.addResults(rows);
+    recorder.addExamples(ev.examples);
     saveSystem(*loaded->system, *loaded->ctx, *loaded->tokenizer, modelDirFor(dbPath, newId), uuid);
-    writer.setStatus(newId, RunStatus::Finished);
     out.meanAccuracy = ev.meanAccuracy;
-  } catch (const Cancelled&) {
-    writer.setStatus(newId, RunStatus::Cancelled, "stopped by the user");
-    throw;
-  } catch (const std::exception& e) {
-    writer.setStatus(newId, RunStatus::Failed, e.what());
-    throw;
-  }
+  };
+  out.status = recorder.record(newId, extend, &out.error);
   return out;
 }
 

@@ -1,11 +1,11 @@
-#include "train/pretrain.h"
+#include "run/pretrain.h"
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "common/hash.h"
-#include "data/synthetic.h"
+#include "common/rng.h"
 #include "nn/encoder.h"
 #include "train/backbone.h"
 
@@ -125,7 +125,6 @@ void pretrainEncoder(const ExperimentConfig& config, const EncodedData& data,
   o.lr = p.lr;
   o.warmupSteps = std::min(p.steps / 10, 100);
   o.seed = static_cast<uint64_t>(p.seed);
-  o.examplesPerItem = 1;
   std::vector<size_t> items(seqs.size());
   for (size_t i = 0; i < items.size(); ++i) items[i] = i;
   std::vector<torch::Tensor> params = encoder->parameters();

@@ -1,4 +1,4 @@
-#include "train/persist.h"
+#include "run/persist.h"
 
 #include <unistd.h>
 
@@ -18,7 +18,7 @@
 #include "nn/encoder.h"
 #include "nn/hf/hfmodel.h"
 #include "train/backbone.h"
-#include "train/experiment.h"
+#include "run/experiment.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
