@@ -869,8 +869,8 @@ class ChunkDecoder {
 
   void readDictionary(const PageHeader& h, const uint8_t* body) {
     if (h.dictionaryEncoding != kPlain && h.dictionaryEncoding != kPlainDictionary)
-      throw ColumnError(m_leaf.path, "dictionary encoding " + encodingName(h.dictionaryEncoding) +
-                                         " is not supported");
+      throw ColumnError(m_leaf.path, "a dictionary page encoded " +
+                                         encodingName(h.dictionaryEncoding) + " is not supported");
     const std::vector<uint8_t> page =
         decompress(body, static_cast<size_t>(h.compressedSize),
                    static_cast<size_t>(h.uncompressedSize));
