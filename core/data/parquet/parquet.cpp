@@ -81,22 +81,16 @@ const char* physicalName(int t) {
 }
 
 std::string encodingName(int e) {
-  static const char* names[] = {"PLAIN",
-                                "GROUP_VAR_INT",
-                                "PLAIN_DICTIONARY",
-                                "RLE",
-                                "BIT_PACKED",
-                                "DELTA_BINARY_PACKED",
-                                "DELTA_LENGTH_BYTE_ARRAY",
-                                "DELTA_BYTE_ARRAY",
-                                "RLE_DICTIONARY",
-                                "BYTE_STREAM_SPLIT"};
+  static const char* names[] = {
+      "PLAIN",          "GROUP_VAR_INT",       "PLAIN_DICTIONARY",        "RLE",
+      "BIT_PACKED",     "DELTA_BINARY_PACKED", "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY",
+      "RLE_DICTIONARY", "BYTE_STREAM_SPLIT"};
   return e >= 0 && e < 10 ? names[e] : "encoding " + std::to_string(e);
 }
 
 std::string codecName(int c) {
-  static const char* names[] = {"UNCOMPRESSED", "SNAPPY", "GZIP",   "LZO",
-                                "BROTLI",       "LZ4",    "ZSTD",   "LZ4_RAW"};
+  static const char* names[] = {"UNCOMPRESSED", "SNAPPY", "GZIP", "LZO",
+                                "BROTLI",       "LZ4",    "ZSTD", "LZ4_RAW"};
   return c >= 0 && c < 8 ? names[c] : "codec " + std::to_string(c);
 }
 
@@ -179,9 +173,12 @@ void readSchemaElement(CompactReader& r, SchemaElement& e) {
           e.logical = member;
           if (member != kInteger || mt != thrift::kStruct) return false;
           r.readStruct([&](int f, uint8_t ft) {
-            if (f == 1) e.intBits = static_cast<int>(r.readInt(ft));
-            else if (f == 2) e.intSigned = r.readBool(ft);
-            else return false;
+            if (f == 1)
+              e.intBits = static_cast<int>(r.readInt(ft));
+            else if (f == 2)
+              e.intSigned = r.readBool(ft);
+            else
+              return false;
             return true;
           });
           return true;
@@ -211,20 +208,36 @@ Node buildNode(const std::vector<SchemaElement>& elements, size_t& next, const s
 }
 
 std::string logicalName(int l) {
-  static const char* names[] = {"",     "STRING",  "MAP",     "LIST",     "ENUM",     "DECIMAL",
-                                "DATE", "TIME",    "TIMESTAMP", "",       "INTEGER",  "UNKNOWN",
-                                "JSON", "BSON",    "UUID",    "FLOAT16",  "VARIANT",  "GEOMETRY",
-                                "GEOGRAPHY"};
+  static const char* names[] = {"",        "STRING",  "MAP",      "LIST",      "ENUM",
+                                "DECIMAL", "DATE",    "TIME",     "TIMESTAMP", "",
+                                "INTEGER", "UNKNOWN", "JSON",     "BSON",      "UUID",
+                                "FLOAT16", "VARIANT", "GEOMETRY", "GEOGRAPHY"};
   return l >= 0 && l < 19 && *names[l] ? names[l] : "logical type " + std::to_string(l);
 }
 
 std::string convertedName(int c) {
-  static const char* names[] = {"UTF8",         "MAP",         "MAP_KEY_VALUE",    "LIST",
-                                "ENUM",         "DECIMAL",     "DATE",             "TIME_MILLIS",
-                                "TIME_MICROS",  "TIMESTAMP_MILLIS", "TIMESTAMP_MICROS", "UINT_8",
-                                "UINT_16",      "UINT_32",     "UINT_64",          "INT_8",
-                                "INT_16",       "INT_32",      "INT_64",           "JSON",
-                                "BSON",         "INTERVAL"};
+  static const char* names[] = {"UTF8",
+                                "MAP",
+                                "MAP_KEY_VALUE",
+                                "LIST",
+                                "ENUM",
+                                "DECIMAL",
+                                "DATE",
+                                "TIME_MILLIS",
+                                "TIME_MICROS",
+                                "TIMESTAMP_MILLIS",
+                                "TIMESTAMP_MICROS",
+                                "UINT_8",
+                                "UINT_16",
+                                "UINT_32",
+                                "UINT_64",
+                                "INT_8",
+                                "INT_16",
+                                "INT_32",
+                                "INT_64",
+                                "JSON",
+                                "BSON",
+                                "INTERVAL"};
   return c >= 0 && c < 22 ? names[c] : "converted type " + std::to_string(c);
 }
 
@@ -269,9 +282,8 @@ Conv leafConversion(const Node& n) {
       // a row whose text is not UTF-8 is then refused like a JSON line.
       if (e.logical == kString || e.logical == kEnumLogical || e.logical == kJsonLogical ||
           e.logical == kUnknown ||
-          (e.logical == kNoLogical &&
-           (e.converted < 0 || e.converted == kUtf8 || e.converted == kEnum ||
-            e.converted == kJson)))
+          (e.logical == kNoLogical && (e.converted < 0 || e.converted == kUtf8 ||
+                                       e.converted == kEnum || e.converted == kJson)))
         return Conv::String;
       throw unsupported();
     default:
@@ -404,9 +416,8 @@ class File {
       throw FormatError("a byte range lies outside the file (offset " + std::to_string(offset) +
                         ", " + std::to_string(length) + " bytes)");
     std::vector<uint8_t> out(static_cast<size_t>(length));
-    if (length > 0 &&
-        (fseeko(m_file, static_cast<off_t>(offset), SEEK_SET) != 0 ||
-         std::fread(out.data(), 1, out.size(), m_file) != out.size()))
+    if (length > 0 && (fseeko(m_file, static_cast<off_t>(offset), SEEK_SET) != 0 ||
+                       std::fread(out.data(), 1, out.size(), m_file) != out.size()))
       throw InputError(m_path + ": cannot read (" + std::strerror(errno) + ")");
     return out;
   }
@@ -510,8 +521,8 @@ FileMeta readFileMeta(const std::vector<uint8_t>& footer) {
             ChunkMeta& c = g.chunks.emplace_back();
             r.readStruct([&](int cid, uint8_t cct) {
               if (cid == 1) {
-                r.readBinary(cct);
-                c.external = true;
+                // Some writers set an empty file_path for data in this file.
+                c.external = !r.readBinary(cct).empty();
                 return true;
               }
               if (cid == 3) {
@@ -540,8 +551,8 @@ struct DataPageHeader {
   int32_t encoding = -1;
   int32_t defEncoding = kRle;
   int32_t repEncoding = kRle;
-  int32_t defLength = 0;  // v2
-  int32_t repLength = 0;  // v2
+  int32_t defLength = 0;   // v2
+  int32_t repLength = 0;   // v2
   bool compressed = true;  // v2
 };
 
@@ -614,9 +625,12 @@ PageHeader readPageHeader(CompactReader& r) {
       case 7:
         h.hasDictionary = true;
         r.readStruct([&](int f, uint8_t ft) {
-          if (f == 1) h.dictionaryValues = count(ft, "number of dictionary values");
-          else if (f == 2) h.dictionaryEncoding = r.readInt32(ft, 0, 1000, "encoding");
-          else return false;
+          if (f == 1)
+            h.dictionaryValues = count(ft, "number of dictionary values");
+          else if (f == 2)
+            h.dictionaryEncoding = r.readInt32(ft, 0, 1000, "encoding");
+          else
+            return false;
           return true;
         });
         return true;
@@ -745,6 +759,8 @@ class ChunkDecoder {
   // output is allocated.
   std::vector<uint8_t> decompress(const uint8_t* src, size_t srcLen, size_t dstLen) const {
     std::vector<uint8_t> out;
+    // An empty page (a v2 page of nulls only) may have no compressed bytes at all.
+    if (srcLen == 0 && dstLen == 0) return out;
     switch (m_meta.codec) {
       case kUncompressed:
         if (srcLen != dstLen) throw FormatError("an uncompressed page's sizes differ");
@@ -775,8 +791,11 @@ class ChunkDecoder {
         zs.avail_in = static_cast<uInt>(srcLen);
         zs.next_out = out.data();
         zs.avail_out = static_cast<uInt>(dstLen + 1);
-        const int rc = inflate(&zs, Z_FINISH);
-        const size_t produced = zs.total_out;
+        int rc = inflate(&zs, Z_FINISH);
+        // Some writers concatenate gzip members; each ends the stream, and the next follows.
+        while (rc == Z_STREAM_END && zs.avail_in > 0 && inflateReset(&zs) == Z_OK)
+          rc = inflate(&zs, Z_FINISH);
+        const size_t produced = static_cast<size_t>(zs.next_out - out.data());
         inflateEnd(&zs);
         if (rc != Z_STREAM_END || produced != dstLen)
           throw FormatError("a gzip page does not decompress to its stated size");
@@ -871,9 +890,8 @@ class ChunkDecoder {
     if (h.dictionaryEncoding != kPlain && h.dictionaryEncoding != kPlainDictionary)
       throw ColumnError(m_leaf.path, "a dictionary page encoded " +
                                          encodingName(h.dictionaryEncoding) + " is not supported");
-    const std::vector<uint8_t> page =
-        decompress(body, static_cast<size_t>(h.compressedSize),
-                   static_cast<size_t>(h.uncompressedSize));
+    const std::vector<uint8_t> page = decompress(body, static_cast<size_t>(h.compressedSize),
+                                                 static_cast<size_t>(h.uncompressedSize));
     m_dictionary.emplace();
     readPlain(page.data(), page.size(), static_cast<size_t>(h.dictionaryValues), *m_dictionary);
   }
@@ -955,15 +973,14 @@ class ChunkDecoder {
   }
 
   void readPageV1(const PageHeader& h, const uint8_t* body, ColumnData& d) const {
-    const std::vector<uint8_t> page =
-        decompress(body, static_cast<size_t>(h.compressedSize),
-                   static_cast<size_t>(h.uncompressedSize));
+    const std::vector<uint8_t> page = decompress(body, static_cast<size_t>(h.compressedSize),
+                                                 static_cast<size_t>(h.uncompressedSize));
     const size_t count = static_cast<size_t>(h.data.numValues);
     const size_t defStart = d.def.size();
     size_t pos = 0;
     if (m_leaf.maxRep > 0)
-      pos += readPrefixedLevels(page.data(), page.size(), h.data.repEncoding, m_leaf.maxRep,
-                                count, d.rep);
+      pos += readPrefixedLevels(page.data(), page.size(), h.data.repEncoding, m_leaf.maxRep, count,
+                                d.rep);
     if (m_leaf.maxDef > 0)
       pos += readPrefixedLevels(page.data() + pos, page.size() - pos, h.data.defEncoding,
                                 m_leaf.maxDef, count, d.def);
@@ -1037,8 +1054,8 @@ std::vector<json> assemble(const Field& f, std::vector<Cursor>& cursors, size_t 
   std::vector<json> out;
   out.reserve(numRows);
   auto mismatch = [&](const Cursor& c) {
-    return ColumnError(c.leaf->path, "its levels disagree with column '" +
-                                         cursors[0].leaf->path + "' of the same field");
+    return ColumnError(c.leaf->path, "its levels disagree with column '" + cursors[0].leaf->path +
+                                         "' of the same field");
   };
   for (size_t row = 0; row < numRows; ++row) {
     Cursor& first = cursors[0];
@@ -1051,7 +1068,8 @@ std::vector<json> assemble(const Field& f, std::vector<Cursor>& cursors, size_t 
       if (ends[j] - cursors[j].slot != end - first.slot) throw mismatch(cursors[j]);
     }
     if (f.kind != Field::List) {
-      if (end != first.slot + 1) throw FormatError("a repeated level in a column that is not a list");
+      if (end != first.slot + 1)
+        throw FormatError("a repeated level in a column that is not a list");
       if (def0 < f.dNull) {
         out.emplace_back(nullptr);
         for (size_t j = 1; j < cursors.size(); ++j)
@@ -1123,7 +1141,8 @@ void readRows(const std::string& path,
   std::string where;  // "row group N, " while a row group is read
   try {
     const uint64_t size = file.size();
-    if (size < 12) throw FormatError("not a Parquet file (shorter than its magic bytes and footer)");
+    if (size < 12)
+      throw FormatError("not a Parquet file (shorter than its magic bytes and footer)");
     const std::vector<uint8_t> head = file.read(0, 4);
     if (std::memcmp(head.data(), "PARE", 4) == 0)
       throw FormatError("encrypted Parquet files are not supported");
@@ -1165,14 +1184,15 @@ void readRows(const std::string& path,
         if (!m.hasMeta || m.type != leaf.type || !sameStrings(m.path, leaf.path))
           throw ColumnError(leaf.path, "its column chunk does not match the schema");
         if (m.numValues < 0 || m.numValues > kMaxValuesPerChunk)
-          throw ColumnError(leaf.path, "value count " + std::to_string(m.numValues) +
-                                           " is out of range");
+          throw ColumnError(leaf.path,
+                            "value count " + std::to_string(m.numValues) + " is out of range");
+        // An empty chunk's offsets are not always meaningful (an empty row group).
+        if (m.numValues == 0) continue;
         const int64_t start =
             m.dictionaryPageOffset > 0 && m.dictionaryPageOffset < m.dataPageOffset
                 ? m.dictionaryPageOffset
                 : m.dataPageOffset;
-        if (start < 4 || m.compressedSize < 0 ||
-            static_cast<uint64_t>(start) > footerStart ||
+        if (start < 4 || m.compressedSize < 0 || static_cast<uint64_t>(start) > footerStart ||
             static_cast<uint64_t>(m.compressedSize) > footerStart - static_cast<uint64_t>(start))
           throw ColumnError(leaf.path, "its column chunk lies outside the file's data");
         const std::vector<uint8_t> bytes =
@@ -1190,7 +1210,8 @@ void readRows(const std::string& path,
       fieldValues.reserve(schema.fields.size());
       for (const Field& f : schema.fields) {
         std::vector<Cursor> cursors;
-        for (size_t leaf : f.leaves) cursors.push_back(Cursor{&schema.leaves[leaf], &columns[leaf]});
+        for (size_t leaf : f.leaves)
+          cursors.push_back(Cursor{&schema.leaves[leaf], &columns[leaf]});
         fieldValues.push_back(assemble(f, cursors, rows));
       }
       columns.clear();
