@@ -1,6 +1,8 @@
 // Parquet input: files written by pyarrow (tools/fixtures/make_parquet_fixtures.py) read back as
 // exactly the rows pyarrow wrote (their JSON-lines twins), imported exactly as those twins are,
 // and what is not supported refused with one line naming the file and the column.
+#include <QDir>
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <fstream>
@@ -91,10 +93,9 @@ class TestParquet : public QObject {
  private Q_SLOTS:
   void readsWhatPyarrowWrote_data() {
     QTest::addColumn<QString>("file");
-    for (const char* f :
-         {"types-none-v1-plain", "types-none-v2-dict", "types-snappy-v1-dict",
-          "types-snappy-v2-plain", "types-gzip-v1-dict", "types-gzip-v2-plain",
-          "types-zstd-v1-plain", "types-zstd-v2-dict", "types-legacy-names"})
+    for (const char* f : {"types-none-v1-plain", "types-none-v2-dict", "types-snappy-v1-dict",
+                          "types-snappy-v2-plain", "types-gzip-v1-dict", "types-gzip-v2-plain",
+                          "types-zstd-v1-plain", "types-zstd-v2-dict", "types-legacy-names"})
       QTest::newRow(f) << QString(f);
   }
 
@@ -135,8 +136,7 @@ class TestParquet : public QObject {
     o.format = "ultrafeedback-binarized";
     compareWithTwin(o, "ultrafeedback-binarized", 11);
     ImportSummary s;
-    const auto pairs =
-        rr::core::importFiles({fixture("ultrafeedback-binarized.parquet")}, o, s);
+    const auto pairs = rr::core::importFiles({fixture("ultrafeedback-binarized.parquet")}, o, s);
     QCOMPARE(pairs[0].chosen, std::string("Line 0: the sea is wide."));
     QCOMPARE(pairs[0].rejected, std::string("Line 0: sea."));
     QCOMPARE(s.notUsed.at("ultrafeedback-binarized tie in score"), 1L);
@@ -192,6 +192,20 @@ class TestParquet : public QObject {
     QCOMPARE(skipped.malformed.at("field 'id' must be a string"), 24L);
   }
 
+  void readsEdgeCases() {
+    QCOMPARE(parquetRows(fixture("empty.parquet")).size(), size_t{0});
+    const std::vector<json> nulls = parquetRows(fixture("nulls-v2-snappy.parquet"));
+    QCOMPARE(nulls.size(), size_t{5});
+    for (const json& row : nulls)
+      QCOMPARE(QString::fromStdString(row.dump()), QString(R"({"n":null,"prompt":null})"));
+    ImportOptions o;
+    o.format = "jsonl";
+    ImportSummary s;
+    QVERIFY(rr::core::importFiles({fixture("empty.parquet")}, o, s).empty());
+    QCOMPARE(s.files, 1L);
+    QCOMPARE(s.records, 0L);
+  }
+
   void refusesDamagedFiles() {
     QTemporaryDir dir;
     const std::string good = bytesOf(fixture("rewardbench.parquet"));
@@ -210,12 +224,43 @@ class TestParquet : public QObject {
     bad[bad.size() - 5] = '\x7f';
     const std::string longFooter = dir.filePath("footer.parquet").toStdString();
     writeBytes(longFooter, bad);
-    QVERIFY(inputError([&] { parquetRows(longFooter); })
-                .startsWith(QString::fromStdString(longFooter) + ": malformed metadata (footer"));
+    QVERIFY(inputError([&] {
+              parquetRows(longFooter);
+            }).startsWith(QString::fromStdString(longFooter) + ": malformed metadata (footer"));
     const std::string encrypted = dir.filePath("encrypted.parquet").toStdString();
     writeBytes(encrypted, "PARE" + good.substr(4));
     QCOMPARE(inputError([&] { parquetRows(encrypted); }),
              QString::fromStdString(encrypted) + ": encrypted Parquet files are not supported");
+  }
+
+  // As a user runs it: exit 0 and the pairs, or exit 2, one line, and no output file.
+  void importThroughTheCli() {
+    QTemporaryDir dir;
+    auto cli = [](const QStringList& args, QString& err) {
+      QProcess p;
+      p.start(QStringLiteral(RR_CLI_PATH), QStringList{"import"} + args);
+      p.waitForFinished(60000);
+      err = QString::fromUtf8(p.readAllStandardError());
+      return p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+    };
+    QString err;
+    const QString out = dir.filePath("uf.jsonl");
+    QCOMPARE(cli({"--format", "ultrafeedback-binarized",
+                  QString::fromStdString(fixture("ultrafeedback-binarized.parquet")), "-o", out},
+                 err),
+             0);
+    QVERIFY2(err.startsWith("read 12 records from 1 file; 11 pairs\n"), qPrintable(err));
+    QFile f(out);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QCOMPARE(f.readAll().count('\n'), 11);
+
+    const QString refused = dir.filePath("refused.jsonl");
+    const QString bad = QString::fromStdString(fixture("unsupported-timestamp.parquet"));
+    QCOMPARE(cli({"--format", "jsonl", bad, "-o", refused}, err), 2);
+    QCOMPARE(err, "error: " + bad +
+                      ": column 'when': INT64 TIMESTAMP is not supported (supported: "
+                      "strings, integers, floats, booleans, and lists or structs of them)\n");
+    QVERIFY(!QFile::exists(refused));
   }
 
   // Detection is by content: a Parquet file under any name, a JSON-lines file named .parquet.

@@ -40,8 +40,8 @@ std::string mutate(const std::string& good, int kind, std::mt19937& rng) {
     return lo + std::uniform_int_distribution<size_t>(0, hi - lo - 1)(rng);
   };
   auto randomByte = [&] {
-    static const unsigned char extremes[] = {0x00, 0x01, 0x0f, 0x15, 0x19, 0x1c,
-                                             0x7f, 0x80, 0xfe, 0xff};
+    static const unsigned char extremes[] = {0x00, 0x01, 0x0f, 0x15, 0x19,
+                                             0x1c, 0x7f, 0x80, 0xfe, 0xff};
     return std::uniform_int_distribution<int>(0, 1)(rng)
                ? static_cast<char>(extremes[at(0, sizeof extremes)])
                : static_cast<char>(std::uniform_int_distribution<int>(0, 255)(rng));
@@ -89,11 +89,11 @@ class TestParquetFuzz : public QObject {
   void damagedFilesAreReadOrRefusedInOneLine() {
     const std::string dir = std::string(RR_SOURCE_DIR) + "/tests/fixtures/parquet/";
     const std::vector<std::string> seeds = {
-        "types-none-v1-plain.parquet", "types-none-v2-dict.parquet",
-        "types-snappy-v1-dict.parquet", "types-snappy-v2-plain.parquet",
-        "types-gzip-v1-dict.parquet",   "types-gzip-v2-plain.parquet",
-        "types-zstd-v1-plain.parquet",  "types-zstd-v2-dict.parquet",
-        "types-legacy-names.parquet",   "rewardbench.parquet",
+        "types-none-v1-plain.parquet",    "types-none-v2-dict.parquet",
+        "types-snappy-v1-dict.parquet",   "types-snappy-v2-plain.parquet",
+        "types-gzip-v1-dict.parquet",     "types-gzip-v2-plain.parquet",
+        "types-zstd-v1-plain.parquet",    "types-zstd-v2-dict.parquet",
+        "types-legacy-names.parquet",     "rewardbench.parquet",
         "ultrafeedback-binarized.parquet"};
     QTemporaryDir tmp;
     const std::string path = tmp.filePath("case.parquet").toStdString();
@@ -132,7 +132,8 @@ class TestParquetFuzz : public QObject {
           const std::string m = e.what();
           refused++;
           if (m.find('\n') != std::string::npos) problem = "a message of several lines: " + m;
-          if (m.rfind(path + ": ", 0) != 0) problem = "a message without the file: " + m;
+          if (m.rfind(path + ": ", 0) != 0)
+            problem = "a message without the file: " + m;
           else
             reasons[m.substr(path.size() + 2, 60)]++;
         } catch (const std::exception& e) {
