@@ -20,7 +20,7 @@ esac
 build_dir="${RR_BUILD_DIR:-build}"
 packages=(cmake g++ make pkg-config ccache libtorch-dev libopenblas0-pthread qt6-base-dev
   libqt6sql6-sqlite libqcustomplot-dev nlohmann-json3-dev libsqlite3-dev libsentencepiece-dev
-  zlib1g-dev libicu-dev libssl-dev libgloo-dev sqlite3 xvfb xauth)
+  zlib1g-dev libicu-dev libssl-dev libgloo-dev libsnappy-dev libzstd-dev sqlite3 xvfb xauth)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -7,6 +7,7 @@
 #include "data/formats/importer_p.h"
 #include "data/jsonline.h"
 #include "data/pairsio.h"
+#include "data/parquet/parquet.h"
 
 namespace rr::core {
 namespace formats {
@@ -68,6 +69,16 @@ void requireUtf8Pair(const PreferencePair& p) {
 }
 
 }  // namespace
+
+// A Parquet row's JSON text, for the formats that read a record's raw text (pairs). Text that is
+// not UTF-8 is refused here, as a JSON line with it is refused by the parser.
+std::string rowText(const json& row) {
+  try {
+    return row.dump();
+  } catch (const json::type_error& e) {
+    throw BadRecord("a string is not valid UTF-8", withoutJsonExceptionId(e.what()));
+  }
+}
 
 std::unique_ptr<FormatReader> rowFormat(RowFunction fn) {
   return std::make_unique<RowReader>(std::move(fn));
@@ -131,7 +142,9 @@ void ImportContext::guard(long line, const std::function<void()>& work) {
   m_guarded = false;
   if (!reason.empty()) {
     m_pending.clear();
-    if (!m_options.skipBad) throw InputError(m_file + ":" + std::to_string(line) + ": " + message);
+    if (!m_options.skipBad)
+      throw InputError(m_file + (m_rowNumbers ? ": row " : ":") + std::to_string(line) + ": " +
+                       message);
     m_summary.malformed[reason]++;
     return;
   }
@@ -211,6 +224,19 @@ std::vector<PreferencePair> importFiles(const std::vector<std::string>& inputs,
   std::vector<PreferencePair> out;
   formats::ImportContext ctx(options, summary, out);
   for (const auto& path : inputs) {
+    // Parquet is told by its magic bytes, so any format reads its published Parquet copy; its
+    // rows reach the format exactly as parsed JSON lines do.
+    if (parquet::hasParquetMagic(path)) {
+      auto reader = format->make(options);
+      ctx.beginFile(path, true);
+      summary.files++;
+      parquet::readRows(path, [&](json& row, long rowNo) {
+        summary.records++;
+        ctx.guard(rowNo, [&] { reader->record(row, formats::rowText(row), rowNo, ctx); });
+      });
+      reader->finish(ctx);
+      continue;
+    }
     formats::LineReader in(path);
     auto reader = format->make(options);
     ctx.beginFile(path);

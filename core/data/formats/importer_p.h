@@ -61,7 +61,11 @@ class ImportContext {
       : m_options(options), m_summary(summary), m_out(out) {}
 
   const std::string& file() const { return m_file; }
-  void beginFile(const std::string& file) { m_file = file; }
+  // `rowNumbers`: the file's records are numbered rows (Parquet), named "FILE: row N" in errors.
+  void beginFile(const std::string& file, bool rowNumbers = false) {
+    m_file = file;
+    m_rowNumbers = rowNumbers;
+  }
 
   // Runs the work of one record at `line`. Its pairs are kept only if it completes; a BadRecord
   // (or a JSON type error) stops the import with "FILE:LINE: ...", or is counted with skipBad.
@@ -81,6 +85,7 @@ class ImportContext {
   std::string m_file;
   long m_line = 0;
   bool m_guarded = false;
+  bool m_rowNumbers = false;
 };
 
 // Reads one input file. A fresh reader is made per file, so rows are grouped within a file.
@@ -97,6 +102,9 @@ class FormatReader {
 using RowFunction =
     std::function<void(const json& row, const std::string& text, long line, ImportContext& ctx)>;
 std::unique_ptr<FormatReader> rowFormat(RowFunction fn);
+
+// A Parquet row as JSON text (the `text` formats receive); BadRecord when a string is not UTF-8.
+std::string rowText(const json& row);
 
 // Field access that throws BadRecord naming the field as `prefix + key`.
 const json& field(const json& obj, const std::string& key, const std::string& prefix = "");
