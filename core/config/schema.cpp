@@ -76,6 +76,8 @@ struct Key {
   operator ConfigKey() const { return k; }
 };
 
+// A member's path is not a value a function could take, so a macro spells the accessor: a
+// generic lambda, which serves both the const config (get) and the mutable one (set).
 #define RR_MEMBER(expr) \
   [](auto& c) -> auto& { return c.expr; }
 
