@@ -20,6 +20,7 @@
 #include <climits>
 
 #include "common/errors.h"
+#include "config/schema.h"
 #include "data/synthetic.h"
 #include "train/backbone.h"
 
@@ -160,27 +161,20 @@ ConfigForm::ConfigForm(QWidget* parent) : QWidget(parent) {
     auto* box = new QGroupBox(title, this);
     return std::make_pair(box, new QFormLayout(box));
   };
-  using K = Kind;
   auto [expBox, exp] = section(tr("Experiment"));
-  addField(exp, {tr("Name"), "$.name", K::Text,
-                 tr("1-64 letters, digits or _.-; names the default run store runs/<name>.db")});
-  addField(exp, {tr("Description"), "$.description", K::Text, tr("Free text shown with the runs")});
+  addSection(exp, "");
 
+  // The data section lays its keys out around the domain, file and split rows; labels, help
+  // and ranges still come from the schema.
   auto [dataBox, data] = section(tr("Data"));
   m_dataSection = dataBox;
-  addField(data, {tr("Synthetic benchmark"), "$.data.synthetic.enabled", K::Bool,
-                  tr("Generate the five-domain synthetic benchmark (docs/DATA.md)")});
-  addField(data, {tr("Pairs per domain"), "$.data.synthetic.pairs_per_domain", K::Integer,
-                  tr("Synthetic pairs generated for each domain"), 10, 10000000});
-  addField(data, {tr("Generator seed"), "$.data.synthetic.seed", K::Integer,
-                  tr("Seed of the synthetic generator (same seed, same pairs)"), 0, INT_MAX});
-  QWidget* globalNoise = addField(
-      data, {tr("Label noise"), "$.data.synthetic.label_noise", K::Number,
-             tr("Fraction of pairs whose label is flipped, in [0, 0.5]; per-domain values below "
-                "replace it")});
-  addField(data, {tr("House style"), "$.data.synthetic.house_style", K::Number,
-                  tr("Share of each domain's pairs decided by the domain's house style (the same "
-                     "content under an opener its readers like vs one they dislike), in [0, 1]")});
+  addField(data, specFor("data.synthetic.enabled"));
+  addField(data, specFor("data.synthetic.pairs_per_domain"));
+  addField(data, specFor("data.synthetic.seed"));
+  Spec noise = specFor("data.synthetic.label_noise");
+  noise.help += tr("; per-domain values below replace it");
+  QWidget* globalNoise = addField(data, noise);
+  addField(data, specFor("data.synthetic.house_style"));
   auto* domainWidget = new QWidget(dataBox);
   m_domainBox = new QVBoxLayout(domainWidget);
   m_domainBox->setContentsMargins(0, 0, 0, 0);
@@ -199,146 +193,24 @@ ConfigForm::ConfigForm(QWidget* parent) : QWidget(parent) {
   data->addRow(tr("Files"), fileWidget);
   QHBoxLayout* splitLayout;
   m_splitRow = rowWidget(dataBox, splitLayout);
-  for (const char* part : {"train", "validation", "test"})
-    splitLayout->addWidget(
-        addField(nullptr, {QString(), std::string("$.data.split.") + part, K::Number,
-                           tr("Share of each domain's pairs in the %1 split; the "
-                              "three must add up to 1")
-                               .arg(QLatin1String(part))}));
+  for (const char* part : {"train", "validation", "test"}) {
+    Spec s = specFor(std::string("data.split.") + part);
+    s.help += tr("; the three must add up to 1");
+    splitLayout->addWidget(addField(nullptr, s));
+  }
   data->addRow(tr("Split train / val / test"), m_splitRow);
-  addField(data, {tr("Max pairs per domain"),
-                  "$.data.max_pairs_per_domain",
-                  K::Integer,
-                  tr("Caps each domain after loading"),
-                  0,
-                  1000000000,
-                  {},
-                  tr("no limit")});
+  addField(data, specFor("data.max_pairs_per_domain"));
 
   auto [tokBox, tok] = section(tr("Tokenizer"));
-  addField(tok, {tr("Vocabulary size"), "$.tokenizer.vocab_size", K::Integer,
-                 tr("SentencePiece vocabulary trained on the training texts"), 100, 1000000});
-  addField(tok, {tr("Model type"),
-                 "$.tokenizer.type",
-                 K::Choice,
-                 tr("SentencePiece algorithm"),
-                 0,
-                 0,
-                 {"unigram", "bpe"}});
-  addField(tok, {tr("Existing model"), "$.tokenizer.model", K::Path,
-                 tr("A SentencePiece .model file to use instead of training one")});
-
+  addSection(tok, "tokenizer");
   auto [encBox, enc] = section(tr("Encoder"));
-  addField(enc, {tr("Preset"), "$.encoder.preset", K::Choice,
-                 tr("Encoder shape; CPU presets and the DeBERTa-v3 sizes"), 0, 0,
-                 core::encoderPresetNames()});
-  addField(enc, {tr("Hidden size"),
-                 "$.encoder.hidden",
-                 K::Integer,
-                 tr("Overrides the preset"),
-                 0,
-                 16384,
-                 {},
-                 tr("preset")});
-  addField(enc, {tr("Layers"),
-                 "$.encoder.layers",
-                 K::Integer,
-                 tr("Overrides the preset"),
-                 0,
-                 128,
-                 {},
-                 tr("preset")});
-  addField(enc, {tr("Heads"),
-                 "$.encoder.heads",
-                 K::Integer,
-                 tr("Overrides the preset; must divide the hidden size"),
-                 0,
-                 256,
-                 {},
-                 tr("preset")});
-  addField(enc, {tr("FFN size"),
-                 "$.encoder.ffn",
-                 K::Integer,
-                 tr("Overrides the preset"),
-                 0,
-                 65536,
-                 {},
-                 tr("preset")});
-  addField(enc,
-           {tr("Max length"), "$.encoder.max_len", K::Integer,
-            tr("Tokens per input (prompt [SEP] response, prompt cut from the left)"), 8, 4096});
-  addField(enc, {tr("Dropout"), "$.encoder.dropout", K::Number, tr("In [0, 0.9]")});
-  addField(enc, {tr("Pooling"),
-                 "$.encoder.pooling",
-                 K::Choice,
-                 tr("What the heads read: the [CLS] state or the mean over tokens"),
-                 0,
-                 0,
-                 {"cls", "mean"}});
-  addField(enc, {tr("Pretrained"), "$.encoder.pretrained", K::Model,
-                 tr("A Hugging Face model folder (config.json, weights, tokenizer files) or a "
-                    "saved RewardRouter encoder to start from; a folder brings its own shape and "
-                    "tokenizer, and pre-training is skipped")});
-
+  addSection(enc, "encoder");
   auto [loraBox, lora] = section(tr("LoRA"));
-  addField(lora, {tr("Rank"), "$.lora.rank", K::Integer, tr("Rank of the adapters"), 1, 4096});
-  addField(lora, {tr("Alpha"), "$.lora.alpha", K::Number,
-                  tr("Scaling numerator (scale = alpha / rank)")});
-  addField(lora, {tr("Dropout"), "$.lora.dropout", K::Number, tr("In [0, 0.9]")});
-  addField(lora, {tr("Targets"), "$.lora.targets", K::List,
-                  tr("Comma-separated layers to adapt: query, key, value, dense, ffn")});
-
+  addSection(lora, "lora");
   auto [trainBox, train] = section(tr("Training"));
-  addField(train,
-           {tr("Learning rate"), "$.training.lr", K::Number, tr("AdamW peak learning rate, > 0")});
-  addField(train,
-           {tr("Batch size"), "$.training.batch_size", K::Integer, tr("Pairs per step"), 1, 65536});
-  addField(train, {tr("Epochs"), "$.training.epochs", K::Integer,
-                   tr("Passes over the training split"), 1, 10000});
-  addField(train, {tr("Max steps"),
-                   "$.training.max_steps",
-                   K::Integer,
-                   tr("Stops a component after this many steps"),
-                   0,
-                   100000000,
-                   {},
-                   tr("no limit")});
-  addField(train, {tr("Evaluate every"),
-                   "$.training.eval_every",
-                   K::Integer,
-                   tr("Steps between validation passes"),
-                   0,
-                   100000000,
-                   {},
-                   tr("at the end")});
-  addField(train,
-           {tr("Weight decay"), "$.training.weight_decay", K::Number, tr("AdamW weight decay")});
-  addField(train, {tr("Warm-up steps"), "$.training.warmup_steps", K::Integer,
-                   tr("Linear warm-up before linear decay"), 0, 100000000});
-  addField(train, {tr("Gradient clip"), "$.training.grad_clip", K::Number,
-                   tr("Max gradient norm; 0 = off")});
-  addField(train, {tr("Seed"), "$.training.seed", K::Integer, tr("First seed"), 0, INT_MAX});
-  addField(train, {tr("Seeds"), "$.training.seeds", K::Integer,
-                   tr("Seeds run: seed, seed+1, …; tables report mean ± std over them"), 1, 100});
-  addField(
-      train,
-      {tr("Device"), "$.training.device", K::Choice, tr("Where to train"), 0, 0, {"cpu", "cuda"}});
-
+  addSection(train, "training");
   auto [preBox, pre] = section(tr("Encoder pre-training (MLM)"));
-  addField(pre, {tr("Enabled"), "$.pretrain.enabled", K::Bool,
-                 tr("Masked-language-model pre-training of the shared encoder on the experiment's "
-                    "text; every method starts from the same weights")});
-  addField(pre,
-           {tr("Steps"), "$.pretrain.steps", K::Integer, tr("Pre-training steps"), 0, 100000000});
-  addField(pre, {tr("Learning rate"), "$.pretrain.lr", K::Number,
-                 tr("Pre-training learning rate, > 0")});
-  addField(pre,
-           {tr("Batch size"), "$.pretrain.batch_size", K::Integer, tr("Texts per step"), 1, 65536});
-  addField(pre, {tr("Mask probability"), "$.pretrain.mask_prob", K::Number, tr("In [0.01, 0.9]")});
-  addField(pre, {tr("Seed"), "$.pretrain.seed", K::Integer, tr("Pre-training seed"), 0, INT_MAX});
-  addField(pre, {tr("Extra texts"), "$.pretrain.texts", K::List,
-                 tr("Comma-separated plain-text files (one document a line) added to the "
-                    "pre-training text")});
+  addSection(pre, "pretrain");
 
   auto* methodBox = new QGroupBox(tr("Methods"), this);
   m_methodSection = methodBox;
@@ -400,6 +272,60 @@ ConfigForm::~ConfigForm() {
   for (auto* r : m_domains) delete r;
   for (auto* r : m_files) delete r;
   for (auto* m : m_methods) delete m;
+}
+
+ConfigForm::Spec ConfigForm::specFor(const std::string& key) {
+  using T = core::ConfigKey::Type;
+  const core::ConfigKey& k = core::configKey(key);
+  Kind kind = Kind::Text;
+  switch (k.type) {
+    case T::Integer:
+      kind = Kind::Integer;
+      break;
+    case T::Number:
+      kind = Kind::Number;
+      break;
+    case T::Bool:
+      kind = Kind::Bool;
+      break;
+    case T::Choice:
+      kind = Kind::Choice;
+      break;
+    case T::Path:
+      kind = Kind::Path;
+      break;
+    case T::ModelPath:
+      kind = Kind::Model;
+      break;
+    case T::List:
+      kind = Kind::List;
+      break;
+    case T::Text:
+    case T::Object:
+    case T::Array:
+      kind = Kind::Text;
+      break;
+  }
+  QString help = QString::fromStdString(k.help);
+  if (k.type == T::Number)
+    help += tr(", in %1%2, %3]")
+                .arg(k.exclusiveLo ? QLatin1Char('(') : QLatin1Char('['))
+                .arg(numberText(k.lo), numberText(k.hi));
+  if (k.type == T::List && !k.allowed.empty()) {
+    QStringList items;
+    for (const auto& a : k.allowed) items << QString::fromStdString(a);
+    help += tr("; comma-separated, from %1").arg(items.join(QStringLiteral(", ")));
+  }
+  return {QString::fromStdString(k.label),   "$." + key, kind, help, k.lo, k.hi, k.allowed,
+          QString::fromStdString(k.zeroText)};
+}
+
+void ConfigForm::addSection(QFormLayout* form, const std::string& section) {
+  for (const core::ConfigKey& k : core::configSchema()) {
+    const size_t dot = k.path.rfind('.');
+    const std::string parent = dot == std::string::npos ? std::string() : k.path.substr(0, dot);
+    if (parent == section && !k.label.empty()) addField(form, specFor(k.path));
+  }
 }
 
 QWidget* ConfigForm::addField(QFormLayout* form, const Spec& spec, std::vector<Field>* into) {

@@ -1,5 +1,6 @@
 #pragma once
-// The experiment config as a form: typed fields with their defaults and help, the synthetic
+// The experiment config as a form built from the config's schema (core/config/schema.h): typed
+// fields with their labels, ranges, defaults and help, the synthetic
 // domains, data files and the method list (each method's options built from its schema in
 // core::methodOptionSpecs). The form writes the config's JSON and validates it with the core's
 // parser, so a bad field shows the same "FILE: $.path: message" the CLI prints, at that field.
@@ -65,6 +66,11 @@ class ConfigForm : public QWidget {
     QString zeroText = {};                  // Integer: what 0 means ("preset", "no limit")
   };
 
+  // The field of a config key as the schema (core/config/schema.h) describes it.
+  static Spec specFor(const std::string& key);
+  // Adds a field for every key of the schema directly under `section` ("training") that has a
+  // label, in the schema's order.
+  void addSection(QFormLayout* form, const std::string& section);
   // Creates the field's widget, adds it to `form` (when given) and to m_fields (when `into` is
   // null) or `into`.
   QWidget* addField(QFormLayout* form, const Spec& spec, std::vector<Field>* into = nullptr);

@@ -14,7 +14,8 @@ int cmdRun(const Argv& argv) {
   Args args("run", "EXPERIMENT.json [options]",
             "Validates the experiment, trains and evaluates each method for each seed, and writes\n"
             "everything to a SQLite run store. Ctrl-C stops cleanly: the current run is marked\n"
-            "cancelled with what it had.",
+            "cancelled with what it had. `rewardrouter-cli config --keys` lists every config key\n"
+            "with its type, range, default and meaning (docs/CONFIG.md).",
             {{"db", "FILE", "run store to write (default: runs/<experiment>.db)"},
              {"seeds", "N", "number of seeds (overrides training.seeds)"},
              {"method", "NAME", "run only this method entry (repeatable)", true},

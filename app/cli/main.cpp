@@ -27,6 +27,7 @@ const Command kCommands[] = {
     {"export", rr::cli::cmdExport, "write a trained run's reward model as a Hugging Face folder"},
     {"extend", rr::cli::cmdExtend, "add a domain to a trained RODOS or ARLISS run"},
     {"bench", rr::cli::cmdBench, "measure training and inference speed, memory and scaling"},
+    {"config", rr::cli::cmdConfig, "list the experiment config's keys, ranges and defaults"},
 };
 
 void usage(std::ostream& os) {

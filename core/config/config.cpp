@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <algorithm>
 #include <climits>
 #include <filesystem>
 #include <fstream>
@@ -8,6 +9,7 @@
 #include <sstream>
 
 #include "config/jsonreader.h"
+#include "config/schema.h"
 #include "data/synthetic.h"
 
 namespace fs = std::filesystem;
@@ -33,116 +35,12 @@ const Preset kPresets[] = {
     {"deberta-v3-large", {1024, 24, 16, 4096}},
 };
 
-using Kind = MethodOptionSpec::Kind;
-
-const std::map<std::string, std::vector<MethodOptionSpec>>& schemas() {
-  static const std::map<std::string, std::vector<MethodOptionSpec>> s = {
-      {"baseline", {}},
-      {"base-lora", {}},
-      {"pretrained",
-       {{"model",
-         Kind::Text,
-         0,
-         0,
-         0,
-         "",
-         {},
-         "a Hugging Face reward-model folder (config.json, weights, tokenizer): scored as it is, "
-         "nothing trained"}}},
-      {"more",
-       {{"experts", Kind::Integer, 4, 2, 64, "", {}, "number of experts in the sparse MoE head"},
-        {"top_k", Kind::Integer, 2, 1, 64, "", {}, "experts each input is routed to (k)"},
-        {"expert_hidden",
-         Kind::Integer,
-         0,
-         0,
-         65536,
-         "",
-         {},
-         "hidden width of each expert's feed-forward block (0 = 2 x encoder hidden)"},
-        {"balance_weight",
-         Kind::Number,
-         0.01,
-         0,
-         10,
-         "",
-         {},
-         "weight of the load-balancing auxiliary loss"},
-        {"noise", Kind::Integer, 1, 0, 1, "", {}, "noisy gating during training (1 on, 0 off)"}}},
-      {"rodos",
-       {{"router_epochs",
-         Kind::Integer,
-         0,
-         0,
-         10000,
-         "",
-         {},
-         "epochs of router training (0 = training.epochs)"}}},
-      {"arliss",
-       {{"inference",
-         Kind::Text,
-         0,
-         0,
-         0,
-         "mixed",
-         {"mixed", "switch"},
-         "mixed: each row of a batch uses its own adapter in one pass; switch: one input at a "
-         "time with adapter switching, as in the paper"},
-        {"router_epochs",
-         Kind::Integer,
-         0,
-         0,
-         10000,
-         "",
-         {},
-         "epochs of router-adapter training (0 = training.epochs)"}}},
-      {"dmoerm",
-       {{"aggregator_fraction",
-         Kind::Number,
-         0.25,
-         0.05,
-         0.9,
-         "",
-         {},
-         "share of each category's training pairs held out from phase 1 for the aggregator"},
-        {"min_capability_pairs",
-         Kind::Integer,
-         20,
-         1,
-         1000000,
-         "",
-         {},
-         "a capability gets an expert in a category only with this many labelled pairs"},
-        {"router_epochs",
-         Kind::Integer,
-         0,
-         0,
-         10000,
-         "",
-         {},
-         "epochs of outer-router training (0 = training.epochs)"}}},
-  };
-  return s;
-}
-
 }  // namespace
 
 std::vector<std::string> encoderPresetNames() {
   std::vector<std::string> out;
   for (const auto& p : kPresets) out.emplace_back(p.name);
   return out;
-}
-
-std::vector<std::string> methodNames() {
-  std::vector<std::string> out;
-  for (const auto& [k, v] : schemas()) out.push_back(k);
-  return out;
-}
-
-const std::vector<MethodOptionSpec>& methodOptionSpecs(const std::string& method) {
-  static const std::vector<MethodOptionSpec> none;
-  auto it = schemas().find(method);
-  return it == schemas().end() ? none : it->second;
 }
 
 double methodOption(const MethodConfig& m, const std::string& key) {
@@ -181,6 +79,8 @@ std::string resolveConfigPath(const ExperimentConfig& c, const std::string& p) {
 
 namespace {
 
+using Type = ConfigKey::Type;
+
 // An empty baseDir means the config is a stored copy whose files need not exist here.
 bool isMissing(const std::string& path, const std::string& baseDir) {
   return !path.empty() && !baseDir.empty() && !fs::exists(resolvePath(path, baseDir));
@@ -192,63 +92,122 @@ bool isDirectory(const std::string& path, const std::string& baseDir) {
   return !path.empty() && !baseDir.empty() && fs::is_directory(resolvePath(path, baseDir), ec);
 }
 
-std::vector<std::string> stringList(JsonObjectReader& r, const std::string& key,
-                                    const std::vector<std::string>& def) {
+std::string leafOf(const std::string& path) { return path.substr(path.rfind('.') + 1); }
+
+std::string parentOf(const std::string& path) {
+  const size_t dot = path.rfind('.');
+  return dot == std::string::npos ? std::string() : path.substr(0, dot);
+}
+
+std::string joinedList(const std::vector<std::string>& items) {
+  std::string list;
+  for (const auto& a : items) list += (list.empty() ? "" : ", ") + a;
+  return list;
+}
+
+// An array of strings; with `allowed`, each item must be one of them.
+json stringList(JsonObjectReader& r, const std::string& key, const json& def,
+                const std::vector<std::string>& allowed = {}) {
   const json* v = r.raw(key);
   if (!v) return def;
   if (!v->is_array()) r.fail(r.pathOf(key), "must be an array of strings");
-  std::vector<std::string> out;
+  json out = json::array();
   for (size_t i = 0; i < v->size(); ++i) {
+    const std::string at = r.pathOf(key) + "[" + std::to_string(i) + "]";
     if (!(*v)[i].is_string())
-      r.fail(r.pathOf(key) + "[" + std::to_string(i) + "]",
-             "must be a string (got " + JsonObjectReader::describe((*v)[i]) + ")");
-    out.push_back((*v)[i].get<std::string>());
+      r.fail(at, "must be a string (got " + JsonObjectReader::describe((*v)[i]) + ")");
+    const std::string item = (*v)[i].get<std::string>();
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), item) == allowed.end())
+      r.fail(at, "must be one of " + joinedList(allowed) + " (got \"" + shortPrefix(item) + "\")");
+    out.push_back(item);
   }
   return out;
 }
 
-void parseData(JsonObjectReader& top, DataConfig& d, const std::string& baseDir) {
+// One key's value as the schema types it: the default when absent, else checked against the
+// schema's range, allowed values and pattern.
+json readKey(JsonObjectReader& r, const ConfigKey& k) {
+  const std::string key = leafOf(k.path);
+  if (k.required && !r.has(key)) r.fail(r.pathOf(key), "missing");
+  const json& d = k.defaultValue;
+  switch (k.type) {
+    case Type::Integer:
+      return r.integer(key, d.is_number() ? d.get<long long>() : 0, static_cast<long long>(k.lo),
+                       static_cast<long long>(k.hi));
+    case Type::Number:
+      return r.number(key, d.is_number() ? d.get<double>() : 0.0, k.lo, k.hi, k.exclusiveLo);
+    case Type::Bool:
+      return r.boolean(key, d.is_boolean() && d.get<bool>());
+    case Type::Choice:
+      return r.oneOf(key, d.is_string() ? d.get<std::string>() : "", k.allowed);
+    case Type::Text:
+    case Type::Path:
+    case Type::ModelPath: {
+      const std::string s = r.str(key, d.is_string() ? d.get<std::string>() : "");
+      if (!k.pattern.empty() && !std::regex_match(s, std::regex(k.pattern)))
+        r.fail(r.pathOf(key), "must be " + k.patternText + " (got \"" + shortPrefix(s) + "\")");
+      return s;
+    }
+    case Type::List:
+      return stringList(r, key, d, k.allowed);
+    case Type::Object:
+    case Type::Array:
+      break;
+  }
+  throw std::logic_error("config key " + k.path + " has no generic reader");
+}
+
+// Reads every key directly under `section` that the schema binds to a member of the config.
+void readBoundKeys(JsonObjectReader& r, const std::string& section, ExperimentConfig& c) {
+  for (const ConfigKey& k : configSchema())
+    if (k.set && parentOf(k.path) == section) k.set(c, readKey(r, k));
+}
+
+void parseData(JsonObjectReader& top, ExperimentConfig& c, const std::string& baseDir) {
+  DataConfig& d = c.data;
   const json* v = top.raw("data");
   if (!v) top.fail("$.data", "missing (an experiment needs data.synthetic or data.files)");
   JsonObjectReader r(*v, "$.data", top.file());
   if (const json* s = r.raw("synthetic")) {
     JsonObjectReader sr(*s, "$.data.synthetic", top.file());
-    d.synthetic.enabled = sr.boolean("enabled", true);
-    d.synthetic.pairsPerDomain =
-        static_cast<int>(sr.integer("pairs_per_domain", 400, 10, 10000000));
+    readBoundKeys(sr, "data.synthetic", c);
     const auto known = syntheticDomainNames();
-    d.synthetic.domains = stringList(sr, "domains", {});
+    for (const auto& name : stringList(sr, "domains", json::array()))
+      d.synthetic.domains.push_back(name.get<std::string>());
     std::set<std::string> seen;
     for (size_t i = 0; i < d.synthetic.domains.size(); ++i) {
       const auto& name = d.synthetic.domains[i];
       const std::string path = "$.data.synthetic.domains[" + std::to_string(i) + "]";
-      if (std::find(known.begin(), known.end(), name) == known.end()) {
-        std::string list;
-        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-        sr.fail(path, "unknown synthetic domain \"" + name + "\" (known: " + list + ")");
-      }
+      if (std::find(known.begin(), known.end(), name) == known.end())
+        sr.fail(path,
+                "unknown synthetic domain \"" + name + "\" (known: " + joinedList(known) + ")");
       if (!seen.insert(name).second) sr.fail(path, "domain \"" + name + "\" listed twice");
     }
+    const ConfigKey& noiseKey = configKey("data.synthetic.label_noise");
+    auto noiseOk = [&](const json& n) {
+      return n.is_number() && n.get<double>() >= noiseKey.lo && n.get<double>() <= noiseKey.hi;
+    };
+    std::ostringstream range;
+    range << "[" << noiseKey.lo << ", " << noiseKey.hi << "]";
     if (const json* n = sr.raw("label_noise")) {
       if (n->is_object()) {
         for (auto it = n->begin(); it != n->end(); ++it) {
           const std::string path = "$.data.synthetic.label_noise." + it.key();
           if (std::find(known.begin(), known.end(), it.key()) == known.end())
             sr.fail(path, "unknown synthetic domain");
-          if (!it->is_number() || it->get<double>() < 0 || it->get<double>() > 0.5)
-            sr.fail(path, "must be a number in [0, 0.5] (got " + describeJson(*it) + ")");
+          if (!noiseOk(*it))
+            sr.fail(path,
+                    "must be a number in " + range.str() + " (got " + describeJson(*it) + ")");
           d.synthetic.labelNoisePerDomain[it.key()] = it->get<double>();
         }
-      } else if (n->is_number() && n->get<double>() >= 0 && n->get<double>() <= 0.5) {
+      } else if (noiseOk(*n)) {
         d.synthetic.labelNoise = n->get<double>();
       } else {
-        sr.fail("$.data.synthetic.label_noise",
-                "must be a number in [0, 0.5] or an object {domain: rate} (got " +
-                    describeJson(*n) + ")");
+        sr.fail("$.data.synthetic.label_noise", "must be a number in " + range.str() +
+                                                    " or an object {domain: rate} (got " +
+                                                    describeJson(*n) + ")");
       }
     }
-    d.synthetic.houseStyle = sr.number("house_style", 0.0, 0.0, 1.0);
-    d.synthetic.seed = static_cast<int>(sr.integer("seed", 7, 0, 2147483647));
     sr.finish();
   }
   if (const json* f = r.raw("files")) {
@@ -257,15 +216,14 @@ void parseData(JsonObjectReader& top, DataConfig& d, const std::string& baseDir)
       const std::string path = "$.data.files[" + std::to_string(i) + "]";
       JsonObjectReader fr((*f)[i], path, top.file());
       DataFileConfig fc;
-      if (!fr.has("path")) fr.fail(path + ".path", "missing");
-      fc.path = fr.str("path", "");
+      fc.path = readKey(fr, configKey("data.files[].path")).get<std::string>();
       if (isMissing(fc.path, baseDir))
         fr.fail(path + ".path", "file not found: " + resolvePath(fc.path, baseDir));
       if (isDirectory(fc.path, baseDir))
         fr.fail(path + ".path",
                 "is a directory, not a pairs file: " + resolvePath(fc.path, baseDir));
-      fc.domain = fr.str("domain", "");
-      fc.split = fr.oneOf("split", "", {"", "train", "validation", "test"});
+      fc.domain = readKey(fr, configKey("data.files[].domain")).get<std::string>();
+      fc.split = readKey(fr, configKey("data.files[].split")).get<std::string>();
       fr.finish();
       d.files.push_back(fc);
     }
@@ -274,10 +232,7 @@ void parseData(JsonObjectReader& top, DataConfig& d, const std::string& baseDir)
     r.fail("$.data", "needs synthetic data or at least one file in data.files");
   if (const json* s = r.raw("split")) {
     JsonObjectReader sr(*s, "$.data.split", top.file());
-    d.split.train = sr.number("train", 0.8, 0, 1, true);
-    d.split.validation = sr.number("validation", 0.1, 0, 1);
-    d.split.test = sr.number("test", 0.1, 0, 1, true);
-    d.split.method = sr.oneOf("method", "mix64", {"mix64", "fnv1a"});
+    readBoundKeys(sr, "data.split", c);
     sr.finish();
     const double sum = d.split.train + d.split.validation + d.split.test;
     if (std::abs(sum - 1.0) > 1e-6) {
@@ -286,7 +241,7 @@ void parseData(JsonObjectReader& top, DataConfig& d, const std::string& baseDir)
       sr.fail("$.data.split", os.str());
     }
   }
-  d.maxPairsPerDomain = static_cast<int>(r.integer("max_pairs_per_domain", 0, 0, 1000000000));
+  readBoundKeys(r, "data", c);
   r.finish();
 }
 
@@ -297,30 +252,27 @@ void parseMethods(JsonObjectReader& top, std::vector<MethodConfig>& methods,
     top.fail("$.methods", "missing (list the methods to run, e.g. [{\"method\": \"baseline\"}])");
   if (!v->is_array() || v->empty()) top.fail("$.methods", "must be a non-empty array");
   std::set<std::string> names;
-  const auto known = methodNames();
   for (size_t i = 0; i < v->size(); ++i) {
     const std::string path = "$.methods[" + std::to_string(i) + "]";
     JsonObjectReader r((*v)[i], path, top.file());
     MethodConfig m;
-    if (!r.has("method")) r.fail(path + ".method", "missing");
-    m.method = r.oneOf("method", "", known);
-    m.name = r.str("name", m.method);
-    if (!std::regex_match(m.name, std::regex("[A-Za-z0-9_.+-]{1,64}")))
-      r.fail(path + ".name",
-             "must be 1-64 letters, digits or _.+- (got \"" + shortPrefix(m.name) + "\")");
+    m.method = readKey(r, configKey("methods[].method")).get<std::string>();
+    ConfigKey nameKey = configKey("methods[].name");
+    nameKey.defaultValue = m.method;
+    m.name = readKey(r, nameKey).get<std::string>();
     if (!names.insert(m.name).second)
       r.fail(path + ".name", "\"" + m.name + "\" is used twice; give each entry its own name");
     for (const auto& spec : methodOptionSpecs(m.method)) {
       if (!r.has(spec.key)) continue;
       switch (spec.kind) {
-        case Kind::Integer:
+        case MethodOptionSpec::Kind::Integer:
           m.options[spec.key] = static_cast<double>(r.integer(
               spec.key, 0, static_cast<long long>(spec.lo), static_cast<long long>(spec.hi)));
           break;
-        case Kind::Number:
+        case MethodOptionSpec::Kind::Number:
           m.options[spec.key] = r.number(spec.key, 0, spec.lo, spec.hi);
           break;
-        case Kind::Text:
+        case MethodOptionSpec::Kind::Text:
           m.textOptions[spec.key] = spec.allowedText.empty()
                                         ? r.str(spec.key, spec.defaultText)
                                         : r.oneOf(spec.key, spec.defaultText, spec.allowedText);
@@ -394,36 +346,22 @@ ExperimentConfig configFromJson(const json& root, const std::string& fileLabel,
   c.sourcePath = fileLabel;
   c.baseDir = baseDir;
   JsonObjectReader r(root, "$", fileLabel);
-  if (!r.has("name")) r.fail("$.name", "missing");
-  c.name = r.str("name", "");
-  if (!std::regex_match(c.name, std::regex("[A-Za-z0-9_.-]{1,64}")))
-    r.fail("$.name", "must be 1-64 letters, digits or _.- (got \"" + shortPrefix(c.name) + "\")");
-  c.description = r.str("description", "");
-  parseData(r, c.data, baseDir);
+  readBoundKeys(r, "", c);
+  parseData(r, c, baseDir);
 
   if (const json* t = r.raw("tokenizer")) {
     JsonObjectReader tr(*t, "$.tokenizer", fileLabel);
-    c.tokenizer.vocabSize = static_cast<int>(tr.integer("vocab_size", 2000, 100, 1000000));
-    c.tokenizer.model = tr.str("model", "");
+    readBoundKeys(tr, "tokenizer", c);
     if (isMissing(c.tokenizer.model, baseDir))
       tr.fail("$.tokenizer.model", "file not found: " + resolvePath(c.tokenizer.model, baseDir));
     if (isDirectory(c.tokenizer.model, baseDir))
       tr.fail("$.tokenizer.model", "a directory, not a SentencePiece .model file: " +
                                        resolvePath(c.tokenizer.model, baseDir));
-    c.tokenizer.type = tr.oneOf("type", "unigram", {"unigram", "bpe"});
     tr.finish();
   }
   if (const json* e = r.raw("encoder")) {
     JsonObjectReader er(*e, "$.encoder", fileLabel);
-    c.encoder.preset = er.oneOf("preset", "tiny", encoderPresetNames());
-    c.encoder.hidden = static_cast<int>(er.integer("hidden", 0, 0, 16384));
-    c.encoder.layers = static_cast<int>(er.integer("layers", 0, 0, 128));
-    c.encoder.heads = static_cast<int>(er.integer("heads", 0, 0, 256));
-    c.encoder.ffn = static_cast<int>(er.integer("ffn", 0, 0, 65536));
-    c.encoder.maxLen = static_cast<int>(er.integer("max_len", 96, 8, 4096));
-    c.encoder.dropout = er.number("dropout", 0.1, 0, 0.9);
-    c.encoder.pretrained = er.str("pretrained", "");
-    c.encoder.pooling = er.oneOf("pooling", "cls", {"cls", "mean"});
+    readBoundKeys(er, "encoder", c);
     if (isMissing(c.encoder.pretrained, baseDir))
       er.fail("$.encoder.pretrained", "not found: " + resolvePath(c.encoder.pretrained, baseDir));
     if (!c.encoder.pretrained.empty() && !baseDir.empty()) {
@@ -441,27 +379,13 @@ ExperimentConfig configFromJson(const json& root, const std::string& fileLabel,
   }
   if (const json* l = r.raw("lora")) {
     JsonObjectReader lr(*l, "$.lora", fileLabel);
-    c.lora.rank = static_cast<int>(lr.integer("rank", 12, 1, 4096));
-    c.lora.alpha = lr.number("alpha", 768, 0, 1e6, true);
-    c.lora.dropout = lr.number("dropout", 0.1, 0, 0.9);
-    c.lora.targets = stringList(lr, "targets", c.lora.targets);
-    const std::vector<std::string> allowed = {"query", "key", "value", "dense", "ffn"};
+    readBoundKeys(lr, "lora", c);
     if (c.lora.targets.empty()) lr.fail("$.lora.targets", "must name at least one layer");
-    for (size_t i = 0; i < c.lora.targets.size(); ++i)
-      if (std::find(allowed.begin(), allowed.end(), c.lora.targets[i]) == allowed.end())
-        lr.fail("$.lora.targets[" + std::to_string(i) + "]",
-                "must be one of query, key, value, dense, ffn (got \"" + c.lora.targets[i] + "\")");
     lr.finish();
   }
   if (const json* p = r.raw("pretrain")) {
     JsonObjectReader pr(*p, "$.pretrain", fileLabel);
-    c.pretrain.enabled = pr.boolean("enabled", true);
-    c.pretrain.steps = static_cast<int>(pr.integer("steps", 300, 0, 100000000));
-    c.pretrain.lr = pr.number("lr", 1e-3, 0, 10, true);
-    c.pretrain.batchSize = static_cast<int>(pr.integer("batch_size", 32, 1, 65536));
-    c.pretrain.maskProb = pr.number("mask_prob", 0.15, 0.01, 0.9);
-    c.pretrain.seed = static_cast<int>(pr.integer("seed", 1, 0, 2147483647));
-    c.pretrain.texts = stringList(pr, "texts", {});
+    readBoundKeys(pr, "pretrain", c);
     for (size_t i = 0; i < c.pretrain.texts.size(); ++i) {
       const std::string at = "$.pretrain.texts[" + std::to_string(i) + "]";
       if (isMissing(c.pretrain.texts[i], baseDir))
@@ -474,17 +398,7 @@ ExperimentConfig configFromJson(const json& root, const std::string& fileLabel,
   }
   if (const json* t = r.raw("training")) {
     JsonObjectReader tr(*t, "$.training", fileLabel);
-    c.training.lr = tr.number("lr", 5e-4, 0, 10, true);
-    c.training.batchSize = static_cast<int>(tr.integer("batch_size", 16, 1, 65536));
-    c.training.epochs = static_cast<int>(tr.integer("epochs", 1, 1, 10000));
-    c.training.maxSteps = static_cast<int>(tr.integer("max_steps", 0, 0, 100000000));
-    c.training.evalEvery = static_cast<int>(tr.integer("eval_every", 0, 0, 100000000));
-    c.training.weightDecay = tr.number("weight_decay", 0.01, 0, 10);
-    c.training.warmupSteps = static_cast<int>(tr.integer("warmup_steps", 0, 0, 100000000));
-    c.training.gradClip = tr.number("grad_clip", 1.0, 0, 1e6);
-    c.training.seed = static_cast<int>(tr.integer("seed", 1, 0, 2147483647));
-    c.training.seeds = static_cast<int>(tr.integer("seeds", 1, 1, 100));
-    c.training.device = tr.oneOf("device", "cpu", {"cpu", "cuda"});
+    readBoundKeys(tr, "training", c);
     tr.finish();
     if (static_cast<long long>(c.training.seed) + c.training.seeds - 1 > INT_MAX)
       tr.fail("$.training.seed", "seed + seeds - 1 must be <= " + std::to_string(INT_MAX) +
@@ -533,22 +447,23 @@ ExperimentConfig loadExperimentConfig(const std::string& path,
 }
 
 std::string experimentConfigToJson(const ExperimentConfig& c, int indent) {
-  json j;
-  j["name"] = c.name;
-  if (!c.description.empty()) j["description"] = c.description;
-  json data = json::object();
+  json j = json::object();
+  for (const ConfigKey& k : configSchema()) {
+    if (!k.get) continue;
+    if (k.path.rfind("data.synthetic.", 0) == 0 && !c.data.synthetic.enabled) continue;
+    const json v = k.get(c);
+    if (!k.writeDefault && v == k.defaultValue) continue;
+    std::string pointer = "/" + k.path;
+    std::replace(pointer.begin(), pointer.end(), '.', '/');
+    j[json::json_pointer(pointer)] = v;
+  }
   if (c.data.synthetic.enabled) {
-    json s;
-    s["pairs_per_domain"] = c.data.synthetic.pairsPerDomain;
+    json& s = j["data"]["synthetic"];
     s["domains"] = c.data.synthetic.domains;
-    if (c.data.synthetic.labelNoisePerDomain.empty()) {
+    if (c.data.synthetic.labelNoisePerDomain.empty())
       s["label_noise"] = c.data.synthetic.labelNoise;
-    } else {
+    else
       s["label_noise"] = json(c.data.synthetic.labelNoisePerDomain);
-    }
-    s["house_style"] = c.data.synthetic.houseStyle;
-    s["seed"] = c.data.synthetic.seed;
-    data["synthetic"] = s;
   }
   if (!c.data.files.empty()) {
     json files = json::array();
@@ -558,57 +473,16 @@ std::string experimentConfigToJson(const ExperimentConfig& c, int indent) {
       if (!f.split.empty()) fj["split"] = f.split;
       files.push_back(fj);
     }
-    data["files"] = files;
+    j["data"]["files"] = files;
   }
-  data["split"] = {{"train", c.data.split.train},
-                   {"validation", c.data.split.validation},
-                   {"test", c.data.split.test},
-                   {"method", c.data.split.method}};
-  data["max_pairs_per_domain"] = c.data.maxPairsPerDomain;
-  j["data"] = data;
-  json tok = {{"vocab_size", c.tokenizer.vocabSize}, {"type", c.tokenizer.type}};
-  if (!c.tokenizer.model.empty()) tok["model"] = c.tokenizer.model;
-  j["tokenizer"] = tok;
-  json enc = {{"preset", c.encoder.preset},
-              {"max_len", c.encoder.maxLen},
-              {"dropout", c.encoder.dropout},
-              {"pooling", c.encoder.pooling}};
-  if (c.encoder.hidden) enc["hidden"] = c.encoder.hidden;
-  if (c.encoder.layers) enc["layers"] = c.encoder.layers;
-  if (c.encoder.heads) enc["heads"] = c.encoder.heads;
-  if (c.encoder.ffn) enc["ffn"] = c.encoder.ffn;
-  if (!c.encoder.pretrained.empty()) enc["pretrained"] = c.encoder.pretrained;
-  j["encoder"] = enc;
-  j["lora"] = {{"rank", c.lora.rank},
-               {"alpha", c.lora.alpha},
-               {"dropout", c.lora.dropout},
-               {"targets", c.lora.targets}};
-  j["pretrain"] = {{"enabled", c.pretrain.enabled},
-                   {"steps", c.pretrain.steps},
-                   {"lr", c.pretrain.lr},
-                   {"batch_size", c.pretrain.batchSize},
-                   {"mask_prob", c.pretrain.maskProb},
-                   {"seed", c.pretrain.seed},
-                   {"texts", c.pretrain.texts}};
-  j["training"] = {{"lr", c.training.lr},
-                   {"batch_size", c.training.batchSize},
-                   {"epochs", c.training.epochs},
-                   {"max_steps", c.training.maxSteps},
-                   {"eval_every", c.training.evalEvery},
-                   {"weight_decay", c.training.weightDecay},
-                   {"warmup_steps", c.training.warmupSteps},
-                   {"grad_clip", c.training.gradClip},
-                   {"seed", c.training.seed},
-                   {"seeds", c.training.seeds},
-                   {"device", c.training.device}};
   json methods = json::array();
   for (const auto& m : c.methods) {
     json mj = {{"method", m.method}};
     if (m.name != m.method) mj["name"] = m.name;
     for (const auto& spec : methodOptionSpecs(m.method)) {
-      if (spec.kind == Kind::Text) {
+      if (spec.kind == MethodOptionSpec::Kind::Text) {
         mj[spec.key] = methodTextOption(m, spec.key);
-      } else if (spec.kind == Kind::Integer) {
+      } else if (spec.kind == MethodOptionSpec::Kind::Integer) {
         mj[spec.key] = static_cast<long long>(methodOption(m, spec.key));
       } else {
         mj[spec.key] = methodOption(m, spec.key);

@@ -90,6 +90,11 @@ struct TrainingConfig {
   int seed = 1;
   int seeds = 1;  // seeds run: seed, seed+1, ...
   std::string device = "cpu";
+  // Pairwise loss -log sigmoid(r_c - r_r - marginScale * m) with m the pair's margin from the
+  // data; 0 = the plain Bradley-Terry loss of runs made before the key existed.
+  double marginScale = 0;
+  // Weight of the reward-centering term centerRewards * (r_c + r_r)^2, averaged over the batch.
+  double centerRewards = 0;
 };
 
 // One method to run. `options` holds the method's own keys (validated by the method's schema).

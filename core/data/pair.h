@@ -23,6 +23,9 @@ struct PreferencePair {
   std::map<std::string, int> capabilities;
   std::string capabilitySource;  // who labelled the capabilities: "synthetic", "dataset", ...
   std::string split;             // "train", "validation", "test" or empty (assign by hash)
+  // How strongly chosen beats rejected, from the dataset's own scores (docs/DATA.md "Margins"):
+  // 0 when the format has none. Scaled by training.margin_scale in the loss.
+  double margin = 0;
   PairSource source;
 };
 

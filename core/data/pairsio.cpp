@@ -21,8 +21,8 @@ std::string requireString(const json& obj, const char* key, const std::string& w
   return it->get<std::string>();
 }
 
-const char* kKnownKeys[] = {"id",    "domain", "prompt",       "chosen",           "rejected",
-                            "split", "source", "capabilities", "capability_source"};
+const char* kKnownKeys[] = {"id",    "domain", "prompt",       "chosen", "rejected",
+                            "split", "source", "capabilities", "margin", "capability_source"};
 
 }  // namespace
 
@@ -56,6 +56,12 @@ PreferencePair parsePairLine(const std::string& line, const std::string& where) 
     if (p.split != "train" && p.split != "validation" && p.split != "test" && !p.split.empty())
       throw InputError(where + ": field 'split' must be train, validation or test (got '" +
                        p.split + "')");
+  }
+  if (obj.contains("margin")) {
+    const json& m = obj["margin"];
+    if (!m.is_number())
+      throw InputError(where + ": field 'margin' must be a number (got " + quoteJson(m) + ")");
+    p.margin = m.get<double>();
   }
   if (obj.contains("capability_source"))
     p.capabilitySource = requireString(obj, "capability_source", where);
@@ -111,6 +117,8 @@ std::string pairToJsonLine(const PreferencePair& p) {
   obj["chosen"] = p.chosen;
   obj["rejected"] = p.rejected;
   if (!p.split.empty()) obj["split"] = p.split;
+  // Written only when there is one, so files of formats without margins stay as they were.
+  if (p.margin != 0) obj["margin"] = p.margin;
   if (!p.capabilities.empty()) {
     obj["capabilities"] = json::object();
     for (const auto& [k, v] : p.capabilities) obj["capabilities"][k] = v;

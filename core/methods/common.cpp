@@ -97,11 +97,18 @@ double trainPairwise(const MethodContext& ctx, const std::string& component,
                      std::vector<torch::Tensor> params, const std::function<void()>& train,
                      const std::function<void()>& eval, const RewardFn& rewards,
                      RunReporter& reporter, PairBatchFn batcher) {
+  // A batcher of its own may order a pair's responses by something else than the preference
+  // (DMoERM's capability experts): the data's margins then do not apply.
+  const bool preferenceOrder = !batcher;
   if (!batcher)
     batcher = [&](const std::vector<size_t>& idx) { return pairBatch(ctx.data, idx, ctx.device); };
   auto step = [&](const std::vector<size_t>& batch) {
     train();
-    return StepResult{bradleyTerryLoss(rewards(batcher(batch))), {}};
+    return StepResult{pairwiseLoss(rewards(batcher(batch)),
+                                   preferenceOrder ? pairMargins(ctx.data, batch)
+                                                   : std::vector<double>(batch.size(), 0.0),
+                                   pairLossOptions(ctx.config.training)),
+                      {}};
   };
   auto validate = [&]() -> std::map<std::string, double> {
     if (val.empty()) return {};

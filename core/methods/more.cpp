@@ -79,7 +79,10 @@ class MoreRewardModel : public RewardSystem {
     auto step = [&](const std::vector<size_t>& batch) {
       setTraining(true);
       Forward f = forward(pairBatch(m_ctx.data, batch, m_ctx.device));
-      StepResult r{bradleyTerryLoss(f.rewards) + m_balanceWeight * f.balance, {}};
+      StepResult r{pairwiseLoss(f.rewards, pairMargins(m_ctx.data, batch),
+                                pairLossOptions(m_ctx.config.training)) +
+                       m_balanceWeight * f.balance,
+                   {}};
       r.metrics["balance_loss"] = f.balance.item<double>();
       auto load = f.load.to(torch::kCPU);
       for (int64_t e = 0; e < load.size(0); ++e)

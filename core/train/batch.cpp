@@ -77,6 +77,13 @@ Batch pairBatch(const EncodedData& data, const std::vector<size_t>& idx,
   return makeBatch(rows, data.special.pad, device, first);
 }
 
+std::vector<double> pairMargins(const EncodedData& data, const std::vector<size_t>& idx) {
+  std::vector<double> out;
+  out.reserve(idx.size());
+  for (size_t i : idx) out.push_back(data.pairs[i].margin);
+  return out;
+}
+
 Batch promptBatch(const EncodedData& data, const std::vector<size_t>& idx,
                   const torch::Device& device) {
   std::vector<const std::vector<int64_t>*> rows;

@@ -46,6 +46,8 @@ Batch makeBatch(const std::vector<const std::vector<int64_t>*>& rows, int64_t pa
 // Chosen rows first, then rejected rows: rewards[:n] are chosen, rewards[n:] rejected.
 Batch pairBatch(const EncodedData& data, const std::vector<size_t>& idx,
                 const torch::Device& device);
+// The margins (PreferencePair::margin) of data.pairs[idx[i]], in batch order.
+std::vector<double> pairMargins(const EncodedData& data, const std::vector<size_t>& idx);
 Batch promptBatch(const EncodedData& data, const std::vector<size_t>& idx,
                   const torch::Device& device);
 

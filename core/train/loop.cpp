@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/rng.h"
+#include "config/config.h"
 
 namespace rr::core {
 
@@ -62,9 +63,26 @@ int64_t loopSteps(const LoopOptions& o) {
   return steps;
 }
 
-torch::Tensor bradleyTerryLoss(const torch::Tensor& rewards) {
+PairLossOptions pairLossOptions(const TrainingConfig& t) {
+  return {t.marginScale, t.centerRewards};
+}
+
+torch::Tensor pairwiseLoss(const torch::Tensor& rewards, const std::vector<double>& margins,
+                           const PairLossOptions& o) {
   const int64_t n = rewards.size(0) / 2;
-  return -torch::log_sigmoid(rewards.slice(0, 0, n) - rewards.slice(0, n)).mean();
+  const torch::Tensor chosen = rewards.slice(0, 0, n), rejected = rewards.slice(0, n);
+  torch::Tensor diff = chosen - rejected;
+  // Terms with a zero weight are left out, so the default is today's loss bit for bit.
+  if (o.marginScale != 0) {
+    if (static_cast<int64_t>(margins.size()) != n)
+      throw std::logic_error("pairwiseLoss: " + std::to_string(margins.size()) + " margins for " +
+                             std::to_string(n) + " pairs");
+    diff = diff - o.marginScale *
+                      torch::tensor(margins, diff.options().dtype(torch::kDouble)).to(diff.dtype());
+  }
+  torch::Tensor loss = -torch::log_sigmoid(diff).mean();
+  if (o.centerRewards != 0) loss = loss + o.centerRewards * (chosen + rejected).pow(2).mean();
+  return loss;
 }
 
 double runLoop(const LoopOptions& o, const std::vector<size_t>& items,

@@ -67,7 +67,18 @@ double runLoop(const LoopOptions& o, const std::vector<size_t>& items,
                std::vector<torch::Tensor> params, const StepFn& step, const EvalFn& eval,
                RunReporter& reporter);
 
-// Bradley-Terry loss over [2n] rewards (chosen first), and the batch's pairwise accuracy.
-torch::Tensor bradleyTerryLoss(const torch::Tensor& rewards);
+struct TrainingConfig;
+
+// The pairwise reward loss (docs/METHODS.md "Loss"): over [2n] rewards (chosen first) and the
+// pairs' n margins, the batch mean of
+//   -log sigmoid(r_c - r_r - marginScale * m) + centerRewards * (r_c + r_r)^2.
+// With both options 0 it is the plain Bradley-Terry loss, computed as before.
+struct PairLossOptions {
+  double marginScale = 0;
+  double centerRewards = 0;
+};
+PairLossOptions pairLossOptions(const TrainingConfig& t);
+torch::Tensor pairwiseLoss(const torch::Tensor& rewards, const std::vector<double>& margins,
+                           const PairLossOptions& o);
 
 }  // namespace rr::core

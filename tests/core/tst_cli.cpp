@@ -12,6 +12,7 @@
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <nlohmann/json.hpp>
 
 #include "store/runstore.h"
 
@@ -112,6 +113,30 @@ class TestCli : public QObject {
       QCOMPARE(r.code, 0);
       QVERIFY2(r.out.startsWith(QString("usage: rewardrouter-cli ") + cmd), cmd);
     }
+  }
+
+  // Issue 15: `config --keys` prints the schema's tables, the ones docs/CONFIG.md carries.
+  void configKeysListsTheSchema() {
+    Result r = cli({"config", "--keys"});
+    QCOMPARE(r.code, 0);
+    QVERIFY2(r.out.startsWith(QStringLiteral("## Keys\n\n| key | type, range | default |")),
+             qPrintable(r.out.left(200)));
+    QVERIFY(
+        r.out.contains(QStringLiteral("| `training.margin_scale` | number in [0, 1000] | 0 |")));
+    QVERIFY(r.out.contains(QStringLiteral("| `more` | `top_k` | int 1..64 | 2 |")));
+    r = cli({"config", "--keys", "--format", "json"});
+    QCOMPARE(r.code, 0);
+    const nlohmann::json j = nlohmann::json::parse(r.out.toStdString());
+    bool found = false;
+    for (const auto& k : j.at("keys"))
+      if (k.at("key") == "training.lr")
+        found = k.at("min") == 0 && k.at("max") == 10 && k.at("exclusive_min") == true;
+    QVERIFY(found);
+    r = cli({"config", "--keys", "--format", "xml"});
+    QCOMPARE(r.code, 2);
+    QCOMPARE(r.err.trimmed(),
+             QStringLiteral("error: config: --format must be md or json (got \"xml\")"));
+    QCOMPARE(cli({"config"}).code, 2);
   }
 
   void badConfigIsOneLineAndWritesNothing() {

@@ -6,6 +6,7 @@
 #include "common/errors.h"
 #include "config/config.h"
 #include "config/memoryestimate.h"
+#include "config/schema.h"
 
 using namespace rr::core;
 
@@ -30,6 +31,25 @@ QString errorOf(const std::string& json) {
 std::string withTraining(const std::string& training) {
   return R"({"name": "t", "data": {"synthetic": {}}, "training": )" + training +
          R"(, "methods": [{"method": "baseline"}]})";
+}
+
+// tests/fixtures/config/every-key.json: every key of the schema set away from its default.
+std::string everyKeyJson() {
+  QFile f(QStringLiteral(RR_SOURCE_DIR "/tests/fixtures/config/every-key.json"));
+  if (!f.open(QIODevice::ReadOnly)) return {};
+  return f.readAll().toStdString();
+}
+
+// The text of docs/CONFIG.md between "<!-- BEGIN name -->" and "<!-- END name -->".
+QString docsBlock(const QString& name) {
+  QFile f(QStringLiteral(RR_SOURCE_DIR "/docs/CONFIG.md"));
+  if (!f.open(QIODevice::ReadOnly)) return QStringLiteral("(docs/CONFIG.md not readable)");
+  const QString text = QString::fromUtf8(f.readAll());
+  const QString begin = QStringLiteral("<!-- BEGIN %1 -->\n").arg(name);
+  const qsizetype from = text.indexOf(begin);
+  const qsizetype to = text.indexOf(QStringLiteral("<!-- END %1 -->").arg(name));
+  if (from < 0 || to < from) return QStringLiteral("(no %1 block in docs/CONFIG.md)").arg(name);
+  return text.mid(from + begin.size(), to - from - begin.size());
 }
 
 // `depth` arrays, each inside the one before: [[[...]]].
@@ -288,6 +308,93 @@ class TestConfig : public QObject {
     c.training.device = "cuda";
     checkMemoryFits(c, std::int64_t(64) << 30);
     QVERIFY(availableMemoryBytes() > 0);
+  }
+
+  // Issue 15: the parser and the serializer are built from one schema. Every key the schema
+  // binds to a member is set away from its default by the fixture, read, written and read again.
+  void everyKeyRoundTripsThroughJson() {
+    const std::string text = everyKeyJson();
+    QVERIFY(!text.empty());
+    const ExperimentConfig c = parseExperimentConfig(text, "every-key.json", "");
+    const ExperimentConfig back =
+        parseExperimentConfig(experimentConfigToJson(c), "canonical.json", "");
+    int bound = 0;
+    for (const ConfigKey& k : configSchema()) {
+      if (!k.get) continue;
+      ++bound;
+      const QString key = QString::fromStdString(k.path);
+      // Present means enabled: the one key whose default the fixture cannot leave.
+      if (k.path != "data.synthetic.enabled")
+        QVERIFY2(k.get(c) != k.defaultValue, qPrintable(key + " is at its default"));
+      QVERIFY2(k.get(back) == k.get(c),
+               qPrintable(key + ": " + QString::fromStdString(k.get(back).dump()) + " vs " +
+                          QString::fromStdString(k.get(c).dump())));
+    }
+    QVERIFY(bound >= 45);
+    QCOMPARE(c.data.synthetic.domains, back.data.synthetic.domains);
+    QCOMPARE(c.data.synthetic.labelNoise, 0.125);
+    QCOMPARE(back.data.files.at(0).split, std::string("test"));
+    QCOMPARE(back.training.marginScale, 0.75);
+    QCOMPARE(back.training.centerRewards, 0.01);
+  }
+
+  // The member defaults of config.h are the schema's: a config built in code means what an
+  // empty JSON section means.
+  void structDefaultsAreTheSchemas() {
+    const ExperimentConfig c;
+    for (const ConfigKey& k : configSchema()) {
+      if (!k.get || k.required) continue;
+      // A synthetic block is off until present; present, it is on.
+      if (k.path == "data.synthetic.enabled") continue;
+      QVERIFY2(
+          k.get(c) == k.defaultValue,
+          qPrintable(QString::fromStdString(k.path + ": " + k.get(c).dump() + " in config.h, " +
+                                            k.defaultValue.dump() + " in the schema")));
+    }
+    // Sections present but empty take the schema's defaults.
+    const ExperimentConfig e = parseExperimentConfig(
+        R"({"name": "t", "data": {"synthetic": {}, "split": {}}, "tokenizer": {}, "encoder": {},
+            "lora": {}, "pretrain": {}, "training": {}, "methods": [{"method": "baseline"}]})",
+        "x.json");
+    for (const ConfigKey& k : configSchema())
+      if (k.get && !k.required)
+        QVERIFY2(k.get(e) == k.defaultValue, qPrintable(QString::fromStdString(k.path)));
+  }
+
+  // Issue 13: configs stored before margin_scale and center_rewards existed mean the plain loss.
+  void lossOptionsDefaultToThePlainLoss() {
+    const ExperimentConfig old =
+        parseStoredExperimentConfig(withTraining(R"({"lr": 0.001})"), "run 3");
+    QCOMPARE(old.training.marginScale, 0.0);
+    QCOMPARE(old.training.centerRewards, 0.0);
+    const QString json = QString::fromStdString(experimentConfigToJson(old));
+    QVERIFY2(json.contains(QStringLiteral("\"margin_scale\": 0")), qPrintable(json));
+    QVERIFY2(json.contains(QStringLiteral("\"center_rewards\": 0")), qPrintable(json));
+    QCOMPARE(errorOf(withTraining(R"({"margin_scale": -1})")),
+             QStringLiteral("experiments/x.json: $.training.margin_scale: must be >= 0 (got -1)"));
+    QCOMPARE(
+        errorOf(withTraining(R"({"center_rewards": "a lot"})")),
+        QStringLiteral(
+            "experiments/x.json: $.training.center_rewards: must be a number (got \"a lot\")"));
+  }
+
+  // docs/CONFIG.md's key and method tables are the schema's (`rewardrouter-cli config --keys`
+  // prints them): a key added without its row, or a range changed in one place, fails here.
+  void docsTablesAreTheSchema() {
+    QCOMPARE(docsBlock(QStringLiteral("config-keys")),
+             QString::fromStdString(configKeysMarkdown()));
+    QCOMPARE(docsBlock(QStringLiteral("method-options")),
+             QString::fromStdString(methodOptionsMarkdown()));
+    // Every range in the table is the one the parser enforces.
+    const ConfigKey& lr = configKey("training.lr");
+    QCOMPARE(QString::fromStdString(configKeyTypeText(lr)), QStringLiteral("number in (0, 10]"));
+    QCOMPARE(errorOf(withTraining(R"({"lr": 11})")),
+             QStringLiteral("experiments/x.json: $.training.lr: must be <= 10 (got 11)"));
+    const ConfigKey& vocab = configKey("tokenizer.vocab_size");
+    QCOMPARE(QString::fromStdString(configKeyTypeText(vocab)), QStringLiteral("int 100..1000000"));
+    const nlohmann::json schema = configSchemaJson();
+    QCOMPARE(schema["keys"].size(), configSchema().size());
+    QCOMPARE(schema["methods"].size(), methodNames().size());
   }
 
   void shippedExperimentsAreValid() {

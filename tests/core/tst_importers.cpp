@@ -4,6 +4,7 @@
 
 #include <QTemporaryDir>
 #include <QtTest>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -331,6 +332,67 @@ class TestImporters : public QObject {
                       {"verbosity", 0}}}},
                "helpsteer", file, "dataset");
     checkCounts(s.notUsed, {{"helpsteer tie in helpfulness", 1}});
+  }
+
+  // Issue 13: the formats that score their responses give each pair a margin (chosen's score
+  // minus rejected's; SHP: the log of score_ratio), and it survives the canonical pairs file.
+  void marginsComeFromTheScores() {
+    auto margins = [](const std::vector<PreferencePair>& pairs) {
+      std::vector<double> out;
+      for (const auto& p : pairs) out.push_back(p.margin);
+      return out;
+    };
+    ImportSummary s;
+    // overall_score 8.0 and 8.0 over 5.5; 9 over 3.
+    QCOMPARE(margins(importOne(options("ultrafeedback"), fixture("ultrafeedback.jsonl"), s)),
+             (std::vector<double>{2.5, 2.5, 6.0}));
+    // score_chosen - score_rejected: 8 - 3, 7 - 4.
+    QCOMPARE(margins(importOne(options("ultrafeedback-binarized"),
+                               fixture("ultrafeedback-binarized.jsonl"), s)),
+             (std::vector<double>{5.0, 3.0}));
+    // helpfulness 4 over 2, 4 over 2, 4 over 0.
+    const auto helpsteer = importOne(options("helpsteer"), fixture("helpsteer.jsonl"), s);
+    QCOMPARE(margins(helpsteer), (std::vector<double>{2.0, 2.0, 4.0}));
+    // SHP: log(score_ratio) of the pair's own row.
+    const auto shp = importOne(options("shp"), fixture("shp.json"), s);
+    QVERIFY(shp.size() >= 3);
+    std::vector<std::string> lines;
+    {
+      std::ifstream in(fixture("shp.json"));
+      for (std::string line; std::getline(in, line);) lines.push_back(line);
+    }
+    for (const auto& p : shp) {
+      const double ratio =
+          nlohmann::json::parse(lines.at(static_cast<size_t>(p.source.line - 1)))["score_ratio"];
+      QCOMPARE(p.margin, std::log(ratio));
+      QVERIFY(p.margin > 0);
+    }
+    // Formats without scores give none.
+    for (const auto& p : importOne(options("hh-rlhf"), fixture("hh-rlhf.jsonl"), s))
+      QCOMPARE(p.margin, 0.0);
+
+    // Through the canonical file and back, and read from an explicit `margin` field.
+    QTemporaryDir dir;
+    const std::string file = dir.filePath("helpsteer.pairs.jsonl").toStdString();
+    rr::core::writePairsFile(file, helpsteer);
+    QCOMPARE(margins(rr::core::readPairsFile(file)), margins(helpsteer));
+    const PreferencePair given = rr::core::parsePairLine(
+        R"({"domain": "d", "prompt": "p", "chosen": "a", "rejected": "b", "margin": -0.5})",
+        "x.jsonl:1");
+    QCOMPARE(given.margin, -0.5);
+    QVERIFY(rr::core::pairToJsonLine(given).find("\"margin\":-0.5") != std::string::npos);
+    PreferencePair none = given;
+    none.margin = 0;
+    QVERIFY(rr::core::pairToJsonLine(none).find("margin") == std::string::npos);
+    try {
+      rr::core::parsePairLine(
+          R"({"domain": "d", "prompt": "p", "chosen": "a", "rejected": "b", "margin": "big"})",
+          "x.jsonl:7");
+      QFAIL("no error");
+    } catch (const rr::core::InputError& e) {
+      QCOMPARE(QString::fromUtf8(e.what()),
+               QStringLiteral("x.jsonl:7: field 'margin' must be a number (got \"big\")"));
+    }
   }
 
   void canonicalPairs() {

@@ -1,6 +1,8 @@
 // Datasets that rate responses rather than pair them (UltraFeedback, HelpSteer): every two
 // responses to a prompt become a pair, ordered by an overall score, with one capability label
-// per rated aspect. Also UltraFeedback's binarized release, which arrives already paired.
+// per rated aspect, and the difference of the two overall scores as the pair's margin. Also
+// UltraFeedback's binarized release, which arrives already paired (margin: score_chosen -
+// score_rejected when the row has them).
 #include <map>
 
 #include "data/formats/importer_p.h"
@@ -28,6 +30,7 @@ void emitRatedPairs(const std::string& domain, const std::string& prompt,
       }
       if (chosen->overall < rejected->overall) std::swap(chosen, rejected);
       PreferencePair p = makePair(domain, prompt, chosen->text, rejected->text);
+      p.margin = chosen->overall - rejected->overall;
       for (const auto& [aspect, mine] : chosen->ratings) {
         auto other = rejected->ratings.find(aspect);
         if (other != rejected->ratings.end())
@@ -137,10 +140,12 @@ std::unique_ptr<FormatReader> makeUltrafeedbackBinarized(const ImportOptions&) {
     std::string chosen = lastAssistantMessage(row, "chosen");
     PreferencePair p = makePair("ultrafeedback", std::move(prompt), std::move(chosen),
                                 lastAssistantMessage(row, "rejected"));
-    if (optionalField(row, "score_chosen") && optionalField(row, "score_rejected") &&
-        numberField(row, "score_chosen") == numberField(row, "score_rejected")) {
-      ctx.notUsed("ultrafeedback-binarized tie in score");
-      return;
+    if (optionalField(row, "score_chosen") && optionalField(row, "score_rejected")) {
+      p.margin = numberField(row, "score_chosen") - numberField(row, "score_rejected");
+      if (p.margin == 0) {
+        ctx.notUsed("ultrafeedback-binarized tie in score");
+        return;
+      }
     }
     ctx.emit(std::move(p));
   });

@@ -1,6 +1,7 @@
 // Formats whose pairs each come from a single input line: hh-rlhf, shp, hellaswag, dahoas,
 // pairs and jsonl.
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "common/errors.h"
@@ -65,7 +66,17 @@ class ShpReader : public FormatReader {
       ctx.notUsed("shp pair beyond --max-pairs-per-post");
       return;
     }
-    ctx.emit(label == 1 ? makePair(domain, prompt, a, b) : makePair(domain, prompt, b, a));
+    PreferencePair p = label == 1 ? makePair(domain, prompt, a, b) : makePair(domain, prompt, b, a);
+    // score_ratio is the preferred comment's score over the other's (>= 1); its logarithm puts
+    // it on the scale of a reward difference, so a ratio of 1 (no preference strength) is 0.
+    if (optionalField(row, "score_ratio")) {
+      const double ratio = numberField(row, "score_ratio");
+      if (!(ratio > 0) || !std::isfinite(ratio))
+        throw BadRecord("field 'score_ratio' must be a positive number",
+                        "got " + quoteJson(*optionalField(row, "score_ratio")));
+      p.margin = std::log(ratio);
+    }
+    ctx.emit(std::move(p));
   }
 
  private:
