@@ -694,6 +694,29 @@ std::vector<CapabilityCount> RunStore::capabilityCounts(
   return out;
 }
 
+std::map<std::int64_t, std::vector<ScoredPair>> RunStore::scoredPairs(
+    const std::vector<std::int64_t>& runIds) const {
+  // SQLite's length() of TEXT counts characters (code points), not bytes.
+  Stmt s(m_db,
+         "SELECT e.run_id, e.example_id, e.domain, e.reward_chosen, e.reward_rejected, e.correct, "
+         "coalesce(length(p.chosen), -1), coalesce(length(p.rejected), -1) "
+         "FROM examples e LEFT JOIN pairs p ON p.id = e.example_id WHERE e.run_id IN (" +
+             idList(runIds) + ") ORDER BY e.run_id, e.example_id");
+  std::map<std::int64_t, std::vector<ScoredPair>> out;
+  while (s.step()) {
+    ScoredPair p;
+    p.id = s.text(1);
+    p.domain = s.text(2);
+    p.rewardChosen = s.f64(3);
+    p.rewardRejected = s.f64(4);
+    p.correct = s.i64(5) != 0;
+    p.chosenLength = s.i64(6);
+    p.rejectedLength = s.i64(7);
+    out[s.i64(0)].push_back(std::move(p));
+  }
+  return out;
+}
+
 // --------------------------------------------------------------------------------- RunWriter
 
 RunWriter::RunWriter(const std::string& path) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "data/pair.h"
+#include "eval/metrics.h"
 
 struct sqlite3;
 
@@ -125,6 +126,10 @@ class RunStore {
   std::optional<PreferencePair> pair(const std::string& id) const;
   // Per run and capability name found in the labels of its evaluated pairs, ordered by both.
   std::vector<CapabilityCount> capabilityCounts(const std::vector<std::int64_t>& runIds) const;
+  // Every evaluated pair of the runs with the character lengths of its responses (-1 when the
+  // pair's texts are not in the store), grouped by run, ordered by pair id.
+  std::map<std::int64_t, std::vector<ScoredPair>> scoredPairs(
+      const std::vector<std::int64_t>& runIds) const;
   // Marks running/queued runs of dead writer processes on this host as interrupted; returns count.
   // Read-write stores only.
   int markInterrupted();
