@@ -23,6 +23,9 @@ struct PreferencePair {
   std::map<std::string, int> capabilities;
   std::string capabilitySource;  // who labelled the capabilities: "synthetic", "dataset", ...
   std::string split;             // "train", "validation", "test" or empty (assign by hash)
+  // Benchmark bookkeeping (import --format rewardbench), not part of the id: the RewardBench
+  // section of the pair's subset, and the best-of-N group (the RewardBench 2 row) it belongs to.
+  std::string section, group;
   PairSource source;
 };
 

@@ -1,10 +1,16 @@
 // The evaluation figures of core/eval/metrics.h on small cases computed by hand (the values in
 // the comments): length bias, Spearman, calibration and the fitted temperature, bootstrap
-// intervals, the exact McNemar test and reward statistics.
+// intervals, the exact McNemar test and reward statistics; RewardBench's scores and import.
+#include <QTemporaryDir>
 #include <QtTest>
 #include <cmath>
+#include <fstream>
 
+#include "common/errors.h"
+#include "data/importer.h"
+#include "data/pairsio.h"
 #include "eval/metrics.h"
+#include "eval/rewardbench.h"
 
 using namespace rr::core;
 
@@ -170,6 +176,76 @@ class TestEvalMetrics : public QObject {
     QVERIFY(std::abs(s.q05 - 1.15) < 1e-12);
     QVERIFY(std::abs(s.q95 - 3.85) < 1e-12);
     QVERIFY(std::isnan(rewardStats({}).mean));
+  }
+
+  void rewardBenchSectionsUseOfficialWeights() {
+    QCOMPARE(rewardBenchSection("hep-go"), std::string("Reasoning"));
+    QCOMPARE(rewardBenchSection("llmbar-adver-GPTOut"), std::string("Chat Hard"));
+    QCOMPARE(rewardBenchSection("anthropic_helpful"), std::string());
+    // Reasoning: math-prm 1/2 right (weight 984), hep-rust 1/1 (164):
+    // (0.5 * 984 + 1 * 164) / 1148. Chat: alpacaeval-easy 3/4 alone. Prior sets count nowhere.
+    const RewardBenchScore r = rewardBenchV1({{"math-prm", {1, 2}},
+                                              {"hep-rust", {1, 1}},
+                                              {"alpacaeval-easy", {3, 4}},
+                                              {"anthropic_helpful", {0, 5}}});
+    QCOMPARE(r.subsets.at("math-prm"), 0.5);
+    QCOMPARE(r.subsets.at("anthropic_helpful"), 0.0);
+    QVERIFY(std::abs(r.sections.at("Reasoning") - 656.0 / 1148) < 1e-12);
+    QCOMPARE(r.sections.at("Chat"), 0.75);
+    QCOMPARE(r.sections.size(), size_t(2));
+    QVERIFY(std::abs(r.score - (656.0 / 1148 + 0.75) / 2) < 1e-12);
+    QVERIFY(std::isnan(rewardBenchV1({}).score));
+  }
+
+  void bestOfN() {
+    QCOMPARE(bestOfNScore(2, {1, 0, 1.5}), 1.0);
+    QCOMPARE(bestOfNScore(2, {2, 0, 1}), 0.5);   // two completions share the maximum
+    QCOMPARE(bestOfNScore(2, {2, 2, 2}), 0.25);
+    QCOMPARE(bestOfNScore(1, {0, 3}), 0.0);
+  }
+
+  void rewardBenchImport() {
+    QTemporaryDir dir;
+    const std::string file = (dir.path() + "/rb.jsonl").toStdString();
+    std::ofstream(file)
+        << R"({"prompt":"p1","chosen":"good","chosen_model":"m1","rejected":"bad","rejected_model":"m2","subset":"hep-go","id":7})"
+        << "\n"
+        << R"({"prompt":"p2","chosen":["right"],"rejected":["w1","w2","w3"],"num_correct":1,"subset":"Math","id":"42"})"
+        << "\n";
+    rr::core::ImportOptions o;
+    o.format = "rewardbench";
+    rr::core::ImportSummary summary;
+    const auto pairs = rr::core::importFiles({file}, o, summary);
+    QCOMPARE(pairs.size(), size_t(4));
+    QCOMPARE(pairs[0].domain, std::string("hep-go"));
+    QCOMPARE(pairs[0].section, std::string("Reasoning"));
+    QCOMPARE(pairs[0].chosen, std::string("good"));
+    QVERIFY(pairs[0].group.empty());
+    for (size_t i = 1; i < 4; ++i) {
+      QCOMPARE(pairs[i].domain, std::string("Math"));
+      QCOMPARE(pairs[i].group, std::string("42"));
+      QCOMPARE(pairs[i].chosen, std::string("right"));
+      QCOMPARE(pairs[i].rejected, "w" + std::to_string(i));
+      QCOMPARE(pairs[i].source.line, 2L);
+    }
+    // Section and group survive the canonical file.
+    const auto back = rr::core::parsePairLine(rr::core::pairToJsonLine(pairs[1]), "x");
+    QCOMPARE(back.group, std::string("42"));
+    QCOMPARE(rr::core::parsePairLine(rr::core::pairToJsonLine(pairs[0]), "x").section,
+             std::string("Reasoning"));
+
+    // A RewardBench 2 row whose num_correct does not match: FILE:LINE and the field.
+    std::ofstream(file) << R"({"prompt":"p","chosen":["a"],"rejected":["b"],"num_correct":2,"subset":"Math","id":1})"
+                        << "\n";
+    try {
+      rr::core::importFiles({file}, o, summary);
+      QFAIL("no error");
+    } catch (const rr::core::InputError& e) {
+      QCOMPARE(QString(e.what()),
+               QString::fromStdString(file) +
+                   ":1: field 'num_correct' must equal the number of chosen completions (got 2 "
+                   "for 1)");
+    }
   }
 };
 

@@ -25,6 +25,7 @@ const FormatEntry kFormats[] = {
     {"ultrafeedback", makeUltrafeedback},
     {"ultrafeedback-binarized", makeUltrafeedbackBinarized},
     {"helpsteer", makeHelpsteer},
+    {"rewardbench", makeRewardBench},
     {"pairs", makePairs},
     {"jsonl", makeJsonl},
 };
