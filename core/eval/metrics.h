@@ -18,6 +18,7 @@ struct ScoredPair {
   double rewardChosen = 0, rewardRejected = 0;
   bool correct = false;  // reward_chosen > reward_rejected; a tie is wrong
   std::int64_t chosenLength = -1, rejectedLength = -1;
+  std::string group;  // the best-of-N group of a RewardBench 2 pair; "" otherwise
 };
 
 // The percentile of `sorted` (ascending) at q in [0, 1], linear between order statistics

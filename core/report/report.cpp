@@ -208,6 +208,73 @@ RunComparison compareRuns(const RunStore& store, std::int64_t a, std::int64_t b)
   return c;
 }
 
+EvaluationSummary summarizeEvaluation(const EvaluationInfo& info, const RunInfo& run,
+                                      const std::vector<ScoredPair>& pairs) {
+  EvaluationSummary e;
+  e.info = info;
+  e.experiment = run.experiment;
+  e.method = run.method;
+  e.methodName = run.methodName;
+  e.seed = run.seed;
+  std::map<std::string, std::vector<ScoredPair>> byDomain;
+  std::map<std::string, std::map<std::string, std::vector<const ScoredPair*>>> groups;
+  bool anyV1Subset = false;
+  for (const auto& p : pairs) {
+    byDomain[p.domain].push_back(p);
+    auto& c = e.perDomain[p.domain];
+    c.correct += p.correct;
+    c.total += 1;
+    if (!p.group.empty()) groups[p.domain][p.group].push_back(&p);
+    anyV1Subset = anyV1Subset || !rewardBenchSection(p.domain).empty();
+  }
+  double acc = 0, heuristic = 0;
+  bool lengthsKnown = true;
+  for (const auto& [d, v] : byDomain) {
+    acc += static_cast<double>(e.perDomain[d].correct) / static_cast<double>(v.size());
+    const LengthBias b = lengthBias(v);
+    lengthsKnown = lengthsKnown && b.pairs > 0;
+    heuristic += b.heuristicAccuracy;
+  }
+  const double n = static_cast<double>(byDomain.size());
+  e.accuracy = byDomain.empty() ? std::numeric_limits<double>::quiet_NaN() : acc / n;
+  e.lengthHeuristic =
+      lengthsKnown && !byDomain.empty() ? heuristic / n : std::numeric_limits<double>::quiet_NaN();
+  if (!groups.empty()) {
+    e.rewardBenchV2 = true;
+    double sum = 0;
+    for (const auto& [subset, bySubset] : groups) {
+      double total = 0;
+      std::int64_t scored = 0;
+      for (const auto& [group, members] : bySubset) {
+        // One correct completion: every pair of the group has the same chosen reward.
+        const double correct = members.front()->rewardChosen;
+        std::vector<double> incorrect;
+        bool single = true;
+        for (const auto* p : members) {
+          single = single && p->rewardChosen == correct;
+          incorrect.push_back(p->rewardRejected);
+        }
+        if (!single) {
+          ++e.unscoredGroups;
+          continue;
+        }
+        total += bestOfNScore(correct, incorrect);
+        ++scored;
+      }
+      if (scored == 0) continue;
+      e.bestOfN[subset] = total / static_cast<double>(scored);
+      e.prompts[subset] = scored;
+      sum += e.bestOfN[subset];
+    }
+    e.bestOfNScore = e.bestOfN.empty() ? std::numeric_limits<double>::quiet_NaN()
+                                       : sum / static_cast<double>(e.bestOfN.size());
+  } else if (anyV1Subset) {
+    e.rewardBenchV1 = true;
+    e.v1 = rewardBenchV1(e.perDomain);
+  }
+  return e;
+}
+
 }  // namespace
 
 Report buildReport(const RunStore& store, const std::vector<std::int64_t>& runIds,
@@ -287,6 +354,12 @@ Report buildReport(const RunStore& store, const std::vector<std::int64_t>& runId
     }
   if (!options.compare.empty())
     rep.comparisons.push_back(compareRuns(store, options.compare[0], options.compare[1]));
+  std::map<std::int64_t, const RunInfo*> runById;
+  for (const auto& r : runs) runById[r.id] = &r;
+  if (!ids.empty())
+    for (const auto& info : store.evaluations(ids))
+      rep.evaluations.push_back(
+          summarizeEvaluation(info, *runById.at(info.runId), store.evaluationPairs(info.id)));
   return rep;
 }
 
@@ -843,9 +916,24 @@ std::vector<Section> sectionsOf(const Report& r) {
   return out;
 }
 
+Section evaluationsSection(const Report& r) {
+  Section s{"Evaluations",
+            {"run", "method", "seed", "evaluation", "pairs", "accuracy", "longer response wins"},
+            {},
+            "evaluate: the run's saved system on another pairs file; accuracy and the length "
+            "rule: mean over the file's domains."};
+  for (const auto& e : r.evaluations)
+    s.rows.push_back({std::to_string(e.info.runId), e.methodName, std::to_string(e.seed),
+                      e.info.name, std::to_string(e.info.pairs), num(e.accuracy, 4),
+                      num(e.lengthHeuristic, 4)});
+  return s;
+}
+
 std::string sectionsText(const Report& r, bool latex) {
   std::ostringstream os;
-  for (const auto& s : sectionsOf(r)) {
+  std::vector<Section> all = sectionsOf(r);
+  if (!r.evaluations.empty()) all.insert(all.begin(), evaluationsSection(r));
+  for (const auto& s : all) {
     os << (latex ? "\n% " : "\n### ") << cellText(s.title, latex) << "\n" << (latex ? "" : "\n");
     tableHead(os, s.head, 4, latex);
     for (const auto& row : s.rows) {
@@ -965,6 +1053,20 @@ void addSectionsJson(const Report& r, nlohmann::json& j) {
       j["runs"].push_back(rj);
     }
   }
+  if (!r.evaluations.empty()) {
+    j["evaluations"] = nlohmann::json::array();
+    for (const auto& e : r.evaluations) {
+      nlohmann::json ej = {{"run", e.info.runId},         {"evaluation", e.info.name},
+                           {"id", e.info.id},             {"source", e.info.source},
+                           {"pairs", e.info.pairs},       {"accuracy", e.accuracy},
+                           {"length_heuristic", e.lengthHeuristic}};
+      for (const auto& [d, c] : e.perDomain)
+        ej["domains"][d] = {{"pairs", c.total},
+                            {"accuracy", static_cast<double>(c.correct) /
+                                             static_cast<double>(c.total)}};
+      j["evaluations"].push_back(ej);
+    }
+  }
   if (!r.comparisons.empty()) {
     j["comparisons"] = nlohmann::json::array();
     for (const auto& c : r.comparisons)
@@ -996,6 +1098,111 @@ std::string withSectionsCsv(const Report& r, const std::string& csvText) {
   return os.str() + sectionsCsv(r);
 }
 
+std::vector<const EvaluationSummary*> rewardBenchEvaluations(const Report& r) {
+  std::vector<const EvaluationSummary*> out;
+  for (const auto& e : r.evaluations)
+    if (e.rewardBenchV1 || e.rewardBenchV2) out.push_back(&e);
+  return out;
+}
+
+std::string rewardBenchJson(const Report& r) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto* e : rewardBenchEvaluations(r)) {
+    nlohmann::json ej = {{"run", e->info.runId},
+                         {"evaluation", e->info.name},
+                         {"method", e->methodName},
+                         {"seed", e->seed}};
+    if (e->rewardBenchV1) {
+      ej["version"] = 1;
+      ej["subsets"] = e->v1.subsets;
+      ej["sections"] = e->v1.sections;
+      ej["score"] = e->v1.score;
+    } else {
+      ej["version"] = 2;
+      ej["subsets"] = e->bestOfN;
+      ej["sections"] = nlohmann::json::object();
+      ej["score"] = e->bestOfNScore;
+      ej["prompts"] = e->prompts;
+      ej["unscored_groups"] = e->unscoredGroups;
+    }
+    j.push_back(ej);
+  }
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+// One table per RewardBench version: a row per evaluation with its sections (v1) or subsets (v2)
+// and the score.
+std::string rewardBenchTable(const std::vector<const EvaluationSummary*>& evals, bool v2,
+                             bool latex) {
+  std::vector<std::string> cols;
+  if (!v2) {
+    cols = rewardBenchSections();
+  } else {
+    std::set<std::string> names;
+    for (const auto* e : evals)
+      for (const auto& [k, v] : e->bestOfN) names.insert(k);
+    cols.assign(names.begin(), names.end());
+  }
+  std::ostringstream os;
+  std::vector<std::string> head = {"run", "method", "evaluation"};
+  head.insert(head.end(), cols.begin(), cols.end());
+  head.push_back("score");
+  tableHead(os, head, 3, latex);
+  for (const auto* e : evals) {
+    const auto& values = v2 ? e->bestOfN : e->v1.sections;
+    std::vector<std::string> cells = {std::to_string(e->info.runId),
+                                      cellText(e->methodName, latex), cellText(e->info.name, latex)};
+    for (const auto& c : cols) {
+      auto it = values.find(c);
+      cells.push_back(it == values.end() ? "-" : num(it->second, 4));
+    }
+    cells.push_back(num(v2 ? e->bestOfNScore : e->v1.score, 4));
+    for (size_t i = 0; i < cells.size(); ++i)
+      os << (i ? (latex ? " & " : " | ") : (latex ? "" : "| ")) << cells[i];
+    os << (latex ? " \\\\\n" : " |\n");
+  }
+  if (latex) os << "\\hline\n\\end{tabular}\n";
+  os << (latex ? "% " : "\n")
+     << (v2 ? "RewardBench 2: best-of-N per subset (mean over its prompts); score: mean over the "
+              "subsets present (groups with several correct completions are not scored)."
+            : "RewardBench: sections weighted by the official subset sizes; score: mean of the "
+              "sections present; a tie is wrong.")
+     << "\n";
+  return os.str();
+}
+
+std::string rewardBenchText(const Report& r, const std::string& format) {
+  const auto evals = rewardBenchEvaluations(r);
+  std::ostringstream os;
+  if (format == "csv") {
+    os << "run,evaluation,method,seed,version,column,value\n" << std::setprecision(10);
+    for (const auto* e : evals) {
+      const std::string id = std::to_string(e->info.runId) + "," + csvField(e->info.name) + "," +
+                             csvField(e->methodName) + "," + std::to_string(e->seed) + "," +
+                             (e->rewardBenchV1 ? "1" : "2") + ",";
+      const auto& subsets = e->rewardBenchV1 ? e->v1.subsets : e->bestOfN;
+      for (const auto& [k, v] : subsets) os << id << csvField("subset:" + k) << "," << v << "\n";
+      if (e->rewardBenchV1)
+        for (const auto& [k, v] : e->v1.sections)
+          os << id << csvField("section:" + k) << "," << v << "\n";
+      const double score = e->rewardBenchV1 ? e->v1.score : e->bestOfNScore;
+      os << id << "score,";
+      if (!std::isnan(score)) os << score;
+      os << "\n";
+    }
+    return os.str();
+  }
+  const bool latex = format == "latex";
+  if (evals.empty())
+    return latex ? "% no RewardBench evaluation\n"
+                 : "No RewardBench evaluation in these runs (rewardrouter-cli evaluate).\n";
+  std::vector<const EvaluationSummary*> v1, v2;
+  for (const auto* e : evals) (e->rewardBenchV1 ? v1 : v2).push_back(e);
+  if (!v1.empty()) os << rewardBenchTable(v1, false, latex);
+  if (!v2.empty()) os << (v1.empty() ? "" : "\n") << rewardBenchTable(v2, true, latex);
+  return os.str();
+}
+
 std::string textOf(const Report& report, const std::string& format) {
   const bool byCapability = report.by == "capability";
   if (report.by == "seed") {
@@ -1013,6 +1220,11 @@ std::string textOf(const Report& report, const std::string& format) {
 
 std::string formatReport(const Report& report, const std::string& format) {
   if (!report.by.empty()) checkReportBreakdown(report.by);
+  if (report.options.rewardBench) {
+    if (format == "json") return rewardBenchJson(report);
+    if (format == "md" || format == "latex" || format == "csv")
+      return rewardBenchText(report, format);
+  }
   if (format == "json") {
     nlohmann::json j = report.by == "seed"         ? seedJson(report)
                        : report.by == "capability" ? capabilityJson(report)
@@ -1021,6 +1233,8 @@ std::string formatReport(const Report& report, const std::string& format) {
     return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
   const std::string text = textOf(report, format);
+  if (format != "csv" && !report.evaluations.empty() && !report.options.anySection())
+    return text + sectionsText(report, format == "latex");
   if (!report.options.anySection()) return text;
   if (format == "csv") return withSectionsCsv(report, text);
   return text + sectionsText(report, format == "latex");

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "eval/metrics.h"
+#include "eval/rewardbench.h"
 #include "store/runstore.h"
 
 namespace rr::core {
@@ -54,9 +55,32 @@ struct ReportOptions {
   int resamples = 1000;      // bootstrap resamples (--ci-resamples)
   std::uint64_t seed = 0;    // bootstrap seed (--ci-seed)
   std::vector<std::int64_t> compare;  // empty, or runs A and B for the exact McNemar test
+  // --rewardbench: formatReport prints the RewardBench scores of the evaluations instead.
+  bool rewardBench = false;
   bool anySection() const {
     return lengthBias || calibration || intervals || rewardStats || !compare.empty();
   }
+};
+
+// A run's evaluation on another pairs file (`rewardrouter-cli evaluate`).
+struct EvaluationSummary {
+  EvaluationInfo info;
+  std::string experiment, method, methodName;
+  int seed = 0;
+  std::map<std::string, SubsetCount> perDomain;  // right / pairs per domain (subset)
+  double accuracy = 0;         // mean over domains
+  double lengthHeuristic = 0;  // "longer response wins", mean over domains; NaN without texts
+  // RewardBench: v1 when a domain is a v1 subset and no pair has a best-of-N group.
+  bool rewardBenchV1 = false;
+  RewardBenchScore v1;
+  // RewardBench 2 (pairs with groups): best-of-N per subset (mean over its prompts), the number
+  // of prompts per subset, and the mean over subsets. Groups with several correct completions
+  // (the Ties subset) are not scored here; `unscoredGroups` counts them.
+  bool rewardBenchV2 = false;
+  std::map<std::string, double> bestOfN;
+  std::map<std::string, std::int64_t> prompts;
+  double bestOfNScore = 0;
+  std::int64_t unscoredGroups = 0;
 };
 
 // One run's figures, per domain of its evaluated pairs and for all its pairs together
@@ -99,6 +123,7 @@ struct Report {
   ReportOptions options;
   std::vector<RunFigures> runs;  // filled when options ask for a per-run section
   std::vector<RunComparison> comparisons;  // filled with options.compare
+  std::vector<EvaluationSummary> evaluations;  // of the finished runs in the report
 };
 
 // Finished runs among runIds (all finished runs when empty), grouped by experiment and method name.
@@ -109,7 +134,9 @@ Report buildReport(const RunStore& store, const std::vector<std::int64_t>& runId
                    const std::string& by = "", const ReportOptions& options = {});
 
 // md | csv | json | latex; the breakdown report.by names when it is set. Markdown and LaTeX mark
-// the best value of each accuracy column bold.
+// the best value of each accuracy column bold. With options.rewardBench, the RewardBench table
+// of the evaluations (JSON: one object per evaluation with run, evaluation, subsets, sections,
+// score).
 std::string formatReport(const Report& report, const std::string& format);
 std::vector<std::string> reportFormats();
 

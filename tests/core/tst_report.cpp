@@ -534,6 +534,107 @@ class TestReport : public QObject {
     o.compare = {1, 2};
     QVERIFY_EXCEPTION_THROWN(buildReport(*plain, {}, "", o), InputError);
   }
+
+  // Evaluations of a run (schema 4): a RewardBench v1 file with a tie, and a RewardBench 2 one.
+  void rewardBenchScoresOfEvaluations() {
+    const std::string db = (m_dir.path() + "/rb.db").toStdString();
+    std::int64_t run = 0;
+    {
+      RunWriter w(db);
+      run = w.createRun("exp", "baseline", "baseline", 1, "{}");
+      w.setStatus(run, RunStatus::Finished);
+      auto pairOf = [](const std::string& subset, const std::string& c, const std::string& r,
+                       const std::string& group = "") {
+        PreferencePair p;
+        p.domain = subset;
+        p.prompt = "p" + group;
+        p.chosen = c;
+        p.rejected = r;
+        p.split = "test";
+        p.group = group;
+        p.id = makePairId(p.domain, p.prompt, p.chosen, p.rejected);
+        return p;
+      };
+      auto rowsOf = [&](const std::vector<PreferencePair>& pairs,
+                        const std::vector<std::pair<double, double>>& rewards) {
+        std::vector<EvaluationExample> rows;
+        for (size_t i = 0; i < pairs.size(); ++i)
+          rows.push_back({{run, pairs[i].id, pairs[i].domain, rewards[i].first,
+                           rewards[i].second, "", rewards[i].first > rewards[i].second, ""},
+                          pairs[i].group});
+        return rows;
+      };
+      // hep-go 1/2, alpacaeval-easy 1/1, mt-bench-easy 0/1 (a tie).
+      const std::vector<PreferencePair> v1 = {
+          pairOf("hep-go", "aa", "b"), pairOf("hep-go", "c", "dd"),
+          pairOf("alpacaeval-easy", "e", "f"), pairOf("mt-bench-easy", "g", "h")};
+      w.addEvaluation(run, "rb1", "rb1.jsonl", v1, rowsOf(v1, {{1, 0}, {0, 1}, {2, 1}, {1, 1}}));
+      // Math: group 1 chosen highest (1), group 2 tied with one rejected (1/2); Focus: 0.
+      const std::vector<PreferencePair> v2 = {
+          pairOf("Math", "c1", "r1", "1"), pairOf("Math", "c1", "r2", "1"),
+          pairOf("Math", "c2", "r3", "2"), pairOf("Math", "c2", "r4", "2"),
+          pairOf("Focus", "c3", "r5", "3")};
+      w.addEvaluation(run, "rb2", "rb2.jsonl", v2,
+                      rowsOf(v2, {{2, 1}, {2, 0}, {1, 1}, {1, 0}, {0, 1}}));
+      try {
+        w.addEvaluation(run, "rb1", "again.jsonl", v1, rowsOf(v1, {{1, 0}, {1, 0}, {1, 0}, {1, 0}}));
+        QFAIL("no error");
+      } catch (const InputError& e) {
+        QCOMPARE(QString(e.what()), QString("run %1 already has an evaluation named 'rb1'; "
+                                            "choose another --name")
+                                        .arg(run));
+      }
+    }
+    auto store = RunStore::open(db, true);
+    QCOMPARE(store->schemaVersion(), 4);
+    const auto evals = store->evaluations();
+    QCOMPARE(evals.size(), size_t(2));
+    QCOMPARE(evals[0].pairs, std::int64_t{4});  // the refused third one wrote nothing
+    ReportOptions o;
+    o.rewardBench = true;
+    const Report r = buildReport(*store, {}, "", o);
+    QCOMPARE(r.evaluations.size(), size_t(2));
+    const EvaluationSummary& e1 = r.evaluations[0];
+    QVERIFY(e1.rewardBenchV1);
+    QCOMPARE(e1.v1.subsets.at("mt-bench-easy"), 0.0);
+    QCOMPARE(e1.v1.sections.at("Chat"), 100.0 / 128);  // (1 * 100 + 0 * 28) / 128
+    QCOMPARE(e1.v1.sections.at("Reasoning"), 0.5);
+    QCOMPARE(e1.v1.score, (100.0 / 128 + 0.5) / 2);
+    // "aa" > "b" and "c" < "dd": the length rule gets hep-go 1/2, the others 0.
+    QCOMPARE(e1.lengthHeuristic, 0.5 / 3);
+    const EvaluationSummary& e2 = r.evaluations[1];
+    QVERIFY(e2.rewardBenchV2);
+    QCOMPARE(e2.bestOfN.at("Math"), 0.75);
+    QCOMPARE(e2.bestOfN.at("Focus"), 0.0);
+    QCOMPARE(e2.prompts.at("Math"), std::int64_t{2});
+    QCOMPARE(e2.bestOfNScore, 0.375);
+
+    const auto j = QJsonDocument::fromJson(QByteArray::fromStdString(formatReport(r, "json")));
+    QVERIFY(j.isArray());
+    const QJsonObject j1 = j.array()[0].toObject();
+    QCOMPARE(j1["run"].toInt(), static_cast<int>(run));
+    QCOMPARE(j1["evaluation"].toString(), QString("rb1"));
+    QCOMPARE(j1["subsets"].toObject()["hep-go"].toDouble(), 0.5);
+    QCOMPARE(j1["sections"].toObject()["Reasoning"].toDouble(), 0.5);
+    QVERIFY(!j1["sections"].toObject().contains("Safety"));
+    QCOMPARE(j1["score"].toDouble(), (100.0 / 128 + 0.5) / 2);
+    QCOMPARE(j.array()[1].toObject()["version"].toInt(), 2);
+    QCOMPARE(j.array()[1].toObject()["score"].toDouble(), 0.375);
+    const QString md = QString::fromStdString(formatReport(r, "md"));
+    QVERIFY2(md.contains("| run | method | evaluation | Chat | Chat Hard | Safety | Reasoning | score |"),
+             qPrintable(md));
+    QVERIFY2(md.contains("| 1 | baseline | rb1 | 0.7812 | - | - | 0.5000 | 0.6406 |"), qPrintable(md));
+    QVERIFY2(md.contains("| 1 | baseline | rb2 | 0.0000 | 0.7500 | 0.3750 |"), qPrintable(md));
+    const QString tex = QString::fromStdString(formatReport(r, "latex"));
+    QVERIFY2(tex.contains("1 & baseline & rb1 & 0.7812 & - & - & 0.5000 & 0.6406 \\\\"),
+             qPrintable(tex));
+    const QString csv = QString::fromStdString(formatReport(r, "csv"));
+    QVERIFY2(csv.contains("1,rb1,baseline,1,1,section:Chat,0.78125\n"), qPrintable(csv));
+    QVERIFY2(csv.contains("1,rb2,baseline,1,2,score,0.375\n"), qPrintable(csv));
+    // The plain report lists the evaluations after the table.
+    const QString plain = QString::fromStdString(formatReport(buildReport(*store), "md"));
+    QVERIFY2(plain.contains("| 1 | baseline | 1 | rb1 | 4 |"), qPrintable(plain));
+  }
 };
 
 QTEST_GUILESS_MAIN(TestReport)
