@@ -17,5 +17,6 @@ int cmdScore(const Argv& args);
 int cmdExtend(const Argv& args);
 int cmdBench(const Argv& args);
 int cmdExport(const Argv& args);
+int cmdEvaluate(const Argv& args);
 
 }  // namespace rr::cli
