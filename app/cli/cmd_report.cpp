@@ -43,14 +43,52 @@ int cmdReport(const Argv& argv) {
             "prints each seed's mean accuracy over domains and, per method, the difference to\n"
             "the Baseline on the same seeds (mean ± std) and on how many seeds it is ahead.\n"
             "Names are escaped for each format: Markdown (| \\ ` * < > [ ], line breaks as\n"
-            "<br>), LaTeX (all ten special characters), CSV (RFC 4180 quoting).",
+            "<br>), LaTeX (all ten special characters), CSV (RFC 4180 quoting).\n"
+            "Every accuracy table ends with the \"longer response wins\" reference row. The\n"
+            "sections below (docs/EVALUATION.md) follow the table; in CSV their rows carry the\n"
+            "run id in an added last column.",
             {{"db", "FILE", "run store to read"},
              {"format", "F", "md (default), csv, json or latex"},
              {"by", "WHAT",
               "capability: accuracy per capability instead of per domain; seed: per seed,\n"
               "                            paired with the Baseline"},
-             {"run", "ID", "only this run (repeatable)", true}});
+             {"run", "ID", "only this run (repeatable)", true},
+             {"length-bias", "", "per run and domain: the \"longer response wins\" rule, accuracy\n"
+              "                            by whether the chosen response is longer, Spearman of\n"
+              "                            reward with length"},
+             {"calibration", "", "per run and domain: ECE, Brier score, log loss of\n"
+              "                            sigmoid(r_chosen - r_rejected), also after a fitted\n"
+              "                            temperature"},
+             {"ci", "", "per run and domain: bootstrap 95% interval of the accuracy"},
+             {"ci-resamples", "N", "bootstrap resamples (default 1000)"},
+             {"ci-seed", "N", "bootstrap seed (default 0)"},
+             {"reward-stats", "", "per run and domain: reward mean, std and quantiles"},
+             {"compare", "A B", "exact McNemar test of runs A and B on their shared pairs"},
+             {"rewardbench", "", "the RewardBench scores of the runs' evaluations instead\n"
+              "                            (rewardrouter-cli evaluate)"}});
   if (args.parseOrPrintHelp(argv)) return 0;
+  core::ReportOptions options;
+  options.lengthBias = args.has("length-bias");
+  options.calibration = args.has("calibration");
+  options.intervals = args.has("ci");
+  options.rewardStats = args.has("reward-stats");
+  options.rewardBench = args.has("rewardbench");
+  options.resamples = static_cast<int>(args.integer("ci-resamples", 1000, 1, 1000000));
+  options.seed = static_cast<std::uint64_t>(args.integer("ci-seed", 0, 0, INT64_MAX));
+  if (args.has("compare")) {
+    // --compare A B: B is the one positional argument.
+    if (args.positional().size() != 1)
+      throw core::InputError("report: --compare takes two run ids: --compare RUN_A RUN_B");
+    for (const std::string& v : {args.value("compare"), args.positional()[0]}) {
+      const bool digits = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
+      if (!digits || v.size() > 18 || std::stoll(v) < 1)
+        throw core::InputError("report: --compare: run ids must be integers >= 1 (got '" + v +
+                               "')");
+      options.compare.push_back(std::stoll(v));
+    }
+  } else if (!args.positional().empty()) {
+    throw core::InputError("report: unexpected argument '" + args.positional()[0] + "'");
+  }
   const std::string format = args.value("format", "md");
   const auto formats = core::reportFormats();
   if (std::find(formats.begin(), formats.end(), format) == formats.end())
@@ -60,8 +98,11 @@ int cmdReport(const Argv& argv) {
   if (args.has("by")) core::checkReportBreakdown(by);
   std::vector<std::int64_t> ids;
   for (long long id : args.integers("run", 1, INT64_MAX)) ids.push_back(id);
+  if (options.rewardBench && (args.has("by") || options.anySection()))
+    throw core::InputError("report: --rewardbench prints its own table; leave out --by and the "
+                           "section options");
   auto store = openExisting(args, "report");
-  const core::Report report = core::buildReport(*store, ids, by);
+  const core::Report report = core::buildReport(*store, ids, by, options);
   if (report.methods.empty()) {
     std::cerr << "report: no finished runs in " << store->path() << "\n";
     if (format == "json") std::cout << core::formatReport(report, format);

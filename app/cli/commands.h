@@ -18,5 +18,6 @@ int cmdExtend(const Argv& args);
 int cmdBench(const Argv& args);
 int cmdExport(const Argv& args);
 int cmdConfig(const Argv& args);
+int cmdEvaluate(const Argv& args);
 
 }  // namespace rr::cli

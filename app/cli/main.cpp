@@ -26,6 +26,7 @@ const Command kCommands[] = {
      "score JSONL prompt/response lines with a trained run or a Hugging Face reward model"},
     {"export", rr::cli::cmdExport, "write a trained run's reward model as a Hugging Face folder"},
     {"extend", rr::cli::cmdExtend, "add a domain to a trained RODOS or ARLISS run"},
+    {"evaluate", rr::cli::cmdEvaluate, "score a pairs file (a benchmark) with a trained run"},
     {"bench", rr::cli::cmdBench, "measure training and inference speed, memory and scaling"},
     {"config", rr::cli::cmdConfig, "list the experiment config's keys, ranges and defaults"},
 };

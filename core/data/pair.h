@@ -26,6 +26,9 @@ struct PreferencePair {
   // How strongly chosen beats rejected, from the dataset's own scores (docs/DATA.md "Margins"):
   // 0 when the format has none. Scaled by training.margin_scale in the loss.
   double margin = 0;
+  // Benchmark bookkeeping (import --format rewardbench), not part of the id: the RewardBench
+  // section of the pair's subset, and the best-of-N group (the RewardBench 2 row) it belongs to.
+  std::string section, group;
   PairSource source;
 };
 

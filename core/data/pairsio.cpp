@@ -21,8 +21,9 @@ std::string requireString(const json& obj, const char* key, const std::string& w
   return it->get<std::string>();
 }
 
-const char* kKnownKeys[] = {"id",    "domain", "prompt",       "chosen", "rejected",
-                            "split", "source", "capabilities", "margin", "capability_source"};
+const char* kKnownKeys[] = {"id",     "domain",  "prompt",       "chosen",
+                            "rejected", "split", "source",   "capabilities",
+                            "margin", "capability_source", "section", "group"};
 
 }  // namespace
 
@@ -65,6 +66,8 @@ PreferencePair parsePairLine(const std::string& line, const std::string& where) 
   }
   if (obj.contains("capability_source"))
     p.capabilitySource = requireString(obj, "capability_source", where);
+  if (obj.contains("section")) p.section = requireString(obj, "section", where);
+  if (obj.contains("group")) p.group = requireString(obj, "group", where);
   if (obj.contains("capabilities")) {
     const json& caps = obj["capabilities"];
     if (!caps.is_object()) throw InputError(where + ": field 'capabilities' must be an object");
@@ -110,6 +113,8 @@ std::string pairToJsonLine(const PreferencePair& p) {
   check(p.capabilitySource, "capability_source");
   check(p.source.format, "source.format");
   check(p.source.file, "source.file");
+  check(p.section, "section");
+  check(p.group, "group");
   json obj = json::object();
   obj["id"] = p.id.empty() ? makePairId(p.domain, p.prompt, p.chosen, p.rejected) : p.id;
   obj["domain"] = p.domain;
@@ -124,6 +129,8 @@ std::string pairToJsonLine(const PreferencePair& p) {
     for (const auto& [k, v] : p.capabilities) obj["capabilities"][k] = v;
     if (!p.capabilitySource.empty()) obj["capability_source"] = p.capabilitySource;
   }
+  if (!p.section.empty()) obj["section"] = p.section;
+  if (!p.group.empty()) obj["group"] = p.group;
   obj["source"] = {{"format", p.source.format}, {"file", p.source.file}, {"line", p.source.line}};
   return obj.dump();
 }

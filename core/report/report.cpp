@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -99,10 +100,189 @@ void addSeedBreakdown(const std::map<std::int64_t, double>& runMean,
   }
 }
 
+// Each experiment's evaluated pairs, once each (runs of one experiment share pairs), under the
+// "longer response wins" rule; experiments without the pairs' texts get nothing.
+void addLengthHeuristic(const std::vector<RunInfo>& runs,
+                        const std::map<std::int64_t, std::vector<ScoredPair>>& scored,
+                        Report& rep) {
+  std::map<std::string, std::map<std::string, std::map<std::string, ScoredPair>>> byExperiment;
+  for (const auto& r : runs)
+    if (auto it = scored.find(r.id); it != scored.end())
+      for (const auto& p : it->second)
+        if (p.chosenLength >= 0 && p.rejectedLength >= 0)
+          byExperiment[r.experiment][p.domain].emplace(p.id, p);
+  for (const auto& [experiment, domains] : byExperiment) {
+    double sum = 0;
+    for (const auto& [domain, pairs] : domains) {
+      std::vector<ScoredPair> v;
+      for (const auto& [id, p] : pairs) v.push_back(p);
+      const double a = lengthBias(v).heuristicAccuracy;
+      rep.lengthHeuristic[experiment][domain] = a;
+      sum += a;
+    }
+    rep.lengthHeuristic[experiment][kWholeRun] = sum / static_cast<double>(domains.size());
+  }
+}
+
+std::vector<double> marginsOf(const std::vector<ScoredPair>& pairs) {
+  std::vector<double> m;
+  for (const auto& p : pairs) m.push_back(p.rewardChosen - p.rewardRejected);
+  return m;
+}
+
+// Two-fold cross-fitted temperature (see RunFigures::calibrationFitted).
+Calibration crossFitted(const std::vector<double>& margins, std::pair<double, double>& temps) {
+  std::vector<double> fold[2];
+  for (size_t i = 0; i < margins.size(); ++i) fold[i % 2].push_back(margins[i]);
+  temps = {fitTemperature(fold[1]), fitTemperature(fold[0])};
+  if (fold[0].empty() || fold[1].empty()) {
+    Calibration c = calibration({});
+    c.pairs = static_cast<std::int64_t>(margins.size());
+    return c;
+  }
+  std::vector<double> scaled;
+  for (size_t i = 0; i < margins.size(); ++i) {
+    const double t = i % 2 ? temps.second : temps.first;
+    scaled.push_back(std::isinf(t) ? 0.0 : margins[i] / t);
+  }
+  Calibration c = calibration(scaled);
+  c.temperature = std::numeric_limits<double>::quiet_NaN();
+  return c;
+}
+
+RunFigures figuresOf(const RunInfo& run, const std::vector<ScoredPair>& all,
+                     const ReportOptions& o) {
+  RunFigures f;
+  f.runId = run.id;
+  f.experiment = run.experiment;
+  f.method = run.method;
+  f.methodName = run.methodName;
+  f.seed = run.seed;
+  std::map<std::string, std::vector<ScoredPair>> byDomain;
+  for (const auto& p : all) byDomain[p.domain].push_back(p);
+  byDomain[kWholeRun] = all;
+  std::vector<std::vector<bool>> groups;
+  for (const auto& [domain, pairs] : byDomain) {
+    if (domain != kWholeRun) f.domains.push_back(domain);
+    std::vector<bool> right;
+    for (const auto& p : pairs) right.push_back(p.correct);
+    f.pairs[domain] = static_cast<std::int64_t>(pairs.size());
+    f.accuracy[domain] =
+        pairs.empty() ? std::numeric_limits<double>::quiet_NaN()
+                      : static_cast<double>(std::count(right.begin(), right.end(), true)) /
+                            static_cast<double>(pairs.size());
+    if (o.lengthBias) f.lengthBias[domain] = lengthBias(pairs);
+    if (o.calibration) {
+      const auto m = marginsOf(pairs);
+      f.calibration[domain] = calibration(m);
+      f.calibrationFitted[domain] = crossFitted(m, f.foldTemperatures[domain]);
+    }
+    if (o.rewardStats) f.rewards[domain] = rewardStats(pairs);
+    if (o.intervals && domain != kWholeRun) {
+      f.interval[domain] = bootstrapAccuracy({right}, o.resamples, o.seed);
+      groups.push_back(right);
+    }
+  }
+  f.domains.push_back(kWholeRun);
+  if (o.intervals) f.interval[kWholeRun] = bootstrapAccuracy(groups, o.resamples, o.seed);
+  return f;
+}
+
+RunComparison compareRuns(const RunStore& store, std::int64_t a, std::int64_t b) {
+  RunComparison c;
+  c.runA = a;
+  c.runB = b;
+  for (std::int64_t id : {a, b}) {
+    const auto run = store.run(id);
+    if (!run || run->status != RunStatus::Finished)
+      throw InputError("report: --compare: run " + std::to_string(id) +
+                       (run ? " is " + toString(run->status) + ", not finished" : " does not exist") +
+                       " in " + store.path());
+    (id == a ? c.nameA : c.nameB) = run->methodName;
+  }
+  auto scored = store.scoredPairs({a, b});
+  c.test = mcnemar(scored[a], scored[b]);
+  if (c.test.pairs == 0)
+    throw InputError("report: --compare: runs " + std::to_string(a) + " and " +
+                     std::to_string(b) + " share no evaluated pair");
+  return c;
+}
+
+EvaluationSummary summarizeEvaluation(const EvaluationInfo& info, const RunInfo& run,
+                                      const std::vector<ScoredPair>& pairs) {
+  EvaluationSummary e;
+  e.info = info;
+  e.experiment = run.experiment;
+  e.method = run.method;
+  e.methodName = run.methodName;
+  e.seed = run.seed;
+  std::map<std::string, std::vector<ScoredPair>> byDomain;
+  std::map<std::string, std::map<std::string, std::vector<const ScoredPair*>>> groups;
+  bool anyV1Subset = false;
+  for (const auto& p : pairs) {
+    byDomain[p.domain].push_back(p);
+    auto& c = e.perDomain[p.domain];
+    c.correct += p.correct;
+    c.total += 1;
+    if (!p.group.empty()) groups[p.domain][p.group].push_back(&p);
+    anyV1Subset = anyV1Subset || !rewardBenchSection(p.domain).empty();
+  }
+  double acc = 0, heuristic = 0;
+  bool lengthsKnown = true;
+  for (const auto& [d, v] : byDomain) {
+    acc += static_cast<double>(e.perDomain[d].correct) / static_cast<double>(v.size());
+    const LengthBias b = lengthBias(v);
+    lengthsKnown = lengthsKnown && b.pairs > 0;
+    heuristic += b.heuristicAccuracy;
+  }
+  const double n = static_cast<double>(byDomain.size());
+  e.accuracy = byDomain.empty() ? std::numeric_limits<double>::quiet_NaN() : acc / n;
+  e.lengthHeuristic =
+      lengthsKnown && !byDomain.empty() ? heuristic / n : std::numeric_limits<double>::quiet_NaN();
+  if (!groups.empty()) {
+    e.rewardBenchV2 = true;
+    double sum = 0;
+    for (const auto& [subset, bySubset] : groups) {
+      double total = 0;
+      std::int64_t scored = 0;
+      for (const auto& [group, members] : bySubset) {
+        // One correct completion: every pair of the group has the same chosen reward.
+        const double correct = members.front()->rewardChosen;
+        std::vector<double> incorrect;
+        bool single = true;
+        for (const auto* p : members) {
+          single = single && p->rewardChosen == correct;
+          incorrect.push_back(p->rewardRejected);
+        }
+        if (!single) {
+          ++e.unscoredGroups;
+          continue;
+        }
+        total += bestOfNScore(correct, incorrect);
+        ++scored;
+      }
+      if (scored == 0) continue;
+      e.bestOfN[subset] = total / static_cast<double>(scored);
+      e.prompts[subset] = scored;
+      sum += e.bestOfN[subset];
+    }
+    e.bestOfNScore = e.bestOfN.empty() ? std::numeric_limits<double>::quiet_NaN()
+                                       : sum / static_cast<double>(e.bestOfN.size());
+  } else if (anyV1Subset) {
+    e.rewardBenchV1 = true;
+    e.v1 = rewardBenchV1(e.perDomain);
+  }
+  return e;
+}
+
 }  // namespace
 
 Report buildReport(const RunStore& store, const std::vector<std::int64_t>& runIds,
-                   const std::string& by) {
+                   const std::string& by, const ReportOptions& options) {
+  if (!options.compare.empty() && options.compare.size() != 2)
+    throw InputError("report: --compare takes two run ids");
+  if (options.intervals && options.resamples < 1)
+    throw InputError("report: --ci-resamples must be at least 1");
   if (!by.empty()) checkReportBreakdown(by);
   std::vector<RunInfo> runs;
   for (const auto& r : store.listRuns()) {
@@ -164,6 +344,22 @@ Report buildReport(const RunStore& store, const std::vector<std::int64_t>& runId
   }
   if (by == "capability") addCapabilityBreakdown(store, ids, rep);
   if (by == "seed") addSeedBreakdown(runMean, runSeed, rep);
+  rep.options = options;
+  const auto scored = store.scoredPairs(ids);
+  addLengthHeuristic(runs, scored, rep);
+  if (options.lengthBias || options.calibration || options.intervals || options.rewardStats)
+    for (const auto& r : runs) {
+      auto it = scored.find(r.id);
+      if (it != scored.end()) rep.runs.push_back(figuresOf(r, it->second, options));
+    }
+  if (!options.compare.empty())
+    rep.comparisons.push_back(compareRuns(store, options.compare[0], options.compare[1]));
+  std::map<std::int64_t, const RunInfo*> runById;
+  for (const auto& r : runs) runById[r.id] = &r;
+  if (!ids.empty())
+    for (const auto& info : store.evaluations(ids))
+      rep.evaluations.push_back(
+          summarizeEvaluation(info, *runById.at(info.runId), store.evaluationPairs(info.id)));
   return rep;
 }
 
@@ -331,6 +527,19 @@ std::string table(const Report& r, bool latex) {
     for (size_t i = 0; i < cells.size(); ++i) os << (i ? sep : (latex ? "" : "| ")) << cells[i];
     os << (latex ? " \\\\\n" : " |\n");
   }
+  // The reference row: what the length of the responses alone gets right.
+  for (const auto& [experiment, acc] : r.lengthHeuristic) {
+    std::string name = "longer response wins";
+    if (r.lengthHeuristic.size() > 1) name += " (" + experiment + ")";
+    std::vector<std::string> cells = {cellText(name, latex), "-"};
+    for (const auto& c : cols) {
+      auto it = acc.find(c);
+      cells.push_back(it == acc.end() ? "-" : fixed(it->second, 4));
+    }
+    cells.insert(cells.end(), 6, "-");
+    for (size_t i = 0; i < cells.size(); ++i) os << (i ? sep : (latex ? "" : "| ")) << cells[i];
+    os << (latex ? " \\\\\n" : " |\n");
+  }
   if (latex) os << "\\hline\n\\end{tabular}\n";
   // Train time per component (the paper's Table 3).
   std::ostringstream comp;
@@ -365,6 +574,10 @@ std::string csv(const Report& r) {
     for (const auto& [k, s] : m.metrics) row(m, "*", k, s);
     for (const auto& [k, s] : m.componentSeconds) row(m, k, "component_train_seconds", s);
   }
+  for (const auto& [experiment, acc] : r.lengthHeuristic)
+    for (const auto& [d, a] : acc)
+      os << csvField(experiment) << ",length-heuristic,longer response wins,," << csvField(d)
+         << ",accuracy," << std::setprecision(10) << a << ",0\n";
   return os.str();
 }
 
@@ -379,7 +592,7 @@ nlohmann::json methodIdentityJson(const MethodSummary& m) {
           {"seeds", m.seeds}};
 }
 
-std::string json(const Report& r) {
+nlohmann::json json(const Report& r) {
   nlohmann::json j;
   j["domains"] = r.domains;
   j["methods"] = nlohmann::json::array();
@@ -391,7 +604,10 @@ std::string json(const Report& r) {
     if (m.paramsPctOfBaseline >= 0) mj["params_pct_of_baseline"] = m.paramsPctOfBaseline;
     j["methods"].push_back(mj);
   }
-  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  j["length_heuristic"] = nlohmann::json::object();
+  for (const auto& [experiment, acc] : r.lengthHeuristic)
+    for (const auto& [d, a] : acc) j["length_heuristic"][experiment][d == "*" ? "mean" : d] = a;
+  return j;
 }
 
 // The number of labelled pairs per seed: a whole number unless the seeds' test sets differ.
@@ -462,7 +678,7 @@ std::string capabilityCsv(const Report& r) {
   return os.str();
 }
 
-std::string capabilityJson(const Report& r) {
+nlohmann::json capabilityJson(const Report& r) {
   nlohmann::json j;
   j["by"] = r.by;
   j["capabilities"] = r.capabilities;
@@ -479,7 +695,7 @@ std::string capabilityJson(const Report& r) {
     }
     j["methods"].push_back(mj);
   }
-  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return j;
 }
 
 std::string signedFixed(double v, int prec) { return (v >= 0 ? "+" : "") + fixed(v, prec); }
@@ -550,7 +766,7 @@ std::string seedCsv(const Report& r) {
   return os.str();
 }
 
-std::string seedJson(const Report& r) {
+nlohmann::json seedJson(const Report& r) {
   nlohmann::json j;
   j["by"] = r.by;
   j["seeds"] = r.seeds;
@@ -565,25 +781,463 @@ std::string seedJson(const Report& r) {
     }
     j["methods"].push_back(mj);
   }
+  return j;
+}
+
+// ------------------------------------------------------------------ per-run sections
+
+// A figure for a table cell; "-" where it does not exist (NaN: no such pairs).
+std::string num(double v, int prec) {
+  if (std::isnan(v)) return "-";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return fixed(v, prec);
+}
+
+std::string domainLabel(const std::string& d, bool meanOverDomains) {
+  if (d != kWholeRun) return d;
+  return meanOverDomains ? "mean over domains" : "all pairs";
+}
+
+struct Section {
+  std::string title;
+  std::vector<std::string> head;
+  std::vector<std::vector<std::string>> rows;  // cells not yet escaped
+  std::string note;
+};
+
+std::vector<Section> sectionsOf(const Report& r) {
+  std::vector<Section> out;
+  const ReportOptions& o = r.options;
+  auto runCells = [](const RunFigures& f, const std::string& d, bool meanOverDomains) {
+    return std::vector<std::string>{std::to_string(f.runId), f.methodName,
+                                    std::to_string(f.seed), domainLabel(d, meanOverDomains),
+                                    std::to_string(f.pairs.at(d))};
+  };
+  const std::vector<std::string> runHead = {"run", "method", "seed", "domain", "pairs"};
+  if (o.lengthBias) {
+    Section s{"Length bias", runHead, {}, ""};
+    for (const char* h : {"accuracy", "longer wins", "acc, chosen longer", "acc, chosen not longer",
+                          "chosen longer", "Spearman(reward, length)"})
+      s.head.push_back(h);
+    for (const auto& f : r.runs)
+      for (const auto& d : f.domains) {
+        const LengthBias& b = f.lengthBias.at(d);
+        auto cells = runCells(f, d, false);
+        for (const std::string& c :
+             {num(f.accuracy.at(d), 4), num(b.heuristicAccuracy, 4), num(b.accuracyChosenLonger, 4),
+              num(b.accuracyChosenNotLonger, 4), std::to_string(b.chosenLonger),
+              num(b.rewardLengthSpearman, 4)})
+          cells.push_back(c);
+        s.rows.push_back(cells);
+      }
+    s.note =
+        "Length in characters. longer wins: accuracy of the rule \"the longer response is the "
+        "chosen one\" (equal lengths count as wrong); acc, chosen longer / not longer: the model's "
+        "accuracy on the pairs whose chosen response is longer / not longer; chosen longer: how "
+        "many pairs that is; Spearman: rank correlation of reward with length over every response.";
+    out.push_back(s);
+  }
+  if (o.calibration) {
+    Section s{"Calibration", runHead, {}, ""};
+    for (const char* h : {"ECE", "Brier", "log loss", "T (folds)", "ECE @T", "Brier @T",
+                          "log loss @T"})
+      s.head.push_back(h);
+    for (const auto& f : r.runs)
+      for (const auto& d : f.domains) {
+        const Calibration& c = f.calibration.at(d);
+        const Calibration& t = f.calibrationFitted.at(d);
+        const auto& temps = f.foldTemperatures.at(d);
+        auto cells = runCells(f, d, false);
+        for (const std::string& v :
+             {num(c.ece, 4), num(c.brier, 4), num(c.logLoss, 4),
+              num(temps.first, 3) + " / " + num(temps.second, 3), num(t.ece, 4), num(t.brier, 4),
+              num(t.logLoss, 4)})
+          cells.push_back(v);
+        s.rows.push_back(cells);
+      }
+    s.note =
+        "P(chosen) = sigmoid(r_chosen - r_rejected). ECE: 10 equal-width bins, each pair in both "
+        "orders; log loss in nats. @T: sigmoid((r_chosen - r_rejected) / T), T fitted (least log "
+        "loss) on the other half of the pairs (two folds, alternate pairs in id order).";
+    out.push_back(s);
+  }
+  if (o.intervals) {
+    Section s{"Accuracy intervals", runHead, {}, ""};
+    s.head.push_back("accuracy");
+    s.head.push_back("95% low");
+    s.head.push_back("95% high");
+    for (const auto& f : r.runs)
+      for (const auto& d : f.domains) {
+        const Interval& iv = f.interval.at(d);
+        auto cells = runCells(f, d, true);
+        cells.push_back(num(iv.estimate, 4));
+        cells.push_back(num(iv.low, 4));
+        cells.push_back(num(iv.high, 4));
+        s.rows.push_back(cells);
+      }
+    s.note = "Percentile bootstrap, " + std::to_string(o.resamples) +
+             " resamples of the evaluated pairs (within each domain), seed " +
+             std::to_string(o.seed) + ".";
+    out.push_back(s);
+  }
+  if (o.rewardStats) {
+    Section s{"Rewards", runHead, {}, ""};
+    s.head[4] = "rewards";
+    for (const char* h : {"mean", "std", "min", "5%", "25%", "median", "75%", "95%", "max"})
+      s.head.push_back(h);
+    for (const auto& f : r.runs)
+      for (const auto& d : f.domains) {
+        const RewardStats& w = f.rewards.at(d);
+        auto cells = runCells(f, d, false);
+        cells[4] = std::to_string(w.count);
+        for (double v : {w.mean, w.std, w.min, w.q05, w.q25, w.median, w.q75, w.q95, w.max})
+          cells.push_back(num(v, 4));
+        s.rows.push_back(cells);
+      }
+    s.note = "Every reward of the evaluated pairs (chosen and rejected); quantiles linear between "
+             "order statistics.";
+    out.push_back(s);
+  }
+  if (!r.comparisons.empty()) {
+    Section s{"Paired test",
+              {"run A", "run B", "pairs", "accuracy A", "accuracy B", "only A right",
+               "only B right", "p (exact McNemar)"},
+              {},
+              ""};
+    for (const auto& c : r.comparisons)
+      s.rows.push_back({std::to_string(c.runA) + " " + c.nameA, std::to_string(c.runB) + " " + c.nameB,
+                        std::to_string(c.test.pairs), num(c.test.accuracyA, 4),
+                        num(c.test.accuracyB, 4), std::to_string(c.test.onlyA),
+                        std::to_string(c.test.onlyB), num(c.test.pValue, 4)});
+    s.note = "On the pairs both runs evaluated: two-sided exact binomial test of the discordant "
+             "pairs (only A right against only B right) at 1/2.";
+    out.push_back(s);
+  }
+  return out;
+}
+
+Section evaluationsSection(const Report& r) {
+  Section s{"Evaluations",
+            {"run", "method", "seed", "evaluation", "pairs", "accuracy", "longer response wins"},
+            {},
+            "evaluate: the run's saved system on another pairs file; accuracy and the length "
+            "rule: mean over the file's domains."};
+  for (const auto& e : r.evaluations)
+    s.rows.push_back({std::to_string(e.info.runId), e.methodName, std::to_string(e.seed),
+                      e.info.name, std::to_string(e.info.pairs), num(e.accuracy, 4),
+                      num(e.lengthHeuristic, 4)});
+  return s;
+}
+
+std::string sectionsText(const Report& r, bool latex) {
+  std::ostringstream os;
+  std::vector<Section> all = sectionsOf(r);
+  if (!r.evaluations.empty()) all.insert(all.begin(), evaluationsSection(r));
+  for (const auto& s : all) {
+    os << (latex ? "\n% " : "\n### ") << cellText(s.title, latex) << "\n" << (latex ? "" : "\n");
+    tableHead(os, s.head, 4, latex);
+    for (const auto& row : s.rows) {
+      for (size_t i = 0; i < row.size(); ++i)
+        os << (i ? (latex ? " & " : " | ") : (latex ? "" : "| ")) << cellText(row[i], latex);
+      os << (latex ? " \\\\\n" : " |\n");
+    }
+    if (latex) os << "\\hline\n\\end{tabular}\n";
+    os << (latex ? "% " : "\n") << cellText(s.note, latex) << "\n";
+  }
+  return os.str();
+}
+
+// The section figures as CSV rows of the report's columns plus `run`.
+std::string sectionsCsv(const Report& r) {
+  std::ostringstream os;
+  os << std::setprecision(10);
+  auto row = [&](const RunFigures& f, const std::string& d, const std::string& metric, double v) {
+    os << csvField(f.experiment) << "," << csvField(f.method) << "," << csvField(f.methodName)
+       << ",1," << csvField(d) << "," << metric << ",";
+    if (!std::isnan(v)) os << v;
+    os << ",0," << f.runId << "\n";
+  };
+  for (const auto& f : r.runs)
+    for (const auto& d : f.domains) {
+      row(f, d, "pairs", static_cast<double>(f.pairs.at(d)));
+      if (auto it = f.lengthBias.find(d); it != f.lengthBias.end()) {
+        row(f, d, "length_heuristic_accuracy", it->second.heuristicAccuracy);
+        row(f, d, "accuracy_chosen_longer", it->second.accuracyChosenLonger);
+        row(f, d, "accuracy_chosen_not_longer", it->second.accuracyChosenNotLonger);
+        row(f, d, "pairs_chosen_longer", static_cast<double>(it->second.chosenLonger));
+        row(f, d, "reward_length_spearman", it->second.rewardLengthSpearman);
+      }
+      if (auto it = f.calibration.find(d); it != f.calibration.end()) {
+        const Calibration& t = f.calibrationFitted.at(d);
+        row(f, d, "ece", it->second.ece);
+        row(f, d, "brier", it->second.brier);
+        row(f, d, "log_loss", it->second.logLoss);
+        row(f, d, "temperature_fold0", f.foldTemperatures.at(d).first);
+        row(f, d, "temperature_fold1", f.foldTemperatures.at(d).second);
+        row(f, d, "ece_fitted", t.ece);
+        row(f, d, "brier_fitted", t.brier);
+        row(f, d, "log_loss_fitted", t.logLoss);
+      }
+      if (auto it = f.interval.find(d); it != f.interval.end()) {
+        row(f, d, "accuracy", it->second.estimate);
+        row(f, d, "accuracy_ci_low", it->second.low);
+        row(f, d, "accuracy_ci_high", it->second.high);
+      }
+      if (auto it = f.rewards.find(d); it != f.rewards.end()) {
+        const RewardStats& w = it->second;
+        const std::pair<const char*, double> stats[] = {
+            {"reward_mean", w.mean}, {"reward_std", w.std},   {"reward_min", w.min},
+            {"reward_q05", w.q05},   {"reward_q25", w.q25},   {"reward_median", w.median},
+            {"reward_q75", w.q75},   {"reward_q95", w.q95},   {"reward_max", w.max}};
+        for (const auto& [k, v] : stats) row(f, d, k, v);
+      }
+    }
+  for (const auto& c : r.comparisons) {
+    const std::string id = ",,," + std::to_string(c.test.pairs) + ",run " +
+                           std::to_string(c.runA) + " vs run " + std::to_string(c.runB) + ",";
+    const std::pair<const char*, double> figs[] = {
+        {"mcnemar_only_a", static_cast<double>(c.test.onlyA)},
+        {"mcnemar_only_b", static_cast<double>(c.test.onlyB)},
+        {"mcnemar_p", c.test.pValue},
+        {"accuracy_a", c.test.accuracyA},
+        {"accuracy_b", c.test.accuracyB}};
+    for (const auto& [k, v] : figs) os << id << k << "," << v << ",0," << c.runA << "\n";
+  }
+  return os.str();
+}
+
+void addSectionsJson(const Report& r, nlohmann::json& j) {
+  const ReportOptions& o = r.options;
+  if (o.lengthBias || o.calibration || o.intervals || o.rewardStats) {
+    j["runs"] = nlohmann::json::array();
+    for (const auto& f : r.runs) {
+      nlohmann::json rj = {{"run", f.runId},
+                           {"experiment", f.experiment},
+                           {"method", f.method},
+                           {"name", f.methodName},
+                           {"seed", f.seed}};
+      for (const auto& d : f.domains) {
+        nlohmann::json dj = {{"pairs", f.pairs.at(d)}, {"accuracy", f.accuracy.at(d)}};
+        if (auto it = f.lengthBias.find(d); it != f.lengthBias.end())
+          dj["length_bias"] = {{"heuristic_accuracy", it->second.heuristicAccuracy},
+                               {"accuracy_chosen_longer", it->second.accuracyChosenLonger},
+                               {"accuracy_chosen_not_longer", it->second.accuracyChosenNotLonger},
+                               {"pairs_chosen_longer", it->second.chosenLonger},
+                               {"reward_length_spearman", it->second.rewardLengthSpearman}};
+        if (auto it = f.calibration.find(d); it != f.calibration.end()) {
+          const Calibration& t = f.calibrationFitted.at(d);
+          const auto& temps = f.foldTemperatures.at(d);
+          dj["calibration"] = {
+              {"ece", it->second.ece}, {"brier", it->second.brier}, {"log_loss", it->second.logLoss}};
+          dj["calibration_fitted"] = {{"ece", t.ece},
+                                      {"brier", t.brier},
+                                      {"log_loss", t.logLoss},
+                                      {"fold_temperatures", {temps.first, temps.second}}};
+        }
+        if (auto it = f.interval.find(d); it != f.interval.end())
+          dj["accuracy_interval"] = {{"estimate", it->second.estimate},
+                                     {"low", it->second.low},
+                                     {"high", it->second.high},
+                                     {"level", 0.95},
+                                     {"resamples", o.resamples},
+                                     {"seed", o.seed}};
+        if (auto it = f.rewards.find(d); it != f.rewards.end()) {
+          const RewardStats& w = it->second;
+          dj["rewards"] = {{"count", w.count}, {"mean", w.mean},     {"std", w.std},
+                           {"min", w.min},     {"q05", w.q05},       {"q25", w.q25},
+                           {"median", w.median}, {"q75", w.q75},     {"q95", w.q95},
+                           {"max", w.max}};
+        }
+        rj["domains"][d == kWholeRun ? "*" : d] = dj;
+      }
+      j["runs"].push_back(rj);
+    }
+  }
+  if (!r.evaluations.empty()) {
+    j["evaluations"] = nlohmann::json::array();
+    for (const auto& e : r.evaluations) {
+      nlohmann::json ej = {{"run", e.info.runId},         {"evaluation", e.info.name},
+                           {"id", e.info.id},             {"source", e.info.source},
+                           {"pairs", e.info.pairs},       {"accuracy", e.accuracy},
+                           {"length_heuristic", e.lengthHeuristic}};
+      for (const auto& [d, c] : e.perDomain)
+        ej["domains"][d] = {{"pairs", c.total},
+                            {"accuracy", static_cast<double>(c.correct) /
+                                             static_cast<double>(c.total)}};
+      j["evaluations"].push_back(ej);
+    }
+  }
+  if (!r.comparisons.empty()) {
+    j["comparisons"] = nlohmann::json::array();
+    for (const auto& c : r.comparisons)
+      j["comparisons"].push_back({{"run_a", c.runA},
+                                  {"run_b", c.runB},
+                                  {"name_a", c.nameA},
+                                  {"name_b", c.nameB},
+                                  {"pairs", c.test.pairs},
+                                  {"accuracy_a", c.test.accuracyA},
+                                  {"accuracy_b", c.test.accuracyB},
+                                  {"only_a", c.test.onlyA},
+                                  {"only_b", c.test.onlyB},
+                                  {"p_value", c.test.pValue},
+                                  {"test", "exact McNemar (two-sided)"}});
+  }
+}
+
+// The report's CSV with a `run` column added (empty for rows of the whole method), then the
+// section rows.
+std::string withSectionsCsv(const Report& r, const std::string& csvText) {
+  std::istringstream in(csvText);
+  std::ostringstream os;
+  std::string line;
+  bool header = true;
+  while (std::getline(in, line)) {
+    os << line << (header ? ",run\n" : ",\n");
+    header = false;
+  }
+  return os.str() + sectionsCsv(r);
+}
+
+std::vector<const EvaluationSummary*> rewardBenchEvaluations(const Report& r) {
+  std::vector<const EvaluationSummary*> out;
+  for (const auto& e : r.evaluations)
+    if (e.rewardBenchV1 || e.rewardBenchV2) out.push_back(&e);
+  return out;
+}
+
+std::string rewardBenchJson(const Report& r) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto* e : rewardBenchEvaluations(r)) {
+    nlohmann::json ej = {{"run", e->info.runId},
+                         {"evaluation", e->info.name},
+                         {"method", e->methodName},
+                         {"seed", e->seed}};
+    if (e->rewardBenchV1) {
+      ej["version"] = 1;
+      ej["subsets"] = e->v1.subsets;
+      ej["sections"] = e->v1.sections;
+      ej["score"] = e->v1.score;
+    } else {
+      ej["version"] = 2;
+      ej["subsets"] = e->bestOfN;
+      ej["sections"] = nlohmann::json::object();
+      ej["score"] = e->bestOfNScore;
+      ej["prompts"] = e->prompts;
+      ej["unscored_groups"] = e->unscoredGroups;
+    }
+    j.push_back(ej);
+  }
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+// One table per RewardBench version: a row per evaluation with its sections (v1) or subsets (v2)
+// and the score.
+std::string rewardBenchTable(const std::vector<const EvaluationSummary*>& evals, bool v2,
+                             bool latex) {
+  std::vector<std::string> cols;
+  if (!v2) {
+    cols = rewardBenchSections();
+  } else {
+    std::set<std::string> names;
+    for (const auto* e : evals)
+      for (const auto& [k, v] : e->bestOfN) names.insert(k);
+    cols.assign(names.begin(), names.end());
+  }
+  std::ostringstream os;
+  std::vector<std::string> head = {"run", "method", "evaluation"};
+  head.insert(head.end(), cols.begin(), cols.end());
+  head.push_back("score");
+  tableHead(os, head, 3, latex);
+  for (const auto* e : evals) {
+    const auto& values = v2 ? e->bestOfN : e->v1.sections;
+    std::vector<std::string> cells = {std::to_string(e->info.runId),
+                                      cellText(e->methodName, latex), cellText(e->info.name, latex)};
+    for (const auto& c : cols) {
+      auto it = values.find(c);
+      cells.push_back(it == values.end() ? "-" : num(it->second, 4));
+    }
+    cells.push_back(num(v2 ? e->bestOfNScore : e->v1.score, 4));
+    for (size_t i = 0; i < cells.size(); ++i)
+      os << (i ? (latex ? " & " : " | ") : (latex ? "" : "| ")) << cells[i];
+    os << (latex ? " \\\\\n" : " |\n");
+  }
+  if (latex) os << "\\hline\n\\end{tabular}\n";
+  os << (latex ? "% " : "\n")
+     << (v2 ? "RewardBench 2: best-of-N per subset (mean over its prompts); score: mean over the "
+              "subsets present (groups with several correct completions are not scored)."
+            : "RewardBench: sections weighted by the official subset sizes; score: mean of the "
+              "sections present; a tie is wrong.")
+     << "\n";
+  return os.str();
+}
+
+std::string rewardBenchText(const Report& r, const std::string& format) {
+  const auto evals = rewardBenchEvaluations(r);
+  std::ostringstream os;
+  if (format == "csv") {
+    os << "run,evaluation,method,seed,version,column,value\n" << std::setprecision(10);
+    for (const auto* e : evals) {
+      const std::string id = std::to_string(e->info.runId) + "," + csvField(e->info.name) + "," +
+                             csvField(e->methodName) + "," + std::to_string(e->seed) + "," +
+                             (e->rewardBenchV1 ? "1" : "2") + ",";
+      const auto& subsets = e->rewardBenchV1 ? e->v1.subsets : e->bestOfN;
+      for (const auto& [k, v] : subsets) os << id << csvField("subset:" + k) << "," << v << "\n";
+      if (e->rewardBenchV1)
+        for (const auto& [k, v] : e->v1.sections)
+          os << id << csvField("section:" + k) << "," << v << "\n";
+      const double score = e->rewardBenchV1 ? e->v1.score : e->bestOfNScore;
+      os << id << "score,";
+      if (!std::isnan(score)) os << score;
+      os << "\n";
+    }
+    return os.str();
+  }
+  const bool latex = format == "latex";
+  if (evals.empty())
+    return latex ? "% no RewardBench evaluation\n"
+                 : "No RewardBench evaluation in these runs (rewardrouter-cli evaluate).\n";
+  std::vector<const EvaluationSummary*> v1, v2;
+  for (const auto* e : evals) (e->rewardBenchV1 ? v1 : v2).push_back(e);
+  if (!v1.empty()) os << rewardBenchTable(v1, false, latex);
+  if (!v2.empty()) os << (v1.empty() ? "" : "\n") << rewardBenchTable(v2, true, latex);
+  return os.str();
+}
+
+std::string textOf(const Report& report, const std::string& format) {
+  const bool byCapability = report.by == "capability";
+  if (report.by == "seed") {
+    if (format == "md") return seedTable(report, false);
+    if (format == "latex") return seedTable(report, true);
+    if (format == "csv") return seedCsv(report);
+  }
+  if (format == "md") return byCapability ? capabilityTable(report, false) : table(report, false);
+  if (format == "latex") return byCapability ? capabilityTable(report, true) : table(report, true);
+  if (format == "csv") return byCapability ? capabilityCsv(report) : csv(report);
+  throw InputError("report: unknown format '" + format + "' (md, csv, json, latex)");
 }
 
 }  // namespace
 
 std::string formatReport(const Report& report, const std::string& format) {
   if (!report.by.empty()) checkReportBreakdown(report.by);
-  const bool byCapability = report.by == "capability";
-  if (report.by == "seed") {
-    if (format == "md") return seedTable(report, false);
-    if (format == "latex") return seedTable(report, true);
-    if (format == "csv") return seedCsv(report);
-    if (format == "json") return seedJson(report);
+  if (report.options.rewardBench) {
+    if (format == "json") return rewardBenchJson(report);
+    if (format == "md" || format == "latex" || format == "csv")
+      return rewardBenchText(report, format);
   }
-  if (format == "md") return byCapability ? capabilityTable(report, false) : table(report, false);
-  if (format == "latex") return byCapability ? capabilityTable(report, true) : table(report, true);
-  if (format == "csv") return byCapability ? capabilityCsv(report) : csv(report);
-  if (format == "json") return byCapability ? capabilityJson(report) : json(report);
-  throw InputError("report: unknown format '" + format + "' (md, csv, json, latex)");
+  if (format == "json") {
+    nlohmann::json j = report.by == "seed"         ? seedJson(report)
+                       : report.by == "capability" ? capabilityJson(report)
+                                                   : json(report);
+    addSectionsJson(report, j);
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  }
+  const std::string text = textOf(report, format);
+  if (format != "csv" && !report.evaluations.empty() && !report.options.anySection())
+    return text + sectionsText(report, format == "latex");
+  if (!report.options.anySection()) return text;
+  if (format == "csv") return withSectionsCsv(report, text);
+  return text + sectionsText(report, format == "latex");
 }
 
 }  // namespace rr::core

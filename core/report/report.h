@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "eval/metrics.h"
+#include "eval/rewardbench.h"
 #include "store/runstore.h"
 
 namespace rr::core {
@@ -43,21 +45,98 @@ struct MethodSummary {
   int aheadOfBaseline = 0;
 };
 
+// The sections `report` adds after its table on request (docs/EVALUATION.md): per run and
+// domain of the evaluated pairs.
+struct ReportOptions {
+  bool lengthBias = false;   // --length-bias
+  bool calibration = false;  // --calibration
+  bool intervals = false;    // --ci: bootstrap intervals of every accuracy
+  bool rewardStats = false;  // --reward-stats
+  int resamples = 1000;      // bootstrap resamples (--ci-resamples)
+  std::uint64_t seed = 0;    // bootstrap seed (--ci-seed)
+  std::vector<std::int64_t> compare;  // empty, or runs A and B for the exact McNemar test
+  // --rewardbench: formatReport prints the RewardBench scores of the evaluations instead.
+  bool rewardBench = false;
+  bool anySection() const {
+    return lengthBias || calibration || intervals || rewardStats || !compare.empty();
+  }
+};
+
+// A run's evaluation on another pairs file (`rewardrouter-cli evaluate`).
+struct EvaluationSummary {
+  EvaluationInfo info;
+  std::string experiment, method, methodName;
+  int seed = 0;
+  std::map<std::string, SubsetCount> perDomain;  // right / pairs per domain (subset)
+  double accuracy = 0;         // mean over domains
+  double lengthHeuristic = 0;  // "longer response wins", mean over domains; NaN without texts
+  // RewardBench: v1 when a domain is a v1 subset and no pair has a best-of-N group.
+  bool rewardBenchV1 = false;
+  RewardBenchScore v1;
+  // RewardBench 2 (pairs with groups): best-of-N per subset (mean over its prompts), the number
+  // of prompts per subset, and the mean over subsets. Groups with several correct completions
+  // (the Ties subset) are not scored here; `unscoredGroups` counts them.
+  bool rewardBenchV2 = false;
+  std::map<std::string, double> bestOfN;
+  std::map<std::string, std::int64_t> prompts;
+  double bestOfNScore = 0;
+  std::int64_t unscoredGroups = 0;
+};
+
+// One run's figures, per domain of its evaluated pairs and for all its pairs together
+// (kWholeRun): pooled for length bias, calibration and rewards; for the interval, the mean over
+// domains, as the accuracy table's mean column.
+struct RunFigures {
+  std::int64_t runId = 0;
+  std::string experiment, method, methodName;
+  int seed = 0;
+  std::vector<std::string> domains;  // sorted, then kWholeRun
+  std::map<std::string, std::int64_t> pairs;
+  std::map<std::string, double> accuracy;  // on the evaluated pairs
+  std::map<std::string, LengthBias> lengthBias;
+  std::map<std::string, Calibration> calibration;
+  // Calibration after a temperature fitted by two-fold cross-fitting on the evaluated pairs
+  // (pairs in id order, alternately in fold 0 and 1; each fold's probabilities use the
+  // temperature fitted on the other fold). The store keeps no validation rewards to fit on.
+  std::map<std::string, Calibration> calibrationFitted;
+  std::map<std::string, std::pair<double, double>> foldTemperatures;
+  std::map<std::string, Interval> interval;
+  std::map<std::string, RewardStats> rewards;
+};
+
+struct RunComparison {
+  std::int64_t runA = 0, runB = 0;
+  std::string nameA, nameB;
+  McNemar test;
+};
+
 struct Report {
   std::string by;                         // "" (the main table) or one of reportBreakdowns()
   std::vector<std::string> domains;       // sorted, without "*"
   std::vector<std::string> capabilities;  // sorted; filled with by == "capability"
   std::vector<int> seeds;                 // sorted; filled with by == "seed"
   std::vector<MethodSummary> methods;
+  // The "longer response wins" rule on the evaluated pairs of each experiment's runs (each pair
+  // once): experiment -> domain -> accuracy, kWholeRun for the mean over domains. Experiments
+  // whose pairs' texts are not in the store have none.
+  std::map<std::string, std::map<std::string, double>> lengthHeuristic;
+  ReportOptions options;
+  std::vector<RunFigures> runs;  // filled when options ask for a per-run section
+  std::vector<RunComparison> comparisons;  // filled with options.compare
+  std::vector<EvaluationSummary> evaluations;  // of the finished runs in the report
 };
 
 // Finished runs among runIds (all finished runs when empty), grouped by experiment and method name.
 // `by`: "" for the main table, or a breakdown from reportBreakdowns() (InputError otherwise).
+// options.compare names two runs of the store (whether or not among runIds); InputError when
+// either is not a finished run or they share no evaluated pair.
 Report buildReport(const RunStore& store, const std::vector<std::int64_t>& runIds = {},
-                   const std::string& by = "");
+                   const std::string& by = "", const ReportOptions& options = {});
 
 // md | csv | json | latex; the breakdown report.by names when it is set. Markdown and LaTeX mark
-// the best value of each accuracy column bold.
+// the best value of each accuracy column bold. With options.rewardBench, the RewardBench table
+// of the evaluations (JSON: one object per evaluation with run, evaluation, subsets, sections,
+// score).
 std::string formatReport(const Report& report, const std::string& format);
 std::vector<std::string> reportFormats();
 

@@ -112,6 +112,28 @@ DELETE FROM results WHERE domain = '*';
     // 3: each run's identity, also written into its saved model's manifest, so that a model
     // folder left by an earlier store's run of the same id is not served for a new one.
     "ALTER TABLE runs ADD COLUMN uuid TEXT;",
+    // 4: runs evaluated on other pairs files (an imported benchmark), kept apart from the run's
+    // own test pairs in `examples`; group_id is a pair's best-of-N group (RewardBench 2).
+    R"sql(
+CREATE TABLE evaluations(
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  name TEXT NOT NULL,
+  source TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  UNIQUE(run_id, name));
+CREATE TABLE evaluation_examples(
+  evaluation_id INTEGER NOT NULL REFERENCES evaluations(id),
+  example_id TEXT NOT NULL,
+  domain TEXT NOT NULL,
+  group_id TEXT NOT NULL DEFAULT '',
+  reward_chosen REAL NOT NULL,
+  reward_rejected REAL NOT NULL,
+  margin REAL NOT NULL,
+  routed_to TEXT NOT NULL DEFAULT '',
+  correct INTEGER NOT NULL,
+  PRIMARY KEY(evaluation_id, example_id));
+)sql",
 };
 
 // Tables each schema version has; a file without them is not a run store.
@@ -284,6 +306,10 @@ bool identify(const std::string& path, bool forWriting) {
   }
   std::vector<std::string> needed(std::begin(kTablesV1), std::end(kTablesV1));
   if (version >= 2) needed.push_back("run_results");
+  if (version >= 4) {
+    needed.push_back("evaluations");
+    needed.push_back("evaluation_examples");
+  }
   for (const auto& t : needed)
     if (!tables.count(t)) throw notAStore(path, "no table '" + t + "'");
   return false;
@@ -712,6 +738,66 @@ std::vector<CapabilityCount> RunStore::capabilityCounts(
   return out;
 }
 
+std::map<std::int64_t, std::vector<ScoredPair>> RunStore::scoredPairs(
+    const std::vector<std::int64_t>& runIds) const {
+  // SQLite's length() of TEXT counts characters (code points), not bytes.
+  Stmt s(m_db,
+         "SELECT e.run_id, e.example_id, e.domain, e.reward_chosen, e.reward_rejected, e.correct, "
+         "coalesce(length(p.chosen), -1), coalesce(length(p.rejected), -1) "
+         "FROM examples e LEFT JOIN pairs p ON p.id = e.example_id WHERE e.run_id IN (" +
+             idList(runIds) + ") ORDER BY e.run_id, e.example_id");
+  std::map<std::int64_t, std::vector<ScoredPair>> out;
+  while (s.step()) {
+    ScoredPair p;
+    p.id = s.text(1);
+    p.domain = s.text(2);
+    p.rewardChosen = s.f64(3);
+    p.rewardRejected = s.f64(4);
+    p.correct = s.i64(5) != 0;
+    p.chosenLength = s.i64(6);
+    p.rejectedLength = s.i64(7);
+    out[s.i64(0)].push_back(std::move(p));
+  }
+  return out;
+}
+
+std::vector<EvaluationInfo> RunStore::evaluations(const std::vector<std::int64_t>& runIds) const {
+  std::vector<EvaluationInfo> out;
+  if (userVersion(m_db) < 4) return out;
+  Stmt s(m_db,
+         "SELECT v.id, v.run_id, v.name, v.source, v.created_at, "
+         "(SELECT count(*) FROM evaluation_examples x WHERE x.evaluation_id = v.id) "
+         "FROM evaluations v" +
+             (runIds.empty() ? std::string() : " WHERE v.run_id IN (" + idList(runIds) + ")") +
+             " ORDER BY v.run_id, v.id");
+  while (s.step()) out.push_back({s.i64(0), s.i64(1), s.text(2), s.text(3), s.text(4), s.i64(5)});
+  return out;
+}
+
+std::vector<ScoredPair> RunStore::evaluationPairs(std::int64_t evaluationId) const {
+  std::vector<ScoredPair> out;
+  if (userVersion(m_db) < 4) return out;
+  Stmt s(m_db,
+         "SELECT x.example_id, x.domain, x.reward_chosen, x.reward_rejected, x.correct, "
+         "coalesce(length(p.chosen), -1), coalesce(length(p.rejected), -1), x.group_id "
+         "FROM evaluation_examples x LEFT JOIN pairs p ON p.id = x.example_id "
+         "WHERE x.evaluation_id = ? ORDER BY x.example_id");
+  s.bind(1, evaluationId);
+  while (s.step()) {
+    ScoredPair p;
+    p.id = s.text(0);
+    p.domain = s.text(1);
+    p.rewardChosen = s.f64(2);
+    p.rewardRejected = s.f64(3);
+    p.correct = s.i64(4) != 0;
+    p.chosenLength = s.i64(5);
+    p.rejectedLength = s.i64(6);
+    p.group = s.text(7);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 // --------------------------------------------------------------------------------- RunWriter
 
 RunWriter::RunWriter(const std::string& path) {
@@ -872,6 +958,47 @@ void RunWriter::addPairs(const std::vector<PreferencePair>& pairs) {
       s.run();
     }
   });
+}
+
+std::int64_t RunWriter::addEvaluation(std::int64_t runId, const std::string& name,
+                                      const std::string& source,
+                                      const std::vector<PreferencePair>& pairs,
+                                      const std::vector<EvaluationExample>& rows) {
+  std::int64_t id = 0;
+  inTransaction(m_db, [&] {
+    {
+      Stmt q(m_db, "SELECT count(*) FROM evaluations WHERE run_id = ? AND name = ?");
+      q.bind(1, runId).bind(2, name);
+      q.step();
+      if (q.i64(0) > 0)
+        throw InputError("run " + std::to_string(runId) + " already has an evaluation named '" +
+                         name + "'; choose another --name");
+    }
+    Stmt v(m_db, "INSERT INTO evaluations(run_id, name, source, created_at) VALUES(?,?,?,?)");
+    v.bind(1, runId).bind(2, name).bind(3, source).bind(4, nowIso());
+    v.run();
+    id = sqlite3_last_insert_rowid(m_db);
+    Stmt t(m_db,
+           "INSERT OR IGNORE INTO pairs(id, domain, prompt, chosen, rejected, split, capabilities) "
+           "VALUES(?,?,?,?,?,?,?)");
+    for (const auto& p : pairs) {
+      checkDomainName(p.domain, "run store: pair " + p.id);
+      t.bind(1, p.id).bind(2, p.domain).bind(3, p.prompt).bind(4, p.chosen).bind(5, p.rejected);
+      t.bind(6, p.split).bind(7, nlohmann::json(p.capabilities).dump());
+      t.run();
+    }
+    Stmt x(m_db,
+           "INSERT INTO evaluation_examples(evaluation_id, example_id, domain, group_id, "
+           "reward_chosen, reward_rejected, margin, routed_to, correct) VALUES(?,?,?,?,?,?,?,?,?)");
+    for (const auto& e : rows) {
+      const ExampleRow& r = e.row;
+      x.bind(1, id).bind(2, r.exampleId).bind(3, r.domain).bind(4, e.group);
+      x.bind(5, r.rewardChosen).bind(6, r.rewardRejected).bind(7, r.rewardChosen - r.rewardRejected);
+      x.bind(8, r.routedTo).bind(9, r.correct ? 1 : 0);
+      x.run();
+    }
+  });
+  return id;
 }
 
 }  // namespace rr::core

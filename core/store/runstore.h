@@ -10,12 +10,13 @@
 
 #include "common/runtypes.h"
 #include "data/pair.h"
+#include "eval/metrics.h"
 
 struct sqlite3;
 
 namespace rr::core {
 
-constexpr int kStoreSchemaVersion = 3;
+constexpr int kStoreSchemaVersion = 4;
 // PRAGMA application_id of a run store ("RRst"); stores of schema version 1 carry 0.
 constexpr std::uint32_t kStoreApplicationId = 0x52527374;
 // The domain name of results that describe a whole run (the mean over domains, parameters,
@@ -77,6 +78,21 @@ struct CapabilityCount {
   std::int64_t correct = 0;  // of those pairs, the ones the run ranked right
 };
 
+// A run evaluated on another pairs file (`rewardrouter-cli evaluate`, schema 4).
+struct EvaluationInfo {
+  std::int64_t id = 0, runId = 0;
+  std::string name;    // unique per run
+  std::string source;  // the pairs file as given
+  std::string createdAt;
+  std::int64_t pairs = 0;
+};
+
+// One scored pair of an evaluation; `group` is its best-of-N group ("" for a plain pair).
+struct EvaluationExample {
+  ExampleRow row;  // row.runId: the evaluated run
+  std::string group;
+};
+
 struct LogRow {
   std::int64_t runId = 0;
   double wallTime = 0;  // seconds since the run started
@@ -120,6 +136,14 @@ class RunStore {
   std::optional<PreferencePair> pair(const std::string& id) const;
   // Per run and capability name found in the labels of its evaluated pairs, ordered by both.
   std::vector<CapabilityCount> capabilityCounts(const std::vector<std::int64_t>& runIds) const;
+  // Every evaluated pair of the runs with the character lengths of its responses (-1 when the
+  // pair's texts are not in the store), grouped by run, ordered by pair id.
+  std::map<std::int64_t, std::vector<ScoredPair>> scoredPairs(
+      const std::vector<std::int64_t>& runIds) const;
+  // Evaluations of the runs (all runs when empty), by run then id; none in stores before 4.
+  std::vector<EvaluationInfo> evaluations(const std::vector<std::int64_t>& runIds = {}) const;
+  // The scored pairs of one evaluation, with lengths as scoredPairs, ordered by pair id.
+  std::vector<ScoredPair> evaluationPairs(std::int64_t evaluationId) const;
   // Marks running/queued runs of dead writer processes on this host as interrupted; returns count.
   // Read-write stores only.
   int markInterrupted();
@@ -156,6 +180,11 @@ class RunWriter {
   void addExamples(const std::vector<ExampleRow>& rows);
   void addComponent(const ComponentRow& c);
   void addPairs(const std::vector<PreferencePair>& pairs);  // texts, once per database
+  // Stores an evaluation of `runId` with its pairs' texts and scored pairs in one transaction;
+  // InputError when the run already has an evaluation of that name (nothing written).
+  std::int64_t addEvaluation(std::int64_t runId, const std::string& name,
+                             const std::string& source, const std::vector<PreferencePair>& pairs,
+                             const std::vector<EvaluationExample>& rows);
   void flush();
 
  private:

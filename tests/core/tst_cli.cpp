@@ -208,6 +208,96 @@ class TestCli : public QObject {
     r = cli({"list", "--db", db});
     QCOMPARE(r.code, 0);
     QVERIFY(r.out.contains("finished"));
+
+    // The evaluation sections (docs/EVALUATION.md) on the run's test pairs.
+    r = cli({"report", "--db", db, "--length-bias", "--calibration", "--ci", "--reward-stats",
+             "--ci-resamples", "50", "--format", "json"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const QJsonObject e = QJsonDocument::fromJson(r.out.toUtf8()).object();
+    const QJsonObject all =
+        e["runs"].toArray()[0].toObject()["domains"].toObject()["*"].toObject();
+    QVERIFY(all["pairs"].toInt() > 0);
+    const QJsonObject iv = all["accuracy_interval"].toObject();
+    QVERIFY(iv["low"].toDouble() <= iv["estimate"].toDouble() &&
+            iv["estimate"].toDouble() <= iv["high"].toDouble());
+    QCOMPARE(iv["resamples"].toInt(), 50);
+    QVERIFY(all["calibration"].toObject()["brier"].toDouble() >= 0);
+    QVERIFY(e["length_heuristic"].toObject().contains("smoke"));
+    r = cli({"report", "--db", db});
+    QVERIFY2(r.out.contains("| longer response wins | - |"), qPrintable(r.out));
+    // A run against itself: no discordant pair, p = 1.
+    r = cli({"report", "--db", db, "--compare", "1", "1"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY2(r.out.contains(" | 0 | 0 | 1.0000 |"), qPrintable(r.out));
+    r = cli({"report", "--db", db, "--compare", "1"});
+    QCOMPARE(r.code, 2);
+    QCOMPARE(r.err, QStringLiteral(
+                        "error: report: --compare takes two run ids: --compare RUN_A RUN_B\n"));
+    r = cli({"report", "--db", db, "--compare", "1", "9"});
+    QCOMPARE(r.code, 2);
+    QCOMPARE(r.err, "error: report: --compare: run 9 does not exist in " + db + "\n");
+
+    // A RewardBench file imported, evaluated with run 1's saved system, scored by report.
+    const QString rb = writeFile(
+        m_dir, "rb.jsonl",
+        R"({"prompt":"Is water wet?","chosen":"Yes, water makes things wet.","chosen_model":"a","rejected":"No.","rejected_model":"b","subset":"alpacaeval-easy","id":1}
+{"prompt":"Sort [2,1]","chosen":"[1,2]","chosen_model":"a","rejected":"[2,1] sorted is [2,1]","rejected_model":"b","subset":"hep-python","id":2}
+{"prompt":"Say hi","chosen":"Hi!","chosen_model":"a","rejected":"Go away.","rejected_model":"b","subset":"refusals-offensive","id":3}
+)");
+    const QString rbPairs = m_dir.path() + "/rb-pairs.jsonl";
+    r = cli({"import", "--format", "rewardbench", rb, "-o", rbPairs});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    r = cli({"evaluate", "--db", db, "--run", "1", rbPairs});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY2(r.out.startsWith("evaluation 1 'rb-pairs' of run 1: 3 pairs, accuracy "),
+             qPrintable(r.out));
+    r = cli({"report", "--db", db, "--rewardbench", "--format", "json"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const QJsonArray rbj = QJsonDocument::fromJson(r.out.toUtf8()).array();
+    QCOMPARE(rbj.size(), 1);
+    const QJsonObject rb1 = rbj[0].toObject();
+    QCOMPARE(rb1["run"].toInt(), 1);
+    QCOMPARE(rb1["evaluation"].toString(), QStringLiteral("rb-pairs"));
+    QCOMPARE(rb1["subsets"].toObject().size(), 3);
+    QCOMPARE(rb1["sections"].toObject().keys(),
+             (QStringList{"Chat", "Reasoning", "Safety"}));
+    double sections = 0;
+    for (const auto& v : rb1["sections"].toObject()) sections += v.toDouble();
+    QVERIFY(std::abs(rb1["score"].toDouble() - sections / 3) < 1e-12);
+    r = cli({"report", "--db", db});
+    QVERIFY2(r.out.contains("### Evaluations") && r.out.contains("| rb-pairs | 3 |"),
+             qPrintable(r.out));
+
+    // Refused with one line, exit 2, and the store unchanged.
+    const QByteArray before = sha256(db);
+    r = cli({"evaluate", "--db", db, "--run", "1", rbPairs});
+    QCOMPARE(r.code, 2);
+    QCOMPARE(r.err, "error: " + db +
+                        ": run 1 already has an evaluation named 'rb-pairs'; choose another "
+                        "--name\n");
+    r = cli({"evaluate", "--db", db, "--run", "9", rbPairs});
+    QCOMPARE(r.code, 2);
+    QCOMPARE(r.err, "error: " + db + ": no run 9\n");
+    const QString bad = writeFile(m_dir, "bad-pairs.jsonl", "{\"domain\":\"x\",\"prompt\":1}\n");
+    r = cli({"evaluate", "--db", db, "--run", "1", "--name", "bad", bad});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.startsWith("error: " + bad + ":1: ") && r.err.count('\n') == 1,
+             qPrintable(r.err));
+    const QString models = db + ".models/run-1";
+    QVERIFY(QDir().rename(models, models + ".away"));
+    r = cli({"evaluate", "--db", db, "--run", "1", "--name", "other", rbPairs});
+    QVERIFY(QDir().rename(models + ".away", models));
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.startsWith("error: ") && r.err.count('\n') == 1, qPrintable(r.err));
+    QCOMPARE(sha256(db), before);
+    std::int64_t queued = 0;
+    {
+      rr::core::RunWriter w(db.toStdString());
+      queued = w.createRun("smoke", "baseline", "baseline", 9, "{}");
+    }
+    r = cli({"evaluate", "--db", db, "--run", QString::number(queued), rbPairs});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("is queued, not finished"), qPrintable(r.err));
   }
 
   void readingCommandsModifyNothing() {

@@ -73,6 +73,58 @@ class TestReport : public QObject {
     return {};
   }
 
+  // Pairs with known character lengths (q4's chosen "éé" is 2 characters, 4 bytes) and two runs
+  // of one experiment: A ranks q1, q3, q4 right (q5 a tie), B ranks q1, q2 right.
+  std::string m_evalDb;
+  std::int64_t m_runA = 0, m_runB = 0;
+  void fillEvalStore() {
+    m_evalDb = (m_dir.path() + "/eval.db").toStdString();
+    RunWriter w(m_evalDb);
+    const struct {
+      const char *id, *domain, *chosen, *rejected;
+    } texts[] = {{"q1", "a", "xxxx", "yy"},
+                 {"q2", "a", "x", "yyy"},
+                 {"q3", "b", "xxx", "yy"},
+                 {"q4", "b", "\u00e9\u00e9", "yyy"},
+                 {"q5", "b", "xxxxx", "y"}};
+    std::vector<PreferencePair> pairs;
+    for (const auto& t : texts) {
+      PreferencePair p;
+      p.id = t.id;
+      p.domain = t.domain;
+      p.prompt = "p";
+      p.chosen = t.chosen;
+      p.rejected = t.rejected;
+      p.split = "test";
+      pairs.push_back(p);
+    }
+    w.addPairs(pairs);
+    auto add = [&](const char* method, const std::vector<std::pair<double, double>>& rewards) {
+      const auto id = w.createRun("exp", method, method, 1, "{}");
+      std::vector<ExampleRow> rows;
+      std::map<std::string, std::pair<int, int>> perDomain;
+      for (size_t i = 0; i < rewards.size(); ++i) {
+        const bool ok = rewards[i].first > rewards[i].second;
+        rows.push_back({id, texts[i].id, texts[i].domain, rewards[i].first, rewards[i].second, "",
+                        ok, ""});
+        perDomain[texts[i].domain].first += ok;
+        perDomain[texts[i].domain].second += 1;
+      }
+      w.addExamples(rows);
+      double mean = 0;
+      for (const auto& [d, c] : perDomain) {
+        const double a = static_cast<double>(c.first) / c.second;
+        w.addResults({{id, d, "accuracy", a}});
+        mean += a / 2;
+      }
+      w.addResults({{id, "*", "accuracy", mean}});
+      w.setStatus(id, RunStatus::Finished);
+      return id;
+    };
+    m_runA = add("baseline", {{1, 0}, {0, 1}, {std::log(3.0), 0}, {2, 1}, {0, 0}});
+    m_runB = add("rodos", {{1, 0}, {2, 1}, {0, 1}, {0, 1}, {0, 0}});
+  }
+
  private Q_SLOTS:
   void initTestCase() {
     m_db = (m_dir.path() + "/r.db").toStdString();
@@ -95,6 +147,7 @@ class TestReport : public QObject {
     const auto failed = w.createRun("exp", "rodos", "rodos", 2, "{}");
     w.setStatus(failed, RunStatus::Failed, "boom");
     fillCapabilityStore();
+    fillEvalStore();
   }
 
   void aggregatesFinishedRunsOverSeeds() {
@@ -354,6 +407,233 @@ class TestReport : public QObject {
     QCOMPARE(byError("domain"), QString("report: --by must be capability or seed (got 'domain')"));
     auto store = RunStore::open(m_capDb);
     QVERIFY_THROWS_EXCEPTION(InputError, buildReport(*store, {}, "capabilities"));
+  }
+
+  void lengthHeuristicRowInTheTable() {
+    auto store = RunStore::open(m_evalDb, true);
+    const Report r = buildReport(*store);
+    // a: q1 right, q2 wrong; b: q3, q5 right, q4 wrong ("éé" has 2 characters, not 4 bytes).
+    QCOMPARE(r.lengthHeuristic.at("exp").at("a"), 0.5);
+    QVERIFY(std::abs(r.lengthHeuristic.at("exp").at("b") - 2.0 / 3) < 1e-12);
+    QVERIFY(std::abs(r.lengthHeuristic.at("exp").at("*") - 7.0 / 12) < 1e-12);
+    const QString md = QString::fromStdString(formatReport(r, "md"));
+    QVERIFY2(md.contains("| longer response wins | - | 0.5000 | 0.6667 | 0.5833 | - | - | - | - | "
+                         "- | - |\n"),
+             qPrintable(md));
+    const QString tex = QString::fromStdString(formatReport(r, "latex"));
+    QVERIFY2(tex.contains("longer response wins & - & 0.5000 & 0.6667 & 0.5833 & -"),
+             qPrintable(tex));
+    const QString csv = QString::fromStdString(formatReport(r, "csv"));
+    QVERIFY2(csv.contains("exp,length-heuristic,longer response wins,,b,accuracy,0.6666666667,0\n"),
+             qPrintable(csv));
+    const auto j =
+        QJsonDocument::fromJson(QByteArray::fromStdString(formatReport(r, "json"))).object();
+    QCOMPARE(j["length_heuristic"].toObject()["exp"].toObject()["a"].toDouble(), 0.5);
+    // The store without pair texts has no reference row.
+    auto plain = RunStore::open(m_db, true);
+    QVERIFY(!QString::fromStdString(formatReport(buildReport(*plain), "md"))
+                 .contains("longer response wins"));
+  }
+
+  void sectionFigures() {
+    auto store = RunStore::open(m_evalDb, true);
+    ReportOptions o;
+    o.lengthBias = o.calibration = o.intervals = o.rewardStats = true;
+    o.resamples = 200;
+    o.seed = 3;
+    const Report r = buildReport(*store, {}, "", o);
+    QCOMPARE(r.runs.size(), size_t(2));
+    const RunFigures& a = r.runs[0];
+    QCOMPARE(a.runId, m_runA);
+    QCOMPARE(a.domains, (std::vector<std::string>{"a", "b", "*"}));
+    // All five pairs: chosen longer in q1, q3, q5 (A right on q1, q3); not longer q2, q4 (q4).
+    const LengthBias& lb = a.lengthBias.at("*");
+    QCOMPARE(lb.heuristicAccuracy, 0.6);
+    QVERIFY(std::abs(lb.accuracyChosenLonger - 2.0 / 3) < 1e-12);
+    QCOMPARE(lb.accuracyChosenNotLonger, 0.5);
+    // Domain a: margins 1 and -1, so ECE = sigmoid(1) - 1/2.
+    const double s1 = 1 / (1 + std::exp(-1.0));
+    QVERIFY(std::abs(a.calibration.at("a").ece - (s1 - 0.5)) < 1e-12);
+    QVERIFY(std::abs(a.calibration.at("a").brier - ((1 - s1) * (1 - s1) + s1 * s1) / 2) < 1e-12);
+    // Rewards 0 x5, 1 x3, ln 3, 2.
+    QVERIFY(std::abs(a.rewards.at("*").mean - (5 + std::log(3.0)) / 10) < 1e-12);
+    QCOMPARE(a.rewards.at("*").median, 0.5);
+    QCOMPARE(a.rewards.at("*").count, std::int64_t{10});
+    // B: domain a all right, b all wrong: every stratified resample gives 1, 0 and 0.5.
+    const RunFigures& b = r.runs[1];
+    QCOMPARE(b.interval.at("a").low, 1.0);
+    QCOMPARE(b.interval.at("b").high, 0.0);
+    QCOMPARE(b.interval.at("*").low, 0.5);
+    QCOMPARE(b.interval.at("*").high, 0.5);
+
+    const QString md = QString::fromStdString(formatReport(r, "md"));
+    for (const char* h : {"### Length bias", "### Calibration", "### Accuracy intervals",
+                          "### Rewards", "200 resamples", "seed 3"})
+      QVERIFY2(md.contains(h), qPrintable(md));
+    QVERIFY2(md.contains("| 2 | rodos | 1 | mean over domains | 5 | 0.5000 | 0.5000 | 0.5000 |"),
+             qPrintable(md));
+    QVERIFY2(md.contains("| 1 | baseline | 1 | all pairs | 5 | 0.6000 | 0.6000 | 0.6667 | "
+                         "0.5000 | 3 |"),
+             qPrintable(md));
+    const QString tex = QString::fromStdString(formatReport(r, "latex"));
+    QVERIFY2(tex.contains("% Calibration\n\\begin{tabular}"), qPrintable(tex));
+    QVERIFY2(tex.contains("2 & rodos & 1 & b & 3 & 0.0000 & 0.0000 & 0.0000 \\\\"),
+             qPrintable(tex));
+    const QString csv = QString::fromStdString(formatReport(r, "csv"));
+    QVERIFY2(csv.startsWith("experiment,method,method_name,seeds,column,metric,mean,std,run\n"),
+             qPrintable(csv));
+    QVERIFY2(csv.contains("exp,baseline,baseline,1,*,length_heuristic_accuracy,0.6,0," +
+                          QString::number(m_runA) + "\n"),
+             qPrintable(csv));
+    QVERIFY2(csv.contains("exp,rodos,rodos,1,*,accuracy_ci_low,0.5,0," + QString::number(m_runB)),
+             qPrintable(csv));
+    const auto j =
+        QJsonDocument::fromJson(QByteArray::fromStdString(formatReport(r, "json"))).object();
+    const auto runs = j["runs"].toArray();
+    QCOMPARE(runs.size(), 2);
+    const auto all = runs[0].toObject()["domains"].toObject()["*"].toObject();
+    QCOMPARE(all["length_bias"].toObject()["heuristic_accuracy"].toDouble(), 0.6);
+    QCOMPARE(all["rewards"].toObject()["median"].toDouble(), 0.5);
+    QVERIFY(all["calibration_fitted"].toObject()["fold_temperatures"].toArray().size() == 2);
+    QCOMPARE(runs[1].toObject()["domains"].toObject()["*"].toObject()["accuracy_interval"]
+                 .toObject()["low"]
+                 .toDouble(),
+             0.5);
+  }
+
+  void pairedTestBetweenRuns() {
+    auto store = RunStore::open(m_evalDb, true);
+    ReportOptions o;
+    o.compare = {m_runA, m_runB};
+    const Report r = buildReport(*store, {}, "", o);
+    QCOMPARE(r.comparisons.size(), size_t(1));
+    const McNemar& t = r.comparisons[0].test;
+    QCOMPARE(t.pairs, std::int64_t{5});
+    QCOMPARE(t.onlyA, std::int64_t{2});  // q3, q4
+    QCOMPARE(t.onlyB, std::int64_t{1});  // q2
+    QCOMPARE(t.pValue, 1.0);
+    const QString md = QString::fromStdString(formatReport(r, "md"));
+    QVERIFY2(md.contains("| 1 baseline | 2 rodos | 5 | 0.6000 | 0.4000 | 2 | 1 | 1.0000 |"),
+             qPrintable(md));
+    const auto j =
+        QJsonDocument::fromJson(QByteArray::fromStdString(formatReport(r, "json"))).object();
+    QCOMPARE(j["comparisons"].toArray()[0].toObject()["only_a"].toInt(), 2);
+    const QString csv = QString::fromStdString(formatReport(r, "csv"));
+    QVERIFY2(csv.contains(",,,5,run 1 vs run 2,mcnemar_p,1,0,1\n"), qPrintable(csv));
+    // A run that does not exist, or runs without a shared pair: one line each.
+    o.compare = {m_runA, 99};
+    try {
+      buildReport(*store, {}, "", o);
+      QFAIL("no error");
+    } catch (const InputError& e) {
+      QCOMPARE(QString(e.what()),
+               QString("report: --compare: run 99 does not exist in ") +
+                   QString::fromStdString(m_evalDb));
+    }
+    auto plain = RunStore::open(m_db, true);
+    o.compare = {1, 2};
+    QVERIFY_EXCEPTION_THROWN(buildReport(*plain, {}, "", o), InputError);
+  }
+
+  // Evaluations of a run (schema 4): a RewardBench v1 file with a tie, and a RewardBench 2 one.
+  void rewardBenchScoresOfEvaluations() {
+    const std::string db = (m_dir.path() + "/rb.db").toStdString();
+    std::int64_t run = 0;
+    {
+      RunWriter w(db);
+      run = w.createRun("exp", "baseline", "baseline", 1, "{}");
+      w.setStatus(run, RunStatus::Finished);
+      auto pairOf = [](const std::string& subset, const std::string& c, const std::string& r,
+                       const std::string& group = "") {
+        PreferencePair p;
+        p.domain = subset;
+        p.prompt = "p" + group;
+        p.chosen = c;
+        p.rejected = r;
+        p.split = "test";
+        p.group = group;
+        p.id = makePairId(p.domain, p.prompt, p.chosen, p.rejected);
+        return p;
+      };
+      auto rowsOf = [&](const std::vector<PreferencePair>& pairs,
+                        const std::vector<std::pair<double, double>>& rewards) {
+        std::vector<EvaluationExample> rows;
+        for (size_t i = 0; i < pairs.size(); ++i)
+          rows.push_back({{run, pairs[i].id, pairs[i].domain, rewards[i].first,
+                           rewards[i].second, "", rewards[i].first > rewards[i].second, ""},
+                          pairs[i].group});
+        return rows;
+      };
+      // hep-go 1/2, alpacaeval-easy 1/1, mt-bench-easy 0/1 (a tie).
+      const std::vector<PreferencePair> v1 = {
+          pairOf("hep-go", "aa", "b"), pairOf("hep-go", "c", "dd"),
+          pairOf("alpacaeval-easy", "e", "f"), pairOf("mt-bench-easy", "g", "h")};
+      w.addEvaluation(run, "rb1", "rb1.jsonl", v1, rowsOf(v1, {{1, 0}, {0, 1}, {2, 1}, {1, 1}}));
+      // Math: group 1 chosen highest (1), group 2 tied with one rejected (1/2); Focus: 0.
+      const std::vector<PreferencePair> v2 = {
+          pairOf("Math", "c1", "r1", "1"), pairOf("Math", "c1", "r2", "1"),
+          pairOf("Math", "c2", "r3", "2"), pairOf("Math", "c2", "r4", "2"),
+          pairOf("Focus", "c3", "r5", "3")};
+      w.addEvaluation(run, "rb2", "rb2.jsonl", v2,
+                      rowsOf(v2, {{2, 1}, {2, 0}, {1, 1}, {1, 0}, {0, 1}}));
+      try {
+        w.addEvaluation(run, "rb1", "again.jsonl", v1, rowsOf(v1, {{1, 0}, {1, 0}, {1, 0}, {1, 0}}));
+        QFAIL("no error");
+      } catch (const InputError& e) {
+        QCOMPARE(QString(e.what()), QString("run %1 already has an evaluation named 'rb1'; "
+                                            "choose another --name")
+                                        .arg(run));
+      }
+    }
+    auto store = RunStore::open(db, true);
+    QCOMPARE(store->schemaVersion(), 4);
+    const auto evals = store->evaluations();
+    QCOMPARE(evals.size(), size_t(2));
+    QCOMPARE(evals[0].pairs, std::int64_t{4});  // the refused third one wrote nothing
+    ReportOptions o;
+    o.rewardBench = true;
+    const Report r = buildReport(*store, {}, "", o);
+    QCOMPARE(r.evaluations.size(), size_t(2));
+    const EvaluationSummary& e1 = r.evaluations[0];
+    QVERIFY(e1.rewardBenchV1);
+    QCOMPARE(e1.v1.subsets.at("mt-bench-easy"), 0.0);
+    QCOMPARE(e1.v1.sections.at("Chat"), 100.0 / 128);  // (1 * 100 + 0 * 28) / 128
+    QCOMPARE(e1.v1.sections.at("Reasoning"), 0.5);
+    QCOMPARE(e1.v1.score, (100.0 / 128 + 0.5) / 2);
+    // "aa" > "b" and "c" < "dd": the length rule gets hep-go 1/2, the others 0.
+    QCOMPARE(e1.lengthHeuristic, 0.5 / 3);
+    const EvaluationSummary& e2 = r.evaluations[1];
+    QVERIFY(e2.rewardBenchV2);
+    QCOMPARE(e2.bestOfN.at("Math"), 0.75);
+    QCOMPARE(e2.bestOfN.at("Focus"), 0.0);
+    QCOMPARE(e2.prompts.at("Math"), std::int64_t{2});
+    QCOMPARE(e2.bestOfNScore, 0.375);
+
+    const auto j = QJsonDocument::fromJson(QByteArray::fromStdString(formatReport(r, "json")));
+    QVERIFY(j.isArray());
+    const QJsonObject j1 = j.array()[0].toObject();
+    QCOMPARE(j1["run"].toInt(), static_cast<int>(run));
+    QCOMPARE(j1["evaluation"].toString(), QString("rb1"));
+    QCOMPARE(j1["subsets"].toObject()["hep-go"].toDouble(), 0.5);
+    QCOMPARE(j1["sections"].toObject()["Reasoning"].toDouble(), 0.5);
+    QVERIFY(!j1["sections"].toObject().contains("Safety"));
+    QCOMPARE(j1["score"].toDouble(), (100.0 / 128 + 0.5) / 2);
+    QCOMPARE(j.array()[1].toObject()["version"].toInt(), 2);
+    QCOMPARE(j.array()[1].toObject()["score"].toDouble(), 0.375);
+    const QString md = QString::fromStdString(formatReport(r, "md"));
+    QVERIFY2(md.contains("| run | method | evaluation | Chat | Chat Hard | Safety | Reasoning | score |"),
+             qPrintable(md));
+    QVERIFY2(md.contains("| 1 | baseline | rb1 | 0.7812 | - | - | 0.5000 | 0.6406 |"), qPrintable(md));
+    QVERIFY2(md.contains("| 1 | baseline | rb2 | 0.0000 | 0.7500 | 0.3750 |"), qPrintable(md));
+    const QString tex = QString::fromStdString(formatReport(r, "latex"));
+    QVERIFY2(tex.contains("1 & baseline & rb1 & 0.7812 & - & - & 0.5000 & 0.6406 \\\\"),
+             qPrintable(tex));
+    const QString csv = QString::fromStdString(formatReport(r, "csv"));
+    QVERIFY2(csv.contains("1,rb1,baseline,1,1,section:Chat,0.78125\n"), qPrintable(csv));
+    QVERIFY2(csv.contains("1,rb2,baseline,1,2,score,0.375\n"), qPrintable(csv));
+    // The plain report lists the evaluations after the table.
+    const QString plain = QString::fromStdString(formatReport(buildReport(*store), "md"));
+    QVERIFY2(plain.contains("| 1 | baseline | 1 | rb1 | 4 |"), qPrintable(plain));
   }
 };
 

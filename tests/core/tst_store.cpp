@@ -388,7 +388,8 @@ class TestStore : public QObject {
     // Back to the layout of schema version 1: whole-run rows as domain '*', no application_id.
     rawSql(db,
            "INSERT INTO results SELECT run_id, '*', metric, value FROM run_results; "
-           "DROP TABLE run_results; ALTER TABLE runs DROP COLUMN uuid; PRAGMA user_version=1; "
+           "DROP TABLE run_results; ALTER TABLE runs DROP COLUMN uuid; DROP TABLE "
+           "evaluation_examples; DROP TABLE evaluations; PRAGMA user_version=1; "
            "PRAGMA application_id=0");
     const QByteArray before = sha256(db);
     {
@@ -407,6 +408,7 @@ class TestStore : public QObject {
     }
     QCOMPARE(rawSql(db, "SELECT count(*) FROM results WHERE domain='*'"), QStringLiteral("0"));
     QCOMPARE(rawSql(db, "SELECT value FROM run_results"), QStringLiteral("0.5"));
+    QCOMPARE(rawSql(db, "SELECT count(*) FROM evaluations"), QStringLiteral("0"));  // schema 4
     QCOMPARE(rawSql(db, "PRAGMA application_id").toLongLong(),
              static_cast<qint64>(kStoreApplicationId));
   }

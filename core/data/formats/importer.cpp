@@ -26,6 +26,7 @@ const FormatEntry kFormats[] = {
     {"ultrafeedback", makeUltrafeedback},
     {"ultrafeedback-binarized", makeUltrafeedbackBinarized},
     {"helpsteer", makeHelpsteer},
+    {"rewardbench", makeRewardBench},
     {"pairs", makePairs},
     {"jsonl", makeJsonl},
 };

@@ -128,5 +128,6 @@ std::unique_ptr<FormatReader> makeUltrafeedbackBinarized(const ImportOptions&);
 std::unique_ptr<FormatReader> makeHelpsteer(const ImportOptions&);
 std::unique_ptr<FormatReader> makePairs(const ImportOptions&);
 std::unique_ptr<FormatReader> makeJsonl(const ImportOptions&);
+std::unique_ptr<FormatReader> makeRewardBench(const ImportOptions&);
 
 }  // namespace rr::core::formats
