@@ -152,6 +152,21 @@ QTableWidgetItem* missingItem() {
   return it;
 }
 
+// Each method group's colour: its method's, as in the Monitor, unless an earlier group (the same
+// method in another experiment) has it; then the first colour of the cycle no group has.
+std::vector<QColor> groupColors(const core::Report& report) {
+  std::vector<QColor> out;
+  const auto taken = [&](const QColor& c) {
+    return std::find(out.begin(), out.end(), c) != out.end();
+  };
+  for (const auto& m : report.methods) {
+    QColor c = methodColor(m.method);
+    for (int i = 0; taken(c) && i < 10; ++i) c = seriesColor(i);
+    out.push_back(c);
+  }
+  return out;
+}
+
 QLabel* captionLabel(const QString& text, QWidget* parent) {
   auto* l = new QLabel(text, parent);
   QFont f = l->font();
@@ -381,6 +396,7 @@ void CompareView::fillScatter() {
   m_scatter->clearItems();
   bool any = false;
   QCPRange xr, yr;
+  const std::vector<QColor> colors = groupColors(m_report);
   for (std::size_t i = 0; i < m_report.methods.size(); ++i) {
     const auto& m = m_report.methods[i];
     auto acc = m.accuracy.find("*");
@@ -389,13 +405,12 @@ void CompareView::fillScatter() {
     const double x = params->second.mean / 1e6, y = acc->second.mean;
     auto* g = m_scatter->addGraph();
     g->setLineStyle(QCPGraph::lsNone);
-    g->setScatterStyle(
-        QCPScatterStyle(QCPScatterStyle::ssDisc, seriesColor(static_cast<int>(i)), 9));
+    g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, colors[i], 9));
     g->setData({x}, {y});
     auto* err = new QCPErrorBars(m_scatter->xAxis, m_scatter->yAxis);
     err->setDataPlottable(g);
     err->setData({acc->second.std});
-    err->setPen(QPen(seriesColor(static_cast<int>(i))));
+    err->setPen(QPen(colors[i]));
     auto* label = new QCPItemText(m_scatter);
     label->position->setCoords(x, y);
     label->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
@@ -432,12 +447,13 @@ void CompareView::fillBars() {
   // Bars are spread inside each domain's slot by hand: QCPBarsGroup leaks on clearPlottables.
   const double width = 0.8 / n;
   double lo = 1, hi = 0;
+  const std::vector<QColor> colors = groupColors(m_report);
   for (int i = 0; i < n; ++i) {
     const auto& m = m_report.methods[static_cast<std::size_t>(i)];
     auto* bars = new QCPBars(m_bars->xAxis, m_bars->yAxis);
     bars->setName(methodLabel(m));
     bars->setWidth(width);
-    QColor c = seriesColor(i);
+    QColor c = colors[static_cast<std::size_t>(i)];
     bars->setPen(QPen(c));
     c.setAlpha(190);
     bars->setBrush(c);

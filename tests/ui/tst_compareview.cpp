@@ -11,6 +11,8 @@
 #include <QtTest>
 
 #include "compareview.h"
+#include "plotstyle.h"
+#include "qcp.h"
 #include "report/report.h"
 #include "store/runstore.h"
 
@@ -194,6 +196,22 @@ class TestCompareView : public QObject {
     acc->horizontalScrollBar()->setValue(acc->horizontalScrollBar()->maximum());
     acc->scrollTo(acc->model()->index(0, 1));
     QVERIFY(acc->columnViewportPosition(1) >= acc->columnWidth(0));
+  }
+
+  void barsHaveTheMonitorsMethodColours() {
+    auto store = core::RunStore::open(m_db);
+    ui::CompareView view;
+    view.setStore(store.get());
+    view.showRuns(m_ids);
+    auto* bars = view.findChild<QCustomPlot*>(QStringLiteral("domainBarsPlot"));
+    QVERIFY(bars);
+    int found = 0;
+    for (int i = 0; i < bars->plottableCount(); ++i)
+      if (auto* b = qobject_cast<QCPBars*>(bars->plottable(i))) {
+        QCOMPARE(b->pen().color(), ui::methodColor(b->name().toStdString()));
+        ++found;
+      }
+    QCOMPARE(found, 2);
   }
 
   void configDiffShowsOnlyDifferingKeys() {
