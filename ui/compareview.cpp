@@ -9,6 +9,7 @@
 #include <QPushButton>
 #include <QScrollBar>
 #include <QSplitter>
+#include <QTableView>
 #include <QTableWidget>
 #include <QVBoxLayout>
 #include <set>
@@ -24,8 +25,93 @@ namespace {
 constexpr int kMeanRole = Qt::UserRole;
 constexpr int kStdRole = Qt::UserRole + 1;
 
+// A table whose first column (the method, or the config key) stays in place while the others
+// scroll sideways: a second view over the same model and selection shows only that column and
+// lies over the first view's, which scrolls underneath it.
+class FrozenColumnTable : public QTableWidget {
+ public:
+  explicit FrozenColumnTable(QWidget* parent)
+      : QTableWidget(parent), m_frozen(new QTableView(this)) {
+    m_frozen->setObjectName(QStringLiteral("frozenColumn"));
+    m_frozen->setModel(model());
+    m_frozen->setSelectionModel(selectionModel());
+    m_frozen->setFocusPolicy(Qt::NoFocus);
+    m_frozen->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_frozen->verticalHeader()->hide();
+    m_frozen->horizontalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    m_frozen->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_frozen->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_frozen->setFrameShape(QFrame::NoFrame);
+    m_frozen->setVerticalScrollMode(ScrollPerPixel);
+    setVerticalScrollMode(ScrollPerPixel);
+    setHorizontalScrollMode(ScrollPerPixel);
+    viewport()->stackUnder(m_frozen);
+    connect(horizontalHeader(), &QHeaderView::sectionResized, this, [this](int col, int, int size) {
+      if (col != 0) return;
+      m_frozen->setColumnWidth(0, size);
+      placeFrozen();
+    });
+    connect(verticalHeader(), &QHeaderView::sectionResized, this,
+            [this](int row, int, int size) { m_frozen->setRowHeight(row, size); });
+    connect(verticalScrollBar(), &QAbstractSlider::valueChanged, m_frozen->verticalScrollBar(),
+            &QAbstractSlider::setValue);
+    connect(m_frozen->verticalScrollBar(), &QAbstractSlider::valueChanged, verticalScrollBar(),
+            &QAbstractSlider::setValue);
+    for (auto signal : {&QAbstractItemModel::columnsInserted, &QAbstractItemModel::columnsRemoved,
+                        &QAbstractItemModel::rowsInserted})
+      connect(model(), signal, this, [this] { syncFrozen(); });
+    connect(model(), &QAbstractItemModel::modelReset, this, [this] { syncFrozen(); });
+    syncFrozen();
+  }
+
+  ~FrozenColumnTable() override {
+    // The base destructor deletes the model and the headers, whose signals would reach this
+    // half-destroyed table.
+    for (QObject* sender :
+         std::initializer_list<QObject*>{model(), horizontalHeader(), verticalHeader()})
+      QObject::disconnect(sender, nullptr, this, nullptr);
+  }
+
+ protected:
+  void resizeEvent(QResizeEvent* event) override {
+    QTableWidget::resizeEvent(event);
+    placeFrozen();
+  }
+
+  void scrollTo(const QModelIndex& index, ScrollHint hint) override {
+    const int x = horizontalScrollBar()->value();
+    QTableWidget::scrollTo(index, hint);
+    if (index.column() == 0) {
+      // The frozen column is always in view: moving to it must not jump back to the left.
+      horizontalScrollBar()->setValue(x);
+      return;
+    }
+    // A cell scrolled into view at the left edge would lie under the frozen column.
+    const int hidden = columnWidth(0) - columnViewportPosition(index.column());
+    if (hidden > 0) horizontalScrollBar()->setValue(horizontalScrollBar()->value() - hidden);
+  }
+
+ private:
+  void syncFrozen() {
+    for (int c = 0; c < columnCount(); ++c) m_frozen->setColumnHidden(c, c != 0);
+    m_frozen->setAlternatingRowColors(alternatingRowColors());
+    if (columnCount() > 0) m_frozen->setColumnWidth(0, columnWidth(0));
+    for (int r = 0; r < rowCount(); ++r) m_frozen->setRowHeight(r, rowHeight(r));
+    placeFrozen();
+  }
+
+  void placeFrozen() {
+    const int left = (verticalHeader()->isHidden() ? 0 : verticalHeader()->width()) + frameWidth();
+    m_frozen->setVisible(columnCount() > 0);
+    m_frozen->setGeometry(left, frameWidth(), columnCount() > 0 ? columnWidth(0) : 0,
+                          viewport()->height() + horizontalHeader()->height());
+  }
+
+  QTableView* m_frozen;
+};
+
 QTableWidget* makeTable(QWidget* parent, const char* name) {
-  auto* t = new QTableWidget(parent);
+  auto* t = new FrozenColumnTable(parent);
   t->setObjectName(QString::fromLatin1(name));
   t->setEditTriggers(QAbstractItemView::NoEditTriggers);
   t->verticalHeader()->hide();
@@ -64,6 +150,21 @@ QTableWidgetItem* missingItem() {
   auto* it = new QTableWidgetItem(QStringLiteral("–"));
   it->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
   return it;
+}
+
+// Each method group's colour: its method's, as in the Monitor, unless an earlier group (the same
+// method in another experiment) has it; then the first colour of the cycle no group has.
+std::vector<QColor> groupColors(const core::Report& report) {
+  std::vector<QColor> out;
+  const auto taken = [&](const QColor& c) {
+    return std::find(out.begin(), out.end(), c) != out.end();
+  };
+  for (const auto& m : report.methods) {
+    QColor c = methodColor(m.method);
+    for (int i = 0; taken(c) && i < 10; ++i) c = seriesColor(i);
+    out.push_back(c);
+  }
+  return out;
 }
 
 QLabel* captionLabel(const QString& text, QWidget* parent) {
@@ -188,14 +289,20 @@ void CompareView::showRuns(const std::vector<std::int64_t>& runIds) {
 }
 
 void CompareView::fillAccuracy() {
-  std::vector<std::string> cols = m_report.domains;
-  cols.push_back("*");
-  constexpr int kFirstDomainColumn = 3;
-  QStringList heads = {tr("Method"), tr("Seeds"), tr("Backbone")};
+  // The mean over domains is the column people read first: it follows the method, then the
+  // domains, then the seeds and backbone that say what the numbers are over.
+  std::vector<std::string> cols = {"*"};
+  cols.insert(cols.end(), m_report.domains.begin(), m_report.domains.end());
+  constexpr int kFirstAccuracyColumn = 1;
+  const int seedsColumn = kFirstAccuracyColumn + static_cast<int>(cols.size());
+  QStringList heads = {tr("Method")};
   for (const auto& c : cols) heads << (c == "*" ? tr("mean") : QString::fromStdString(c));
+  heads << tr("Seeds") << tr("Backbone");
   m_accuracy->clear();
   m_accuracy->setColumnCount(heads.size());
   m_accuracy->setHorizontalHeaderLabels(heads);
+  m_accuracy->horizontalHeaderItem(kFirstAccuracyColumn)
+      ->setToolTip(tr("mean accuracy over the domains, the report's headline number"));
   m_accuracy->setRowCount(static_cast<int>(m_report.methods.size()));
   for (std::size_t c = 0; c < cols.size(); ++c) {
     double best = -1;
@@ -211,14 +318,15 @@ void CompareView::fillAccuracy() {
         f.setBold(true);
         item->setFont(f);
       }
-      m_accuracy->setItem(static_cast<int>(r), static_cast<int>(c) + kFirstDomainColumn, item);
+      m_accuracy->setItem(static_cast<int>(r), static_cast<int>(c) + kFirstAccuracyColumn, item);
     }
   }
   for (std::size_t r = 0; r < m_report.methods.size(); ++r) {
     const auto& m = m_report.methods[r];
     m_accuracy->setItem(static_cast<int>(r), 0, textItem(methodLabel(m)));
-    m_accuracy->setItem(static_cast<int>(r), 1, textItem(QString::number(m.runIds.size())));
-    m_accuracy->setItem(static_cast<int>(r), 2, backboneItem(m));
+    m_accuracy->setItem(static_cast<int>(r), seedsColumn,
+                        textItem(QString::number(m.runIds.size())));
+    m_accuracy->setItem(static_cast<int>(r), seedsColumn + 1, backboneItem(m));
   }
 }
 
@@ -288,6 +396,7 @@ void CompareView::fillScatter() {
   m_scatter->clearItems();
   bool any = false;
   QCPRange xr, yr;
+  const std::vector<QColor> colors = groupColors(m_report);
   for (std::size_t i = 0; i < m_report.methods.size(); ++i) {
     const auto& m = m_report.methods[i];
     auto acc = m.accuracy.find("*");
@@ -296,13 +405,12 @@ void CompareView::fillScatter() {
     const double x = params->second.mean / 1e6, y = acc->second.mean;
     auto* g = m_scatter->addGraph();
     g->setLineStyle(QCPGraph::lsNone);
-    g->setScatterStyle(
-        QCPScatterStyle(QCPScatterStyle::ssDisc, seriesColor(static_cast<int>(i)), 9));
+    g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, colors[i], 9));
     g->setData({x}, {y});
     auto* err = new QCPErrorBars(m_scatter->xAxis, m_scatter->yAxis);
     err->setDataPlottable(g);
     err->setData({acc->second.std});
-    err->setPen(QPen(seriesColor(static_cast<int>(i))));
+    err->setPen(QPen(colors[i]));
     auto* label = new QCPItemText(m_scatter);
     label->position->setCoords(x, y);
     label->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
@@ -339,12 +447,13 @@ void CompareView::fillBars() {
   // Bars are spread inside each domain's slot by hand: QCPBarsGroup leaks on clearPlottables.
   const double width = 0.8 / n;
   double lo = 1, hi = 0;
+  const std::vector<QColor> colors = groupColors(m_report);
   for (int i = 0; i < n; ++i) {
     const auto& m = m_report.methods[static_cast<std::size_t>(i)];
     auto* bars = new QCPBars(m_bars->xAxis, m_bars->yAxis);
     bars->setName(methodLabel(m));
     bars->setWidth(width);
-    QColor c = seriesColor(i);
+    QColor c = colors[static_cast<std::size_t>(i)];
     bars->setPen(QPen(c));
     c.setAlpha(190);
     bars->setBrush(c);

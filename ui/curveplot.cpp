@@ -1,5 +1,7 @@
 #include "curveplot.h"
 
+#include <QFontMetrics>
+#include <algorithm>
 #include <cmath>
 
 #include "plotstyle.h"
@@ -12,12 +14,23 @@ CurvePlot::CurvePlot(const QString& title, QWidget* parent) : QCustomPlot(parent
       new QCPTextElement(this, title, QFont(font().family(), font().pointSize(), QFont::Bold));
   titleElement->setTextColor(palette().color(QPalette::WindowText));
   plotLayout()->addElement(0, 0, titleElement);
+  // The legend gets a row of its own between the title and the axes: inside the axes it covered
+  // the curves once more than a few runs were shown.
+  setAutoAddPlottableToLegend(false);
+  plotLayout()->insertRow(1);
+  auto* legendRow = new QCPLayoutGrid;
+  plotLayout()->addElement(1, 0, legendRow);
+  legendRow->addElement(0, 0, legend);
+  plotLayout()->setRowStretchFactor(1, 0.001);
   legend->setVisible(true);
   QFont small = font();
   small.setPointSizeF(small.pointSizeF() * 0.8);
   legend->setFont(small);
   legend->setRowSpacing(0);
-  axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  legend->setColumnSpacing(4);
+  legend->setIconSize(28, 10);
+  legend->setMargins(QMargins(64, 0, 8, 0));
+  legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
   // The same left margin on every stacked plot keeps their x axes aligned.
   axisRect()->setAutoMargins(QCP::msBottom | QCP::msTop | QCP::msRight);
   axisRect()->setMargins(QMargins(64, 0, 0, 0));
@@ -31,18 +44,29 @@ CurvePlot::CurvePlot(const QString& title, QWidget* parent) : QCustomPlot(parent
   m_cursor->setVisible(false);
   setNoAntialiasingOnDrag(true);
   applyPalette(this);
+  // Outside the axes the legend needs no box of its own.
+  legend->setBorderPen(Qt::NoPen);
+  legend->setBrush(Qt::NoBrush);
 }
 
-void CurvePlot::styleCurve(Curve& c) const {
-  QColor faded = c.color;
+void CurvePlot::styleCurve(Curve& c, bool highlighted) const {
+  // The raw line stays solid and faded under the smoothed one: a dashed noisy line reads as
+  // noise. Without smoothing the raw line is the curve and carries the seed's dashes.
+  QColor faded = c.style.color;
   faded.setAlpha(70);
-  c.raw->setPen(QPen(m_smoothing > 0 ? faded : c.color, 1));
-  c.smooth->setPen(QPen(c.color, 1.8));
-  c.smooth->setVisible(m_smoothing > 0);
+  const bool smooth = m_smoothing > 0;
+  c.raw->setPen(smooth ? QPen(faded, 1)
+                       : QPen(c.style.color, highlighted ? 3.0 : 1.4, c.style.dash));
+  c.smooth->setPen(QPen(c.style.color, highlighted ? 3.2 : 1.8, c.style.dash));
+  c.smooth->setVisible(smooth);
 }
 
-void CurvePlot::append(const QString& id, const QString& label, const QVector<double>& xs,
-                       const QVector<double>& ys) {
+const QCPGraph* CurvePlot::shownGraph(const Curve& c) const {
+  return c.smooth->visible() ? c.smooth : c.raw;
+}
+
+void CurvePlot::append(const QString& id, const QString& label, const CurveStyle& style,
+                       const QVector<double>& xs, const QVector<double>& ys) {
   if (xs.isEmpty()) return;
   auto it = m_curves.find(id);
   if (it == m_curves.end()) {
@@ -51,12 +75,9 @@ void CurvePlot::append(const QString& id, const QString& label, const QVector<do
     c.smooth = addGraph();
     c.raw->setName(label);
     c.smooth->setName(label);
-    c.color = seriesColor(m_curves.size());
-    styleCurve(c);
-    c.raw->removeFromLegend();
+    c.style = style;
+    styleCurve(c, false);
     it = m_curves.insert(id, c);
-    // A longer legend would cover the curves; hovering names them all.
-    legend->setVisible(m_curves.size() <= 6);
   }
   it->raw->addData(xs, ys, true);
   appendSmoothed(*it, xs, ys);
@@ -79,7 +100,7 @@ void CurvePlot::clearCurves() {
     removeGraph(c.smooth);
   }
   m_curves.clear();
-  legend->setVisible(true);
+  m_highlighted.clear();
 }
 
 QVector<QPointF> CurvePlot::curveData(const QString& id) const {
@@ -90,10 +111,69 @@ QVector<QPointF> CurvePlot::curveData(const QString& id) const {
   return out;
 }
 
+QPen CurvePlot::curvePen(const QString& id) const {
+  auto it = m_curves.find(id);
+  return it == m_curves.end() ? QPen() : shownGraph(*it)->pen();
+}
+
+QPointF CurvePlot::curvePixel(const QString& id, int index) const {
+  auto it = m_curves.find(id);
+  if (it == m_curves.end()) return {};
+  const auto data = shownGraph(*it)->data();
+  if (index < 0 || index >= data->size()) return {};
+  const auto point = data->at(index);
+  return {xAxis->coordToPixel(point->key), yAxis->coordToPixel(point->value)};
+}
+
+void CurvePlot::setLegendEntries(const QVector<LegendEntry>& entries) {
+  for (QCPGraph* g : m_legendGraphs) removeGraph(g);
+  m_legendGraphs.clear();
+  for (const LegendEntry& e : entries) {
+    QCPGraph* g = addGraph();
+    g->setName(e.label);
+    g->setPen(QPen(e.style.color, 1.8, e.style.dash));
+    g->addToLegend();
+    m_legendGraphs.append(g);
+  }
+  legend->setVisible(!entries.isEmpty());
+  fitLegendColumns();
+}
+
+QStringList CurvePlot::legendLabels() const {
+  QStringList out;
+  for (int i = 0; i < legend->itemCount(); ++i)
+    if (auto* item = qobject_cast<QCPPlottableLegendItem*>(legend->item(i)))
+      out << item->plottable()->name();
+  return out;
+}
+
+void CurvePlot::fitLegendColumns() {
+  // As many columns as the widest entry allows across the plot: a dozen runs' key then takes two
+  // or three short rows instead of a column taller than the plot.
+  const QFontMetrics fm(legend->font());
+  int widest = 0;
+  for (const QCPGraph* g : m_legendGraphs)
+    widest = std::max(widest, fm.horizontalAdvance(g->name()));
+  const int item = widest + legend->iconSize().width() + legend->iconTextPadding() + 16 +
+                   legend->columnSpacing();
+  const QMargins m = legend->margins();
+  const int columns = std::max(1, (width() - m.left() - m.right()) / std::max(item, 1));
+  if (legend->wrap() != columns) {
+    legend->setWrap(columns);
+    legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, true);
+  }
+}
+
+void CurvePlot::resizeEvent(QResizeEvent* event) {
+  fitLegendColumns();
+  QCustomPlot::resizeEvent(event);
+}
+
 void CurvePlot::setSmoothing(double weight) {
+  clearHighlight();
   m_smoothing = std::clamp(weight, 0.0, 0.999);
   for (Curve& c : m_curves) {
-    styleCurve(c);
+    styleCurve(c, false);
     c.smooth->data()->clear();
     c.ema = c.norm = 0;
     QVector<double> xs, ys;
@@ -154,25 +234,79 @@ void CurvePlot::fitValueRange() {
   yAxis->setRange(range.lower - pad, range.upper + pad);
 }
 
+namespace {
+
+// "label: value" of graph `g` at its data point nearest to x, with the raw value when `g` is the
+// smoothed line over `raw`.
+QString valueLine(const QCPGraph* g, const QCPGraph* raw, double x) {
+  auto data = g->data();
+  if (data->isEmpty()) return {};
+  auto it = data->findBegin(x, false);
+  if (it == data->constEnd()) --it;
+  if (it != data->constBegin() && std::abs((it - 1)->key - x) < std::abs(it->key - x)) --it;
+  QString line = QStringLiteral("%1: %2").arg(g->name(), QString::number(it->value, 'g', 5));
+  if (g != raw) {
+    auto r = raw->data()->findBegin(it->key, false);
+    if (r != raw->data()->constEnd())
+      line += QStringLiteral("  (raw %1)").arg(QString::number(r->value, 'g', 5));
+  }
+  return line;
+}
+
+}  // namespace
+
 QStringList CurvePlot::valuesAt(double x) const {
   QStringList out;
   for (const Curve& c : m_curves) {
-    const QCPGraph* g = c.smooth->visible() ? c.smooth : c.raw;
-    auto data = g->data();
-    if (data->isEmpty()) continue;
-    auto it = data->findBegin(x, false);
-    if (it == data->constEnd()) --it;
-    if (it != data->constBegin() && std::abs((it - 1)->key - x) < std::abs(it->key - x)) --it;
-    QString line = QStringLiteral("%1: %2").arg(g->name(), QString::number(it->value, 'g', 5));
-    if (g == c.smooth) {
-      auto raw = c.raw->data()->findBegin(it->key, false);
-      if (raw != c.raw->data()->constEnd())
-        line += QStringLiteral("  (raw %1)").arg(QString::number(raw->value, 'g', 5));
-    }
-    out << line;
+    const QString line = valueLine(shownGraph(c), c.raw, x);
+    if (!line.isEmpty()) out << line;
   }
   return out;
 }
+
+QString CurvePlot::hoverText(const QPointF& pixel) {
+  QString nearest;
+  double best = selectionTolerance() + 0.5;
+  for (auto it = m_curves.cbegin(); it != m_curves.cend(); ++it) {
+    const double d = shownGraph(*it)->selectTest(pixel, false);
+    if (d >= 0 && d < best) {
+      best = d;
+      nearest = it.key();
+    }
+  }
+  setHighlighted(nearest);
+  const double x = xAxis->pixelToCoord(pixel.x());
+  if (!nearest.isEmpty()) {
+    const Curve& c = m_curves[nearest];
+    return valueLine(shownGraph(c), c.raw, x);
+  }
+  QStringList lines = valuesAt(x);
+  if (lines.size() > kHoverLines) {
+    const int more = static_cast<int>(lines.size()) - kHoverLines;
+    lines = lines.mid(0, kHoverLines);
+    lines << tr("… and %n more: point at a curve to name it", nullptr, more);
+  }
+  return lines.join('\n');
+}
+
+void CurvePlot::setHighlighted(const QString& id) {
+  if (id == m_highlighted) return;
+  if (auto old = m_curves.find(m_highlighted); old != m_curves.end()) {
+    styleCurve(*old, false);
+    old->raw->setLayer(QStringLiteral("main"));
+    old->smooth->setLayer(QStringLiteral("main"));
+  }
+  if (auto now = m_curves.find(id); now != m_curves.end()) {
+    styleCurve(*now, true);
+    // Drawn last, so that it is on top of the curves it crosses.
+    now->raw->setLayer(QStringLiteral("overlay"));
+    now->smooth->setLayer(QStringLiteral("overlay"));
+  }
+  m_highlighted = id;
+  replot(rpQueuedReplot);
+}
+
+void CurvePlot::clearHighlight() { setHighlighted(QString()); }
 
 void CurvePlot::setCursorX(double x) {
   const bool show = !std::isnan(x);

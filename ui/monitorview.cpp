@@ -12,8 +12,10 @@
 #include <QTabWidget>
 #include <QToolTip>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <cmath>
 
+#include "config/config.h"
 #include "curveplot.h"
 #include "plotstyle.h"
 #include "routingpanel.h"
@@ -32,20 +34,35 @@ QString runLabel(const core::RunInfo& r) {
       .arg(r.seed);
 }
 
-// What tells curves of one plot apart beyond the run: the component, and for accuracy whether
-// it is a reward model's or the router's.
-QString curveLabel(const core::RunInfo& run, const std::string& component, const std::string& key) {
-  QString label = runLabel(run);
-  if (component != "model") label += ' ' + QString::fromStdString(component);
-  if (key == "val_accuracy") label += QStringLiteral(" mean");
-  if (key == "val_router_accuracy") label += QStringLiteral(" routing");
-  return label;
+// The method as its run names it, with the method type when the config renamed it.
+QString methodLabel(const core::RunInfo& r) {
+  const QString name = QString::fromStdString(r.methodName);
+  return r.methodName == r.method || r.method.empty()
+             ? name
+             : QStringLiteral("%1 (%2)").arg(name, QString::fromStdString(r.method));
 }
 
-QString curveId(std::int64_t runId, const std::string& component, const std::string& key) {
-  return QStringLiteral("%1|%2|%3")
-      .arg(runId)
-      .arg(QString::fromStdString(component), QString::fromStdString(key));
+QString metricLabel(const std::string& key) {
+  if (key == "loss") return QObject::tr("loss");
+  if (key == "lr") return QObject::tr("learning rate");
+  if (key == "pairs_per_s") return QObject::tr("pairs/s");
+  if (key == "balance_loss") return QObject::tr("balance loss");
+  if (key == "val_accuracy") return QObject::tr("validation accuracy");
+  if (key == "val_router_accuracy") return QObject::tr("routing accuracy");
+  return QString::fromStdString(key);
+}
+
+// What hovering a curve says: the run, its method and seed, the component and the metric.
+QString curveLabel(const core::RunInfo& run, const std::string& component, const std::string& key) {
+  return QStringLiteral("#%1 %2 · seed %3 · %4 · %5")
+      .arg(run.id)
+      .arg(methodLabel(run))
+      .arg(run.seed)
+      .arg(QString::fromStdString(component), metricLabel(key));
+}
+
+CurveStyle runStyle(const core::RunInfo& run) {
+  return {methodColor(run.method.empty() ? run.methodName : run.method), seedDash(run.seed)};
 }
 
 const char* levelPrefix(core::LogLevel level) {
@@ -155,11 +172,11 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
         other->setCursorX(x);
         other->replot(QCustomPlot::rpQueuedReplot);
       }
-      const QStringList values = p->valuesAt(x);
+      const QString values = p->hoverText(e->position());
       if (values.isEmpty()) return;
       const QString head = m_xMode->currentIndex() == XStep ? tr("step %1").arg(qRound(x))
                                                             : tr("t = %1 s").arg(x, 0, 'f', 1);
-      QToolTip::showText(e->globalPosition().toPoint(), head + '\n' + values.join('\n'), p);
+      QToolTip::showText(e->globalPosition().toPoint(), head + '\n' + values, p);
     });
     p->installEventFilter(this);
   }
@@ -193,6 +210,7 @@ bool MonitorView::eventFilter(QObject* watched, QEvent* event) {
   if (event->type() == QEvent::Leave) {
     for (CurvePlot* p : m_plots) {
       p->setCursorX(std::nan(""));
+      p->clearHighlight();
       p->replot(QCustomPlot::rpQueuedReplot);
     }
   }
@@ -269,7 +287,12 @@ void MonitorView::appendLive(const LiveBatch& batch) {
     firstNew.emplace(std::make_pair(p.runId, SeriesKey{p.component, p.key}), points.size());
     points.push_back({static_cast<double>(p.step), p.wallTime, p.value});
   }
-  for (const auto& [key, from] : firstNew) plotPoints(m_runs[key.first], key.second, from);
+  bool newSeries = false;
+  for (const auto& [key, from] : firstNew) {
+    plotPoints(m_runs[key.first], key.second, from);
+    newSeries = newSeries || from == 0;
+  }
+  if (newSeries) updateLegends();
   for (const auto& l : batch.logs)
     m_log->appendPlainText((l.runId > 0 ? QStringLiteral("[#%1] ").arg(l.runId) : QString()) +
                            QString::fromLatin1(levelPrefix(l.level)) +
@@ -292,7 +315,14 @@ void MonitorView::plotPoints(const RunData& run, const SeriesKey& key, std::size
     ys.append(points[i].value);
   }
   plot->append(curveId(run.info.id, key.first, key.second),
-               curveLabel(run.info, key.first, key.second), xs, ys);
+               curveLabel(run.info, key.first, key.second), runStyle(run.info), xs, ys);
+}
+
+QString MonitorView::curveId(std::int64_t runId, const std::string& component,
+                             const std::string& key) {
+  return QStringLiteral("%1|%2|%3")
+      .arg(runId)
+      .arg(QString::fromStdString(component), QString::fromStdString(key));
 }
 
 CurvePlot* MonitorView::plotFor(const std::string& key) const {
@@ -314,7 +344,52 @@ void MonitorView::rebuildPlots() {
   for (CurvePlot* p : m_plots) p->clearCurves();
   for (const auto& [id, run] : m_runs)
     for (const auto& [key, points] : run.series) plotPoints(run, key, 0);
+  updateLegends();
   afterAppend();
+}
+
+void MonitorView::updateLegends() {
+  for (CurvePlot* plot : m_plots) {
+    // The runs with a curve in this plot, in id order.
+    std::vector<const core::RunInfo*> runs;
+    for (const auto& [id, run] : m_runs)
+      for (const auto& [key, points] : run.series)
+        if (!points.empty() && plotFor(key.second) == plot) {
+          runs.push_back(&run.info);
+          break;
+        }
+    QVector<LegendEntry> entries;
+    if (runs.size() <= kRunsInLegend) {
+      for (const core::RunInfo* r : runs)
+        entries.append(
+            {QStringLiteral("#%1 %2 · seed %3").arg(r->id).arg(methodLabel(*r)).arg(r->seed),
+             runStyle(*r)});
+    } else {
+      // Many runs: a key to the encoding instead, one entry per method (its colour) and one per
+      // seed (its dashes), so that twelve runs take eight short entries.
+      std::vector<std::pair<std::string, CurveStyle>> methods;
+      std::set<int> seeds;
+      for (const core::RunInfo* r : runs) {
+        seeds.insert(r->seed);
+        const std::string type = r->method.empty() ? r->methodName : r->method;
+        if (std::none_of(methods.begin(), methods.end(),
+                         [&](const auto& m) { return m.first == type; }))
+          methods.emplace_back(type, runStyle(*r));
+      }
+      const std::vector<std::string> order = core::methodNames();
+      const auto rank = [&](const std::string& m) {
+        return std::find(order.begin(), order.end(), m) - order.begin();
+      };
+      std::stable_sort(methods.begin(), methods.end(),
+                       [&](const auto& a, const auto& b) { return rank(a.first) < rank(b.first); });
+      for (const auto& [type, style] : methods)
+        entries.append({QString::fromStdString(type), {style.color, Qt::SolidLine}});
+      const QColor neutral = palette().color(QPalette::WindowText);
+      if (seeds.size() > 1)
+        for (int seed : seeds) entries.append({tr("seed %1").arg(seed), {neutral, seedDash(seed)}});
+    }
+    plot->setLegendEntries(entries);
+  }
 }
 
 void MonitorView::afterAppend() {

@@ -43,6 +43,14 @@ class MonitorView : public QWidget {
   // Raw points of a run's metric as plotted (x follows the current x-axis mode).
   QVector<QPointF> curve(std::int64_t runId, const std::string& key,
                          const std::string& component = "model") const;
+  // The plot a metric key is drawn in (loss, val_accuracy, lr, pairs_per_s, balance_loss), or
+  // null; its curves have the ids curveId() gives.
+  CurvePlot* plotFor(const std::string& key) const;
+  static QString curveId(std::int64_t runId, const std::string& component, const std::string& key);
+
+  // Up to this many runs in a plot, the legend has an entry per run; above, one per method and
+  // one per seed.
+  static constexpr std::size_t kRunsInLegend = 4;
 
  Q_SIGNALS:
   void pauseRequested(bool paused);
@@ -65,8 +73,8 @@ class MonitorView : public QWidget {
   bool addRun(std::int64_t runId);
   void addPoints(std::int64_t runId, const std::vector<core::MetricRow>& rows);
   void plotPoints(const RunData& run, const SeriesKey& key, std::size_t from);
-  CurvePlot* plotFor(const std::string& key) const;
   void rebuildPlots();
+  void updateLegends();
   void updateRouting();
   void updateLog();
   void afterAppend();

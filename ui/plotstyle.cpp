@@ -3,6 +3,10 @@
 #include <QFileDialog>
 #include <QMessageBox>
 
+#include <algorithm>
+#include <vector>
+
+#include "config/config.h"
 #include "qcp.h"
 
 namespace rr::ui {
@@ -46,6 +50,22 @@ QColor seriesColor(int i) {
       {140, 86, 75},  {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207}};
   constexpr int n = sizeof(kColors) / sizeof(kColors[0]);
   return kColors[((i % n) + n) % n];
+}
+
+QColor methodColor(const std::string& method) {
+  const std::vector<std::string> names = core::methodNames();
+  const auto it = std::find(names.begin(), names.end(), method);
+  if (it != names.end()) return seriesColor(static_cast<int>(it - names.begin()));
+  // A name outside the registry (a store written by another version) still gets a stable colour.
+  const int known = static_cast<int>(names.size());
+  return seriesColor(known + static_cast<int>(qHash(QString::fromStdString(method)) % 4u));
+}
+
+Qt::PenStyle seedDash(int seed) {
+  static const Qt::PenStyle kDashes[] = {Qt::SolidLine, Qt::DashLine, Qt::DotLine, Qt::DashDotLine,
+                                         Qt::DashDotDotLine};
+  constexpr int n = sizeof(kDashes) / sizeof(kDashes[0]);
+  return kDashes[(((seed - 1) % n) + n) % n];
 }
 
 bool exportPlot(QCustomPlot* plot, QWidget* parent, const QString& suggestedName) {

@@ -4,11 +4,15 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QScrollBar>
+#include <QTableView>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
 
 #include "compareview.h"
+#include "plotstyle.h"
+#include "qcp.h"
 #include "report/report.h"
 #include "store/runstore.h"
 
@@ -86,7 +90,7 @@ class TestCompareView : public QObject {
     for (int r = 0; r < methods.size(); ++r) {
       const QJsonObject m = methods[r].toObject();
       QCOMPARE(acc->item(r, 0)->text(), m.value(QStringLiteral("name")).toString());
-      QCOMPARE(acc->item(r, 1)->text().toInt(),
+      QCOMPARE(acc->item(r, column(acc, QStringLiteral("Seeds")))->text().toInt(),
                m.value(QStringLiteral("run_ids")).toArray().size());
       for (const QString& col : columns) {
         const int c = column(acc, col);
@@ -149,6 +153,65 @@ class TestCompareView : public QObject {
     for (int r = 0; r < methods.size(); ++r)
       QCOMPARE(view.accuracyTable()->item(r, mean)->data(Qt::UserRole).toDouble(),
                methods[r].toObject()["accuracy"].toObject()["mean"].toObject()["mean"].toDouble());
+  }
+
+  void meanFollowsTheMethodWhichStaysInView() {
+    auto store = core::RunStore::open(m_db);
+    ui::CompareView view;
+    view.setStore(store.get());
+    view.showRuns(m_ids);
+    QTableWidget* acc = view.accuracyTable();
+    QStringList heads;
+    for (int c = 0; c < acc->columnCount(); ++c) heads << acc->horizontalHeaderItem(c)->text();
+    QCOMPARE(heads,
+             QStringList({"Method", "mean", "harmless", "ranked", "summary", "Seeds", "Backbone"}));
+
+    // Narrower than the table: scrolled to the right end, the method column still shows.
+    view.resize(420, 700);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    auto* frozen = acc->findChild<QTableView*>(QStringLiteral("frozenColumn"));
+    QVERIFY(frozen);
+    QVERIFY(acc->horizontalScrollBar()->maximum() > 0);
+    acc->horizontalScrollBar()->setValue(acc->horizontalScrollBar()->maximum());
+    QCoreApplication::processEvents();
+    QVERIFY(acc->columnViewportPosition(0) < 0);  // the table's own method column scrolled away
+    QVERIFY(frozen->isVisible());
+    QCOMPARE(frozen->geometry().left(), acc->frameWidth());
+    QCOMPARE(frozen->columnWidth(0), acc->columnWidth(0));
+    QVERIFY(!frozen->isColumnHidden(0));
+    for (int c = 1; c < acc->columnCount(); ++c) QVERIFY(frozen->isColumnHidden(c));
+    for (int r = 0; r < acc->rowCount(); ++r) {
+      const QModelIndex shown =
+          frozen->indexAt(frozen->visualRect(acc->model()->index(r, 0)).center());
+      QCOMPARE(shown.row(), r);
+      QCOMPARE(shown.column(), 0);
+      QCOMPARE(shown.data().toString(), acc->item(r, 0)->text());
+      QVERIFY(frozen->viewport()->rect().contains(frozen->visualRect(shown)));
+    }
+    // The two views share the selection.
+    acc->selectRow(1);
+    QVERIFY(frozen->selectionModel()->isRowSelected(1, QModelIndex()));
+    // Going to a cell to the right of the frozen column scrolls it out from under it.
+    acc->horizontalScrollBar()->setValue(acc->horizontalScrollBar()->maximum());
+    acc->scrollTo(acc->model()->index(0, 1));
+    QVERIFY(acc->columnViewportPosition(1) >= acc->columnWidth(0));
+  }
+
+  void barsHaveTheMonitorsMethodColours() {
+    auto store = core::RunStore::open(m_db);
+    ui::CompareView view;
+    view.setStore(store.get());
+    view.showRuns(m_ids);
+    auto* bars = view.findChild<QCustomPlot*>(QStringLiteral("domainBarsPlot"));
+    QVERIFY(bars);
+    int found = 0;
+    for (int i = 0; i < bars->plottableCount(); ++i)
+      if (auto* b = qobject_cast<QCPBars*>(bars->plottable(i))) {
+        QCOMPARE(b->pen().color(), ui::methodColor(b->name().toStdString()));
+        ++found;
+      }
+    QCOMPARE(found, 2);
   }
 
   void configDiffShowsOnlyDifferingKeys() {
