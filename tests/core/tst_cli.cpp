@@ -578,7 +578,7 @@ class TestCli : public QObject {
     r = run(R"({"name": "e", "data": {"files": [{"path": "."}]},
       "methods": [{"method": "baseline"}]})");
     QCOMPARE(r.code, 2);
-    QVERIFY2(r.err.startsWith("error: CFG: $.data.files[0].path: a directory, not a pairs file"),
+    QVERIFY2(r.err.startsWith("error: CFG: $.data.files[0].path: is a directory, not a pairs file"),
              qPrintable(r.err));
 
     // A directory and a garbage file as the tokenizer, a garbage file as the encoder.
