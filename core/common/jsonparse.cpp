@@ -142,27 +142,52 @@ std::string describeJson(const json& v, size_t limit) {
   return shortPrefix(v.dump(), limit);
 }
 
-json parseJsonChecked(const std::string& text, const std::string& label, int maxDepth) {
+json parseJsonLimited(const std::string& text, int maxDepth, JsonFailure& failure) {
+  failure = JsonFailure{};
   json root;
   CheckedBuilder sax(root, maxDepth);
   const bool ok = json::sax_parse(text, &sax, json::input_format_t::json, /*strict=*/true,
                                   /*ignore_comments=*/false);
   if (ok) return root;
+  failure.path = sax.path();
   // The parser only reports the nesting limit as a handler refusal, without a position.
-  if (sax.tooDeep())
-    throw InputError(label + ": " + sax.path() + ": nested deeper than " +
-                     std::to_string(maxDepth) + " levels");
+  if (sax.tooDeep()) {
+    failure.kind = JsonFailure::Kind::TooDeep;
+    failure.detail = "nested deeper than " + std::to_string(maxDepth) + " levels";
+    return json();
+  }
   const size_t pos = sax.m_errorPosition;
   if (sax.m_errorId == 406) {  // out_of_range.406: a number beyond the double range, e.g. 1e400
     // The parser stops after the number: point at its first character.
     const size_t start = pos >= sax.m_errorToken.size() ? pos - sax.m_errorToken.size() : 0;
-    throw InputError(label + ":" + lineColumn(text, start) + ": " + sax.path() +
-                     ": number out of range (got " + shortPrefix(sax.m_errorToken) + ")");
+    failure.kind = JsonFailure::Kind::OutOfRange;
+    failure.at = lineColumn(text, start);
+    failure.detail = shortPrefix(sax.m_errorToken);  // the number as written
+    return json();
   }
-  const std::string where = label + ":" + lineColumn(text, pos > 0 ? pos - 1 : 0);
+  failure.kind = JsonFailure::Kind::Invalid;
+  failure.at = lineColumn(text, pos > 0 ? pos - 1 : 0);
   std::string what = sax.m_errorWhat;
   if (auto p = what.find("parse error"); p != std::string::npos) what = what.substr(p);
-  throw InputError(where + ": invalid JSON: " + shortPrefix(what, 200));
+  failure.detail = shortPrefix(what, 200);
+  return json();
+}
+
+json parseJsonChecked(const std::string& text, const std::string& label, int maxDepth) {
+  JsonFailure f;
+  json root = parseJsonLimited(text, maxDepth, f);
+  switch (f.kind) {
+    case JsonFailure::Kind::None:
+      return root;
+    case JsonFailure::Kind::TooDeep:
+      throw InputError(label + ": " + f.path + ": " + f.detail);
+    case JsonFailure::Kind::OutOfRange:
+      throw InputError(label + ":" + f.at + ": " + f.path + ": number out of range (got " +
+                       f.detail + ")");
+    case JsonFailure::Kind::Invalid:
+      break;
+  }
+  throw InputError(label + ":" + f.at + ": invalid JSON: " + f.detail);
 }
 
 }  // namespace rr::core

@@ -13,6 +13,19 @@ namespace rr::core {
 // parts of nlohmann (dump, copy, ==) stay far from the stack limit.
 constexpr int kMaxJsonDepth = 128;
 
+// What stopped a parse: the kind, the JSON path reached, "LINE:COL" where the parser stopped
+// (none for TooDeep) and a message without any file label (for OutOfRange: the number as
+// written).
+struct JsonFailure {
+  enum class Kind { None, TooDeep, OutOfRange, Invalid };
+  Kind kind = Kind::None;
+  std::string path, at, detail;
+};
+
+// The one bounded parser under every JSON reader (parseJsonChecked for configs and manifests,
+// parseJsonLine for data lines): the value, or a null value and `failure` saying why.
+nlohmann::json parseJsonLimited(const std::string& text, int maxDepth, JsonFailure& failure);
+
 // Throws InputError on bad JSON, numbers outside the double range (1e400) and nesting deeper
 // than maxDepth. `label` starts the message (a file name, or "stdin:12").
 nlohmann::json parseJsonChecked(const std::string& text, const std::string& label,

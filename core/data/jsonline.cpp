@@ -6,13 +6,11 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/jsonparse.h"
+
 namespace rr::core {
 
 using nlohmann::json;
-
-namespace {
-struct TooDeep {};
-}  // namespace
 
 // nlohmann's messages start with "[json.exception.parse_error.101] ", which tells a user nothing.
 std::string withoutJsonExceptionId(const std::string& what) {
@@ -24,22 +22,20 @@ json parseJsonLine(const std::string& line) {
   if (const void* nul = std::memchr(line.data(), '\0', line.size()))
     throw JsonLineError("contains a NUL byte",
                         "at byte " + std::to_string(static_cast<const char*>(nul) - line.data()));
-  // The callback sees each container open with the number of containers around it; throwing
-  // from it stops the parser before it builds anything deeper.
-  const json::parser_callback_t limitDepth = [](int depth, json::parse_event_t event, json&) {
-    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
-        depth >= kMaxJsonLineDepth)
-      throw TooDeep{};
-    return true;
-  };
-  try {
-    return json::parse(line, limitDepth);
-  } catch (const TooDeep&) {
-    throw JsonLineError("nested too deeply",
-                        "more than " + std::to_string(kMaxJsonLineDepth) + " levels");
-  } catch (const json::parse_error& e) {
-    throw JsonLineError("not valid JSON", withoutJsonExceptionId(e.what()));
+  JsonFailure f;
+  json value = parseJsonLimited(line, kMaxJsonLineDepth, f);
+  switch (f.kind) {
+    case JsonFailure::Kind::None:
+      return value;
+    case JsonFailure::Kind::TooDeep:
+      throw JsonLineError("nested too deeply",
+                          "more than " + std::to_string(kMaxJsonLineDepth) + " levels");
+    case JsonFailure::Kind::OutOfRange:
+      throw JsonLineError("number out of range", f.path + ": got " + f.detail);
+    case JsonFailure::Kind::Invalid:
+      break;
   }
+  throw JsonLineError("not valid JSON", f.detail);
 }
 
 size_t invalidUtf8At(std::string_view text) {
@@ -68,12 +64,7 @@ void requireUtf8(std::string_view text, const std::string& what) {
 }
 
 std::string quoteJson(const json& value, size_t maxChars) {
-  std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (text.size() <= maxChars) return text;
-  size_t cut = maxChars;
-  // Do not cut a UTF-8 sequence in two.
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return text.substr(0, cut) + "...";
+  return shortPrefix(value.dump(-1, ' ', false, json::error_handler_t::replace), maxChars);
 }
 
 bool asLong(const json& value, long& out) {

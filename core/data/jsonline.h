@@ -34,7 +34,8 @@ class JsonLineError : public InputError {
 
 // Parses `line` as one JSON value. Refuses a NUL byte anywhere in the line (nlohmann's lexer
 // takes it for the end of the input and would drop the rest), nesting deeper than kMaxJsonLineDepth,
-// and invalid JSON (including ill-formed UTF-8 inside strings).
+// numbers beyond the double range (1e400) and invalid JSON (including ill-formed UTF-8 inside
+// strings). Parsed by common/jsonparse's bounded parser, as configs and manifests are.
 nlohmann::json parseJsonLine(const std::string& line);
 
 // An exception's message without nlohmann's "[json.exception.type_error.302] " prefix.

@@ -691,6 +691,14 @@ class TestImporters : public QObject {
     } catch (const JsonLineError& e) {
       QCOMPARE(e.reason(), std::string("not valid JSON"));
     }
+    // A number past the double range (a margin of 1e400 would make every loss NaN).
+    try {
+      parseJsonLine("{\"margin\": 1e400}");
+      QFAIL("1e400 was accepted");
+    } catch (const JsonLineError& e) {
+      QCOMPARE(e.reason(), std::string("number out of range"));
+      QCOMPARE(QString(e.what()), QString("number out of range ($.margin: got 1e400)"));
+    }
   }
 
   // What the CLI's `import` and the GUI's import dialog share.
