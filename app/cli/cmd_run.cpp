@@ -23,6 +23,10 @@ int cmdRun(const Argv& argv) {
               "override one config value, e.g. encoder.pooling=cls or pretrain.steps=300\n"
               "                            (repeatable; the run store keeps the result)",
               true},
+             {"resume", "",
+              "take up the store's unfinished runs of this experiment again: each continues\n"
+              "                            from its last checkpoint (training.checkpoint_every),\n"
+              "                            finished runs and components are kept"},
              {"quiet", "", "no progress line"}});
   if (args.parseOrPrintHelp(argv)) return 0;
   if (args.positional().size() != 1)
@@ -33,6 +37,7 @@ int cmdRun(const Argv& argv) {
   options.dbPath = args.value("db", "runs/" + config.name + ".db");
   options.seedsOverride = static_cast<int>(args.integer("seeds", 0, 1, 100));
   options.onlyMethods = args.values("method");
+  options.resume = args.has("resume");
 
   core::RunControl control;
   TerminalSink sink(args.has("quiet"));
@@ -52,7 +57,9 @@ int cmdRun(const Argv& argv) {
   const core::Report report = core::buildReport(*store, outcome.runIds);
   if (!report.methods.empty()) std::cout << core::formatReport(report, "md");
   std::cerr << "run store: " << options.dbPath << " (" << outcome.finished << " finished, "
-            << outcome.failed << " failed" << (outcome.cancelled ? ", cancelled" : "") << ")\n";
+            << outcome.failed << " failed" << (outcome.cancelled ? ", cancelled" : "")
+            << (options.resume ? ", " + std::to_string(outcome.resumed) + " resumed" : "")
+            << ")\n";
   if (outcome.cancelled) return 130;
   return outcome.failed > 0 ? 1 : 0;
 }

@@ -84,6 +84,9 @@ struct TrainingConfig {
   int epochs = 1;
   int maxSteps = 0;   // 0 = no limit beyond epochs
   int evalEvery = 0;  // steps between validation passes; 0 = at the end only
+  // Steps between resumable checkpoints of the component in training (0 = only at each
+  // component's end); `run --resume` continues from the last one.
+  int checkpointEvery = 200;
   double weightDecay = 0.01;
   int warmupSteps = 0;
   double gradClip = 1.0;

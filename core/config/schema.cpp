@@ -360,6 +360,17 @@ std::vector<ConfigKey> buildSchema() {
           .help("Steps between validation passes (0 = at the end only)")
           .zero("at the end")
           .bind(RR_MEMBER(training.evalEvery)),
+      Key("training.checkpoint_every", T::Integer, 200)
+          .range(0, 100000000)
+          .label("Checkpoint every")
+          .zero("at component ends")
+          .help("Steps between resumable checkpoints of the component in training (0 = only at "
+                "each component's end)",
+                "A checkpoint holds the component's weights, optimizer state, schedule position, "
+                "random-number states and data position, written atomically beside the run store; "
+                "`run --resume` continues an interrupted run from the last one (docs/STORE.md "
+                "\"Resume\"). It does not change what is trained")
+          .bind(RR_MEMBER(training.checkpointEvery)),
       Key("training.weight_decay", T::Number, 0.01)
           .range(0, 10)
           .label("Weight decay")

@@ -59,12 +59,47 @@ MethodContext contextFor(const ExperimentConfig& config, const MethodConfig& met
 }
 
 struct PlannedRun {
-  const MethodConfig* method;
-  int seed;
+  const MethodConfig* method = nullptr;
+  int seed = 0;
   std::int64_t runId = 0;
   std::string uuid;  // the run's identity, also written into its saved model's manifest
   std::int64_t steps = 0;
+  bool finished = false;  // --resume: finished before; nothing to do
+  bool resumed = false;   // --resume: an unfinished run of the store taken up again
 };
+
+// --resume: finds each planned run's latest earlier run in the store (same experiment, entry
+// name, seed and config). Runs still running elsewhere are refused; so is a store with none.
+void matchEarlierRuns(const std::string& dbPath, const ExperimentConfig& config,
+                      const std::string& configJson, std::vector<PlannedRun>& plan) {
+  if (!std::filesystem::exists(dbPath))
+    throw InputError("--resume: " + dbPath + " does not exist; there is nothing to resume");
+  std::vector<RunInfo> runs = RunStore::open(dbPath, true)->listRuns();
+  int matched = 0;
+  for (auto& r : plan) {
+    const RunInfo* found = nullptr;
+    for (const auto& info : runs)
+      if (info.experiment == config.name && info.methodName == r.method->name &&
+          info.seed == r.seed && info.configJson == configJson &&
+          (!found || info.id > found->id))
+        found = &info;
+    if (!found) continue;
+    ++matched;
+    if (found->status == RunStatus::Running || found->status == RunStatus::Queued)
+      throw InputError("--resume: run " + std::to_string(found->id) + " (" + r.method->name +
+                       ", seed " + std::to_string(r.seed) + ") of " + dbPath +
+                       " is still " + toString(found->status) +
+                       " in another process; stop it first");
+    r.runId = found->id;
+    r.uuid = found->uuid;
+    r.finished = found->status == RunStatus::Finished;
+    r.resumed = !r.finished;
+  }
+  if (matched == 0)
+    throw InputError("--resume: " + dbPath + " has no run of experiment '" + config.name +
+                     "' with this configuration (" + config.sourcePath +
+                     " and its --set values must be those the runs were started with)");
+}
 
 void writeResults(RunRecorder& recorder, std::int64_t runId, const Evaluation& ev,
                   const InferenceTiming& timing, RewardSystem& system) {
@@ -95,6 +130,10 @@ void writeResults(RunRecorder& recorder, std::int64_t runId, const Evaluation& e
 
 std::string modelDirFor(const std::string& dbPath, std::int64_t runId) {
   return dbPath + ".models/run-" + std::to_string(runId);
+}
+
+std::string checkpointDirFor(const std::string& dbPath, std::int64_t runId) {
+  return modelDirFor(dbPath, runId) + ".resume";
 }
 
 ExperimentOutcome runExperiment(const ExperimentConfig& config, const ExperimentOptions& options,
@@ -172,12 +211,17 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
           std::find(options.onlyMethods.begin(), options.onlyMethods.end(), m.name) ==
               options.onlyMethods.end())
         continue;
-      PlannedRun r{&m, config.training.seed + s};
+      PlannedRun r;
+      r.method = &m;
+      r.seed = config.training.seed + s;
       const MethodContext ctx = contextFor(config, m, r.seed, data, device, encoder.path);
       r.steps = methodRegistry().at(m.method).plannedSteps(ctx);
       totalSteps += r.steps;
       plan.push_back(r);
     }
+
+  const std::string configJson = experimentConfigToJson(config);
+  if (options.resume) matchEarlierRuns(options.dbPath, config, configJson, plan);
 
   if (encoder.needsTraining) {
     ProgressInfo base;
@@ -193,11 +237,17 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
   if (const auto dir = std::filesystem::path(options.dbPath).parent_path(); !dir.empty())
     std::filesystem::create_directories(dir);
   RunRecorder recorder(options.dbPath, userSink);
-  const std::string configJson = experimentConfigToJson(config);
   ExperimentOutcome outcome;
   for (auto& r : plan) {
-    r.runId = recorder.createRun(config.name, r.method->method, r.method->name, r.seed, configJson,
-                                 &r.uuid);
+    if (r.resumed) {
+      recorder.reopenRun(r.runId);
+      // A model folder of an unfinished run is incomplete or stale: it is saved again.
+      std::filesystem::remove_all(modelDirFor(options.dbPath, r.runId));
+      ++outcome.resumed;
+    } else if (!r.finished) {
+      r.runId = recorder.createRun(config.name, r.method->method, r.method->name, r.seed,
+                                   configJson, &r.uuid);
+    }
     outcome.runIds.push_back(r.runId);
   }
   recorder.addPairs(data.pairs);
@@ -205,6 +255,11 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
   std::int64_t stepsBefore = encoder.steps;
   for (size_t k = 0; k < plan.size(); ++k) {
     const PlannedRun& r = plan[k];
+    if (r.finished) {
+      ++outcome.finished;
+      stepsBefore += r.steps;
+      continue;
+    }
     if (outcome.cancelled || control.stopRequested()) {
       recorder.setStatus(r.runId, RunStatus::Cancelled, "stopped before it started");
       outcome.cancelled = true;
@@ -216,20 +271,28 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
     base.seed = r.seed;
     base.runIndex = static_cast<int>(k);
     base.runCount = static_cast<int>(plan.size());
+    const std::string checkpointDir = checkpointDirFor(options.dbPath, r.runId);
+    // A new run starts from nothing, whatever a run of an earlier store with its id left there.
+    if (!r.resumed) std::filesystem::remove_all(checkpointDir);
+    RunCheckpoints checkpoints(checkpointDir, config.training.checkpointEvery, r.resumed);
     auto train = [&] {
       RunReporter reporter(recorder.sink(), control, base, r.steps, stepsBefore, totalSteps,
                            experimentStart);
+      reporter.setCheckpoints(&checkpoints);
       const MethodContext ctx = contextFor(config, *r.method, r.seed, data, device, encoder.path);
       std::unique_ptr<RewardSystem> system = createMethod(ctx);
-      reporter.log(LogLevel::Info, "training " + r.method->name + " (seed " +
-                                       std::to_string(r.seed) + ", " + std::to_string(r.steps) +
-                                       " steps)");
+      reporter.log(LogLevel::Info, std::string(r.resumed ? "resuming " : "training ") +
+                                       r.method->name + " (seed " + std::to_string(r.seed) +
+                                       ", " + std::to_string(r.steps) + " steps)");
       system->train(reporter);
       control.checkpoint();
       Evaluation ev = evaluate(*system, data, data.test, r.runId);
       InferenceTiming timing = timeInference(*system, data, data.test, options.inferenceRepeats);
       writeResults(recorder, r.runId, ev, timing, *system);
       saveSystem(*system, ctx, *tokenizer, modelDirFor(options.dbPath, r.runId), r.uuid);
+      // Finished: the saved system is what later commands use; the checkpoints are not needed.
+      std::error_code ec;
+      std::filesystem::remove_all(checkpointDir, ec);
     };
     const RunStatus end = recorder.record(r.runId, train);
     if (end == RunStatus::Finished) ++outcome.finished;

@@ -17,11 +17,16 @@ struct ExperimentOptions {
   int seedsOverride = 0;                 // > 0 replaces training.seeds
   std::vector<std::string> onlyMethods;  // method entry names; empty = all
   int inferenceRepeats = 20;             // timing samples per run
+  // Take up the store's unfinished runs of this experiment and config again (`run --resume`):
+  // finished runs are kept, interrupted, failed and cancelled ones continue from their last
+  // checkpoint, runs of the plan the store does not have yet are created.
+  bool resume = false;
 };
 
 struct ExperimentOutcome {
   std::vector<std::int64_t> runIds;
   int finished = 0, failed = 0;
+  int resumed = 0;  // runs taken up again (--resume); finished ones it kept count in `finished`
   bool cancelled = false;
 };
 
@@ -30,6 +35,9 @@ struct ExperimentOutcome {
 // request marks the current run cancelled and the runs not started cancelled too.
 // Where a finished run's trained system is saved: <dbPath>.models/run-<id>.
 std::string modelDirFor(const std::string& dbPath, std::int64_t runId);
+
+// Where a run's resumable checkpoints are kept while it is unfinished: <dbPath>.models/run-<id>.resume.
+std::string checkpointDirFor(const std::string& dbPath, std::int64_t runId);
 
 ExperimentOutcome runExperiment(const ExperimentConfig& config, const ExperimentOptions& options,
                                 MetricSink& sink, RunControl& control);

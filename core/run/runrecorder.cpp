@@ -26,6 +26,11 @@ std::int64_t RunRecorder::createRun(const std::string& experiment, const std::st
   return id;
 }
 
+void RunRecorder::reopenRun(std::int64_t runId) {
+  m_writer.reopenRun(runId);
+  m_tee.runStatus(runId, RunStatus::Queued, "");
+}
+
 void RunRecorder::setStatus(std::int64_t runId, RunStatus status, const std::string& error) {
   m_tee.runStatus(runId, status, error);
 }

@@ -33,4 +33,10 @@ void StoreSink::runStatus(std::int64_t runId, RunStatus status, const std::strin
   m_writer.setStatus(runId, status, error);
 }
 
+void StoreSink::rewind(std::int64_t runId, const std::string& component, std::int64_t step) {
+  if (runId > 0) m_writer.rewindMetrics(runId, component, step);
+}
+
+void StoreSink::flush() { m_writer.flush(); }
+
 }  // namespace rr::core

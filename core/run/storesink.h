@@ -22,6 +22,8 @@ class StoreSink : public MetricSink {
   void progress(const ProgressInfo& i) override;
   void log(std::int64_t runId, LogLevel level, const std::string& message) override;
   void runStatus(std::int64_t runId, RunStatus status, const std::string& error) override;
+  void rewind(std::int64_t runId, const std::string& component, std::int64_t step) override;
+  void flush() override;
 
  private:
   RunWriter& m_writer;

@@ -865,6 +865,30 @@ void RunWriter::setStatus(std::int64_t runId, RunStatus status, const std::strin
   s.run();
 }
 
+void RunWriter::reopenRun(std::int64_t runId) {
+  flush();
+  inTransaction(m_db, [&] {
+    Stmt u(m_db,
+           "UPDATE runs SET status='queued', error=NULL, finished_at=NULL, host=?, pid=? "
+           "WHERE id=?");
+    u.bind(1, hostName()).bind(2, static_cast<std::int64_t>(::getpid())).bind(3, runId);
+    u.run();
+    for (const char* table : {"results", "run_results", "examples", "components"}) {
+      Stmt d(m_db, std::string("DELETE FROM ") + table + " WHERE run_id=?");
+      d.bind(1, runId);
+      d.run();
+    }
+  });
+}
+
+void RunWriter::rewindMetrics(std::int64_t runId, const std::string& component,
+                              std::int64_t step) {
+  flush();
+  Stmt d(m_db, "DELETE FROM metrics WHERE run_id=? AND component=? AND step>?");
+  d.bind(1, runId).bind(2, component).bind(3, step);
+  d.run();
+}
+
 void RunWriter::setProgress(std::int64_t runId, std::int64_t step, std::int64_t total,
                             double fraction) {
   Stmt s(m_db, "UPDATE runs SET step=?, total_steps=?, progress=? WHERE id=?");

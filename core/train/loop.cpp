@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
-#include "common/rng.h"
+#include "common/atomicfile.h"
+#include "common/errors.h"
 #include "config/config.h"
 
 namespace rr::core {
@@ -85,66 +87,266 @@ torch::Tensor pairwiseLoss(const torch::Tensor& rewards, const std::vector<doubl
   return loss;
 }
 
-double runLoop(const LoopOptions& o, const std::vector<size_t>& items,
-               std::vector<torch::Tensor> params, const StepFn& step, const EvalFn& eval,
-               RunReporter& reporter) {
-  const int64_t total = loopSteps(o);
-  const auto start = Clock::now();
-  if (items.empty() || total == 0) {
-    reporter.log(LogLevel::Warning, o.component + ": no training data; skipped");
+RunCheckpoints::RunCheckpoints(std::string dir, int every, bool resuming)
+    : m_dir(std::move(dir)), m_every(every), m_resuming(resuming) {}
+
+std::string RunCheckpoints::nextFile() {
+  return m_dir + "/component-" + std::to_string(m_next++) + ".pt";
+}
+
+void RunReporter::rewind(const std::string& component, int64_t step) {
+  m_sink.rewind(m_base.runId, component, step);
+}
+
+namespace {
+
+// Format of a component checkpoint; a file of another format is not resumed from.
+constexpr int64_t kCheckpointFormat = 1;
+
+// LibTorch's generators the component's training draws from (dropout, MoRE's gate noise): the
+// CPU one, and the CUDA one of the parameters' device.
+std::vector<at::Generator> generatorsFor(const std::vector<torch::Tensor>& params) {
+  std::vector<at::Generator> gens{at::globalContext().defaultGenerator(torch::kCPU)};
+  for (const auto& p : params)
+    if (p.is_cuda()) {
+      gens.push_back(at::globalContext().defaultGenerator(p.device()));
+      break;
+    }
+  return gens;
+}
+
+torch::Tensor toTensor(const std::vector<size_t>& v) {
+  std::vector<int64_t> out(v.begin(), v.end());
+  return torch::tensor(out, torch::kLong);
+}
+
+[[noreturn]] void checkpointMismatch(const std::string& file, const std::string& what) {
+  throw InputError(file + ": " + what +
+                   "; the experiment's config or data changed since this run started (start a "
+                   "new run instead of resuming it)");
+}
+
+}  // namespace
+
+Trainer::Trainer(const LoopOptions& o, const std::vector<size_t>& items,
+                 std::vector<torch::Tensor> params, RunReporter& reporter)
+    : m_o(o),
+      m_params(std::move(params)),
+      m_reporter(reporter),
+      m_total(loopSteps(o)),
+      m_opt(m_params, torch::optim::AdamWOptions(o.lr).weight_decay(o.weightDecay)),
+      m_rng(o.seed),
+      m_order(items) {}
+
+double Trainer::lrAt(int64_t s) const {
+  if (m_o.warmupSteps > 0 && s < m_o.warmupSteps)
+    return m_o.lr * static_cast<double>(s + 1) / m_o.warmupSteps;
+  const double rest = static_cast<double>(std::max<int64_t>(1, m_total - m_o.warmupSteps));
+  return m_o.lr * std::max(0.0, 1.0 - static_cast<double>(s - m_o.warmupSteps) / rest);
+}
+
+void Trainer::save(const std::string& file, bool done) const {
+  torch::serialize::OutputArchive ar;
+  ar.write("format", c10::IValue(kCheckpointFormat));
+  ar.write("component", c10::IValue(m_o.component));
+  ar.write("done", c10::IValue(done));
+  ar.write("total_steps", c10::IValue(m_total));
+  ar.write("step", c10::IValue(m_step));
+  ar.write("at", c10::IValue(static_cast<int64_t>(m_at)));
+  ar.write("in_epoch", c10::IValue(m_inEpoch));
+  ar.write("train_seconds", c10::IValue(m_secondsBefore));
+  ar.write("order", toTensor(m_order));
+  const auto rs = m_rng.state();
+  ar.write("rng", torch::tensor(std::vector<int64_t>(rs.begin(), rs.end()), torch::kLong));
+  std::vector<at::Generator> gens = generatorsFor(m_params);
+  for (size_t g = 0; g < gens.size(); ++g) {
+    std::lock_guard<std::mutex> lock(gens[g].mutex());
+    ar.write("generator." + std::to_string(g), gens[g].get_state());
+  }
+  ar.write("params", c10::IValue(static_cast<int64_t>(m_params.size())));
+  for (size_t i = 0; i < m_params.size(); ++i)
+    ar.write("param." + std::to_string(i), m_params[i].detach().cpu());
+  if (!done) {  // a finished component's optimizer is not needed again
+    torch::serialize::OutputArchive opt;
+    m_opt.save(opt);
+    ar.write("optimizer", opt);
+  }
+  // The archive's sink takes every byte (LibTorch's zip writer aborts when its sink throws);
+  // AtomicFile reports a failed write at commit and leaves the previous checkpoint in place.
+  std::filesystem::create_directories(std::filesystem::path(file).parent_path());
+  AtomicFile out(file);
+  ar.save_to([&](const void* data, size_t n) -> size_t {
+    out.write(static_cast<const char*>(data), n);
+    return n;
+  });
+  out.commit();
+}
+
+bool Trainer::restore(const std::string& file) {
+  torch::serialize::InputArchive ar;
+  try {
+    ar.load_from(file);
+  } catch (const c10::Error& e) {
+    const std::string msg = e.what_without_backtrace();
+    throw InputError(file + ": not a readable checkpoint (" + msg.substr(0, msg.find('\n')) +
+                     ")");
+  }
+  auto value = [&](const std::string& key) {
+    c10::IValue v;
+    if (!ar.try_read(key, v)) checkpointMismatch(file, "has no '" + key + "'");
+    return v;
+  };
+  auto tensor = [&](const std::string& key) {
+    torch::Tensor t;
+    if (!ar.try_read(key, t)) checkpointMismatch(file, "has no tensor '" + key + "'");
+    return t;
+  };
+  if (value("format").toInt() != kCheckpointFormat)
+    checkpointMismatch(file, "is a checkpoint of another format");
+  const std::string component = value("component").toStringRef();
+  if (component != m_o.component)
+    checkpointMismatch(file, "holds component '" + component + "', this run's is '" +
+                                 m_o.component + "'");
+  if (value("total_steps").toInt() != m_total)
+    checkpointMismatch(file, "was planned for " + std::to_string(value("total_steps").toInt()) +
+                                 " steps, this run plans " + std::to_string(m_total));
+  if (value("params").toInt() != static_cast<int64_t>(m_params.size()))
+    checkpointMismatch(file, "holds " + std::to_string(value("params").toInt()) +
+                                 " parameter tensors, the component has " +
+                                 std::to_string(m_params.size()));
+  const torch::Tensor order = tensor("order");
+  if (order.numel() != static_cast<int64_t>(m_order.size()))
+    checkpointMismatch(file, "orders " + std::to_string(order.numel()) +
+                                 " training examples, the component has " +
+                                 std::to_string(m_order.size()));
+  {
+    torch::NoGradGuard ng;
+    for (size_t i = 0; i < m_params.size(); ++i) {
+      const torch::Tensor t = tensor("param." + std::to_string(i));
+      if (t.sizes() != m_params[i].sizes())
+        checkpointMismatch(file, "parameter " + std::to_string(i) + " has shape " +
+                                     c10::str(t.sizes()) + ", the component's is " +
+                                     c10::str(m_params[i].sizes()));
+      m_params[i].copy_(t);
+    }
+  }
+  const bool done = value("done").toBool();
+  m_step = value("step").toInt();
+  m_at = static_cast<size_t>(value("at").toInt());
+  m_inEpoch = value("in_epoch").toBool();
+  m_secondsBefore = value("train_seconds").toDouble();
+  const auto o = order.accessor<int64_t, 1>();
+  for (size_t i = 0; i < m_order.size(); ++i) m_order[i] = static_cast<size_t>(o[i]);
+  const torch::Tensor rs = tensor("rng");
+  const auto r = rs.accessor<int64_t, 1>();
+  m_rng.setState({static_cast<uint64_t>(r[0]), static_cast<uint64_t>(r[1]),
+                  static_cast<uint64_t>(r[2]), static_cast<uint64_t>(r[3])});
+  std::vector<at::Generator> gens = generatorsFor(m_params);
+  for (size_t g = 0; g < gens.size(); ++g) {
+    std::lock_guard<std::mutex> lock(gens[g].mutex());
+    gens[g].set_state(tensor("generator." + std::to_string(g)));
+  }
+  if (!done) {
+    torch::serialize::InputArchive opt;
+    if (!ar.try_read("optimizer", opt)) checkpointMismatch(file, "has no optimizer state");
+    m_opt.load(opt);
+  }
+  return done;
+}
+
+double Trainer::run(const StepFn& step, const EvalFn& eval) {
+  const std::string& component = m_o.component;
+  if (m_order.empty() || m_total == 0) {
+    m_reporter.log(LogLevel::Warning, component + ": no training data; skipped");
     return 0;
   }
-  torch::optim::AdamW opt(params, torch::optim::AdamWOptions(o.lr).weight_decay(o.weightDecay));
-  Rng rng(o.seed);
-  std::vector<size_t> order = items;
-  int64_t stepNo = 0;
-  auto lrAt = [&](int64_t s) {
-    if (o.warmupSteps > 0 && s < o.warmupSteps)
-      return o.lr * static_cast<double>(s + 1) / o.warmupSteps;
-    const double rest = static_cast<double>(std::max<int64_t>(1, total - o.warmupSteps));
-    return o.lr * std::max(0.0, 1.0 - static_cast<double>(s - o.warmupSteps) / rest);
-  };
+  RunCheckpoints* checkpoints = m_reporter.checkpoints();
+  const std::string file = checkpoints ? checkpoints->nextFile() : "";
+  if (checkpoints && checkpoints->resuming()) {
+    if (std::filesystem::exists(file)) {
+      const bool done = restore(file);
+      m_reporter.stepsRestored(m_step);
+      if (done) {
+        m_reporter.log(LogLevel::Info, component + ": finished before the run was resumed (" +
+                                           std::to_string(m_step) + " steps); not retrained");
+        return m_secondsBefore;
+      }
+      m_reporter.log(LogLevel::Info, component + ": resumed at step " + std::to_string(m_step) +
+                                         " of " + std::to_string(m_total));
+    }
+    // What the interrupted attempt reported after the checkpoint is reported again.
+    m_reporter.rewind(component, m_step);
+  }
+  const auto start = Clock::now();
   double evalSeconds = 0;  // validation passes are not training time
+  auto seconds = [&] {
+    return m_secondsBefore + std::chrono::duration<double>(Clock::now() - start).count() -
+           evalSeconds;
+  };
   auto runEval = [&] {
     if (!eval) return;
     const auto e0 = Clock::now();
-    for (const auto& [k, v] : eval()) reporter.metric(o.component, stepNo, k, v);
+    for (const auto& [k, v] : eval()) m_reporter.metric(component, m_step, k, v);
     evalSeconds += std::chrono::duration<double>(Clock::now() - e0).count();
   };
-  while (stepNo < total) {
-    // Fisher-Yates with our own RNG: the order is reproducible for a seed on every platform.
-    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
-    for (size_t at = 0; at < order.size() && stepNo < total;
-         at += static_cast<size_t>(o.batchSize)) {
-      reporter.checkpoint();
+  auto saveAt = [&](bool done) {
+    const double before = m_secondsBefore;
+    m_secondsBefore = seconds();
+    m_reporter.flush();  // the metrics up to this step are stored before the checkpoint says so
+    save(file, done);
+    m_secondsBefore = before;
+  };
+  const auto batchSize = static_cast<size_t>(m_o.batchSize);
+  while (m_step < m_total) {
+    if (!m_inEpoch) {
+      // Fisher-Yates with our own RNG: the order is reproducible for a seed on every platform.
+      for (size_t i = m_order.size(); i > 1; --i)
+        std::swap(m_order[i - 1], m_order[m_rng.below(i)]);
+      m_at = 0;
+      m_inEpoch = true;
+    }
+    while (m_at < m_order.size() && m_step < m_total) {
+      m_reporter.checkpoint();
       const auto t0 = Clock::now();
       std::vector<size_t> batch(
-          order.begin() + static_cast<long>(at),
-          order.begin() +
-              static_cast<long>(std::min(order.size(), at + static_cast<size_t>(o.batchSize))));
-      const double lr = lrAt(stepNo);
-      for (auto& g : opt.param_groups())
+          m_order.begin() + static_cast<long>(m_at),
+          m_order.begin() + static_cast<long>(std::min(m_order.size(), m_at + batchSize)));
+      m_at += batchSize;
+      const double lr = lrAt(m_step);
+      for (auto& g : m_opt.param_groups())
         static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
-      opt.zero_grad();
+      m_opt.zero_grad();
       StepResult r = step(batch);
       r.loss.backward();
-      if (o.gradClip > 0) torch::nn::utils::clip_grad_norm_(params, o.gradClip);
-      opt.step();
-      ++stepNo;
+      if (m_o.gradClip > 0) torch::nn::utils::clip_grad_norm_(m_params, m_o.gradClip);
+      m_opt.step();
+      ++m_step;
       const double loss = r.loss.item<double>();
       const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
       const double rate = static_cast<double>(batch.size()) / std::max(secs, 1e-9);
-      reporter.metric(o.component, stepNo, "loss", loss);
-      reporter.metric(o.component, stepNo, "lr", lr);
-      reporter.metric(o.component, stepNo, "pairs_per_s", rate);
-      for (const auto& [k, v] : r.metrics) reporter.metric(o.component, stepNo, k, v);
-      reporter.stepDone(o.component, loss, rate);
-      if (o.evalEvery > 0 && stepNo % o.evalEvery == 0 && stepNo < total) runEval();
+      m_reporter.metric(component, m_step, "loss", loss);
+      m_reporter.metric(component, m_step, "lr", lr);
+      m_reporter.metric(component, m_step, "pairs_per_s", rate);
+      for (const auto& [k, v] : r.metrics) m_reporter.metric(component, m_step, k, v);
+      m_reporter.stepDone(component, loss, rate);
+      if (m_o.evalEvery > 0 && m_step % m_o.evalEvery == 0 && m_step < m_total) runEval();
+      // The next step starts a new epoch once this one used the last batch.
+      if (m_at >= m_order.size()) m_inEpoch = false;
+      if (checkpoints && checkpoints->every() > 0 && m_step % checkpoints->every() == 0 &&
+          m_step < m_total)
+        saveAt(false);
     }
   }
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count() - evalSeconds;
   runEval();
-  return seconds;
+  const double total = seconds();
+  if (checkpoints) saveAt(true);
+  return total;
+}
+
+double runLoop(const LoopOptions& o, const std::vector<size_t>& items,
+               std::vector<torch::Tensor> params, const StepFn& step, const EvalFn& eval,
+               RunReporter& reporter) {
+  return Trainer(o, items, std::move(params), reporter).run(step, eval);
 }
 
 }  // namespace rr::core

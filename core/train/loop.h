@@ -10,10 +10,32 @@
 #include <string>
 #include <vector>
 
+#include "common/rng.h"
 #include "train/metricsink.h"
 #include "train/runcontrol.h"
 
 namespace rr::core {
+
+// Where the components of one run keep their resumable checkpoints (training.checkpoint_every):
+// <dir>/component-<k>.pt for the run's k-th component in training order, each rewritten
+// atomically, so a kill at any moment leaves the previous complete file. A run that resumes
+// finds them from the attempt before; the components are trained in the same order again.
+class RunCheckpoints {
+ public:
+  RunCheckpoints(std::string dir, int every, bool resuming);
+  // The file of the run's next component (in training order).
+  std::string nextFile();
+  int every() const { return m_every; }
+  // Files of an earlier attempt may be there (a resumed run).
+  bool resuming() const { return m_resuming; }
+  const std::string& dir() const { return m_dir; }
+
+ private:
+  std::string m_dir;
+  int m_every;
+  bool m_resuming;
+  int m_next = 0;
+};
 
 // Progress and metrics of one run, with the run's clock and its share of the experiment.
 class RunReporter {
@@ -26,9 +48,18 @@ class RunReporter {
   void log(LogLevel level, const std::string& message);
   // One optimizer step of `component` finished; emits progress at most every 100 ms.
   void stepDone(const std::string& component, double loss, double pairsPerSecond);
+  // Steps a resumed run does not take again (restored from a checkpoint).
+  void stepsRestored(int64_t steps) { m_done += steps; }
+  // Drops what `component` reported after `step` (a resumed run repeats those steps).
+  void rewind(const std::string& component, int64_t step);
+  // Everything reported so far reaches the sink's storage (before a checkpoint is written).
+  void flush() { m_sink.flush(); }
   void checkpoint() { m_control.checkpoint(); }
   double elapsed() const;
   int64_t runId() const { return m_base.runId; }
+  // The run's checkpoints; nullptr when its components are not checkpointed.
+  RunCheckpoints* checkpoints() const { return m_checkpoints; }
+  void setCheckpoints(RunCheckpoints* c) { m_checkpoints = c; }
 
  private:
   MetricSink& m_sink;
@@ -36,6 +67,7 @@ class RunReporter {
   ProgressInfo m_base;
   int64_t m_runSteps, m_stepsBefore, m_experimentSteps, m_done = 0;
   std::chrono::steady_clock::time_point m_runStart, m_experimentStart, m_lastEmit;
+  RunCheckpoints* m_checkpoints = nullptr;
 };
 
 struct LoopOptions {
@@ -61,8 +93,40 @@ struct StepResult {
 using StepFn = std::function<StepResult(const std::vector<size_t>& batch)>;
 using EvalFn = std::function<std::map<std::string, double>()>;
 
-// Shuffles `items` each epoch (seeded), steps AdamW with warmup + linear decay and gradient
-// clipping, evaluates every evalEvery steps and at the end. Returns the training seconds.
+// Trains one component: owns its optimizer (AdamW, warm-up then linear decay, gradient
+// clipping), its batch order (`items` shuffled each epoch with the component's seed) and its
+// position in the data, evaluates every evalEvery steps and at the end. When the reporter has
+// checkpoints, the whole state (weights, optimizer moments, step, order and position, the order's
+// RNG and LibTorch's generator) is written every checkpoint_every steps and at the end, and a
+// resumed run continues from it: the weights and metrics are those of an uninterrupted run.
+class Trainer {
+ public:
+  Trainer(const LoopOptions& o, const std::vector<size_t>& items,
+          std::vector<torch::Tensor> params, RunReporter& reporter);
+  // Returns the training seconds (validation passes excluded; a resumed component's earlier
+  // seconds included).
+  double run(const StepFn& step, const EvalFn& eval);
+
+ private:
+  void save(const std::string& file, bool done) const;
+  // Restores what `file` holds; true when the component had finished.
+  bool restore(const std::string& file);
+  double lrAt(int64_t s) const;
+
+  LoopOptions m_o;
+  std::vector<torch::Tensor> m_params;
+  RunReporter& m_reporter;
+  int64_t m_total;
+  torch::optim::AdamW m_opt;
+  Rng m_rng;
+  std::vector<size_t> m_order;
+  size_t m_at = 0;         // next batch's offset in m_order
+  bool m_inEpoch = false;  // m_order is this epoch's (shuffled) order
+  int64_t m_step = 0;
+  double m_secondsBefore = 0;  // training seconds of earlier attempts
+};
+
+// One component through a Trainer: what every method and the pre-training call.
 double runLoop(const LoopOptions& o, const std::vector<size_t>& items,
                std::vector<torch::Tensor> params, const StepFn& step, const EvalFn& eval,
                RunReporter& reporter);

@@ -28,6 +28,15 @@ class MetricSink {
   virtual void metric(const MetricRow& point) = 0;
   virtual void progress(const ProgressInfo& info) = 0;
   virtual void log(std::int64_t runId, LogLevel level, const std::string& message) = 0;
+  // A resumed run repeats the steps of `component` after `step`: what was reported for them is
+  // dropped (the run store deletes those metric rows).
+  virtual void rewind(std::int64_t runId, const std::string& component, std::int64_t step) {
+    (void)runId;
+    (void)component;
+    (void)step;
+  }
+  // What was reported so far is stored (a checkpoint follows).
+  virtual void flush() {}
   // A run changed status; error is set for failed and cancelled runs.
   virtual void runStatus(std::int64_t runId, RunStatus status, const std::string& error) {
     (void)runId;
@@ -51,6 +60,14 @@ class TeeSink : public MetricSink {
   void log(std::int64_t runId, LogLevel level, const std::string& message) override {
     m_a.log(runId, level, message);
     m_b.log(runId, level, message);
+  }
+  void rewind(std::int64_t runId, const std::string& component, std::int64_t step) override {
+    m_a.rewind(runId, component, step);
+    m_b.rewind(runId, component, step);
+  }
+  void flush() override {
+    m_a.flush();
+    m_b.flush();
   }
   void runStatus(std::int64_t runId, RunStatus status, const std::string& error) override {
     m_a.runStatus(runId, status, error);

@@ -1,0 +1,307 @@
+// Resumable runs (`run --resume`): a run stopped in the middle of a component, by a cancel or by
+// kill -9, continues from its last checkpoint and ends with the weights and the metrics of a run
+// that was never interrupted.
+#include <signal.h>
+
+#include <QElapsedTimer>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QThread>
+#include <QtTest>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "config/config.h"
+#include "run/experiment.h"
+#include "run/persist.h"
+#include "store/runstore.h"
+
+using namespace rr::core;
+
+namespace {
+
+// The smoke experiment's data with one method, dropout on (LibTorch's generator state is part of
+// what a checkpoint restores), several epochs and a checkpoint every 3 steps.
+std::string configText(const std::string& method, int epochs = 3) {
+  return R"({
+  "name": "resume",
+  "data": {
+    "synthetic": {"pairs_per_domain": 60, "domains": ["harmless", "instruct", "ranked"],
+                  "house_style": 0.4, "seed": 7},
+    "split": {"train": 0.7, "validation": 0.1, "test": 0.2}
+  },
+  "tokenizer": {"vocab_size": 300},
+  "encoder": {"preset": "tiny", "hidden": 64, "layers": 1, "heads": 2, "ffn": 128, "max_len": 64,
+              "dropout": 0.1},
+  "pretrain": {"steps": 0},
+  "training": {"lr": 0.001, "batch_size": 16, "epochs": )" +
+         std::to_string(epochs) + R"(, "eval_every": 5, "seed": 1,
+               "checkpoint_every": 3},
+  "methods": [)" +
+         method + "]\n}\n";
+}
+
+std::string writeConfig(const QTemporaryDir& dir, const std::string& name,
+                        const std::string& text) {
+  const std::string path = dir.path().toStdString() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+// Records nothing; requests a stop once `component`'s loss at `step` was reported, or once the
+// n-th component (in order of appearance) reports its loss at `step` when component is "".
+class StopAt : public MetricSink {
+ public:
+  StopAt(RunControl& control, int componentIndex, std::int64_t step)
+      : m_control(control), m_index(componentIndex), m_step(step) {}
+  void metric(const MetricRow& p) override {
+    if (p.key != "loss") return;
+    if (std::find(m_seen.begin(), m_seen.end(), p.component) == m_seen.end())
+      m_seen.push_back(p.component);
+    if (static_cast<int>(m_seen.size()) == m_index + 1 && p.component == m_seen.back() &&
+        p.step == m_step) {
+      stoppedIn = p.component;
+      m_control.requestStop();
+    }
+  }
+  void progress(const ProgressInfo&) override {}
+  void log(std::int64_t, LogLevel, const std::string&) override {}
+  std::string stoppedIn;
+
+ private:
+  RunControl& m_control;
+  int m_index;
+  std::int64_t m_step;
+  std::vector<std::string> m_seen;
+};
+
+class Quiet : public MetricSink {
+ public:
+  void metric(const MetricRow&) override {}
+  void progress(const ProgressInfo&) override {}
+  void log(std::int64_t, LogLevel, const std::string&) override {}
+};
+
+// Largest absolute difference between the two runs' saved systems, module by module.
+double weightDifference(const std::string& dbA, std::int64_t runA, const std::string& dbB,
+                        std::int64_t runB) {
+  auto a = loadRunSystem(dbA, *RunStore::open(dbA, true)->run(runA));
+  auto b = loadRunSystem(dbB, *RunStore::open(dbB, true)->run(runB));
+  const NamedModules ma = a->system->namedModules(), mb = b->system->namedModules();
+  if (ma.size() != mb.size()) return 1e9;
+  double worst = 0;
+  for (size_t i = 0; i < ma.size(); ++i) {
+    const auto pa = ma[i].second->named_parameters(), pb = mb[i].second->named_parameters();
+    if (ma[i].first != mb[i].first || pa.size() != pb.size()) return 1e9;
+    for (size_t k = 0; k < pa.size(); ++k)
+      worst = std::max(worst, (pa[k].value() - pb[k].value()).abs().max().item<double>());
+  }
+  return worst;
+}
+
+// (component, key, step) -> value of every metric row; a row twice is a failure.
+std::map<std::tuple<std::string, std::string, std::int64_t>, double> metricTable(
+    const std::string& db, std::int64_t run, bool* repeated) {
+  std::map<std::tuple<std::string, std::string, std::int64_t>, double> out;
+  for (const auto& m : RunStore::open(db, true)->metrics(run)) {
+    if (m.key == "pairs_per_s") continue;  // a speed, not a result
+    if (!out.emplace(std::make_tuple(m.component, m.key, m.step), m.value).second)
+      *repeated = true;
+  }
+  return out;
+}
+
+void compareMetrics(const std::string& dbA, std::int64_t runA, const std::string& dbB,
+                    std::int64_t runB) {
+  bool repeatedA = false, repeatedB = false;
+  const auto a = metricTable(dbA, runA, &repeatedA), b = metricTable(dbB, runB, &repeatedB);
+  QVERIFY(!repeatedA);
+  QVERIFY2(!repeatedB, "the resumed run has a metric row twice");
+  QCOMPARE(b.size(), a.size());  // no gap
+  for (const auto& [key, value] : a) {
+    const auto it = b.find(key);
+    QVERIFY2(it != b.end(), (std::get<0>(key) + " " + std::get<1>(key) + " step " +
+                             std::to_string(std::get<2>(key)) + " missing after resume")
+                                .c_str());
+    QVERIFY2(std::abs(it->second - value) <= 1e-6 * std::max(1.0, std::abs(value)),
+             (std::get<0>(key) + " " + std::get<1>(key) + " step " +
+              std::to_string(std::get<2>(key)) + ": " + std::to_string(it->second) + " vs " +
+              std::to_string(value))
+                 .c_str());
+  }
+}
+
+struct CliResult {
+  int code = -1;
+  QString out, err;
+};
+
+CliResult cli(const QStringList& args) {
+  QProcess p;
+  p.start(QStringLiteral(RR_CLI_PATH), args);
+  p.waitForFinished(180000);
+  return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
+          QString::fromUtf8(p.readAllStandardOutput()),
+          QString::fromUtf8(p.readAllStandardError())};
+}
+
+}  // namespace
+
+class TestResume : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void cancelledRunResumesToTheSameWeights_data() {
+    QTest::addColumn<QString>("method");
+    QTest::addColumn<int>("component");  // the stop lands in this component (0-based) ...
+    QTest::addColumn<int>("step");       // ... after this step (not a multiple of 3)
+    QTest::newRow("baseline") << R"({"method": "baseline"})" << 0 << 14;
+    QTest::newRow("base-lora") << R"({"method": "base-lora"})" << 0 << 8;
+    QTest::newRow("more") << R"({"method": "more"})" << 0 << 10;
+    QTest::newRow("rodos") << R"({"method": "rodos"})" << 1 << 4;
+    QTest::newRow("arliss") << R"({"method": "arliss"})" << 2 << 5;
+    QTest::newRow("dmoerm") << R"({"method": "dmoerm"})" << 3 << 2;
+  }
+
+  // Every method: a run cancelled in the middle of a component, then resumed, has the weights
+  // and the metric rows of an uninterrupted run (within 1e-6), with no row missing or twice.
+  void cancelledRunResumesToTheSameWeights() {
+    QFETCH(QString, method);
+    QFETCH(int, component);
+    QFETCH(int, step);
+    QTemporaryDir dir;
+    const ExperimentConfig config =
+        loadExperimentConfig(writeConfig(dir, "cfg.json", configText(method.toStdString())));
+    const std::string whole = dir.path().toStdString() + "/whole.db";
+    const std::string cut = dir.path().toStdString() + "/cut.db";
+    Quiet quiet;
+    ExperimentOptions o;
+    o.inferenceRepeats = 1;
+    o.dbPath = whole;
+    RunControl c1;
+    const ExperimentOutcome a = runExperiment(config, o, quiet, c1);
+    QCOMPARE(a.finished, 1);
+
+    o.dbPath = cut;
+    RunControl c2;
+    StopAt stop(c2, component, step);
+    const ExperimentOutcome b = runExperiment(config, o, stop, c2);
+    QVERIFY(b.cancelled);
+    QVERIFY2(!stop.stoppedIn.empty(), "the stop point was never reached");
+    QVERIFY(RunStore::open(cut, true)->run(b.runIds[0])->status == RunStatus::Cancelled);
+    QVERIFY(std::filesystem::exists(checkpointDirFor(cut, b.runIds[0])));
+
+    o.resume = true;
+    RunControl c3;
+    const ExperimentOutcome r = runExperiment(config, o, quiet, c3);
+    QCOMPARE(r.resumed, 1);
+    QCOMPARE(r.finished, 1);
+    QCOMPARE(r.runIds, b.runIds);  // the same run, not a new one
+    const auto info = RunStore::open(cut, true)->run(b.runIds[0]);
+    QVERIFY(info->status == RunStatus::Finished);
+    QVERIFY(info->error.empty());
+    QVERIFY(!std::filesystem::exists(checkpointDirFor(cut, b.runIds[0])));
+
+    const double diff = weightDifference(whole, a.runIds[0], cut, b.runIds[0]);
+    QVERIFY2(diff <= 1e-6, ("weights differ by " + std::to_string(diff)).c_str());
+    compareMetrics(whole, a.runIds[0], cut, b.runIds[0]);
+    // The results are there once, as for the uninterrupted run.
+    auto rs = RunStore::open(cut, true);
+    QCOMPARE(rs->components({b.runIds[0]}).size(),
+             RunStore::open(whole, true)->components({a.runIds[0]}).size());
+  }
+
+  // The CLI: kill -9 in the middle of a run, `run --resume`, the same weights and metrics as an
+  // uninterrupted run; the killed run reads as interrupted before it is resumed.
+  void killNineThenResume() {
+    QTemporaryDir dir;
+    // Two methods: the first finishes before the kill and is not run again.
+    const std::string cfg = writeConfig(
+        dir, "cfg.json", configText(R"({"method": "baseline"}, {"method": "rodos"})", 12));
+    const QString whole = dir.path() + "/whole.db", cut = dir.path() + "/cut.db";
+    const CliResult a = cli({"run", QString::fromStdString(cfg), "--db", whole, "--quiet"});
+    QVERIFY2(a.code == 0, qPrintable(a.err));
+
+    QProcess p;
+    p.start(QStringLiteral(RR_CLI_PATH),
+            {"run", QString::fromStdString(cfg), "--db", cut, "--quiet"});
+    QVERIFY(p.waitForStarted());
+    // Kill once the second run (RODOS) has trained part of its second domain model.
+    bool killed = false;
+    QElapsedTimer t;
+    t.start();
+    while (!killed && t.elapsed() < 120000 && p.state() != QProcess::NotRunning) {
+      QThread::msleep(5);
+      if (!std::filesystem::exists(cut.toStdString())) continue;
+      try {
+        auto store = RunStore::open(cut.toStdString(), true);
+        for (const auto& run : store->listRuns()) {
+          if (run.methodName != "rodos") continue;
+          for (const auto& m : store->metrics(run.id))
+            if (m.component == "rm:instruct" && m.key == "loss" && m.step >= 4) {
+              ::kill(static_cast<pid_t>(p.processId()), SIGKILL);
+              killed = true;
+              break;
+            }
+        }
+      } catch (const std::exception&) {
+        // The store is being created; look again.
+      }
+    }
+    p.waitForFinished(30000);
+    QVERIFY2(killed, "the run ended before it could be killed");
+    QCOMPARE(p.exitStatus(), QProcess::CrashExit);
+    std::int64_t rodosRun = 0;
+    for (const auto& run : RunStore::open(cut.toStdString(), true)->listRuns()) {
+      if (run.methodName == "baseline") QVERIFY(run.status == RunStatus::Finished);
+      if (run.methodName == "rodos") {
+        rodosRun = run.id;
+        QVERIFY(run.status == RunStatus::Interrupted);
+      }
+    }
+    QVERIFY(rodosRun > 0);
+
+    const CliResult r =
+        cli({"run", QString::fromStdString(cfg), "--db", cut, "--quiet", "--resume"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY2(r.err.contains("2 finished, 0 failed, 1 resumed"), qPrintable(r.err));
+    const auto runs = RunStore::open(cut.toStdString(), true)->listRuns();
+    QCOMPARE(runs.size(), size_t(2));  // resumed, not added
+    for (const auto& run : runs) QVERIFY(run.status == RunStatus::Finished);
+    for (const auto& run : RunStore::open(whole.toStdString(), true)->listRuns()) {
+      const double diff = weightDifference(whole.toStdString(), run.id, cut.toStdString(), run.id);
+      QVERIFY2(diff <= 1e-6,
+               (run.methodName + ": weights differ by " + std::to_string(diff)).c_str());
+      compareMetrics(whole.toStdString(), run.id, cut.toStdString(), run.id);
+    }
+  }
+
+  void resumeErrorsAreOneLine() {
+    QTemporaryDir dir;
+    const std::string cfg = writeConfig(dir, "cfg.json", configText(R"({"method": "baseline"})", 1));
+    const QString db = dir.path() + "/r.db";
+    // No store yet.
+    CliResult r = cli({"run", QString::fromStdString(cfg), "--db", db, "--resume", "--quiet"});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("does not exist; there is nothing to resume"), qPrintable(r.err));
+    QVERIFY(!QFile::exists(db));
+    r = cli({"run", QString::fromStdString(cfg), "--db", db, "--quiet"});
+    QCOMPARE(r.code, 0);
+    // Another config: nothing of the store matches.
+    r = cli({"run", QString::fromStdString(cfg), "--db", db, "--resume", "--quiet", "--set",
+             "training.lr=0.002"});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("has no run of experiment 'resume' with this configuration"),
+             qPrintable(r.err));
+    QCOMPARE(r.err.trimmed().count('\n'), 0);
+    // Everything finished: nothing is trained again, nothing is added.
+    r = cli({"run", QString::fromStdString(cfg), "--db", db, "--resume", "--quiet"});
+    QCOMPARE(r.code, 0);
+    QVERIFY2(r.err.contains("1 finished, 0 failed, 0 resumed"), qPrintable(r.err));
+    QCOMPARE(RunStore::open(db.toStdString(), true)->listRuns().size(), size_t(1));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestResume)
+#include "tst_resume.moc"
