@@ -17,6 +17,7 @@
 #include <algorithm>
 
 #include "compareview.h"
+#include "configform.h"
 #include "configureview.h"
 #include "inspectview.h"
 #include "monitorview.h"
@@ -69,7 +70,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
   connect(m_browser, &RunBrowser::selectionChanged, this, &MainWindow::onSelection);
   connect(m_tabs, &QTabWidget::currentChanged, this, &MainWindow::refreshCurrentView);
-  connect(m_configure, &ConfigureView::runRequested, this, &MainWindow::startRun);
+  connect(m_configure, &ConfigureView::runRequested, this,
+          [this](const core::ExperimentConfig& config, const QString& dbPath) {
+            startRun(config, dbPath);
+          });
   connect(m_configure, &ConfigureView::titleChanged, this, &MainWindow::updateTitle);
   connect(m_configure, &ConfigureView::statusMessage, this,
           [this](const QString& m) { statusBar()->showMessage(m, 10000); });
@@ -152,6 +156,13 @@ void MainWindow::buildMenus() {
 
   QMenu* run = menuBar()->addMenu(tr("&Run"));
   run->addAction(tr("&Run experiment"), m_configure, &ConfigureView::requestRun);
+  m_resumeAction = run->addAction(tr("Resume &run"), this, [this] {
+    if (m_selection.size() == 1) resumeRun(m_selection.front());
+  });
+  m_resumeAction->setStatusTip(
+      tr("Continue the selected interrupted, failed or cancelled run from its last checkpoint"));
+  m_browser->addRunAction(m_resumeAction);
+  updateResumeAction();
   run->addAction(tr("&Pause / resume"), QKeySequence(Qt::CTRL | Qt::Key_P), this,
                  [this] { m_controller->setPaused(!m_controller->paused()); });
   run->addAction(tr("&Cancel"), QKeySequence(Qt::CTRL | Qt::Key_Period), m_controller,
@@ -176,9 +187,52 @@ void MainWindow::updateExportAction() {
   const bool one = m_selection.size() == 1 && m_selectionStatus.size() == 1 &&
                    m_selectionStatus.begin()->second == core::RunStatus::Finished;
   m_exportAction->setEnabled(m_store && one && !m_exportThread);
+  updateResumeAction();
   m_exportAction->setToolTip(m_exportThread ? tr("An export is in progress")
                              : one          ? m_exportAction->statusTip()
                                             : tr("Select one finished run to export"));
+}
+
+void MainWindow::updateResumeAction() {
+  if (!m_resumeAction) return;
+  const bool one = m_selection.size() == 1 && m_selectionStatus.size() == 1 &&
+                   (m_selectionStatus.begin()->second == core::RunStatus::Interrupted ||
+                    m_selectionStatus.begin()->second == core::RunStatus::Failed ||
+                    m_selectionStatus.begin()->second == core::RunStatus::Cancelled);
+  const bool busy = m_controller->busy();
+  m_resumeAction->setEnabled(m_store && one && !busy);
+  m_resumeAction->setToolTip(busy  ? tr("An experiment is running here")
+                             : one ? m_resumeAction->statusTip()
+                                   : tr("Select one interrupted, failed or cancelled run"));
+}
+
+bool MainWindow::resumeRun(std::int64_t runId, const QString& experimentFile) {
+  if (!m_store || m_controller->busy()) return false;
+  const std::optional<core::RunInfo> run = m_store->run(runId);
+  if (!run) return false;
+  std::optional<core::ExperimentConfig> config;
+  try {
+    if (!experimentFile.isEmpty()) {
+      config = core::loadExperimentConfig(experimentFile.toStdString());
+    } else if (auto form = m_configure->form()->validate();
+               form && core::experimentConfigToJson(*form) == run->configJson) {
+      config = std::move(form);
+    }
+  } catch (const core::InputError& e) {
+    showError(tr("Resume"), QString::fromStdString(e.what()));
+    return false;
+  }
+  if (!config) {
+    // The stored config names its data files relative to its own file, which the store does not
+    // record: the user points at it.
+    const QString p = QFileDialog::getOpenFileName(
+        this, tr("Open the experiment run %1 was started from").arg(runId), QString(),
+        tr("Experiments (*.json);;All files (*)"));
+    if (p.isEmpty()) return false;
+    return resumeRun(runId, p);
+  }
+  startRun(*config, m_dbPath, true);
+  return m_controller->busy();
 }
 
 void MainWindow::chooseExportFolder() {
@@ -298,7 +352,8 @@ bool MainWindow::saveScreenshot(const QString& path) {
   return ok;
 }
 
-void MainWindow::startRun(const core::ExperimentConfig& config, const QString& dbPath) {
+void MainWindow::startRun(const core::ExperimentConfig& config, const QString& dbPath,
+                          bool resume) {
   if (m_controller->busy()) {
     showError(tr("Run"), tr("An experiment is already running here; wait for it or cancel it."));
     return;
@@ -321,7 +376,9 @@ void MainWindow::startRun(const core::ExperimentConfig& config, const QString& d
   }
   core::ExperimentOptions options;
   options.dbPath = m_store->path();
+  options.resume = resume;
   m_controller->start(config, options);
+  updateResumeAction();
   m_monitor->setJobActive(true, false);
   m_configure->setRunEnabled(false);
   statusBar()->showMessage(
@@ -336,6 +393,7 @@ void MainWindow::onBatch(const LiveBatch& batch) {
 
 void MainWindow::onJobFinished(const JobResult& result) {
   m_monitor->setJobActive(false, false);
+  updateResumeAction();
   m_configure->setRunEnabled(true);
   if (m_store && result.dbPath == m_store->path()) m_watcher->poll();
   if (!result.error.isEmpty()) {
@@ -346,7 +404,8 @@ void MainWindow::onJobFinished(const JobResult& result) {
   statusBar()->showMessage(tr("Experiment ended: %1 finished, %2 failed%3")
                                .arg(o.finished)
                                .arg(o.failed)
-                               .arg(o.cancelled ? tr(", cancelled") : QString()));
+                               .arg(o.cancelled ? tr(", cancelled") : QString()) +
+                           (o.resumed > 0 ? tr(", %1 resumed").arg(o.resumed) : QString()));
 }
 
 void MainWindow::onRunsChanged(const std::vector<core::RunInfo>& runs) {

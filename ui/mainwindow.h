@@ -78,6 +78,12 @@ class MainWindow : public QMainWindow {
   bool exportBusy() const { return m_exportThread != nullptr; }
   QAction* exportAction() const { return m_exportAction; }
 
+  // "Resume" on an interrupted, failed or cancelled run: `run --resume` of the experiment it was
+  // started from, on the worker thread. The experiment is the Configure view's when that is the
+  // run's config, else `experimentFile`, else the one the user picks. False when nothing started.
+  bool resumeRun(std::int64_t runId, const QString& experimentFile = {});
+  QAction* resumeAction() const { return m_resumeAction; }
+
  Q_SIGNALS:
   void exportFinished(const rr::ui::RunExport& result);
 
@@ -86,7 +92,7 @@ class MainWindow : public QMainWindow {
 
  private:
   void buildMenus();
-  void startRun(const core::ExperimentConfig& config, const QString& dbPath);
+  void startRun(const core::ExperimentConfig& config, const QString& dbPath, bool resume = false);
   void onBatch(const LiveBatch& batch);
   void onJobFinished(const JobResult& result);
   void onRunsChanged(const std::vector<core::RunInfo>& runs);
@@ -96,6 +102,7 @@ class MainWindow : public QMainWindow {
   void chooseExportFolder();
   void onExportFinished(const RunExport& result);
   void updateExportAction();
+  void updateResumeAction();
   void updateTitle();
 
   std::unique_ptr<core::RunStore> m_store;
@@ -111,6 +118,7 @@ class MainWindow : public QMainWindow {
   StoreWatcher* m_watcher;
   QLabel* m_dbLabel;
   QAction* m_exportAction = nullptr;
+  QAction* m_resumeAction = nullptr;
   QThread* m_exportThread = nullptr;
   std::vector<std::int64_t> m_selection;
   std::map<std::int64_t, core::RunStatus> m_selectionStatus;

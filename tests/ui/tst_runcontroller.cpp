@@ -10,6 +10,7 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <set>
 #include <fstream>
 
 #include "config/config.h"
@@ -117,6 +118,47 @@ class TestRunController : public QObject {
     QCOMPARE(runs.size(), std::size_t(1));
     QCOMPARE(QString::fromStdString(core::toString(runs[0].status)), QStringLiteral("cancelled"));
     QVERIFY(runs[0].step < runs[0].totalSteps);
+  }
+
+  // Run > Resume run on the cancelled run: the experiment (the Configure view's, which is the
+  // run's) continues the same run from its checkpoint to the end.
+  void resumeActionFinishesACancelledRun() {
+    ui::MainWindow w;
+    w.show();
+    QVERIFY(w.openDatabase(dbPath("resume.db")));
+    std::string json = tinyConfig("resume", 400);
+    const std::string seeds = "\"seeds\": 1";
+    json.replace(json.find(seeds), seeds.size(),
+                 "\"seeds\": 1, \"max_steps\": 300, \"checkpoint_every\": 5");
+    startFromConfigure(w, json);
+    auto lossPoints = [&] {
+      std::int64_t id = w.browser()->runs().empty() ? 0 : w.browser()->runs()[0].id;
+      return w.monitorView()->curve(id, "loss").size();
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(lossPoints() >= 12, 60000);
+    w.controller()->cancel();
+    QTRY_VERIFY_WITH_TIMEOUT(!w.controller()->busy(), 30000);
+    QTRY_VERIFY_WITH_TIMEOUT(!w.browser()->runs().empty() &&
+                                 w.browser()->runs()[0].status == core::RunStatus::Cancelled,
+                             10000);
+    QVERIFY(!w.resumeAction()->isEnabled());  // nothing selected
+    w.browser()->selectAllRuns();
+    QTRY_VERIFY(w.resumeAction()->isEnabled());
+    w.resumeAction()->trigger();
+    QVERIFY(w.controller()->busy());
+    QVERIFY(!w.resumeAction()->isEnabled());
+    QTRY_VERIFY_WITH_TIMEOUT(!w.controller()->busy(), 120000);
+
+    auto store = core::RunStore::open(dbPath("resume.db").toStdString(), true);
+    const auto runs = store->listRuns();
+    QCOMPARE(runs.size(), std::size_t(1));  // the same run, continued
+    QCOMPARE(QString::fromStdString(core::toString(runs[0].status)), QStringLiteral("finished"));
+    QCOMPARE(runs[0].step, runs[0].totalSteps);
+    // Every loss step once.
+    std::set<std::int64_t> steps;
+    for (const auto& m : store->metrics(runs[0].id))
+      if (m.key == "loss") QVERIFY2(steps.insert(m.step).second, "a step stored twice");
+    QCOMPARE(steps.size(), std::size_t(300));
   }
 
   void openingAStoreWritesNothing() {
