@@ -12,7 +12,7 @@
 #include "common/errors.h"
 #include "nn/torchcompat.h"
 #include "store/runstore.h"
-#include "run/storesink.h"
+#include "run/runrecorder.h"
 
 namespace rr::core {
 namespace {
@@ -412,8 +412,8 @@ class Runner {
     return scores;
   }
 
-  // Baseline training with and without the run store taking its metric stream through `run`'s own
-  // StoreSink, interleaved so load changes on a shared machine hit both alike. At the tiny preset,
+  // Baseline training with and without the run store taking its metric stream through the
+  // RunRecorder every `run` goes through (status changes included), interleaved so load changes on a shared machine hit both alike. At the tiny preset,
   // whose steps are the shortest: the worst case for a per-step cost.
   void store() {
     const std::string preset = "tiny";
@@ -425,16 +425,20 @@ class Runner {
                                .string();
     std::vector<double> without, with;
     {
-      RunWriter writer(db);
-      StoreSink sink(writer);
+      // What the recorder passes on besides the store is not part of the measurement.
+      NullSink nowhere;
+      RunRecorder recorder(db, nowhere);
       for (int r = 0; r < kWarmup + m_o.repeats; ++r) {
         auto plain = makeSystem(*d, "baseline", {}, {}, m_device);
         const double a = secondsOf([&] { trainCaptured(*plain, nullptr); });
         auto stored = makeSystem(*d, "baseline", {}, {}, m_device);
-        const int64_t id = writer.createRun("bench", "baseline", "baseline", 1, "{}");
+        const int64_t id = recorder.createRun("bench", "baseline", "baseline", 1, "{}");
         const double b = secondsOf([&] {
-          trainCaptured(*stored, &sink, id);
-          writer.flush();
+          std::string error;
+          if (recorder.record(id, [&] { trainCaptured(*stored, &recorder.sink(), id); },
+                              &error) != RunStatus::Finished)
+            throw std::runtime_error("bench: the recorded run failed: " + error);
+          recorder.sink().flush();
         });
         if (r < kWarmup) continue;
         without.push_back(1000 * a / steps);

@@ -304,6 +304,12 @@ class CaptureSink : public MetricSink {
   void log(std::int64_t runId, LogLevel level, const std::string& message) override {
     if (m_extra) m_extra->log(runId, level, message);
   }
+  void rewind(std::int64_t runId, const std::string& component, std::int64_t step) override {
+    if (m_extra) m_extra->rewind(runId, component, step);
+  }
+  void flush() override {
+    if (m_extra) m_extra->flush();
+  }
   std::map<std::string, std::vector<double>> rates;
 
  private:

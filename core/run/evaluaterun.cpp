@@ -5,6 +5,7 @@
 #include "common/errors.h"
 #include "data/pairsio.h"
 #include "store/runstore.h"
+#include "run/runrecorder.h"
 #include "run/scoring.h"
 
 namespace rr::core {
@@ -62,8 +63,9 @@ EvaluateRunResult evaluateRun(const EvaluateRunOptions& o) {
     d.second += 1;
     rows.push_back(std::move(e));
   }
-  RunWriter writer(o.dbPath);
-  result.evaluationId = writer.addEvaluation(o.runId, result.name, o.pairsPath, pairs, rows);
+  NullSink nowhere;
+  RunRecorder recorder(o.dbPath, nowhere);
+  result.evaluationId = recorder.addEvaluation(o.runId, result.name, o.pairsPath, pairs, rows);
   return result;
 }
 

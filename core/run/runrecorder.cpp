@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <cstdio>
+
 #include "common/errors.h"
 
 namespace rr::core {
@@ -63,6 +65,23 @@ void RunRecorder::addResults(const std::vector<ResultRow>& rows) { m_writer.addR
 void RunRecorder::addExamples(const std::vector<ExampleRow>& rows) { m_writer.addExamples(rows); }
 void RunRecorder::addComponent(const ComponentRow& component) { m_writer.addComponent(component); }
 void RunRecorder::addPairs(const std::vector<PreferencePair>& pairs) { m_writer.addPairs(pairs); }
+
+std::int64_t RunRecorder::addEvaluation(std::int64_t runId, const std::string& name,
+                                        const std::string& source,
+                                        const std::vector<PreferencePair>& pairs,
+                                        const std::vector<EvaluationExample>& rows) {
+  const std::int64_t id = m_writer.addEvaluation(runId, name, source, pairs, rows);
+  std::size_t correct = 0;
+  for (const auto& r : rows) correct += r.row.correct ? 1 : 0;
+  char accuracy[32];
+  std::snprintf(accuracy, sizeof accuracy, "%.4f",
+                rows.empty() ? 0.0 : static_cast<double>(correct) / static_cast<double>(rows.size()));
+  log(runId, LogLevel::Info,
+      "evaluation '" + name + "' on " + std::to_string(rows.size()) + " pairs of " + source +
+          ": accuracy " + accuracy);
+  m_writer.flush();
+  return id;
+}
 
 std::string errorMessage(const std::exception& e) {
   const auto* te = dynamic_cast<const c10::Error*>(&e);

@@ -48,6 +48,11 @@ class RunRecorder {
   void addExamples(const std::vector<ExampleRow>& rows);
   void addComponent(const ComponentRow& component);
   void addPairs(const std::vector<PreferencePair>& pairs);
+  // An evaluation of a finished run on other pairs (`evaluate`), stored in one transaction and
+  // noted in the run's log; InputError when the run has an evaluation of that name already.
+  std::int64_t addEvaluation(std::int64_t runId, const std::string& name,
+                             const std::string& source, const std::vector<PreferencePair>& pairs,
+                             const std::vector<EvaluationExample>& rows);
 
  private:
   RunWriter m_writer;

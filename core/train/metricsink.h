@@ -45,6 +45,14 @@ class MetricSink {
   }
 };
 
+// Takes everything and keeps nothing (a recorder whose caller listens to the store only).
+class NullSink : public MetricSink {
+ public:
+  void metric(const MetricRow&) override {}
+  void progress(const ProgressInfo&) override {}
+  void log(std::int64_t, LogLevel, const std::string&) override {}
+};
+
 // Forwards everything to two sinks (e.g. the run store and the terminal).
 class TeeSink : public MetricSink {
  public:

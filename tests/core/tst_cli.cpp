@@ -251,6 +251,15 @@ class TestCli : public QObject {
     QVERIFY2(r.code == 0, qPrintable(r.err));
     QVERIFY2(r.out.startsWith("evaluation 1 'rb-pairs' of run 1: 3 pairs, accuracy "),
              qPrintable(r.out));
+    {
+      // The evaluation goes through the run's recorder: the run's log says so.
+      bool logged = false;
+      for (const auto& l : RunStore::open(db.toStdString(), true)->logs(1))
+        logged = logged || l.message.rfind("evaluation 'rb-pairs' on 3 pairs of " +
+                                               rbPairs.toStdString() + ": accuracy ",
+                                           0) == 0;
+      QVERIFY(logged);
+    }
     r = cli({"report", "--db", db, "--rewardbench", "--format", "json"});
     QVERIFY2(r.code == 0, qPrintable(r.err));
     const QJsonArray rbj = QJsonDocument::fromJson(r.out.toUtf8()).array();

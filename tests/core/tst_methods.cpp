@@ -35,7 +35,7 @@ const char* kConfig = R"({
   "methods": [{"method": "rodos"}, {"method": "arliss", "router_epochs": 8}, {"method": "dmoerm", "min_capability_pairs": 5}]
 })";
 
-struct NullSink : MetricSink {
+struct WatchSink : MetricSink {
   std::function<void(const MetricRow&)> onMetric;
   void metric(const MetricRow& p) override {
     if (onMetric) onMetric(p);
@@ -202,7 +202,7 @@ class TestMethods : public QObject {
     std::string current;
     auto last = snapshot(*system);
     auto start = last;
-    NullSink sink;
+    WatchSink sink;
     sink.onMetric = [&](const MetricRow& p) {
       if (p.component != current) {
         if (!current.empty()) touched[current] = changed(start, last);
@@ -247,7 +247,7 @@ class TestMethods : public QObject {
     ExperimentConfig c = parseExperimentConfig(kConfig, "m.json");
     ExperimentOptions o;
     o.dbPath = (m_dir.path() + "/m.db").toStdString();
-    NullSink sink;
+    WatchSink sink;
     RunControl control;
     ExperimentOutcome out = runExperiment(c, o, sink, control);
     QCOMPARE(out.finished, 3);
@@ -291,7 +291,7 @@ class TestMethods : public QObject {
     MethodContext a{f.config, mixed, 1, f.data, torch::kCPU, ""};
     MethodContext b{f.config, switched, 1, f.data, torch::kCPU, ""};
     auto sa = createMethod(a), sb = createMethod(b);
-    NullSink sink;
+    WatchSink sink;
     RunControl control;
     RunReporter reporter(sink, control, ProgressInfo{}, 1, 0, 1, std::chrono::steady_clock::now());
     sa->train(reporter);
@@ -324,7 +324,7 @@ class TestMethods : public QObject {
     c.methods.erase(c.methods.begin() + 2);  // rodos and arliss
     ExperimentOptions o;
     o.dbPath = (m_dir.path() + "/ext.db").toStdString();
-    NullSink sink;
+    WatchSink sink;
     RunControl control;
     ExperimentOutcome out = runExperiment(c, o, sink, control);
     QCOMPARE(out.finished, 2);
@@ -383,7 +383,7 @@ class TestMethods : public QObject {
     {
       // A LibTorch error in the middle of an extension fails the new run with its message on one
       // line: no C++ backtrace is kept as the error.
-      struct FailingSink : NullSink {
+      struct FailingSink : WatchSink {
         std::vector<RunStatus> statuses;
         void metric(const MetricRow&) override { TORCH_CHECK(false, "sink: the disk is gone"); }
         void runStatus(std::int64_t, RunStatus s, const std::string&) override {

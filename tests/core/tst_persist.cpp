@@ -43,12 +43,6 @@ const char* kConfig = R"({
               {"method": "dmoerm", "min_capability_pairs": 2}]
 })";
 
-struct NullSink : MetricSink {
-  void metric(const MetricRow&) override {}
-  void progress(const ProgressInfo&) override {}
-  void log(std::int64_t, LogLevel, const std::string&) override {}
-};
-
 json readJson(const fs::path& p) {
   std::ifstream in(p);
   return json::parse(in);
