@@ -279,15 +279,7 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   m_bars = new QCustomPlot(this);
   m_bars->setObjectName(QStringLiteral("domainBarsPlot"));
   m_bars->yAxis->setLabel(tr("accuracy"));
-  m_bars->legend->setVisible(true);
-  // The legend in a row of its own under the bars, where it cannot hide any of them.
-  auto* legendRow = new QCPLayoutGrid;
-  m_bars->plotLayout()->addElement(1, 0, legendRow);
-  legendRow->addElement(0, 0, m_bars->legend);
-  legendRow->setMargins(QMargins(0, 0, 0, 4));
-  m_bars->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
-  m_bars->legend->setWrap(4);
-  m_bars->plotLayout()->setRowStretchFactor(1, 0.001);
+  placeLegendBelow(m_bars, 4);
   for (QCustomPlot* p : {m_scatter, m_bars}) {
     p->setToolTip(
         tr("Whiskers: std over seeds; for a method with a single run, that run's bootstrap 95% "

@@ -142,9 +142,9 @@ InspectView::InspectView(QWidget* parent) : QWidget(parent) {
   m_lengthPlot = new QCustomPlot(this);
   m_lengthPlot->setObjectName(QStringLiteral("rewardLengthPlot"));
   m_lengthPlot->xAxis->setLabel(tr("response length (characters)"));
+  m_lengthPlot->xAxis->ticker()->setTickCount(4);
   m_lengthPlot->yAxis->setLabel(tr("reward"));
-  m_lengthPlot->legend->setVisible(true);
-  m_lengthPlot->legend->setFont(font());
+  placeLegendBelow(m_lengthPlot, 3);
   m_lengthPlot->setToolTip(
       tr("Each response of each pair: filled = chosen, hollow = rejected; colour = domain. Click "
          "a point to list its pair."));
@@ -152,8 +152,7 @@ InspectView::InspectView(QWidget* parent) : QWidget(parent) {
   m_reliability->setObjectName(QStringLiteral("reliabilityPlot"));
   m_reliability->xAxis->setLabel(tr("predicted P (10 bins)"));
   m_reliability->yAxis->setLabel(tr("observed frequency"));
-  m_reliability->legend->setVisible(true);
-  m_reliability->legend->setFont(font());
+  placeLegendBelow(m_reliability, 2);
   m_reliability->setToolTip(
       tr("Reliability of P(chosen) = sigmoid(r_chosen − r_rejected), each pair counted as p "
          "(chosen first) and 1 − p (rejected first), as the ECE does; the diagonal is perfect "
@@ -173,19 +172,22 @@ InspectView::InspectView(QWidget* parent) : QWidget(parent) {
   auto* plotRow = new QSplitter(Qt::Horizontal, plots);
   plotRow->addWidget(m_lengthPlot);
   plotRow->addWidget(m_reliability);
+  plotRow->setSizes({500, 500});  // halves, whatever the legends ask for
+  plotRow->setChildrenCollapsible(false);
   plotsLayout->addWidget(m_plotNote);
   plotsLayout->addWidget(plotRow, 1);
   auto* left = new QSplitter(Qt::Vertical, this);
   left->addWidget(m_table);
   left->addWidget(plots);
-  left->setStretchFactor(0, 3);
-  left->setStretchFactor(1, 2);
+  left->setStretchFactor(0, 1);
+  left->setStretchFactor(1, 1);
 
   auto* split = new QSplitter(Qt::Horizontal, this);
   split->addWidget(left);
   split->addWidget(detail);
   split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 2);
+  split->setSizes({720, 420});  // room for the two plots side by side
   auto* layout = new QVBoxLayout(this);
   layout->addLayout(row1);
   layout->addLayout(row2);
