@@ -19,10 +19,10 @@
 #include <QVBoxLayout>
 #include <algorithm>
 #include <set>
-#include "scorebox.h"
 
 #include "plotstyle.h"
 #include "qcp.h"
+#include "scorebox.h"
 
 namespace rr::ui {
 namespace {
