@@ -292,10 +292,19 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   m_reference = new QComboBox(this);
   m_reference->setObjectName(QStringLiteral("referenceRun"));
   m_reference->setToolTip(
-      tr("The run every other run is tested against: exact McNemar test on the test pairs both "
+      tr("The run every other run is tested against: exact McNemar test on the pairs both "
          "evaluated; * marks p < 0.05"));
   m_figureDomain = new QComboBox(this);
   m_figureDomain->setObjectName(QStringLiteral("figureDomain"));
+  m_figureSource = new QComboBox(this);
+  m_figureSource->setObjectName(QStringLiteral("figureSource"));
+  m_figureSource->setToolTip(
+      tr("The runs' test pairs, or the pairs of one of their evaluations (Evaluate on…)"));
+  // The reference run's label is the one to read in full; the other two may shorten.
+  for (QComboBox* box : {m_figureDomain, m_figureSource}) {
+    box->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    box->setMinimumContentsLength(10);
+  }
   m_perRunNote = new QLabel(this);
   m_perRunNote->setWordWrap(true);
   m_evaluations = makeTable(this, "evaluationTable");
@@ -317,6 +326,8 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   tl->addWidget(
       captionLabel(tr("Per run: 95% interval, significance, length bias, calibration"), tables));
   auto* pickers = new QHBoxLayout;
+  pickers->addWidget(new QLabel(tr("Pairs:"), tables));
+  pickers->addWidget(m_figureSource);
   pickers->addWidget(new QLabel(tr("Domain:"), tables));
   pickers->addWidget(m_figureDomain);
   pickers->addWidget(new QLabel(tr("Significance against:"), tables));
@@ -362,6 +373,12 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
           [this] { fillPerRun(); });
   connect(m_figureDomain, qOverload<int>(&QComboBox::currentIndexChanged), this,
           [this] { fillPerRun(); });
+  connect(m_figureSource, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
+    loadFigureSource();
+    fillReferenceChoices();
+    fillPerRun();
+    fitHeight(m_perRun);
+  });
   connect(m_subsets, &QCheckBox::toggled, this, [this] {
     fillEvaluations();
     fitHeight(m_evaluations);
@@ -389,12 +406,19 @@ void CompareView::showRuns(const std::vector<std::int64_t>& runIds) {
   options.lengthBias = options.calibration = options.intervals = true;
   m_report = m_store && !runIds.empty() ? core::buildReport(*m_store, runIds, "", options)
                                         : core::Report{};
-  m_scored.clear();
-  if (m_store && !m_report.runs.empty()) {
-    std::vector<std::int64_t> ids;
-    for (const auto& f : m_report.runs) ids.push_back(f.runId);
-    m_scored = m_store->scoredPairs(ids);
+  {
+    const QString current = m_figureSource->currentData().toString();
+    const QSignalBlocker block(m_figureSource);
+    m_figureSource->clear();
+    m_figureSource->addItem(tr("test pairs"), QString());
+    std::set<std::string> names;
+    for (const auto& e : m_report.evaluations) names.insert(e.info.name);
+    for (const auto& n : names)
+      m_figureSource->addItem(tr("evaluation: %1").arg(QString::fromStdString(n)),
+                              QString::fromStdString(n));
+    m_figureSource->setCurrentIndex(std::max(0, m_figureSource->findData(current)));
   }
+  loadFigureSource();
   if (runIds.empty()) {
     m_note->setText(tr("Select runs in the browser to compare them."));
   } else if (m_report.methods.empty()) {
@@ -681,17 +705,39 @@ void CompareView::fillDiff(const std::vector<std::int64_t>& runIds) {
   }
 }
 
+void CompareView::loadFigureSource() {
+  const std::string source = m_figureSource->currentData().toString().toStdString();
+  m_figures.clear();
+  m_scored.clear();
+  if (!m_store) return;
+  if (source.empty()) {
+    m_figures = m_report.runs;
+    std::vector<std::int64_t> ids;
+    for (const auto& f : m_figures) ids.push_back(f.runId);
+    if (!ids.empty()) m_scored = m_store->scoredPairs(ids);
+    return;
+  }
+  for (const auto& e : m_report.evaluations) {
+    if (e.info.name != source) continue;
+    const std::optional<core::RunInfo> run = m_store->run(e.info.runId);
+    if (!run) continue;
+    std::vector<core::ScoredPair> pairs = m_store->evaluationPairs(e.info.id);
+    m_figures.push_back(core::figuresOfPairs(*run, pairs, m_report.options));
+    m_scored[e.info.runId] = std::move(pairs);
+  }
+}
+
 void CompareView::fillReferenceChoices() {
   const QVariant current = m_reference->currentData();
   const QString currentDomain = m_figureDomain->currentText();
   const QSignalBlocker b1(m_reference), b2(m_figureDomain);
   m_reference->clear();
-  for (const auto& f : m_report.runs)
+  for (const auto& f : m_figures)
     m_reference->addItem(runLabel(f.runId, f.methodName, f.seed),
                          QVariant::fromValue<qlonglong>(f.runId));
   m_reference->setCurrentIndex(std::max(0, m_reference->findData(current)));
   std::set<std::string> domains;
-  for (const auto& f : m_report.runs)
+  for (const auto& f : m_figures)
     for (const auto& d : f.domains)
       if (d != core::kWholeRun) domains.insert(d);
   m_figureDomain->clear();
@@ -724,10 +770,10 @@ void CompareView::fillPerRun() {
   m_perRun->setHorizontalHeaderLabels(heads);
   const QStringList headTips = {
       {},
-      tr("test pairs of the run (in the domain)"),
+      tr("pairs of the run (in the domain)"),
       tr("the mean over domains (or the domain's accuracy) with its percentile bootstrap 95% "
-         "interval: 1000 resamples of the test pairs within each domain, seed 0"),
-      tr("exact McNemar test against the reference run on the test pairs both evaluated; * marks "
+         "interval: 1000 resamples of the pairs within each domain, seed 0"),
+      tr("exact McNemar test against the reference run on the pairs both evaluated; * marks "
          "p < 0.05"),
       tr("accuracy of the \"longer response wins\" rule on these pairs"),
       tr("the run's accuracy on the pairs whose chosen response is the longer one"),
@@ -741,10 +787,10 @@ void CompareView::fillPerRun() {
       tr("after the fitted temperature")};
   for (int c = 0; c < headTips.size(); ++c)
     if (!headTips[c].isEmpty()) m_perRun->horizontalHeaderItem(c)->setToolTip(headTips[c]);
-  m_perRun->setRowCount(static_cast<int>(m_report.runs.size()));
+  m_perRun->setRowCount(static_cast<int>(m_figures.size()));
   const auto refPairs = m_scored.find(ref);
-  for (std::size_t r = 0; r < m_report.runs.size(); ++r) {
-    const core::RunFigures& f = m_report.runs[r];
+  for (std::size_t r = 0; r < m_figures.size(); ++r) {
+    const core::RunFigures& f = m_figures[r];
     const int row = static_cast<int>(r);
     int col = 0;
     QTableWidgetItem* name = textItem(runLabel(f.runId, f.methodName, f.seed));
@@ -772,7 +818,7 @@ void CompareView::fillPerRun() {
         test->setData(kMeanRole, m.pValue);
         test->setData(kSignificantRole, significant);
         test->setToolTip(
-            tr("Exact McNemar test on %1 shared test pairs: only %2 right %3, only "
+            tr("Exact McNemar test on the %1 pairs both runs evaluated: only %2 right %3, only "
                "#%4 right %5; two-sided p = %6 (%7)")
                 .arg(m.pairs)
                 .arg(refLabel)
@@ -802,12 +848,15 @@ void CompareView::fillPerRun() {
       for (double v : {cal ? cal->ece : NAN, cal ? cal->brier : NAN, cal ? cal->logLoss : NAN})
         m_perRun->setItem(row, col++, valueItem(v));
   }
-  if (m_report.runs.empty()) {
-    m_perRunNote->setText(tr("No selected finished run has test pairs in the store."));
+  if (m_figures.empty()) {
+    m_perRunNote->setText(tr("No selected finished run has these pairs in the store."));
   } else {
     m_perRunNote->setText(
-        tr("On each run's test pairs; (T): after the report's fitted temperature. "
-           "*: p < 0.05 against %1 (hover for the discordant counts).")
+        tr("On each run's %1; (T): after the report's fitted temperature. *: p < 0.05 "
+           "against %2 (hover for the discordant counts).")
+            .arg(m_figureSource->currentIndex() == 0
+                     ? tr("test pairs")
+                     : tr("pairs of evaluation '%1'").arg(m_figureSource->currentData().toString()))
             .arg(refLabel));
   }
 }

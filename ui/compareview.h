@@ -37,6 +37,8 @@ class CompareView : public QWidget {
   QTableWidget* perRunTable() const { return m_perRun; }
   QComboBox* referenceBox() const { return m_reference; }
   QComboBox* figureDomainBox() const { return m_figureDomain; }
+  // Whose figures the per-run table shows: "" for the runs' test pairs, else an evaluation name.
+  QComboBox* figureSourceBox() const { return m_figureSource; }
   // One row per evaluation of the selected runs, RewardBench sections and score where they apply.
   QTableWidget* evaluationTable() const { return m_evaluations; }
   QCheckBox* subsetsBox() const { return m_subsets; }
@@ -50,6 +52,7 @@ class CompareView : public QWidget {
   void fillPerRun();
   void fillEvaluations();
   void fillReferenceChoices();
+  void loadFigureSource();
   void exportTable();
   QString methodLabel(const core::MethodSummary& m) const;
   // The backbone(s) of the group's runs, with their paths as the tooltip.
@@ -67,11 +70,14 @@ class CompareView : public QWidget {
   QTableWidget* m_perRun;
   QComboBox* m_reference;
   QComboBox* m_figureDomain;
+  QComboBox* m_figureSource;
   QLabel* m_perRunNote;
   QTableWidget* m_evaluations;
   QCheckBox* m_subsets;
   QLabel* m_evaluationNote;
-  // The test pairs of the report's runs, for the McNemar test against the reference run.
+  // The per-run figures of the chosen source (m_report.runs for the test pairs), and its pairs
+  // per run for the McNemar test against the reference run.
+  std::vector<core::RunFigures> m_figures;
   std::map<std::int64_t, std::vector<core::ScoredPair>> m_scored;
 };
 

@@ -161,6 +161,15 @@ class TestEvalViews : public QObject {
       rbRows.push_back(x);
     }
     w.addEvaluation(m_run1, "rb", "rb-pairs.jsonl", rb, rbRows);
+    // Run 2 on the same file: wrong on e1 only (run 1 on e2 only).
+    const double run2[][2] = {{0.0, 1.0}, {1.0, 0.0}, {1.0, 0.0}, {1.0, 0.0}};
+    for (std::size_t i = 0; i < rbRows.size(); ++i) {
+      rbRows[i].row.runId = m_run2;
+      rbRows[i].row.rewardChosen = run2[i][0];
+      rbRows[i].row.rewardRejected = run2[i][1];
+      rbRows[i].row.correct = run2[i][0] > run2[i][1];
+    }
+    w.addEvaluation(m_run2, "rb", "rb-pairs.jsonl", rb, rbRows);
     w.flush();
   }
 
@@ -278,14 +287,46 @@ class TestEvalViews : public QObject {
     QCOMPARE(value(t, r2, QStringLiteral("Pairs")), 4.0);
   }
 
+  void perRunFiguresOfAnEvaluation() {
+    auto store = core::RunStore::open(m_db, true);
+    ui::CompareView view;
+    view.setStore(store.get());
+    view.showRuns({m_run1, m_run2});
+    QComboBox* source = view.figureSourceBox();
+    QCOMPARE(source->count(), 2);
+    source->setCurrentIndex(source->findData(QStringLiteral("rb")));
+    QTableWidget* t = view.perRunTable();
+    QCOMPARE(t->rowCount(), 2);
+    const int r1 = t->item(0, 0)->data(Qt::UserRole).toLongLong() == m_run1 ? 0 : 1;
+    QCOMPARE(value(t, r1, QStringLiteral("Pairs")), 4.0);
+    // The mean over the three subsets: (1/2 + 1 + 1) / 3, with its interval.
+    const int ci = column(t, QStringLiteral("Accuracy [95% CI]"));
+    QVERIFY(std::abs(t->item(r1, ci)->data(Qt::UserRole).toDouble() - 2.5 / 3) < 1e-12);
+    const core::Interval iv =
+        core::bootstrapAccuracy({{true, false}, {true}, {true}}, 1000, 0);  // by subset name
+    QCOMPARE(t->item(r1, ci)->data(Qt::UserRole + 2).toDouble(), iv.low);
+    QCOMPARE(t->item(r1, ci)->data(Qt::UserRole + 3).toDouble(), iv.high);
+    QCOMPARE(value(t, r1, QStringLiteral("ECE")), core::calibration({1.0, -0.5, 1.0, 0.2}).ece);
+    // The chosen response ("good answer") is the longer one in every pair.
+    QCOMPARE(value(t, r1, QStringLiteral("Longer wins")), 1.0);
+    QCOMPARE(value(t, r1, QStringLiteral("Acc. chosen longer")), 0.75);
+    // McNemar on the evaluation's pairs: one discordant pair each way, p = 1.
+    view.referenceBox()->setCurrentIndex(
+        view.referenceBox()->findData(QVariant::fromValue<qlonglong>(m_run1)));
+    const int c = column(t, QStringLiteral("vs #%1").arg(m_run1));
+    QCOMPARE(t->item(1 - r1, c)->data(Qt::UserRole).toDouble(), 1.0);
+    QVERIFY(t->item(1 - r1, c)->toolTip().contains(QStringLiteral("on the 4 pairs")));
+  }
+
   void rewardBenchTableOfTheEvaluation() {
     auto store = core::RunStore::open(m_db, true);
     ui::CompareView view;
     view.setStore(store.get());
     view.showRuns({m_run1, m_run2});
     QTableWidget* t = view.evaluationTable();
-    QCOMPARE(t->rowCount(), 1);
+    QCOMPARE(t->rowCount(), 2);  // by run: run 1's first
     QCOMPARE(t->item(0, column(t, QStringLiteral("Evaluation")))->text(), QStringLiteral("rb"));
+    QVERIFY(t->item(0, 0)->text().startsWith(QStringLiteral("#%1 ").arg(m_run1)));
     std::map<std::string, core::SubsetCount> subsets = {
         {"alpacaeval-easy", {1, 2}}, {"refusals-dangerous", {1, 1}}, {"hep-python", {1, 1}}};
     const core::RewardBenchScore score = core::rewardBenchV1(subsets);
@@ -375,9 +416,10 @@ class TestEvalViews : public QObject {
     QCOMPARE(source->count(), 2);
     source->setCurrentIndex(source->findData(QStringLiteral("rb")));
     const std::set<std::pair<std::int64_t, std::string>> all = {
-        {m_run1, "e1"}, {m_run1, "e2"}, {m_run1, "e3"}, {m_run1, "e4"}};
+        {m_run1, "e1"}, {m_run1, "e2"}, {m_run1, "e3"}, {m_run1, "e4"},
+        {m_run2, "e1"}, {m_run2, "e2"}, {m_run2, "e3"}, {m_run2, "e4"}};
     QCOMPARE(listed(view), all);
-    QCOMPARE(view.shownPairs().size(), std::size_t(1));
+    QCOMPARE(view.shownPairs().size(), std::size_t(2));
     QCOMPARE(view.reliability().at(m_run1)[7].count,
              core::reliabilityDiagram({1.0, -0.5, 1.0, 0.2})[7].count);
     // The filters apply in memory: wrong ones only -> e2.
@@ -387,7 +429,7 @@ class TestEvalViews : public QObject {
       if (c->count() == 3 && c->itemText(2) == QStringLiteral("wrong")) correctness = c;
     QVERIFY(correctness);
     correctness->setCurrentIndex(2);
-    const std::set<std::pair<std::int64_t, std::string>> wrong = {{m_run1, "e2"}};
+    const std::set<std::pair<std::int64_t, std::string>> wrong = {{m_run1, "e2"}, {m_run2, "e1"}};
     QCOMPARE(listed(view), wrong);
   }
 };
