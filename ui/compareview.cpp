@@ -1,5 +1,7 @@
 #include "compareview.h"
 
+#include <QCheckBox>
+#include <QComboBox>
 #include <QFile>
 #include <QFileDialog>
 #include <QHBoxLayout>
@@ -7,11 +9,13 @@
 #include <QLabel>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QScrollBar>
 #include <QSplitter>
 #include <QTableView>
 #include <QTableWidget>
 #include <QVBoxLayout>
+#include <cmath>
 #include <set>
 
 #include "configdiff.h"
@@ -24,6 +28,12 @@ namespace {
 
 constexpr int kMeanRole = Qt::UserRole;
 constexpr int kStdRole = Qt::UserRole + 1;
+// Interval cells: the estimate under kMeanRole, its bounds under these.
+constexpr int kLowRole = Qt::UserRole + 2;
+constexpr int kHighRole = Qt::UserRole + 3;
+// The McNemar cell: the p-value under kMeanRole and whether it is marked.
+constexpr int kSignificantRole = Qt::UserRole + 4;
+constexpr double kSignificance = 0.05;
 
 // A table whose first column (the method, or the config key) stays in place while the others
 // scroll sideways: a second view over the same model and selection shows only that column and
@@ -152,6 +162,52 @@ QTableWidgetItem* missingItem() {
   return it;
 }
 
+// A figure of the report (NaN where it is undefined, e.g. no pair whose chosen response is the
+// longer one) with its exact value under kMeanRole.
+QTableWidgetItem* valueItem(double v, int precision = 4) {
+  if (std::isnan(v)) return missingItem();
+  auto* it = new QTableWidgetItem(QString::number(v, 'f', precision));
+  it->setData(kMeanRole, v);
+  it->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+  return it;
+}
+
+QTableWidgetItem* intervalItem(const core::Interval& iv) {
+  if (std::isnan(iv.estimate)) return missingItem();
+  auto* it = new QTableWidgetItem(QStringLiteral("%1 [%2, %3]")
+                                      .arg(iv.estimate, 0, 'f', 4)
+                                      .arg(iv.low, 0, 'f', 4)
+                                      .arg(iv.high, 0, 'f', 4));
+  it->setData(kMeanRole, iv.estimate);
+  it->setData(kLowRole, iv.low);
+  it->setData(kHighRole, iv.high);
+  it->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+  return it;
+}
+
+// (Not `find`: inside CompareView that name is QWidget::find.)
+template <typename Map>
+const typename Map::mapped_type* lookup(const Map& m, const typename Map::key_type& k) {
+  auto it = m.find(k);
+  return it == m.end() ? nullptr : &it->second;
+}
+
+QString runLabel(std::int64_t id, const std::string& methodName, int seed) {
+  return QStringLiteral("#%1 %2 · seed %3")
+      .arg(id)
+      .arg(QString::fromStdString(methodName))
+      .arg(seed);
+}
+
+std::vector<core::ScoredPair> ofDomain(const std::vector<core::ScoredPair>& pairs,
+                                       const std::string& domain) {
+  if (domain == core::kWholeRun) return pairs;
+  std::vector<core::ScoredPair> out;
+  for (const auto& p : pairs)
+    if (p.domain == domain) out.push_back(p);
+  return out;
+}
+
 // Each method group's colour: its method's, as in the Monitor, unless an earlier group (the same
 // method in another experiment) has it; then the first colour of the cycle no group has.
 std::vector<QColor> groupColors(const core::Report& report) {
@@ -167,8 +223,26 @@ std::vector<QColor> groupColors(const core::Report& report) {
   return out;
 }
 
+// Whiskers of one accuracy: std over seeds, or for a group of one run (whose std is 0) its
+// bootstrap 95% interval, when the report has one for the domain.
+struct Whisker {
+  double minus = 0, plus = 0;
+};
+Whisker whiskerOf(const core::Report& report, const core::MethodSummary& m,
+                  const std::string& domain, double value) {
+  const core::Stat* s = lookup(m.accuracy, domain);
+  Whisker w{s ? s->std : 0, s ? s->std : 0};
+  if (m.runIds.size() != 1) return w;
+  for (const auto& f : report.runs)
+    if (f.runId == m.runIds[0])
+      if (const core::Interval* iv = lookup(f.interval, domain); iv && !std::isnan(iv->low))
+        w = {std::max(0.0, value - iv->low), std::max(0.0, iv->high - value)};
+  return w;
+}
+
 QLabel* captionLabel(const QString& text, QWidget* parent) {
   auto* l = new QLabel(text, parent);
+  l->setWordWrap(true);  // a long caption must not set the width of the tables' column
   QFont f = l->font();
   f.setBold(true);
   l->setFont(f);
@@ -205,37 +279,83 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   m_bars = new QCustomPlot(this);
   m_bars->setObjectName(QStringLiteral("domainBarsPlot"));
   m_bars->yAxis->setLabel(tr("accuracy"));
-  m_bars->legend->setVisible(true);
-  // The legend in a row of its own under the bars, where it cannot hide any of them.
-  auto* legendRow = new QCPLayoutGrid;
-  m_bars->plotLayout()->addElement(1, 0, legendRow);
-  legendRow->addElement(0, 0, m_bars->legend);
-  legendRow->setMargins(QMargins(0, 0, 0, 4));
-  m_bars->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
-  m_bars->legend->setWrap(4);
-  m_bars->plotLayout()->setRowStretchFactor(1, 0.001);
+  placeLegendBelow(m_bars, 4);
   for (QCustomPlot* p : {m_scatter, m_bars}) {
+    p->setToolTip(
+        tr("Whiskers: std over seeds; for a method with a single run, that run's bootstrap 95% "
+           "interval"));
     p->setMinimumHeight(200);
     applyPalette(p);
   }
 
+  m_perRun = makeTable(this, "perRunTable");
+  m_reference = new QComboBox(this);
+  m_reference->setObjectName(QStringLiteral("referenceRun"));
+  m_reference->setToolTip(
+      tr("The run every other run is tested against: exact McNemar test on the pairs both "
+         "evaluated; * marks p < 0.05"));
+  m_figureDomain = new QComboBox(this);
+  m_figureDomain->setObjectName(QStringLiteral("figureDomain"));
+  m_figureSource = new QComboBox(this);
+  m_figureSource->setObjectName(QStringLiteral("figureSource"));
+  m_figureSource->setToolTip(
+      tr("The runs' test pairs, or the pairs of one of their evaluations (Evaluate on…)"));
+  // The reference run's label is the one to read in full; the other two may shorten.
+  for (QComboBox* box : {m_figureDomain, m_figureSource}) {
+    box->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    box->setMinimumContentsLength(10);
+  }
+  m_perRunNote = new QLabel(this);
+  m_perRunNote->setWordWrap(true);
+  m_evaluations = makeTable(this, "evaluationTable");
+  m_subsets = new QCheckBox(tr("Show subsets"), this);
+  m_subsets->setToolTip(tr("A column per subset (domain) of the evaluated pairs"));
+  m_evaluationNote = new QLabel(this);
+  m_evaluationNote->setWordWrap(true);
+
   auto* tables = new QWidget(this);
   auto* tl = new QVBoxLayout(tables);
   tl->setContentsMargins(0, 0, 0, 0);
-  tl->addWidget(
-      captionLabel(tr("Accuracy per domain (mean ± std over seeds; best in bold)"), tables));
+  tl->addWidget(captionLabel(
+      tr("Accuracy per domain (mean ± std over seeds; best in bold; the reference row is the "
+         "\"longer response wins\" rule on the same test pairs)"),
+      tables));
   tl->addWidget(m_accuracy);
   tl->addWidget(captionLabel(tr("Size, train time per component, inference"), tables));
   tl->addWidget(m_cost);
+  tl->addWidget(
+      captionLabel(tr("Per run: 95% interval, significance, length bias, calibration"), tables));
+  auto* pickers = new QHBoxLayout;
+  pickers->addWidget(new QLabel(tr("Pairs:"), tables));
+  pickers->addWidget(m_figureSource);
+  pickers->addWidget(new QLabel(tr("Domain:"), tables));
+  pickers->addWidget(m_figureDomain);
+  pickers->addWidget(new QLabel(tr("Significance against:"), tables));
+  pickers->addWidget(m_reference, 1);
+  tl->addLayout(pickers);
+  tl->addWidget(m_perRunNote);
+  tl->addWidget(m_perRun);
+  auto* evalTop = new QHBoxLayout;
+  evalTop->addWidget(captionLabel(tr("Evaluations on other pairs files, RewardBench"), tables), 1);
+  evalTop->addWidget(m_subsets);
+  tl->addLayout(evalTop);
+  tl->addWidget(m_evaluationNote);
+  tl->addWidget(m_evaluations);
   tl->addWidget(captionLabel(tr("Config keys that differ between the selected runs"), tables));
   tl->addWidget(m_diffNote);
   tl->addWidget(m_diff, 1);
   tl->addStretch(0);
+  auto* tablesScroll = new QScrollArea(this);
+  tablesScroll->setWidgetResizable(true);
+  tablesScroll->setFrameShape(QFrame::NoFrame);
+  // Tables scroll sideways on their own (with their frozen first column), the pane only down.
+  tablesScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  tablesScroll->setWidget(tables);
   auto* plots = new QSplitter(Qt::Vertical, this);
   plots->addWidget(m_scatter);
   plots->addWidget(m_bars);
   auto* split = new QSplitter(Qt::Horizontal, this);
-  split->addWidget(tables);
+  split->addWidget(tablesScroll);
   split->addWidget(plots);
   split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 2);
@@ -249,6 +369,20 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
           [this] { exportPlot(m_scatter, this, QStringLiteral("accuracy-vs-params")); });
   connect(saveBars, &QPushButton::clicked, this,
           [this] { exportPlot(m_bars, this, QStringLiteral("accuracy-per-domain")); });
+  connect(m_reference, qOverload<int>(&QComboBox::currentIndexChanged), this,
+          [this] { fillPerRun(); });
+  connect(m_figureDomain, qOverload<int>(&QComboBox::currentIndexChanged), this,
+          [this] { fillPerRun(); });
+  connect(m_figureSource, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
+    loadFigureSource();
+    fillReferenceChoices();
+    fillPerRun();
+    fitHeight(m_perRun);
+  });
+  connect(m_subsets, &QCheckBox::toggled, this, [this] {
+    fillEvaluations();
+    fitHeight(m_evaluations);
+  });
   showRuns({});
 }
 
@@ -266,7 +400,25 @@ QString CompareView::methodLabel(const core::MethodSummary& m) const {
 
 void CompareView::showRuns(const std::vector<std::int64_t>& runIds) {
   // buildReport reads every finished run for an empty id list; no selection means no table.
-  m_report = m_store && !runIds.empty() ? core::buildReport(*m_store, runIds) : core::Report{};
+  // The per-run figures are those of `report --length-bias --calibration --ci` (1000 resamples,
+  // seed 0).
+  core::ReportOptions options;
+  options.lengthBias = options.calibration = options.intervals = true;
+  m_report = m_store && !runIds.empty() ? core::buildReport(*m_store, runIds, "", options)
+                                        : core::Report{};
+  {
+    const QString current = m_figureSource->currentData().toString();
+    const QSignalBlocker block(m_figureSource);
+    m_figureSource->clear();
+    m_figureSource->addItem(tr("test pairs"), QString());
+    std::set<std::string> names;
+    for (const auto& e : m_report.evaluations) names.insert(e.info.name);
+    for (const auto& n : names)
+      m_figureSource->addItem(tr("evaluation: %1").arg(QString::fromStdString(n)),
+                              QString::fromStdString(n));
+    m_figureSource->setCurrentIndex(std::max(0, m_figureSource->findData(current)));
+  }
+  loadFigureSource();
   if (runIds.empty()) {
     m_note->setText(tr("Select runs in the browser to compare them."));
   } else if (m_report.methods.empty()) {
@@ -284,8 +436,13 @@ void CompareView::showRuns(const std::vector<std::int64_t>& runIds) {
   fillScatter();
   fillBars();
   fillDiff(runIds);
+  fillReferenceChoices();
+  fillPerRun();
+  fillEvaluations();
   fitHeight(m_accuracy);
   fitHeight(m_cost);
+  fitHeight(m_perRun);
+  fitHeight(m_evaluations);
 }
 
 void CompareView::fillAccuracy() {
@@ -327,6 +484,31 @@ void CompareView::fillAccuracy() {
     m_accuracy->setItem(static_cast<int>(r), seedsColumn,
                         textItem(QString::number(m.runIds.size())));
     m_accuracy->setItem(static_cast<int>(r), seedsColumn + 1, backboneItem(m));
+  }
+  // The reference rows: what the "longer response wins" rule scores on each experiment's test
+  // pairs. Not a method, so never bold.
+  const bool severalExperiments = m_report.lengthHeuristic.size() > 1;
+  for (const auto& [experiment, byDomain] : m_report.lengthHeuristic) {
+    const int row = m_accuracy->rowCount();
+    m_accuracy->insertRow(row);
+    QString name = tr("longer response wins");
+    if (severalExperiments) name = QString::fromStdString(experiment) + '/' + name;
+    QTableWidgetItem* label = textItem(name);
+    label->setToolTip(
+        tr("Reference: the longer response taken as the chosen one (equal lengths count as "
+           "wrong), on the same test pairs"));
+    QFont f = label->font();
+    f.setItalic(true);
+    label->setFont(f);
+    m_accuracy->setItem(row, 0, label);
+    for (std::size_t c = 0; c < cols.size(); ++c) {
+      const double* v = lookup(byDomain, cols[c]);
+      QTableWidgetItem* item = v ? valueItem(*v) : missingItem();
+      item->setFont(f);
+      m_accuracy->setItem(row, static_cast<int>(c) + kFirstAccuracyColumn, item);
+    }
+    m_accuracy->setItem(row, seedsColumn, textItem(QStringLiteral("–")));
+    m_accuracy->setItem(row, seedsColumn + 1, textItem(tr("rule")));
   }
 }
 
@@ -407,9 +589,10 @@ void CompareView::fillScatter() {
     g->setLineStyle(QCPGraph::lsNone);
     g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, colors[i], 9));
     g->setData({x}, {y});
+    const Whisker w = whiskerOf(m_report, m, core::kWholeRun, y);
     auto* err = new QCPErrorBars(m_scatter->xAxis, m_scatter->yAxis);
     err->setDataPlottable(g);
-    err->setData({acc->second.std});
+    err->setData({w.minus}, {w.plus});
     err->setPen(QPen(colors[i]));
     auto* label = new QCPItemText(m_scatter);
     label->position->setCoords(x, y);
@@ -418,9 +601,8 @@ void CompareView::fillScatter() {
     label->setText(methodLabel(m));
     label->setColor(palette().color(QPalette::WindowText));
     xr = any ? QCPRange(std::min(xr.lower, x), std::max(xr.upper, x)) : QCPRange(x, x);
-    yr = any ? QCPRange(std::min(yr.lower, y - acc->second.std),
-                        std::max(yr.upper, y + acc->second.std))
-             : QCPRange(y - acc->second.std, y + acc->second.std);
+    yr = any ? QCPRange(std::min(yr.lower, y - w.minus), std::max(yr.upper, y + w.plus))
+             : QCPRange(y - w.minus, y + w.plus);
     any = true;
   }
   if (any) {
@@ -457,20 +639,23 @@ void CompareView::fillBars() {
     bars->setPen(QPen(c));
     c.setAlpha(190);
     bars->setBrush(c);
-    QVector<double> keys, values, errs;
+    QVector<double> keys, values, minus, plus;
     for (std::size_t d = 0; d < m_report.domains.size(); ++d) {
       auto it = m.accuracy.find(m_report.domains[d]);
       if (it == m.accuracy.end()) continue;
+      const double v = it->second.mean;
+      const Whisker w = whiskerOf(m_report, m, m_report.domains[d], v);
       keys.append(static_cast<double>(d) - 0.4 + width * (i + 0.5));
-      values.append(it->second.mean);
-      errs.append(it->second.std);
-      lo = std::min(lo, it->second.mean - it->second.std);
-      hi = std::max(hi, it->second.mean + it->second.std);
+      values.append(v);
+      minus.append(w.minus);
+      plus.append(w.plus);
+      lo = std::min(lo, v - w.minus);
+      hi = std::max(hi, v + w.plus);
     }
     bars->setData(keys, values, true);
     auto* err = new QCPErrorBars(m_bars->xAxis, m_bars->yAxis);
     err->setDataPlottable(bars);
-    err->setData(errs);
+    err->setData(minus, plus);
     err->setPen(QPen(palette().color(QPalette::WindowText)));
     err->removeFromLegend();
   }
@@ -517,6 +702,237 @@ void CompareView::fillDiff(const std::vector<std::int64_t>& runIds) {
     m_diff->setItem(r, 0, textItem(diff.keys[r]));
     for (std::size_t c = 0; c < diff.values.size(); ++c)
       m_diff->setItem(r, static_cast<int>(c) + 1, textItem(diff.values[c][r]));
+  }
+}
+
+void CompareView::loadFigureSource() {
+  const std::string source = m_figureSource->currentData().toString().toStdString();
+  m_figures.clear();
+  m_scored.clear();
+  if (!m_store) return;
+  if (source.empty()) {
+    m_figures = m_report.runs;
+    std::vector<std::int64_t> ids;
+    for (const auto& f : m_figures) ids.push_back(f.runId);
+    if (!ids.empty()) m_scored = m_store->scoredPairs(ids);
+    return;
+  }
+  for (const auto& e : m_report.evaluations) {
+    if (e.info.name != source) continue;
+    const std::optional<core::RunInfo> run = m_store->run(e.info.runId);
+    if (!run) continue;
+    std::vector<core::ScoredPair> pairs = m_store->evaluationPairs(e.info.id);
+    m_figures.push_back(core::figuresOfPairs(*run, pairs, m_report.options));
+    m_scored[e.info.runId] = std::move(pairs);
+  }
+}
+
+void CompareView::fillReferenceChoices() {
+  const QVariant current = m_reference->currentData();
+  const QString currentDomain = m_figureDomain->currentText();
+  const QSignalBlocker b1(m_reference), b2(m_figureDomain);
+  m_reference->clear();
+  for (const auto& f : m_figures)
+    m_reference->addItem(runLabel(f.runId, f.methodName, f.seed),
+                         QVariant::fromValue<qlonglong>(f.runId));
+  m_reference->setCurrentIndex(std::max(0, m_reference->findData(current)));
+  std::set<std::string> domains;
+  for (const auto& f : m_figures)
+    for (const auto& d : f.domains)
+      if (d != core::kWholeRun) domains.insert(d);
+  m_figureDomain->clear();
+  m_figureDomain->addItem(tr("all (mean over domains)"), QString::fromLatin1(core::kWholeRun));
+  for (const auto& d : domains)
+    m_figureDomain->addItem(QString::fromStdString(d), QString::fromStdString(d));
+  m_figureDomain->setCurrentIndex(std::max(0, m_figureDomain->findText(currentDomain)));
+}
+
+void CompareView::fillPerRun() {
+  const std::string domain = m_figureDomain->currentData().toString().toStdString();
+  const std::int64_t ref = m_reference->currentData().toLongLong();
+  const QString refLabel = QStringLiteral("#%1").arg(ref);
+  const QStringList heads = {tr("Run"),
+                             tr("Pairs"),
+                             tr("Accuracy [95% CI]"),
+                             tr("vs %1").arg(refLabel),
+                             tr("Longer wins"),
+                             tr("Acc. chosen longer"),
+                             tr("Acc. chosen not longer"),
+                             tr("ρ(reward, length)"),
+                             tr("ECE"),
+                             tr("Brier"),
+                             tr("Log loss"),
+                             tr("ECE (T)"),
+                             tr("Brier (T)"),
+                             tr("Log loss (T)")};
+  m_perRun->clear();
+  m_perRun->setColumnCount(heads.size());
+  m_perRun->setHorizontalHeaderLabels(heads);
+  const QStringList headTips = {
+      {},
+      tr("pairs of the run (in the domain)"),
+      tr("the mean over domains (or the domain's accuracy) with its percentile bootstrap 95% "
+         "interval: 1000 resamples of the pairs within each domain, seed 0"),
+      tr("exact McNemar test against the reference run on the pairs both evaluated; * marks "
+         "p < 0.05"),
+      tr("accuracy of the \"longer response wins\" rule on these pairs"),
+      tr("the run's accuracy on the pairs whose chosen response is the longer one"),
+      tr("the run's accuracy on the pairs whose chosen response is shorter or as long"),
+      tr("Spearman's rank correlation of reward with response length (characters)"),
+      tr("expected calibration error of sigmoid(r_chosen − r_rejected), 10 bins"),
+      tr("Brier score of P(chosen)"),
+      tr("mean −ln P(chosen)"),
+      tr("after the temperature the report fits (docs/EVALUATION.md)"),
+      tr("after the fitted temperature"),
+      tr("after the fitted temperature")};
+  for (int c = 0; c < headTips.size(); ++c)
+    if (!headTips[c].isEmpty()) m_perRun->horizontalHeaderItem(c)->setToolTip(headTips[c]);
+  m_perRun->setRowCount(static_cast<int>(m_figures.size()));
+  const auto refPairs = m_scored.find(ref);
+  for (std::size_t r = 0; r < m_figures.size(); ++r) {
+    const core::RunFigures& f = m_figures[r];
+    const int row = static_cast<int>(r);
+    int col = 0;
+    QTableWidgetItem* name = textItem(runLabel(f.runId, f.methodName, f.seed));
+    name->setData(kMeanRole, QVariant::fromValue<qlonglong>(f.runId));
+    m_perRun->setItem(row, col++, name);
+    const std::int64_t* pairs = lookup(f.pairs, domain);
+    m_perRun->setItem(row, col++,
+                      pairs ? valueItem(static_cast<double>(*pairs), 0) : missingItem());
+    const core::Interval* iv = lookup(f.interval, domain);
+    m_perRun->setItem(row, col++, iv ? intervalItem(*iv) : missingItem());
+
+    QTableWidgetItem* test = nullptr;
+    const auto mine = m_scored.find(f.runId);
+    if (f.runId == ref) {
+      test = textItem(tr("reference"));
+    } else if (refPairs != m_scored.end() && mine != m_scored.end()) {
+      const core::McNemar m =
+          core::mcnemar(ofDomain(refPairs->second, domain), ofDomain(mine->second, domain));
+      if (m.pairs > 0) {
+        const bool significant = m.pValue < kSignificance;
+        test = new QTableWidgetItem(QStringLiteral("p %1%2")
+                                        .arg(m.pValue, 0, 'f', 4)
+                                        .arg(significant ? QStringLiteral(" *") : QString()));
+        test->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+        test->setData(kMeanRole, m.pValue);
+        test->setData(kSignificantRole, significant);
+        test->setToolTip(
+            tr("Exact McNemar test on the %1 pairs both runs evaluated: only %2 right %3, only "
+               "#%4 right %5; two-sided p = %6 (%7)")
+                .arg(m.pairs)
+                .arg(refLabel)
+                .arg(m.onlyA)
+                .arg(f.runId)
+                .arg(m.onlyB)
+                .arg(m.pValue, 0, 'g', 6)
+                .arg(significant ? tr("significant at 0.05") : tr("not significant at 0.05")));
+        if (significant) {
+          QFont bold = test->font();
+          bold.setBold(true);
+          test->setFont(bold);
+        }
+      } else {
+        test = textItem(tr("no shared pair"));
+      }
+    }
+    m_perRun->setItem(row, col++, test ? test : missingItem());
+
+    const core::LengthBias* b = lookup(f.lengthBias, domain);
+    const bool lengths = b && b->pairs > 0;
+    for (double v :
+         {lengths ? b->heuristicAccuracy : NAN, lengths ? b->accuracyChosenLonger : NAN,
+          lengths ? b->accuracyChosenNotLonger : NAN, lengths ? b->rewardLengthSpearman : NAN})
+      m_perRun->setItem(row, col++, valueItem(v));
+    for (const auto* cal : {lookup(f.calibration, domain), lookup(f.calibrationFitted, domain)})
+      for (double v : {cal ? cal->ece : NAN, cal ? cal->brier : NAN, cal ? cal->logLoss : NAN})
+        m_perRun->setItem(row, col++, valueItem(v));
+  }
+  if (m_figures.empty()) {
+    m_perRunNote->setText(tr("No selected finished run has these pairs in the store."));
+  } else {
+    m_perRunNote->setText(
+        tr("On each run's %1; (T): after the report's fitted temperature. *: p < 0.05 "
+           "against %2 (hover for the discordant counts).")
+            .arg(m_figureSource->currentIndex() == 0
+                     ? tr("test pairs")
+                     : tr("pairs of evaluation '%1'").arg(m_figureSource->currentData().toString()))
+            .arg(refLabel));
+  }
+}
+
+void CompareView::fillEvaluations() {
+  const auto& evals = m_report.evaluations;
+  bool v1 = false, v2 = false;
+  std::set<std::string> subsets;
+  for (const auto& e : evals) {
+    v1 = v1 || e.rewardBenchV1;
+    v2 = v2 || e.rewardBenchV2;
+    for (const auto& [d, c] : e.perDomain) subsets.insert(d);
+  }
+  QStringList heads = {tr("Run"), tr("Evaluation"), tr("Pairs"), tr("Accuracy"), tr("Longer wins")};
+  if (v1) {
+    for (const auto& sec : core::rewardBenchSections()) heads << QString::fromStdString(sec);
+    heads << tr("Score");
+  }
+  if (v2) heads << tr("Best-of-N score");
+  const int firstSubset = heads.size();
+  if (m_subsets->isChecked())
+    for (const auto& d : subsets) heads << QString::fromStdString(d);
+  m_evaluations->clear();
+  m_evaluations->setColumnCount(heads.size());
+  m_evaluations->setHorizontalHeaderLabels(heads);
+  m_evaluations->setRowCount(static_cast<int>(evals.size()));
+  for (std::size_t r = 0; r < evals.size(); ++r) {
+    const core::EvaluationSummary& e = evals[r];
+    const int row = static_cast<int>(r);
+    int col = 0;
+    m_evaluations->setItem(row, col++, textItem(runLabel(e.info.runId, e.methodName, e.seed)));
+    QTableWidgetItem* name = textItem(QString::fromStdString(e.info.name));
+    name->setToolTip(
+        tr("%1\nevaluated %2")
+            .arg(QString::fromStdString(e.info.source), QString::fromStdString(e.info.createdAt)));
+    m_evaluations->setItem(row, col++, name);
+    m_evaluations->setItem(row, col++, valueItem(static_cast<double>(e.info.pairs), 0));
+    m_evaluations->setItem(row, col++, valueItem(e.accuracy));
+    m_evaluations->setItem(row, col++, valueItem(e.lengthHeuristic));
+    if (v1) {
+      for (const auto& sec : core::rewardBenchSections()) {
+        const double* v = e.rewardBenchV1 ? lookup(e.v1.sections, sec) : nullptr;
+        m_evaluations->setItem(row, col++, v ? valueItem(*v) : missingItem());
+      }
+      m_evaluations->setItem(row, col++, e.rewardBenchV1 ? valueItem(e.v1.score) : missingItem());
+    }
+    if (v2)
+      m_evaluations->setItem(row, col++,
+                             e.rewardBenchV2 ? valueItem(e.bestOfNScore) : missingItem());
+    if (!m_subsets->isChecked()) continue;
+    col = firstSubset;
+    for (const auto& d : subsets) {
+      // A subset's figure as the report gives it: best-of-N for RewardBench 2, else accuracy.
+      const double* v = e.rewardBenchV2   ? lookup(e.bestOfN, d)
+                        : e.rewardBenchV1 ? lookup(e.v1.subsets, d)
+                                          : nullptr;
+      const core::SubsetCount* c = lookup(e.perDomain, d);
+      QTableWidgetItem* item =
+          v ? valueItem(*v)
+          : c && !e.rewardBenchV2 && c->total > 0
+              ? valueItem(static_cast<double>(c->correct) / static_cast<double>(c->total))
+              : missingItem();
+      if (c) item->setToolTip(tr("%1 of %2 pairs right").arg(c->correct).arg(c->total));
+      m_evaluations->setItem(row, col++, item);
+    }
+  }
+  if (evals.empty()) {
+    m_evaluationNote->setText(
+        tr("The selected runs have no evaluation. Evaluate on… (File menu, or the run browser's "
+           "context menu) scores a finished run on another pairs file, as rewardrouter-cli "
+           "evaluate does."));
+  } else {
+    m_evaluationNote->setText(
+        v1 || v2 ? tr("RewardBench: sections weighted by the official subset sizes, score = mean "
+                      "of the sections present (a tie is wrong); RewardBench 2: best-of-N.")
+                 : tr("Accuracy: mean over the evaluation's domains."));
   }
 }
 

@@ -3,12 +3,18 @@
 // equal `rewardrouter-cli report` (accuracy per method x domain as mean ± std with the best of
 // each column in bold; parameters and % of Baseline; train time per component; inference time),
 // a scatter of mean accuracy vs parameters, per-domain bars, and the config keys that differ.
+// The evaluation figures (docs/EVALUATION.md) come from the same report: the "longer response
+// wins" reference row, per run the bootstrap 95% interval, length bias and calibration, the
+// exact McNemar test against a reference run, and the evaluations with their RewardBench score.
 #include <QWidget>
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "report/report.h"
 
+class QCheckBox;
+class QComboBox;
 class QLabel;
 class QTableWidget;
 class QTableWidgetItem;
@@ -26,6 +32,16 @@ class CompareView : public QWidget {
   const core::Report& report() const { return m_report; }
   QTableWidget* accuracyTable() const { return m_accuracy; }
   QTableWidget* costTable() const { return m_cost; }
+  // One row per finished run with test pairs: accuracy [95% interval], the McNemar mark against
+  // the reference run, length bias and calibration, for the domain figureDomainBox() names.
+  QTableWidget* perRunTable() const { return m_perRun; }
+  QComboBox* referenceBox() const { return m_reference; }
+  QComboBox* figureDomainBox() const { return m_figureDomain; }
+  // Whose figures the per-run table shows: "" for the runs' test pairs, else an evaluation name.
+  QComboBox* figureSourceBox() const { return m_figureSource; }
+  // One row per evaluation of the selected runs, RewardBench sections and score where they apply.
+  QTableWidget* evaluationTable() const { return m_evaluations; }
+  QCheckBox* subsetsBox() const { return m_subsets; }
 
  private:
   void fillAccuracy();
@@ -33,6 +49,10 @@ class CompareView : public QWidget {
   void fillScatter();
   void fillBars();
   void fillDiff(const std::vector<std::int64_t>& runIds);
+  void fillPerRun();
+  void fillEvaluations();
+  void fillReferenceChoices();
+  void loadFigureSource();
   void exportTable();
   QString methodLabel(const core::MethodSummary& m) const;
   // The backbone(s) of the group's runs, with their paths as the tooltip.
@@ -47,6 +67,18 @@ class CompareView : public QWidget {
   QLabel* m_diffNote;
   QCustomPlot* m_scatter;
   QCustomPlot* m_bars;
+  QTableWidget* m_perRun;
+  QComboBox* m_reference;
+  QComboBox* m_figureDomain;
+  QComboBox* m_figureSource;
+  QLabel* m_perRunNote;
+  QTableWidget* m_evaluations;
+  QCheckBox* m_subsets;
+  QLabel* m_evaluationNote;
+  // The per-run figures of the chosen source (m_report.runs for the test pairs), and its pairs
+  // per run for the McNemar test against the reference run.
+  std::vector<core::RunFigures> m_figures;
+  std::map<std::int64_t, std::vector<core::ScoredPair>> m_scored;
 };
 
 }  // namespace rr::ui

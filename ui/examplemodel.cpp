@@ -1,11 +1,14 @@
 #include "examplemodel.h"
 
+#include <algorithm>
+#include <tuple>
+
 namespace rr::ui {
 namespace {
 
 constexpr std::int64_t kScanPage = 1000;
 
-bool isScan(const InspectFilter& f) { return f.flipped || !f.routedTo.empty(); }
+bool isScan(const InspectFilter& f) { return f.flipped || !f.routedTo.empty() || f.only; }
 
 }  // namespace
 
@@ -31,12 +34,51 @@ void ExampleModel::setFilter(const InspectFilter& filter) {
   reset();
 }
 
+void ExampleModel::setRows(std::optional<std::vector<core::ExampleRow>> rows) {
+  m_own = std::move(rows);
+  reset();
+}
+
+bool ExampleModel::onlyMatches(const core::ExampleRow& r) const {
+  return !m_filter.only || m_filter.only->count({r.runId, r.exampleId}) > 0;
+}
+
+// The store's example filter (runstore.cpp) applied to rows in memory: same fields, same
+// comparisons (instr() of SQLite is a case-sensitive substring test).
+bool ExampleModel::ownRowMatches(const core::ExampleRow& r) const {
+  const core::ExampleFilter& f = m_filter.base;
+  const double margin = r.rewardChosen - r.rewardRejected;
+  if (!f.domain.empty() && r.domain != f.domain) return false;
+  if (f.correct && r.correct != *f.correct) return false;
+  if (f.minMargin && margin < *f.minMargin) return false;
+  if (f.maxMargin && margin > *f.maxMargin) return false;
+  if (!onlyMatches(r)) return false;
+  if (f.search.empty()) return true;
+  const std::optional<core::PreferencePair> p = m_store ? m_store->pair(r.exampleId) : std::nullopt;
+  return p && (p->prompt.find(f.search) != std::string::npos ||
+               p->chosen.find(f.search) != std::string::npos ||
+               p->rejected.find(f.search) != std::string::npos);
+}
+
 void ExampleModel::reset() {
   beginResetModel();
   m_rows.clear();
   m_sqlTotal = 0;
   m_a = m_b = Cursor{};
-  if (m_store && !m_filter.base.runIds.empty()) {
+  if (m_own) {
+    m_a.exhausted = m_b.exhausted = true;
+    for (const auto& r : *m_own)
+      if (ownRowMatches(r)) m_rows.push_back(r);
+    using Sort = core::ExampleFilter::Sort;
+    const Sort s = m_filter.base.sort;
+    auto marginOf = [](const core::ExampleRow& r) { return r.rewardChosen - r.rewardRejected; };
+    std::stable_sort(m_rows.begin(), m_rows.end(), [&](const auto& a, const auto& b) {
+      if (s == Sort::MarginAsc) return marginOf(a) < marginOf(b);
+      if (s == Sort::MarginDesc) return marginOf(a) > marginOf(b);
+      return std::tie(a.runId, a.exampleId) < std::tie(b.runId, b.exampleId);
+    });
+    m_sqlTotal = static_cast<std::int64_t>(m_rows.size());
+  } else if (m_store && !m_filter.base.runIds.empty()) {
     if (m_filter.flipped && m_filter.base.runIds.size() == 2) {
       m_a.filter = m_filter.base;
       m_a.filter.correct.reset();
@@ -46,7 +88,7 @@ void ExampleModel::reset() {
       m_b.filter.runIds = {m_filter.base.runIds[1]};
     } else if (m_filter.flipped) {
       m_a.exhausted = m_b.exhausted = true;  // flipped needs exactly two runs
-    } else if (!m_filter.routedTo.empty()) {
+    } else if (isScan(m_filter)) {
       m_a.filter = m_filter.base;
       m_b.exhausted = true;
     } else {
@@ -59,12 +101,12 @@ void ExampleModel::reset() {
 }
 
 std::int64_t ExampleModel::totalCount() const {
-  if (!isScan(m_filter)) return m_sqlTotal;
+  if (m_own || !isScan(m_filter)) return m_sqlTotal;
   return canFetchMore({}) ? -1 : static_cast<std::int64_t>(m_rows.size());
 }
 
 bool ExampleModel::canFetchMore(const QModelIndex& parent) const {
-  if (parent.isValid() || !m_store) return false;
+  if (parent.isValid() || !m_store || m_own) return false;
   if (!isScan(m_filter)) return static_cast<std::int64_t>(m_rows.size()) < m_sqlTotal;
   if (m_filter.flipped)
     return !(m_a.exhausted && m_a.buffer.empty()) && !(m_b.exhausted && m_b.buffer.empty());
@@ -89,7 +131,7 @@ void ExampleModel::fetchMore(const QModelIndex& parent) {
 }
 
 bool ExampleModel::routeMatches(const core::ExampleRow& r) const {
-  return m_filter.routedTo.empty() || r.routedTo == m_filter.routedTo;
+  return (m_filter.routedTo.empty() || r.routedTo == m_filter.routedTo) && onlyMatches(r);
 }
 
 std::vector<core::ExampleRow> ExampleModel::scanPage() {

@@ -6,6 +6,9 @@
 #include <QAbstractTableModel>
 #include <cstdint>
 #include <deque>
+#include <optional>
+#include <set>
+#include <utility>
 #include <vector>
 
 #include "store/runstore.h"
@@ -18,6 +21,8 @@ struct InspectFilter {
   // Examples whose correctness differs between base.runIds[0] and base.runIds[1]; both runs'
   // rows are listed, in example id order. base.correct and base.sort do not apply.
   bool flipped = false;
+  // Only these (run, example id) pairs, e.g. the pairs of a reliability bin; unset = no limit.
+  std::optional<std::set<std::pair<std::int64_t, std::string>>> only;
 };
 
 class ExampleModel : public QAbstractTableModel {
@@ -40,6 +45,11 @@ class ExampleModel : public QAbstractTableModel {
 
   void setStore(const core::RunStore* store);
   void setFilter(const InspectFilter& filter);
+  // Lists these rows (an evaluation's scored pairs, which the store does not page) instead of
+  // the runs' test examples; the filter applies to them in memory, except the route, misrouted
+  // and flipped filters, which need the test examples. nullopt goes back to the store.
+  void setRows(std::optional<std::vector<core::ExampleRow>> rows);
+  bool hasOwnRows() const { return m_own.has_value(); }
   const InspectFilter& filter() const { return m_filter; }
   // Matching rows in all: exact up front for SQL filters; -1 while a scan has more to read.
   std::int64_t totalCount() const;
@@ -73,10 +83,13 @@ class ExampleModel : public QAbstractTableModel {
   std::vector<core::ExampleRow> scanPage();
   std::vector<core::ExampleRow> scanFlippedPage();
   bool routeMatches(const core::ExampleRow& r) const;
+  bool onlyMatches(const core::ExampleRow& r) const;
+  bool ownRowMatches(const core::ExampleRow& r) const;
 
   const core::RunStore* m_store = nullptr;
   InspectFilter m_filter;
   std::vector<core::ExampleRow> m_rows;
+  std::optional<std::vector<core::ExampleRow>> m_own;
   std::int64_t m_sqlTotal = 0;
   Cursor m_a, m_b;  // a: the scan source (or the first run when flipped); b: the second run
 };

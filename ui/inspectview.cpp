@@ -13,15 +13,16 @@
 #include <QPlainTextEdit>
 #include <QSplitter>
 
-#include "scorebox.h"
 #include <QTableView>
 #include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <set>
 
 #include "plotstyle.h"
 #include "qcp.h"
+#include "scorebox.h"
 
 namespace rr::ui {
 namespace {
@@ -69,8 +70,20 @@ InspectView::InspectView(QWidget* parent) : QWidget(parent) {
   m_routeChip->hide();
   m_count = new QLabel(this);
   m_count->setObjectName(QStringLiteral("exampleCount"));
+  m_source = new QComboBox(this);
+  m_source->setObjectName(QStringLiteral("pairSource"));
+  m_source->setToolTip(
+      tr("The runs' own test pairs, or an evaluation of them on another pairs file (Evaluate "
+         "on…)"));
+  m_pickChip = new QToolButton(this);
+  m_pickChip->setObjectName(QStringLiteral("plotPick"));
+  m_pickChip->setToolButtonStyle(Qt::ToolButtonTextOnly);
+  m_pickChip->setToolTip(tr("Set by a click on a plot; click to clear"));
+  m_pickChip->hide();
 
   auto* row1 = new QHBoxLayout;
+  row1->addWidget(new QLabel(tr("Pairs:"), this));
+  row1->addWidget(m_source);
   row1->addWidget(new QLabel(tr("Domain:"), this));
   row1->addWidget(m_domain);
   row1->addWidget(new QLabel(tr("Result:"), this));
@@ -81,6 +94,7 @@ InspectView::InspectView(QWidget* parent) : QWidget(parent) {
   row1->addWidget(m_maxMargin);
   row1->addWidget(m_misrouted);
   row1->addWidget(m_routeChip);
+  row1->addWidget(m_pickChip);
   row1->addStretch(1);
   auto* row2 = new QHBoxLayout;
   row2->addWidget(m_search, 1);
@@ -125,11 +139,55 @@ InspectView::InspectView(QWidget* parent) : QWidget(parent) {
   m_scoreBox = new ScoreBox(this);
   form->addRow(tr("Score your own text (the first selected run)"), m_scoreBox);
 
+  m_lengthPlot = new QCustomPlot(this);
+  m_lengthPlot->setObjectName(QStringLiteral("rewardLengthPlot"));
+  m_lengthPlot->xAxis->setLabel(tr("response length (characters)"));
+  m_lengthPlot->xAxis->ticker()->setTickCount(4);
+  m_lengthPlot->yAxis->setLabel(tr("reward"));
+  placeLegendBelow(m_lengthPlot, 3);
+  m_lengthPlot->setToolTip(
+      tr("Each response of each pair: filled = chosen, hollow = rejected; colour = domain. Click "
+         "a point to list its pair."));
+  m_reliability = new QCustomPlot(this);
+  m_reliability->setObjectName(QStringLiteral("reliabilityPlot"));
+  m_reliability->xAxis->setLabel(tr("predicted P (10 bins)"));
+  m_reliability->yAxis->setLabel(tr("observed frequency"));
+  placeLegendBelow(m_reliability, 2);
+  m_reliability->setToolTip(
+      tr("Reliability of P(chosen) = sigmoid(r_chosen − r_rejected), each pair counted as p "
+         "(chosen first) and 1 − p (rejected first), as the ECE does; the diagonal is perfect "
+         "calibration. Click a bin to list its pairs."));
+  for (QCustomPlot* p : {m_lengthPlot, m_reliability}) {
+    p->setMinimumHeight(180);
+    applyPalette(p);
+    connect(p, &QCustomPlot::plottableClick, this,
+            [this](QCPAbstractPlottable* pl, int i, QMouseEvent*) { onPlotClick(pl, i); });
+  }
+  m_plotNote = new QLabel(this);
+  m_plotNote->setWordWrap(true);
+  m_plotNote->setForegroundRole(QPalette::PlaceholderText);
+  auto* plots = new QWidget(this);
+  auto* plotsLayout = new QVBoxLayout(plots);
+  plotsLayout->setContentsMargins(0, 0, 0, 0);
+  auto* plotRow = new QSplitter(Qt::Horizontal, plots);
+  plotRow->addWidget(m_lengthPlot);
+  plotRow->addWidget(m_reliability);
+  plotRow->setSizes({500, 500});  // halves, whatever the legends ask for
+  plotRow->setChildrenCollapsible(false);
+  plotsLayout->addWidget(m_plotNote);
+  plotsLayout->addWidget(plotRow, 1);
+  auto* left = new QSplitter(Qt::Vertical, this);
+  left->addWidget(m_table);
+  left->addWidget(plots);
+  left->setStretchFactor(0, 1);
+  left->setStretchFactor(1, 1);
+
   auto* split = new QSplitter(Qt::Horizontal, this);
-  split->addWidget(m_table);
+  split->addWidget(left);
   split->addWidget(detail);
   split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 2);
+  split->setSizes({720, 420});  // room for the two plots side by side
   auto* layout = new QVBoxLayout(this);
   layout->addLayout(row1);
   layout->addLayout(row2);
@@ -146,6 +204,11 @@ InspectView::InspectView(QWidget* parent) : QWidget(parent) {
     connect(e, &QLineEdit::editingFinished, this, &InspectView::applyFilter);
   for (QCheckBox* c : {m_misrouted, m_flipped})
     connect(c, &QCheckBox::toggled, this, &InspectView::applyFilter);
+  connect(m_pickChip, &QToolButton::clicked, this, &InspectView::clearPick);
+  connect(m_source, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
+    loadSource();
+    applyFilter();
+  });
   connect(m_routeChip, &QToolButton::clicked, this, [this] {
     m_routedTo.clear();
     m_routeChip->hide();
@@ -179,11 +242,62 @@ void InspectView::showRuns(const std::vector<std::int64_t>& runIds) {
         break;
       }
   m_scoreBox->setRun(m_store ? QString::fromStdString(m_store->path()) : QString(), scoreRun);
+  m_routedTo.clear();
+  m_routeChip->hide();
+  fillSources();
+  loadSource();
+  applyFilter();
+}
+
+void InspectView::fillSources() {
+  const QString current = m_source->currentData().toString();
+  const QSignalBlocker block(m_source);
+  m_source->clear();
+  m_source->addItem(tr("test pairs"), QString());
+  std::set<std::string> names;
+  if (m_store && !m_runIds.empty())
+    for (const auto& e : m_store->evaluations(m_runIds)) names.insert(e.name);
+  for (const auto& n : names)
+    m_source->addItem(tr("evaluation: %1").arg(QString::fromStdString(n)),
+                      QString::fromStdString(n));
+  m_source->setCurrentIndex(std::max(0, m_source->findData(current)));
+}
+
+void InspectView::loadSource() {
+  const std::string evaluation = m_source->currentData().toString().toStdString();
+  m_pairs.clear();
+  m_pick.reset();
+  m_pickChip->hide();
   std::set<QString> domains;
-  if (m_store)
-    for (const auto& r : m_store->results(runIds))
-      if (r.metric == "accuracy" && r.domain != "*")
-        domains.insert(QString::fromStdString(r.domain));
+  if (m_store && !m_runIds.empty()) {
+    if (evaluation.empty()) {
+      m_pairs = m_store->scoredPairs(m_runIds);
+      for (const auto& r : m_store->results(m_runIds))
+        if (r.metric == "accuracy" && r.domain != core::kWholeRun)
+          domains.insert(QString::fromStdString(r.domain));
+    } else {
+      for (const auto& e : m_store->evaluations(m_runIds))
+        if (e.name == evaluation) m_pairs[e.runId] = m_store->evaluationPairs(e.id);
+    }
+  }
+  if (evaluation.empty()) {
+    m_model->setRows(std::nullopt);
+  } else {
+    std::vector<core::ExampleRow> rows;
+    for (const auto& [runId, pairs] : m_pairs)
+      for (const auto& p : pairs) {
+        core::ExampleRow r;
+        r.runId = runId;
+        r.exampleId = p.id;
+        r.domain = p.domain;
+        r.rewardChosen = p.rewardChosen;
+        r.rewardRejected = p.rewardRejected;
+        r.correct = p.correct;
+        rows.push_back(r);
+        domains.insert(QString::fromStdString(p.domain));
+      }
+    m_model->setRows(std::move(rows));
+  }
   const QString current = m_domain->currentText();
   {
     const QSignalBlocker block(m_domain);
@@ -192,15 +306,175 @@ void InspectView::showRuns(const std::vector<std::int64_t>& runIds) {
     for (const QString& d : domains) m_domain->addItem(d);
     m_domain->setCurrentIndex(std::max(0, m_domain->findText(current)));
   }
-  m_flipped->setEnabled(runIds.size() == 2);
-  m_routedTo.clear();
-  m_routeChip->hide();
+  // Routes and the flipped scan are read from the test examples only.
+  const bool testPairs = evaluation.empty();
+  m_flipped->setEnabled(testPairs && m_runIds.size() == 2);
+  m_misrouted->setEnabled(testPairs);
+  // Both plots are rebuilt together: the references of the graphs they delete go with them.
+  m_pointRefs.clear();
+  fillLengthPlot();
+  fillReliabilityPlot();
+}
+
+void InspectView::fillLengthPlot() {
+  m_lengthPlot->clearPlottables();
+  m_lengthPlot->clearItems();
+  std::map<std::string, int> domainIndex;
+  for (const auto& [runId, pairs] : m_pairs)
+    for (const auto& p : pairs) domainIndex.emplace(p.domain, 0);
+  int i = 0;
+  for (auto& [d, index] : domainIndex) index = i++;
+  // One graph per domain and side; QCPGraph keeps its data sorted by key, so the points are
+  // sorted here and their references with them.
+  struct Point {
+    double length, reward;
+    std::int64_t runId;
+    std::size_t pair;
+  };
+  std::map<std::pair<std::string, bool>, std::vector<Point>> series;
+  std::size_t unknown = 0;
+  for (const auto& [runId, pairs] : m_pairs)
+    for (std::size_t k = 0; k < pairs.size(); ++k) {
+      const core::ScoredPair& p = pairs[k];
+      if (p.chosenLength < 0 || p.rejectedLength < 0) {
+        ++unknown;
+        continue;
+      }
+      series[{p.domain, true}].push_back(
+          {static_cast<double>(p.chosenLength), p.rewardChosen, runId, k});
+      series[{p.domain, false}].push_back(
+          {static_cast<double>(p.rejectedLength), p.rewardRejected, runId, k});
+    }
+  for (auto& [key, points] : series) {
+    std::stable_sort(points.begin(), points.end(),
+                     [](const Point& a, const Point& b) { return a.length < b.length; });
+    const QColor c = seriesColor(domainIndex.at(key.first));
+    auto* g = m_lengthPlot->addGraph();
+    g->setLineStyle(QCPGraph::lsNone);
+    g->setScatterStyle(key.second ? QCPScatterStyle(QCPScatterStyle::ssDisc, c, c, 5)
+                                  : QCPScatterStyle(QCPScatterStyle::ssCircle, c, 5));
+    g->setPen(QPen(c));
+    QVector<double> x, y;
+    auto& refs = m_pointRefs[g];
+    for (const Point& p : points) {
+      x.append(p.length);
+      y.append(p.reward);
+      refs.emplace_back(p.runId, p.pair);
+    }
+    g->setData(x, y, true);
+    if (key.second)
+      g->setName(QString::fromStdString(key.first));
+    else
+      g->removeFromLegend();
+  }
+  m_lengthPlot->rescaleAxes();
+  for (QCPAxis* a : {m_lengthPlot->xAxis, m_lengthPlot->yAxis}) {
+    const QCPRange r = a->range();
+    a->setRange(r.lower - 0.05 * r.size() - 1e-9, r.upper + 0.05 * r.size() + 1e-9);
+  }
+  m_lengthPlot->replot(QCustomPlot::rpQueuedReplot);
+  QStringList notes;
+  if (m_pairs.empty())
+    notes << tr("No scored pairs for the selected runs.");
+  else if (unknown > 0)
+    notes << tr("%n pair(s) without their texts in the store are not on the length plot.", nullptr,
+                static_cast<int>(unknown));
+  m_plotNote->setText(notes.join(' '));
+}
+
+void InspectView::fillReliabilityPlot() {
+  m_reliability->clearPlottables();
+  m_bins.clear();
+  // The diagonal first: the bins' graphs lie above it and take the clicks near it.
+  auto* diagonal = m_reliability->addGraph();
+  diagonal->setData({0.0, 1.0}, {0.0, 1.0}, true);
+  QPen dash(palette().color(QPalette::PlaceholderText), 1, Qt::DashLine);
+  diagonal->setPen(dash);
+  diagonal->setName(tr("perfect calibration"));
+  int i = 0;
+  for (const auto& [runId, pairs] : m_pairs) {
+    std::vector<double> margins;
+    for (const auto& p : pairs) margins.push_back(p.rewardChosen - p.rewardRejected);
+    const std::vector<core::ReliabilityBin>& bins = m_bins[runId] =
+        core::reliabilityDiagram(margins);
+    const std::optional<core::RunInfo> run = m_store->run(runId);
+    const QColor c = run ? methodColor(run->method) : seriesColor(i);
+    ++i;
+    auto* g = m_reliability->addGraph();
+    g->setPen(QPen(c, 1.5, run ? seedDash(run->seed) : Qt::SolidLine));
+    g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssSquare, c, c, 7));
+    g->setName(run ? QStringLiteral("#%1 %2 · seed %3")
+                         .arg(runId)
+                         .arg(QString::fromStdString(run->methodName))
+                         .arg(run->seed)
+                   : QStringLiteral("#%1").arg(runId));
+    QVector<double> x, y;
+    auto& refs = m_pointRefs[g];
+    for (std::size_t b = 0; b < bins.size(); ++b) {
+      if (bins[b].count == 0) continue;
+      x.append(bins[b].meanPredicted);
+      y.append(bins[b].observed);
+      refs.emplace_back(runId, b);
+    }
+    // Bins are in order of their mean prediction already.
+    g->setData(x, y, true);
+  }
+  m_reliability->xAxis->setRange(-0.02, 1.02);
+  m_reliability->yAxis->setRange(-0.02, 1.02);
+  m_reliability->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void InspectView::onPlotClick(QCPAbstractPlottable* plottable, int dataIndex) {
+  auto it = m_pointRefs.find(plottable);
+  if (it == m_pointRefs.end() || dataIndex < 0 || dataIndex >= static_cast<int>(it->second.size()))
+    return;
+  const auto [runId, index] = it->second[static_cast<std::size_t>(dataIndex)];
+  if (plottable->parentPlot() == m_reliability)
+    pickBin(runId, static_cast<int>(index));
+  else
+    pickPair(runId, m_pairs.at(runId).at(index).id);
+}
+
+void InspectView::pickPair(std::int64_t runId, const std::string& pairId) {
+  setPick({{runId, pairId}},
+          tr("pair %1 of #%2  ✕").arg(QString::fromStdString(pairId)).arg(runId));
+}
+
+void InspectView::pickBin(std::int64_t runId, int bin) {
+  auto it = m_bins.find(runId);
+  if (it == m_bins.end() || bin < 0 || bin >= static_cast<int>(it->second.size())) return;
+  const core::ReliabilityBin& b = it->second[static_cast<std::size_t>(bin)];
+  std::set<std::pair<std::int64_t, std::string>> pairs;
+  for (std::size_t k : b.pairs) pairs.emplace(runId, m_pairs.at(runId).at(k).id);
+  setPick(std::move(pairs),
+          tr("#%1, P in [%2, %3): %n pair(s)  ✕", nullptr, static_cast<int>(b.pairs.size()))
+              .arg(runId)
+              .arg(b.lower, 0, 'f', 1)
+              .arg(b.upper, 0, 'f', 1));
+}
+
+void InspectView::setPick(std::set<std::pair<std::int64_t, std::string>> pairs,
+                          const QString& label) {
+  m_pick = std::move(pairs);
+  m_pickChip->setText(label);
+  m_pickChip->show();
+  applyFilter();
+}
+
+void InspectView::clearPick() {
+  m_pick.reset();
+  m_pickChip->hide();
   applyFilter();
 }
 
 void InspectView::showConfusionCell(std::int64_t runId, const QString& domain,
                                     const QString& routedTo) {
   m_runIds = {runId};
+  if (m_source->currentIndex() != 0) {
+    const QSignalBlocker b(m_source);
+    m_source->setCurrentIndex(0);
+  }
+  loadSource();
   {
     const QSignalBlocker b1(m_domain), b2(m_misrouted), b3(m_flipped), b4(m_result);
     if (m_domain->findText(domain) < 0) m_domain->addItem(domain);
@@ -227,6 +501,8 @@ void InspectView::applyFilter() {
   f.base.sort = m_model->filter().base.sort;
   f.routedTo = m_routedTo.toStdString();
   f.flipped = m_flipped->isChecked() && m_flipped->isEnabled();
+  f.base.misroutedOnly = f.base.misroutedOnly && m_misrouted->isEnabled();
+  f.only = m_pick;
   m_model->setFilter(f);
   // The first page now, so that the first example's detail shows without a click.
   if (m_model->canFetchMore({})) m_model->fetchMore({});
@@ -258,8 +534,9 @@ void InspectView::clearDetail() {
 void InspectView::showDetail(int row) {
   const core::ExampleRow& e = m_model->example(row);
   const double margin = e.rewardChosen - e.rewardRejected;
-  QString route = e.routedTo.empty() ? tr("not routed (single model)")
-                                     : tr("routed to %1").arg(QString::fromStdString(e.routedTo));
+  QString route = m_model->hasOwnRows() ? tr("evaluation pair")
+                  : e.routedTo.empty()  ? tr("not routed (single model)")
+                                       : tr("routed to %1").arg(QString::fromStdString(e.routedTo));
   m_header->setText(tr("<b>Run #%1</b> · %2 · %3<br>reward chosen %4 · rejected %5 · margin %6 "
                        "· %7")
                         .arg(e.runId)

@@ -1,11 +1,21 @@
 #pragma once
 // The Inspect view: the example table of the selected runs with its filters, and a detail pane
 // with the pair's texts, both rewards, the route and the per-expert / per-capability
-// contributions as a bar chart.
+// contributions as a bar chart. Its pairs are the runs' test pairs or one of their evaluations
+// (the Source box). Two plots over those pairs: reward against response length (one colour per
+// domain) and the reliability diagram of P(chosen) = sigmoid(r_chosen - r_rejected) per run
+// (core::reliabilityDiagram, the bins of the report's ECE); clicking a point lists its pair,
+// clicking a bin lists that bin's pairs.
 #include <QWidget>
 #include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "eval/metrics.h"
 #include "examplemodel.h"
 #include "store/runstore.h"
 
@@ -18,6 +28,7 @@ class QTableView;
 class QTimer;
 class QToolButton;
 class QCustomPlot;
+class QCPAbstractPlottable;
 
 namespace rr::ui {
 
@@ -31,10 +42,31 @@ class InspectView : public QWidget {
   // A confusion-matrix cell: that run's examples of `domain` routed to `routedTo`.
   void showConfusionCell(std::int64_t runId, const QString& domain, const QString& routedTo);
   ExampleModel* model() const { return m_model; }
+  // "" for the runs' test pairs, else the name of an evaluation of the selected runs.
+  QComboBox* sourceBox() const { return m_source; }
+  QCustomPlot* lengthPlot() const { return m_lengthPlot; }
+  QCustomPlot* reliabilityPlot() const { return m_reliability; }
+  // The scored pairs of the shown source per run, and each run's reliability diagram of them.
+  const std::map<std::int64_t, std::vector<core::ScoredPair>>& shownPairs() const {
+    return m_pairs;
+  }
+  const std::map<std::int64_t, std::vector<core::ReliabilityBin>>& reliability() const {
+    return m_bins;
+  }
+  // What a click on a plot does: list only that pair / the pairs with a prediction in that bin.
+  void pickPair(std::int64_t runId, const std::string& pairId);
+  void pickBin(std::int64_t runId, int bin);
+  void clearPick();
   class ScoreBox* scoreBox() const { return m_scoreBox; }
 
  private:
   void applyFilter();
+  void loadSource();
+  void fillSources();
+  void fillLengthPlot();
+  void fillReliabilityPlot();
+  void onPlotClick(QCPAbstractPlottable* plottable, int dataIndex);
+  void setPick(std::set<std::pair<std::int64_t, std::string>> pairs, const QString& label);
   void updateCount();
   void showDetail(int row);
   void clearDetail();
@@ -54,6 +86,18 @@ class InspectView : public QWidget {
   QLabel* m_count;
   QTableView* m_table;
   QTimer* m_searchDelay;
+  QComboBox* m_source;
+  QCustomPlot* m_lengthPlot;
+  QCustomPlot* m_reliability;
+  QLabel* m_plotNote;
+  QToolButton* m_pickChip;
+  std::optional<std::set<std::pair<std::int64_t, std::string>>> m_pick;
+  std::map<std::int64_t, std::vector<core::ScoredPair>> m_pairs;
+  std::map<std::int64_t, std::vector<core::ReliabilityBin>> m_bins;
+  // What each plotted point is: (run, index into m_pairs[run]) on the length plot, (run, bin) on
+  // the reliability diagram, by plottable and data index.
+  std::map<const QCPAbstractPlottable*, std::vector<std::pair<std::int64_t, std::size_t>>>
+      m_pointRefs;
 
   QLabel* m_header;
   QPlainTextEdit* m_prompt;

@@ -9,6 +9,7 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QProgressBar>
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
@@ -19,13 +20,15 @@
 #include "compareview.h"
 #include "configform.h"
 #include "configureview.h"
+#include "evaluatecontroller.h"
+#include "evaluatedialog.h"
 #include "inspectview.h"
 #include "monitorview.h"
 #include "qcp.h"
+#include "run/export.h"
 #include "runbrowser.h"
 #include "runcontroller.h"
 #include "storewatcher.h"
-#include "run/export.h"
 
 namespace rr::ui {
 
@@ -64,9 +67,19 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   m_dbLabel = new QLabel(this);
   statusBar()->addPermanentWidget(m_dbLabel);
 
+  m_evaluateProgress = new QProgressBar(this);
+  m_evaluateProgress->setRange(0, 0);  // evaluateRun reports no steps: a busy indicator
+  m_evaluateProgress->setMaximumWidth(160);
+  m_evaluateProgress->hide();
+  statusBar()->addPermanentWidget(m_evaluateProgress);
+
   m_controller = new RunController(this);
+  m_evaluator = new EvaluateController(this);
   m_watcher = new StoreWatcher(this);
   buildMenus();
+  connect(m_evaluator, &EvaluateController::stageChanged, this,
+          [this](const QString& text) { statusBar()->showMessage(text); });
+  connect(m_evaluator, &EvaluateController::finished, this, &MainWindow::onEvaluationFinished);
 
   connect(m_browser, &RunBrowser::selectionChanged, this, &MainWindow::onSelection);
   connect(m_tabs, &QTabWidget::currentChanged, this, &MainWindow::refreshCurrentView);
@@ -141,6 +154,11 @@ void MainWindow::buildMenus() {
   m_exportAction->setStatusTip(
       tr("Write the selected finished run's reward model(s) as Hugging Face model folders"));
   m_browser->addRunAction(m_exportAction);
+  m_evaluateAction = file->addAction(tr("E&valuate on…"), this, &MainWindow::chooseEvaluation);
+  m_evaluateAction->setStatusTip(
+      tr("Score another pairs file (an imported benchmark) with the selected finished run's saved "
+         "system and store it as an evaluation of the run"));
+  m_browser->addRunAction(m_evaluateAction);
   updateExportAction();
   file->addSeparator();
   file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
@@ -191,6 +209,69 @@ void MainWindow::updateExportAction() {
   m_exportAction->setToolTip(m_exportThread ? tr("An export is in progress")
                              : one          ? m_exportAction->statusTip()
                                             : tr("Select one finished run to export"));
+  m_evaluateAction->setEnabled(m_store && one && !m_evaluator->busy());
+  m_evaluateAction->setToolTip(m_evaluator->busy() ? tr("An evaluation is in progress")
+                               : one               ? m_evaluateAction->statusTip()
+                                                   : tr("Select one finished run to evaluate"));
+}
+
+void MainWindow::chooseEvaluation() {
+  if (m_selection.size() != 1 || !m_store) return;
+  const std::int64_t runId = m_selection.front();
+  const std::optional<core::RunInfo> run = m_store->run(runId);
+  auto* dialog = new EvaluateDialog(runId,
+                                    run ? tr("run %1 (%2, seed %3)")
+                                              .arg(runId)
+                                              .arg(QString::fromStdString(run->methodName))
+                                              .arg(run->seed)
+                                        : tr("run %1").arg(runId),
+                                    this);
+  dialog->setAttribute(Qt::WA_DeleteOnClose);
+  connect(dialog, &QDialog::accepted, this, [this, dialog] { startEvaluation(dialog->job()); });
+  dialog->open();
+}
+
+bool MainWindow::startEvaluation(EvaluateJob job) {
+  if (m_evaluator->busy() || !m_store) return false;
+  job.dbPath = QString::fromStdString(m_store->path());
+  if (!m_evaluator->start(job)) return false;
+  m_evaluateProgress->show();
+  updateExportAction();
+  statusBar()->showMessage(tr("Evaluating run %1 on %2…").arg(job.runId).arg(job.pairsPath));
+  return true;
+}
+
+void MainWindow::onEvaluationFinished(const EvaluateOutcome& outcome) {
+  m_evaluateProgress->hide();
+  updateExportAction();
+  auto* box = new QMessageBox(this);
+  box->setAttribute(Qt::WA_DeleteOnClose);
+  box->setWindowTitle(tr("Evaluate run %1").arg(outcome.job.runId));
+  if (outcome.error.isEmpty()) {
+    QStringList lines;
+    for (const auto& [domain, counts] : outcome.perDomain)
+      lines << tr("%1: %2 of %3 right")
+                   .arg(QString::fromStdString(domain))
+                   .arg(counts.first)
+                   .arg(counts.second);
+    box->setIcon(QMessageBox::Information);
+    box->setText(tr("Evaluation '%1' of run %2: %3 pairs, %4 right. Compare and Inspect show it.")
+                     .arg(outcome.name)
+                     .arg(outcome.job.runId)
+                     .arg(outcome.pairs)
+                     .arg(outcome.right));
+    box->setInformativeText(lines.join(QLatin1Char('\n')));
+    statusBar()->showMessage(
+        tr("Stored evaluation '%1' of run %2").arg(outcome.name).arg(outcome.job.runId), 10000);
+    for (bool& s : m_stale) s = true;
+    refreshCurrentView();
+  } else {
+    box->setIcon(QMessageBox::Warning);
+    box->setText(tr("Run %1 was not evaluated; nothing was stored.").arg(outcome.job.runId));
+    box->setInformativeText(outcome.error);
+    statusBar()->showMessage(outcome.error, 15000);
+  }
+  box->open();
 }
 
 void MainWindow::updateResumeAction() {

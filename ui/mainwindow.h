@@ -16,6 +16,7 @@
 
 class QAction;
 class QLabel;
+class QProgressBar;
 class QSplitter;
 class QTabWidget;
 class QThread;
@@ -28,6 +29,9 @@ namespace rr::ui {
 
 class CompareView;
 class ConfigureView;
+class EvaluateController;
+struct EvaluateJob;
+struct EvaluateOutcome;
 class InspectView;
 class MonitorView;
 class RunBrowser;
@@ -83,6 +87,15 @@ class MainWindow : public QMainWindow {
   // run's config, else `experimentFile`, else the one the user picks. False when nothing started.
   bool resumeRun(std::int64_t runId, const QString& experimentFile = {});
   QAction* resumeAction() const { return m_resumeAction; }
+  // "Evaluate on…" without the dialog: scores job.pairsPath with run job.runId's saved system on
+  // a worker thread and stores the evaluation in the open store (job.dbPath is set here); the
+  // views are refreshed and a message shows the result. False (nothing started) while another
+  // evaluation runs or no store is open.
+  bool startEvaluation(EvaluateJob job);
+  EvaluateController* evaluateController() const { return m_evaluator; }
+  QAction* evaluateAction() const { return m_evaluateAction; }
+  CompareView* compareView() const { return m_compare; }
+  InspectView* inspectView() const { return m_inspect; }
 
  Q_SIGNALS:
   void exportFinished(const rr::ui::RunExport& result);
@@ -103,6 +116,8 @@ class MainWindow : public QMainWindow {
   void onExportFinished(const RunExport& result);
   void updateExportAction();
   void updateResumeAction();
+  void chooseEvaluation();
+  void onEvaluationFinished(const EvaluateOutcome& outcome);
   void updateTitle();
 
   std::unique_ptr<core::RunStore> m_store;
@@ -120,6 +135,9 @@ class MainWindow : public QMainWindow {
   QAction* m_exportAction = nullptr;
   QAction* m_resumeAction = nullptr;
   QThread* m_exportThread = nullptr;
+  EvaluateController* m_evaluator;
+  QAction* m_evaluateAction = nullptr;
+  QProgressBar* m_evaluateProgress;
   std::vector<std::int64_t> m_selection;
   std::map<std::int64_t, core::RunStatus> m_selectionStatus;
   bool m_stale[4] = {false, false, false, false};  // per view: the selection changed meanwhile

@@ -93,4 +93,16 @@ QString formatDuration(double seconds) {
   return QStringLiteral("%1s").arg(t);
 }
 
+void placeLegendBelow(QCustomPlot* plot, int columns) {
+  plot->legend->setVisible(true);
+  auto* row = new QCPLayoutGrid;
+  plot->plotLayout()->addElement(plot->plotLayout()->rowCount(), 0, row);
+  row->addElement(0, 0, plot->legend);
+  row->setMargins(QMargins(0, 0, 0, 4));
+  plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+  plot->legend->setWrap(columns);
+  plot->legend->setIconSize(16, 10);
+  plot->plotLayout()->setRowStretchFactor(plot->plotLayout()->rowCount() - 1, 0.001);
+}
+
 }  // namespace rr::ui

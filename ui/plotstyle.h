@@ -13,6 +13,10 @@ namespace rr::ui {
 // Background, axes, tick labels, grid and legend from `plot`'s palette.
 void applyPalette(QCustomPlot* plot);
 
+// The legend in a row of its own under the axes, where it cannot hide any data: entries side by
+// side, `columns` to a row.
+void placeLegendBelow(QCustomPlot* plot, int columns);
+
 // The i-th colour of a qualitative cycle that reads on light and dark backgrounds.
 QColor seriesColor(int i);
 

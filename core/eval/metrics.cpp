@@ -270,4 +270,34 @@ RewardStats rewardStats(const std::vector<ScoredPair>& pairs) {
   return s;
 }
 
+std::vector<ReliabilityBin> reliabilityDiagram(const std::vector<double>& margins,
+                                               double temperature, int bins) {
+  std::vector<ReliabilityBin> out(static_cast<size_t>(std::max(bins, 0)));
+  if (out.empty()) return out;
+  const double inv = std::isinf(temperature) ? 0.0 : 1.0 / temperature;
+  std::vector<double> sumP(out.size(), 0), sumY(out.size(), 0);
+  auto binOf = [&](double p) {
+    return static_cast<size_t>(std::min(bins - 1, static_cast<int>(std::floor(p * bins))));
+  };
+  for (size_t i = 0; i < margins.size(); ++i) {
+    const double p = sigmoid(margins[i] * inv);
+    const size_t a = binOf(p), r = binOf(1 - p);
+    sumP[a] += p;
+    sumY[a] += 1;
+    ++out[a].count;
+    out[a].pairs.push_back(i);
+    sumP[r] += 1 - p;
+    ++out[r].count;
+    if (r != a) out[r].pairs.push_back(i);
+  }
+  for (size_t b = 0; b < out.size(); ++b) {
+    out[b].lower = static_cast<double>(b) / bins;
+    out[b].upper = static_cast<double>(b + 1) / bins;
+    const double n = static_cast<double>(out[b].count);
+    out[b].meanPredicted = out[b].count ? sumP[b] / n : kNaN;
+    out[b].observed = out[b].count ? sumY[b] / n : kNaN;
+  }
+  return out;
+}
+
 }  // namespace rr::core

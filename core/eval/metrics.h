@@ -95,4 +95,17 @@ struct RewardStats {
 // Over every reward of the pairs (chosen and rejected). NaN figures for no pairs.
 RewardStats rewardStats(const std::vector<ScoredPair>& pairs);
 
+// The reliability diagram behind calibration()'s ECE: its bins of the predicted probability
+// sigmoid(margin / temperature), each pair counted in both orders as there (p with outcome 1,
+// 1 - p with outcome 0), so ECE = sum over bins of count * |meanPredicted - observed| / (2 n).
+struct ReliabilityBin {
+  double lower = 0, upper = 0;  // [lower, upper); the last bin includes 1
+  std::int64_t count = 0;       // predictions in the bin
+  double meanPredicted = 0;     // NaN for an empty bin
+  double observed = 0;          // share of its predictions with outcome 1; NaN if empty
+  std::vector<std::size_t> pairs;  // indices into margins of the pairs with a prediction here
+};
+std::vector<ReliabilityBin> reliabilityDiagram(const std::vector<double>& margins,
+                                               double temperature = 1.0, int bins = 10);
+
 }  // namespace rr::core

@@ -1240,4 +1240,9 @@ std::string formatReport(const Report& report, const std::string& format) {
   return text + sectionsText(report, format == "latex");
 }
 
+RunFigures figuresOfPairs(const RunInfo& run, const std::vector<ScoredPair>& pairs,
+                          const ReportOptions& options) {
+  return figuresOf(run, pairs, options);
+}
+
 }  // namespace rr::core

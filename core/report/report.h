@@ -145,4 +145,9 @@ std::vector<std::string> reportBreakdowns();
 // Throws InputError naming --by and the accepted values unless `by` is one of them.
 void checkReportBreakdown(const std::string& by);
 
+// The per-run figures of other pairs than the run's test pairs, e.g. an evaluation's
+// (RunStore::evaluationPairs), computed as buildReport computes them for the test pairs.
+RunFigures figuresOfPairs(const RunInfo& run, const std::vector<ScoredPair>& pairs,
+                          const ReportOptions& options);
+
 }  // namespace rr::core
