@@ -243,6 +243,34 @@ EvaluationSummary summarizeEvaluation(const EvaluationInfo& info, const RunInfo&
     e.rewardBenchV2 = true;
     double sum = 0;
     for (const auto& [subset, bySubset] : groups) {
+      if (subset == kTiesSubset) {
+        std::vector<TiesPrompt> ties;
+        for (const auto& [group, members] : bySubset) {
+          if (!isTiesPromptId(group)) {
+            ++e.unscoredGroups;
+            continue;
+          }
+          TiesPrompt t{group, {}, {}};
+          // Each pair is one correct x one incorrect completion: the extremes over the pairs
+          // are the extremes over the completions.
+          for (const auto* p : members) {
+            t.correct.push_back(p->rewardChosen);
+            t.incorrect.push_back(p->rewardRejected);
+          }
+          ties.push_back(std::move(t));
+        }
+        if (ties.empty()) continue;
+        e.hasTies = true;
+        e.ties = rewardBenchTies(ties);
+        if (std::isnan(e.ties.score)) {
+          e.unscoredGroups += static_cast<std::int64_t>(ties.size());
+          continue;
+        }
+        e.bestOfN[subset] = e.ties.score;
+        e.prompts[subset] = static_cast<std::int64_t>(ties.size());
+        sum += e.ties.score;
+        continue;
+      }
       double total = 0;
       std::int64_t scored = 0;
       for (const auto& [group, members] : bySubset) {
@@ -1124,6 +1152,18 @@ std::string rewardBenchJson(const Report& r) {
       ej["score"] = e->bestOfNScore;
       ej["prompts"] = e->prompts;
       ej["unscored_groups"] = e->unscoredGroups;
+      if (e->hasTies) {
+        const TiesScore& t = e->ties;
+        ej["ties"] = {{"ref_prompts", t.refPrompts},
+                      {"tied_prompts", t.tiedPrompts},
+                      {"paired_prompts", t.pairedPrompts},
+                      {"ref_accuracy", t.refAccuracy},
+                      {"tied_accuracy", t.tiedAccuracy},
+                      {"correctness_preferred", t.correctnessPreferred},
+                      {"correctness_preferred_hard", t.correctnessPreferredHard},
+                      {"margin_score", t.marginScore},
+                      {"score", t.score}};
+      }
     }
     j.push_back(ej);
   }
@@ -1163,11 +1203,43 @@ std::string rewardBenchTable(const std::vector<const EvaluationSummary*>& evals,
   }
   if (latex) os << "\\hline\n\\end{tabular}\n";
   os << (latex ? "% " : "\n")
-     << (v2 ? "RewardBench 2: best-of-N per subset (mean over its prompts); score: mean over the "
-              "subsets present (groups with several correct completions are not scored)."
+     << (v2 ? "RewardBench 2: best-of-N per subset (mean over its prompts), Ties by its own "
+              "formula (below); score: mean over the subsets present (groups with several correct "
+              "completions outside Ties are not scored)."
             : "RewardBench: sections weighted by the official subset sizes; score: mean of the "
               "sections present; a tie is wrong.")
      << "\n";
+  return os.str();
+}
+
+// RewardBench 2's Ties figures, a row per evaluation that has Ties prompts.
+std::string tiesTable(const std::vector<const EvaluationSummary*>& evals, bool latex) {
+  std::ostringstream os;
+  os << (latex ? "\n% " : "\n### ") << "RewardBench 2 Ties\n" << (latex ? "" : "\n");
+  tableHead(os,
+            {"run", "method", "evaluation", "ref prompts", "tied prompts", "paired", "ref accuracy",
+             "tied accuracy", "gap > spread", "min gap > spread", "margin", "Ties"},
+            3, latex);
+  for (const auto* e : evals) {
+    if (!e->hasTies) continue;
+    const TiesScore& t = e->ties;
+    const std::vector<std::string> cells = {
+        std::to_string(e->info.runId), cellText(e->methodName, latex),
+        cellText(e->info.name, latex), std::to_string(t.refPrompts),
+        std::to_string(t.tiedPrompts), std::to_string(t.pairedPrompts), num(t.refAccuracy, 4),
+        num(t.tiedAccuracy, 4), num(t.correctnessPreferred, 4),
+        num(t.correctnessPreferredHard, 4), num(t.marginScore, 4), num(t.score, 4)};
+    for (size_t i = 0; i < cells.size(); ++i)
+      os << (i ? (latex ? " & " : " | ") : (latex ? "" : "| ")) << cells[i];
+    os << (latex ? " \\\\\n" : " |\n");
+  }
+  if (latex) os << "\\hline\n\\end{tabular}\n";
+  os << (latex ? "% " : "\n")
+     << "Accurate: worst correct - best incorrect > 0 (mean over the ref:N / tied:N prompts); gap "
+        "= worst correct - best incorrect, spread = best correct - worst correct of tied:N, over "
+        "the N with both prompts; margin: mean tanh(min(gap ref, gap tied) / spread - 1). Ties = "
+        "0.30 tied + 0.30 ref accuracy + 0.20 (gap > spread) + 0.20 (min gap > spread) + 0.01 "
+        "margin.\n";
   return os.str();
 }
 
@@ -1185,6 +1257,24 @@ std::string rewardBenchText(const Report& r, const std::string& format) {
       if (e->rewardBenchV1)
         for (const auto& [k, v] : e->v1.sections)
           os << id << csvField("section:" + k) << "," << v << "\n";
+      if (e->hasTies) {
+        const TiesScore& t = e->ties;
+        const std::pair<const char*, double> figs[] = {
+            {"ties:ref_prompts", static_cast<double>(t.refPrompts)},
+            {"ties:tied_prompts", static_cast<double>(t.tiedPrompts)},
+            {"ties:paired_prompts", static_cast<double>(t.pairedPrompts)},
+            {"ties:ref_accuracy", t.refAccuracy},
+            {"ties:tied_accuracy", t.tiedAccuracy},
+            {"ties:correctness_preferred", t.correctnessPreferred},
+            {"ties:correctness_preferred_hard", t.correctnessPreferredHard},
+            {"ties:margin_score", t.marginScore},
+            {"ties:score", t.score}};
+        for (const auto& [k, v] : figs) {
+          os << id << k << ",";
+          if (!std::isnan(v)) os << v;
+          os << "\n";
+        }
+      }
       const double score = e->rewardBenchV1 ? e->v1.score : e->bestOfNScore;
       os << id << "score,";
       if (!std::isnan(score)) os << score;
@@ -1200,6 +1290,8 @@ std::string rewardBenchText(const Report& r, const std::string& format) {
   for (const auto* e : evals) (e->rewardBenchV1 ? v1 : v2).push_back(e);
   if (!v1.empty()) os << rewardBenchTable(v1, false, latex);
   if (!v2.empty()) os << (v1.empty() ? "" : "\n") << rewardBenchTable(v2, true, latex);
+  if (std::any_of(v2.begin(), v2.end(), [](const auto* e) { return e->hasTies; }))
+    os << tiesTable(v2, latex);
   return os.str();
 }
 

@@ -73,14 +73,18 @@ struct EvaluationSummary {
   // RewardBench: v1 when a domain is a v1 subset and no pair has a best-of-N group.
   bool rewardBenchV1 = false;
   RewardBenchScore v1;
-  // RewardBench 2 (pairs with groups): best-of-N per subset (mean over its prompts), the number
-  // of prompts per subset, and the mean over subsets. Groups with several correct completions
-  // (the Ties subset) are not scored here; `unscoredGroups` counts them.
+  // RewardBench 2 (pairs with groups): per subset best-of-N (mean over its prompts) or, for the
+  // Ties subset, its own score (`ties`); the number of prompts per subset, and the mean over
+  // subsets. Not scored, counted in `unscoredGroups`: groups with several correct completions
+  // outside Ties, Ties groups whose id is not ref:N / tied:N, and a Ties subset without both
+  // ref and tied prompts of one N (its figures are then still in `ties`).
   bool rewardBenchV2 = false;
   std::map<std::string, double> bestOfN;
   std::map<std::string, std::int64_t> prompts;
   double bestOfNScore = 0;
   std::int64_t unscoredGroups = 0;
+  bool hasTies = false;
+  TiesScore ties;
 };
 
 // One run's figures, per domain of its evaluated pairs and for all its pairs together
