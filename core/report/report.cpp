@@ -150,17 +150,26 @@ Calibration crossFitted(const std::vector<double>& margins, std::pair<double, do
   return c;
 }
 
+// Calibration of the evaluated pairs' margins at the temperature fitted on the validation
+// pairs' margins (see RunFigures::calibrationFitted).
+Calibration validationFitted(const std::vector<double>& margins,
+                             const std::vector<double>& validation) {
+  return calibration(margins, fitTemperature(validation));  // T = inf: every probability 1/2
+}
+
 RunFigures figuresOf(const RunInfo& run, const std::vector<ScoredPair>& all,
-                     const ReportOptions& o) {
+                     const std::vector<ScoredPair>& validation, const ReportOptions& o) {
   RunFigures f;
   f.runId = run.id;
   f.experiment = run.experiment;
   f.method = run.method;
   f.methodName = run.methodName;
   f.seed = run.seed;
-  std::map<std::string, std::vector<ScoredPair>> byDomain;
+  std::map<std::string, std::vector<ScoredPair>> byDomain, validationByDomain;
   for (const auto& p : all) byDomain[p.domain].push_back(p);
   byDomain[kWholeRun] = all;
+  for (const auto& p : validation) validationByDomain[p.domain].push_back(p);
+  validationByDomain[kWholeRun] = validation;
   std::vector<std::vector<bool>> groups;
   for (const auto& [domain, pairs] : byDomain) {
     if (domain != kWholeRun) f.domains.push_back(domain);
@@ -175,7 +184,17 @@ RunFigures figuresOf(const RunInfo& run, const std::vector<ScoredPair>& all,
     if (o.calibration) {
       const auto m = marginsOf(pairs);
       f.calibration[domain] = calibration(m);
-      f.calibrationFitted[domain] = crossFitted(m, f.foldTemperatures[domain]);
+      const auto v = marginsOf(validationByDomain[domain]);
+      f.validationPairs[domain] = static_cast<std::int64_t>(v.size());
+      if (!v.empty()) {
+        f.temperatureSource[domain] = "validation";
+        f.calibrationFitted[domain] = validationFitted(m, v);
+        const double nan = std::numeric_limits<double>::quiet_NaN();
+        f.foldTemperatures[domain] = {nan, nan};
+      } else {
+        f.temperatureSource[domain] = "cross-fit";
+        f.calibrationFitted[domain] = crossFitted(m, f.foldTemperatures[domain]);
+      }
     }
     if (o.rewardStats) f.rewards[domain] = rewardStats(pairs);
     if (o.intervals && domain != kWholeRun) {
@@ -375,10 +394,15 @@ Report buildReport(const RunStore& store, const std::vector<std::int64_t>& runId
   rep.options = options;
   const auto scored = store.scoredPairs(ids);
   addLengthHeuristic(runs, scored, rep);
+  const auto validation =
+      options.calibration ? store.validationPairs(ids) : decltype(store.validationPairs(ids)){};
   if (options.lengthBias || options.calibration || options.intervals || options.rewardStats)
     for (const auto& r : runs) {
       auto it = scored.find(r.id);
-      if (it != scored.end()) rep.runs.push_back(figuresOf(r, it->second, options));
+      auto v = validation.find(r.id);
+      if (it != scored.end())
+        rep.runs.push_back(figuresOf(
+            r, it->second, v == validation.end() ? std::vector<ScoredPair>{} : v->second, options));
     }
   if (!options.compare.empty())
     rep.comparisons.push_back(compareRuns(store, options.compare[0], options.compare[1]));
@@ -867,26 +891,33 @@ std::vector<Section> sectionsOf(const Report& r) {
   }
   if (o.calibration) {
     Section s{"Calibration", runHead, {}, ""};
-    for (const char* h : {"ECE", "Brier", "log loss", "T (folds)", "ECE @T", "Brier @T",
+    for (const char* h : {"ECE", "Brier", "log loss", "T fitted on", "T", "ECE @T", "Brier @T",
                           "log loss @T"})
       s.head.push_back(h);
     for (const auto& f : r.runs)
       for (const auto& d : f.domains) {
         const Calibration& c = f.calibration.at(d);
         const Calibration& t = f.calibrationFitted.at(d);
+        const bool validation = f.temperatureSource.at(d) == "validation";
         const auto& temps = f.foldTemperatures.at(d);
         auto cells = runCells(f, d, false);
         for (const std::string& v :
              {num(c.ece, 4), num(c.brier, 4), num(c.logLoss, 4),
-              num(temps.first, 3) + " / " + num(temps.second, 3), num(t.ece, 4), num(t.brier, 4),
-              num(t.logLoss, 4)})
+              validation ? std::to_string(f.validationPairs.at(d)) + " validation pairs"
+                         : std::string("cross-fit"),
+              validation ? num(t.temperature, 3)
+                         : num(temps.first, 3) + " / " + num(temps.second, 3),
+              num(t.ece, 4), num(t.brier, 4), num(t.logLoss, 4)})
           cells.push_back(v);
         s.rows.push_back(cells);
       }
     s.note =
         "P(chosen) = sigmoid(r_chosen - r_rejected). ECE: 10 equal-width bins, each pair in both "
         "orders; log loss in nats. @T: sigmoid((r_chosen - r_rejected) / T), T fitted (least log "
-        "loss) on the other half of the pairs (two folds, alternate pairs in id order).";
+        "loss) on the run's validation pairs of the domain (all of them for all pairs); cross-fit "
+        "where the store has no validation rewards (runs of older stores, no validation split): "
+        "T fitted on the other half of the evaluated pairs (two folds, alternate pairs in id "
+        "order; T of fold 0 / fold 1).";
     out.push_back(s);
   }
   if (o.intervals) {
@@ -1000,8 +1031,14 @@ std::string sectionsCsv(const Report& r) {
         row(f, d, "ece", it->second.ece);
         row(f, d, "brier", it->second.brier);
         row(f, d, "log_loss", it->second.logLoss);
-        row(f, d, "temperature_fold0", f.foldTemperatures.at(d).first);
-        row(f, d, "temperature_fold1", f.foldTemperatures.at(d).second);
+        // The temperature's rows say where it came from.
+        if (f.temperatureSource.at(d) == "validation") {
+          row(f, d, "temperature_validation", t.temperature);
+          row(f, d, "validation_pairs", static_cast<double>(f.validationPairs.at(d)));
+        } else {
+          row(f, d, "temperature_fold0", f.foldTemperatures.at(d).first);
+          row(f, d, "temperature_fold1", f.foldTemperatures.at(d).second);
+        }
         row(f, d, "ece_fitted", t.ece);
         row(f, d, "brier_fitted", t.brier);
         row(f, d, "log_loss_fitted", t.logLoss);
@@ -1060,7 +1097,13 @@ void addSectionsJson(const Report& r, nlohmann::json& j) {
           dj["calibration_fitted"] = {{"ece", t.ece},
                                       {"brier", t.brier},
                                       {"log_loss", t.logLoss},
-                                      {"fold_temperatures", {temps.first, temps.second}}};
+                                      {"temperature_source", f.temperatureSource.at(d)}};
+          if (f.temperatureSource.at(d) == "validation") {
+            dj["calibration_fitted"]["temperature"] = t.temperature;
+            dj["calibration_fitted"]["validation_pairs"] = f.validationPairs.at(d);
+          } else {
+            dj["calibration_fitted"]["fold_temperatures"] = {temps.first, temps.second};
+          }
         }
         if (auto it = f.interval.find(d); it != f.interval.end())
           dj["accuracy_interval"] = {{"estimate", it->second.estimate},

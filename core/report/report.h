@@ -99,11 +99,17 @@ struct RunFigures {
   std::map<std::string, double> accuracy;  // on the evaluated pairs
   std::map<std::string, LengthBias> lengthBias;
   std::map<std::string, Calibration> calibration;
-  // Calibration after a temperature fitted by two-fold cross-fitting on the evaluated pairs
-  // (pairs in id order, alternately in fold 0 and 1; each fold's probabilities use the
-  // temperature fitted on the other fold). The store keeps no validation rewards to fit on.
+  // Calibration after a fitted temperature T: fitted (fitTemperature) on the run's validation
+  // pairs of the domain (all of them for kWholeRun) when the store has their rewards
+  // (temperatureSource "validation", T in calibrationFitted[d].temperature, the pairs in
+  // validationPairs); else, for runs of older stores or without validation pairs, by two-fold
+  // cross-fitting on the evaluated pairs ("cross-fit": pairs in id order, alternately in fold 0
+  // and 1; each fold's probabilities use the temperature fitted on the other fold, in
+  // foldTemperatures; calibrationFitted[d].temperature is then NaN).
   std::map<std::string, Calibration> calibrationFitted;
   std::map<std::string, std::pair<double, double>> foldTemperatures;
+  std::map<std::string, std::string> temperatureSource;
+  std::map<std::string, std::int64_t> validationPairs;
   std::map<std::string, Interval> interval;
   std::map<std::string, RewardStats> rewards;
 };

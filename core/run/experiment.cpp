@@ -16,6 +16,7 @@
 #include "run/persist.h"
 #include "run/pretrain.h"
 #include "run/runrecorder.h"
+#include "run/systemfigures.h"
 #include "store/runstore.h"
 #include "train/backbone.h"
 
@@ -229,6 +230,7 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
       Evaluation ev = evaluate(*system, data, data.test, r.runId);
       InferenceTiming timing = timeInference(*system, data, data.test, options.inferenceRepeats);
       writeResults(recorder, r.runId, ev, timing, *system);
+      recordSystemFigures(recorder, r.runId, *system, data);
       saveSystem(*system, ctx, *tokenizer, modelDirFor(options.dbPath, r.runId), r.uuid);
     };
     const RunStatus end = recorder.record(r.runId, train);

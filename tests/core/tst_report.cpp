@@ -124,6 +124,10 @@ class TestReport : public QObject {
     };
     m_runA = add("baseline", {{1, 0}, {0, 1}, {std::log(3.0), 0}, {2, 1}, {0, 0}});
     m_runB = add("rodos", {{1, 0}, {2, 1}, {0, 1}, {0, 1}, {0, 0}});
+    // A's validation pairs, all of domain a: margins 1, 1, -1 (B has none).
+    w.addValidationExamples({{m_runA, "v1", "a", 1, 0, "", true, ""},
+                             {m_runA, "v2", "a", 2, 1, "", true, ""},
+                             {m_runA, "v3", "a", 0, 1, "", false, ""}});
   }
 
  private Q_SLOTS:
@@ -456,6 +460,21 @@ class TestReport : public QObject {
     const double s1 = 1 / (1 + std::exp(-1.0));
     QVERIFY(std::abs(a.calibration.at("a").ece - (s1 - 0.5)) < 1e-12);
     QVERIFY(std::abs(a.calibration.at("a").brier - ((1 - s1) * (1 - s1) + s1 * s1) / 2) < 1e-12);
+    // T fitted on A's validation margins 1, 1, -1: least log loss where sigmoid(1 / T) = 2/3,
+    // T = 1 / ln 2; the test margins 1 and -1 then get p = 2/3 and 1/3: Brier (1/9 + 4/9) / 2,
+    // log loss (ln 3/2 + ln 3) / 2. Domain b has no validation pairs: cross-fit; all pairs use
+    // all validation pairs; B has none: cross-fit.
+    QCOMPARE(a.temperatureSource.at("a"), std::string("validation"));
+    QCOMPARE(a.temperatureSource.at("b"), std::string("cross-fit"));
+    QCOMPARE(a.temperatureSource.at("*"), std::string("validation"));
+    QCOMPARE(a.validationPairs.at("a"), std::int64_t{3});
+    QVERIFY(std::abs(a.calibrationFitted.at("a").temperature - 1 / std::log(2.0)) < 1e-6);
+    QVERIFY(std::abs(a.calibrationFitted.at("a").brier - 5.0 / 18) < 1e-6);
+    QVERIFY(std::abs(a.calibrationFitted.at("a").logLoss - std::log(4.5) / 2) < 1e-6);
+    QVERIFY(std::isnan(a.foldTemperatures.at("a").first));
+    QVERIFY(std::isnan(a.calibrationFitted.at("b").temperature));
+    QVERIFY(!std::isnan(a.foldTemperatures.at("b").first));
+    QCOMPARE(r.runs[1].temperatureSource.at("*"), std::string("cross-fit"));
     // Rewards 0 x5, 1 x3, ln 3, 2.
     QVERIFY(std::abs(a.rewards.at("*").mean - (5 + std::log(3.0)) / 10) < 1e-12);
     QCOMPARE(a.rewards.at("*").median, 0.5);
@@ -473,11 +492,21 @@ class TestReport : public QObject {
       QVERIFY2(md.contains(h), qPrintable(md));
     QVERIFY2(md.contains("| 2 | rodos | 1 | mean over domains | 5 | 0.5000 | 0.5000 | 0.5000 |"),
              qPrintable(md));
+    QVERIFY2(md.contains("| ECE | Brier | log loss | T fitted on | T | ECE @T |"), qPrintable(md));
+    QVERIFY2(md.contains(QString("| 1 | baseline | 1 | a | 2 | %1 | %2 | %3 | 3 validation pairs | "
+                                 "1.443 | ")
+                             .arg(s1 - 0.5, 0, 'f', 4)
+                             .arg(((1 - s1) * (1 - s1) + s1 * s1) / 2, 0, 'f', 4)
+                             .arg(-std::log(s1) / 2 - std::log(1 - s1) / 2, 0, 'f', 4)),
+             qPrintable(md));
+    QVERIFY2(md.contains("| 1 | baseline | 1 | b | 3 |"), qPrintable(md));
+    QVERIFY2(md.contains("| cross-fit | "), qPrintable(md));
     QVERIFY2(md.contains("| 1 | baseline | 1 | all pairs | 5 | 0.6000 | 0.6000 | 0.6667 | "
                          "0.5000 | 3 |"),
              qPrintable(md));
     const QString tex = QString::fromStdString(formatReport(r, "latex"));
     QVERIFY2(tex.contains("% Calibration\n\\begin{tabular}"), qPrintable(tex));
+    QVERIFY2(tex.contains("& 3 validation pairs & 1.443 &"), qPrintable(tex));
     QVERIFY2(tex.contains("2 & rodos & 1 & b & 3 & 0.0000 & 0.0000 & 0.0000 \\\\"),
              qPrintable(tex));
     const QString csv = QString::fromStdString(formatReport(r, "csv"));
@@ -488,6 +517,11 @@ class TestReport : public QObject {
              qPrintable(csv));
     QVERIFY2(csv.contains("exp,rodos,rodos,1,*,accuracy_ci_low,0.5,0," + QString::number(m_runB)),
              qPrintable(csv));
+    QVERIFY2(csv.contains("exp,baseline,baseline,1,a,temperature_validation,1.442695"),
+             qPrintable(csv));
+    QVERIFY2(csv.contains("exp,baseline,baseline,1,a,validation_pairs,3,0,"), qPrintable(csv));
+    QVERIFY2(csv.contains("exp,baseline,baseline,1,b,temperature_fold0,"), qPrintable(csv));
+    QVERIFY2(!csv.contains("exp,baseline,baseline,1,a,temperature_fold0,"), qPrintable(csv));
     const auto j =
         QJsonDocument::fromJson(QByteArray::fromStdString(formatReport(r, "json"))).object();
     const auto runs = j["runs"].toArray();
@@ -495,7 +529,14 @@ class TestReport : public QObject {
     const auto all = runs[0].toObject()["domains"].toObject()["*"].toObject();
     QCOMPARE(all["length_bias"].toObject()["heuristic_accuracy"].toDouble(), 0.6);
     QCOMPARE(all["rewards"].toObject()["median"].toDouble(), 0.5);
-    QVERIFY(all["calibration_fitted"].toObject()["fold_temperatures"].toArray().size() == 2);
+    const auto fitted = all["calibration_fitted"].toObject();
+    QCOMPARE(fitted["temperature_source"].toString(), QString("validation"));
+    QCOMPARE(fitted["validation_pairs"].toInt(), 3);
+    QVERIFY(std::abs(fitted["temperature"].toDouble() - 1 / std::log(2.0)) < 1e-6);
+    const auto fittedB = runs[1].toObject()["domains"].toObject()["*"].toObject()
+                             ["calibration_fitted"].toObject();
+    QCOMPARE(fittedB["temperature_source"].toString(), QString("cross-fit"));
+    QVERIFY(fittedB["fold_temperatures"].toArray().size() == 2);
     QCOMPARE(runs[1].toObject()["domains"].toObject()["*"].toObject()["accuracy_interval"]
                  .toObject()["low"]
                  .toDouble(),
