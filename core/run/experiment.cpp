@@ -230,8 +230,8 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
       Evaluation ev = evaluate(*system, data, data.test, r.runId);
       InferenceTiming timing = timeInference(*system, data, data.test, options.inferenceRepeats);
       writeResults(recorder, r.runId, ev, timing, *system);
-      recordSystemFigures(recorder, r.runId, *system, data);
-      saveSystem(*system, ctx, *tokenizer, modelDirFor(options.dbPath, r.runId), r.uuid);
+      const RewardNormalization scale = recordSystemFigures(recorder, r.runId, *system, data);
+      saveSystem(*system, ctx, *tokenizer, modelDirFor(options.dbPath, r.runId), r.uuid, &scale);
     };
     const RunStatus end = recorder.record(r.runId, train);
     if (end == RunStatus::Finished) ++outcome.finished;

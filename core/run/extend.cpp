@@ -129,8 +129,9 @@ ExtendOutcome extendRun(const std::string& dbPath, std::int64_t runId, const std
     rows.push_back({newId, "*", "infer_pairs_per_s", timing.pairsPerSecondBatch32});
     recorder.addResults(rows);
     recorder.addExamples(ev.examples);
-    recordSystemFigures(recorder, newId, *loaded->system, data);
-    saveSystem(*loaded->system, *loaded->ctx, *loaded->tokenizer, modelDirFor(dbPath, newId), uuid);
+    const RewardNormalization scale = recordSystemFigures(recorder, newId, *loaded->system, data);
+    saveSystem(*loaded->system, *loaded->ctx, *loaded->tokenizer, modelDirFor(dbPath, newId), uuid,
+               &scale);
     out.meanAccuracy = ev.meanAccuracy;
   };
   out.status = recorder.record(newId, extend, &out.error);

@@ -204,6 +204,28 @@ class TestEvalMetrics : public QObject {
     QCOMPARE(bestOfNScore(1, {0, 3}), 0.0);
   }
 
+  void rewardNormalizationByDomain() {
+    // a: 1, 3 (mean 2, sample std sqrt 2); b: 5 alone (std 0); all: 1, 3, 5 (mean 3, std 2).
+    const RewardNormalization n = rewardNormalization({{"a", 1}, {"b", 5}, {"a", 3}});
+    QCOMPARE(n.domains.size(), size_t(2));
+    QCOMPARE(n.domains.at("a").count, std::int64_t{2});
+    QCOMPARE(n.domains.at("a").mean, 2.0);
+    QVERIFY(std::abs(n.domains.at("a").std - std::sqrt(2.0)) < 1e-15);
+    QCOMPARE(n.domains.at("b").std, 0.0);
+    QCOMPARE(n.all.mean, 3.0);
+    QCOMPARE(n.all.std, 2.0);
+    std::string used;
+    QVERIFY(std::abs(normalizeReward(n, "a", 4, &used) - 2 / std::sqrt(2.0)) < 1e-15);
+    QCOMPARE(used, std::string("a"));
+    QCOMPARE(normalizeReward(n, "b", 7, &used), 2.0);  // std 0: only centred
+    QCOMPARE(used, std::string("b"));
+    QCOMPARE(normalizeReward(n, "", 7, &used), 2.0);  // (7 - 3) / 2, system-wide
+    QCOMPARE(used, std::string("*"));
+    QCOMPARE(normalizeReward(n, "c", 1, &used), -1.0);  // no training rewards in c
+    QCOMPARE(used, std::string("*"));
+    QCOMPARE(rewardNormalization({}).all.count, std::int64_t{0});
+  }
+
   void rewardBench2Ties() {
     // ref:1 gap 3-2 = 1, accurate; tied:1 worst 3.5, best 4: gap 0.5, spread 0.5, accurate;
     // ref:2 gap -1; tied:2 gap 1, spread 0.5, accurate; tied:3 gap 0 (not accurate), no ref:3.
