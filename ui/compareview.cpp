@@ -722,7 +722,11 @@ void CompareView::loadFigureSource() {
     const std::optional<core::RunInfo> run = m_store->run(e.info.runId);
     if (!run) continue;
     std::vector<core::ScoredPair> pairs = m_store->evaluationPairs(e.info.id);
-    m_figures.push_back(core::figuresOfPairs(*run, pairs, m_report.options));
+    // The temperature the run's own validation pairs give, as for its test pairs.
+    auto validation = m_store->validationPairs({run->id});
+    m_figures.push_back(core::figuresOfPairs(
+        *run, pairs, m_report.options,
+        validation.count(run->id) ? validation.at(run->id) : std::vector<core::ScoredPair>{}));
     m_scored[e.info.runId] = std::move(pairs);
   }
 }

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -10,18 +11,24 @@ namespace rr::cli {
 
 int cmdScore(const Argv& argv) {
   Args args(
-      "score", "(--db FILE --run ID | --model DIR) < IN.jsonl > OUT.jsonl",
+      "score", "(--db FILE --run ID | --model DIR) [--normalize] < IN.jsonl > OUT.jsonl",
       "Scores JSONL lines {\"prompt\": ..., \"response\": ...} from standard input with a\n"
       "trained run and writes one JSONL line {\"reward\", \"route\", \"detail\"} per input, in\n"
       "order. Inputs are scored in batches as they arrive; routers see each prompt once.\n"
       "A line that is not such an object gets {\"error\": \"line N: ...\"} in its place and\n"
-      "the others are still scored; the exit status is then 2. Blank lines are skipped.",
+      "the others are still scored; the exit status is then 2. Blank lines are skipped.\n"
+      "With --normalize the reward is (reward - mean_d) / std_d, the mean and standard\n"
+      "deviation of the run's rewards on its training pairs in domain d: the domain the\n"
+      "system routed the prompt to, else the line's optional \"domain\", else all domains;\n"
+      "the line then also has \"raw_reward\" and \"normalized_by\" (d, or \"*\").",
       {{"db", "FILE", "run store of the run"},
        {"run", "ID", "id of a finished run (see `list`)"},
        {"model", "DIR",
         "instead of --db/--run: a saved model directory, or a Hugging Face reward-model folder"},
        {"max-len", "N", "cut inputs to at most N tokens (default: the model's own limit)"},
        {"batch-size", "N", "inputs per batch (default 32)"},
+       {"normalize", "",
+        "per-domain normalised rewards (figures saved with the run's model; docs/EVALUATION.md)"},
        {"strict", "", "stop at the first bad input line instead of writing an error record"}});
   if (args.parseOrPrintHelp(argv)) return 0;
   std::unique_ptr<core::RunScorer> scorer;
@@ -39,20 +46,29 @@ int cmdScore(const Argv& argv) {
   }
   const int batch = static_cast<int>(args.integer("batch-size", 32, 1, 65536));
   const bool strict = args.has("strict");
+  const bool normalize = args.has("normalize");
+  if (normalize) scorer->requireNormalization();
+  const std::vector<std::string> modelDomains = scorer->domains();
   // Lines are scored in batches as they arrive, so memory stays bounded on a long stream; a bad
   // line gets an error record in its place and the rest go on. Outputs keep the input order.
   std::vector<std::string> pending;  // per output line: its error, or "" for a line to score
   std::vector<core::ScoreInput> inputs;
+  std::vector<std::string> domains;  // per input: its "domain", or ""
   long bad = 0;
   auto flush = [&] {
-    const std::vector<core::ScoreOutput> scores =
+    std::vector<core::ScoreOutput> scores =
         inputs.empty() ? std::vector<core::ScoreOutput>{} : scorer->score(inputs, batch);
+    if (normalize) scorer->normalize(scores, domains);
     size_t k = 0;
     for (const auto& error : pending) {
       nlohmann::json o;
       if (error.empty()) {
         const auto& s = scores.at(k++);
         o = {{"reward", s.reward}, {"route", s.route}, {"detail", s.detail}};
+        if (normalize) {
+          o["raw_reward"] = s.rawReward;
+          o["normalized_by"] = s.normalizedBy;
+        }
       } else {
         o = {{"error", error}};
       }
@@ -61,6 +77,7 @@ int cmdScore(const Argv& argv) {
     std::cout.flush();
     pending.clear();
     inputs.clear();
+    domains.clear();
   };
   std::string line;
   long lineNo = 0;
@@ -78,7 +95,21 @@ int cmdScore(const Argv& argv) {
         // The tokenizer reads C strings: text after a NUL would be dropped without a word.
         if (j[key].get_ref<const std::string&>().find('\0') != std::string::npos)
           throw core::InputError(where + ": $." + key + ": contains a NUL character (\\u0000)");
+      std::string domain;
+      if (normalize && j.contains("domain")) {
+        if (!j["domain"].is_string())
+          throw core::InputError(where + ": $.domain: must be a string");
+        domain = j["domain"].get<std::string>();
+        if (!domain.empty() &&
+            std::find(modelDomains.begin(), modelDomains.end(), domain) == modelDomains.end()) {
+          std::string list;
+          for (const auto& d : modelDomains) list += (list.empty() ? "" : ", ") + d;
+          throw core::InputError(where + ": $.domain: '" + domain +
+                                 "' is not one of the model's domains (" + list + ")");
+        }
+      }
       inputs.push_back({j["prompt"].get<std::string>(), j["response"].get<std::string>()});
+      domains.push_back(domain);
     } catch (const core::InputError& e) {
       error = e.what();
     }

@@ -7,8 +7,10 @@
 namespace rr::core {
 
 std::string makePairId(const std::string& domain, const std::string& prompt,
-                       const std::string& chosen, const std::string& rejected) {
-  return hashHex({domain, prompt, chosen, rejected});
+                       const std::string& chosen, const std::string& rejected,
+                       const std::string& group) {
+  if (group.empty()) return hashHex({domain, prompt, chosen, rejected});
+  return hashHex({domain, prompt, chosen, rejected, group});
 }
 
 std::vector<std::string> domainsOf(const std::vector<PreferencePair>& pairs) {

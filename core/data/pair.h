@@ -14,7 +14,7 @@ struct PairSource {
 };
 
 struct PreferencePair {
-  std::string id;  // stable hash of domain+prompt+chosen+rejected (see makePairId)
+  std::string id;  // stable hash of domain+prompt+chosen+rejected(+group) (see makePairId)
   std::string domain;
   std::string prompt;
   std::string chosen;
@@ -26,14 +26,18 @@ struct PreferencePair {
   // How strongly chosen beats rejected, from the dataset's own scores (docs/DATA.md "Margins"):
   // 0 when the format has none. Scaled by training.margin_scale in the loss.
   double margin = 0;
-  // Benchmark bookkeeping (import --format rewardbench), not part of the id: the RewardBench
-  // section of the pair's subset, and the best-of-N group (the RewardBench 2 row) it belongs to.
+  // Benchmark bookkeeping (import --format rewardbench): the RewardBench section of the pair's
+  // subset (not part of the id), and the best-of-N group (the RewardBench 2 row) it belongs to,
+  // part of the id when set: RewardBench 2's Ties rows ref:N and tied:N share completions, and
+  // each group must keep all of its pairs.
   std::string section, group;
   PairSource source;
 };
 
+// Without a group, the hash of the four texts (ids of files written before groups existed stay).
 std::string makePairId(const std::string& domain, const std::string& prompt,
-                       const std::string& chosen, const std::string& rejected);
+                       const std::string& chosen, const std::string& rejected,
+                       const std::string& group = "");
 
 // Sorted list of the distinct domains in `pairs`.
 std::vector<std::string> domainsOf(const std::vector<PreferencePair>& pairs);

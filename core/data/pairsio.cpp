@@ -46,7 +46,8 @@ PreferencePair parsePairLine(const std::string& line, const std::string& where) 
   p.chosen = requireString(obj, "chosen", where);
   p.rejected = requireString(obj, "rejected", where);
   if (p.domain.empty()) throw InputError(where + ": field 'domain' must not be empty");
-  p.id = makePairId(p.domain, p.prompt, p.chosen, p.rejected);
+  if (obj.contains("group")) p.group = requireString(obj, "group", where);
+  p.id = makePairId(p.domain, p.prompt, p.chosen, p.rejected, p.group);
   if (obj.contains("id")) {
     std::string given = requireString(obj, "id", where);
     if (given != p.id)
@@ -67,7 +68,6 @@ PreferencePair parsePairLine(const std::string& line, const std::string& where) 
   if (obj.contains("capability_source"))
     p.capabilitySource = requireString(obj, "capability_source", where);
   if (obj.contains("section")) p.section = requireString(obj, "section", where);
-  if (obj.contains("group")) p.group = requireString(obj, "group", where);
   if (obj.contains("capabilities")) {
     const json& caps = obj["capabilities"];
     if (!caps.is_object()) throw InputError(where + ": field 'capabilities' must be an object");
@@ -103,7 +103,8 @@ std::string pairToJsonLine(const PreferencePair& p) {
   auto check = [&p](const std::string& text, const std::string& field) {
     if (invalidUtf8At(text) != std::string::npos)
       requireUtf8(text,
-                  "pair " + makePairId(p.domain, p.prompt, p.chosen, p.rejected) + ": " + field);
+                  "pair " + makePairId(p.domain, p.prompt, p.chosen, p.rejected, p.group) + ": " +
+                      field);
   };
   check(p.domain, "domain");
   check(p.prompt, "prompt");
@@ -116,7 +117,8 @@ std::string pairToJsonLine(const PreferencePair& p) {
   check(p.section, "section");
   check(p.group, "group");
   json obj = json::object();
-  obj["id"] = p.id.empty() ? makePairId(p.domain, p.prompt, p.chosen, p.rejected) : p.id;
+  obj["id"] =
+      p.id.empty() ? makePairId(p.domain, p.prompt, p.chosen, p.rejected, p.group) : p.id;
   obj["domain"] = p.domain;
   obj["prompt"] = p.prompt;
   obj["chosen"] = p.chosen;

@@ -44,6 +44,19 @@ Evaluation evaluate(RewardSystem& system, const EncodedData& data, const std::ve
   return ev;
 }
 
+RewardNormalization rewardScaleOn(RewardSystem& system, const EncodedData& data,
+                                  const std::vector<size_t>& idx) {
+  std::vector<std::pair<std::string, double>> rewards;
+  rewards.reserve(idx.size() * 2);
+  const std::vector<PairScore> scores = system.scorePairs(data, idx);  // chunked inside
+  for (size_t k = 0; k < idx.size(); ++k) {
+    const std::string& domain = scores[k].route.empty() ? data.pairs[idx[k]].domain : scores[k].route;
+    rewards.emplace_back(domain, scores[k].chosen);
+    rewards.emplace_back(domain, scores[k].rejected);
+  }
+  return rewardNormalization(rewards);
+}
+
 InferenceTiming timeInference(RewardSystem& system, const EncodedData& data,
                               const std::vector<size_t>& idx, int repeats) {
   using Clock = std::chrono::steady_clock;

@@ -21,6 +21,12 @@ struct Evaluation {
 Evaluation evaluate(RewardSystem& system, const EncodedData& data, const std::vector<size_t>& idx,
                     int64_t runId);
 
+// The system's reward scale on pairs idx (the training pairs): both responses of each pair,
+// under the domain the system scored it in (its route; the pair's domain for a system without a
+// router). See rewardNormalization in eval/metrics.h.
+RewardNormalization rewardScaleOn(RewardSystem& system, const EncodedData& data,
+                                  const std::vector<size_t>& idx);
+
 struct InferenceTiming {
   double msPerStepBatch1 = 0;  // one pair (prompt + two responses) per step, median
   double pairsPerSecondBatch32 = 0;

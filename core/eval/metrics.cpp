@@ -300,4 +300,43 @@ std::vector<ReliabilityBin> reliabilityDiagram(const std::vector<double>& margin
   return out;
 }
 
+namespace {
+
+RewardScale scaleOf(const std::vector<double>& r) {
+  RewardScale s;
+  s.count = static_cast<std::int64_t>(r.size());
+  if (r.empty()) return s;
+  s.mean = std::accumulate(r.begin(), r.end(), 0.0) / static_cast<double>(r.size());
+  double ss = 0;
+  for (double x : r) ss += (x - s.mean) * (x - s.mean);
+  s.std = r.size() > 1 ? std::sqrt(ss / static_cast<double>(r.size() - 1)) : 0.0;
+  return s;
+}
+
+}  // namespace
+
+RewardNormalization rewardNormalization(
+    const std::vector<std::pair<std::string, double>>& rewards) {
+  std::map<std::string, std::vector<double>> byDomain;
+  std::vector<double> all;
+  all.reserve(rewards.size());
+  for (const auto& [domain, r] : rewards) {
+    byDomain[domain].push_back(r);
+    all.push_back(r);
+  }
+  RewardNormalization n;
+  for (const auto& [domain, r] : byDomain) n.domains[domain] = scaleOf(r);
+  n.all = scaleOf(all);
+  return n;
+}
+
+double normalizeReward(const RewardNormalization& n, const std::string& domain, double reward,
+                       std::string* used) {
+  auto it = n.domains.find(domain);
+  const bool own = it != n.domains.end() && it->second.count > 0;
+  const RewardScale& s = own ? it->second : n.all;
+  if (used) *used = own ? domain : "*";
+  return (reward - s.mean) / (s.std > 0 ? s.std : 1.0);
+}
+
 }  // namespace rr::core

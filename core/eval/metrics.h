@@ -4,7 +4,9 @@
 // bootstrap intervals, the exact McNemar test between two runs and reward statistics.
 // Plain C++: no LibTorch, no Qt; the report (rr_core_base) and the GUI use it.
 #include <cstdint>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rr::core {
@@ -107,5 +109,26 @@ struct ReliabilityBin {
 };
 std::vector<ReliabilityBin> reliabilityDiagram(const std::vector<double>& margins,
                                                double temperature = 1.0, int bins = 10);
+
+// The reward scale of a trained system (`score --normalize`): per domain, the mean and sample
+// standard deviation (n - 1) of its rewards for both responses of the training pairs, and the
+// same over all of them (system-wide).
+struct RewardScale {
+  std::int64_t count = 0;  // rewards
+  double mean = 0, std = 0;
+};
+struct RewardNormalization {
+  std::map<std::string, RewardScale> domains;
+  RewardScale all;
+};
+// rewards: (domain, reward) per response; the domain is the one the reward was scored in (the
+// route of a routed system, the pair's domain otherwise). A scale of one reward has std 0.
+RewardNormalization rewardNormalization(
+    const std::vector<std::pair<std::string, double>>& rewards);
+// (reward - mean) / std with the figures of `domain` when it has them, else the system-wide ones
+// (domain "" or one without training rewards); a std of 0 divides by 1 (only centred). `used`
+// receives the domain whose figures were used, "*" for the system-wide ones.
+double normalizeReward(const RewardNormalization& n, const std::string& domain, double reward,
+                       std::string* used = nullptr);
 
 }  // namespace rr::core

@@ -150,17 +150,26 @@ Calibration crossFitted(const std::vector<double>& margins, std::pair<double, do
   return c;
 }
 
+// Calibration of the evaluated pairs' margins at the temperature fitted on the validation
+// pairs' margins (see RunFigures::calibrationFitted).
+Calibration validationFitted(const std::vector<double>& margins,
+                             const std::vector<double>& validation) {
+  return calibration(margins, fitTemperature(validation));  // T = inf: every probability 1/2
+}
+
 RunFigures figuresOf(const RunInfo& run, const std::vector<ScoredPair>& all,
-                     const ReportOptions& o) {
+                     const std::vector<ScoredPair>& validation, const ReportOptions& o) {
   RunFigures f;
   f.runId = run.id;
   f.experiment = run.experiment;
   f.method = run.method;
   f.methodName = run.methodName;
   f.seed = run.seed;
-  std::map<std::string, std::vector<ScoredPair>> byDomain;
+  std::map<std::string, std::vector<ScoredPair>> byDomain, validationByDomain;
   for (const auto& p : all) byDomain[p.domain].push_back(p);
   byDomain[kWholeRun] = all;
+  for (const auto& p : validation) validationByDomain[p.domain].push_back(p);
+  validationByDomain[kWholeRun] = validation;
   std::vector<std::vector<bool>> groups;
   for (const auto& [domain, pairs] : byDomain) {
     if (domain != kWholeRun) f.domains.push_back(domain);
@@ -175,7 +184,17 @@ RunFigures figuresOf(const RunInfo& run, const std::vector<ScoredPair>& all,
     if (o.calibration) {
       const auto m = marginsOf(pairs);
       f.calibration[domain] = calibration(m);
-      f.calibrationFitted[domain] = crossFitted(m, f.foldTemperatures[domain]);
+      const auto v = marginsOf(validationByDomain[domain]);
+      f.validationPairs[domain] = static_cast<std::int64_t>(v.size());
+      if (!v.empty()) {
+        f.temperatureSource[domain] = "validation";
+        f.calibrationFitted[domain] = validationFitted(m, v);
+        const double nan = std::numeric_limits<double>::quiet_NaN();
+        f.foldTemperatures[domain] = {nan, nan};
+      } else {
+        f.temperatureSource[domain] = "cross-fit";
+        f.calibrationFitted[domain] = crossFitted(m, f.foldTemperatures[domain]);
+      }
     }
     if (o.rewardStats) f.rewards[domain] = rewardStats(pairs);
     if (o.intervals && domain != kWholeRun) {
@@ -243,6 +262,34 @@ EvaluationSummary summarizeEvaluation(const EvaluationInfo& info, const RunInfo&
     e.rewardBenchV2 = true;
     double sum = 0;
     for (const auto& [subset, bySubset] : groups) {
+      if (subset == kTiesSubset) {
+        std::vector<TiesPrompt> ties;
+        for (const auto& [group, members] : bySubset) {
+          if (!isTiesPromptId(group)) {
+            ++e.unscoredGroups;
+            continue;
+          }
+          TiesPrompt t{group, {}, {}};
+          // Each pair is one correct x one incorrect completion: the extremes over the pairs
+          // are the extremes over the completions.
+          for (const auto* p : members) {
+            t.correct.push_back(p->rewardChosen);
+            t.incorrect.push_back(p->rewardRejected);
+          }
+          ties.push_back(std::move(t));
+        }
+        if (ties.empty()) continue;
+        e.hasTies = true;
+        e.ties = rewardBenchTies(ties);
+        if (std::isnan(e.ties.score)) {
+          e.unscoredGroups += static_cast<std::int64_t>(ties.size());
+          continue;
+        }
+        e.bestOfN[subset] = e.ties.score;
+        e.prompts[subset] = static_cast<std::int64_t>(ties.size());
+        sum += e.ties.score;
+        continue;
+      }
       double total = 0;
       std::int64_t scored = 0;
       for (const auto& [group, members] : bySubset) {
@@ -347,10 +394,15 @@ Report buildReport(const RunStore& store, const std::vector<std::int64_t>& runId
   rep.options = options;
   const auto scored = store.scoredPairs(ids);
   addLengthHeuristic(runs, scored, rep);
+  const auto validation =
+      options.calibration ? store.validationPairs(ids) : decltype(store.validationPairs(ids)){};
   if (options.lengthBias || options.calibration || options.intervals || options.rewardStats)
     for (const auto& r : runs) {
       auto it = scored.find(r.id);
-      if (it != scored.end()) rep.runs.push_back(figuresOf(r, it->second, options));
+      auto v = validation.find(r.id);
+      if (it != scored.end())
+        rep.runs.push_back(figuresOf(
+            r, it->second, v == validation.end() ? std::vector<ScoredPair>{} : v->second, options));
     }
   if (!options.compare.empty())
     rep.comparisons.push_back(compareRuns(store, options.compare[0], options.compare[1]));
@@ -839,26 +891,33 @@ std::vector<Section> sectionsOf(const Report& r) {
   }
   if (o.calibration) {
     Section s{"Calibration", runHead, {}, ""};
-    for (const char* h : {"ECE", "Brier", "log loss", "T (folds)", "ECE @T", "Brier @T",
+    for (const char* h : {"ECE", "Brier", "log loss", "T fitted on", "T", "ECE @T", "Brier @T",
                           "log loss @T"})
       s.head.push_back(h);
     for (const auto& f : r.runs)
       for (const auto& d : f.domains) {
         const Calibration& c = f.calibration.at(d);
         const Calibration& t = f.calibrationFitted.at(d);
+        const bool validation = f.temperatureSource.at(d) == "validation";
         const auto& temps = f.foldTemperatures.at(d);
         auto cells = runCells(f, d, false);
         for (const std::string& v :
              {num(c.ece, 4), num(c.brier, 4), num(c.logLoss, 4),
-              num(temps.first, 3) + " / " + num(temps.second, 3), num(t.ece, 4), num(t.brier, 4),
-              num(t.logLoss, 4)})
+              validation ? std::to_string(f.validationPairs.at(d)) + " validation pairs"
+                         : std::string("cross-fit"),
+              validation ? num(t.temperature, 3)
+                         : num(temps.first, 3) + " / " + num(temps.second, 3),
+              num(t.ece, 4), num(t.brier, 4), num(t.logLoss, 4)})
           cells.push_back(v);
         s.rows.push_back(cells);
       }
     s.note =
         "P(chosen) = sigmoid(r_chosen - r_rejected). ECE: 10 equal-width bins, each pair in both "
         "orders; log loss in nats. @T: sigmoid((r_chosen - r_rejected) / T), T fitted (least log "
-        "loss) on the other half of the pairs (two folds, alternate pairs in id order).";
+        "loss) on the run's validation pairs of the domain (all of them for all pairs); cross-fit "
+        "where the store has no validation rewards (runs of older stores, no validation split): "
+        "T fitted on the other half of the evaluated pairs (two folds, alternate pairs in id "
+        "order; T of fold 0 / fold 1).";
     out.push_back(s);
   }
   if (o.intervals) {
@@ -972,8 +1031,14 @@ std::string sectionsCsv(const Report& r) {
         row(f, d, "ece", it->second.ece);
         row(f, d, "brier", it->second.brier);
         row(f, d, "log_loss", it->second.logLoss);
-        row(f, d, "temperature_fold0", f.foldTemperatures.at(d).first);
-        row(f, d, "temperature_fold1", f.foldTemperatures.at(d).second);
+        // The temperature's rows say where it came from.
+        if (f.temperatureSource.at(d) == "validation") {
+          row(f, d, "temperature_validation", t.temperature);
+          row(f, d, "validation_pairs", static_cast<double>(f.validationPairs.at(d)));
+        } else {
+          row(f, d, "temperature_fold0", f.foldTemperatures.at(d).first);
+          row(f, d, "temperature_fold1", f.foldTemperatures.at(d).second);
+        }
         row(f, d, "ece_fitted", t.ece);
         row(f, d, "brier_fitted", t.brier);
         row(f, d, "log_loss_fitted", t.logLoss);
@@ -1032,7 +1097,13 @@ void addSectionsJson(const Report& r, nlohmann::json& j) {
           dj["calibration_fitted"] = {{"ece", t.ece},
                                       {"brier", t.brier},
                                       {"log_loss", t.logLoss},
-                                      {"fold_temperatures", {temps.first, temps.second}}};
+                                      {"temperature_source", f.temperatureSource.at(d)}};
+          if (f.temperatureSource.at(d) == "validation") {
+            dj["calibration_fitted"]["temperature"] = t.temperature;
+            dj["calibration_fitted"]["validation_pairs"] = f.validationPairs.at(d);
+          } else {
+            dj["calibration_fitted"]["fold_temperatures"] = {temps.first, temps.second};
+          }
         }
         if (auto it = f.interval.find(d); it != f.interval.end())
           dj["accuracy_interval"] = {{"estimate", it->second.estimate},
@@ -1124,6 +1195,18 @@ std::string rewardBenchJson(const Report& r) {
       ej["score"] = e->bestOfNScore;
       ej["prompts"] = e->prompts;
       ej["unscored_groups"] = e->unscoredGroups;
+      if (e->hasTies) {
+        const TiesScore& t = e->ties;
+        ej["ties"] = {{"ref_prompts", t.refPrompts},
+                      {"tied_prompts", t.tiedPrompts},
+                      {"paired_prompts", t.pairedPrompts},
+                      {"ref_accuracy", t.refAccuracy},
+                      {"tied_accuracy", t.tiedAccuracy},
+                      {"correctness_preferred", t.correctnessPreferred},
+                      {"correctness_preferred_hard", t.correctnessPreferredHard},
+                      {"margin_score", t.marginScore},
+                      {"score", t.score}};
+      }
     }
     j.push_back(ej);
   }
@@ -1163,11 +1246,43 @@ std::string rewardBenchTable(const std::vector<const EvaluationSummary*>& evals,
   }
   if (latex) os << "\\hline\n\\end{tabular}\n";
   os << (latex ? "% " : "\n")
-     << (v2 ? "RewardBench 2: best-of-N per subset (mean over its prompts); score: mean over the "
-              "subsets present (groups with several correct completions are not scored)."
+     << (v2 ? "RewardBench 2: best-of-N per subset (mean over its prompts), Ties by its own "
+              "formula (below); score: mean over the subsets present (groups with several correct "
+              "completions outside Ties are not scored)."
             : "RewardBench: sections weighted by the official subset sizes; score: mean of the "
               "sections present; a tie is wrong.")
      << "\n";
+  return os.str();
+}
+
+// RewardBench 2's Ties figures, a row per evaluation that has Ties prompts.
+std::string tiesTable(const std::vector<const EvaluationSummary*>& evals, bool latex) {
+  std::ostringstream os;
+  os << (latex ? "\n% " : "\n### ") << "RewardBench 2 Ties\n" << (latex ? "" : "\n");
+  tableHead(os,
+            {"run", "method", "evaluation", "ref prompts", "tied prompts", "paired", "ref accuracy",
+             "tied accuracy", "gap > spread", "min gap > spread", "margin", "Ties"},
+            3, latex);
+  for (const auto* e : evals) {
+    if (!e->hasTies) continue;
+    const TiesScore& t = e->ties;
+    const std::vector<std::string> cells = {
+        std::to_string(e->info.runId), cellText(e->methodName, latex),
+        cellText(e->info.name, latex), std::to_string(t.refPrompts),
+        std::to_string(t.tiedPrompts), std::to_string(t.pairedPrompts), num(t.refAccuracy, 4),
+        num(t.tiedAccuracy, 4), num(t.correctnessPreferred, 4),
+        num(t.correctnessPreferredHard, 4), num(t.marginScore, 4), num(t.score, 4)};
+    for (size_t i = 0; i < cells.size(); ++i)
+      os << (i ? (latex ? " & " : " | ") : (latex ? "" : "| ")) << cells[i];
+    os << (latex ? " \\\\\n" : " |\n");
+  }
+  if (latex) os << "\\hline\n\\end{tabular}\n";
+  os << (latex ? "% " : "\n")
+     << "Accurate: worst correct - best incorrect > 0 (mean over the ref:N / tied:N prompts); gap "
+        "= worst correct - best incorrect, spread = best correct - worst correct of tied:N, over "
+        "the N with both prompts; margin: mean tanh(min(gap ref, gap tied) / spread - 1). Ties = "
+        "0.30 tied + 0.30 ref accuracy + 0.20 (gap > spread) + 0.20 (min gap > spread) + 0.01 "
+        "margin.\n";
   return os.str();
 }
 
@@ -1185,6 +1300,24 @@ std::string rewardBenchText(const Report& r, const std::string& format) {
       if (e->rewardBenchV1)
         for (const auto& [k, v] : e->v1.sections)
           os << id << csvField("section:" + k) << "," << v << "\n";
+      if (e->hasTies) {
+        const TiesScore& t = e->ties;
+        const std::pair<const char*, double> figs[] = {
+            {"ties:ref_prompts", static_cast<double>(t.refPrompts)},
+            {"ties:tied_prompts", static_cast<double>(t.tiedPrompts)},
+            {"ties:paired_prompts", static_cast<double>(t.pairedPrompts)},
+            {"ties:ref_accuracy", t.refAccuracy},
+            {"ties:tied_accuracy", t.tiedAccuracy},
+            {"ties:correctness_preferred", t.correctnessPreferred},
+            {"ties:correctness_preferred_hard", t.correctnessPreferredHard},
+            {"ties:margin_score", t.marginScore},
+            {"ties:score", t.score}};
+        for (const auto& [k, v] : figs) {
+          os << id << k << ",";
+          if (!std::isnan(v)) os << v;
+          os << "\n";
+        }
+      }
       const double score = e->rewardBenchV1 ? e->v1.score : e->bestOfNScore;
       os << id << "score,";
       if (!std::isnan(score)) os << score;
@@ -1200,6 +1333,8 @@ std::string rewardBenchText(const Report& r, const std::string& format) {
   for (const auto* e : evals) (e->rewardBenchV1 ? v1 : v2).push_back(e);
   if (!v1.empty()) os << rewardBenchTable(v1, false, latex);
   if (!v2.empty()) os << (v1.empty() ? "" : "\n") << rewardBenchTable(v2, true, latex);
+  if (std::any_of(v2.begin(), v2.end(), [](const auto* e) { return e->hasTies; }))
+    os << tiesTable(v2, latex);
   return os.str();
 }
 
@@ -1241,8 +1376,9 @@ std::string formatReport(const Report& report, const std::string& format) {
 }
 
 RunFigures figuresOfPairs(const RunInfo& run, const std::vector<ScoredPair>& pairs,
-                          const ReportOptions& options) {
-  return figuresOf(run, pairs, options);
+                          const ReportOptions& options,
+                          const std::vector<ScoredPair>& validation) {
+  return figuresOf(run, pairs, validation, options);
 }
 
 }  // namespace rr::core

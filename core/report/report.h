@@ -73,14 +73,18 @@ struct EvaluationSummary {
   // RewardBench: v1 when a domain is a v1 subset and no pair has a best-of-N group.
   bool rewardBenchV1 = false;
   RewardBenchScore v1;
-  // RewardBench 2 (pairs with groups): best-of-N per subset (mean over its prompts), the number
-  // of prompts per subset, and the mean over subsets. Groups with several correct completions
-  // (the Ties subset) are not scored here; `unscoredGroups` counts them.
+  // RewardBench 2 (pairs with groups): per subset best-of-N (mean over its prompts) or, for the
+  // Ties subset, its own score (`ties`); the number of prompts per subset, and the mean over
+  // subsets. Not scored, counted in `unscoredGroups`: groups with several correct completions
+  // outside Ties, Ties groups whose id is not ref:N / tied:N, and a Ties subset without both
+  // ref and tied prompts of one N (its figures are then still in `ties`).
   bool rewardBenchV2 = false;
   std::map<std::string, double> bestOfN;
   std::map<std::string, std::int64_t> prompts;
   double bestOfNScore = 0;
   std::int64_t unscoredGroups = 0;
+  bool hasTies = false;
+  TiesScore ties;
 };
 
 // One run's figures, per domain of its evaluated pairs and for all its pairs together
@@ -95,11 +99,17 @@ struct RunFigures {
   std::map<std::string, double> accuracy;  // on the evaluated pairs
   std::map<std::string, LengthBias> lengthBias;
   std::map<std::string, Calibration> calibration;
-  // Calibration after a temperature fitted by two-fold cross-fitting on the evaluated pairs
-  // (pairs in id order, alternately in fold 0 and 1; each fold's probabilities use the
-  // temperature fitted on the other fold). The store keeps no validation rewards to fit on.
+  // Calibration after a fitted temperature T: fitted (fitTemperature) on the run's validation
+  // pairs of the domain (all of them for kWholeRun) when the store has their rewards
+  // (temperatureSource "validation", T in calibrationFitted[d].temperature, the pairs in
+  // validationPairs); else, for runs of older stores or without validation pairs, by two-fold
+  // cross-fitting on the evaluated pairs ("cross-fit": pairs in id order, alternately in fold 0
+  // and 1; each fold's probabilities use the temperature fitted on the other fold, in
+  // foldTemperatures; calibrationFitted[d].temperature is then NaN).
   std::map<std::string, Calibration> calibrationFitted;
   std::map<std::string, std::pair<double, double>> foldTemperatures;
+  std::map<std::string, std::string> temperatureSource;
+  std::map<std::string, std::int64_t> validationPairs;
   std::map<std::string, Interval> interval;
   std::map<std::string, RewardStats> rewards;
 };
@@ -146,8 +156,10 @@ std::vector<std::string> reportBreakdowns();
 void checkReportBreakdown(const std::string& by);
 
 // The per-run figures of other pairs than the run's test pairs, e.g. an evaluation's
-// (RunStore::evaluationPairs), computed as buildReport computes them for the test pairs.
+// (RunStore::evaluationPairs), computed as buildReport computes them for the test pairs; the
+// temperature is fitted on the run's validation pairs (RunStore::validationPairs) when given.
 RunFigures figuresOfPairs(const RunInfo& run, const std::vector<ScoredPair>& pairs,
-                          const ReportOptions& options);
+                          const ReportOptions& options,
+                          const std::vector<ScoredPair>& validation = {});
 
 }  // namespace rr::core

@@ -16,6 +16,7 @@
 #include "run/persist.h"
 #include "run/pretrain.h"
 #include "run/runrecorder.h"
+#include "run/systemfigures.h"
 #include "store/runstore.h"
 #include "train/backbone.h"
 
@@ -289,7 +290,8 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
       Evaluation ev = evaluate(*system, data, data.test, r.runId);
       InferenceTiming timing = timeInference(*system, data, data.test, options.inferenceRepeats);
       writeResults(recorder, r.runId, ev, timing, *system);
-      saveSystem(*system, ctx, *tokenizer, modelDirFor(options.dbPath, r.runId), r.uuid);
+      const RewardNormalization scale = recordSystemFigures(recorder, r.runId, *system, data);
+      saveSystem(*system, ctx, *tokenizer, modelDirFor(options.dbPath, r.runId), r.uuid, &scale);
       // Finished: the saved system is what later commands use; the checkpoints are not needed.
       std::error_code ec;
       std::filesystem::remove_all(checkpointDir, ec);

@@ -12,6 +12,7 @@
 #include "run/experiment.h"
 #include "run/persist.h"
 #include "run/runrecorder.h"
+#include "run/systemfigures.h"
 #include "store/runstore.h"
 
 namespace rr::core {
@@ -128,7 +129,9 @@ ExtendOutcome extendRun(const std::string& dbPath, std::int64_t runId, const std
     rows.push_back({newId, "*", "infer_pairs_per_s", timing.pairsPerSecondBatch32});
     recorder.addResults(rows);
     recorder.addExamples(ev.examples);
-    saveSystem(*loaded->system, *loaded->ctx, *loaded->tokenizer, modelDirFor(dbPath, newId), uuid);
+    const RewardNormalization scale = recordSystemFigures(recorder, newId, *loaded->system, data);
+    saveSystem(*loaded->system, *loaded->ctx, *loaded->tokenizer, modelDirFor(dbPath, newId), uuid,
+               &scale);
     out.meanAccuracy = ev.meanAccuracy;
   };
   out.status = recorder.record(newId, extend, &out.error);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -33,6 +34,9 @@ constexpr int kFormat = 2;
 // Manifests nest a few levels (the config inside is the deepest); a deeper one is not ours.
 constexpr int kMaxDepth = 64;
 constexpr const char* kEncoderInitFile = "encoder_init.pt";
+constexpr const char* kNormalizationFile = "normalization.json";
+// normalization.json's own format number.
+constexpr int kNormalizationFormat = 1;
 
 // Copies `from` to `to` and returns the SHA-256 of the bytes written.
 std::string copyFile(const fs::path& from, const fs::path& to) {
@@ -171,8 +175,68 @@ class Manifest {
   json m_root;
 };
 
+json scaleJson(const RewardScale& s) {
+  return {{"rewards", s.count}, {"mean", s.mean}, {"std", s.std}};
+}
+
+// Writes normalization.json and returns its SHA-256.
+std::string writeNormalization(const RewardNormalization& n, const fs::path& file) {
+  json domains = json::object();
+  for (const auto& [d, s] : n.domains) domains[d] = scaleJson(s);
+  const json j = {{"format", kNormalizationFormat},
+                  {"statistic", "mean and sample standard deviation of the rewards of both "
+                                "responses of the training pairs, by the domain each was "
+                                "scored in (route, or the pair's domain without a router)"},
+                  {"all", scaleJson(n.all)},
+                  {"domains", domains}};
+  const std::string text = j.dump(2) + "\n";
+  AtomicFile out(file.string());
+  out.stream() << text;
+  out.commit();
+  Sha256 sha;
+  sha.update(text.data(), text.size());
+  return sha.hex();
+}
+
+// Reads normalization.json (already checked against its SHA-256); errors name the file and the
+// JSON path.
+RewardNormalization readNormalization(const std::string& dir, const std::string& rel) {
+  const std::string file = (fs::path(dir) / rel).string();
+  const Manifest m(file, dir);
+  const json& r = m.root();
+  const int format = m.integer(r, "format", "$.format", 0, INT_MAX);
+  if (format != kNormalizationFormat)
+    m.fail("$.format", "unsupported format " + std::to_string(format) + " (this version reads " +
+                           std::to_string(kNormalizationFormat) + ")");
+  auto scale = [&](const json& obj, const std::string& path) {
+    if (!obj.is_object()) m.fail(path, "must be an object (got " + shortValue(obj) + ")");
+    RewardScale s;
+    const json& count = m.need(obj, "rewards", path + ".rewards");
+    if (!count.is_number_integer() || count.get<long long>() < 1)
+      m.fail(path + ".rewards", "must be a positive integer (got " + shortValue(count) + ")");
+    s.count = count.get<std::int64_t>();
+    for (const char* key : {"mean", "std"}) {
+      const json& v = m.need(obj, key, path + "." + key);
+      if (!v.is_number() || !std::isfinite(v.get<double>()) ||
+          (std::string(key) == "std" && v.get<double>() < 0))
+        m.fail(path + "." + key, std::string("must be a finite number") +
+                                     (std::string(key) == "std" ? " >= 0" : "") + " (got " +
+                                     shortValue(v) + ")");
+      (std::string(key) == "mean" ? s.mean : s.std) = v.get<double>();
+    }
+    return s;
+  };
+  RewardNormalization n;
+  n.all = scale(m.need(r, "all", "$.all"), "$.all");
+  const json& domains = m.object(r, "domains", "$.domains");
+  for (auto it = domains.begin(); it != domains.end(); ++it)
+    n.domains[it.key()] = scale(*it, "$.domains[\"" + it.key() + "\"]");
+  return n;
+}
+
 void writeSystem(RewardSystem& system, const MethodContext& ctx, const Tokenizer& tokenizer,
-                 const fs::path& dir, const std::string& runUuid) {
+                 const fs::path& dir, const std::string& runUuid,
+                 const RewardNormalization* normalization) {
   json modules = json::array();
   json files = json::object();
   int k = 0;
@@ -209,6 +273,11 @@ void writeSystem(RewardSystem& system, const MethodContext& ctx, const Tokenizer
     encoderInit = kEncoderInitFile;
     files[encoderInit] = copyFile(ctx.encoderInit, dir / encoderInit);
   }
+  std::string normalizationFile;
+  if (normalization) {
+    normalizationFile = kNormalizationFile;
+    files[normalizationFile] = writeNormalization(*normalization, dir / normalizationFile);
+  }
   const SpecialIds sp = ctx.data.special;
   json manifest = {
       {"format", kFormat},
@@ -225,6 +294,7 @@ void writeSystem(RewardSystem& system, const MethodContext& ctx, const Tokenizer
       {"structure", system.structure()},
       {"base_dir", fs::absolute(ctx.config.baseDir).lexically_normal().string()},
       {"encoder_init", encoderInit},
+      {"normalization", normalizationFile},
       {"backbone", backbone},
       {"modules", modules},
       {"files", files}};
@@ -236,7 +306,8 @@ void writeSystem(RewardSystem& system, const MethodContext& ctx, const Tokenizer
 }  // namespace
 
 void saveSystem(RewardSystem& system, const MethodContext& ctx, const Tokenizer& tokenizer,
-                const std::string& dir, const std::string& runUuid) {
+                const std::string& dir, const std::string& runUuid,
+                const RewardNormalization* normalization) {
   const fs::path target = fs::path(dir).lexically_normal();
   const std::string suffix = "." + std::to_string(::getpid());
   const fs::path staging = target.string() + ".saving" + suffix;
@@ -254,7 +325,7 @@ void saveSystem(RewardSystem& system, const MethodContext& ctx, const Tokenizer&
   try {
     fs::remove_all(staging);
     fs::create_directories(staging);
-    writeSystem(system, ctx, tokenizer, staging, runUuid);
+    writeSystem(system, ctx, tokenizer, staging, runUuid, normalization);
     // The complete folder replaces what was there (a folder of an earlier store's run).
     if (fs::exists(target)) {
       fs::remove_all(old);
@@ -370,6 +441,14 @@ std::unique_ptr<LoadedSystem> loadSystem(const std::string& dir) {
       out->missingEncoderInit = encoderInit;
       encoderInit.clear();
     }
+  }
+
+  // Format 2 folders written before the reward scale was saved have no "normalization".
+  if (const std::string norm = m.str(r, "normalization", "$.normalization", ""); !norm.empty()) {
+    if (!checked) m.fail("$.normalization", "needs format 2 or later (the file's checksum)");
+    const std::string rel = m.member(r, "normalization", "$.normalization");
+    requireListed(rel, "the reward normalisation");
+    out->normalization = readNormalization(dir, rel);
   }
 
   const json& structure = m.need(r, "structure", "$.structure");

@@ -5,9 +5,11 @@
 // or for a Hugging Face backbone backbone/ with its config.json and tokenizer files. The folder
 // is self-contained: the manifest names files inside it only, each with its SHA-256.
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "data/tokenizer.h"
+#include "eval/metrics.h"
 #include "methods/method.h"
 #include "store/runstore.h"
 
@@ -16,8 +18,11 @@ namespace rr::core {
 // Writes into a staging folder next to `dir` and renames it into place when complete, replacing
 // what was there; on failure (a full disk) the staging folder is removed and InputError names the
 // file. runUuid: the identity of the run in its store ("" outside a store).
+// normalization: the system's reward scale on its training pairs, saved as normalization.json
+// (checksummed like every file) for `score --normalize`; none when null.
 void saveSystem(RewardSystem& system, const MethodContext& ctx, const Tokenizer& tokenizer,
-                const std::string& dir, const std::string& runUuid = "");
+                const std::string& dir, const std::string& runUuid = "",
+                const RewardNormalization* normalization = nullptr);
 
 // A loaded system with everything it refers to.
 struct LoadedSystem {
@@ -31,6 +36,9 @@ struct LoadedSystem {
   // An older folder's pre-trained encoder outside it that is gone: scoring needs nothing from it
   // (every module's weights are in the folder), extending by a new domain model does.
   std::string missingEncoderInit;
+  // The reward scale saved with the system; none for folders saved before it was (and for
+  // Hugging Face reward models).
+  std::optional<RewardNormalization> normalization;
 };
 
 // Throws InputError naming the manifest and the field (JSON path) when the folder is missing,

@@ -63,6 +63,9 @@ RunStatus RunRecorder::record(std::int64_t runId, const std::function<void()>& w
 
 void RunRecorder::addResults(const std::vector<ResultRow>& rows) { m_writer.addResults(rows); }
 void RunRecorder::addExamples(const std::vector<ExampleRow>& rows) { m_writer.addExamples(rows); }
+void RunRecorder::addValidationExamples(const std::vector<ExampleRow>& rows) {
+  m_writer.addValidationExamples(rows);
+}
 void RunRecorder::addComponent(const ComponentRow& component) { m_writer.addComponent(component); }
 void RunRecorder::addPairs(const std::vector<PreferencePair>& pairs) { m_writer.addPairs(pairs); }
 

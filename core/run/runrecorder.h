@@ -46,6 +46,7 @@ class RunRecorder {
   // What a run produced, written at once.
   void addResults(const std::vector<ResultRow>& rows);
   void addExamples(const std::vector<ExampleRow>& rows);
+  void addValidationExamples(const std::vector<ExampleRow>& rows);
   void addComponent(const ComponentRow& component);
   void addPairs(const std::vector<PreferencePair>& pairs);
   // An evaluation of a finished run on other pairs (`evaluate`), stored in one transaction and

@@ -1,5 +1,6 @@
 #include "run/scoring.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "common/errors.h"
@@ -12,6 +13,7 @@ namespace rr::core {
 
 struct RunScorer::Impl {
   std::unique_ptr<LoadedSystem> loaded;
+  std::string where;  // the model folder, for messages
 };
 
 RunScorer::RunScorer(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
@@ -23,6 +25,7 @@ std::unique_ptr<RunScorer> RunScorer::openDirectory(const std::string& modelDir,
   impl->loaded = !saved && hf::isHfFolder(modelDir) ? loadHfRewardModel(modelDir, maxLen)
                                                     : loadSystem(modelDir);
   if (maxLen > 0) impl->loaded->data.maxLen = std::min(impl->loaded->data.maxLen, maxLen);
+  impl->where = modelDir;
   return std::unique_ptr<RunScorer>(new RunScorer(std::move(impl)));
 }
 
@@ -34,6 +37,7 @@ std::unique_ptr<RunScorer> RunScorer::openRun(const std::string& dbPath, std::in
   auto impl = std::make_unique<Impl>();
   impl->loaded = loadRunSystem(dbPath, *run);
   if (maxLen > 0) impl->loaded->data.maxLen = std::min(impl->loaded->data.maxLen, maxLen);
+  impl->where = modelDirFor(dbPath, runId);
   return std::unique_ptr<RunScorer>(new RunScorer(std::move(impl)));
 }
 
@@ -64,9 +68,40 @@ std::vector<ScoreOutput> RunScorer::score(const std::vector<ScoreInput>& inputs,
         data.test.begin() +
             static_cast<long>(std::min(data.test.size(), at + static_cast<size_t>(batchSize))));
     for (const auto& s : l.system->scorePairs(data, part))
-      out.push_back({s.chosen, s.route, s.detail});
+      out.push_back({s.chosen, s.route, s.detail, 0, ""});
   }
   return out;
+}
+
+bool RunScorer::hasNormalization() const { return m_impl->loaded->normalization.has_value(); }
+
+void RunScorer::requireNormalization() const {
+  if (!hasNormalization())
+    throw InputError(m_impl->where + ": --normalize: this model has no reward normalisation "
+                     "figures (saved before they were, or not trained here); retrain the run or "
+                     "extend it to get them");
+}
+
+void RunScorer::normalize(std::vector<ScoreOutput>& scores,
+                          const std::vector<std::string>& domains) const {
+  requireNormalization();
+  const RewardNormalization& n = *m_impl->loaded->normalization;
+  const auto& known = m_impl->loaded->data.domains;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    ScoreOutput& s = scores[i];
+    std::string domain = s.route;
+    if (domain.empty() && i < domains.size()) {
+      domain = domains[i];
+      if (!domain.empty() && std::find(known.begin(), known.end(), domain) == known.end()) {
+        std::string list;
+        for (const auto& d : known) list += (list.empty() ? "" : ", ") + d;
+        throw InputError("domain '" + domain + "' is not one of the model's domains (" + list +
+                         ")");
+      }
+    }
+    s.rawReward = s.reward;
+    s.reward = normalizeReward(n, domain, s.reward, &s.normalizedBy);
+  }
 }
 
 }  // namespace rr::core

@@ -17,6 +17,10 @@ struct ScoreOutput {
   double reward = 0;
   std::string route;                     // the domain a router picked; "" for single models
   std::map<std::string, double> detail;  // per-expert / per-capability contributions
+  // Set by RunScorer::normalize: the reward before, and the domain whose training reward scale
+  // was used ("*" for the system-wide one); "" when not normalised.
+  double rawReward = 0;
+  std::string normalizedBy;
 };
 
 class RunScorer {
@@ -33,6 +37,18 @@ class RunScorer {
   std::vector<std::string> domains() const;
   // Scores in batches of `batchSize`; the prompt is routed once per input.
   std::vector<ScoreOutput> score(const std::vector<ScoreInput>& inputs, int batchSize = 32);
+
+  // Whether the system was saved with its reward scale on the training pairs (systems saved
+  // before it was, and Hugging Face reward models, were not).
+  bool hasNormalization() const;
+  // Throws InputError naming the model folder unless hasNormalization().
+  void requireNormalization() const;
+  // Replaces each reward by (reward - mean_d) / std_d (docs/EVALUATION.md), d the domain the
+  // system routed the input to, else domains[i] when given and not "", else the system-wide
+  // figures (also for a domain without training rewards). InputError when domains[i] names a
+  // domain the system does not have, or the system has no scale.
+  void normalize(std::vector<ScoreOutput>& scores,
+                 const std::vector<std::string>& domains = {}) const;
 
  private:
   struct Impl;

@@ -134,6 +134,19 @@ CREATE TABLE evaluation_examples(
   correct INTEGER NOT NULL,
   PRIMARY KEY(evaluation_id, example_id));
 )sql",
+    // 5: the rewards of each run's validation pairs, scored after training like its test pairs
+    // (`examples`); the report fits its calibration temperature on them.
+    R"sql(
+CREATE TABLE validation_examples(
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  example_id TEXT NOT NULL,
+  domain TEXT NOT NULL,
+  reward_chosen REAL NOT NULL,
+  reward_rejected REAL NOT NULL,
+  routed_to TEXT NOT NULL DEFAULT '',
+  correct INTEGER NOT NULL,
+  PRIMARY KEY(run_id, example_id));
+)sql",
 };
 
 // Tables each schema version has; a file without them is not a run store.
@@ -310,6 +323,7 @@ bool identify(const std::string& path, bool forWriting) {
     needed.push_back("evaluations");
     needed.push_back("evaluation_examples");
   }
+  if (version >= 5) needed.push_back("validation_examples");
   for (const auto& t : needed)
     if (!tables.count(t)) throw notAStore(path, "no table '" + t + "'");
   return false;
@@ -774,6 +788,26 @@ std::vector<EvaluationInfo> RunStore::evaluations(const std::vector<std::int64_t
   return out;
 }
 
+std::map<std::int64_t, std::vector<ScoredPair>> RunStore::validationPairs(
+    const std::vector<std::int64_t>& runIds) const {
+  std::map<std::int64_t, std::vector<ScoredPair>> out;
+  if (userVersion(m_db) < 5) return out;
+  Stmt s(m_db,
+         "SELECT run_id, example_id, domain, reward_chosen, reward_rejected, correct "
+         "FROM validation_examples WHERE run_id IN (" +
+             idList(runIds) + ") ORDER BY run_id, example_id");
+  while (s.step()) {
+    ScoredPair p;
+    p.id = s.text(1);
+    p.domain = s.text(2);
+    p.rewardChosen = s.f64(3);
+    p.rewardRejected = s.f64(4);
+    p.correct = s.i64(5) != 0;
+    out[s.i64(0)].push_back(std::move(p));
+  }
+  return out;
+}
+
 std::vector<ScoredPair> RunStore::evaluationPairs(std::int64_t evaluationId) const {
   std::vector<ScoredPair> out;
   if (userVersion(m_db) < 4) return out;
@@ -873,7 +907,8 @@ void RunWriter::reopenRun(std::int64_t runId) {
            "WHERE id=?");
     u.bind(1, hostName()).bind(2, static_cast<std::int64_t>(::getpid())).bind(3, runId);
     u.run();
-    for (const char* table : {"results", "run_results", "examples", "components"}) {
+    for (const char* table :
+         {"results", "run_results", "examples", "validation_examples", "components"}) {
       Stmt d(m_db, std::string("DELETE FROM ") + table + " WHERE run_id=?");
       d.bind(1, runId);
       d.run();
@@ -955,6 +990,20 @@ void RunWriter::addExamples(const std::vector<ExampleRow>& rows) {
       s.bind(1, e.runId).bind(2, e.exampleId).bind(3, e.domain).bind(4, e.rewardChosen);
       s.bind(5, e.rewardRejected).bind(6, e.rewardChosen - e.rewardRejected).bind(7, e.routedTo);
       s.bind(8, e.correct ? 1 : 0).bind(9, e.detailJson.empty() ? std::string("{}") : e.detailJson);
+      s.run();
+    }
+  });
+}
+
+void RunWriter::addValidationExamples(const std::vector<ExampleRow>& rows) {
+  inTransaction(m_db, [&] {
+    Stmt s(m_db,
+           "INSERT OR REPLACE INTO validation_examples(run_id, example_id, domain, reward_chosen, "
+           "reward_rejected, routed_to, correct) VALUES(?,?,?,?,?,?,?)");
+    for (const auto& e : rows) {
+      checkDomainName(e.domain, "run store: validation pair " + e.exampleId);
+      s.bind(1, e.runId).bind(2, e.exampleId).bind(3, e.domain).bind(4, e.rewardChosen);
+      s.bind(5, e.rewardRejected).bind(6, e.routedTo).bind(7, e.correct ? 1 : 0);
       s.run();
     }
   });

@@ -16,7 +16,7 @@ struct sqlite3;
 
 namespace rr::core {
 
-constexpr int kStoreSchemaVersion = 4;
+constexpr int kStoreSchemaVersion = 5;
 // PRAGMA application_id of a run store ("RRst"); stores of schema version 1 carry 0.
 constexpr std::uint32_t kStoreApplicationId = 0x52527374;
 // The domain name of results that describe a whole run (the mean over domains, parameters,
@@ -142,6 +142,10 @@ class RunStore {
       const std::vector<std::int64_t>& runIds) const;
   // Evaluations of the runs (all runs when empty), by run then id; none in stores before 4.
   std::vector<EvaluationInfo> evaluations(const std::vector<std::int64_t>& runIds = {}) const;
+  // The validation pairs of the runs as scored after training (schema 5; none in older stores
+  // and for runs without validation pairs), grouped by run, ordered by pair id; lengths unknown.
+  std::map<std::int64_t, std::vector<ScoredPair>> validationPairs(
+      const std::vector<std::int64_t>& runIds) const;
   // The scored pairs of one evaluation, with lengths as scoredPairs, ordered by pair id.
   std::vector<ScoredPair> evaluationPairs(std::int64_t evaluationId) const;
   // Marks running/queued runs of dead writer processes on this host as interrupted; returns count.
@@ -184,6 +188,7 @@ class RunWriter {
   void addLog(const LogRow& l);
   void addResults(const std::vector<ResultRow>& rows);
   void addExamples(const std::vector<ExampleRow>& rows);
+  void addValidationExamples(const std::vector<ExampleRow>& rows);  // validation pairs' rewards
   void addComponent(const ComponentRow& c);
   void addPairs(const std::vector<PreferencePair>& pairs);  // texts, once per database
   // Stores an evaluation of `runId` with its pairs' texts and scored pairs in one transaction;

@@ -204,6 +204,81 @@ class TestEvalMetrics : public QObject {
     QCOMPARE(bestOfNScore(1, {0, 3}), 0.0);
   }
 
+  void rewardNormalizationByDomain() {
+    // a: 1, 3 (mean 2, sample std sqrt 2); b: 5 alone (std 0); all: 1, 3, 5 (mean 3, std 2).
+    const RewardNormalization n = rewardNormalization({{"a", 1}, {"b", 5}, {"a", 3}});
+    QCOMPARE(n.domains.size(), size_t(2));
+    QCOMPARE(n.domains.at("a").count, std::int64_t{2});
+    QCOMPARE(n.domains.at("a").mean, 2.0);
+    QVERIFY(std::abs(n.domains.at("a").std - std::sqrt(2.0)) < 1e-15);
+    QCOMPARE(n.domains.at("b").std, 0.0);
+    QCOMPARE(n.all.mean, 3.0);
+    QCOMPARE(n.all.std, 2.0);
+    std::string used;
+    QVERIFY(std::abs(normalizeReward(n, "a", 4, &used) - 2 / std::sqrt(2.0)) < 1e-15);
+    QCOMPARE(used, std::string("a"));
+    QCOMPARE(normalizeReward(n, "b", 7, &used), 2.0);  // std 0: only centred
+    QCOMPARE(used, std::string("b"));
+    QCOMPARE(normalizeReward(n, "", 7, &used), 2.0);  // (7 - 3) / 2, system-wide
+    QCOMPARE(used, std::string("*"));
+    QCOMPARE(normalizeReward(n, "c", 1, &used), -1.0);  // no training rewards in c
+    QCOMPARE(used, std::string("*"));
+    QCOMPARE(rewardNormalization({}).all.count, std::int64_t{0});
+  }
+
+  void rewardBench2Ties() {
+    // ref:1 gap 3-2 = 1, accurate; tied:1 worst 3.5, best 4: gap 0.5, spread 0.5, accurate;
+    // ref:2 gap -1; tied:2 gap 1, spread 0.5, accurate; tied:3 gap 0 (not accurate), no ref:3.
+    const TiesScore t = rewardBenchTies({{"ref:1", {3}, {1, 2}},
+                                         {"tied:1", {4, 3.5}, {3, 0}},
+                                         {"ref:2", {1}, {2}},
+                                         {"tied:2", {1.5, 1}, {0}},
+                                         {"tied:3", {1, 1}, {1}}});
+    QCOMPARE(t.refPrompts, std::int64_t{2});
+    QCOMPARE(t.tiedPrompts, std::int64_t{3});
+    QCOMPARE(t.pairedPrompts, std::int64_t{2});
+    QCOMPARE(t.refAccuracy, 0.5);
+    QCOMPARE(t.tiedAccuracy, 2.0 / 3);
+    // N=1: 0.5 > 0.5 no, min(1, 0.5) > 0.5 no, tanh(0.5 / 0.5 - 1) = 0;
+    // N=2: 1 > 0.5 yes, min(-1, 1) > 0.5 no, tanh(-1 / 0.5 - 1) = tanh(-3).
+    QCOMPARE(t.correctnessPreferred, 0.5);
+    QCOMPARE(t.correctnessPreferredHard, 0.0);
+    QVERIFY(std::abs(t.marginScore - std::tanh(-3.0) / 2) < 1e-15);
+    QVERIFY(std::abs(t.score - (0.3 * 2 / 3 + 0.3 * 0.5 + 0.2 * 0.5 + 0.01 * std::tanh(-3.0) / 2)) <
+            1e-15);
+
+    // Spread 0: gap 0 / 0 is NaN and counts 0; gap 1 / 0 is +inf, tanh 1.
+    const TiesScore z = rewardBenchTies({{"ref:7", {1}, {1}},
+                                         {"tied:7", {1, 1}, {1}},
+                                         {"ref:8", {2}, {0}},
+                                         {"tied:8", {2, 2}, {1}}});
+    QCOMPARE(z.marginScore, 0.5);
+    QCOMPARE(z.correctnessPreferred, 0.5);
+    QCOMPARE(z.correctnessPreferredHard, 0.5);
+    QCOMPARE(z.score, 0.3 * 0.5 + 0.3 * 0.5 + 0.2 * 0.5 + 0.2 * 0.5 + 0.01 * 0.5);
+
+    // No N with both prompts: the accuracies stand, the score does not.
+    const TiesScore only = rewardBenchTies({{"ref:1", {2}, {1}}, {"tied:2", {2, 3}, {1}}});
+    QCOMPARE(only.refAccuracy, 1.0);
+    QCOMPARE(only.tiedAccuracy, 1.0);
+    QVERIFY(std::isnan(only.correctnessPreferred));
+    QVERIFY(std::isnan(only.score));
+
+    for (const auto& [prompts, message] :
+         std::vector<std::pair<std::vector<TiesPrompt>, QString>>{
+             {{{"x:1", {1}, {0}}}, "Ties prompt id 'x:1' is not ref:N or tied:N"},
+             {{{"ref:", {1}, {0}}}, "Ties prompt id 'ref:' is not ref:N or tied:N"},
+             {{{"ref:1", {1}, {0}}, {"ref:1", {2}, {0}}}, "Ties prompt id 'ref:1' is given twice"},
+             {{{"tied:1", {}, {0}}}, "Ties prompt tied:1 has no correct or no incorrect score"}}) {
+      try {
+        rewardBenchTies(prompts);
+        QFAIL("no error");
+      } catch (const std::invalid_argument& e) {
+        QCOMPARE(QString(e.what()), message);
+      }
+    }
+  }
+
   void rewardBenchImport() {
     QTemporaryDir dir;
     const std::string file = (dir.path() + "/rb.jsonl").toStdString();
@@ -233,6 +308,24 @@ class TestEvalMetrics : public QObject {
     QCOMPARE(back.group, std::string("42"));
     QCOMPARE(rr::core::parsePairLine(rr::core::pairToJsonLine(pairs[0]), "x").section,
              std::string("Reasoning"));
+
+    // Ties: ref:3 and tied:3 share the pair (a, w); each group keeps it (the group is part of the
+    // id), while a pair repeated inside one row is still dropped.
+    std::ofstream(file)
+        << R"({"prompt":"p","chosen":["a"],"rejected":["w","w"],"num_correct":1,"subset":"Ties","id":"ref:3"})"
+        << "\n"
+        << R"({"prompt":"p","chosen":["a","b"],"rejected":["w"],"num_correct":2,"subset":"Ties","id":"tied:3"})"
+        << "\n";
+    rr::core::ImportSummary tiesSummary;
+    const auto ties = rr::core::importFiles({file}, o, tiesSummary);
+    QCOMPARE(ties.size(), size_t(3));
+    QCOMPARE(ties[0].group, std::string("ref:3"));
+    QCOMPARE(ties[1].group, std::string("tied:3"));
+    QCOMPARE(ties[1].chosen, std::string("a"));
+    QCOMPARE(ties[1].rejected, std::string("w"));
+    QVERIFY(ties[0].id != ties[1].id);
+    QCOMPARE(tiesSummary.duplicates, 1L);
+    QCOMPARE(rr::core::parsePairLine(rr::core::pairToJsonLine(ties[1]), "x").id, ties[1].id);
 
     // A RewardBench 2 row whose num_correct does not match: FILE:LINE and the field.
     std::ofstream(file) << R"({"prompt":"p","chosen":["a"],"rejected":["b"],"num_correct":2,"subset":"Math","id":1})"

@@ -7,6 +7,7 @@
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <array>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +20,7 @@
 #include "data/pairsio.h"
 #include "data/synthetic.h"
 #include "data/tokenizer.h"
+#include "eval/metrics.h"
 #include "store/runstore.h"
 #include "run/experiment.h"
 #include "run/extend.h"
@@ -179,6 +181,8 @@ class TestPersist : public QObject {
       m["format"] = 1;
       m.erase("files");
       m.erase("run_uuid");
+      m.erase("normalization");  // saved since format 2 only
+      fs::remove(dir / "normalization.json");
       for (auto& e : m["modules"]) e.erase("sha256");
       m["encoder_init"] = cached.string();
       fs::remove(dir / "encoder_init.pt");
@@ -254,6 +258,10 @@ class TestPersist : public QObject {
                                    << "$.modules[0].sha256: missing";
     QTest::newRow("file outside") << "outside"
                                   << "must name a file inside the model folder";
+    QTest::newRow("reward scale changed") << "normalization"
+                                          << "normalization.json: checksum mismatch";
+    QTest::newRow("reward scale unlisted") << "normalization-unlisted"
+                                           << "$.files: has no checksum for normalization.json";
   }
   void tamperedFoldersAreRefused() {
     QFETCH(QString, change);
@@ -281,6 +289,12 @@ class TestPersist : public QObject {
       m["modules"][0].erase("sha256");
     } else if (change == "outside") {
       m["modules"][0]["file"] = "../run-2/m0.pt";
+    } else if (change == "normalization") {
+      json n = readJson(dir / "normalization.json");
+      n["all"]["std"] = 1;
+      writeJson(dir / "normalization.json", n);
+    } else if (change == "normalization-unlisted") {
+      m["files"].erase("normalization.json");
     }
     writeJson(dir / "manifest.json", m);
     const std::string msg = messageOf([&] { loadSystem(dir.string()); });
@@ -418,6 +432,204 @@ class TestPersist : public QObject {
     QVERIFY2(msg.find("but config.json's vocab_size is 136: the tokenizer does not belong") !=
                  std::string::npos,
              msg.c_str());
+  }
+
+  // Each run saves its reward scale on the training pairs with its system and in the store;
+  // scoring the training pairs again with the saved system gives the same figures, by the route
+  // for the routed RODOS and by the pair's domain for the others. The validation pairs' rewards
+  // are stored too.
+  void rewardScaleSavedWithSystem() {
+    std::vector<std::array<std::string, 4>> train;  // domain, prompt, chosen, rejected
+    std::int64_t validationPairs = 0;
+    {
+      sqlite3* db = nullptr;
+      QCOMPARE(sqlite3_open_v2(m_db.string().c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+               SQLITE_OK);
+      sqlite3_stmt* st = nullptr;
+      sqlite3_prepare_v2(db, "SELECT domain, prompt, chosen, rejected, split FROM pairs", -1, &st,
+                         nullptr);
+      while (sqlite3_step(st) == SQLITE_ROW) {
+        auto col = [&](int i) { return std::string(reinterpret_cast<const char*>(
+                                    sqlite3_column_text(st, i))); };
+        if (col(4) == "train") train.push_back({col(0), col(1), col(2), col(3)});
+        if (col(4) == "validation") ++validationPairs;
+      }
+      sqlite3_finalize(st);
+      sqlite3_close(db);
+    }
+    QVERIFY(!train.empty());
+    QVERIFY(validationPairs > 0);
+    auto store = RunStore::open(m_db.string(), true);
+    for (size_t k = 0; k < m_runs.size(); ++k) {
+      const std::int64_t id = m_runs[k];
+      const fs::path dir = runDir(m_db, id);
+      const json m = readJson(dir / "manifest.json");
+      QCOMPARE(m.at("normalization").get<std::string>(), std::string("normalization.json"));
+      QVERIFY(m.at("files").contains("normalization.json"));
+      const json n = readJson(dir / "normalization.json");
+      auto scorer = RunScorer::openRun(m_db.string(), id);
+      std::vector<ScoreInput> in;
+      for (const auto& t : train) {
+        in.push_back({t[1], t[2]});
+        in.push_back({t[1], t[3]});
+      }
+      const auto out = scorer->score(in, 16);
+      std::vector<std::pair<std::string, double>> rewards;
+      for (size_t i = 0; i < out.size(); ++i)
+        rewards.emplace_back(out[i].route.empty() ? train[i / 2][0] : out[i].route, out[i].reward);
+      const RewardNormalization expected = rewardNormalization(rewards);
+      QCOMPARE(n.at("domains").size(), expected.domains.size());
+      QCOMPARE(n.at("all").at("rewards").get<std::int64_t>(),
+               static_cast<std::int64_t>(2 * train.size()));
+      QVERIFY(std::abs(n.at("all").at("mean").get<double>() - expected.all.mean) < 1e-4);
+      QVERIFY(std::abs(n.at("all").at("std").get<double>() - expected.all.std) < 1e-4);
+      std::map<std::string, double> rows;
+      for (const auto& r : store->results({id})) rows[r.domain + "/" + r.metric] = r.value;
+      QCOMPARE(rows.at("*/train_reward_mean"), n.at("all").at("mean").get<double>());
+      for (const auto& [d, s] : expected.domains) {
+        const json& saved = n.at("domains").at(d);
+        QCOMPARE(saved.at("rewards").get<std::int64_t>(), s.count);
+        QVERIFY(std::abs(saved.at("mean").get<double>() - s.mean) < 1e-4);
+        QVERIFY(std::abs(saved.at("std").get<double>() - s.std) < 1e-4);
+        QCOMPARE(rows.at(d + "/train_reward_std"), saved.at("std").get<double>());
+      }
+      QCOMPARE(static_cast<std::int64_t>(store->validationPairs({id}).at(id).size()),
+               validationPairs);
+    }
+  }
+
+  // `score --normalize`: (reward - mean_d) / std_d with d the route (RODOS) or the line's domain
+  // (Baseline), else the system-wide figures; a domain the model lacks is that line's error.
+  void scoreNormalizeRoundTrip() {
+    const QByteArray input =
+        "{\"prompt\": \"tell me about cats\", \"response\": \"they purr\", \"domain\": \"ranked\"}\n"
+        "{\"prompt\": \"how to stay safe\", \"response\": \"be careful\"}\n";
+    auto run = [&](std::int64_t id, bool normalize, const QByteArray& in, int* code = nullptr) {
+      QStringList args{"score", "--db", QString::fromStdString(m_db.string()), "--run",
+                       QString::number(id)};
+      if (normalize) args << "--normalize";
+      QProcess cli;
+      cli.start(RR_CLI_PATH, args);
+      cli.waitForStarted();
+      cli.write(in);
+      cli.closeWriteChannel();
+      cli.waitForFinished(60000);
+      if (code) *code = cli.exitCode();
+      std::vector<json> lines;
+      for (const auto& l : cli.readAllStandardOutput().split('\n'))
+        if (!l.isEmpty()) lines.push_back(json::parse(l.toStdString()));
+      return lines;
+    };
+    for (size_t k : {size_t(0), size_t(1)}) {  // baseline, rodos
+      const std::int64_t id = m_runs[k];
+      const json n = readJson(runDir(m_db, id) / "normalization.json");
+      const auto raw = run(id, false, input);
+      int code = -1;
+      const auto norm = run(id, true, input, &code);
+      QCOMPARE(code, 0);
+      QCOMPARE(norm.size(), size_t(2));
+      for (size_t i = 0; i < 2; ++i) {
+        const std::string route = raw[i].at("route").get<std::string>();
+        const std::string by =
+            !route.empty() ? route : (i == 0 ? std::string("ranked") : std::string("*"));
+        QCOMPARE(QString::fromStdString(norm[i].at("normalized_by").get<std::string>()),
+                 QString::fromStdString(by));
+        const json& scale = by == "*" ? n.at("all") : n.at("domains").at(by);
+        const double r = raw[i].at("reward").get<double>();
+        QCOMPARE(norm[i].at("raw_reward").get<double>(), r);
+        QVERIFY(std::abs(norm[i].at("reward").get<double>() -
+                         (r - scale.at("mean").get<double>()) / scale.at("std").get<double>()) <
+                1e-9);
+      }
+      if (k == 1) QVERIFY(!raw[0].at("route").get<std::string>().empty());
+    }
+    int code = -1;
+    const auto bad = run(m_runs[0], true,
+                         "{\"prompt\": \"a\", \"response\": \"b\", \"domain\": \"nope\"}\n", &code);
+    QCOMPARE(code, 2);
+    QCOMPARE(QString::fromStdString(bad.at(0).at("error").get<std::string>()),
+             QString("line 1: $.domain: 'nope' is not one of the model's domains (harmless, "
+                     "ranked)"));
+  }
+
+  // A system saved before the reward scale was: it still scores, `--normalize` is one line and
+  // exit 2, and `extend` saves the figures for the extended run (with the new domain).
+  void normalizeNeedsTheSavedScale() {
+    const fs::path moved = path("no-scale");
+    fs::create_directories(moved);
+    fs::copy(m_db, moved / "p.db");
+    fs::copy(m_db.string() + ".models", moved / "p.db.models", fs::copy_options::recursive);
+    for (std::int64_t id : m_runs) {
+      const fs::path dir = runDir(moved / "p.db", id);
+      json m = readJson(dir / "manifest.json");
+      m.erase("normalization");
+      m["files"].erase("normalization.json");
+      fs::remove(dir / "normalization.json");
+      writeJson(dir / "manifest.json", m);
+    }
+    auto cli = [&](const QStringList& args, QByteArray* out = nullptr) {
+      QProcess p;
+      p.start(RR_CLI_PATH, args);
+      p.waitForStarted();
+      p.write("{\"prompt\": \"a\", \"response\": \"b\"}\n");
+      p.closeWriteChannel();
+      p.waitForFinished(60000);
+      if (out) *out = p.readAllStandardOutput();
+      return std::make_pair(p.exitCode(), QString::fromUtf8(p.readAllStandardError()));
+    };
+    const QString db = QString::fromStdString((moved / "p.db").string());
+    const QString rodos = QString::number(m_runs[1]);
+    QCOMPARE(cli({"score", "--db", db, "--run", rodos}).first, 0);
+    QByteArray out;
+    const auto [code, err] = cli({"score", "--db", db, "--run", rodos, "--normalize"}, &out);
+    QCOMPARE(code, 2);
+    QCOMPARE(out, QByteArray());
+    QCOMPARE(err, "error: " +
+                      QString::fromStdString(runDir(moved / "p.db", m_runs[1]).string()) +
+                      ": --normalize: this model has no reward normalisation figures (saved "
+                      "before they were, or not trained here); retrain the run or extend it to "
+                      "get them\n");
+    const auto [modelCode, modelErr] = cli(
+        {"score", "--model", QString::fromStdString(runDir(moved / "p.db", m_runs[0]).string()),
+         "--normalize"});
+    QCOMPARE(modelCode, 2);
+    QVERIFY2(modelErr.contains("no reward normalisation figures"), qPrintable(modelErr));
+
+    SyntheticOptions so;
+    so.pairsPerDomain = 30;
+    so.domains = {"instruct"};
+    const std::string added = path("instruct-scale.jsonl").string();
+    writePairsFile(added, generateSynthetic(so));
+    NullSink sink;
+    RunControl control;
+    const ExtendOutcome ext = extendRun((moved / "p.db").string(), m_runs[1], added, sink, control);
+    QVERIFY2(ext.status == RunStatus::Finished, ext.error.c_str());
+    // Recomputed on the extended data: every training pair, the new domain's included (the
+    // tiny router may send none of them to the new expert, so the domains are not checked).
+    const json n = readJson(runDir(moved / "p.db", ext.runId) / "normalization.json");
+    std::int64_t trainPairs = 0, newTrainPairs = 0;
+    {
+      sqlite3* db = nullptr;
+      QCOMPARE(sqlite3_open_v2((moved / "p.db").string().c_str(), &db, SQLITE_OPEN_READONLY,
+                               nullptr),
+               SQLITE_OK);
+      sqlite3_stmt* st = nullptr;
+      sqlite3_prepare_v2(db, "SELECT domain FROM pairs WHERE split = 'train'", -1, &st, nullptr);
+      while (sqlite3_step(st) == SQLITE_ROW) {
+        ++trainPairs;
+        newTrainPairs += std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) ==
+                         "instruct";
+      }
+      sqlite3_finalize(st);
+      sqlite3_close(db);
+    }
+    QVERIFY(newTrainPairs > 0);
+    QCOMPARE(n.at("all").at("rewards").get<std::int64_t>(), 2 * trainPairs);
+    QVERIFY(RunScorer::openDirectory(runDir(moved / "p.db", ext.runId).string())
+                ->hasNormalization());
+    QVERIFY(!RunStore::open((moved / "p.db").string(), true)
+                 ->validationPairs({ext.runId})
+                 .empty());
   }
 
   // The CLI: exit status 2, one line on stderr, nothing on stdout.

@@ -7,6 +7,7 @@
 #include <QJsonObject>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <cmath>
 
 #include "common/errors.h"
 #include "report/report.h"
@@ -123,6 +124,10 @@ class TestReport : public QObject {
     };
     m_runA = add("baseline", {{1, 0}, {0, 1}, {std::log(3.0), 0}, {2, 1}, {0, 0}});
     m_runB = add("rodos", {{1, 0}, {2, 1}, {0, 1}, {0, 1}, {0, 0}});
+    // A's validation pairs, all of domain a: margins 1, 1, -1 (B has none).
+    w.addValidationExamples({{m_runA, "v1", "a", 1, 0, "", true, ""},
+                             {m_runA, "v2", "a", 2, 1, "", true, ""},
+                             {m_runA, "v3", "a", 0, 1, "", false, ""}});
   }
 
  private Q_SLOTS:
@@ -455,6 +460,21 @@ class TestReport : public QObject {
     const double s1 = 1 / (1 + std::exp(-1.0));
     QVERIFY(std::abs(a.calibration.at("a").ece - (s1 - 0.5)) < 1e-12);
     QVERIFY(std::abs(a.calibration.at("a").brier - ((1 - s1) * (1 - s1) + s1 * s1) / 2) < 1e-12);
+    // T fitted on A's validation margins 1, 1, -1: least log loss where sigmoid(1 / T) = 2/3,
+    // T = 1 / ln 2; the test margins 1 and -1 then get p = 2/3 and 1/3: Brier (1/9 + 4/9) / 2,
+    // log loss (ln 3/2 + ln 3) / 2. Domain b has no validation pairs: cross-fit; all pairs use
+    // all validation pairs; B has none: cross-fit.
+    QCOMPARE(a.temperatureSource.at("a"), std::string("validation"));
+    QCOMPARE(a.temperatureSource.at("b"), std::string("cross-fit"));
+    QCOMPARE(a.temperatureSource.at("*"), std::string("validation"));
+    QCOMPARE(a.validationPairs.at("a"), std::int64_t{3});
+    QVERIFY(std::abs(a.calibrationFitted.at("a").temperature - 1 / std::log(2.0)) < 1e-6);
+    QVERIFY(std::abs(a.calibrationFitted.at("a").brier - 5.0 / 18) < 1e-6);
+    QVERIFY(std::abs(a.calibrationFitted.at("a").logLoss - std::log(4.5) / 2) < 1e-6);
+    QVERIFY(std::isnan(a.foldTemperatures.at("a").first));
+    QVERIFY(std::isnan(a.calibrationFitted.at("b").temperature));
+    QVERIFY(!std::isnan(a.foldTemperatures.at("b").first));
+    QCOMPARE(r.runs[1].temperatureSource.at("*"), std::string("cross-fit"));
     // Rewards 0 x5, 1 x3, ln 3, 2.
     QVERIFY(std::abs(a.rewards.at("*").mean - (5 + std::log(3.0)) / 10) < 1e-12);
     QCOMPARE(a.rewards.at("*").median, 0.5);
@@ -472,11 +492,21 @@ class TestReport : public QObject {
       QVERIFY2(md.contains(h), qPrintable(md));
     QVERIFY2(md.contains("| 2 | rodos | 1 | mean over domains | 5 | 0.5000 | 0.5000 | 0.5000 |"),
              qPrintable(md));
+    QVERIFY2(md.contains("| ECE | Brier | log loss | T fitted on | T | ECE @T |"), qPrintable(md));
+    QVERIFY2(md.contains(QString("| 1 | baseline | 1 | a | 2 | %1 | %2 | %3 | 3 validation pairs | "
+                                 "1.443 | ")
+                             .arg(s1 - 0.5, 0, 'f', 4)
+                             .arg(((1 - s1) * (1 - s1) + s1 * s1) / 2, 0, 'f', 4)
+                             .arg(-std::log(s1) / 2 - std::log(1 - s1) / 2, 0, 'f', 4)),
+             qPrintable(md));
+    QVERIFY2(md.contains("| 1 | baseline | 1 | b | 3 |"), qPrintable(md));
+    QVERIFY2(md.contains("| cross-fit | "), qPrintable(md));
     QVERIFY2(md.contains("| 1 | baseline | 1 | all pairs | 5 | 0.6000 | 0.6000 | 0.6667 | "
                          "0.5000 | 3 |"),
              qPrintable(md));
     const QString tex = QString::fromStdString(formatReport(r, "latex"));
     QVERIFY2(tex.contains("% Calibration\n\\begin{tabular}"), qPrintable(tex));
+    QVERIFY2(tex.contains("& 3 validation pairs & 1.443 &"), qPrintable(tex));
     QVERIFY2(tex.contains("2 & rodos & 1 & b & 3 & 0.0000 & 0.0000 & 0.0000 \\\\"),
              qPrintable(tex));
     const QString csv = QString::fromStdString(formatReport(r, "csv"));
@@ -487,6 +517,11 @@ class TestReport : public QObject {
              qPrintable(csv));
     QVERIFY2(csv.contains("exp,rodos,rodos,1,*,accuracy_ci_low,0.5,0," + QString::number(m_runB)),
              qPrintable(csv));
+    QVERIFY2(csv.contains("exp,baseline,baseline,1,a,temperature_validation,1.442695"),
+             qPrintable(csv));
+    QVERIFY2(csv.contains("exp,baseline,baseline,1,a,validation_pairs,3,0,"), qPrintable(csv));
+    QVERIFY2(csv.contains("exp,baseline,baseline,1,b,temperature_fold0,"), qPrintable(csv));
+    QVERIFY2(!csv.contains("exp,baseline,baseline,1,a,temperature_fold0,"), qPrintable(csv));
     const auto j =
         QJsonDocument::fromJson(QByteArray::fromStdString(formatReport(r, "json"))).object();
     const auto runs = j["runs"].toArray();
@@ -494,7 +529,14 @@ class TestReport : public QObject {
     const auto all = runs[0].toObject()["domains"].toObject()["*"].toObject();
     QCOMPARE(all["length_bias"].toObject()["heuristic_accuracy"].toDouble(), 0.6);
     QCOMPARE(all["rewards"].toObject()["median"].toDouble(), 0.5);
-    QVERIFY(all["calibration_fitted"].toObject()["fold_temperatures"].toArray().size() == 2);
+    const auto fitted = all["calibration_fitted"].toObject();
+    QCOMPARE(fitted["temperature_source"].toString(), QString("validation"));
+    QCOMPARE(fitted["validation_pairs"].toInt(), 3);
+    QVERIFY(std::abs(fitted["temperature"].toDouble() - 1 / std::log(2.0)) < 1e-6);
+    const auto fittedB = runs[1].toObject()["domains"].toObject()["*"].toObject()
+                             ["calibration_fitted"].toObject();
+    QCOMPARE(fittedB["temperature_source"].toString(), QString("cross-fit"));
+    QVERIFY(fittedB["fold_temperatures"].toArray().size() == 2);
     QCOMPARE(runs[1].toObject()["domains"].toObject()["*"].toObject()["accuracy_interval"]
                  .toObject()["low"]
                  .toDouble(),
@@ -576,6 +618,31 @@ class TestReport : public QObject {
           pairOf("Focus", "c3", "r5", "3")};
       w.addEvaluation(run, "rb2", "rb2.jsonl", v2,
                       rowsOf(v2, {{2, 1}, {2, 0}, {1, 1}, {1, 0}, {0, 1}}));
+      // Ties (as in tst_evalmetrics): ref:1 {3} vs {1, 2}; tied:1 {4, 3.5} vs {3, 0}; ref:2 {1}
+      // vs {2}; tied:2 {1.5, 1} vs {0}; tied:3 {1, 1} vs {1}; "x9" is no Ties id (unscored).
+      // Math: one prompt, chosen highest.
+      const std::vector<PreferencePair> ties = {
+          pairOf("Ties", "a1", "b1", "ref:1"),   pairOf("Ties", "a1", "b2", "ref:1"),
+          pairOf("Ties", "t1", "u1", "tied:1"),  pairOf("Ties", "t1", "u2", "tied:1"),
+          pairOf("Ties", "t2", "u1", "tied:1"),  pairOf("Ties", "t2", "u2", "tied:1"),
+          pairOf("Ties", "d1", "e1", "ref:2"),   pairOf("Ties", "f1", "g1", "tied:2"),
+          pairOf("Ties", "f2", "g1", "tied:2"),  pairOf("Ties", "h1", "i1", "tied:3"),
+          pairOf("Ties", "h2", "i1", "tied:3"),  pairOf("Ties", "j1", "k1", "x9"),
+          pairOf("Math", "m1", "n1", "m")};
+      w.addEvaluation(run, "rb2ties", "ties.jsonl", ties,
+                      rowsOf(ties, {{3, 1},
+                                    {3, 2},
+                                    {4, 3},
+                                    {4, 0},
+                                    {3.5, 3},
+                                    {3.5, 0},
+                                    {1, 2},
+                                    {1.5, 0},
+                                    {1, 0},
+                                    {1, 1},
+                                    {1, 1},
+                                    {1, 0},
+                                    {2, 1}}));
       try {
         w.addEvaluation(run, "rb1", "again.jsonl", v1, rowsOf(v1, {{1, 0}, {1, 0}, {1, 0}, {1, 0}}));
         QFAIL("no error");
@@ -586,14 +653,14 @@ class TestReport : public QObject {
       }
     }
     auto store = RunStore::open(db, true);
-    QCOMPARE(store->schemaVersion(), 4);
+    QCOMPARE(store->schemaVersion(), kStoreSchemaVersion);
     const auto evals = store->evaluations();
-    QCOMPARE(evals.size(), size_t(2));
-    QCOMPARE(evals[0].pairs, std::int64_t{4});  // the refused third one wrote nothing
+    QCOMPARE(evals.size(), size_t(3));
+    QCOMPARE(evals[0].pairs, std::int64_t{4});  // the refused one wrote nothing
     ReportOptions o;
     o.rewardBench = true;
     const Report r = buildReport(*store, {}, "", o);
-    QCOMPARE(r.evaluations.size(), size_t(2));
+    QCOMPARE(r.evaluations.size(), size_t(3));
     const EvaluationSummary& e1 = r.evaluations[0];
     QVERIFY(e1.rewardBenchV1);
     QCOMPARE(e1.v1.subsets.at("mt-bench-easy"), 0.0);
@@ -608,6 +675,17 @@ class TestReport : public QObject {
     QCOMPARE(e2.bestOfN.at("Focus"), 0.0);
     QCOMPARE(e2.prompts.at("Math"), std::int64_t{2});
     QCOMPARE(e2.bestOfNScore, 0.375);
+    QVERIFY(!e2.hasTies);
+    const EvaluationSummary& e3 = r.evaluations[2];
+    QVERIFY(e3.rewardBenchV2);
+    QVERIFY(e3.hasTies);
+    const double tiesScore = 0.3 * 2 / 3 + 0.3 * 0.5 + 0.2 * 0.5 + 0.01 * std::tanh(-3.0) / 2;
+    QCOMPARE(e3.ties.refPrompts, std::int64_t{2});
+    QCOMPARE(e3.ties.tiedPrompts, std::int64_t{3});
+    QVERIFY(std::abs(e3.bestOfN.at("Ties") - tiesScore) < 1e-15);
+    QCOMPARE(e3.prompts.at("Ties"), std::int64_t{5});
+    QCOMPARE(e3.unscoredGroups, std::int64_t{1});
+    QVERIFY(std::abs(e3.bestOfNScore - (1 + tiesScore) / 2) < 1e-15);
 
     const auto j = QJsonDocument::fromJson(QByteArray::fromStdString(formatReport(r, "json")));
     QVERIFY(j.isArray());
@@ -620,17 +698,35 @@ class TestReport : public QObject {
     QCOMPARE(j1["score"].toDouble(), (100.0 / 128 + 0.5) / 2);
     QCOMPARE(j.array()[1].toObject()["version"].toInt(), 2);
     QCOMPARE(j.array()[1].toObject()["score"].toDouble(), 0.375);
+    const QJsonObject j3 = j.array()[2].toObject();
+    QVERIFY(std::abs(j3["subsets"].toObject()["Ties"].toDouble() - tiesScore) < 1e-12);
+    QCOMPARE(j3["ties"].toObject()["ref_accuracy"].toDouble(), 0.5);
+    QCOMPARE(j3["ties"].toObject()["correctness_preferred"].toDouble(), 0.5);
+    QCOMPARE(j3["ties"].toObject()["paired_prompts"].toInt(), 2);
+    QCOMPARE(j3["unscored_groups"].toInt(), 1);
     const QString md = QString::fromStdString(formatReport(r, "md"));
     QVERIFY2(md.contains("| run | method | evaluation | Chat | Chat Hard | Safety | Reasoning | score |"),
              qPrintable(md));
     QVERIFY2(md.contains("| 1 | baseline | rb1 | 0.7812 | - | - | 0.5000 | 0.6406 |"), qPrintable(md));
-    QVERIFY2(md.contains("| 1 | baseline | rb2 | 0.0000 | 0.7500 | 0.3750 |"), qPrintable(md));
+    QVERIFY2(md.contains("| run | method | evaluation | Focus | Math | Ties | score |"),
+             qPrintable(md));
+    QVERIFY2(md.contains("| 1 | baseline | rb2 | 0.0000 | 0.7500 | - | 0.3750 |"), qPrintable(md));
+    QVERIFY2(md.contains("| 1 | baseline | rb2ties | - | 1.0000 | 0.4450 | 0.7225 |"),
+             qPrintable(md));
+    QVERIFY2(md.contains("### RewardBench 2 Ties"), qPrintable(md));
+    QVERIFY2(md.contains(
+                 "| 1 | baseline | rb2ties | 2 | 3 | 2 | 0.5000 | 0.6667 | 0.5000 | 0.0000 | "
+                 "-0.4975 | 0.4450 |"),
+             qPrintable(md));
     const QString tex = QString::fromStdString(formatReport(r, "latex"));
     QVERIFY2(tex.contains("1 & baseline & rb1 & 0.7812 & - & - & 0.5000 & 0.6406 \\\\"),
              qPrintable(tex));
     const QString csv = QString::fromStdString(formatReport(r, "csv"));
     QVERIFY2(csv.contains("1,rb1,baseline,1,1,section:Chat,0.78125\n"), qPrintable(csv));
     QVERIFY2(csv.contains("1,rb2,baseline,1,2,score,0.375\n"), qPrintable(csv));
+    QVERIFY2(csv.contains("1,rb2ties,baseline,1,2,ties:tied_accuracy,0.6666666667\n"),
+             qPrintable(csv));
+    QVERIFY2(tex.contains("1 & baseline & rb2ties & 2 & 3 & 2 & 0.5000 & 0.6667"), qPrintable(tex));
     // The plain report lists the evaluations after the table.
     const QString plain = QString::fromStdString(formatReport(buildReport(*store), "md"));
     QVERIFY2(plain.contains("| 1 | baseline | 1 | rb1 | 4 |"), qPrintable(plain));

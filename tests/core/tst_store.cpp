@@ -376,6 +376,44 @@ class TestStore : public QObject {
     checkDomainName("math", "pairs.jsonl:3");
   }
 
+  // Schema 5: validation pairs' rewards, apart from the test pairs' examples; a store of version
+  // 4 reads as having none (unchanged) and gets the table on the next write.
+  void validationExamplesAndSchemaFour() {
+    const std::string db = path("v4.db");
+    std::int64_t id = 0;
+    {
+      RunWriter w(db);
+      id = w.createRun("exp", "baseline", "baseline", 1, "{}");
+      w.addExamples({{id, "t1", "a", 1, 0, "", true, "{}"}});
+      w.addValidationExamples({{id, "v2", "b", 0, 2, "b", false, ""},
+                               {id, "v1", "a", 3, 1, "", true, ""}});
+      w.setStatus(id, RunStatus::Finished);
+    }
+    {
+      auto store = RunStore::open(db, true);
+      const auto v = store->validationPairs({id});
+      QCOMPARE(v.at(id).size(), size_t(2));
+      QCOMPARE(QString::fromStdString(v.at(id)[0].id), QStringLiteral("v1"));  // by pair id
+      QCOMPARE(v.at(id)[0].rewardChosen - v.at(id)[0].rewardRejected, 2.0);
+      QVERIFY(v.at(id)[0].correct);
+      QCOMPARE(QString::fromStdString(v.at(id)[1].domain), QStringLiteral("b"));
+      QVERIFY(!v.at(id)[1].correct);
+      // The test pairs are only the examples.
+      QCOMPARE(store->scoredPairs({id}).at(id).size(), size_t(1));
+      QVERIFY(store->validationPairs({id + 1}).empty());
+    }
+    rawSql(db, "DROP TABLE validation_examples; PRAGMA user_version=4");
+    const QByteArray before = sha256(db);
+    {
+      auto store = RunStore::open(db, true);
+      QCOMPARE(store->schemaVersion(), 4);
+      QVERIFY(store->validationPairs({id}).empty());
+    }
+    QCOMPARE(sha256(db), before);
+    QCOMPARE(RunStore::open(db)->schemaVersion(), kStoreSchemaVersion);
+    QCOMPARE(rawSql(db, "SELECT count(*) FROM validation_examples"), QStringLiteral("0"));
+  }
+
   void schemaVersionOneIsReadAsIsAndMigratedOnWrite() {
     const std::string db = path("v1.db");
     std::int64_t id = 0;
@@ -389,7 +427,8 @@ class TestStore : public QObject {
     rawSql(db,
            "INSERT INTO results SELECT run_id, '*', metric, value FROM run_results; "
            "DROP TABLE run_results; ALTER TABLE runs DROP COLUMN uuid; DROP TABLE "
-           "evaluation_examples; DROP TABLE evaluations; PRAGMA user_version=1; "
+           "evaluation_examples; DROP TABLE evaluations; DROP TABLE validation_examples; "
+           "PRAGMA user_version=1; "
            "PRAGMA application_id=0");
     const QByteArray before = sha256(db);
     {
@@ -409,6 +448,7 @@ class TestStore : public QObject {
     QCOMPARE(rawSql(db, "SELECT count(*) FROM results WHERE domain='*'"), QStringLiteral("0"));
     QCOMPARE(rawSql(db, "SELECT value FROM run_results"), QStringLiteral("0.5"));
     QCOMPARE(rawSql(db, "SELECT count(*) FROM evaluations"), QStringLiteral("0"));  // schema 4
+    QCOMPARE(rawSql(db, "SELECT count(*) FROM validation_examples"), QStringLiteral("0"));  // 5
     QCOMPARE(rawSql(db, "PRAGMA application_id").toLongLong(),
              static_cast<qint64>(kStoreApplicationId));
   }

@@ -173,7 +173,7 @@ void ImportContext::commit(PreferencePair& pair) {
     notUsed("chosen and rejected are identical");
     return;
   }
-  pair.id = makePairId(pair.domain, pair.prompt, pair.chosen, pair.rejected);
+  pair.id = makePairId(pair.domain, pair.prompt, pair.chosen, pair.rejected, pair.group);
   if (!m_seenIds.insert(pair.id).second) {
     m_summary.duplicates++;
     return;
