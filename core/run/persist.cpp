@@ -516,8 +516,10 @@ std::unique_ptr<LoadedSystem> loadRunSystem(const std::string& dbPath, const Run
   auto loaded = loadSystem(dir);
   // A store recreated under the same name numbers its runs from 1 again: the folder of an
   // earlier run with this id must not be served for it.
+  // The UUID is the identity; the entry name is compared only for folders saved before runs had
+  // one (an extended run's name is its origin's plus the domain, its folder keeps the origin's).
   const bool sameRun = loaded->runUuid == run.uuid && loaded->method.method == run.method &&
-                       loaded->method.name == run.methodName;
+                       (!run.uuid.empty() || loaded->method.name == run.methodName);
   if (!sameRun)
     throw InputError(dir + ": saved by another run than run " + id + " of " + dbPath +
                      " (run UUID " + (loaded->runUuid.empty() ? "none" : loaded->runUuid) +

@@ -604,6 +604,14 @@ class TestPersist : public QObject {
     RunControl control;
     const ExtendOutcome ext = extendRun((moved / "p.db").string(), m_runs[1], added, sink, control);
     QVERIFY2(ext.status == RunStatus::Finished, ext.error.c_str());
+    // The extended run's own saved system is its own (it was refused as "saved by another run",
+    // its entry name being the original's plus the domain).
+    {
+      const std::string db = (moved / "p.db").string();
+      const auto info = RunStore::open(db, true)->run(ext.runId);
+      QVERIFY(info && info->methodName.find('+') != std::string::npos);
+      QVERIFY(loadRunSystem(db, *info) != nullptr);
+    }
     // Recomputed on the extended data: every training pair, the new domain's included (the
     // tiny router may send none of them to the new expert, so the domains are not checked).
     const json n = readJson(runDir(moved / "p.db", ext.runId) / "normalization.json");
