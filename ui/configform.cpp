@@ -833,6 +833,15 @@ std::optional<core::ExperimentConfig> ConfigForm::validate() {
   }
 }
 
+std::optional<core::ExperimentConfig> ConfigForm::parsed() const {
+  try {
+    return core::parseExperimentConfig(toJson().dump(2), m_fileLabel.toStdString(),
+                                       m_baseDir.toStdString());
+  } catch (const core::InputError&) {
+    return std::nullopt;
+  }
+}
+
 std::vector<std::pair<std::string, QWidget*>> ConfigForm::pathWidgets() const {
   std::vector<std::pair<std::string, QWidget*>> out = {
       {"$.data", m_dataSection}, {"$.data.split", m_splitRow}, {"$.methods", m_methodSection}};

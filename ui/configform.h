@@ -38,6 +38,8 @@ class ConfigForm : public QWidget {
   // Parses toJson() with the core's parser: the config, or nullopt with the error shown at its
   // field (errorMessage / errorWidget tell which).
   std::optional<core::ExperimentConfig> validate();
+  // The same parse without showing anything: nullopt when the form does not hold a valid config.
+  std::optional<core::ExperimentConfig> parsed() const;
   const QString& errorMessage() const { return m_error; }
   QWidget* errorWidget() const { return m_errorWidget.data(); }
   // The field or row that a JSON path in an error message points at ("$.training.lr").

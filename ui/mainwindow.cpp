@@ -295,7 +295,7 @@ bool MainWindow::resumeRun(std::int64_t runId, const QString& experimentFile) {
   try {
     if (!experimentFile.isEmpty()) {
       config = core::loadExperimentConfig(experimentFile.toStdString());
-    } else if (auto form = m_configure->form()->validate();
+    } else if (auto form = m_configure->form()->parsed();  // shows nothing in the form
                form && core::experimentConfigToJson(*form) == run->configJson) {
       config = std::move(form);
     }

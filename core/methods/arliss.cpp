@@ -27,17 +27,43 @@ class Arliss : public RewardSystem {
     m_router.head->to(ctx.device);
   }
 
-  void train(RunReporter& reporter) override {
-    for (size_t d = 0; d < m_rewards.size(); ++d) trainAdapter(d, reporter);
-    trainRouter(reporter);
+  TrainingPlan plan() const override { return planFor(m_ctx); }
+  static TrainingPlan planFor(const MethodContext& ctx) {
+    return perDomainWithRouterPlan(ctx, "adapter");
+  }
+  TrainingPlan extensionPlan() const override {
+    return lastDomainWithRouterPlan(m_ctx, "adapter");
+  }
+
+  ComponentJob job(const PlannedComponent& c) override {
+    const auto& lora = m_ctx.config.lora;
+    auto train = [this] { m_encoder->train(); };
+    auto eval = [this] { m_encoder->eval(); };
+    if (c.domain < 0) {
+      ComponentJob job =
+          routerJob(m_ctx, c, m_router.trainable(), train, eval,
+                    [this](const Batch& b) { return routerLogits(b); }, &m_router.trainSeconds);
+      job.prepare = [this, &lora] { nn::activateAdapter(*m_encoder, lora, kRouter); };
+      return job;
+    }
+    const auto d = static_cast<size_t>(c.domain);
+    Adapter* a = &m_rewards.at(d);
+    ComponentJob job = pairwiseJob(
+        m_ctx, c, a->trainable(), train, eval,
+        [this, a](const Batch& b) {
+          return a->head->forward(m_encoder->pooled(b.ids, b.mask, b.types)).squeeze(-1);
+        },
+        &a->trainSeconds);
+    job.prepare = [this, &lora, d] { nn::activateAdapter(*m_encoder, lora, m_rewardNames[d]); };
+    return job;
   }
 
   bool canAddDomain() const override { return true; }
 
+ protected:
   // A new adapter and head for the new domain; the router adapter and head start afresh.
-  void addDomain(RunReporter& reporter) override {
+  void addDomain() override {
     addRewardAdapter(m_ctx.data.domains.back());
-    trainAdapter(m_rewards.size() - 1, reporter);
     {
       torch::NoGradGuard ng;
       for (auto& l : m_encoder->loraLayers(m_ctx.config.lora.targets))
@@ -46,8 +72,9 @@ class Arliss : public RewardSystem {
     m_router.head =
         torch::nn::Linear(m_encoder->hidden(), static_cast<int64_t>(m_ctx.data.domains.size()));
     m_router.head->to(m_ctx.device);
-    trainRouter(reporter);
   }
+
+ public:
 
   std::vector<PairScore> scorePairs(const EncodedData& data,
                                     const std::vector<size_t>& idx) override {
@@ -117,28 +144,6 @@ class Arliss : public RewardSystem {
     m_rewards.push_back(std::move(a));
   }
 
-  void trainAdapter(size_t d, RunReporter& reporter) {
-    const auto& data = m_ctx.data;
-    Adapter& a = m_rewards[d];
-    nn::activateAdapter(*m_encoder, m_ctx.config.lora, m_rewardNames[d]);
-    a.trainSeconds = trainPairwise(
-        m_ctx, "adapter:" + data.domains[d], ofDomain(data, data.train, static_cast<int>(d)),
-        ofDomain(data, data.validation, static_cast<int>(d)), a.trainable(),
-        [&] { m_encoder->train(); }, [&] { m_encoder->eval(); },
-        [&](const Batch& b) {
-          return a.head->forward(m_encoder->pooled(b.ids, b.mask, b.types)).squeeze(-1);
-        },
-        reporter);
-  }
-
-  void trainRouter(RunReporter& reporter) {
-    nn::activateAdapter(*m_encoder, m_ctx.config.lora, kRouter);
-    m_router.trainSeconds = rr::core::trainRouter(
-        m_ctx, "router", m_ctx.data.train, m_ctx.data.validation, m_router.trainable(),
-        [&] { m_encoder->train(); }, [&] { m_encoder->eval(); },
-        [&](const Batch& b) { return routerLogits(b); }, reporter);
-  }
-
   torch::Tensor routerLogits(const Batch& b) {
     return m_router.head->forward(m_encoder->pooled(b.ids, b.mask, b.types));
   }
@@ -197,7 +202,7 @@ class Arliss : public RewardSystem {
 
 MethodEntry arlissEntry() {
   return {[](const MethodContext& c) { return std::make_unique<Arliss>(c); },
-          perDomainWithRouterSteps};
+          Arliss::planFor};
 }
 
 }  // namespace rr::core

@@ -21,11 +21,17 @@ class SingleRewardModel : public RewardSystem {
     for (auto& p : m_model.head->parameters()) m_trainable.push_back(p);
   }
 
-  void train(RunReporter& reporter) override {
-    m_trainSeconds = trainPairwise(
-        m_ctx, component(), m_ctx.data.train, m_ctx.data.validation, m_trainable,
-        [&] { m_model.encoder->train(); }, [&] { m_model.encoder->eval(); },
-        [&](const Batch& b) { return rewards(b); }, reporter);
+  TrainingPlan plan() const override { return planFor(m_ctx, m_lora); }
+
+  ComponentJob job(const PlannedComponent& c) override {
+    return pairwiseJob(
+        m_ctx, c, m_trainable, [this] { m_model.encoder->train(); },
+        [this] { m_model.encoder->eval(); }, [this](const Batch& b) { return rewards(b); },
+        &m_trainSeconds);
+  }
+
+  static TrainingPlan planFor(const MethodContext& ctx, bool lora) {
+    return {pairwiseComponent(ctx, componentName(lora), ctx.data.train, ctx.data.validation)};
   }
 
   std::vector<PairScore> scorePairs(const EncodedData& data,
@@ -52,7 +58,8 @@ class SingleRewardModel : public RewardSystem {
   }
 
  private:
-  std::string component() const { return m_lora ? "base-lora" : "model"; }
+  static std::string componentName(bool lora) { return lora ? "base-lora" : "model"; }
+  std::string component() const { return componentName(m_lora); }
   torch::Tensor rewards(const Batch& b) { return m_model.forward(b).squeeze(-1); }
 
   const MethodContext& m_ctx;
@@ -64,7 +71,7 @@ class SingleRewardModel : public RewardSystem {
 
 MethodEntry entry(bool lora) {
   return {[lora](const MethodContext& c) { return std::make_unique<SingleRewardModel>(c, lora); },
-          [](const MethodContext& c) { return pairwiseSteps(c, c.data.train.size()); }};
+          [lora](const MethodContext& c) { return SingleRewardModel::planFor(c, lora); }};
 }
 
 }  // namespace

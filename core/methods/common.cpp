@@ -77,32 +77,65 @@ int routerEpochs(const MethodContext& ctx) {
 
 }  // namespace
 
-int64_t pairwiseSteps(const MethodContext& ctx, size_t items) {
-  return loopSteps(loopOptionsFor(ctx, "", items));
+PlannedComponent pairwiseComponent(const MethodContext& ctx, const std::string& name,
+                                   std::vector<size_t> items, std::vector<size_t> validation) {
+  PlannedComponent c;
+  c.name = name;
+  c.loop = loopOptionsFor(ctx, name, items.size());
+  c.items = std::move(items);
+  c.validation = std::move(validation);
+  c.group = name;
+  return c;
 }
 
-int64_t routerSteps(const MethodContext& ctx, size_t items) {
-  return loopSteps(loopOptionsFor(ctx, "", items, routerEpochs(ctx)));
+PlannedComponent routerComponent(const MethodContext& ctx, const std::string& name,
+                                 std::vector<size_t> items, std::vector<size_t> validation) {
+  PlannedComponent c = pairwiseComponent(ctx, name, std::move(items), std::move(validation));
+  c.loop = loopOptionsFor(ctx, name, c.items.size(), routerEpochs(ctx));
+  return c;
 }
 
-int64_t perDomainWithRouterSteps(const MethodContext& c) {
-  int64_t steps = routerSteps(c, c.data.train.size());
-  for (size_t d = 0; d < c.data.domains.size(); ++d)
-    steps += pairwiseSteps(c, ofDomain(c.data, c.data.train, static_cast<int>(d)).size());
-  return steps;
+namespace {
+
+PlannedComponent domainComponent(const MethodContext& ctx, const std::string& prefix, int d) {
+  const auto& data = ctx.data;
+  PlannedComponent c =
+      pairwiseComponent(ctx, prefix + ":" + data.domains[static_cast<size_t>(d)],
+                        ofDomain(data, data.train, d), ofDomain(data, data.validation, d));
+  c.domain = d;
+  return c;
 }
 
-double trainPairwise(const MethodContext& ctx, const std::string& component,
-                     const std::vector<size_t>& items, const std::vector<size_t>& val,
-                     std::vector<torch::Tensor> params, const std::function<void()>& train,
-                     const std::function<void()>& eval, const RewardFn& rewards,
-                     RunReporter& reporter, PairBatchFn batcher) {
+}  // namespace
+
+TrainingPlan perDomainWithRouterPlan(const MethodContext& ctx, const std::string& prefix) {
+  TrainingPlan plan;
+  for (size_t d = 0; d < ctx.data.domains.size(); ++d)
+    plan.push_back(domainComponent(ctx, prefix, static_cast<int>(d)));
+  plan.push_back(routerComponent(ctx, "router", ctx.data.train, ctx.data.validation));
+  return plan;
+}
+
+TrainingPlan lastDomainWithRouterPlan(const MethodContext& ctx, const std::string& prefix) {
+  return {domainComponent(ctx, prefix, static_cast<int>(ctx.data.domains.size()) - 1),
+          routerComponent(ctx, "router", ctx.data.train, ctx.data.validation)};
+}
+
+ComponentJob pairwiseJob(const MethodContext& ctx, const PlannedComponent& c,
+                         std::vector<torch::Tensor> params, std::function<void()> train,
+                         std::function<void()> eval, RewardFn rewards, double* seconds,
+                         PairBatchFn batcher) {
   // A batcher of its own may order a pair's responses by something else than the preference
   // (DMoERM's capability experts): the data's margins then do not apply.
   const bool preferenceOrder = !batcher;
   if (!batcher)
-    batcher = [&](const std::vector<size_t>& idx) { return pairBatch(ctx.data, idx, ctx.device); };
-  auto step = [&](const std::vector<size_t>& batch) {
+    batcher = [&ctx](const std::vector<size_t>& idx) {
+      return pairBatch(ctx.data, idx, ctx.device);
+    };
+  ComponentJob job;
+  job.params = std::move(params);
+  job.seconds = seconds;
+  job.step = [&ctx, train, rewards, batcher, preferenceOrder](const std::vector<size_t>& batch) {
     train();
     return StepResult{pairwiseLoss(rewards(batcher(batch)),
                                    preferenceOrder ? pairMargins(ctx.data, batch)
@@ -110,47 +143,46 @@ double trainPairwise(const MethodContext& ctx, const std::string& component,
                                    pairLossOptions(ctx.config.training)),
                       {}};
   };
-  auto validate = [&]() -> std::map<std::string, double> {
-    if (val.empty()) return {};
-    eval();
-    torch::NoGradGuard ng;
-    double correct = 0;
-    for (const auto& s : scoreChunked(val, [&](const std::vector<size_t>& part) {
-           return toPairScores(rewards(batcher(part)));
-         }))
-      correct += s.chosen > s.rejected ? 1 : 0;
-    return {{"val_accuracy", correct / static_cast<double>(val.size())}};
-  };
-  return runLoop(loopOptionsFor(ctx, component, items.size()), items, std::move(params), step,
-                 validate, reporter);
+  if (!c.validation.empty())
+    job.eval = [val = c.validation, eval, rewards, batcher]() -> std::map<std::string, double> {
+      eval();
+      torch::NoGradGuard ng;
+      double correct = 0;
+      for (const auto& s : scoreChunked(val, [&](const std::vector<size_t>& part) {
+             return toPairScores(rewards(batcher(part)));
+           }))
+        correct += s.chosen > s.rejected ? 1 : 0;
+      return {{"val_accuracy", correct / static_cast<double>(val.size())}};
+    };
+  return job;
 }
 
-double trainRouter(const MethodContext& ctx, const std::string& component,
-                   const std::vector<size_t>& items, const std::vector<size_t>& val,
-                   std::vector<torch::Tensor> params, const std::function<void()>& train,
-                   const std::function<void()>& eval, const LogitFn& logits,
-                   RunReporter& reporter) {
-  auto labels = [&](const std::vector<size_t>& batch) {
+ComponentJob routerJob(const MethodContext& ctx, const PlannedComponent& c,
+                       std::vector<torch::Tensor> params, std::function<void()> train,
+                       std::function<void()> eval, LogitFn logits, double* seconds) {
+  auto labels = [&ctx](const std::vector<size_t>& batch) {
     std::vector<int64_t> y;
     for (size_t i : batch) y.push_back(ctx.data.encoded[i].domain);
     return torch::tensor(y, torch::kLong).to(ctx.device);
   };
-  auto step = [&](const std::vector<size_t>& batch) {
+  ComponentJob job;
+  job.params = std::move(params);
+  job.seconds = seconds;
+  job.step = [&ctx, train, logits, labels](const std::vector<size_t>& batch) {
     train();
     torch::Tensor l = logits(promptBatch(ctx.data, batch, ctx.device));
     return StepResult{torch::nn::functional::cross_entropy(l, labels(batch)), {}};
   };
-  auto validate = [&]() -> std::map<std::string, double> {
-    if (val.empty()) return {};
-    eval();
-    const auto routes = routePrompts(ctx, ctx.data, val, logits);
-    double right = 0;
-    for (size_t k = 0; k < val.size(); ++k)
-      right += routes[k] == ctx.data.encoded[val[k]].domain ? 1 : 0;
-    return {{"val_router_accuracy", right / static_cast<double>(val.size())}};
-  };
-  LoopOptions o = loopOptionsFor(ctx, component, items.size(), routerEpochs(ctx));
-  return runLoop(o, items, std::move(params), step, validate, reporter);
+  if (!c.validation.empty())
+    job.eval = [&ctx, val = c.validation, eval, logits]() -> std::map<std::string, double> {
+      eval();
+      const auto routes = routePrompts(ctx, ctx.data, val, logits);
+      double right = 0;
+      for (size_t k = 0; k < val.size(); ++k)
+        right += routes[k] == ctx.data.encoded[val[k]].domain ? 1 : 0;
+      return {{"val_router_accuracy", right / static_cast<double>(val.size())}};
+    };
+  return job;
 }
 
 namespace {

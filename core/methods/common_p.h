@@ -1,6 +1,6 @@
 #pragma once
 // Building blocks shared by the methods: encoders initialised from the experiment's pre-trained
-// weights, Bradley-Terry and router training through runLoop, chunked no-grad scoring.
+// weights, the plans and jobs of Bradley-Terry and router components, chunked no-grad scoring.
 #include <functional>
 
 #include "methods/method.h"
@@ -50,24 +50,30 @@ using LogitFn = std::function<torch::Tensor(const Batch& prompts)>;
 // Builds the [2n]-row batch of preferred-first rows for pairs; pairBatch by default.
 using PairBatchFn = std::function<Batch(const std::vector<size_t>& idx)>;
 
-// Trains `params` with the Bradley-Terry loss on the pairs `items`; validation accuracy on `val`
-// (same component) every eval_every steps. `train` switches the modules to training mode.
-double trainPairwise(const MethodContext& ctx, const std::string& component,
-                     const std::vector<size_t>& items, const std::vector<size_t>& val,
-                     std::vector<torch::Tensor> params, const std::function<void()>& train,
-                     const std::function<void()>& eval, const RewardFn& rewards,
-                     RunReporter& reporter, PairBatchFn batcher = nullptr);
-int64_t pairwiseSteps(const MethodContext& ctx, size_t items);
+// A component trained with the Bradley-Terry loss on the pairs `items` (validation accuracy on
+// `validation` every eval_every steps), and one trained as a domain classifier on the prompts of
+// `items` (label = the pair's domain; router_epochs where the method has it).
+PlannedComponent pairwiseComponent(const MethodContext& ctx, const std::string& name,
+                                   std::vector<size_t> items, std::vector<size_t> validation);
+PlannedComponent routerComponent(const MethodContext& ctx, const std::string& name,
+                                 std::vector<size_t> items, std::vector<size_t> validation);
+// Per domain d a pairwise component "<prefix>:<domain>" on that domain's pairs (group = its
+// name), then a router "router" on all prompts: RODOS's and ARLISS's plan.
+TrainingPlan perDomainWithRouterPlan(const MethodContext& ctx, const std::string& prefix);
+// The last domain's component and the router: the plan of extending by that domain.
+TrainingPlan lastDomainWithRouterPlan(const MethodContext& ctx, const std::string& prefix);
 
-// Trains a domain classifier on the prompts of `items` (label = the pair's domain) with
-// cross-entropy; logs val_router_accuracy on `val`.
-double trainRouter(const MethodContext& ctx, const std::string& component,
-                   const std::vector<size_t>& items, const std::vector<size_t>& val,
-                   std::vector<torch::Tensor> params, const std::function<void()>& train,
-                   const std::function<void()>& eval, const LogitFn& logits, RunReporter& reporter);
-int64_t routerSteps(const MethodContext& ctx, size_t items);
-// One pairwise component per domain on that domain's pairs, plus a router on all prompts.
-int64_t perDomainWithRouterSteps(const MethodContext& ctx);
+// The job of a pairwise component: `train` / `eval` switch the modules' modes, `rewards` gives
+// [2n] rewards (chosen rows first) for a batch built by `batcher` (pairBatch by default).
+ComponentJob pairwiseJob(const MethodContext& ctx, const PlannedComponent& c,
+                         std::vector<torch::Tensor> params, std::function<void()> train,
+                         std::function<void()> eval, RewardFn rewards, double* seconds,
+                         PairBatchFn batcher = nullptr);
+// The job of a router component: cross-entropy on the prompts' domains; logs
+// val_router_accuracy.
+ComponentJob routerJob(const MethodContext& ctx, const PlannedComponent& c,
+                       std::vector<torch::Tensor> params, std::function<void()> train,
+                       std::function<void()> eval, LogitFn logits, double* seconds);
 
 // Routes the prompts of idx (no grad): the argmax domain index per pair.
 std::vector<int64_t> routePrompts(const MethodContext& ctx, const EncodedData& data,

@@ -99,63 +99,95 @@ class Dmoerm : public RewardSystem {
     }
   }
 
-  void train(RunReporter& reporter) override {
-    const auto& data = m_ctx.data;
-    const auto& lora = m_ctx.config.lora;
-    for (size_t c = 0; c < m_categories.size(); ++c) {
-      Category& cat = m_categories[c];
-      const std::string name = data.domains[c];
-      auto& enc = cat.base.encoder;
+  TrainingPlan plan() const override { return planFor(m_ctx); }
+
+  // Per category its base, its experts and its aggregator, in this order on one process (each
+  // starts from what the one before trained); the router last.
+  static TrainingPlan planFor(const MethodContext& ctx) {
+    TrainingPlan plan;
+    for (size_t c = 0; c < ctx.data.domains.size(); ++c) {
+      const CategoryPlan p = planCategory(ctx, static_cast<int>(c));
+      const std::string name = ctx.data.domains[c];
+      auto add = [&](PlannedComponent pc, int part) {
+        pc.group = "category:" + name;
+        pc.domain = static_cast<int>(c);
+        pc.part = part;
+        plan.push_back(std::move(pc));
+      };
       // Phase 1: the base reward model on the category's human preferences.
-      nn::deactivateAdapters(*enc);
-      std::vector<torch::Tensor> baseParams;
-      for (auto& p : enc->named_parameters())
-        if (p.key().find("lora_") == std::string::npos) baseParams.push_back(p.value());
-      for (auto& p : cat.base.head->parameters()) baseParams.push_back(p);
-      cat.base.trainSeconds = trainPairwise(
-          m_ctx, "base:" + name, cat.plan.phase1, cat.plan.validation, baseParams,
-          [&] { enc->train(); }, [&] { enc->eval(); },
-          [&](const Batch& b) { return cat.base.forward(b).squeeze(-1); }, reporter);
+      add(pairwiseComponent(ctx, "base:" + name, p.phase1, p.validation), -1);
       // Phase 2: one LoRA expert per capability on the frozen base.
-      for (auto& p : baseParams) p.set_requires_grad(false);
-      for (size_t k = 0; k < cat.experts.size(); ++k) {
-        Expert& e = cat.experts[k];
-        nn::activateAdapter(*enc, lora, cat.adapterNames[k]);
-        std::vector<torch::Tensor> params = e.params;
-        for (auto& p : e.head->parameters()) params.push_back(p);
-        e.trainSeconds = trainPairwise(
-            m_ctx, "expert:" + name + "/" + e.capability, cat.plan.capabilityPairs[k], {}, params,
-            [&] { enc->train(); }, [&] { enc->eval(); },
-            [&](const Batch& b) {
-              return e.head->forward(enc->pooled(b.ids, b.mask, b.types)).squeeze(-1);
-            },
-            reporter,
-            [&](const std::vector<size_t>& idx) { return capabilityBatch(idx, e.capability); });
-      }
-      nn::deactivateAdapters(*enc);
+      for (size_t k = 0; k < p.capabilities.size(); ++k)
+        add(pairwiseComponent(ctx, "expert:" + name + "/" + p.capabilities[k],
+                              p.capabilityPairs[k], {}),
+            static_cast<int>(k));
       // Phase 3: the aggregator on held-out pairs, experts frozen.
-      if (!cat.aggregator) continue;
-      for (auto& e : cat.experts) {
+      if (!p.capabilities.empty())
+        add(pairwiseComponent(ctx, "aggregator:" + name, p.phase3, p.validation),
+            static_cast<int>(p.capabilities.size()));
+    }
+    plan.push_back(routerComponent(ctx, "router", ctx.data.train, ctx.data.validation));
+    return plan;
+  }
+
+  ComponentJob job(const PlannedComponent& c) override {
+    if (c.domain < 0)
+      return routerJob(
+          m_ctx, c, m_router.parameters(), [this] { m_router.train(true); },
+          [this] { m_router.train(false); },
+          [this](const Batch& b) { return m_router.forward(b); }, &m_router.trainSeconds);
+    Category* cat = &m_categories.at(static_cast<size_t>(c.domain));
+    nn::Encoder* enc = cat->base.encoder.get();
+    auto train = [enc] { enc->train(); };
+    auto eval = [enc] { enc->eval(); };
+    if (c.part < 0) {  // phase 1
+      ComponentJob job = pairwiseJob(
+          m_ctx, c, baseParams(*cat), train, eval,
+          [cat](const Batch& b) { return cat->base.forward(b).squeeze(-1); },
+          &cat->base.trainSeconds);
+      job.prepare = [enc] { nn::deactivateAdapters(*enc); };
+      return job;
+    }
+    const auto k = static_cast<size_t>(c.part);
+    if (k < cat->experts.size()) {  // phase 2
+      Expert* e = &cat->experts[k];
+      std::vector<torch::Tensor> params = e->params;
+      for (auto& p : e->head->parameters()) params.push_back(p);
+      ComponentJob job = pairwiseJob(
+          m_ctx, c, params, train, eval,
+          [e, enc](const Batch& b) {
+            return e->head->forward(enc->pooled(b.ids, b.mask, b.types)).squeeze(-1);
+          },
+          &e->trainSeconds,
+          [this, e](const std::vector<size_t>& idx) { return capabilityBatch(idx, e->capability); });
+      job.prepare = [this, cat, enc, k] {
+        for (auto& p : baseParams(*cat)) p.set_requires_grad(false);
+        nn::activateAdapter(*enc, m_ctx.config.lora, cat->adapterNames[k]);
+      };
+      return job;
+    }
+    // Phase 3.
+    ComponentJob job = pairwiseJob(
+        m_ctx, c, cat->aggregator->parameters(),
+        [cat, enc] {
+          cat->aggregator->train();
+          enc->eval();
+        },
+        [cat, enc] {
+          cat->aggregator->eval();
+          enc->eval();
+        },
+        [this, cat](const Batch& b) { return aggregate(*cat, expertStates(*cat, b)); },
+        &cat->aggregatorSeconds);
+    job.prepare = [cat, enc] {
+      nn::deactivateAdapters(*enc);
+      for (auto& p : baseParams(*cat)) p.set_requires_grad(false);
+      for (auto& e : cat->experts) {
         for (auto& p : e.params) p.set_requires_grad(false);
         for (auto& p : e.head->parameters()) p.set_requires_grad(false);
       }
-      cat.aggregatorSeconds = trainPairwise(
-          m_ctx, "aggregator:" + name, cat.plan.phase3, cat.plan.validation,
-          cat.aggregator->parameters(),
-          [&] {
-            cat.aggregator->train();
-            enc->eval();
-          },
-          [&] {
-            cat.aggregator->eval();
-            enc->eval();
-          },
-          [&](const Batch& b) { return aggregate(cat, expertStates(cat, b)); }, reporter);
-    }
-    m_router.trainSeconds = trainRouter(
-        m_ctx, "router", data.train, data.validation, m_router.parameters(),
-        [&] { m_router.train(true); }, [&] { m_router.train(false); },
-        [&](const Batch& b) { return m_router.forward(b); }, reporter);
+    };
+    return job;
   }
 
   std::vector<PairScore> scorePairs(const EncodedData& data,
@@ -222,6 +254,15 @@ class Dmoerm : public RewardSystem {
   }
 
  private:
+  // The base reward model's own weights: the encoder without the experts' LoRA, and the head.
+  static std::vector<torch::Tensor> baseParams(Category& cat) {
+    std::vector<torch::Tensor> out;
+    for (auto& p : cat.base.encoder->named_parameters())
+      if (p.key().find("lora_") == std::string::npos) out.push_back(p.value());
+    for (auto& p : cat.base.head->parameters()) out.push_back(p);
+    return out;
+  }
+
   static int64_t expertParams(const Category& cat) {
     int64_t n = 0;
     for (const auto& e : cat.experts) n += nn::countParameters(e.params);
@@ -283,21 +324,10 @@ class Dmoerm : public RewardSystem {
   std::vector<Category> m_categories;
 };
 
-int64_t plannedSteps(const MethodContext& c) {
-  int64_t steps = routerSteps(c, c.data.train.size());
-  for (size_t d = 0; d < c.data.domains.size(); ++d) {
-    const CategoryPlan p = planCategory(c, static_cast<int>(d));
-    steps += pairwiseSteps(c, p.phase1.size());
-    for (const auto& idx : p.capabilityPairs) steps += pairwiseSteps(c, idx.size());
-    if (!p.capabilities.empty()) steps += pairwiseSteps(c, p.phase3.size());
-  }
-  return steps;
-}
-
 }  // namespace
 
 MethodEntry dmoermEntry() {
-  return {[](const MethodContext& c) { return std::make_unique<Dmoerm>(c); }, plannedSteps};
+  return {[](const MethodContext& c) { return std::make_unique<Dmoerm>(c); }, Dmoerm::planFor};
 }
 
 }  // namespace rr::core

@@ -20,6 +20,35 @@ std::unique_ptr<RewardSystem> createMethod(const MethodContext& ctx) {
   return it->second.create(ctx);
 }
 
+int64_t plannedSteps(const TrainingPlan& plan) {
+  int64_t steps = 0;
+  for (const auto& c : plan) steps += c.steps();
+  return steps;
+}
+
+void trainPlan(RewardSystem& system, const TrainingPlan& plan, RunReporter& reporter) {
+  for (const PlannedComponent& c : plan) {
+    ComponentJob job = system.job(c);
+    if (job.prepare) job.prepare();
+    torch::manual_seed(c.loop.seed);
+    const double seconds =
+        runLoop(c.loop, c.items, std::move(job.params), job.step, job.eval, reporter);
+    if (job.seconds) *job.seconds = seconds;
+  }
+}
+
+void RewardSystem::train(RunReporter& reporter) {
+  const TrainingPlan p = plan();
+  if (p.empty()) reporter.log(LogLevel::Info, "nothing to train: the system is scored as it is");
+  trainPlan(*this, p, reporter);
+}
+
+void RewardSystem::extendByDomain(RunReporter& reporter) {
+  if (!canAddDomain()) throw std::logic_error("this method cannot be extended by a domain");
+  addDomain();
+  trainPlan(*this, extensionPlan(), reporter);
+}
+
 torch::Device deviceFor(const std::string& name) {
   if (name == "cuda") {
     if (!torch::cuda::is_available())

@@ -1,6 +1,9 @@
 #pragma once
-// The reward-model systems behind one interface (internal; LibTorch). Each method trains its
-// components through runLoop, scores batches with routing detail, and accounts its parameters.
+// The reward-model systems behind one interface (internal; LibTorch). A method describes the
+// components it trains as a plan (name, data, loop options) that is known before any weights
+// exist; a built system binds each planned component to its parameters, step and validation
+// (ComponentJob), and one Trainer per component runs them. Systems score batches with routing
+// detail and account their parameters.
 #include <torch/torch.h>
 
 #include <functional>
@@ -64,10 +67,42 @@ struct SingleModel {
   torch::Tensor headWeight, headBias;
 };
 
+// One component a method trains, known from the context alone: what progress, the ETA, resume
+// and the spreading of components over processes plan with.
+struct PlannedComponent {
+  std::string name;                // "model", "rm:code", "router", "expert:chat/helpfulness", ...
+  LoopOptions loop;                // its loop (component name, examples, epochs, seed)
+  std::vector<size_t> items;       // its training pairs
+  std::vector<size_t> validation;  // pairs its validation passes score ({} = none)
+  // Components of one group are trained in plan order by one process (a later one starts from
+  // an earlier one's weights: DMoERM's base, experts and aggregator of a category); different
+  // groups are independent of each other.
+  std::string group;
+  int domain = -1;  // the domain (RODOS, ARLISS) or category (DMoERM) it belongs to; -1 = none
+  int part = -1;    // which of the domain's parts (DMoERM's expert index); -1 = none
+  int64_t steps() const { return loopSteps(loop); }
+};
+using TrainingPlan = std::vector<PlannedComponent>;
+int64_t plannedSteps(const TrainingPlan& plan);
+
+// What a built system binds to a planned component.
+struct ComponentJob {
+  std::vector<torch::Tensor> params;  // what its optimizer updates
+  StepFn step;
+  EvalFn eval;                     // nullptr = no validation
+  std::function<void()> prepare;   // before it trains (adapter switches, freezing); may be null
+  double* seconds = nullptr;       // where its training seconds are kept
+};
+
 class RewardSystem {
  public:
   virtual ~RewardSystem() = default;
-  virtual void train(RunReporter& reporter) = 0;
+  // The components training() trains, in order.
+  virtual TrainingPlan plan() const = 0;
+  // Binds a component of plan() (or of extensionPlan()) to this system's modules.
+  virtual ComponentJob job(const PlannedComponent& component) = 0;
+  // Trains plan()'s components in order, each through one Trainer.
+  void train(RunReporter& reporter);
   // Scores data.pairs[idx[i]] in eval mode without gradients. `data` may be other data than
   // the system was trained on (new text to score), encoded with the same tokenizer.
   virtual std::vector<PairScore> scorePairs(const EncodedData& data,
@@ -79,26 +114,35 @@ class RewardSystem {
   virtual NamedModules namedModules() = 0;
   // What rebuilding the system needs beyond the config and the domains.
   virtual nlohmann::json structure() const { return nlohmann::json::object(); }
-  // Extension by a domain (RODOS, ARLISS): the context's data now ends with a new domain; train
-  // only that domain's component, then retrain the router. Existing components stay unchanged.
   virtual bool canAddDomain() const { return false; }
+  // Extension by a domain (RODOS, ARLISS): the context's data now ends with a new domain; adds
+  // that domain's component and a fresh router, then trains extensionPlan() — the new domain's
+  // component and the router. Existing components stay unchanged.
+  void extendByDomain(RunReporter& reporter);
+  virtual TrainingPlan extensionPlan() const { return {}; }
   // The single reward models it is made of, when each can serve alone (Baseline, Base-LoRA,
   // RODOS's domain models, ARLISS's adapters, a published reward model); empty otherwise.
   virtual std::vector<SingleModel> singleModels() { return {}; }
   // A tokenizer of its own, when the system reads text with another tokenizer than the
   // experiment's (a published reward model); nullptr otherwise.
   virtual const Tokenizer* ownTokenizer() const { return nullptr; }
-  virtual void addDomain(RunReporter& reporter) {
-    (void)reporter;
-    throw std::logic_error("this method cannot be extended by a domain");
-  }
+
+ protected:
+  // The structural half of extendByDomain: the new domain's modules and a fresh router.
+  virtual void addDomain() { throw std::logic_error("this method cannot be extended by a domain"); }
 };
+
+// Trains the plan's components in order, each through one Trainer: the component's torch
+// generator is seeded from its own loop seed first, so a component's weights do not depend on
+// which components were trained before it (nor on which process trains it).
+void trainPlan(RewardSystem& system, const TrainingPlan& plan, RunReporter& reporter);
 
 struct MethodEntry {
   std::function<std::unique_ptr<RewardSystem>(const MethodContext&)> create;
-  // Optimizer steps the system's training will take, known before anything is built (for
-  // progress and the experiment's ETA).
-  std::function<int64_t(const MethodContext&)> plannedSteps;
+  // The system's training plan, known before anything is built.
+  std::function<TrainingPlan(const MethodContext&)> plan;
+  // Optimizer steps the system's training will take (for progress and the experiment's ETA).
+  int64_t plannedSteps(const MethodContext& c) const { return rr::core::plannedSteps(plan(c)); }
 };
 // Registered methods by config name ("baseline", "base-lora", ...).
 const std::map<std::string, MethodEntry>& methodRegistry();

@@ -72,11 +72,19 @@ class MoreRewardModel : public RewardSystem {
     for (torch::nn::Module* m : headModules()) m->to(ctx.device);
   }
 
-  void train(RunReporter& reporter) override {
-    std::vector<torch::Tensor> params = m_encoder->parameters();
+  TrainingPlan plan() const override { return planFor(m_ctx); }
+
+  static TrainingPlan planFor(const MethodContext& ctx) {
+    return {pairwiseComponent(ctx, "model", ctx.data.train, ctx.data.validation)};
+  }
+
+  ComponentJob job(const PlannedComponent& c) override {
+    ComponentJob job;
+    job.params = m_encoder->parameters();
     for (torch::nn::Module* m : headModules())
-      for (auto& p : m->parameters()) params.push_back(p);
-    auto step = [&](const std::vector<size_t>& batch) {
+      for (auto& p : m->parameters()) job.params.push_back(p);
+    job.seconds = &m_trainSeconds;
+    job.step = [this](const std::vector<size_t>& batch) {
       setTraining(true);
       Forward f = forward(pairBatch(m_ctx.data, batch, m_ctx.device));
       StepResult r{pairwiseLoss(f.rewards, pairMargins(m_ctx.data, batch),
@@ -89,17 +97,15 @@ class MoreRewardModel : public RewardSystem {
         r.metrics["load/expert" + std::to_string(e)] = load[e].item<double>();
       return r;
     };
-    auto eval = [&] {
-      setTraining(false);
-      std::map<std::string, double> m;
-      double right = 0;
-      const auto scores = scorePairs(m_ctx.data, m_ctx.data.validation);
-      for (const auto& s : scores) right += s.chosen > s.rejected ? 1 : 0;
-      if (!scores.empty()) m["val_accuracy"] = right / static_cast<double>(scores.size());
-      return m;
-    };
-    LoopOptions o = loopOptionsFor(m_ctx, "model", m_ctx.data.train.size());
-    m_trainSeconds = runLoop(o, m_ctx.data.train, params, step, eval, reporter);
+    if (!c.validation.empty())
+      job.eval = [this, val = c.validation] {
+        double right = 0;
+        const auto scores = scorePairs(m_ctx.data, val);
+        for (const auto& s : scores) right += s.chosen > s.rejected ? 1 : 0;
+        return std::map<std::string, double>{
+            {"val_accuracy", right / static_cast<double>(scores.size())}};
+      };
+    return job;
   }
 
   std::vector<PairScore> scorePairs(const EncodedData& data,
@@ -167,7 +173,7 @@ class MoreRewardModel : public RewardSystem {
 
 MethodEntry moreEntry() {
   return {[](const MethodContext& c) { return std::make_unique<MoreRewardModel>(c); },
-          [](const MethodContext& c) { return pairwiseSteps(c, c.data.train.size()); }};
+          MoreRewardModel::planFor};
 }
 
 }  // namespace rr::core

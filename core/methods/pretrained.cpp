@@ -28,8 +28,10 @@ class PretrainedRewardModel : public RewardSystem {
     m_limit = hfInputLimit(ctx.backboneDir, config.maxPositions);
   }
 
-  void train(RunReporter& reporter) override {
-    reporter.log(LogLevel::Info, "pretrained: " + m_ctx.backboneDir + " is scored as it is");
+  // Scored as it is: nothing to train.
+  TrainingPlan plan() const override { return {}; }
+  ComponentJob job(const PlannedComponent& c) override {
+    throw std::logic_error("pretrained: no component '" + c.name + "' to train");
   }
 
   std::vector<PairScore> scorePairs(const EncodedData& data,
@@ -71,7 +73,7 @@ class PretrainedRewardModel : public RewardSystem {
 
 MethodEntry pretrainedEntry() {
   return {[](const MethodContext& c) { return std::make_unique<PretrainedRewardModel>(c); },
-          [](const MethodContext&) -> int64_t { return 0; }};
+          [](const MethodContext&) { return TrainingPlan{}; }};
 }
 
 }  // namespace rr::core

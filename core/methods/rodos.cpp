@@ -15,19 +15,27 @@ class Rodos : public RewardSystem {
     for (int d = 0; d < domains; ++d) m_models.push_back(makeEncoderHead(ctx, 1));
   }
 
-  void train(RunReporter& reporter) override {
-    for (size_t d = 0; d < m_models.size(); ++d) trainModel(d, reporter);
-    trainRouter(reporter);
+  TrainingPlan plan() const override { return planFor(m_ctx); }
+  static TrainingPlan planFor(const MethodContext& ctx) {
+    return perDomainWithRouterPlan(ctx, "rm");
+  }
+  TrainingPlan extensionPlan() const override {
+    return lastDomainWithRouterPlan(m_ctx, "rm");
+  }
+
+  ComponentJob job(const PlannedComponent& c) override {
+    if (c.domain < 0)
+      return routerJob(
+          m_ctx, c, m_router.parameters(), [this] { m_router.train(true); },
+          [this] { m_router.train(false); },
+          [this](const Batch& b) { return m_router.forward(b); }, &m_router.trainSeconds);
+    EncoderHead* m = &m_models.at(static_cast<size_t>(c.domain));
+    return pairwiseJob(
+        m_ctx, c, m->parameters(), [m] { m->train(true); }, [m] { m->train(false); },
+        [m](const Batch& b) { return m->forward(b).squeeze(-1); }, &m->trainSeconds);
   }
 
   bool canAddDomain() const override { return true; }
-
-  void addDomain(RunReporter& reporter) override {
-    m_models.push_back(makeEncoderHead(m_ctx, 1));
-    trainModel(m_models.size() - 1, reporter);
-    m_router = makeEncoderHead(m_ctx, static_cast<int>(m_ctx.data.domains.size()));
-    trainRouter(reporter);
-  }
 
   std::vector<PairScore> scorePairs(const EncodedData& data,
                                     const std::vector<size_t>& idx) override {
@@ -75,24 +83,13 @@ class Rodos : public RewardSystem {
     return n;
   }
 
+ protected:
+  void addDomain() override {
+    m_models.push_back(makeEncoderHead(m_ctx, 1));
+    m_router = makeEncoderHead(m_ctx, static_cast<int>(m_ctx.data.domains.size()));
+  }
+
  private:
-  void trainModel(size_t d, RunReporter& reporter) {
-    const auto& data = m_ctx.data;
-    EncoderHead& m = m_models[d];
-    m.trainSeconds = trainPairwise(
-        m_ctx, "rm:" + data.domains[d], ofDomain(data, data.train, static_cast<int>(d)),
-        ofDomain(data, data.validation, static_cast<int>(d)), m.parameters(),
-        [&] { m.train(true); }, [&] { m.train(false); },
-        [&](const Batch& b) { return m.forward(b).squeeze(-1); }, reporter);
-  }
-
-  void trainRouter(RunReporter& reporter) {
-    m_router.trainSeconds = rr::core::trainRouter(
-        m_ctx, "router", m_ctx.data.train, m_ctx.data.validation, m_router.parameters(),
-        [&] { m_router.train(true); }, [&] { m_router.train(false); },
-        [&](const Batch& b) { return m_router.forward(b); }, reporter);
-  }
-
   const MethodContext& m_ctx;
   EncoderHead m_router;
   std::vector<EncoderHead> m_models;
@@ -102,7 +99,7 @@ class Rodos : public RewardSystem {
 
 MethodEntry rodosEntry() {
   return {[](const MethodContext& c) { return std::make_unique<Rodos>(c); },
-          perDomainWithRouterSteps};
+          Rodos::planFor};
 }
 
 }  // namespace rr::core

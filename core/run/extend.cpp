@@ -7,7 +7,7 @@
 #include "data/dataset.h"
 #include "data/pairsio.h"
 #include "eval/evaluate.h"
-#include "methods/common_p.h"
+#include "methods/method.h"
 #include "nn/hf/hfmodel.h"
 #include "run/experiment.h"
 #include "run/persist.h"
@@ -84,15 +84,12 @@ ExtendOutcome extendRun(const std::string& dbPath, std::int64_t runId, const std
   base.seed = run->seed;
   base.runCount = 1;
   auto extend = [&] {
-    const std::int64_t steps =
-        pairwiseSteps(*loaded->ctx,
-                      ofDomain(data, data.train, static_cast<int>(domains.size() - 1)).size()) +
-        routerSteps(*loaded->ctx, data.train.size());
+    const std::int64_t steps = plannedSteps(loaded->system->extensionPlan());
     RunReporter reporter(recorder.sink(), control, base, steps, 0, steps,
                          std::chrono::steady_clock::now());
     reporter.log(LogLevel::Info, "extending run " + std::to_string(runId) + " by domain " + domain);
     const auto before = loaded->system->components();
-    loaded->system->addDomain(reporter);
+    loaded->system->extendByDomain(reporter);
     control.checkpoint();
     Evaluation ev = evaluate(*loaded->system, data, data.test, newId);
     InferenceTiming timing = timeInference(*loaded->system, data, data.test, 10);

@@ -221,6 +221,70 @@ class TestMethods : public QObject {
     }
   }
 
+  // The plan is what training does: its components, in its order, each under its own name.
+  void trainingFollowsThePlan() {
+    Fixture f(m_dir.path().toStdString());
+    for (const auto& [name, entry] : methodRegistry()) {
+      if (name == "pretrained") continue;
+      MethodConfig method;
+      method.method = method.name = name;
+      for (const auto& m : f.config.methods)
+        if (m.method == name) method = m;
+      MethodContext ctx{f.config, method, 1, f.data, torch::kCPU, ""};
+      auto system = createMethod(ctx);
+      std::vector<std::string> seen;
+      WatchSink sink;
+      sink.onMetric = [&](const MetricRow& p) {
+        if (p.key == "loss" && (seen.empty() || seen.back() != p.component))
+          seen.push_back(p.component);
+      };
+      RunControl control;
+      RunReporter reporter(sink, control, ProgressInfo{}, 1, 0, 1,
+                           std::chrono::steady_clock::now());
+      system->train(reporter);
+      std::vector<std::string> planned;
+      for (const auto& c : entry.plan(ctx))
+        if (c.steps() > 0) planned.push_back(c.name);
+      QVERIFY2(planned.size() > (name == "rodos" || name == "arliss" || name == "dmoerm" ? 2u : 0u),
+               name.c_str());
+      QVERIFY2(seen == planned, name.c_str());
+    }
+  }
+
+  // Groups of a plan are independent: trained in the reverse order, every weight is what the
+  // plan's order gives (each component seeds its own generator) — what spreading the groups over
+  // processes relies on.
+  void groupsTrainInAnyOrder() {
+    Fixture f(m_dir.path().toStdString());
+    for (const std::string name : {"rodos", "arliss", "dmoerm"}) {
+      MethodContext ctx{f.config, f.method(name), 1, f.data, torch::kCPU, ""};
+      WatchSink sink;
+      RunControl control;
+      RunReporter reporter(sink, control, ProgressInfo{}, 1, 0, 1,
+                           std::chrono::steady_clock::now());
+      auto forward = createMethod(ctx);
+      forward->train(reporter);
+      const TrainingPlan plan = forward->plan();
+      std::vector<std::string> groups;
+      for (const auto& c : plan)
+        if (std::find(groups.begin(), groups.end(), c.group) == groups.end())
+          groups.push_back(c.group);
+      QVERIFY2(groups.size() >= 3, name.c_str());
+      TrainingPlan reversed;
+      for (auto g = groups.rbegin(); g != groups.rend(); ++g)
+        for (const auto& c : plan)
+          if (c.group == *g) reversed.push_back(c);
+      auto backward = createMethod(ctx);
+      trainPlan(*backward, reversed, reporter);
+      const auto a = snapshot(*forward), b = snapshot(*backward);
+      for (const auto& [k, v] : a)
+        QVERIFY2(torch::allclose(v, b.at(k), 0, 1e-6), (name + ": " + k).c_str());
+      const auto ca = forward->components(), cb = backward->components();
+      for (size_t i = 0; i < ca.size(); ++i)
+        QVERIFY2((ca[i].trainSeconds > 0) == (cb[i].trainSeconds > 0), ca[i].name.c_str());
+    }
+  }
+
   void dmoermPhasesTouchOnlyTheirOwnParameters() {
     Fixture f(m_dir.path().toStdString());
     MethodContext ctx{f.config, f.method("dmoerm"), 1, f.data, torch::kCPU, ""};

@@ -222,6 +222,23 @@ class TestConfigForm : public QObject {
     QCOMPARE(lr->property("invalid").toBool(), false);
   }
 
+  // What Resume asks of the form (does it hold the run's config?) marks nothing in it.
+  void parsedShowsNoError() {
+    ui::ConfigForm form;
+    const QString dir = QStringLiteral(RR_SOURCE_DIR "/experiments");
+    form.setConfig(core::loadExperimentConfig(RR_SOURCE_DIR "/experiments/smoke.json"),
+                   QStringLiteral("experiments/smoke.json"), dir);
+    QVERIFY(form.parsed().has_value());
+    auto* lr = form.findChild<QLineEdit*>(QStringLiteral("training.lr"));
+    lr->setText(QStringLiteral("-1"));
+    QVERIFY(!form.parsed().has_value());
+    QVERIFY(form.errorMessage().isEmpty());
+    QVERIFY(form.errorWidget() == nullptr);
+    QCOMPARE(lr->property("invalid").toBool(), false);
+    lr->setText(QStringLiteral("0.002"));
+    QCOMPARE(form.parsed()->training.lr, 0.002);
+  }
+
   void errorsInListsPointAtTheirRow() {
     ui::ConfigForm form;
     form.setConfig(core::parseExperimentConfig(R"({"name": "x", "data": {"synthetic": {}},
