@@ -137,6 +137,22 @@ class RewardSystem {
 // which components were trained before it (nor on which process trains it).
 void trainPlan(RewardSystem& system, const TrainingPlan& plan, RunReporter& reporter);
 
+namespace dist {
+class Communicator;
+}
+
+// Which process trains each component of `plan` when its groups are spread over `ranks`
+// processes: groups by planned steps, the largest first (ties: plan order), each to the process
+// with the fewest planned steps so far (ties: the lowest rank). The same on every process.
+std::vector<int> assignGroups(const TrainingPlan& plan, int ranks);
+
+// Component parallelism: every process builds the same system; each trains the groups
+// assignGroups gives it (whole, in plan order), then every component's trained tensors and
+// training seconds go from its process to all others, so each ends with the whole trained
+// system. Progress counts the other processes' steps when they arrive.
+void trainPlanSpread(RewardSystem& system, const TrainingPlan& plan, RunReporter& reporter,
+                     dist::Communicator& comm);
+
 struct MethodEntry {
   std::function<std::unique_ptr<RewardSystem>(const MethodContext&)> create;
   // The system's training plan, known before anything is built.

@@ -285,6 +285,29 @@ class TestMethods : public QObject {
     }
   }
 
+  // Groups go to processes largest first, each to the least loaded; a group stays together.
+  void groupsAreSpreadLargestFirst() {
+    auto component = [](const std::string& group, int64_t steps) {
+      PlannedComponent c;
+      c.name = c.loop.component = group + "/" + std::to_string(steps);
+      c.group = group;
+      c.loop.examples = steps;
+      c.loop.batchSize = 1;
+      c.loop.epochs = 1;
+      return c;
+    };
+    // Steps per group: a 10 (two components 6 + 4), b 3, c 8, d 5, router 2.
+    const TrainingPlan plan = {component("a", 6), component("b", 3), component("a", 4),
+                               component("c", 8), component("d", 5), component("router", 2)};
+    QCOMPARE(plan[0].steps(), int64_t(6));
+    // Largest first: a(10) -> 0; c(8) -> 1; d(5) -> 1 (load 8 < 10); b(3) -> 0 (10 < 13);
+    // router(2) -> 0 (13 = 13: the lowest rank).
+    QCOMPARE(assignGroups(plan, 2), (std::vector<int>{0, 0, 0, 1, 1, 0}));
+    QCOMPARE(assignGroups(plan, 1), (std::vector<int>(6, 0)));
+    // More processes than groups: some train nothing.
+    QCOMPARE(assignGroups(plan, 8), (std::vector<int>{0, 3, 0, 1, 2, 4}));
+  }
+
   void dmoermPhasesTouchOnlyTheirOwnParameters() {
     Fixture f(m_dir.path().toStdString());
     MethodContext ctx{f.config, f.method("dmoerm"), 1, f.data, torch::kCPU, ""};
