@@ -75,7 +75,7 @@ EncoderPlan planEncoder(const ExperimentConfig& config, const EncodedData& data,
   const EncoderShape s = resolveEncoderShape(config.encoder);
   const auto& p = config.pretrain;
   StableHash h;
-  h.add("mlm-v1").add(fileHash(tokenizer.modelPath()));
+  h.add("mlm-v2").add(fileHash(tokenizer.modelPath()));
   for (int v :
        {s.hidden, s.layers, s.heads, s.ffn, config.encoder.maxLen, p.steps, p.batchSize, p.seed})
     h.add(static_cast<std::uint64_t>(v));
@@ -113,7 +113,6 @@ void pretrainEncoder(const ExperimentConfig& config, const EncodedData& data,
   }
   const SpecialIds sp = data.special;
   const int64_t maskId = sp.mask >= 0 ? sp.mask : sp.unk;
-  Rng rng(static_cast<std::uint64_t>(p.seed) * 7919 + 13);
 
   LoopOptions o;
   o.component = "pretrain";
@@ -132,6 +131,13 @@ void pretrainEncoder(const ExperimentConfig& config, const EncodedData& data,
 
   auto step = [&](const std::vector<size_t>& batch) {
     encoder->train();
+    // The masks are drawn from the batch itself (seed and the batch's items in order), not from
+    // a generator running across steps: a pre-training resumed from a checkpoint masks exactly
+    // as the uninterrupted one (the Trainer restores the batch order, not this generator).
+    StableHash bh;
+    bh.add(static_cast<std::uint64_t>(p.seed));
+    for (size_t i : batch) bh.add(static_cast<std::uint64_t>(i));
+    Rng rng(bh.value());
     std::vector<const std::vector<int64_t>*> rows;
     for (size_t i : batch) rows.push_back(&seqs[i]);
     Batch b = makeBatch(rows, sp.pad, torch::kCPU);
@@ -161,9 +167,24 @@ void pretrainEncoder(const ExperimentConfig& config, const EncodedData& data,
     if (!(labels >= 0).any().item<bool>()) loss = logits.sum() * 0;
     return StepResult{loss, {}};
   };
-  runLoop(o, items, params, step, nullptr, reporter);
+  // Checkpointed like a run's components, next to the cache file its key names: an interrupted
+  // pre-training (a kill, a cancel) continues from there the next time any run needs this
+  // encoder; the key already says that the data, tokenizer, shape and settings are the same.
+  const std::string resumeDir = plan.path + ".resume";
+  RunCheckpoints checkpoints(resumeDir, config.training.checkpointEvery, fs::exists(resumeDir));
+  RunCheckpoints* before = reporter.checkpoints();
+  reporter.setCheckpoints(&checkpoints);
+  try {
+    runLoop(o, items, params, step, nullptr, reporter);
+  } catch (...) {
+    reporter.setCheckpoints(before);
+    throw;
+  }
+  reporter.setCheckpoints(before);
   fs::create_directories(fs::path(plan.path).parent_path());
   nn::saveModule(*encoder, plan.path);
+  std::error_code ec;
+  fs::remove_all(resumeDir, ec);
   reporter.log(LogLevel::Info, "pre-trained encoder saved to " + plan.path);
 }
 

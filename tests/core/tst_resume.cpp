@@ -212,6 +212,74 @@ class TestResume : public QObject {
              RunStore::open(whole, true)->components({a.runIds[0]}).size());
   }
 
+  // An interrupted pre-training continues from its checkpoint the next time a run needs the
+  // encoder: the cached encoder is the one an uninterrupted pre-training saves.
+  void interruptedPretrainingContinues() {
+    QTemporaryDir dir;
+    std::string text = configText(R"({"method": "baseline"})", 1);
+    const std::string off = R"("pretrain": {"steps": 0})";
+    text.replace(text.find(off), off.size(), R"("pretrain": {"steps": 14, "batch_size": 8})");
+    const ExperimentConfig config = loadExperimentConfig(writeConfig(dir, "cfg.json", text));
+    const QByteArray cacheBefore = qgetenv("RR_CACHE_DIR");
+    auto encoderIn = [&](const QString& cache) {
+      qputenv("RR_CACHE_DIR", cache.toUtf8());
+      std::string found;
+      for (const auto& e : std::filesystem::directory_iterator(cache.toStdString() + "/encoders"))
+        if (e.path().extension() == ".pt") found = e.path().string();
+      return found;
+    };
+    ExperimentOptions o;
+    o.inferenceRepeats = 1;
+    o.dbPath = dir.path().toStdString() + "/whole.db";
+    qputenv("RR_CACHE_DIR", (dir.path() + "/cache-whole").toUtf8());
+    Quiet quiet;
+    RunControl c1;
+    QCOMPARE(runExperiment(config, o, quiet, c1).finished, 1);
+    const std::string whole = encoderIn(dir.path() + "/cache-whole");
+
+    qputenv("RR_CACHE_DIR", (dir.path() + "/cache-cut").toUtf8());
+    o.dbPath = dir.path().toStdString() + "/cut.db";
+    RunControl c2;
+    StopAt stop(c2, 0, 8);  // in pre-training, after a checkpoint at step 6
+    // Cancelled before any run exists: the experiment itself ends as cancelled.
+    QVERIFY_THROWS_EXCEPTION(Cancelled, runExperiment(config, o, stop, c2));
+    QCOMPARE(QString::fromStdString(stop.stoppedIn), QStringLiteral("pretrain"));
+    QVERIFY(!std::filesystem::exists(dir.path().toStdString() + "/cache-cut/encoders/" +
+                                     std::filesystem::path(whole).filename().string()));
+    // What the continued pre-training says, and its first loss step.
+    struct Watch : MetricSink {
+      std::vector<std::string> logs;
+      std::int64_t firstStep = -1;
+      void metric(const MetricRow& p) override {
+        if (p.component == "pretrain" && p.key == "loss" && firstStep < 0) firstStep = p.step;
+      }
+      void progress(const ProgressInfo&) override {}
+      void log(std::int64_t, LogLevel, const std::string& m) override { logs.push_back(m); }
+    } watch;
+    RunControl c3;
+    QCOMPARE(runExperiment(config, o, watch, c3).finished, 1);
+    QCOMPARE(watch.firstStep, std::int64_t(7));
+    QVERIFY(std::any_of(watch.logs.begin(), watch.logs.end(), [](const std::string& m) {
+      return m.find("pretrain: resumed at step 6 of 14") != std::string::npos;
+    }));
+    const std::string cut = encoderIn(dir.path() + "/cache-cut");
+    QCOMPARE(std::filesystem::path(cut).filename(), std::filesystem::path(whole).filename());
+    QVERIFY(!std::filesystem::exists(cut + ".resume"));
+    torch::serialize::InputArchive a, b;
+    a.load_from(whole);
+    b.load_from(cut);
+    int compared = 0;
+    for (const auto& key : a.keys()) {
+      torch::Tensor x, y;
+      if (!a.try_read(key, x)) continue;
+      QVERIFY2(b.try_read(key, y), key.c_str());
+      QVERIFY2((x - y).abs().max().item<double>() <= 1e-6, key.c_str());
+      ++compared;
+    }
+    QVERIFY(compared > 0);
+    qputenv("RR_CACHE_DIR", cacheBefore);
+  }
+
   // The CLI: kill -9 in the middle of a run, `run --resume`, the same weights and metrics as an
   // uninterrupted run; the killed run reads as interrupted before it is resumed.
   void killNineThenResume() {
