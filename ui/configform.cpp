@@ -211,6 +211,8 @@ ConfigForm::ConfigForm(QWidget* parent) : QWidget(parent) {
   addSection(train, "training");
   auto [preBox, pre] = section(tr("Encoder pre-training (MLM)"));
   addSection(pre, "pretrain");
+  auto [distBox, distributed] = section(tr("Several processes"));
+  addSection(distributed, "distributed");
 
   auto* methodBox = new QGroupBox(tr("Methods"), this);
   m_methodSection = methodBox;
@@ -236,7 +238,7 @@ ConfigForm::ConfigForm(QWidget* parent) : QWidget(parent) {
     left->addWidget(w);
   left->addStretch(1);
   for (QWidget* w : {static_cast<QWidget*>(encBox), static_cast<QWidget*>(loraBox),
-                     static_cast<QWidget*>(trainBox)})
+                     static_cast<QWidget*>(trainBox), static_cast<QWidget*>(distBox)})
     right->addWidget(w);
   right->addStretch(1);
   columns->addLayout(left, 1);

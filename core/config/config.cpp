@@ -405,6 +405,11 @@ ExperimentConfig configFromJson(const json& root, const std::string& fileLabel,
                                      " (got " + std::to_string(c.training.seed) + " with " +
                                      std::to_string(c.training.seeds) + " seeds)");
   }
+  if (const json* d = r.raw("distributed")) {
+    JsonObjectReader dr(*d, "$.distributed", fileLabel);
+    readBoundKeys(dr, "distributed", c);
+    dr.finish();
+  }
   parseMethods(r, c.methods, baseDir);
   r.finish();
   return c;

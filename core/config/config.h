@@ -100,6 +100,11 @@ struct TrainingConfig {
   double centerRewards = 0;
 };
 
+// How a run over several processes shares the work (docs/DISTRIBUTED.md).
+struct DistributedConfig {
+  std::string mode = "auto";  // auto | data | components
+};
+
 // One method to run. `options` holds the method's own keys (validated by the method's schema).
 struct MethodConfig {
   std::string method;  // baseline | base-lora | more | rodos | arliss | dmoerm
@@ -119,6 +124,7 @@ struct ExperimentConfig {
   LoraConfig lora;
   PretrainConfig pretrain;
   TrainingConfig training;
+  DistributedConfig distributed;
   std::vector<MethodConfig> methods;
 };
 

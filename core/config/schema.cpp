@@ -420,6 +420,21 @@ std::vector<ConfigKey> buildSchema() {
                 "commonly set to 0.01 (docs/METHODS.md \"Loss\")")
           .bind(RR_MEMBER(training.centerRewards)),
 
+      Key("distributed", T::Object)
+          .help("How a run over several processes (`run --nproc`, launcher variables) shares the "
+                "work"),
+      Key("distributed.mode", T::Choice, "auto")
+          .allowed({"auto", "data", "components"})
+          .onlyWhenSet()
+          .label("Parallelism")
+          .help("data: every component data-parallel over all processes; components: the "
+                "method's independent components (domain models, adapters, DMoERM categories, the "
+                "router) spread over the processes, each trained whole on one; auto: components "
+                "when there are at least as many as processes",
+                "Both give the weights one process gives (docs/DISTRIBUTED.md); which is faster "
+                "depends on the method and the link (docs/SCALING.md). One process ignores it")
+          .bind(RR_MEMBER(distributed.mode)),
+
       Key("methods", T::Array)
           .required()
           .help("What to train; each entry {\"method\": M, \"name\": N, ...options}")
