@@ -363,6 +363,7 @@ double Trainer::run(const StepFn& step, const EvalFn& eval) {
       m_opt.zero_grad();
       StepResult r;
       double loss = 0, rate = 0;
+      bool stopAfterStep = false;
       if (!comm) {
         r = step(batch);
         r.loss.backward();
@@ -403,13 +404,14 @@ double Trainer::run(const StepFn& step, const EvalFn& eval) {
         }
         const double stepSecs = std::chrono::duration<double>(Clock::now() - t0).count();
         rate = static_cast<double>(batch.size()) / std::max(stepSecs, 1e-9);
-        if (stop) throw Cancelled();  // on every rank after the same step
+        stopAfterStep = stop;
       }
       m_reporter.metric(component, m_step, "loss", loss);
       m_reporter.metric(component, m_step, "lr", lr);
       m_reporter.metric(component, m_step, "pairs_per_s", rate);
       for (const auto& [k, v] : r.metrics) m_reporter.metric(component, m_step, k, v);
       m_reporter.stepDone(component, loss, rate);
+      if (stopAfterStep) throw Cancelled();  // on every rank after the same step
       if (m_o.evalEvery > 0 && m_step % m_o.evalEvery == 0 && m_step < m_total) runEval();
       // The next step starts a new epoch once this one used the last batch.
       if (m_at >= m_order.size()) m_inEpoch = false;

@@ -1,6 +1,7 @@
 // Runs over several processes (issue 12, docs/DISTRIBUTED.md) through the CLI on 127.0.0.1:
 // 1 vs 2 data-parallel processes give the same weights and losses, a worker killed with -9
-// fails the run naming its rank with the store intact and no process left, `--nproc 2` runs
+// fails the run naming its rank with the store intact and no process left, Ctrl-C on rank 0
+// stops both after the same step, `--nproc 2` runs
 // smoke.json end to end, the launch errors are one line each; and the store's per-rank rows
 // (schema 6) with the migration of an older store.
 #include <signal.h>
@@ -327,6 +328,58 @@ class TestDistRun : public QObject {
              runs[0].error.c_str());
     QVERIFY2(err.contains("rank 1 of 2 left the job"), qPrintable(err));
     QCOMPARE(rawSql(db, "PRAGMA integrity_check"), QStringLiteral("ok"));
+    for (pid_t w : workers) QVERIFY(!QFile::exists(QString("/proc/%1").arg(w)));
+  }
+
+  // SIGINT to rank 0 alone: both ranks stop after the same step, the run ends cancelled with
+  // the metrics of every step it took, and no worker is left.
+  void stopOnRankZeroStopsAll() {
+    QTemporaryDir dir;
+    const QString cfg =
+        QString::fromStdString(writeConfig(dir, configText(R"({"method": "baseline"})", 400)));
+    const std::string db = dir.path().toStdString() + "/stop.db";
+    QProcess p;
+    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db),
+                                          "--quiet", "--nproc", "2", "--dist-timeout", "20"});
+    QVERIFY(p.waitForStarted());
+    const pid_t lead = static_cast<pid_t>(p.processId());
+    std::vector<pid_t> workers;
+    bool sent = false;
+    QElapsedTimer t;
+    t.start();
+    while (!sent && t.elapsed() < 120000 && p.state() != QProcess::NotRunning) {
+      QThread::msleep(20);
+      if (!std::filesystem::exists(db)) continue;
+      try {
+        auto store = RunStore::open(db, true);
+        for (const auto& run : store->listRuns())
+          for (const auto& m : store->metrics(run.id))
+            if (m.key == "loss" && m.step >= 3 && !sent) {
+              workers = childrenOf(lead);
+              ::kill(lead, SIGINT);
+              sent = true;
+            }
+      } catch (const std::exception&) {
+        // The store is being created; look again.
+      }
+    }
+    QVERIFY2(sent, "the run ended before it could be stopped");
+    QVERIFY(p.waitForFinished(60000));
+    QCOMPARE(p.exitCode(), 130);
+    auto store = RunStore::open(db, true);
+    const auto runs = store->listRuns();
+    QCOMPARE(runs.size(), size_t(1));
+    QVERIFY(runs[0].status == RunStatus::Cancelled);
+    std::map<int, std::int64_t> last;  // rank (-1: the run) -> last step with a loss
+    for (const auto& m : store->metrics(runs[0].id))
+      if (m.key == "loss") last[-1] = std::max(last[-1], m.step);
+    for (const auto& m : store->rankMetrics(runs[0].id))
+      if (m.key == "loss") last[m.rank] = std::max(last[m.rank], m.step);
+    QCOMPARE(last.size(), size_t(3));
+    QVERIFY(last[-1] >= 3 && last[-1] < 400 * 6);
+    QCOMPARE(last[0], last[-1]);
+    QCOMPARE(last[1], last[-1]);
+    QCOMPARE(workers.size(), size_t(1));
     for (pid_t w : workers) QVERIFY(!QFile::exists(QString("/proc/%1").arg(w)));
   }
 
