@@ -269,7 +269,7 @@ bool Trainer::restore(const std::string& file) {
   return done;
 }
 
-void Trainer::sumGradients(dist::Communicator& comm) {
+double Trainer::sumGradients(dist::Communicator& comm) {
   std::vector<torch::Tensor> grads;
   torch::Tensor has = torch::zeros({static_cast<int64_t>(m_params.size())}, torch::kFloat);
   for (size_t i = 0; i < m_params.size(); ++i) {
@@ -281,11 +281,15 @@ void Trainer::sumGradients(dist::Communicator& comm) {
     grads.push_back(p.grad());
   }
   grads.push_back(has);  // rides in the last bucket
+  double bytes = 0;
+  for (const auto& g : grads)
+    if (g.defined()) bytes += static_cast<double>(g.numel() * g.element_size());
   comm.allReduceSum(grads);
   const auto any = has.accessor<float, 1>();
   for (size_t i = 0; i < m_params.size(); ++i)
     if (any[static_cast<int64_t>(i)] == 0 && m_params[i].grad().defined())
       m_params[i].mutable_grad() = torch::Tensor();
+  return bytes;
 }
 
 double Trainer::run(const StepFn& step, const EvalFn& eval) {
@@ -364,6 +368,7 @@ double Trainer::run(const StepFn& step, const EvalFn& eval) {
       StepResult r;
       double loss = 0, rate = 0;
       bool stopAfterStep = false;
+      double reduceSecs = 0, reduceBytes = 0;
       if (!comm) {
         r = step(batch);
         r.loss.backward();
@@ -377,7 +382,9 @@ double Trainer::run(const StepFn& step, const EvalFn& eval) {
           (r.loss * (static_cast<double>(to - from) / static_cast<double>(batch.size())))
               .backward();
         }
-        sumGradients(*comm);
+        const auto r0 = Clock::now();
+        reduceBytes = sumGradients(*comm);
+        reduceSecs = std::chrono::duration<double>(Clock::now() - r0).count();
       }
       if (m_o.gradClip > 0) torch::nn::utils::clip_grad_norm_(m_params, m_o.gradClip);
       m_opt.step();
@@ -391,17 +398,23 @@ double Trainer::run(const StepFn& step, const EvalFn& eval) {
         const double mine = r.loss.defined() ? r.loss.item<double>() : 0;
         const double share = static_cast<double>(to - from) / static_cast<double>(batch.size());
         const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-        // One collective: every rank's weighted loss, loss, pairs/s and stop flag.
+        // One collective: every rank's weighted loss, loss, pairs/s, seconds in the gradient
+        // sum (waiting for slower ranks included) and stop flag.
+        constexpr int kSent = 5;
         const std::vector<double> all = comm->allGatherDoubles(
             {mine * share, mine, static_cast<double>(to - from) / std::max(secs, 1e-9),
-             m_reporter.stopRequested() ? 1.0 : 0.0});
+             reduceSecs, m_reporter.stopRequested() ? 1.0 : 0.0});
         bool stop = false;
         for (int k = 0; k < ranks; ++k) {
-          loss += all[4 * k];
-          m_reporter.rankMetric(component, m_step, "loss", all[4 * k + 1], k);
-          m_reporter.rankMetric(component, m_step, "pairs_per_s", all[4 * k + 2], k);
-          stop = stop || all[4 * k + 3] != 0;
+          const double* v = &all[static_cast<size_t>(kSent * k)];
+          loss += v[0];
+          m_reporter.rankMetric(component, m_step, "loss", v[1], k);
+          m_reporter.rankMetric(component, m_step, "pairs_per_s", v[2], k);
+          m_reporter.rankMetric(component, m_step, "allreduce_s", v[3], k);
+          stop = stop || v[4] != 0;
         }
+        // The gradient bytes each rank sends into the all-reduce per step (constant).
+        if (m_step == 1) m_reporter.metric(component, m_step, "allreduce_bytes", reduceBytes);
         const double stepSecs = std::chrono::duration<double>(Clock::now() - t0).count();
         rate = static_cast<double>(batch.size()) / std::max(stepSecs, 1e-9);
         stopAfterStep = stop;

@@ -136,7 +136,8 @@ class Trainer {
   bool restore(const std::string& file);
   // Sums the gradients over the ranks; a gradient no rank has stays undefined (as AdamW skips it
   // in one process).
-  void sumGradients(dist::Communicator& comm);
+  // Returns the bytes summed (the gradients and the flags).
+  double sumGradients(dist::Communicator& comm);
   double lrAt(int64_t s) const;
 
   LoopOptions m_o;
