@@ -44,7 +44,8 @@ int cmdBench(const Argv& argv) {
       "throughput, memory, the run store's overhead, scaling with pairs and domains, and the\n"
       "same model in PyTorch (bench/reference.py). Each figure: one warm-up, then the\n"
       "median and range of --repeats samples. docs/BENCHMARKS.md explains every column.",
-      {{"suite", "NAME", "train | infer | scaling | all, or a list: train,infer (default all)"},
+      {{"suite", "NAME", "train | infer | scaling | dist | all, or a list: train,infer (default all;\n"
+       "                            dist, 1 vs 2 processes, only when named)"},
        {"preset", "P",
         "encoder preset(s), comma-separated (default tiny,mini); also deberta-v3-xsmall, "
         "-small, -base, -large: that Hugging Face shape, random weights, + a reward head"},

@@ -1,14 +1,51 @@
+#include <cstdio>
 #include <iostream>
 
 #include "args.h"
 #include "commands.h"
 #include "config/config.h"
+#include "dist/dist.h"
+#include "launch.h"
 #include "report/report.h"
 #include "run/experiment.h"
+#include "run/runrecorder.h"
 #include "store/runstore.h"
 #include "terminal.h"
 
 namespace rr::cli {
+namespace {
+
+// What a rank other than 0 prints: its errors, one line each, naming the rank (rank 0 prints
+// the progress and the report).
+class RankErrorSink : public core::MetricSink {
+ public:
+  explicit RankErrorSink(int rank) : m_rank(rank) {}
+  void metric(const core::MetricRow&) override {}
+  void progress(const core::ProgressInfo&) override {}
+  void log(std::int64_t, core::LogLevel level, const std::string& message) override {
+    if (level == core::LogLevel::Error)
+      std::fprintf(stderr, "rank %d: error: %s\n", m_rank, message.c_str());
+  }
+
+ private:
+  int m_rank;
+};
+
+// The arguments without --nproc: what the workers are started with.
+Argv withoutNproc(const Argv& argv) {
+  Argv out = {"run"};
+  for (size_t i = 0; i < argv.size(); ++i) {
+    if (argv[i] == "--nproc") {
+      ++i;
+      continue;
+    }
+    if (argv[i].rfind("--nproc=", 0) == 0) continue;
+    out.push_back(argv[i]);
+  }
+  return out;
+}
+
+}  // namespace
 
 int cmdRun(const Argv& argv) {
   Args args("run", "EXPERIMENT.json [options]",
@@ -27,7 +64,16 @@ int cmdRun(const Argv& argv) {
               "take up the store's unfinished runs of this experiment again: each continues\n"
               "                            from its last checkpoint (training.checkpoint_every),\n"
               "                            finished runs and components are kept"},
-             {"quiet", "", "no progress line"}});
+             {"quiet", "", "no progress line"},
+             {"nproc", "N",
+              "train on N processes of this machine (data-parallel; this process is rank 0\n"
+              "                            and starts the others; see docs/DISTRIBUTED.md)"},
+             {"rank", "R", "this process's rank in a job of several (with --world-size)"},
+             {"world-size", "N", "processes in the job (default: WORLD_SIZE, SLURM_NTASKS or 1)"},
+             {"master", "ADDR:PORT",
+              "where rank 0 listens (default: MASTER_ADDR:MASTER_PORT or 127.0.0.1:29500)"},
+             {"dist-timeout", "S", "rendezvous and collective timeout in seconds (default 300)"},
+             {"dist-backend", "NAME", "c10d backend: gloo or nccl (default: the device's)"}});
   if (args.parseOrPrintHelp(argv)) return 0;
   if (args.positional().size() != 1)
     throw core::InputError("run: expected one EXPERIMENT.json (see --help)");
@@ -38,20 +84,42 @@ int cmdRun(const Argv& argv) {
   options.seedsOverride = static_cast<int>(args.integer("seeds", 0, 1, 100));
   options.onlyMethods = args.values("method");
   options.resume = args.has("resume");
+  const int nproc = static_cast<int>(args.integer("nproc", 1, 1, 1024));
+  const core::dist::DistOptions where = distOptionsFor(args, nproc, config.training.device);
+  const int rank = where.rank;
 
   core::RunControl control;
-  TerminalSink sink(args.has("quiet"));
+  TerminalSink terminal(args.has("quiet"));
+  RankErrorSink rankErrors(rank);
+  core::MetricSink& sink = rank == 0 ? static_cast<core::MetricSink&>(terminal) : rankErrors;
   core::ExperimentOutcome outcome;
+  std::unique_ptr<LocalWorkers> workers;
+  std::unique_ptr<core::dist::Communicator> comm;
   {
     StopOnSignal stop(control);
     try {
+      if (nproc > 1) workers = std::make_unique<LocalWorkers>(where, withoutNproc(argv));
+      if (where.distributed()) comm = core::dist::Communicator::connect(where);
+      options.comm = comm.get();
       outcome = core::runExperiment(config, options, sink, control);
     } catch (const core::Cancelled&) {
-      std::cerr << "cancelled before any run started; nothing was written to " << options.dbPath
-                << "\n";
+      if (rank == 0)
+        std::cerr << "cancelled before any run started; nothing was written to " << options.dbPath
+                  << "\n";
       return 130;
+    } catch (const std::exception& e) {
+      if (rank == 0) throw;  // main prints it
+      std::cerr << "rank " << rank << ": error: " << core::errorMessage(e) << "\n";
+      return 1;
     }
   }
+  std::string workersEnded;
+  if (workers) {
+    // The workers follow the same plan and end right after rank 0; one that does not is killed.
+    comm.reset();
+    workersEnded = workers->wait(static_cast<int>(where.timeout.count()));
+  }
+  if (rank != 0) return outcome.cancelled ? 130 : outcome.failed > 0 ? 1 : 0;
 
   auto store = core::RunStore::open(options.dbPath, true);
   const core::Report report = core::buildReport(*store, outcome.runIds);
@@ -60,6 +128,10 @@ int cmdRun(const Argv& argv) {
             << outcome.failed << " failed" << (outcome.cancelled ? ", cancelled" : "")
             << (options.resume ? ", " + std::to_string(outcome.resumed) + " resumed" : "")
             << ")\n";
+  if (!workersEnded.empty() && outcome.failed == 0 && !outcome.cancelled) {
+    std::cerr << "error: " << workersEnded << "\n";
+    return 1;
+  }
   if (outcome.cancelled) return 130;
   return outcome.failed > 0 ? 1 : 0;
 }

@@ -18,6 +18,7 @@ struct MetricRow {
   double wallTime = 0;    // seconds since the run started
   std::string key;  // loss, lr, pairs_per_s, val_accuracy, val_router_accuracy, load/expert<e>, ...
   double value = 0;
+  int rank = -1;  // the rank of a distributed run it is one process's figure of; -1: the run's
 };
 
 }  // namespace rr::core

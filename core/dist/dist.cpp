@@ -7,8 +7,11 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "common/errors.h"
 
@@ -146,8 +149,80 @@ std::vector<std::vector<std::size_t>> bucketTensors(const std::vector<torch::Ten
   return buckets;
 }
 
+std::pair<std::size_t, std::size_t> shareOf(std::size_t n, int r, int size) {
+  const std::size_t k = static_cast<std::size_t>(std::max(1, size));
+  const std::size_t rr = static_cast<std::size_t>(r);
+  const std::size_t base = n / k, extra = n % k;
+  const std::size_t from = rr * base + std::min(rr, extra);
+  return {from, from + base + (rr < extra ? 1 : 0)};
+}
+
+void rankZeroFirst(Communicator* comm, const std::string& name, const std::function<void()>& fn) {
+  if (!comm || comm->size() == 1) return fn();
+  const std::string key = "first/" + name;
+  if (comm->rank() == 0) {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      comm->setKey(key, std::string("failed: ") + firstLine(e.what()));
+      throw;
+    }
+    comm->setKey(key, "ok");
+    return;
+  }
+  const std::string v = comm->waitKey(key);
+  if (v != "ok") throw DistError("rank 0 failed at " + name + ": " + v.substr(v.find(' ') + 1));
+  fn();
+}
+
 #ifdef RR_HAVE_C10D
 namespace {
+
+std::string bytesToString(const std::vector<uint8_t>& v) { return std::string(v.begin(), v.end()); }
+
+// Each rank adds 1 to its key "alive/<rank>" in the job's store every half second from its own
+// thread and connection, so a collective that fails can name the rank that is gone: the one
+// whose counter stopped. The store lives in rank 0: when it is gone, so is the store.
+class Heartbeat {
+ public:
+  Heartbeat(const DistOptions& o) : m_key("alive/" + std::to_string(o.rank)) {
+    c10d::TCPStoreOptions so;
+    so.port = static_cast<std::uint16_t>(o.masterPort);
+    so.isServer = false;
+    so.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(o.timeout);
+    m_store = c10::make_intrusive<c10d::TCPStore>(o.masterAddr, so);
+    m_store->add(m_key, 1);
+    m_thread = std::thread([this] {
+      std::unique_lock<std::mutex> lock(m_mutex);
+      while (!m_stop) {
+        m_cv.wait_for(lock, kPeriod);
+        if (m_stop) break;
+        try {
+          m_store->add(m_key, 1);
+        } catch (const std::exception&) {
+          break;  // rank 0 and its store are gone; the next collective says so
+        }
+      }
+    });
+  }
+  ~Heartbeat() {
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      m_stop = true;
+    }
+    m_cv.notify_all();
+    m_thread.join();
+  }
+  static constexpr std::chrono::milliseconds kPeriod{500};
+
+ private:
+  std::string m_key;
+  c10::intrusive_ptr<c10d::TCPStore> m_store;
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  bool m_stop = false;
+  std::thread m_thread;
+};
 
 class GlooCommunicator : public Communicator {
  public:
@@ -173,6 +248,7 @@ class GlooCommunicator : public Communicator {
       else
         options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
       m_pg = c10::make_intrusive<c10d::ProcessGroupGloo>(m_store, o.rank, o.worldSize, options);
+      m_heartbeat = std::make_unique<Heartbeat>(o);
     } catch (const std::exception& e) {
       throw DistError("rendezvous at " + m_where + " failed for rank " + std::to_string(o.rank) +
                       " of " + std::to_string(o.worldSize) + " within " +
@@ -233,21 +309,84 @@ class GlooCommunicator : public Communicator {
     run("barrier", [&] { return m_pg->barrier(); });
   }
 
+  std::vector<double> allGatherDoubles(const std::vector<double>& mine) override {
+    std::vector<torch::Tensor> in = {torch::tensor(mine, torch::kDouble)};
+    std::vector<std::vector<torch::Tensor>> out(1);
+    for (int r = 0; r < m_size; ++r)
+      out[0].push_back(torch::zeros({static_cast<int64_t>(mine.size())}, torch::kDouble));
+    run("all-gather", [&] { return m_pg->allgather(out, in); });
+    std::vector<double> all;
+    for (const auto& t : out[0])
+      all.insert(all.end(), t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+    return all;
+  }
+
+  void setKey(const std::string& key, const std::string& value) override {
+    storeCall("setting " + key, [&] { m_store->set("rr/" + key, {value.begin(), value.end()}); });
+  }
+
+  std::string waitKey(const std::string& key) override {
+    std::string value;
+    // Polled, not store->wait(): that gives up after the store's timeout.
+    storeCall("waiting for " + key, [&] {
+      while (!m_store->check({"rr/" + key}))
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      value = bytesToString(m_store->get("rr/" + key));
+    });
+    return value;
+  }
+
  private:
-  // Starts a collective and waits for it; a peer that died or hung becomes one DistError.
+  template <class Fn>
+  void storeCall(const std::string& what, Fn&& fn) {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      throw DistError("rank 0 left the job (its store at " + m_where + " is gone) while rank " +
+                      std::to_string(m_rank) + " was " + what + ": " + firstLine(e.what()));
+    }
+  }
+
+  // The ranks whose heartbeat stopped, as "rank 1" / "ranks 1, 3"; "" when all still beat.
+  // Takes about three heartbeat periods.
+  std::string ranksGone() {
+    try {
+      std::vector<int64_t> before(static_cast<std::size_t>(m_size));
+      for (int r = 0; r < m_size; ++r) before[r] = m_store->add("alive/" + std::to_string(r), 0);
+      std::this_thread::sleep_for(Heartbeat::kPeriod * 4);
+      std::string gone;
+      int n = 0;
+      for (int r = 0; r < m_size; ++r)
+        if (r != m_rank && m_store->add("alive/" + std::to_string(r), 0) == before[r]) {
+          gone += (gone.empty() ? "" : ", ") + std::to_string(r);
+          ++n;
+        }
+      return gone.empty() ? "" : (n == 1 ? "rank " : "ranks ") + gone;
+    } catch (const std::exception&) {
+      return "rank 0";  // the store went with it
+    }
+  }
+
+  // Starts a collective and waits for it; a peer that died or hung becomes one DistError that
+  // names the rank that is gone when the heartbeats tell.
   template <class Start>
   void run(const char* what, Start&& start) {
     try {
       start()->wait();
     } catch (const std::exception& e) {
-      throw DistError(std::string(what) + " on rank " + std::to_string(m_rank) + " of " +
-                      std::to_string(m_size) + " (" + m_where + ") failed: " + firstLine(e.what()));
+      const std::string gone = ranksGone();
+      throw DistError((gone.empty() ? std::string("a worker failed") : gone + " of " +
+                                                                            std::to_string(m_size) +
+                                                                            " left the job") +
+                      ": " + what + " on rank " + std::to_string(m_rank) + " (" + m_where +
+                      ") failed: " + firstLine(e.what()));
     }
   }
 
   std::string m_where;
   c10::intrusive_ptr<c10d::Store> m_store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> m_pg;
+  std::unique_ptr<Heartbeat> m_heartbeat;
 };
 
 }  // namespace

@@ -80,11 +80,31 @@ class Communicator {
   // Every rank's bytes, in rank order, on every rank.
   virtual std::vector<std::string> allGatherBytes(const std::string& mine) = 0;
   virtual void barrier() = 0;
+  // Every rank's `mine` (the same length on every rank), concatenated in rank order: one
+  // collective. What the training loop sends each step (loss, pairs/s, stop flag).
+  virtual std::vector<double> allGatherDoubles(const std::vector<double>& mine) = 0;
+
+  // A value in the job's key-value store (rank 0's TCPStore). Not a collective.
+  virtual void setKey(const std::string& key, const std::string& value) = 0;
+  // Waits for `key`, however long: rank 0 may tokenize or pre-train for longer than the
+  // collectives' timeout. A rank 0 that is gone (its store goes with it) is a DistError.
+  virtual std::string waitKey(const std::string& key) = 0;
 
  protected:
   int m_rank = 0, m_size = 1;
   std::string m_backend;
 };
+
+// Runs `fn` on rank 0 first and on the other ranks once rank 0 has finished it (through the key
+// `name`): for work that fills a cache the ranks of one machine share (tokenizer, pre-trained
+// encoder), so they never write the same file at once; on another machine the rank finds no
+// cache and does the work itself. A failure on rank 0 becomes a DistError on the others.
+// `comm` nullptr: just fn().
+void rankZeroFirst(Communicator* comm, const std::string& name, const std::function<void()>& fn);
+
+// Rank `r`'s contiguous share [from, to) of n items split over `size` ranks: the first n % size
+// ranks take one more. A rank's share may be empty (n < size).
+std::pair<std::size_t, std::size_t> shareOf(std::size_t n, int r, int size);
 
 // The buckets allReduceSum uses: consecutive tensors of one dtype and device, each bucket at most
 // `bucketBytes` unless a single tensor is larger. Exposed for tests.

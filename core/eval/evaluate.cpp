@@ -8,8 +8,12 @@ namespace rr::core {
 
 Evaluation evaluate(RewardSystem& system, const EncodedData& data, const std::vector<size_t>& idx,
                     int64_t runId) {
+  return evaluateScores(data, idx, system.scorePairs(data, idx), runId);
+}
+
+Evaluation evaluateScores(const EncodedData& data, const std::vector<size_t>& idx,
+                          const std::vector<PairScore>& scores, int64_t runId) {
   Evaluation ev;
-  const std::vector<PairScore> scores = system.scorePairs(data, idx);
   std::map<std::string, int64_t> correct;
   int64_t routed = 0, routedRight = 0;
   ev.examples.reserve(idx.size());

@@ -20,6 +20,10 @@ struct Evaluation {
 // A pair is correct iff reward(chosen) > reward(rejected); a tie is wrong.
 Evaluation evaluate(RewardSystem& system, const EncodedData& data, const std::vector<size_t>& idx,
                     int64_t runId);
+// The same from scores[k] of data.pairs[idx[k]] scored elsewhere (split over the ranks of a
+// distributed run and gathered).
+Evaluation evaluateScores(const EncodedData& data, const std::vector<size_t>& idx,
+                          const std::vector<PairScore>& scores, int64_t runId);
 
 // The system's reward scale on pairs idx (the training pairs): both responses of each pair,
 // under the domain the system scored it in (its route; the pair's domain for a system without a

@@ -11,8 +11,10 @@
 #include "config/memoryestimate.h"
 #include "data/dataset.h"
 #include "data/tokenizer.h"
+#include "dist/dist.h"
 #include "eval/evaluate.h"
 #include "methods/method.h"
+#include "run/distrun.h"
 #include "run/persist.h"
 #include "run/pretrain.h"
 #include "run/runrecorder.h"
@@ -162,10 +164,16 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
   if (anyTrained && hfBackboneDir(config).empty()) checkMemoryFits(config, availableMemoryBytes());
   const auto experimentStart = std::chrono::steady_clock::now();
   const torch::Device device = deviceFor(config.training.device);
+  // Several processes: every rank runs what follows; rank 0 (the lead) alone has the store.
+  dist::Communicator* comm = options.comm && options.comm->size() > 1 ? options.comm : nullptr;
+  const bool lead = !comm || comm->rank() == 0;
+  if (comm && options.resume)
+    throw InputError("--resume: a run over several processes cannot resume yet; resume it with "
+                     "one process (rank 0's checkpoints hold the whole state)");
 
   // Everything that can fail on bad input happens before the store is touched, and a store that
   // cannot take the runs is found before the tokenizer is trained and the encoder pre-trained.
-  RunWriter::checkWritable(options.dbPath);
+  if (lead) RunWriter::checkWritable(options.dbPath);
   std::vector<PreferencePair> pairs = loadExperimentPairs(config);
   if (pairs.empty())
     throw InputError(config.sourcePath + ": $.data: the experiment's data has no pairs");
@@ -186,8 +194,11 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
   }
   for (const auto& m : config.methods)
     if (m.method == "pretrained") inspectHfRewardModel(pretrainedModelDir(config, m));
-  std::unique_ptr<Tokenizer> tokenizer =
-      prepareTokenizer(config, pairs, backbone ? &*backbone : nullptr, userSink);
+  std::unique_ptr<Tokenizer> tokenizer;
+  // Ranks of one machine share the tokenizer's cache: rank 0 fills it, the others then read it.
+  dist::rankZeroFirst(comm, "tokenizer", [&] {
+    tokenizer = prepareTokenizer(config, pairs, backbone ? &*backbone : nullptr, userSink);
+  });
   const int maxLen = effectiveMaxLen(config.encoder.maxLen, backbone ? backbone->inputLimit : 0);
   EncodedData data = encodeData(pairs, *tokenizer, maxLen);
   userSink.log(0, LogLevel::Info,
@@ -224,7 +235,11 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
   const std::string configJson = experimentConfigToJson(config);
   if (options.resume) matchEarlierRuns(options.dbPath, config, configJson, plan);
 
-  if (encoder.needsTraining) {
+  // Rank 0 pre-trains alone (MLM masks are drawn per batch); the others of its machine then
+  // find the cached encoder, a rank on another machine pre-trains the same one itself.
+  // (Called on every rank of a job, whatever its own cache holds, so all wait alike.)
+  if (encoder.needsTraining || comm) dist::rankZeroFirst(comm, "encoder", [&] {
+    if (!encoder.needsTraining || std::filesystem::exists(encoder.path)) return;
     ProgressInfo base;
     base.method = "pretrain";
     base.runCount = static_cast<int>(plan.size());
@@ -232,26 +247,33 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
     reporter.log(LogLevel::Info, "pre-training the encoder (" + std::to_string(encoder.steps) +
                                      " masked-language-model steps; cached for later runs)");
     pretrainEncoder(config, data, *tokenizer, encoder, reporter);
-  }
+  });
 
-  // The store's folder is made only now, so an error above leaves nothing behind.
-  if (const auto dir = std::filesystem::path(options.dbPath).parent_path(); !dir.empty())
-    std::filesystem::create_directories(dir);
-  RunRecorder recorder(options.dbPath, userSink);
+  const std::string hosts = comm ? rankHosts(*comm) : "";
   ExperimentOutcome outcome;
-  for (auto& r : plan) {
-    if (r.resumed) {
-      recorder.reopenRun(r.runId);
-      // A model folder of an unfinished run is incomplete or stale: it is saved again.
-      std::filesystem::remove_all(modelDirFor(options.dbPath, r.runId));
-      ++outcome.resumed;
-    } else if (!r.finished) {
-      r.runId = recorder.createRun(config.name, r.method->method, r.method->name, r.seed,
-                                   configJson, &r.uuid);
+  std::optional<RunRecorder> recorder;
+  // The store's folder is made only now, so an error above leaves nothing behind.
+  if (lead) {
+    if (const auto dir = std::filesystem::path(options.dbPath).parent_path(); !dir.empty())
+      std::filesystem::create_directories(dir);
+    recorder.emplace(options.dbPath, userSink);
+    for (auto& r : plan) {
+      if (r.resumed) {
+        recorder->reopenRun(r.runId);
+        // A model folder of an unfinished run is incomplete or stale: it is saved again.
+        std::filesystem::remove_all(modelDirFor(options.dbPath, r.runId));
+        ++outcome.resumed;
+      } else if (!r.finished) {
+        r.runId = recorder->createRun(config.name, r.method->method, r.method->name, r.seed,
+                                      configJson, &r.uuid);
+      }
+      if (comm) recorder->setDistributed(r.runId, comm->size(), comm->backend(), hosts);
+      outcome.runIds.push_back(r.runId);
     }
-    outcome.runIds.push_back(r.runId);
+    recorder->addPairs(data.pairs);
   }
-  recorder.addPairs(data.pairs);
+  // Why a distributed job stopped (a rank gone, a run failed): the runs after it do not start.
+  std::string jobStopped;
 
   std::int64_t stepsBefore = encoder.steps;
   for (size_t k = 0; k < plan.size(); ++k) {
@@ -261,8 +283,17 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
       stepsBefore += r.steps;
       continue;
     }
-    if (outcome.cancelled || control.stopRequested()) {
-      recorder.setStatus(r.runId, RunStatus::Cancelled, "stopped before it started");
+    if (!jobStopped.empty()) {
+      if (lead) recorder->setStatus(r.runId, RunStatus::Failed, "not started: " + jobStopped);
+      ++outcome.failed;
+      continue;
+    }
+    bool stop = control.stopRequested();
+    if (comm && !outcome.cancelled) {  // the ranks agree, so they all start the run or none
+      for (double s : comm->allGatherDoubles({stop ? 1.0 : 0.0})) stop = stop || s != 0;
+    }
+    if (outcome.cancelled || stop) {
+      if (lead) recorder->setStatus(r.runId, RunStatus::Cancelled, "stopped before it started");
       outcome.cancelled = true;
       continue;
     }
@@ -274,29 +305,56 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
     base.runCount = static_cast<int>(plan.size());
     const std::string checkpointDir = checkpointDirFor(options.dbPath, r.runId);
     // A new run starts from nothing, whatever a run of an earlier store with its id left there.
-    if (!r.resumed) std::filesystem::remove_all(checkpointDir);
+    if (!r.resumed && lead) std::filesystem::remove_all(checkpointDir);
     RunCheckpoints checkpoints(checkpointDir, config.training.checkpointEvery, r.resumed);
     auto train = [&] {
-      RunReporter reporter(recorder.sink(), control, base, r.steps, stepsBefore, totalSteps,
-                           experimentStart);
+      RunReporter reporter(lead ? recorder->sink() : userSink, control, base, r.steps, stepsBefore,
+                           totalSteps, experimentStart);
       reporter.setCheckpoints(&checkpoints);
+      reporter.setCommunicator(comm);
       const MethodContext ctx = contextFor(config, *r.method, r.seed, data, device, encoder.path);
       std::unique_ptr<RewardSystem> system = createMethod(ctx);
       reporter.log(LogLevel::Info, std::string(r.resumed ? "resuming " : "training ") +
                                        r.method->name + " (seed " + std::to_string(r.seed) +
                                        ", " + std::to_string(r.steps) + " steps)");
       system->train(reporter);
-      control.checkpoint();
-      Evaluation ev = evaluate(*system, data, data.test, r.runId);
+      reporter.checkpoint();
+      // Distributed: each rank scores its share of the test pairs, all get every score.
+      Evaluation ev =
+          evaluateScores(data, data.test, scorePairsSplit(*system, data, data.test, comm), r.runId);
+      if (!lead) return;
       InferenceTiming timing = timeInference(*system, data, data.test, options.inferenceRepeats);
-      writeResults(recorder, r.runId, ev, timing, *system);
-      const RewardNormalization scale = recordSystemFigures(recorder, r.runId, *system, data);
+      writeResults(*recorder, r.runId, ev, timing, *system);
+      const RewardNormalization scale = recordSystemFigures(*recorder, r.runId, *system, data);
       saveSystem(*system, ctx, *tokenizer, modelDirFor(options.dbPath, r.runId), r.uuid, &scale);
       // Finished: the saved system is what later commands use; the checkpoints are not needed.
       std::error_code ec;
       std::filesystem::remove_all(checkpointDir, ec);
     };
-    const RunStatus end = recorder.record(r.runId, train);
+    auto work = [&] {
+      try {
+        train();
+      } catch (const Cancelled&) {
+        throw;
+      } catch (const std::exception& e) {
+        // The ranks cannot tell whether the others failed alike: the job ends here.
+        if (comm) jobStopped = "run " + std::to_string(r.runId) + " failed: " + errorMessage(e);
+        throw;
+      }
+    };
+    RunStatus end = RunStatus::Finished;
+    if (lead) {
+      end = recorder->record(r.runId, work);
+    } else {
+      try {
+        work();
+      } catch (const Cancelled&) {
+        end = RunStatus::Cancelled;
+      } catch (const std::exception& e) {
+        end = RunStatus::Failed;
+        userSink.log(r.runId, LogLevel::Error, errorMessage(e));
+      }
+    }
     if (end == RunStatus::Finished) ++outcome.finished;
     if (end == RunStatus::Failed) ++outcome.failed;
     if (end == RunStatus::Cancelled) outcome.cancelled = true;

@@ -12,6 +12,10 @@
 
 namespace rr::core {
 
+namespace dist {
+class Communicator;
+}
+
 struct ExperimentOptions {
   std::string dbPath;
   int seedsOverride = 0;                 // > 0 replaces training.seeds
@@ -21,6 +25,10 @@ struct ExperimentOptions {
   // finished runs are kept, interrupted, failed and cancelled ones continue from their last
   // checkpoint, runs of the plan the store does not have yet are created.
   bool resume = false;
+  // The process group of a run over several processes (docs/DISTRIBUTED.md); nullptr = one.
+  // Every rank calls runExperiment with the same config and options; rank 0 alone writes the
+  // store and the model folders, and a failed run ends the whole job.
+  dist::Communicator* comm = nullptr;
 };
 
 struct ExperimentOutcome {

@@ -36,6 +36,11 @@ class RunRecorder {
   // A status change, stored and sent to the caller's sink. `error`: why a run failed or stopped.
   void setStatus(std::int64_t runId, RunStatus status, const std::string& error = "");
   void log(std::int64_t runId, LogLevel level, const std::string& message);
+  // The run trains over several processes (RunWriter::setDistributed).
+  void setDistributed(std::int64_t runId, int worldSize, const std::string& backend,
+                      const std::string& hosts) {
+    m_writer.setDistributed(runId, worldSize, backend, hosts);
+  }
 
   // Runs `work` as run `runId`: running, then finished when it returns, cancelled when it throws
   // Cancelled, failed for any other exception, whose one-line message (errorMessage) is logged

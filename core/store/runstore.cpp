@@ -147,6 +147,15 @@ CREATE TABLE validation_examples(
   correct INTEGER NOT NULL,
   PRIMARY KEY(run_id, example_id));
 )sql",
+    // 6: runs over several processes (docs/DISTRIBUTED.md): each rank's own figures (loss,
+    // pairs/s) beside the run's, which keep rank NULL; the run's world size, c10d backend and
+    // the hosts of its ranks. Runs of one process keep NULLs.
+    R"sql(
+ALTER TABLE metrics ADD COLUMN rank INTEGER;
+ALTER TABLE runs ADD COLUMN world_size INTEGER;
+ALTER TABLE runs ADD COLUMN dist_backend TEXT;
+ALTER TABLE runs ADD COLUMN dist_hosts TEXT;
+)sql",
 };
 
 // Tables each schema version has; a file without them is not a run store.
@@ -508,6 +517,11 @@ RunInfo readRun(const Stmt& s) {
     if (r.error.empty()) r.error = kInterruptedError;
   }
   if (s.columns() > 16) r.uuid = s.text(16);
+  if (s.columns() > 19) {
+    r.worldSize = s.i64(17) > 0 ? static_cast<int>(s.i64(17)) : 1;
+    r.distBackend = s.text(18);
+    r.distHosts = s.text(19);
+  }
   return r;
 }
 
@@ -518,7 +532,9 @@ const char* kRunColumns =
 // The run columns a store of this connection's schema has (uuid came with version 3; a read-only
 // connection reads older stores as they are).
 std::string runColumns(sqlite3* db) {
-  return std::string(kRunColumns) + (userVersion(db) >= 3 ? ", uuid" : "");
+  const int v = userVersion(db);
+  return std::string(kRunColumns) + (v >= 3 ? ", uuid" : "") +
+         (v >= 6 ? ", world_size, dist_backend, dist_hosts" : "");
 }
 
 std::string idList(const std::vector<std::int64_t>& ids) {
@@ -639,17 +655,35 @@ std::vector<ResultRow> RunStore::results(const std::vector<std::int64_t>& runIds
 
 std::vector<MetricRow> RunStore::metrics(std::int64_t runId, std::int64_t afterRowId,
                                          std::int64_t* lastRowId) const {
-  Stmt s(m_db,
-         "SELECT id, component, step, wall_time, key, value FROM metrics "
-         "WHERE run_id=? AND id>? ORDER BY id");
+  // Per-rank rows (schema 6) are read by rankMetrics; lastRowId still passes over them.
+  const bool ranked = userVersion(m_db) >= 6;
+  Stmt s(m_db, std::string("SELECT id, component, step, wall_time, key, value") +
+                   (ranked ? ", rank" : ", NULL") +
+                   " FROM metrics WHERE run_id=? AND id>? ORDER BY id");
   s.bind(1, runId).bind(2, afterRowId);
   std::vector<MetricRow> out;
   std::int64_t last = afterRowId;
   while (s.step()) {
     last = s.i64(0);
+    if (!s.isNull(6)) continue;
     out.push_back({runId, s.text(1), s.i64(2), s.f64(3), s.text(4), s.f64(5)});
   }
   if (lastRowId) *lastRowId = last;
+  return out;
+}
+
+std::vector<MetricRow> RunStore::rankMetrics(std::int64_t runId) const {
+  std::vector<MetricRow> out;
+  if (userVersion(m_db) < 6) return out;
+  Stmt s(m_db,
+         "SELECT component, step, wall_time, key, value, rank FROM metrics "
+         "WHERE run_id=? AND rank IS NOT NULL ORDER BY id");
+  s.bind(1, runId);
+  while (s.step()) {
+    MetricRow m{runId, s.text(0), s.i64(1), s.f64(2), s.text(3), s.f64(4)};
+    m.rank = static_cast<int>(s.i64(5));
+    out.push_back(std::move(m));
+  }
   return out;
 }
 
@@ -931,6 +965,13 @@ void RunWriter::setProgress(std::int64_t runId, std::int64_t step, std::int64_t 
   s.run();
 }
 
+void RunWriter::setDistributed(std::int64_t runId, int worldSize, const std::string& backend,
+                               const std::string& hosts) {
+  Stmt s(m_db, "UPDATE runs SET world_size=?, dist_backend=?, dist_hosts=? WHERE id=?");
+  s.bind(1, worldSize).bind(2, backend).bind(3, hosts).bind(4, runId);
+  s.run();
+}
+
 void RunWriter::addMetric(const MetricRow& m) {
   m_pending.push_back(m);
   // Batched: one transaction per 512 rows or per half second, whichever comes first.
@@ -947,11 +988,15 @@ void RunWriter::flush() {
   if (m_pending.empty() && m_pendingLogs.empty()) return;
   inTransaction(m_db, [&] {
     Stmt s(m_db,
-           "INSERT INTO metrics(run_id, component, step, wall_time, key, value) "
-           "VALUES(?,?,?,?,?,?)");
+           "INSERT INTO metrics(run_id, component, step, wall_time, key, value, rank) "
+           "VALUES(?,?,?,?,?,?,?)");
     for (const auto& m : m_pending) {
       s.bind(1, m.runId).bind(2, m.component).bind(3, m.step).bind(4, m.wallTime);
       s.bind(5, m.key).bind(6, m.value);
+      if (m.rank >= 0)
+        s.bind(7, m.rank);
+      else
+        s.bindNull(7);
       s.run();
     }
     Stmt l(m_db, "INSERT INTO logs(run_id, wall_time, level, message) VALUES(?,?,?,?)");

@@ -16,7 +16,7 @@ struct sqlite3;
 
 namespace rr::core {
 
-constexpr int kStoreSchemaVersion = 5;
+constexpr int kStoreSchemaVersion = 6;
 // PRAGMA application_id of a run store ("RRst"); stores of schema version 1 carry 0.
 constexpr std::uint32_t kStoreApplicationId = 0x52527374;
 // The domain name of results that describe a whole run (the mean over domains, parameters,
@@ -44,6 +44,10 @@ struct RunInfo {
   std::int64_t step = 0, totalSteps = 0;
   double progress = 0;  // 0..1 over the whole run
   std::string uuid;     // written into the run's saved model too; "" for runs of schema 1
+  // A run over several processes (schema 6): how many, the c10d backend, the ranks' hosts in
+  // rank order, comma-separated. One process: 1, "", "".
+  int worldSize = 1;
+  std::string distBackend, distHosts;
 };
 
 struct ResultRow {
@@ -126,8 +130,11 @@ class RunStore {
   std::vector<RunInfo> listRuns() const;
   std::optional<RunInfo> run(std::int64_t id) const;
   std::vector<ResultRow> results(const std::vector<std::int64_t>& runIds) const;
+  // The run's own metric rows (rank NULL); `lastRowId` gets the last row read of any rank.
   std::vector<MetricRow> metrics(std::int64_t runId, std::int64_t afterRowId = 0,
                                  std::int64_t* lastRowId = nullptr) const;
+  // The per-rank rows of a distributed run (schema 6), in the order they were written.
+  std::vector<MetricRow> rankMetrics(std::int64_t runId) const;
   std::vector<ComponentRow> components(const std::vector<std::int64_t>& runIds) const;
   std::vector<LogRow> logs(std::int64_t runId) const;
   std::int64_t countExamples(const ExampleFilter& f) const;
@@ -184,6 +191,10 @@ class RunWriter {
   // Deletes the metric rows of `component` in `runId` after `step` (a resumed run repeats them).
   void rewindMetrics(std::int64_t runId, const std::string& component, std::int64_t step);
   void setProgress(std::int64_t runId, std::int64_t step, std::int64_t total, double fraction);
+  // The run trains over `worldSize` processes with `backend`; `hosts`: the ranks' hosts in rank
+  // order, comma-separated.
+  void setDistributed(std::int64_t runId, int worldSize, const std::string& backend,
+                      const std::string& hosts);
   void addMetric(const MetricRow& m);
   void addLog(const LogRow& l);
   void addResults(const std::vector<ResultRow>& rows);

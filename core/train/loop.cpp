@@ -7,6 +7,7 @@
 #include "common/atomicfile.h"
 #include "common/errors.h"
 #include "config/config.h"
+#include "dist/dist.h"
 
 namespace rr::core {
 
@@ -32,6 +33,20 @@ double RunReporter::elapsed() const {
 void RunReporter::metric(const std::string& component, int64_t step, const std::string& key,
                          double value) {
   m_sink.metric({m_base.runId, component, step, elapsed(), key, value});
+}
+
+void RunReporter::rankMetric(const std::string& component, int64_t step, const std::string& key,
+                             double value, int rank) {
+  MetricRow row{m_base.runId, component, step, elapsed(), key, value};
+  row.rank = rank;
+  m_sink.metric(row);
+}
+
+void RunReporter::checkpoint() {
+  if (!m_comm || m_comm->size() == 1) return m_control.checkpoint();
+  // No pause across processes: the CLI that starts them has none.
+  const std::vector<double> stops = m_comm->allGatherDoubles({m_control.stopRequested() ? 1.0 : 0.0});
+  if (std::any_of(stops.begin(), stops.end(), [](double s) { return s != 0; })) throw Cancelled();
 }
 
 void RunReporter::log(LogLevel level, const std::string& message) {
@@ -254,14 +269,45 @@ bool Trainer::restore(const std::string& file) {
   return done;
 }
 
+double Trainer::sumGradients(dist::Communicator& comm) {
+  std::vector<torch::Tensor> grads;
+  torch::Tensor has = torch::zeros({static_cast<int64_t>(m_params.size())}, torch::kFloat);
+  for (size_t i = 0; i < m_params.size(); ++i) {
+    torch::Tensor& p = m_params[i];
+    if (p.grad().defined())
+      has[static_cast<int64_t>(i)] = 1;
+    else if (p.requires_grad())
+      p.mutable_grad() = torch::zeros_like(p);  // every rank sends every tensor
+    grads.push_back(p.grad());
+  }
+  grads.push_back(has);  // rides in the last bucket
+  double bytes = 0;
+  for (const auto& g : grads)
+    if (g.defined()) bytes += static_cast<double>(g.numel() * g.element_size());
+  comm.allReduceSum(grads);
+  const auto any = has.accessor<float, 1>();
+  for (size_t i = 0; i < m_params.size(); ++i)
+    if (any[static_cast<int64_t>(i)] == 0 && m_params[i].grad().defined())
+      m_params[i].mutable_grad() = torch::Tensor();
+  return bytes;
+}
+
 double Trainer::run(const StepFn& step, const EvalFn& eval) {
   const std::string& component = m_o.component;
   if (m_order.empty() || m_total == 0) {
     m_reporter.log(LogLevel::Warning, component + ": no training data; skipped");
     return 0;
   }
+  dist::Communicator* comm = m_reporter.communicator();
+  if (comm && comm->size() == 1) comm = nullptr;
+  const int rank = comm ? comm->rank() : 0, ranks = comm ? comm->size() : 1;
   RunCheckpoints* checkpoints = m_reporter.checkpoints();
   const std::string file = checkpoints ? checkpoints->nextFile() : "";
+  if (comm && checkpoints && checkpoints->resuming())
+    // The checkpoint files are rank 0's, possibly on another machine; the run refuses --resume
+    // before it gets here (docs/DISTRIBUTED.md).
+    throw InputError(file + ": a distributed run does not resume from checkpoints; resume it "
+                     "with one process");
   if (checkpoints && checkpoints->resuming()) {
     if (std::filesystem::exists(file)) {
       const bool done = restore(file);
@@ -277,6 +323,8 @@ double Trainer::run(const StepFn& step, const EvalFn& eval) {
     // What the interrupted attempt reported after the checkpoint is reported again.
     m_reporter.rewind(component, m_step);
   }
+  // Every rank starts from rank 0's weights (each built its modules from its own generator).
+  if (comm) comm->broadcast(m_params, 0);
   const auto start = Clock::now();
   double evalSeconds = 0;  // validation passes are not training time
   auto seconds = [&] {
@@ -290,6 +338,7 @@ double Trainer::run(const StepFn& step, const EvalFn& eval) {
     evalSeconds += std::chrono::duration<double>(Clock::now() - e0).count();
   };
   auto saveAt = [&](bool done) {
+    if (rank != 0) return;  // the ranks' states are equal; rank 0 keeps the file
     const double before = m_secondsBefore;
     m_secondsBefore = seconds();
     m_reporter.flush();  // the metrics up to this step are stored before the checkpoint says so
@@ -306,7 +355,7 @@ double Trainer::run(const StepFn& step, const EvalFn& eval) {
       m_inEpoch = true;
     }
     while (m_at < m_order.size() && m_step < m_total) {
-      m_reporter.checkpoint();
+      if (!comm) m_reporter.checkpoint();  // distributed: the stop flag rides in the step's collective
       const auto t0 = Clock::now();
       std::vector<size_t> batch(
           m_order.begin() + static_cast<long>(m_at),
@@ -316,19 +365,66 @@ double Trainer::run(const StepFn& step, const EvalFn& eval) {
       for (auto& g : m_opt.param_groups())
         static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
       m_opt.zero_grad();
-      StepResult r = step(batch);
-      r.loss.backward();
+      StepResult r;
+      double loss = 0, rate = 0;
+      bool stopAfterStep = false;
+      double reduceSecs = 0, reduceBytes = 0;
+      if (!comm) {
+        r = step(batch);
+        r.loss.backward();
+      } else {
+        const auto [from, to] = dist::shareOf(batch.size(), rank, ranks);
+        if (to > from) {  // a rank with an empty share still takes part in the collectives
+          r = step(std::vector<size_t>(batch.begin() + static_cast<long>(from),
+                                       batch.begin() + static_cast<long>(to)));
+          // The step's loss is its share's mean: weighted by the share, the ranks' gradients
+          // sum to the global batch's.
+          (r.loss * (static_cast<double>(to - from) / static_cast<double>(batch.size())))
+              .backward();
+        }
+        const auto r0 = Clock::now();
+        reduceBytes = sumGradients(*comm);
+        reduceSecs = std::chrono::duration<double>(Clock::now() - r0).count();
+      }
       if (m_o.gradClip > 0) torch::nn::utils::clip_grad_norm_(m_params, m_o.gradClip);
       m_opt.step();
       ++m_step;
-      const double loss = r.loss.item<double>();
-      const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-      const double rate = static_cast<double>(batch.size()) / std::max(secs, 1e-9);
+      if (!comm) {
+        loss = r.loss.item<double>();
+        const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+        rate = static_cast<double>(batch.size()) / std::max(secs, 1e-9);
+      } else {
+        const auto [from, to] = dist::shareOf(batch.size(), rank, ranks);
+        const double mine = r.loss.defined() ? r.loss.item<double>() : 0;
+        const double share = static_cast<double>(to - from) / static_cast<double>(batch.size());
+        const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+        // One collective: every rank's weighted loss, loss, pairs/s, seconds in the gradient
+        // sum (waiting for slower ranks included) and stop flag.
+        constexpr int kSent = 5;
+        const std::vector<double> all = comm->allGatherDoubles(
+            {mine * share, mine, static_cast<double>(to - from) / std::max(secs, 1e-9),
+             reduceSecs, m_reporter.stopRequested() ? 1.0 : 0.0});
+        bool stop = false;
+        for (int k = 0; k < ranks; ++k) {
+          const double* v = &all[static_cast<size_t>(kSent * k)];
+          loss += v[0];
+          m_reporter.rankMetric(component, m_step, "loss", v[1], k);
+          m_reporter.rankMetric(component, m_step, "pairs_per_s", v[2], k);
+          m_reporter.rankMetric(component, m_step, "allreduce_s", v[3], k);
+          stop = stop || v[4] != 0;
+        }
+        // The gradient bytes each rank sends into the all-reduce per step (constant).
+        if (m_step == 1) m_reporter.metric(component, m_step, "allreduce_bytes", reduceBytes);
+        const double stepSecs = std::chrono::duration<double>(Clock::now() - t0).count();
+        rate = static_cast<double>(batch.size()) / std::max(stepSecs, 1e-9);
+        stopAfterStep = stop;
+      }
       m_reporter.metric(component, m_step, "loss", loss);
       m_reporter.metric(component, m_step, "lr", lr);
       m_reporter.metric(component, m_step, "pairs_per_s", rate);
       for (const auto& [k, v] : r.metrics) m_reporter.metric(component, m_step, k, v);
       m_reporter.stepDone(component, loss, rate);
+      if (stopAfterStep) throw Cancelled();  // on every rank after the same step
       if (m_o.evalEvery > 0 && m_step % m_o.evalEvery == 0 && m_step < m_total) runEval();
       // The next step starts a new epoch once this one used the last batch.
       if (m_at >= m_order.size()) m_inEpoch = false;

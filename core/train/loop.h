@@ -16,6 +16,10 @@
 
 namespace rr::core {
 
+namespace dist {
+class Communicator;
+}
+
 // Where the components of one run keep their resumable checkpoints (training.checkpoint_every):
 // <dir>/component-<k>.pt for the run's k-th component in training order, each rewritten
 // atomically, so a kill at any moment leaves the previous complete file. A run that resumes
@@ -45,6 +49,10 @@ class RunReporter {
               std::chrono::steady_clock::time_point experimentStart);
 
   void metric(const std::string& component, int64_t step, const std::string& key, double value);
+  // A figure of one rank of a data-parallel run (stored with its rank; the run's own figures
+  // are the whole job's).
+  void rankMetric(const std::string& component, int64_t step, const std::string& key,
+                  double value, int rank);
   void log(LogLevel level, const std::string& message);
   // One optimizer step of `component` finished; emits progress at most every 100 ms.
   void stepDone(const std::string& component, double loss, double pairsPerSecond);
@@ -54,12 +62,19 @@ class RunReporter {
   void rewind(const std::string& component, int64_t step);
   // Everything reported so far reaches the sink's storage (before a checkpoint is written).
   void flush() { m_sink.flush(); }
-  void checkpoint() { m_control.checkpoint(); }
+  // Blocks while paused, throws Cancelled once a stop was requested. In a distributed run it is
+  // a collective: every rank calls it at the same point and all stop when any rank was asked to.
+  void checkpoint();
+  bool stopRequested() const { return m_control.stopRequested(); }
   double elapsed() const;
   int64_t runId() const { return m_base.runId; }
   // The run's checkpoints; nullptr when its components are not checkpointed.
   RunCheckpoints* checkpoints() const { return m_checkpoints; }
   void setCheckpoints(RunCheckpoints* c) { m_checkpoints = c; }
+  // The process group of a distributed run; nullptr = one process. Every Trainer of the run
+  // then trains data-parallel (docs/DISTRIBUTED.md).
+  dist::Communicator* communicator() const { return m_comm; }
+  void setCommunicator(dist::Communicator* c) { m_comm = c; }
 
  private:
   MetricSink& m_sink;
@@ -68,6 +83,7 @@ class RunReporter {
   int64_t m_runSteps, m_stepsBefore, m_experimentSteps, m_done = 0;
   std::chrono::steady_clock::time_point m_runStart, m_experimentStart, m_lastEmit;
   RunCheckpoints* m_checkpoints = nullptr;
+  dist::Communicator* m_comm = nullptr;
 };
 
 struct LoopOptions {
@@ -99,6 +115,13 @@ using EvalFn = std::function<std::map<std::string, double>()>;
 // checkpoints, the whole state (weights, optimizer moments, step, order and position, the order's
 // RNG and LibTorch's generator) is written every checkpoint_every steps and at the end, and a
 // resumed run continues from it: the weights and metrics are those of an uninterrupted run.
+//
+// With the reporter's communicator (several processes), training is data-parallel: the
+// parameters start as rank 0's, every rank draws the same batch order and takes its contiguous
+// share of each global batch (batchSize stays the global batch), scales its loss by its share so
+// the summed gradient is the global batch's, and the gradients are summed in buckets before
+// clipping and AdamW; the ranks keep identical weights. One small collective after each step
+// carries every rank's loss, pairs/s and stop flag. Only rank 0 writes checkpoints.
 class Trainer {
  public:
   Trainer(const LoopOptions& o, const std::vector<size_t>& items,
@@ -111,6 +134,10 @@ class Trainer {
   void save(const std::string& file, bool done) const;
   // Restores what `file` holds; true when the component had finished.
   bool restore(const std::string& file);
+  // Sums the gradients over the ranks; a gradient no rank has stays undefined (as AdamW skips it
+  // in one process).
+  // Returns the bytes summed (the gradients and the flags).
+  double sumGradients(dist::Communicator& comm);
   double lrAt(int64_t s) const;
 
   LoopOptions m_o;

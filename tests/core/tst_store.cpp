@@ -402,7 +402,10 @@ class TestStore : public QObject {
       QCOMPARE(store->scoredPairs({id}).at(id).size(), size_t(1));
       QVERIFY(store->validationPairs({id + 1}).empty());
     }
-    rawSql(db, "DROP TABLE validation_examples; PRAGMA user_version=4");
+    // Back to schema 4: without what versions 5 and 6 added.
+    rawSql(db, "DROP TABLE validation_examples; ALTER TABLE metrics DROP COLUMN rank; "
+               "ALTER TABLE runs DROP COLUMN world_size; ALTER TABLE runs DROP COLUMN "
+               "dist_backend; ALTER TABLE runs DROP COLUMN dist_hosts; PRAGMA user_version=4");
     const QByteArray before = sha256(db);
     {
       auto store = RunStore::open(db, true);
@@ -428,6 +431,8 @@ class TestStore : public QObject {
            "INSERT INTO results SELECT run_id, '*', metric, value FROM run_results; "
            "DROP TABLE run_results; ALTER TABLE runs DROP COLUMN uuid; DROP TABLE "
            "evaluation_examples; DROP TABLE evaluations; DROP TABLE validation_examples; "
+           "ALTER TABLE metrics DROP COLUMN rank; ALTER TABLE runs DROP COLUMN world_size; "
+           "ALTER TABLE runs DROP COLUMN dist_backend; ALTER TABLE runs DROP COLUMN dist_hosts; "
            "PRAGMA user_version=1; "
            "PRAGMA application_id=0");
     const QByteArray before = sha256(db);

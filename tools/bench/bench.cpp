@@ -60,6 +60,8 @@ class Runner {
     m_train = wants("train");
     m_infer = wants("infer");
     m_scaling = wants("scaling");
+    // Not part of "all": it starts processes of its own (docs/DISTRIBUTED.md).
+    m_dist = ("," + o.suite + ",").find(",dist,") != std::string::npos;
     m_bf16 = o.precision == "bf16";
     if (m_bf16 && !nn::autocastSupported(m_device))
       throw InputError("bench: --precision bf16 needs a device with bf16 autocast (this " +
@@ -101,6 +103,12 @@ class Runner {
     if (m_scaling && !own.empty()) {
       scalingPairs(own[0]);
       scalingDomains(own[0]);
+    }
+    if (m_dist) {
+      const nlohmann::json d = benchDist(m_o, own.empty() ? "tiny" : own[0],
+                                         [&](const std::string& s) { say(s); });
+      if (d.contains("rows")) m_result["dist"] = d["rows"];
+      if (d.contains("note")) m_result["dist_note"] = d["note"];
     }
     if (m_train || m_infer) reference();
     m_result["ratios"] = benchRatios(m_result);
@@ -549,7 +557,7 @@ class Runner {
   const BenchOptions& m_o;
   BenchLog m_log;
   torch::Device m_device;
-  bool m_train = false, m_infer = false, m_scaling = false;
+  bool m_train = false, m_infer = false, m_scaling = false, m_dist = false;
   bool m_bf16 = false;
   int m_bigBatch = 0;  // pairs of the large inference batch (CUDA), 0 = none
   std::unique_ptr<Tokenizer> m_tok;
@@ -564,11 +572,11 @@ class Runner {
 }  // namespace
 
 nlohmann::json runBench(const BenchOptions& options, const BenchLog& log) {
-  const std::set<std::string> suites = {"train", "infer", "scaling", "all"};
+  const std::set<std::string> suites = {"train", "infer", "scaling", "dist", "all"};
   std::stringstream list(options.suite);
   for (std::string s; std::getline(list, s, ',');)
     if (!suites.count(s))
-      throw InputError("bench: --suite takes train, infer, scaling or all, comma-separated (got '" +
+      throw InputError("bench: --suite takes train, infer, scaling, dist or all, comma-separated (got '" +
                        options.suite + "')");
   if (options.presets.empty()) throw InputError("bench: no preset to measure");
   for (const auto& s : options.systems)

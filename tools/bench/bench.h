@@ -15,7 +15,7 @@
 namespace rr::core {
 
 struct BenchOptions {
-  std::string suite = "all";  // train | infer | scaling | all, or a comma-separated list
+  std::string suite = "all";  // train | infer | scaling | dist | all (dist only by name), or a list
   std::vector<std::string> presets = {"tiny", "mini"};
   // Systems of the train and infer suites: baseline, base-lora, more, rodos, arliss, dmoerm;
   // empty = all (arliss covers both of its inference modes).

@@ -93,4 +93,11 @@ struct ReferenceOutcome {
 // Runs bench/reference.py on the same shapes and token ids.
 ReferenceOutcome runReference(const BenchOptions& o, const nlohmann::json& input);
 
+// The dist suite (benchdist.cpp): the baseline trained by `rewardrouter-cli run` on 1 and on 2
+// processes of this machine (`--nproc 2`), one thread each; rows of processes, pairs/s, seconds
+// and bytes of the gradient all-reduce per step, and the scaling efficiency. Empty with a note
+// when this build has no c10d.
+nlohmann::json benchDist(const BenchOptions& o, const std::string& preset,
+                         const std::function<void(const std::string&)>& say);
+
 }  // namespace rr::core::bench

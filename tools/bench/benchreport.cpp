@@ -306,6 +306,19 @@ std::string formatBench(const nlohmann::json& r, const std::string& format) {
            {"score s", "score_s"},
            {"train pairs/s", "train_pairs_per_s"}},
           csv);
+  section(out, "dist", r.value("dist", nlohmann::json::array()),
+          {{"preset", "preset"},
+           {"processes", "processes"},
+           {"batch", "batch_pairs"},
+           {"steps", "steps"},
+           {"pairs/s", "pairs_per_s"},
+           {"efficiency", "efficiency", true},
+           {"all-reduce ms/step", "allreduce_ms", true},
+           {"all-reduce MB/step", "allreduce_mb", true}},
+          csv);
+  if (r.contains("dist_note"))
+    section(out, "dist_note", nlohmann::json::array({{{"note", r["dist_note"]}}}),
+            {{"note", "note"}}, csv);
   section(out, "scaling_domains", r.value("scaling_domains", nlohmann::json::array()),
           {{"preset", "preset"},
            {"method", "method"},

@@ -1,0 +1,430 @@
+// Runs over several processes (issue 12, docs/DISTRIBUTED.md) through the CLI on 127.0.0.1:
+// 1 vs 2 data-parallel processes give the same weights and losses, a worker killed with -9
+// fails the run naming its rank with the store intact and no process left, Ctrl-C on rank 0
+// stops both after the same step, `--nproc 2` runs
+// smoke.json end to end, the launch errors are one line each; and the store's per-rank rows
+// (schema 6) with the migration of an older store.
+#include <signal.h>
+#include <sqlite3.h>
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QThread>
+#include <QtTest>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "dist/dist.h"
+#include "run/distrun.h"
+#include "run/persist.h"
+#include "store/runstore.h"
+
+using namespace rr::core;
+
+namespace {
+
+// The smoke data, dropout off (so the ranks' forward passes are those of one process), no
+// pre-training, a few steps of a global batch of 16. center_rewards: the plain pairwise loss does
+// not change when every reward shifts alike, so the gradient of the last norm's and the head's
+// bias is zero but for rounding, and AdamW turns that rounding (which differs with the order
+// of summation, one batch or two halves) into steps of +-lr; the centering term gives those
+// tensors a real gradient, and the comparison is of training, not of rounding noise. lr 1e-4:
+// AdamW normalises every element, so one whose gradient is near zero still moves by up to lr
+// per step in a direction rounding decides; at 1e-4 that stays below the 1e-5 tolerance, while
+// ranks training on their own gradients (no all-reduce) differ by about lr per step.
+std::string configText(const std::string& method, int epochs) {
+  return R"({
+  "name": "distrun",
+  "data": {
+    "synthetic": {"pairs_per_domain": 40, "domains": ["harmless", "instruct", "ranked"],
+                  "house_style": 0.4, "seed": 7},
+    "split": {"train": 0.7, "validation": 0.1, "test": 0.2}
+  },
+  "tokenizer": {"vocab_size": 300},
+  "encoder": {"preset": "tiny", "hidden": 32, "layers": 1, "heads": 2, "ffn": 64, "max_len": 48,
+              "dropout": 0.0},
+  "pretrain": {"steps": 0},
+  "training": {"lr": 0.0001, "batch_size": 16, "epochs": )" +
+         std::to_string(epochs) + R"(, "eval_every": 3, "seed": 1,
+               "center_rewards": 0.01},
+  "methods": [)" +
+         method + "]\n}\n";
+}
+
+std::string writeConfig(const QTemporaryDir& dir, const std::string& text) {
+  const std::string path = dir.path().toStdString() + "/cfg.json";
+  std::ofstream(path) << text;
+  return path;
+}
+
+struct CliResult {
+  int code = -1;
+  QString out, err;
+};
+
+CliResult cli(const QStringList& args, const QProcessEnvironment& env = {}) {
+  QProcess p;
+  if (!env.isEmpty()) p.setProcessEnvironment(env);
+  p.start(QStringLiteral(RR_CLI_PATH), args);
+  p.waitForFinished(180000);
+  return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
+          QString::fromUtf8(p.readAllStandardOutput()),
+          QString::fromUtf8(p.readAllStandardError())};
+}
+
+// The largest absolute difference between the runs' saved weights; `where` gets the tensor's name.
+double weightDifference(const std::string& dbA, std::int64_t runA, const std::string& dbB,
+                        std::int64_t runB, std::string* where = nullptr) {
+  auto a = loadRunSystem(dbA, *RunStore::open(dbA, true)->run(runA));
+  auto b = loadRunSystem(dbB, *RunStore::open(dbB, true)->run(runB));
+  const NamedModules ma = a->system->namedModules(), mb = b->system->namedModules();
+  if (ma.size() != mb.size()) return 1e9;
+  double worst = 0;
+  for (size_t i = 0; i < ma.size(); ++i) {
+    const auto pa = ma[i].second->named_parameters(), pb = mb[i].second->named_parameters();
+    if (ma[i].first != mb[i].first || pa.size() != pb.size()) return 1e9;
+    for (size_t k = 0; k < pa.size(); ++k) {
+      const double d = (pa[k].value() - pb[k].value()).abs().max().item<double>();
+      if (d > worst && where) *where = ma[i].first + "." + pa[k].key();
+      worst = std::max(worst, d);
+    }
+  }
+  return worst;
+}
+
+// The processes whose parent is `pid` (from /proc).
+std::vector<pid_t> childrenOf(pid_t pid) {
+  std::vector<pid_t> out;
+  for (const QString& e : QDir("/proc").entryList(QDir::Dirs)) {
+    bool ok = false;
+    const int p = e.toInt(&ok);
+    if (!ok) continue;
+    QFile f("/proc/" + e + "/stat");
+    if (!f.open(QIODevice::ReadOnly)) continue;
+    const QString stat = QString::fromUtf8(f.readAll());
+    // pid (comm) state ppid ...: the command may hold spaces, so read after the last ')'.
+    const QStringList rest = stat.mid(stat.lastIndexOf(')') + 2).split(' ');
+    if (rest.size() > 1 && rest[1].toInt() == pid) out.push_back(p);
+  }
+  return out;
+}
+
+QString rawSql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  QString result;
+  sqlite3_exec(
+      db, sql.c_str(),
+      [](void* out, int n, char** values, char**) {
+        for (int i = 0; i < n; ++i) *static_cast<QString*>(out) += values[i] ? values[i] : "NULL";
+        return 0;
+      },
+      &result, nullptr);
+  sqlite3_close(db);
+  return result;
+}
+
+std::int64_t onlyRun(const std::string& db) {
+  const auto runs = RunStore::open(db, true)->listRuns();
+  return runs.size() == 1 ? runs[0].id : -1;
+}
+
+}  // namespace
+
+class TestDistRun : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void init() {
+    const QByteArray name = QTest::currentTestFunction();
+    if ((name.startsWith("two") || name.startsWith("kill") || name.startsWith("smoke")) &&
+        !dist::c10dAvailable())
+      QSKIP(dist::c10dUnavailableReason().c_str());
+  }
+
+  void scoresTravelExactly() {
+    std::vector<PairScore> s(3);
+    s[0] = {0.1 + 1e-17, -2.0 / 3.0, "harmless", {{"expert0", 1.0 / 7.0}, {"expert1", 0.5}}};
+    s[1] = {1e300, -1e-300, "", {}};
+    s[2] = {0, 0, "ranked", {{"", -0.0}}};
+    const auto back = deserializeScores(serializeScores(s));
+    QCOMPARE(back.size(), s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+      QCOMPARE(back[i].chosen, s[i].chosen);
+      QCOMPARE(back[i].rejected, s[i].rejected);
+      QCOMPARE(back[i].route, s[i].route);
+      QVERIFY(back[i].detail == s[i].detail);
+    }
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error,
+                             deserializeScores(serializeScores(s).substr(0, 20)));
+    // Shares: contiguous, in rank order, covering everything; empty for ranks beyond n.
+    QCOMPARE(dist::shareOf(5, 0, 2), std::make_pair(size_t(0), size_t(3)));
+    QCOMPARE(dist::shareOf(5, 1, 2), std::make_pair(size_t(3), size_t(5)));
+    QCOMPARE(dist::shareOf(1, 1, 2), std::make_pair(size_t(1), size_t(1)));
+  }
+
+  // The run's own rows keep rank NULL (what the Monitor reads); per-rank rows are apart; a store
+  // of schema 5 is read as it is and migrated by a writer.
+  void storeKeepsRanksApart() {
+    QTemporaryDir dir;
+    const std::string db = dir.path().toStdString() + "/s.db";
+    std::int64_t run = 0;
+    {
+      RunWriter w(db);
+      run = w.createRun("e", "baseline", "baseline", 1, "{}");
+      w.setDistributed(run, 2, "gloo", "a,b");
+      w.addMetric({run, "model", 1, 0.1, "loss", 0.5});
+      MetricRow r0{run, "model", 1, 0.1, "loss", 0.4};
+      r0.rank = 0;
+      MetricRow r1{run, "model", 1, 0.1, "loss", 0.6};
+      r1.rank = 1;
+      w.addMetric(r0);
+      w.addMetric(r1);
+      w.flush();
+    }
+    auto store = RunStore::open(db, true);
+    QCOMPARE(store->schemaVersion(), 6);
+    const auto own = store->metrics(run);
+    QCOMPARE(own.size(), size_t(1));
+    QCOMPARE(own[0].value, 0.5);
+    QCOMPARE(own[0].rank, -1);
+    const auto ranked = store->rankMetrics(run);
+    QCOMPARE(ranked.size(), size_t(2));
+    QCOMPARE(ranked[1].rank, 1);
+    QCOMPARE(ranked[1].value, 0.6);
+    QCOMPARE(store->run(run)->worldSize, 2);
+    QCOMPARE(QString::fromStdString(store->run(run)->distBackend), QStringLiteral("gloo"));
+    QCOMPARE(QString::fromStdString(store->run(run)->distHosts), QStringLiteral("a,b"));
+    store.reset();
+
+    // Back to schema 5 (the columns dropped), then read and migrated.
+    rawSql(db, "DELETE FROM metrics WHERE rank IS NOT NULL; ALTER TABLE metrics DROP COLUMN rank; "
+               "ALTER TABLE runs DROP COLUMN world_size; ALTER TABLE runs DROP COLUMN "
+               "dist_backend; ALTER TABLE runs DROP COLUMN dist_hosts; PRAGMA user_version=5");
+    QCOMPARE(rawSql(db, "PRAGMA user_version"), QStringLiteral("5"));
+    {
+      auto old = RunStore::open(db, true);
+      QCOMPARE(old->schemaVersion(), 5);
+      QCOMPARE(old->metrics(run).size(), size_t(1));
+      QVERIFY(old->rankMetrics(run).empty());
+      QCOMPARE(old->run(run)->worldSize, 1);
+    }
+    { RunWriter w(db); }
+    QCOMPARE(RunStore::open(db, true)->schemaVersion(), 6);
+    QCOMPARE(RunStore::open(db, true)->metrics(run).size(), size_t(1));
+    QCOMPARE(rawSql(db, "SELECT count(*) FROM metrics WHERE rank IS NULL"), QStringLiteral("1"));
+  }
+
+  void twoProcessesTrainAsOne_data() {
+    QTest::addColumn<QString>("method");
+    QTest::newRow("baseline") << R"({"method": "baseline"})";
+    QTest::newRow("rodos") << R"({"method": "rodos"})";
+  }
+
+  // Data-parallel over 2 processes: the saved weights and the reported losses of the
+  // single-process run with the same global batch, within 1e-5; per-rank rows for both ranks;
+  // the run records its world size, backend and hosts; the test accuracy is the same.
+  void twoProcessesTrainAsOne() {
+    QFETCH(QString, method);
+    QTemporaryDir dir;
+    const QString cfg = QString::fromStdString(writeConfig(dir, configText(method.toStdString(), 1)));
+    const std::string one = dir.path().toStdString() + "/one.db",
+                      two = dir.path().toStdString() + "/two.db";
+    const CliResult a = cli({"run", cfg, "--db", QString::fromStdString(one), "--quiet"});
+    QVERIFY2(a.code == 0, qPrintable(a.err));
+    const CliResult b = cli({"run", cfg, "--db", QString::fromStdString(two), "--quiet",
+                             "--nproc", "2", "--dist-timeout", "60"});
+    QVERIFY2(b.code == 0, qPrintable(b.err));
+    QVERIFY2(!b.err.contains("rank 1"), qPrintable(b.err));  // rank 1 prints nothing
+    const std::int64_t ra = onlyRun(one), rb = onlyRun(two);
+    QVERIFY(ra > 0 && rb > 0);
+    std::string where;
+    const double diff = weightDifference(one, ra, two, rb, &where);
+    QVERIFY2(diff <= 1e-5, ("weights differ by " + std::to_string(diff) + " in " + where).c_str());
+
+    auto sa = RunStore::open(one, true), sb = RunStore::open(two, true);
+    std::map<std::pair<std::string, std::int64_t>, double> lossA, lossB;
+    for (const auto& m : sa->metrics(ra))
+      if (m.key == "loss") lossA[{m.component, m.step}] = m.value;
+    for (const auto& m : sb->metrics(rb))
+      if (m.key == "loss") lossB[{m.component, m.step}] = m.value;
+    QVERIFY(lossA.size() >= 3);
+    QCOMPARE(lossB.size(), lossA.size());
+    for (const auto& [k, v] : lossA)
+      QVERIFY2(std::abs(lossB[k] - v) <= 1e-5,
+               qPrintable(QString("%1 step %2: %3 vs %4")
+                              .arg(QString::fromStdString(k.first))
+                              .arg(k.second)
+                              .arg(lossB[k])
+                              .arg(v)));
+    std::set<int> ranks;
+    for (const auto& m : sb->rankMetrics(rb)) ranks.insert(m.rank);
+    QCOMPARE(ranks, (std::set<int>{0, 1}));
+    QVERIFY(sa->rankMetrics(ra).empty());
+    const auto info = sb->run(rb);
+    QCOMPARE(info->worldSize, 2);
+    QCOMPARE(QString::fromStdString(info->distBackend), QStringLiteral("gloo"));
+    QCOMPARE(QString::fromStdString(info->distHosts).split(',').size(), 2);
+    QCOMPARE(sa->run(ra)->worldSize, 1);
+    // Test scoring split over the ranks and gathered: every pair, the same rewards.
+    std::map<std::string, double> rewardsA;
+    ExampleFilter fa, fb;
+    fa.runIds = {ra};
+    fb.runIds = {rb};
+    const auto ea = sa->examples(fa, 0, 1000000), eb = sb->examples(fb, 0, 1000000);
+    QCOMPARE(eb.size(), ea.size());
+    for (const auto& e : ea) rewardsA[e.exampleId] = e.rewardChosen - e.rewardRejected;
+    for (const auto& e : eb)
+      QVERIFY(std::abs(rewardsA.at(e.exampleId) - (e.rewardChosen - e.rewardRejected)) <= 1e-4);
+  }
+
+  // kill -9 of rank 1 in the middle of training: rank 0 ends the run failed naming rank 1
+  // within the timeout, the store passes SQLite's integrity check, no worker is left.
+  void killedWorkerFailsTheRun() {
+    QTemporaryDir dir;
+    const QString cfg =
+        QString::fromStdString(writeConfig(dir, configText(R"({"method": "baseline"})", 40)));
+    const std::string db = dir.path().toStdString() + "/kill.db";
+    QProcess p;
+    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db),
+                                          "--quiet", "--nproc", "2", "--dist-timeout", "20"});
+    QVERIFY(p.waitForStarted());
+    const pid_t lead = static_cast<pid_t>(p.processId());
+    std::vector<pid_t> workers;
+    bool killed = false;
+    QElapsedTimer t;
+    t.start();
+    while (!killed && t.elapsed() < 120000 && p.state() != QProcess::NotRunning) {
+      QThread::msleep(20);
+      if (!std::filesystem::exists(db)) continue;
+      try {
+        auto store = RunStore::open(db, true);
+        for (const auto& run : store->listRuns())
+          for (const auto& m : store->metrics(run.id))
+            if (m.key == "loss" && m.step >= 3 && !killed) {
+              workers = childrenOf(lead);
+              if (workers.size() != 1) break;
+              ::kill(workers[0], SIGKILL);
+              killed = true;
+            }
+      } catch (const std::exception&) {
+        // The store is being created; look again.
+      }
+    }
+    QVERIFY2(killed, "the run ended before a worker could be killed");
+    QElapsedTimer sinceKill;
+    sinceKill.start();
+    QVERIFY(p.waitForFinished(60000));
+    QVERIFY2(sinceKill.elapsed() < 25000, "rank 0 took longer than its timeout to notice");
+    const QString err = QString::fromUtf8(p.readAllStandardError());
+    QCOMPARE(p.exitCode(), 1);
+    const auto runs = RunStore::open(db, true)->listRuns();
+    QCOMPARE(runs.size(), size_t(1));
+    QVERIFY(runs[0].status == RunStatus::Failed);
+    QVERIFY2(QString::fromStdString(runs[0].error).contains("rank 1 of 2 left the job"),
+             runs[0].error.c_str());
+    QVERIFY2(err.contains("rank 1 of 2 left the job"), qPrintable(err));
+    QCOMPARE(rawSql(db, "PRAGMA integrity_check"), QStringLiteral("ok"));
+    for (pid_t w : workers) QVERIFY(!QFile::exists(QString("/proc/%1").arg(w)));
+  }
+
+  // SIGINT to rank 0 alone: both ranks stop after the same step, the run ends cancelled with
+  // the metrics of every step it took, and no worker is left.
+  void stopOnRankZeroStopsAll() {
+    QTemporaryDir dir;
+    const QString cfg =
+        QString::fromStdString(writeConfig(dir, configText(R"({"method": "baseline"})", 400)));
+    const std::string db = dir.path().toStdString() + "/stop.db";
+    QProcess p;
+    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db),
+                                          "--quiet", "--nproc", "2", "--dist-timeout", "20"});
+    QVERIFY(p.waitForStarted());
+    const pid_t lead = static_cast<pid_t>(p.processId());
+    std::vector<pid_t> workers;
+    bool sent = false;
+    QElapsedTimer t;
+    t.start();
+    while (!sent && t.elapsed() < 120000 && p.state() != QProcess::NotRunning) {
+      QThread::msleep(20);
+      if (!std::filesystem::exists(db)) continue;
+      try {
+        auto store = RunStore::open(db, true);
+        for (const auto& run : store->listRuns())
+          for (const auto& m : store->metrics(run.id))
+            if (m.key == "loss" && m.step >= 3 && !sent) {
+              workers = childrenOf(lead);
+              ::kill(lead, SIGINT);
+              sent = true;
+            }
+      } catch (const std::exception&) {
+        // The store is being created; look again.
+      }
+    }
+    QVERIFY2(sent, "the run ended before it could be stopped");
+    QVERIFY(p.waitForFinished(60000));
+    QCOMPARE(p.exitCode(), 130);
+    auto store = RunStore::open(db, true);
+    const auto runs = store->listRuns();
+    QCOMPARE(runs.size(), size_t(1));
+    QVERIFY(runs[0].status == RunStatus::Cancelled);
+    std::map<int, std::int64_t> last;  // rank (-1: the run) -> last step with a loss
+    for (const auto& m : store->metrics(runs[0].id))
+      if (m.key == "loss") last[-1] = std::max(last[-1], m.step);
+    for (const auto& m : store->rankMetrics(runs[0].id))
+      if (m.key == "loss") last[m.rank] = std::max(last[m.rank], m.step);
+    QCOMPARE(last.size(), size_t(3));
+    QVERIFY(last[-1] >= 3 && last[-1] < 400 * 6);
+    QCOMPARE(last[0], last[-1]);
+    QCOMPARE(last[1], last[-1]);
+    QCOMPARE(workers.size(), size_t(1));
+    for (pid_t w : workers) QVERIFY(!QFile::exists(QString("/proc/%1").arg(w)));
+  }
+
+  // `run experiments/smoke.json --nproc 2`: every method finished, the report lists them.
+  void smokeEndToEnd() {
+    QTemporaryDir dir;
+    const QString db = dir.path() + "/smoke.db";
+    const CliResult r = cli({"run", RR_SOURCE_DIR "/experiments/smoke.json", "--db", db,
+                             "--quiet", "--nproc", "2"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const auto runs = RunStore::open(db.toStdString(), true)->listRuns();
+    QVERIFY(!runs.empty());
+    for (const auto& run : runs) {
+      QVERIFY(run.status == RunStatus::Finished);
+      QVERIFY2(r.out.contains(QString::fromStdString(run.methodName)), qPrintable(r.out));
+      QCOMPARE(run.worldSize, 2);
+    }
+  }
+
+  // The launch's errors: one line each, exit code 2, nothing started.
+  void launchErrorsAreOneLine() {
+    QTemporaryDir dir;
+    const QString cfg =
+        QString::fromStdString(writeConfig(dir, configText(R"({"method": "baseline"})", 1)));
+    const QString db = dir.path() + "/e.db";
+    auto check = [&](const QStringList& extra, const QString& want,
+                     const QProcessEnvironment& env = {}) {
+      const CliResult r = cli(QStringList{"run", cfg, "--db", db} + extra, env);
+      QCOMPARE(r.code, 2);
+      QVERIFY2(r.err.count('\n') == 1 && r.err.contains(want), qPrintable(r.err));
+      QVERIFY(!QFile::exists(db));
+    };
+    check({"--nproc", "0"}, "--nproc");
+    check({"--rank", "2", "--world-size", "2"}, "--rank 2 is not below --world-size 2");
+    check({"--rank", "1"}, "--rank needs --world-size too");
+    check({"--master", "nohost"}, "--master 'nohost' is not ADDR:PORT");
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("RANK", "3");
+    env.insert("WORLD_SIZE", "2");
+    check({}, "rank 3 is not below the world size 2", env);
+    env.insert("RANK", "0");
+    check({"--nproc", "2"}, "--nproc 2 starts its own workers", env);
+    if (!dist::c10dAvailable()) check({"--nproc", "2"}, "this build has no c10d");
+  }
+};
+
+QTEST_GUILESS_MAIN(TestDistRun)
+#include "tst_distrun.moc"
