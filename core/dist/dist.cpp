@@ -336,6 +336,21 @@ class GlooCommunicator : public Communicator {
     return value;
   }
 
+  std::optional<std::string> tryKey(const std::string& key) override {
+    std::optional<std::string> value;
+    storeCall("reading " + key, [&] {
+      if (m_store->check({"rr/" + key})) value = bytesToString(m_store->get("rr/" + key));
+    });
+    return value;
+  }
+
+  std::int64_t heartbeats(int r) override {
+    std::int64_t n = 0;
+    storeCall("reading the heartbeat of rank " + std::to_string(r),
+              [&] { n = m_store->add("alive/" + std::to_string(r), 0); });
+    return n;
+  }
+
  private:
   template <class Fn>
   void storeCall(const std::string& what, Fn&& fn) {

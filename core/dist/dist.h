@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,8 +90,20 @@ class Communicator {
   // Waits for `key`, however long: rank 0 may tokenize or pre-train for longer than the
   // collectives' timeout. A rank 0 that is gone (its store goes with it) is a DistError.
   virtual std::string waitKey(const std::string& key) = 0;
+  // The value of `key`, or nullopt while it is not set. Not a collective; a rank 0 that is gone
+  // is a DistError.
+  virtual std::optional<std::string> tryKey(const std::string& key) = 0;
+  // How often rank `r` has beaten so far (every half second from its own thread): a count that
+  // stops moving for a few periods is a rank that is gone. Not a collective.
+  virtual std::int64_t heartbeats(int r) = 0;
+  // A name for one exchange through the store, unique in the job when every rank makes the same
+  // exchanges in the same order ("spread/1", "spread/2", ...).
+  std::string nextTag(const std::string& prefix) {
+    return prefix + "/" + std::to_string(++m_tags);
+  }
 
  protected:
+  int m_tags = 0;
   int m_rank = 0, m_size = 1;
   std::string m_backend;
 };

@@ -1,9 +1,6 @@
 #include "methods/method.h"
 
-#include <nlohmann/json.hpp>
-
 #include "common/errors.h"
-#include "dist/dist.h"
 #include "methods/factories_p.h"
 
 namespace rr::core {
@@ -38,60 +35,6 @@ void trainPlan(RewardSystem& system, const TrainingPlan& plan, RunReporter& repo
         runLoop(c.loop, c.items, std::move(job.params), job.step, job.eval, reporter);
     if (job.seconds) *job.seconds = seconds;
   }
-}
-
-std::vector<int> assignGroups(const TrainingPlan& plan, int ranks) {
-  if (ranks < 1) throw std::invalid_argument("assignGroups: ranks must be >= 1");
-  std::vector<std::string> groups;  // in plan order
-  std::map<std::string, int64_t> steps;
-  for (const auto& c : plan) {
-    if (!steps.count(c.group)) groups.push_back(c.group);
-    steps[c.group] += c.steps();
-  }
-  std::vector<size_t> order(groups.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return steps[groups[a]] > steps[groups[b]];
-  });
-  std::vector<int64_t> load(static_cast<size_t>(ranks), 0);
-  std::map<std::string, int> owner;
-  for (size_t i : order) {
-    const auto least = std::min_element(load.begin(), load.end()) - load.begin();
-    owner[groups[i]] = static_cast<int>(least);
-    load[static_cast<size_t>(least)] += steps[groups[i]];
-  }
-  std::vector<int> out;
-  for (const auto& c : plan) out.push_back(owner[c.group]);
-  return out;
-}
-
-void trainPlanSpread(RewardSystem& system, const TrainingPlan& plan, RunReporter& reporter,
-                     dist::Communicator& comm) {
-  const std::vector<int> owners = assignGroups(plan, comm.size());
-  nlohmann::json seconds = nlohmann::json::object();
-  for (size_t k = 0; k < plan.size(); ++k) {
-    const PlannedComponent& c = plan[k];
-    if (owners[k] != comm.rank()) {
-      // Checkpoint files are numbered by the component's place in the plan on every process.
-      if (RunCheckpoints* cp = reporter.checkpoints()) cp->nextFile();
-      continue;
-    }
-    ComponentJob job = system.job(c);
-    if (job.prepare) job.prepare();
-    torch::manual_seed(c.loop.seed);
-    seconds[std::to_string(k)] =
-        runLoop(c.loop, c.items, std::move(job.params), job.step, job.eval, reporter);
-  }
-  // Every process ends with every component: each is sent by the process that trained it.
-  int64_t others = 0;
-  for (size_t k = 0; k < plan.size(); ++k) {
-    comm.broadcast(system.job(plan[k]).params, owners[k]);
-    if (owners[k] != comm.rank()) others += plan[k].steps();
-  }
-  for (const std::string& bytes : comm.allGatherBytes(seconds.dump()))
-    for (const auto& [k, v] : nlohmann::json::parse(bytes).items())
-      if (double* s = system.job(plan[std::stoul(k)]).seconds) *s = v.get<double>();
-  reporter.stepsRestored(others);
 }
 
 void RewardSystem::train(RunReporter& reporter) {

@@ -146,10 +146,18 @@ class Communicator;
 // with the fewest planned steps so far (ties: the lowest rank). The same on every process.
 std::vector<int> assignGroups(const TrainingPlan& plan, int ranks);
 
+// Whether a run over `ranks` processes spreads the plan's groups over them (distributed.mode:
+// "components", or "auto" with at least as many groups as processes) rather than training
+// every component data-parallel.
+bool spreadsComponents(const std::string& mode, const TrainingPlan& plan, int ranks);
+
 // Component parallelism: every process builds the same system; each trains the groups
 // assignGroups gives it (whole, in plan order), then every component's trained tensors and
 // training seconds go from its process to all others, so each ends with the whole trained
-// system. Progress counts the other processes' steps when they arrive.
+// system. Until all have finished they exchange only through the job's store (metric rows and
+// logs to rank 0, which stores them live; a stop, a failure, a rank gone), as the processes
+// train for different times; then the weights go by collectives. Every process ends like the
+// others: finished, Cancelled, or failed naming the rank.
 void trainPlanSpread(RewardSystem& system, const TrainingPlan& plan, RunReporter& reporter,
                      dist::Communicator& comm);
 

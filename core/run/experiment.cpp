@@ -317,7 +317,19 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
       reporter.log(LogLevel::Info, std::string(r.resumed ? "resuming " : "training ") +
                                        r.method->name + " (seed " + std::to_string(r.seed) +
                                        ", " + std::to_string(r.steps) + " steps)");
-      system->train(reporter);
+      const TrainingPlan trainingPlan = system->plan();
+      if (comm && spreadsComponents(config.distributed.mode, trainingPlan, comm->size())) {
+        reporter.log(LogLevel::Info, "components spread over " + std::to_string(comm->size()) +
+                                         " processes (distributed.mode " +
+                                         config.distributed.mode + ")");
+        trainPlanSpread(*system, trainingPlan, reporter, *comm);
+      } else {
+        if (comm)
+          reporter.log(LogLevel::Info, "data-parallel over " + std::to_string(comm->size()) +
+                                           " processes (distributed.mode " +
+                                           config.distributed.mode + ")");
+        system->train(reporter);
+      }
       reporter.checkpoint();
       // Distributed: each rank scores its share of the test pairs, all get every score.
       Evaluation ev =

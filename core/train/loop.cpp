@@ -26,6 +26,19 @@ RunReporter::RunReporter(MetricSink& sink, RunControl& control, ProgressInfo bas
       m_experimentStart(experimentStart),
       m_lastEmit(Clock::now() - std::chrono::seconds(1)) {}
 
+RunReporter::RunReporter(const RunReporter& like, MetricSink& sink)
+    : m_sink(sink),
+      m_control(like.m_control),
+      m_base(like.m_base),
+      m_runSteps(like.m_runSteps),
+      m_stepsBefore(like.m_stepsBefore),
+      m_experimentSteps(like.m_experimentSteps),
+      m_done(like.m_done),
+      m_runStart(like.m_runStart),
+      m_experimentStart(like.m_experimentStart),
+      m_lastEmit(like.m_lastEmit),
+      m_checkpoints(like.m_checkpoints) {}
+
 double RunReporter::elapsed() const {
   return std::chrono::duration<double>(Clock::now() - m_runStart).count();
 }
@@ -43,6 +56,10 @@ void RunReporter::rankMetric(const std::string& component, int64_t step, const s
 }
 
 void RunReporter::checkpoint() {
+  if (m_poll && Clock::now() - m_lastPoll >= std::chrono::milliseconds(250)) {
+    m_lastPoll = Clock::now();
+    m_poll();
+  }
   if (!m_comm || m_comm->size() == 1) return m_control.checkpoint();
   // No pause across processes: the CLI that starts them has none.
   const std::vector<double> stops = m_comm->allGatherDoubles({m_control.stopRequested() ? 1.0 : 0.0});

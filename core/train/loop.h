@@ -71,6 +71,14 @@ class RunReporter {
   // The run's checkpoints; nullptr when its components are not checkpointed.
   RunCheckpoints* checkpoints() const { return m_checkpoints; }
   void setCheckpoints(RunCheckpoints* c) { m_checkpoints = c; }
+  // A reporter of the same run, progress and checkpoints that reports to `sink`, for one process
+  // alone (no communicator): what a process trains its own components with when components are
+  // spread over the processes.
+  RunReporter(const RunReporter& like, MetricSink& sink);
+  // Called from checkpoint() at most every 250 ms, before the run control is asked: a process
+  // exchanges what it has to with the others there; it may throw (Cancelled, a failure).
+  void setPoll(std::function<void()> poll) { m_poll = std::move(poll); }
+  MetricSink& sink() const { return m_sink; }
   // The process group of a distributed run; nullptr = one process. Every Trainer of the run
   // then trains data-parallel (docs/DISTRIBUTED.md).
   dist::Communicator* communicator() const { return m_comm; }
@@ -84,6 +92,8 @@ class RunReporter {
   std::chrono::steady_clock::time_point m_runStart, m_experimentStart, m_lastEmit;
   RunCheckpoints* m_checkpoints = nullptr;
   dist::Communicator* m_comm = nullptr;
+  std::function<void()> m_poll;
+  std::chrono::steady_clock::time_point m_lastPoll;
 };
 
 struct LoopOptions {
