@@ -168,8 +168,9 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
   dist::Communicator* comm = options.comm && options.comm->size() > 1 ? options.comm : nullptr;
   const bool lead = !comm || comm->rank() == 0;
   if (comm && options.resume)
-    throw InputError("--resume: a run over several processes cannot resume yet; resume it with "
-                     "one process (rank 0's checkpoints hold the whole state)");
+    throw InputError(
+        "--resume: a run over several processes cannot resume yet; resume it with "
+        "one process (rank 0's checkpoints hold the whole state)");
 
   // Everything that can fail on bad input happens before the store is touched, and a store that
   // cannot take the runs is found before the tokenizer is trained and the encoder pre-trained.
@@ -238,16 +239,17 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
   // Rank 0 pre-trains alone (MLM masks are drawn per batch); the others of its machine then
   // find the cached encoder, a rank on another machine pre-trains the same one itself.
   // (Called on every rank of a job, whatever its own cache holds, so all wait alike.)
-  if (encoder.needsTraining || comm) dist::rankZeroFirst(comm, "encoder", [&] {
-    if (!encoder.needsTraining || std::filesystem::exists(encoder.path)) return;
-    ProgressInfo base;
-    base.method = "pretrain";
-    base.runCount = static_cast<int>(plan.size());
-    RunReporter reporter(userSink, control, base, encoder.steps, 0, totalSteps, experimentStart);
-    reporter.log(LogLevel::Info, "pre-training the encoder (" + std::to_string(encoder.steps) +
-                                     " masked-language-model steps; cached for later runs)");
-    pretrainEncoder(config, data, *tokenizer, encoder, reporter);
-  });
+  if (encoder.needsTraining || comm)
+    dist::rankZeroFirst(comm, "encoder", [&] {
+      if (!encoder.needsTraining || std::filesystem::exists(encoder.path)) return;
+      ProgressInfo base;
+      base.method = "pretrain";
+      base.runCount = static_cast<int>(plan.size());
+      RunReporter reporter(userSink, control, base, encoder.steps, 0, totalSteps, experimentStart);
+      reporter.log(LogLevel::Info, "pre-training the encoder (" + std::to_string(encoder.steps) +
+                                       " masked-language-model steps; cached for later runs)");
+      pretrainEncoder(config, data, *tokenizer, encoder, reporter);
+    });
 
   const std::string hosts = comm ? rankHosts(*comm) : "";
   ExperimentOutcome outcome;

@@ -201,9 +201,10 @@ class TestDistRun : public QObject {
     store.reset();
 
     // Back to schema 5 (the columns dropped), then read and migrated.
-    rawSql(db, "DELETE FROM metrics WHERE rank IS NOT NULL; ALTER TABLE metrics DROP COLUMN rank; "
-               "ALTER TABLE runs DROP COLUMN world_size; ALTER TABLE runs DROP COLUMN "
-               "dist_backend; ALTER TABLE runs DROP COLUMN dist_hosts; PRAGMA user_version=5");
+    rawSql(db,
+           "DELETE FROM metrics WHERE rank IS NOT NULL; ALTER TABLE metrics DROP COLUMN rank; "
+           "ALTER TABLE runs DROP COLUMN world_size; ALTER TABLE runs DROP COLUMN "
+           "dist_backend; ALTER TABLE runs DROP COLUMN dist_hosts; PRAGMA user_version=5");
     QCOMPARE(rawSql(db, "PRAGMA user_version"), QStringLiteral("5"));
     {
       auto old = RunStore::open(db, true);
@@ -230,13 +231,14 @@ class TestDistRun : public QObject {
   void twoProcessesTrainAsOne() {
     QFETCH(QString, method);
     QTemporaryDir dir;
-    const QString cfg = QString::fromStdString(writeConfig(dir, configText(method.toStdString(), 1)));
+    const QString cfg =
+        QString::fromStdString(writeConfig(dir, configText(method.toStdString(), 1)));
     const std::string one = dir.path().toStdString() + "/one.db",
                       two = dir.path().toStdString() + "/two.db";
     const CliResult a = cli({"run", cfg, "--db", QString::fromStdString(one), "--quiet"});
     QVERIFY2(a.code == 0, qPrintable(a.err));
-    const CliResult b = cli({"run", cfg, "--db", QString::fromStdString(two), "--quiet",
-                             "--nproc", "2", "--dist-timeout", "60"});
+    const CliResult b = cli({"run", cfg, "--db", QString::fromStdString(two), "--quiet", "--nproc",
+                             "2", "--dist-timeout", "60"});
     QVERIFY2(b.code == 0, qPrintable(b.err));
     QVERIFY2(!b.err.contains("rank 1"), qPrintable(b.err));  // rank 1 prints nothing
     const std::int64_t ra = onlyRun(one), rb = onlyRun(two);
@@ -254,12 +256,11 @@ class TestDistRun : public QObject {
     QVERIFY(lossA.size() >= 3);
     QCOMPARE(lossB.size(), lossA.size());
     for (const auto& [k, v] : lossA)
-      QVERIFY2(std::abs(lossB[k] - v) <= 1e-5,
-               qPrintable(QString("%1 step %2: %3 vs %4")
-                              .arg(QString::fromStdString(k.first))
-                              .arg(k.second)
-                              .arg(lossB[k])
-                              .arg(v)));
+      QVERIFY2(std::abs(lossB[k] - v) <= 1e-5, qPrintable(QString("%1 step %2: %3 vs %4")
+                                                              .arg(QString::fromStdString(k.first))
+                                                              .arg(k.second)
+                                                              .arg(lossB[k])
+                                                              .arg(v)));
     std::set<int> ranks;
     for (const auto& m : sb->rankMetrics(rb)) ranks.insert(m.rank);
     QCOMPARE(ranks, (std::set<int>{0, 1}));
@@ -289,8 +290,8 @@ class TestDistRun : public QObject {
         QString::fromStdString(writeConfig(dir, configText(R"({"method": "baseline"})", 40)));
     const std::string db = dir.path().toStdString() + "/kill.db";
     QProcess p;
-    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db),
-                                          "--quiet", "--nproc", "2", "--dist-timeout", "20"});
+    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db), "--quiet",
+                                          "--nproc", "2", "--dist-timeout", "20"});
     QVERIFY(p.waitForStarted());
     const pid_t lead = static_cast<pid_t>(p.processId());
     std::vector<pid_t> workers;
@@ -339,8 +340,8 @@ class TestDistRun : public QObject {
         QString::fromStdString(writeConfig(dir, configText(R"({"method": "baseline"})", 400)));
     const std::string db = dir.path().toStdString() + "/stop.db";
     QProcess p;
-    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db),
-                                          "--quiet", "--nproc", "2", "--dist-timeout", "20"});
+    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db), "--quiet",
+                                          "--nproc", "2", "--dist-timeout", "20"});
     QVERIFY(p.waitForStarted());
     const pid_t lead = static_cast<pid_t>(p.processId());
     std::vector<pid_t> workers;
@@ -387,8 +388,8 @@ class TestDistRun : public QObject {
   void smokeEndToEnd() {
     QTemporaryDir dir;
     const QString db = dir.path() + "/smoke.db";
-    const CliResult r = cli({"run", RR_SOURCE_DIR "/experiments/smoke.json", "--db", db,
-                             "--quiet", "--nproc", "2"});
+    const CliResult r = cli(
+        {"run", RR_SOURCE_DIR "/experiments/smoke.json", "--db", db, "--quiet", "--nproc", "2"});
     QVERIFY2(r.code == 0, qPrintable(r.err));
     const auto runs = RunStore::open(db.toStdString(), true)->listRuns();
     QVERIFY(!runs.empty());
@@ -416,6 +417,9 @@ class TestDistRun : public QObject {
     check({"--rank", "2", "--world-size", "2"}, "--rank 2 is not below --world-size 2");
     check({"--rank", "1"}, "--rank needs --world-size too");
     check({"--master", "nohost"}, "--master 'nohost' is not ADDR:PORT");
+    check({"--nproc", "2", "--dist-backend", "mpi"}, "backend 'mpi' is not gloo or nccl");
+    if (dist::c10dAvailable())
+      check({"--nproc", "2", "--dist-backend", "nccl"}, "this build has no NCCL process group");
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert("RANK", "3");
     env.insert("WORLD_SIZE", "2");
