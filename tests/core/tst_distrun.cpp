@@ -35,7 +35,7 @@ namespace {
 // AdamW normalises every element, so one whose gradient is near zero still moves by up to lr
 // per step in a direction rounding decides; at 1e-4 that stays below the 1e-5 tolerance, while
 // ranks training on their own gradients (no all-reduce) differ by about lr per step.
-std::string configText(const std::string& method, int epochs) {
+std::string configText(const std::string& method, int epochs, int batch = 16) {
   return R"({
   "name": "distrun",
   "data": {
@@ -47,8 +47,9 @@ std::string configText(const std::string& method, int epochs) {
   "encoder": {"preset": "tiny", "hidden": 32, "layers": 1, "heads": 2, "ffn": 64, "max_len": 48,
               "dropout": 0.0},
   "pretrain": {"steps": 0},
-  "training": {"lr": 0.0001, "batch_size": 16, "epochs": )" +
-         std::to_string(epochs) + R"(, "eval_every": 3, "seed": 1,
+  "training": {"lr": 0.0001, "batch_size": )" +
+         std::to_string(batch) + R"(, "epochs": )" + std::to_string(epochs) +
+         R"(, "eval_every": 3, "seed": 1,
                "center_rewards": 0.01},
   "methods": [)" +
          method + "]\n}\n";
@@ -140,7 +141,8 @@ class TestDistRun : public QObject {
  private Q_SLOTS:
   void init() {
     const QByteArray name = QTest::currentTestFunction();
-    if ((name.startsWith("two") || name.startsWith("kill") || name.startsWith("smoke")) &&
+    if ((name.startsWith("two") || name.startsWith("kill") || name.startsWith("smoke") ||
+         name.startsWith("stop") || name.startsWith("ranks")) &&
         !dist::c10dAvailable())
       QSKIP(dist::c10dUnavailableReason().c_str());
   }
@@ -221,8 +223,11 @@ class TestDistRun : public QObject {
 
   void twoProcessesTrainAsOne_data() {
     QTest::addColumn<QString>("method");
-    QTest::newRow("baseline") << R"({"method": "baseline"})";
-    QTest::newRow("rodos") << R"({"method": "rodos"})";
+    QTest::addColumn<int>("batch");
+    QTest::newRow("baseline") << R"({"method": "baseline"})" << 16;
+    QTest::newRow("rodos") << R"({"method": "rodos"})" << 16;
+    // A global batch of one pair: rank 1's share is always empty, and it still takes part.
+    QTest::newRow("baseline-batch-1") << R"({"method": "baseline"})" << 1;
   }
 
   // Data-parallel over 2 processes: the saved weights and the reported losses of the
@@ -230,9 +235,10 @@ class TestDistRun : public QObject {
   // the run records its world size, backend and hosts; the test accuracy is the same.
   void twoProcessesTrainAsOne() {
     QFETCH(QString, method);
+    QFETCH(int, batch);
     QTemporaryDir dir;
     const QString cfg =
-        QString::fromStdString(writeConfig(dir, configText(method.toStdString(), 1)));
+        QString::fromStdString(writeConfig(dir, configText(method.toStdString(), 1, batch)));
     const std::string one = dir.path().toStdString() + "/one.db",
                       two = dir.path().toStdString() + "/two.db";
     const CliResult a = cli({"run", cfg, "--db", QString::fromStdString(one), "--quiet"});
@@ -398,6 +404,51 @@ class TestDistRun : public QObject {
       QVERIFY2(r.out.contains(QString::fromStdString(run.methodName)), qPrintable(r.out));
       QCOMPARE(run.worldSize, 2);
     }
+  }
+
+  // Two processes started apart, as on two machines (--rank/--world-size/--master here, the
+  // launcher variables elsewhere): rank 0 alone writes its store, rank 1 prints nothing and
+  // writes none; a job whose second rank never comes fails at the rendezvous in one line.
+  void ranksStartedApart() {
+    QTemporaryDir dir;
+    const QString cfg =
+        QString::fromStdString(writeConfig(dir, configText(R"({"method": "baseline"})", 1)));
+    const QString master = QString("127.0.0.1:%1").arg(dist::freeLoopbackPort());
+    const QString db0 = dir.path() + "/r0.db", db1 = dir.path() + "/r1.db";
+    QProcess r0, r1;
+    r0.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", db0, "--quiet", "--rank", "0",
+                                           "--world-size", "2", "--master", master});
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("RANK", "1");
+    env.insert("WORLD_SIZE", "2");
+    env.insert("MASTER_ADDR", "127.0.0.1");
+    env.insert("MASTER_PORT", master.section(':', 1));
+    r1.setProcessEnvironment(env);
+    r1.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", db1, "--quiet"});
+    QVERIFY(r0.waitForFinished(120000) && r1.waitForFinished(120000));
+    const QString err0 = QString::fromUtf8(r0.readAllStandardError()),
+                  err1 = QString::fromUtf8(r1.readAllStandardError());
+    QVERIFY2(r0.exitCode() == 0, qPrintable(err0));
+    QVERIFY2(r1.exitCode() == 0, qPrintable(err1));
+    QVERIFY2(err1.isEmpty() && r1.readAllStandardOutput().isEmpty(), qPrintable(err1));
+    QVERIFY(!QFile::exists(db1));
+    const auto runs = RunStore::open(db0.toStdString(), true)->listRuns();
+    QCOMPARE(runs.size(), size_t(1));
+    QVERIFY(runs[0].status == RunStatus::Finished);
+    QCOMPARE(runs[0].worldSize, 2);
+
+    QElapsedTimer t;
+    t.start();
+    const CliResult alone = cli({"run", cfg, "--db", dir.path() + "/alone.db", "--quiet", "--rank",
+                                 "0", "--world-size", "2", "--master",
+                                 QString("127.0.0.1:%1").arg(dist::freeLoopbackPort()),
+                                 "--dist-timeout", "3"});
+    QCOMPARE(alone.code, 1);
+    QVERIFY2(alone.err.count('\n') == 1 && alone.err.contains("rendezvous at 127.0.0.1:") &&
+                 alone.err.contains("rank 0 of 2 within 3 s"),
+             qPrintable(alone.err));
+    QVERIFY(t.elapsed() < 40000);
+    QVERIFY(!QFile::exists(dir.path() + "/alone.db"));
   }
 
   // The launch's errors: one line each, exit code 2, nothing started.
