@@ -167,6 +167,23 @@ class TestDist : public QObject {
     }
   }
 
+  void jobRankZeroFirstPassesItsFailureOn() {
+    const auto r = runJob("first", 2, 2, 60, m_dir);
+    for (const auto& o : r) QVERIFY2(o.code == 0, qPrintable(o.err));
+    const QJsonObject r0 = r[0].out["result"].toObject(), r1 = r[1].out["result"].toObject();
+    QCOMPARE(r0["error"].toString(), QStringLiteral("disk full"));
+    QVERIFY(r0["ran"].toBool());
+    QCOMPARE(r1["error"].toString(), QStringLiteral("rank 0 failed at cache: disk full"));
+    QVERIFY(!r1["ran"].toBool());  // it did not do the work rank 0 failed at
+    for (const auto& o : {r0, r1}) {
+      const QJsonArray d = o["doubles"].toArray();
+      QCOMPARE(d.size(), 4);
+      QCOMPARE(d[0].toDouble(), 0.0);
+      QCOMPARE(d[2].toDouble(), 1.0);
+      QCOMPARE(d[3].toDouble(), 0.5);
+    }
+  }
+
   void jobMissingWorkerIsOneClearError() {
     QElapsedTimer t;
     t.start();
