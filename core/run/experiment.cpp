@@ -292,7 +292,14 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
     }
     bool stop = control.stopRequested();
     if (comm && !outcome.cancelled) {  // the ranks agree, so they all start the run or none
-      for (double s : comm->allGatherDoubles({stop ? 1.0 : 0.0})) stop = stop || s != 0;
+      try {
+        for (double s : comm->allGatherDoubles({stop ? 1.0 : 0.0})) stop = stop || s != 0;
+      } catch (const dist::DistError& e) {  // a rank left between runs
+        jobStopped = errorMessage(e);
+        if (lead) recorder->setStatus(r.runId, RunStatus::Failed, "not started: " + jobStopped);
+        ++outcome.failed;
+        continue;
+      }
     }
     if (outcome.cancelled || stop) {
       if (lead) recorder->setStatus(r.runId, RunStatus::Cancelled, "stopped before it started");

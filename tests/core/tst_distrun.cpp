@@ -338,6 +338,53 @@ class TestDistRun : public QObject {
     for (pid_t w : workers) QVERIFY(!QFile::exists(QString("/proc/%1").arg(w)));
   }
 
+  // A worker killed once the first of two runs finished: the second ends failed naming the rank
+  // (whether the kill lands between the runs or in the second's training), none is left queued
+  // or running, the store is intact.
+  void killBetweenRunsFailsTheRest() {
+    QTemporaryDir dir;
+    const QString cfg = QString::fromStdString(writeConfig(
+        dir, configText(R"({"method": "baseline"}, {"method": "baseline", "name": "second"})",
+                        40)));
+    const std::string db = dir.path().toStdString() + "/between.db";
+    QProcess p;
+    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db),
+                                          "--quiet", "--nproc", "2", "--dist-timeout", "20"});
+    QVERIFY(p.waitForStarted());
+    const pid_t lead = static_cast<pid_t>(p.processId());
+    std::vector<pid_t> workers;
+    bool killed = false;
+    QElapsedTimer t;
+    t.start();
+    while (!killed && t.elapsed() < 120000 && p.state() != QProcess::NotRunning) {
+      QThread::msleep(10);
+      if (!std::filesystem::exists(db)) continue;
+      try {
+        for (const auto& run : RunStore::open(db, true)->listRuns())
+          if (run.methodName == "baseline" && run.status == RunStatus::Finished && !killed) {
+            workers = childrenOf(lead);
+            if (workers.size() != 1) break;
+            ::kill(workers[0], SIGKILL);
+            killed = true;
+          }
+      } catch (const std::exception&) {
+        // The store is being created; look again.
+      }
+    }
+    QVERIFY2(killed, "the first run did not finish while the job ran");
+    QVERIFY(p.waitForFinished(60000));
+    QCOMPARE(p.exitCode(), 1);
+    for (const auto& run : RunStore::open(db, true)->listRuns()) {
+      if (run.methodName == "baseline") QVERIFY(run.status == RunStatus::Finished);
+      if (run.methodName != "second") continue;
+      QVERIFY(run.status == RunStatus::Failed);
+      QVERIFY2(QString::fromStdString(run.error).contains("rank 1 of 2 left the job"),
+               run.error.c_str());
+    }
+    QCOMPARE(rawSql(db, "PRAGMA integrity_check"), QStringLiteral("ok"));
+    for (pid_t w : workers) QVERIFY(!QFile::exists(QString("/proc/%1").arg(w)));
+  }
+
   // SIGINT to rank 0 alone: both ranks stop after the same step, the run ends cancelled with
   // the metrics of every step it took, and no worker is left.
   void stopOnRankZeroStopsAll() {
