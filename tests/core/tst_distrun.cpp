@@ -344,12 +344,12 @@ class TestDistRun : public QObject {
   void killBetweenRunsFailsTheRest() {
     QTemporaryDir dir;
     const QString cfg = QString::fromStdString(writeConfig(
-        dir, configText(R"({"method": "baseline"}, {"method": "baseline", "name": "second"})",
-                        40)));
+        dir,
+        configText(R"({"method": "baseline"}, {"method": "baseline", "name": "second"})", 40)));
     const std::string db = dir.path().toStdString() + "/between.db";
     QProcess p;
-    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db),
-                                          "--quiet", "--nproc", "2", "--dist-timeout", "20"});
+    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db), "--quiet",
+                                          "--nproc", "2", "--dist-timeout", "20"});
     QVERIFY(p.waitForStarted());
     const pid_t lead = static_cast<pid_t>(p.processId());
     std::vector<pid_t> workers;
