@@ -1,7 +1,8 @@
 // Several processes through c10d (core/dist): the launcher variables, bucketing, and real
 // multi-process runs of tests/core/dist_worker.cpp on 127.0.0.1 — gradients summed in buckets,
-// 2 data-parallel ranks giving the weights of 1 process with the same global batch (1e-5), a
-// worker that never comes giving one clear error within the timeout.
+// 2 data-parallel ranks giving the weights of 1 process with the same global batch (1e-5),
+// rankZeroFirst passing rank 0's failure on, a worker that never comes giving one clear error
+// within the timeout.
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
