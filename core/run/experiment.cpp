@@ -323,6 +323,7 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
       reporter.setCommunicator(comm);
       const MethodContext ctx = contextFor(config, *r.method, r.seed, data, device, encoder.path);
       std::unique_ptr<RewardSystem> system = createMethod(ctx);
+      broadcastSystem(*system, comm);
       reporter.log(LogLevel::Info, std::string(r.resumed ? "resuming " : "training ") +
                                        r.method->name + " (seed " + std::to_string(r.seed) +
                                        ", " + std::to_string(r.steps) + " steps)");

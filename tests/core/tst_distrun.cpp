@@ -142,7 +142,7 @@ class TestDistRun : public QObject {
   void init() {
     const QByteArray name = QTest::currentTestFunction();
     if ((name.startsWith("two") || name.startsWith("kill") || name.startsWith("smoke") ||
-         name.startsWith("stop") || name.startsWith("ranks")) &&
+         name.startsWith("stop") || name.startsWith("ranks") || name.startsWith("every")) &&
         !dist::c10dAvailable())
       QSKIP(dist::c10dUnavailableReason().c_str());
   }
@@ -496,6 +496,27 @@ class TestDistRun : public QObject {
              qPrintable(alone.err));
     QVERIFY(t.elapsed() < 40000);
     QVERIFY(!QFile::exists(dir.path() + "/alone.db"));
+  }
+
+  // Every method through the data-parallel path (MoRE's gate noise and the adapters' frozen
+  // encoders included): all finish over 2 processes, the report lists each.
+  void everyMethodOverTwoProcesses() {
+    QTemporaryDir dir;
+    const QString cfg = QString::fromStdString(writeConfig(
+        dir, configText(R"({"method": "baseline"}, {"method": "base-lora"}, {"method": "more"},
+                           {"method": "rodos"}, {"method": "arliss"}, {"method": "dmoerm"})",
+                        1)));
+    const QString db = dir.path() + "/all.db";
+    const CliResult r = cli({"run", cfg, "--db", db, "--quiet", "--nproc", "2"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const auto runs = RunStore::open(db.toStdString(), true)->listRuns();
+    QCOMPARE(runs.size(), size_t(6));
+    for (const auto& run : runs) {
+      QVERIFY2(run.status == RunStatus::Finished, run.methodName.c_str());
+      QCOMPARE(run.worldSize, 2);
+      QVERIFY2(r.out.contains("| " + QString::fromStdString(run.methodName) + " |"),
+               qPrintable(r.out));
+    }
   }
 
   // The launch's errors: one line each, exit code 2, nothing started.
