@@ -20,10 +20,9 @@ namespace {
 // How a reaped worker ended, or "" for exit code 0.
 std::string howEnded(int rank, int status) {
   if (WIFEXITED(status))
-    return WEXITSTATUS(status) == 0
-               ? ""
-               : "rank " + std::to_string(rank) + " exited with code " +
-                     std::to_string(WEXITSTATUS(status));
+    return WEXITSTATUS(status) == 0 ? ""
+                                    : "rank " + std::to_string(rank) + " exited with code " +
+                                          std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status))
     return "rank " + std::to_string(rank) + " was killed by signal " +
            std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
@@ -150,8 +149,7 @@ core::dist::DistOptions distOptionsFor(const Args& args, int nproc, const std::s
     const std::string port = m.substr(colon + 1);
     if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
         port.size() > 5 || std::stoi(port) < 1 || std::stoi(port) > 65535)
-      throw core::InputError("run: --master '" + m + "': port '" + port +
-                             "' is not in [1, 65535]");
+      throw core::InputError("run: --master '" + m + "': port '" + port + "' is not in [1, 65535]");
     o.masterPort = std::stoi(port);
   }
   o.timeout = std::chrono::seconds(args.integer("dist-timeout", 300, 1, 86400));
@@ -169,9 +167,14 @@ core::dist::DistOptions distOptionsFor(const Args& args, int nproc, const std::s
   }
   if (o.distributed()) {
     if (!dist::c10dAvailable())
-      throw core::InputError("run: " + std::to_string(o.worldSize) +
-                             " processes asked for, but " + dist::c10dUnavailableReason());
-    o.backend = dist::backendFor(args.value("dist-backend"), torch::Device(device == "cuda" ? torch::kCUDA : torch::kCPU));
+      throw core::InputError("run: " + std::to_string(o.worldSize) + " processes asked for, but " +
+                             dist::c10dUnavailableReason());
+    o.backend = dist::backendFor(args.value("dist-backend"),
+                                 torch::Device(device == "cuda" ? torch::kCUDA : torch::kCPU));
+    // Said before any worker starts (Communicator::connect says it too, for other callers).
+    if (o.backend == "nccl")
+      throw core::InputError(
+          "run: backend nccl: this build has no NCCL process group yet; use --dist-backend gloo");
   }
   dist::validate(o);
   return o;

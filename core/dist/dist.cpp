@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <optional>
@@ -390,9 +390,8 @@ class GlooCommunicator : public Communicator {
       start()->wait();
     } catch (const std::exception& e) {
       const std::string gone = ranksGone();
-      throw DistError((gone.empty() ? std::string("a worker failed") : gone + " of " +
-                                                                            std::to_string(m_size) +
-                                                                            " left the job") +
+      throw DistError((gone.empty() ? std::string("a worker failed")
+                                    : gone + " of " + std::to_string(m_size) + " left the job") +
                       ": " + what + " on rank " + std::to_string(m_rank) + " (" + m_where +
                       ") failed: " + firstLine(e.what()));
     }

@@ -102,6 +102,18 @@ std::vector<PairScore> scorePairsSplit(RewardSystem& system, const EncodedData& 
   return all;
 }
 
+void broadcastSystem(RewardSystem& system, dist::Communicator* comm) {
+  if (!comm || comm->size() == 1) return;
+  std::vector<torch::Tensor> state;
+  for (const auto& named : system.namedModules()) {
+    for (const auto& p : named.second->parameters())
+      if (p.is_floating_point()) state.push_back(p);
+    for (const auto& b : named.second->buffers())
+      if (b.is_floating_point()) state.push_back(b);
+  }
+  comm->broadcast(state, 0);
+}
+
 std::string rankHosts(dist::Communicator& comm) {
   char buf[256] = {0};
   ::gethostname(buf, sizeof buf - 1);

@@ -14,6 +14,12 @@ namespace rr::core {
 std::vector<PairScore> scorePairsSplit(RewardSystem& system, const EncodedData& data,
                                        const std::vector<size_t>& idx, dist::Communicator* comm);
 
+// Every rank takes rank 0's floating-point weights and buffers of the whole system, frozen
+// parts included (each Trainer broadcasts only what it trains): a system built from its seed is
+// equal on every rank anyway; this keeps it so for one whose random draws depend on the rank.
+// A collective; comm nullptr: nothing.
+void broadcastSystem(RewardSystem& system, dist::Communicator* comm);
+
 // The ranks' host names in rank order, comma-separated (a collective).
 std::string rankHosts(dist::Communicator& comm);
 

@@ -168,8 +168,9 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
   dist::Communicator* comm = options.comm && options.comm->size() > 1 ? options.comm : nullptr;
   const bool lead = !comm || comm->rank() == 0;
   if (comm && options.resume)
-    throw InputError("--resume: a run over several processes cannot resume yet; resume it with "
-                     "one process (rank 0's checkpoints hold the whole state)");
+    throw InputError(
+        "--resume: a run over several processes cannot resume yet; resume it with "
+        "one process (rank 0's checkpoints hold the whole state)");
 
   // Everything that can fail on bad input happens before the store is touched, and a store that
   // cannot take the runs is found before the tokenizer is trained and the encoder pre-trained.
@@ -238,16 +239,17 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
   // Rank 0 pre-trains alone (MLM masks are drawn per batch); the others of its machine then
   // find the cached encoder, a rank on another machine pre-trains the same one itself.
   // (Called on every rank of a job, whatever its own cache holds, so all wait alike.)
-  if (encoder.needsTraining || comm) dist::rankZeroFirst(comm, "encoder", [&] {
-    if (!encoder.needsTraining || std::filesystem::exists(encoder.path)) return;
-    ProgressInfo base;
-    base.method = "pretrain";
-    base.runCount = static_cast<int>(plan.size());
-    RunReporter reporter(userSink, control, base, encoder.steps, 0, totalSteps, experimentStart);
-    reporter.log(LogLevel::Info, "pre-training the encoder (" + std::to_string(encoder.steps) +
-                                     " masked-language-model steps; cached for later runs)");
-    pretrainEncoder(config, data, *tokenizer, encoder, reporter);
-  });
+  if (encoder.needsTraining || comm)
+    dist::rankZeroFirst(comm, "encoder", [&] {
+      if (!encoder.needsTraining || std::filesystem::exists(encoder.path)) return;
+      ProgressInfo base;
+      base.method = "pretrain";
+      base.runCount = static_cast<int>(plan.size());
+      RunReporter reporter(userSink, control, base, encoder.steps, 0, totalSteps, experimentStart);
+      reporter.log(LogLevel::Info, "pre-training the encoder (" + std::to_string(encoder.steps) +
+                                       " masked-language-model steps; cached for later runs)");
+      pretrainEncoder(config, data, *tokenizer, encoder, reporter);
+    });
 
   const std::string hosts = comm ? rankHosts(*comm) : "";
   ExperimentOutcome outcome;
@@ -290,7 +292,14 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
     }
     bool stop = control.stopRequested();
     if (comm && !outcome.cancelled) {  // the ranks agree, so they all start the run or none
-      for (double s : comm->allGatherDoubles({stop ? 1.0 : 0.0})) stop = stop || s != 0;
+      try {
+        for (double s : comm->allGatherDoubles({stop ? 1.0 : 0.0})) stop = stop || s != 0;
+      } catch (const dist::DistError& e) {  // a rank left between runs
+        jobStopped = errorMessage(e);
+        if (lead) recorder->setStatus(r.runId, RunStatus::Failed, "not started: " + jobStopped);
+        ++outcome.failed;
+        continue;
+      }
     }
     if (outcome.cancelled || stop) {
       if (lead) recorder->setStatus(r.runId, RunStatus::Cancelled, "stopped before it started");
@@ -314,6 +323,7 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
       reporter.setCommunicator(comm);
       const MethodContext ctx = contextFor(config, *r.method, r.seed, data, device, encoder.path);
       std::unique_ptr<RewardSystem> system = createMethod(ctx);
+      broadcastSystem(*system, comm);
       reporter.log(LogLevel::Info, std::string(r.resumed ? "resuming " : "training ") +
                                        r.method->name + " (seed " + std::to_string(r.seed) +
                                        ", " + std::to_string(r.steps) + " steps)");

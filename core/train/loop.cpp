@@ -62,7 +62,8 @@ void RunReporter::checkpoint() {
   }
   if (!m_comm || m_comm->size() == 1) return m_control.checkpoint();
   // No pause across processes: the CLI that starts them has none.
-  const std::vector<double> stops = m_comm->allGatherDoubles({m_control.stopRequested() ? 1.0 : 0.0});
+  const std::vector<double> stops =
+      m_comm->allGatherDoubles({m_control.stopRequested() ? 1.0 : 0.0});
   if (std::any_of(stops.begin(), stops.end(), [](double s) { return s != 0; })) throw Cancelled();
 }
 
@@ -323,7 +324,8 @@ double Trainer::run(const StepFn& step, const EvalFn& eval) {
   if (comm && checkpoints && checkpoints->resuming())
     // The checkpoint files are rank 0's, possibly on another machine; the run refuses --resume
     // before it gets here (docs/DISTRIBUTED.md).
-    throw InputError(file + ": a distributed run does not resume from checkpoints; resume it "
+    throw InputError(file +
+                     ": a distributed run does not resume from checkpoints; resume it "
                      "with one process");
   if (checkpoints && checkpoints->resuming()) {
     if (std::filesystem::exists(file)) {
@@ -372,7 +374,8 @@ double Trainer::run(const StepFn& step, const EvalFn& eval) {
       m_inEpoch = true;
     }
     while (m_at < m_order.size() && m_step < m_total) {
-      if (!comm) m_reporter.checkpoint();  // distributed: the stop flag rides in the step's collective
+      if (!comm)
+        m_reporter.checkpoint();  // distributed: the stop flag rides in the step's collective
       const auto t0 = Clock::now();
       std::vector<size_t> batch(
           m_order.begin() + static_cast<long>(m_at),
@@ -419,8 +422,8 @@ double Trainer::run(const StepFn& step, const EvalFn& eval) {
         // sum (waiting for slower ranks included) and stop flag.
         constexpr int kSent = 5;
         const std::vector<double> all = comm->allGatherDoubles(
-            {mine * share, mine, static_cast<double>(to - from) / std::max(secs, 1e-9),
-             reduceSecs, m_reporter.stopRequested() ? 1.0 : 0.0});
+            {mine * share, mine, static_cast<double>(to - from) / std::max(secs, 1e-9), reduceSecs,
+             m_reporter.stopRequested() ? 1.0 : 0.0});
         bool stop = false;
         for (int k = 0; k < ranks; ++k) {
           const double* v = &all[static_cast<size_t>(kSent * k)];

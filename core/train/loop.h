@@ -51,8 +51,8 @@ class RunReporter {
   void metric(const std::string& component, int64_t step, const std::string& key, double value);
   // A figure of one rank of a data-parallel run (stored with its rank; the run's own figures
   // are the whole job's).
-  void rankMetric(const std::string& component, int64_t step, const std::string& key,
-                  double value, int rank);
+  void rankMetric(const std::string& component, int64_t step, const std::string& key, double value,
+                  int rank);
   void log(LogLevel level, const std::string& message);
   // One optimizer step of `component` finished; emits progress at most every 100 ms.
   void stepDone(const std::string& component, double loss, double pairsPerSecond);

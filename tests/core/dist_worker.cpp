@@ -62,6 +62,24 @@ json train(dist::Communicator& c) {
   return out;
 }
 
+// rankZeroFirst: rank 0's work fails, the others hear why instead of doing theirs; then a
+// gather of doubles (fixed length) in rank order.
+json first(dist::Communicator& c) {
+  json out;
+  bool ran = false;
+  try {
+    dist::rankZeroFirst(&c, "cache", [&] {
+      ran = true;
+      if (c.rank() == 0) throw std::runtime_error("disk full");
+    });
+  } catch (const std::exception& e) {
+    out["error"] = e.what();
+  }
+  out["ran"] = ran;
+  out["doubles"] = c.allGatherDoubles({1.0 * c.rank(), 0.5});
+  return out;
+}
+
 json gather(dist::Communicator& c) {
   const std::string mine = "rank " + std::to_string(c.rank()) + std::string(c.rank() * 3, '+');
   c.barrier();
@@ -72,7 +90,7 @@ json gather(dist::Communicator& c) {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::cerr << "usage: rr_dist_worker reduce|train|gather OUT.json\n";
+    std::cerr << "usage: rr_dist_worker reduce|train|gather|first OUT.json\n";
     return 2;
   }
   try {
@@ -81,7 +99,10 @@ int main(int argc, char** argv) {
     auto c = dist::Communicator::connect(o);
     const std::string what = argv[1];
     json out = {{"rank", c->rank()}, {"size", c->size()}};
-    out["result"] = what == "reduce" ? reduce(*c) : what == "train" ? train(*c) : gather(*c);
+    out["result"] = what == "reduce"  ? reduce(*c)
+                    : what == "train" ? train(*c)
+                    : what == "first" ? first(*c)
+                                      : gather(*c);
     std::ofstream(argv[2]) << out.dump();
     return 0;
   } catch (const std::exception& e) {

@@ -1,7 +1,8 @@
 // Several processes through c10d (core/dist): the launcher variables, bucketing, and real
 // multi-process runs of tests/core/dist_worker.cpp on 127.0.0.1 — gradients summed in buckets,
-// 2 data-parallel ranks giving the weights of 1 process with the same global batch (1e-5), a
-// worker that never comes giving one clear error within the timeout.
+// 2 data-parallel ranks giving the weights of 1 process with the same global batch (1e-5),
+// rankZeroFirst passing rank 0's failure on, a worker that never comes giving one clear error
+// within the timeout.
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -164,6 +165,23 @@ class TestDist : public QObject {
       QCOMPARE(all.size(), 3);
       QCOMPARE(all[0].toString(), QStringLiteral("rank 0"));
       QCOMPARE(all[2].toString(), QStringLiteral("rank 2++++++"));
+    }
+  }
+
+  void jobRankZeroFirstPassesItsFailureOn() {
+    const auto r = runJob("first", 2, 2, 60, m_dir);
+    for (const auto& o : r) QVERIFY2(o.code == 0, qPrintable(o.err));
+    const QJsonObject r0 = r[0].out["result"].toObject(), r1 = r[1].out["result"].toObject();
+    QCOMPARE(r0["error"].toString(), QStringLiteral("disk full"));
+    QVERIFY(r0["ran"].toBool());
+    QCOMPARE(r1["error"].toString(), QStringLiteral("rank 0 failed at cache: disk full"));
+    QVERIFY(!r1["ran"].toBool());  // it did not do the work rank 0 failed at
+    for (const auto& o : {r0, r1}) {
+      const QJsonArray d = o["doubles"].toArray();
+      QCOMPARE(d.size(), 4);
+      QCOMPARE(d[0].toDouble(), 0.0);
+      QCOMPARE(d[2].toDouble(), 1.0);
+      QCOMPARE(d[3].toDouble(), 0.5);
     }
   }
 

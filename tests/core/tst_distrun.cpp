@@ -35,7 +35,7 @@ namespace {
 // AdamW normalises every element, so one whose gradient is near zero still moves by up to lr
 // per step in a direction rounding decides; at 1e-4 that stays below the 1e-5 tolerance, while
 // ranks training on their own gradients (no all-reduce) differ by about lr per step.
-std::string configText(const std::string& method, int epochs) {
+std::string configText(const std::string& method, int epochs, int batch = 16) {
   return R"({
   "name": "distrun",
   "data": {
@@ -47,8 +47,9 @@ std::string configText(const std::string& method, int epochs) {
   "encoder": {"preset": "tiny", "hidden": 32, "layers": 1, "heads": 2, "ffn": 64, "max_len": 48,
               "dropout": 0.0},
   "pretrain": {"steps": 0},
-  "training": {"lr": 0.0001, "batch_size": 16, "epochs": )" +
-         std::to_string(epochs) + R"(, "eval_every": 3, "seed": 1,
+  "training": {"lr": 0.0001, "batch_size": )" +
+         std::to_string(batch) + R"(, "epochs": )" + std::to_string(epochs) +
+         R"(, "eval_every": 3, "seed": 1,
                "center_rewards": 0.01},
   "methods": [)" +
          method + "]\n}\n";
@@ -140,7 +141,8 @@ class TestDistRun : public QObject {
  private Q_SLOTS:
   void init() {
     const QByteArray name = QTest::currentTestFunction();
-    if ((name.startsWith("two") || name.startsWith("kill") || name.startsWith("smoke")) &&
+    if ((name.startsWith("two") || name.startsWith("kill") || name.startsWith("smoke") ||
+         name.startsWith("stop") || name.startsWith("ranks") || name.startsWith("every")) &&
         !dist::c10dAvailable())
       QSKIP(dist::c10dUnavailableReason().c_str());
   }
@@ -201,9 +203,10 @@ class TestDistRun : public QObject {
     store.reset();
 
     // Back to schema 5 (the columns dropped), then read and migrated.
-    rawSql(db, "DELETE FROM metrics WHERE rank IS NOT NULL; ALTER TABLE metrics DROP COLUMN rank; "
-               "ALTER TABLE runs DROP COLUMN world_size; ALTER TABLE runs DROP COLUMN "
-               "dist_backend; ALTER TABLE runs DROP COLUMN dist_hosts; PRAGMA user_version=5");
+    rawSql(db,
+           "DELETE FROM metrics WHERE rank IS NOT NULL; ALTER TABLE metrics DROP COLUMN rank; "
+           "ALTER TABLE runs DROP COLUMN world_size; ALTER TABLE runs DROP COLUMN "
+           "dist_backend; ALTER TABLE runs DROP COLUMN dist_hosts; PRAGMA user_version=5");
     QCOMPARE(rawSql(db, "PRAGMA user_version"), QStringLiteral("5"));
     {
       auto old = RunStore::open(db, true);
@@ -220,8 +223,11 @@ class TestDistRun : public QObject {
 
   void twoProcessesTrainAsOne_data() {
     QTest::addColumn<QString>("method");
-    QTest::newRow("baseline") << R"({"method": "baseline"})";
-    QTest::newRow("rodos") << R"({"method": "rodos"})";
+    QTest::addColumn<int>("batch");
+    QTest::newRow("baseline") << R"({"method": "baseline"})" << 16;
+    QTest::newRow("rodos") << R"({"method": "rodos"})" << 16;
+    // A global batch of one pair: rank 1's share is always empty, and it still takes part.
+    QTest::newRow("baseline-batch-1") << R"({"method": "baseline"})" << 1;
   }
 
   // Data-parallel over 2 processes: the saved weights and the reported losses of the
@@ -229,14 +235,16 @@ class TestDistRun : public QObject {
   // the run records its world size, backend and hosts; the test accuracy is the same.
   void twoProcessesTrainAsOne() {
     QFETCH(QString, method);
+    QFETCH(int, batch);
     QTemporaryDir dir;
-    const QString cfg = QString::fromStdString(writeConfig(dir, configText(method.toStdString(), 1)));
+    const QString cfg =
+        QString::fromStdString(writeConfig(dir, configText(method.toStdString(), 1, batch)));
     const std::string one = dir.path().toStdString() + "/one.db",
                       two = dir.path().toStdString() + "/two.db";
     const CliResult a = cli({"run", cfg, "--db", QString::fromStdString(one), "--quiet"});
     QVERIFY2(a.code == 0, qPrintable(a.err));
-    const CliResult b = cli({"run", cfg, "--db", QString::fromStdString(two), "--quiet",
-                             "--nproc", "2", "--dist-timeout", "60"});
+    const CliResult b = cli({"run", cfg, "--db", QString::fromStdString(two), "--quiet", "--nproc",
+                             "2", "--dist-timeout", "60"});
     QVERIFY2(b.code == 0, qPrintable(b.err));
     QVERIFY2(!b.err.contains("rank 1"), qPrintable(b.err));  // rank 1 prints nothing
     const std::int64_t ra = onlyRun(one), rb = onlyRun(two);
@@ -254,12 +262,11 @@ class TestDistRun : public QObject {
     QVERIFY(lossA.size() >= 3);
     QCOMPARE(lossB.size(), lossA.size());
     for (const auto& [k, v] : lossA)
-      QVERIFY2(std::abs(lossB[k] - v) <= 1e-5,
-               qPrintable(QString("%1 step %2: %3 vs %4")
-                              .arg(QString::fromStdString(k.first))
-                              .arg(k.second)
-                              .arg(lossB[k])
-                              .arg(v)));
+      QVERIFY2(std::abs(lossB[k] - v) <= 1e-5, qPrintable(QString("%1 step %2: %3 vs %4")
+                                                              .arg(QString::fromStdString(k.first))
+                                                              .arg(k.second)
+                                                              .arg(lossB[k])
+                                                              .arg(v)));
     std::set<int> ranks;
     for (const auto& m : sb->rankMetrics(rb)) ranks.insert(m.rank);
     QCOMPARE(ranks, (std::set<int>{0, 1}));
@@ -289,8 +296,8 @@ class TestDistRun : public QObject {
         QString::fromStdString(writeConfig(dir, configText(R"({"method": "baseline"})", 40)));
     const std::string db = dir.path().toStdString() + "/kill.db";
     QProcess p;
-    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db),
-                                          "--quiet", "--nproc", "2", "--dist-timeout", "20"});
+    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db), "--quiet",
+                                          "--nproc", "2", "--dist-timeout", "20"});
     QVERIFY(p.waitForStarted());
     const pid_t lead = static_cast<pid_t>(p.processId());
     std::vector<pid_t> workers;
@@ -331,6 +338,53 @@ class TestDistRun : public QObject {
     for (pid_t w : workers) QVERIFY(!QFile::exists(QString("/proc/%1").arg(w)));
   }
 
+  // A worker killed once the first of two runs finished: the second ends failed naming the rank
+  // (whether the kill lands between the runs or in the second's training), none is left queued
+  // or running, the store is intact.
+  void killBetweenRunsFailsTheRest() {
+    QTemporaryDir dir;
+    const QString cfg = QString::fromStdString(writeConfig(
+        dir,
+        configText(R"({"method": "baseline"}, {"method": "baseline", "name": "second"})", 40)));
+    const std::string db = dir.path().toStdString() + "/between.db";
+    QProcess p;
+    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db), "--quiet",
+                                          "--nproc", "2", "--dist-timeout", "20"});
+    QVERIFY(p.waitForStarted());
+    const pid_t lead = static_cast<pid_t>(p.processId());
+    std::vector<pid_t> workers;
+    bool killed = false;
+    QElapsedTimer t;
+    t.start();
+    while (!killed && t.elapsed() < 120000 && p.state() != QProcess::NotRunning) {
+      QThread::msleep(10);
+      if (!std::filesystem::exists(db)) continue;
+      try {
+        for (const auto& run : RunStore::open(db, true)->listRuns())
+          if (run.methodName == "baseline" && run.status == RunStatus::Finished && !killed) {
+            workers = childrenOf(lead);
+            if (workers.size() != 1) break;
+            ::kill(workers[0], SIGKILL);
+            killed = true;
+          }
+      } catch (const std::exception&) {
+        // The store is being created; look again.
+      }
+    }
+    QVERIFY2(killed, "the first run did not finish while the job ran");
+    QVERIFY(p.waitForFinished(60000));
+    QCOMPARE(p.exitCode(), 1);
+    for (const auto& run : RunStore::open(db, true)->listRuns()) {
+      if (run.methodName == "baseline") QVERIFY(run.status == RunStatus::Finished);
+      if (run.methodName != "second") continue;
+      QVERIFY(run.status == RunStatus::Failed);
+      QVERIFY2(QString::fromStdString(run.error).contains("rank 1 of 2 left the job"),
+               run.error.c_str());
+    }
+    QCOMPARE(rawSql(db, "PRAGMA integrity_check"), QStringLiteral("ok"));
+    for (pid_t w : workers) QVERIFY(!QFile::exists(QString("/proc/%1").arg(w)));
+  }
+
   // SIGINT to rank 0 alone: both ranks stop after the same step, the run ends cancelled with
   // the metrics of every step it took, and no worker is left.
   void stopOnRankZeroStopsAll() {
@@ -339,8 +393,8 @@ class TestDistRun : public QObject {
         QString::fromStdString(writeConfig(dir, configText(R"({"method": "baseline"})", 400)));
     const std::string db = dir.path().toStdString() + "/stop.db";
     QProcess p;
-    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db),
-                                          "--quiet", "--nproc", "2", "--dist-timeout", "20"});
+    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db), "--quiet",
+                                          "--nproc", "2", "--dist-timeout", "20"});
     QVERIFY(p.waitForStarted());
     const pid_t lead = static_cast<pid_t>(p.processId());
     std::vector<pid_t> workers;
@@ -387,8 +441,8 @@ class TestDistRun : public QObject {
   void smokeEndToEnd() {
     QTemporaryDir dir;
     const QString db = dir.path() + "/smoke.db";
-    const CliResult r = cli({"run", RR_SOURCE_DIR "/experiments/smoke.json", "--db", db,
-                             "--quiet", "--nproc", "2"});
+    const CliResult r = cli(
+        {"run", RR_SOURCE_DIR "/experiments/smoke.json", "--db", db, "--quiet", "--nproc", "2"});
     QVERIFY2(r.code == 0, qPrintable(r.err));
     const auto runs = RunStore::open(db.toStdString(), true)->listRuns();
     QVERIFY(!runs.empty());
@@ -396,6 +450,72 @@ class TestDistRun : public QObject {
       QVERIFY(run.status == RunStatus::Finished);
       QVERIFY2(r.out.contains(QString::fromStdString(run.methodName)), qPrintable(r.out));
       QCOMPARE(run.worldSize, 2);
+    }
+  }
+
+  // Two processes started apart, as on two machines (--rank/--world-size/--master here, the
+  // launcher variables elsewhere): rank 0 alone writes its store, rank 1 prints nothing and
+  // writes none; a job whose second rank never comes fails at the rendezvous in one line.
+  void ranksStartedApart() {
+    QTemporaryDir dir;
+    const QString cfg =
+        QString::fromStdString(writeConfig(dir, configText(R"({"method": "baseline"})", 1)));
+    const QString master = QString("127.0.0.1:%1").arg(dist::freeLoopbackPort());
+    const QString db0 = dir.path() + "/r0.db", db1 = dir.path() + "/r1.db";
+    QProcess r0, r1;
+    r0.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", db0, "--quiet", "--rank", "0",
+                                           "--world-size", "2", "--master", master});
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("RANK", "1");
+    env.insert("WORLD_SIZE", "2");
+    env.insert("MASTER_ADDR", "127.0.0.1");
+    env.insert("MASTER_PORT", master.section(':', 1));
+    r1.setProcessEnvironment(env);
+    r1.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", db1, "--quiet"});
+    QVERIFY(r0.waitForFinished(120000) && r1.waitForFinished(120000));
+    const QString err0 = QString::fromUtf8(r0.readAllStandardError()),
+                  err1 = QString::fromUtf8(r1.readAllStandardError());
+    QVERIFY2(r0.exitCode() == 0, qPrintable(err0));
+    QVERIFY2(r1.exitCode() == 0, qPrintable(err1));
+    QVERIFY2(err1.isEmpty() && r1.readAllStandardOutput().isEmpty(), qPrintable(err1));
+    QVERIFY(!QFile::exists(db1));
+    const auto runs = RunStore::open(db0.toStdString(), true)->listRuns();
+    QCOMPARE(runs.size(), size_t(1));
+    QVERIFY(runs[0].status == RunStatus::Finished);
+    QCOMPARE(runs[0].worldSize, 2);
+
+    QElapsedTimer t;
+    t.start();
+    const CliResult alone = cli({"run", cfg, "--db", dir.path() + "/alone.db", "--quiet", "--rank",
+                                 "0", "--world-size", "2", "--master",
+                                 QString("127.0.0.1:%1").arg(dist::freeLoopbackPort()),
+                                 "--dist-timeout", "3"});
+    QCOMPARE(alone.code, 1);
+    QVERIFY2(alone.err.count('\n') == 1 && alone.err.contains("rendezvous at 127.0.0.1:") &&
+                 alone.err.contains("rank 0 of 2 within 3 s"),
+             qPrintable(alone.err));
+    QVERIFY(t.elapsed() < 40000);
+    QVERIFY(!QFile::exists(dir.path() + "/alone.db"));
+  }
+
+  // Every method through the data-parallel path (MoRE's gate noise and the adapters' frozen
+  // encoders included): all finish over 2 processes, the report lists each.
+  void everyMethodOverTwoProcesses() {
+    QTemporaryDir dir;
+    const QString cfg = QString::fromStdString(writeConfig(
+        dir, configText(R"({"method": "baseline"}, {"method": "base-lora"}, {"method": "more"},
+                           {"method": "rodos"}, {"method": "arliss"}, {"method": "dmoerm"})",
+                        1)));
+    const QString db = dir.path() + "/all.db";
+    const CliResult r = cli({"run", cfg, "--db", db, "--quiet", "--nproc", "2"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const auto runs = RunStore::open(db.toStdString(), true)->listRuns();
+    QCOMPARE(runs.size(), size_t(6));
+    for (const auto& run : runs) {
+      QVERIFY2(run.status == RunStatus::Finished, run.methodName.c_str());
+      QCOMPARE(run.worldSize, 2);
+      QVERIFY2(r.out.contains("| " + QString::fromStdString(run.methodName) + " |"),
+               qPrintable(r.out));
     }
   }
 
@@ -416,6 +536,9 @@ class TestDistRun : public QObject {
     check({"--rank", "2", "--world-size", "2"}, "--rank 2 is not below --world-size 2");
     check({"--rank", "1"}, "--rank needs --world-size too");
     check({"--master", "nohost"}, "--master 'nohost' is not ADDR:PORT");
+    check({"--nproc", "2", "--dist-backend", "mpi"}, "backend 'mpi' is not gloo or nccl");
+    if (dist::c10dAvailable())
+      check({"--nproc", "2", "--dist-backend", "nccl"}, "this build has no NCCL process group");
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert("RANK", "3");
     env.insert("WORLD_SIZE", "2");

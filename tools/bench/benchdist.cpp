@@ -76,15 +76,15 @@ nlohmann::json benchDist(const BenchOptions& o, const std::string& preset,
   const nlohmann::json config = {
       {"name", "bench-dist"},
       {"data",
-       {{"synthetic", {{"pairs_per_domain", perDomain},
-                       {"domains", {"harmless", "instruct", "ranked"}},
-                       {"seed", 7}}},
+       {{"synthetic",
+         {{"pairs_per_domain", perDomain},
+          {"domains", {"harmless", "instruct", "ranked"}},
+          {"seed", 7}}},
         {"split", {{"train", 0.8}, {"validation", 0.1}, {"test", 0.1}}}}},
       {"tokenizer", {{"vocab_size", 500}}},
       {"encoder", {{"preset", preset}, {"max_len", o.seqLen}, {"dropout", 0.0}}},
       {"pretrain", {{"steps", 0}}},
-      {"training",
-       {{"batch_size", o.batchPairs}, {"epochs", 1}, {"eval_every", 0}, {"seed", 1}}},
+      {"training", {{"batch_size", o.batchPairs}, {"epochs", 1}, {"eval_every", 0}, {"seed", 1}}},
       {"methods", {{{"method", "baseline"}}}}};
   const std::string cfg = (dir / "bench-dist.json").string();
   std::ofstream(cfg) << config.dump(2);
@@ -119,10 +119,11 @@ nlohmann::json benchDist(const BenchOptions& o, const std::string& preset,
       if (n == 1) single = median;
       if (n > 1) {
         row["efficiency"] = single > 0 ? median / (n * single) : 0.0;
-        if (!reduce.empty()) row["allreduce_ms"] = spreadOf([&] {
-          for (auto& r : reduce) r *= 1000;
-          return reduce;
-        }());
+        if (!reduce.empty())
+          row["allreduce_ms"] = spreadOf([&] {
+            for (auto& r : reduce) r *= 1000;
+            return reduce;
+          }());
         row["allreduce_mb"] = bytes / 1e6;
       }
       rows.push_back(row);
