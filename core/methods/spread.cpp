@@ -188,7 +188,7 @@ void trainPlanSpread(RewardSystem& system, const TrainingPlan& plan, RunReporter
     exchange.check();
   };
   local.setPoll(poll);
-  nlohmann::json seconds = nlohmann::json::object();
+  std::vector<double> seconds(plan.size(), 0.0);
   try {
     for (size_t k = 0; k < plan.size(); ++k) {
       const PlannedComponent& c = plan[k];
@@ -200,8 +200,7 @@ void trainPlanSpread(RewardSystem& system, const TrainingPlan& plan, RunReporter
       ComponentJob job = system.job(c);
       if (job.prepare) job.prepare();
       torch::manual_seed(c.loop.seed);
-      seconds[std::to_string(k)] =
-          runLoop(c.loop, c.items, std::move(job.params), job.step, job.eval, local);
+      seconds[k] = runLoop(c.loop, c.items, std::move(job.params), job.step, job.eval, local);
     }
     if (!lead) exchange.send(outbox);
     exchange.done();
@@ -222,9 +221,11 @@ void trainPlanSpread(RewardSystem& system, const TrainingPlan& plan, RunReporter
   }
   // Every process ends with every component: each is sent by the process that trained it.
   for (size_t k = 0; k < plan.size(); ++k) comm.broadcast(system.job(plan[k]).params, owners[k]);
-  for (const std::string& bytes : comm.allGatherBytes(seconds.dump()))
-    for (const auto& [k, v] : nlohmann::json::parse(bytes).items())
-      if (double* s = system.job(plan[std::stoul(k)]).seconds) *s = v.get<double>();
+  // Training seconds: each process has those of its own components, 0 for the others'.
+  const std::vector<double> all = comm.allGatherDoubles(seconds);
+  for (size_t k = 0; k < plan.size(); ++k)
+    if (double* s = system.job(plan[k]).seconds)
+      *s = all[static_cast<size_t>(owners[k]) * plan.size() + k];
   // The run's progress now counts every process's steps.
   reporter.stepsRestored(plannedSteps(plan));
 }

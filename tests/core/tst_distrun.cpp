@@ -35,7 +35,9 @@ namespace {
 // AdamW normalises every element, so one whose gradient is near zero still moves by up to lr
 // per step in a direction rounding decides; at 1e-4 that stays below the 1e-5 tolerance, while
 // ranks training on their own gradients (no all-reduce) differ by about lr per step.
-std::string configText(const std::string& method, int epochs, int batch = 16) {
+// `mode`: distributed.mode ("" = the default, auto).
+std::string configText(const std::string& method, int epochs, int batch = 16,
+                       const std::string& mode = "") {
   return R"({
   "name": "distrun",
   "data": {
@@ -50,9 +52,11 @@ std::string configText(const std::string& method, int epochs, int batch = 16) {
   "training": {"lr": 0.0001, "batch_size": )" +
          std::to_string(batch) + R"(, "epochs": )" + std::to_string(epochs) +
          R"(, "eval_every": 3, "seed": 1,
-               "center_rewards": 0.01},
-  "methods": [)" +
-         method + "]\n}\n";
+               "center_rewards": 0.01},)" +
+         (mode.empty() ? std::string() : R"(
+  "distributed": {"mode": ")" + mode + R"("},)") +
+         R"(
+  "methods": [)" + method + "]\n}\n";
 }
 
 std::string writeConfig(const QTemporaryDir& dir, const std::string& text) {
@@ -224,21 +228,30 @@ class TestDistRun : public QObject {
   void twoProcessesTrainAsOne_data() {
     QTest::addColumn<QString>("method");
     QTest::addColumn<int>("batch");
-    QTest::newRow("baseline") << R"({"method": "baseline"})" << 16;
-    QTest::newRow("rodos") << R"({"method": "rodos"})" << 16;
+    QTest::addColumn<QString>("mode");
+    QTest::newRow("baseline") << R"({"method": "baseline"})" << 16 << "";
+    QTest::newRow("rodos-data") << R"({"method": "rodos"})" << 16 << "data";
     // A global batch of one pair: rank 1's share is always empty, and it still takes part.
-    QTest::newRow("baseline-batch-1") << R"({"method": "baseline"})" << 1;
+    QTest::newRow("baseline-batch-1") << R"({"method": "baseline"})" << 1 << "";
+    // Component parallelism: each group trained whole on one process, then sent to the others.
+    QTest::newRow("rodos-components") << R"({"method": "rodos"})" << 16 << "components";
+    QTest::newRow("arliss-auto") << R"({"method": "arliss"})" << 16 << "";
+    QTest::newRow("dmoerm-components") << R"({"method": "dmoerm"})" << 16 << "components";
   }
 
-  // Data-parallel over 2 processes: the saved weights and the reported losses of the
-  // single-process run with the same global batch, within 1e-5; per-rank rows for both ranks;
-  // the run records its world size, backend and hosts; the test accuracy is the same.
+  // Over 2 processes, data-parallel or with the components spread: the saved weights and the
+  // reported losses of the single-process run with the same global batch, within 1e-5; per-rank
+  // rows for both ranks (data-parallel); the run records its world size, backend and hosts; the
+  // test accuracy is the same.
   void twoProcessesTrainAsOne() {
     QFETCH(QString, method);
     QFETCH(int, batch);
+    QFETCH(QString, mode);
+    // auto spreads the components of a method with at least two (every router method here).
+    const bool spread = mode == "components" || (mode.isEmpty() && !method.contains("baseline"));
     QTemporaryDir dir;
-    const QString cfg =
-        QString::fromStdString(writeConfig(dir, configText(method.toStdString(), 1, batch)));
+    const QString cfg = QString::fromStdString(
+        writeConfig(dir, configText(method.toStdString(), 1, batch, mode.toStdString())));
     const std::string one = dir.path().toStdString() + "/one.db",
                       two = dir.path().toStdString() + "/two.db";
     const CliResult a = cli({"run", cfg, "--db", QString::fromStdString(one), "--quiet"});
@@ -269,7 +282,16 @@ class TestDistRun : public QObject {
                                                               .arg(v)));
     std::set<int> ranks;
     for (const auto& m : sb->rankMetrics(rb)) ranks.insert(m.rank);
-    QCOMPARE(ranks, (std::set<int>{0, 1}));
+    QCOMPARE(ranks, (spread ? std::set<int>{} : std::set<int>{0, 1}));
+    bool saidSo = false;
+    for (const auto& l : sb->logs(rb))
+      saidSo = saidSo || l.message.find(spread ? "components spread over 2 processes"
+                                               : "data-parallel over 2 processes") !=
+                             std::string::npos;
+    QVERIFY(saidSo);
+    // Every component's training time is the run's, whichever process trained it.
+    for (const auto& c : sb->components({rb}))
+      if (c.paramsTrainable > 0) QVERIFY2(c.trainSeconds > 0, c.name.c_str());
     QVERIFY(sa->rankMetrics(ra).empty());
     const auto info = sb->run(rb);
     QCOMPARE(info->worldSize, 2);
@@ -387,6 +409,72 @@ class TestDistRun : public QObject {
 
   // SIGINT to rank 0 alone: both ranks stop after the same step, the run ends cancelled with
   // the metrics of every step it took, and no worker is left.
+  void componentsStopTogether_data() {
+    QTest::addColumn<bool>("killWorker");
+    QTest::newRow("sigint-rank-0") << false;
+    QTest::newRow("kill-9-rank-1") << true;
+  }
+
+  // Components spread over 2 processes train apart, so a stop or a lost worker travels through
+  // the job's store: SIGINT to rank 0 ends the run cancelled (exit 130), kill -9 of rank 1 ends
+  // it failed naming the rank (exit 1) within a few seconds; the store is intact, no worker left.
+  void componentsStopTogether() {
+    QFETCH(bool, killWorker);
+    QTemporaryDir dir;
+    const QString cfg = QString::fromStdString(
+        writeConfig(dir, configText(R"({"method": "rodos"})", 400, 16, "components")));
+    const std::string db = dir.path().toStdString() + "/spread.db";
+    QProcess p;
+    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db), "--quiet",
+                                          "--nproc", "2", "--dist-timeout", "60"});
+    QVERIFY(p.waitForStarted());
+    const pid_t lead = static_cast<pid_t>(p.processId());
+    std::vector<pid_t> workers;
+    bool sent = false;
+    QElapsedTimer t;
+    t.start();
+    // Once both processes have reported steps (rank 1's rows reach the store through rank 0).
+    while (!sent && t.elapsed() < 120000 && p.state() != QProcess::NotRunning) {
+      QThread::msleep(20);
+      if (!std::filesystem::exists(db)) continue;
+      try {
+        auto store = RunStore::open(db, true);
+        std::set<std::string> training;
+        for (const auto& run : store->listRuns())
+          for (const auto& m : store->metrics(run.id))
+            if (m.key == "loss" && m.step >= 3) training.insert(m.component);
+        if (training.size() >= 2) {
+          workers = childrenOf(lead);
+          if (workers.size() != 1) continue;
+          ::kill(killWorker ? workers[0] : lead, killWorker ? SIGKILL : SIGINT);
+          sent = true;
+        }
+      } catch (const std::exception&) {
+        // The store is being created; look again.
+      }
+    }
+    QVERIFY2(sent, "the run ended before it could be stopped");
+    QElapsedTimer since;
+    since.start();
+    QVERIFY(p.waitForFinished(60000));
+    QVERIFY2(since.elapsed() < 20000, "the processes took too long to stop together");
+    const QString err = QString::fromUtf8(p.readAllStandardError());
+    QCOMPARE(p.exitCode(), killWorker ? 1 : 130);
+    const auto runs = RunStore::open(db, true)->listRuns();
+    QCOMPARE(runs.size(), size_t(1));
+    if (killWorker) {
+      QVERIFY(runs[0].status == RunStatus::Failed);
+      QVERIFY2(QString::fromStdString(runs[0].error).contains("rank 1 of 2 left the job"),
+               runs[0].error.c_str());
+    } else {
+      QVERIFY(runs[0].status == RunStatus::Cancelled);
+    }
+    QCOMPARE(rawSql(db, "PRAGMA integrity_check"), QStringLiteral("ok"));
+    for (pid_t w : workers) {
+      QTRY_VERIFY_WITH_TIMEOUT(!QFile::exists(QString("/proc/%1").arg(w)), 5000);
+    }
+  }
+
   void stopOnRankZeroStopsAll() {
     QTemporaryDir dir;
     const QString cfg =
