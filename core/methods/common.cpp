@@ -185,6 +185,13 @@ ComponentJob routerJob(const MethodContext& ctx, const PlannedComponent& c,
   return job;
 }
 
+ComponentJob routerJob(const MethodContext& ctx, const PlannedComponent& c, EncoderHead& router) {
+  EncoderHead* r = &router;
+  return routerJob(
+      ctx, c, r->parameters(), [r] { r->train(true); }, [r] { r->train(false); },
+      [r](const Batch& b) { return r->forward(b); }, &r->trainSeconds);
+}
+
 namespace {
 
 // Calls fn on consecutive slices of at most `chunk` indices.

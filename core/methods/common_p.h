@@ -74,6 +74,8 @@ ComponentJob pairwiseJob(const MethodContext& ctx, const PlannedComponent& c,
 ComponentJob routerJob(const MethodContext& ctx, const PlannedComponent& c,
                        std::vector<torch::Tensor> params, std::function<void()> train,
                        std::function<void()> eval, LogitFn logits, double* seconds);
+// The same for a router that is an encoder with a classification head of its own.
+ComponentJob routerJob(const MethodContext& ctx, const PlannedComponent& c, EncoderHead& router);
 
 // Routes the prompts of idx (no grad): the argmax domain index per pair.
 std::vector<int64_t> routePrompts(const MethodContext& ctx, const EncodedData& data,

@@ -132,10 +132,7 @@ class Dmoerm : public RewardSystem {
 
   ComponentJob job(const PlannedComponent& c) override {
     if (c.domain < 0)
-      return routerJob(
-          m_ctx, c, m_router.parameters(), [this] { m_router.train(true); },
-          [this] { m_router.train(false); },
-          [this](const Batch& b) { return m_router.forward(b); }, &m_router.trainSeconds);
+      return routerJob(m_ctx, c, m_router);
     Category* cat = &m_categories.at(static_cast<size_t>(c.domain));
     nn::Encoder* enc = cat->base.encoder.get();
     auto train = [enc] { enc->train(); };

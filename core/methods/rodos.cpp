@@ -25,10 +25,7 @@ class Rodos : public RewardSystem {
 
   ComponentJob job(const PlannedComponent& c) override {
     if (c.domain < 0)
-      return routerJob(
-          m_ctx, c, m_router.parameters(), [this] { m_router.train(true); },
-          [this] { m_router.train(false); },
-          [this](const Batch& b) { return m_router.forward(b); }, &m_router.trainSeconds);
+      return routerJob(m_ctx, c, m_router);
     EncoderHead* m = &m_models.at(static_cast<size_t>(c.domain));
     return pairwiseJob(
         m_ctx, c, m->parameters(), [m] { m->train(true); }, [m] { m->train(false); },

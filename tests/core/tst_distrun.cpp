@@ -14,6 +14,7 @@
 #include <QThread>
 #include <QtTest>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -130,6 +131,40 @@ QString rawSql(const std::string& path, const std::string& sql) {
       &result, nullptr);
   sqlite3_close(db);
   return result;
+}
+
+// Polls the store of the running job `p` until `ready` holds, then sends `signal` to rank 0
+// (to its one worker when `toWorker`); `workers` gets rank 0's children at that moment. False
+// when the job ended or two minutes passed first.
+bool signalWhen(const QProcess& p, const std::string& db,
+                const std::function<bool(RunStore&)>& ready, int signal, bool toWorker,
+                std::vector<pid_t>* workers) {
+  const pid_t lead = static_cast<pid_t>(p.processId());
+  QElapsedTimer t;
+  t.start();
+  while (t.elapsed() < 120000 && p.state() != QProcess::NotRunning) {
+    QThread::msleep(10);
+    if (!std::filesystem::exists(db)) continue;
+    try {
+      auto store = RunStore::open(db, true);
+      if (!ready(*store)) continue;
+    } catch (const std::exception&) {
+      continue;  // the store is being created; look again
+    }
+    *workers = childrenOf(lead);
+    if (workers->size() != 1) continue;
+    ::kill(toWorker ? workers->front() : lead, signal);
+    return true;
+  }
+  return false;
+}
+
+// Whether a run of the store has reported a loss at step `step` or later.
+bool lossAtStep(RunStore& store, std::int64_t step) {
+  for (const auto& run : store.listRuns())
+    for (const auto& m : store.metrics(run.id))
+      if (m.key == "loss" && m.step >= step) return true;
+  return false;
 }
 
 std::int64_t onlyRun(const std::string& db) {
@@ -321,28 +356,9 @@ class TestDistRun : public QObject {
     p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db), "--quiet",
                                           "--nproc", "2", "--dist-timeout", "20"});
     QVERIFY(p.waitForStarted());
-    const pid_t lead = static_cast<pid_t>(p.processId());
     std::vector<pid_t> workers;
-    bool killed = false;
-    QElapsedTimer t;
-    t.start();
-    while (!killed && t.elapsed() < 120000 && p.state() != QProcess::NotRunning) {
-      QThread::msleep(20);
-      if (!std::filesystem::exists(db)) continue;
-      try {
-        auto store = RunStore::open(db, true);
-        for (const auto& run : store->listRuns())
-          for (const auto& m : store->metrics(run.id))
-            if (m.key == "loss" && m.step >= 3 && !killed) {
-              workers = childrenOf(lead);
-              if (workers.size() != 1) break;
-              ::kill(workers[0], SIGKILL);
-              killed = true;
-            }
-      } catch (const std::exception&) {
-        // The store is being created; look again.
-      }
-    }
+    const bool killed = signalWhen(
+        p, db, [](RunStore& st) { return lossAtStep(st, 3); }, SIGKILL, true, &workers);
     QVERIFY2(killed, "the run ended before a worker could be killed");
     QElapsedTimer sinceKill;
     sinceKill.start();
@@ -373,26 +389,15 @@ class TestDistRun : public QObject {
     p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db), "--quiet",
                                           "--nproc", "2", "--dist-timeout", "20"});
     QVERIFY(p.waitForStarted());
-    const pid_t lead = static_cast<pid_t>(p.processId());
     std::vector<pid_t> workers;
-    bool killed = false;
-    QElapsedTimer t;
-    t.start();
-    while (!killed && t.elapsed() < 120000 && p.state() != QProcess::NotRunning) {
-      QThread::msleep(10);
-      if (!std::filesystem::exists(db)) continue;
-      try {
-        for (const auto& run : RunStore::open(db, true)->listRuns())
-          if (run.methodName == "baseline" && run.status == RunStatus::Finished && !killed) {
-            workers = childrenOf(lead);
-            if (workers.size() != 1) break;
-            ::kill(workers[0], SIGKILL);
-            killed = true;
-          }
-      } catch (const std::exception&) {
-        // The store is being created; look again.
-      }
-    }
+    const bool killed = signalWhen(
+        p, db,
+        [](RunStore& st) {
+          for (const auto& run : st.listRuns())
+            if (run.methodName == "baseline" && run.status == RunStatus::Finished) return true;
+          return false;
+        },
+        SIGKILL, true, &workers);
     QVERIFY2(killed, "the first run did not finish while the job ran");
     QVERIFY(p.waitForFinished(60000));
     QCOMPARE(p.exitCode(), 1);
@@ -428,31 +433,18 @@ class TestDistRun : public QObject {
     p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db), "--quiet",
                                           "--nproc", "2", "--dist-timeout", "60"});
     QVERIFY(p.waitForStarted());
-    const pid_t lead = static_cast<pid_t>(p.processId());
     std::vector<pid_t> workers;
-    bool sent = false;
-    QElapsedTimer t;
-    t.start();
     // Once both processes have reported steps (rank 1's rows reach the store through rank 0).
-    while (!sent && t.elapsed() < 120000 && p.state() != QProcess::NotRunning) {
-      QThread::msleep(20);
-      if (!std::filesystem::exists(db)) continue;
-      try {
-        auto store = RunStore::open(db, true);
-        std::set<std::string> training;
-        for (const auto& run : store->listRuns())
-          for (const auto& m : store->metrics(run.id))
-            if (m.key == "loss" && m.step >= 3) training.insert(m.component);
-        if (training.size() >= 2) {
-          workers = childrenOf(lead);
-          if (workers.size() != 1) continue;
-          ::kill(killWorker ? workers[0] : lead, killWorker ? SIGKILL : SIGINT);
-          sent = true;
-        }
-      } catch (const std::exception&) {
-        // The store is being created; look again.
-      }
-    }
+    const bool sent = signalWhen(
+        p, db,
+        [](RunStore& st) {
+          std::set<std::string> training;
+          for (const auto& run : st.listRuns())
+            for (const auto& m : st.metrics(run.id))
+              if (m.key == "loss" && m.step >= 3) training.insert(m.component);
+          return training.size() >= 2;
+        },
+        killWorker ? SIGKILL : SIGINT, killWorker, &workers);
     QVERIFY2(sent, "the run ended before it could be stopped");
     QElapsedTimer since;
     since.start();
@@ -484,27 +476,9 @@ class TestDistRun : public QObject {
     p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db), "--quiet",
                                           "--nproc", "2", "--dist-timeout", "20"});
     QVERIFY(p.waitForStarted());
-    const pid_t lead = static_cast<pid_t>(p.processId());
     std::vector<pid_t> workers;
-    bool sent = false;
-    QElapsedTimer t;
-    t.start();
-    while (!sent && t.elapsed() < 120000 && p.state() != QProcess::NotRunning) {
-      QThread::msleep(20);
-      if (!std::filesystem::exists(db)) continue;
-      try {
-        auto store = RunStore::open(db, true);
-        for (const auto& run : store->listRuns())
-          for (const auto& m : store->metrics(run.id))
-            if (m.key == "loss" && m.step >= 3 && !sent) {
-              workers = childrenOf(lead);
-              ::kill(lead, SIGINT);
-              sent = true;
-            }
-      } catch (const std::exception&) {
-        // The store is being created; look again.
-      }
-    }
+    const bool sent = signalWhen(
+        p, db, [](RunStore& st) { return lossAtStep(st, 3); }, SIGINT, false, &workers);
     QVERIFY2(sent, "the run ended before it could be stopped");
     QVERIFY(p.waitForFinished(60000));
     QCOMPARE(p.exitCode(), 130);
