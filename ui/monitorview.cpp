@@ -65,6 +65,13 @@ CurveStyle runStyle(const core::RunInfo& run) {
   return {methodColor(run.method.empty() ? run.methodName : run.method), seedDash(run.seed)};
 }
 
+// One process of a distributed run, drawn in its run's colour: a dash pattern per rank.
+Qt::PenStyle rankDash(int rank) {
+  static const Qt::PenStyle dashes[] = {Qt::DashLine, Qt::DotLine, Qt::DashDotLine,
+                                        Qt::DashDotDotLine};
+  return dashes[static_cast<std::size_t>(rank) % 4];
+}
+
 const char* levelPrefix(core::LogLevel level) {
   switch (level) {
     case core::LogLevel::Warning:
@@ -117,6 +124,12 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
   controls->addWidget(new QLabel(tr("Smoothing:"), this));
   controls->addWidget(m_smoothing);
   controls->addWidget(m_follow);
+  m_perRank = new QCheckBox(tr("Per process"), this);
+  m_perRank->setObjectName(QStringLiteral("perRank"));
+  m_perRank->setToolTip(
+      tr("Runs over several processes (run --nproc): each process's loss and pairs/s as well as "
+         "the whole job's"));
+  controls->addWidget(m_perRank);
   controls->addStretch(1);
 
   auto* stack = new QSplitter(Qt::Vertical, this);
@@ -196,6 +209,14 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
   connect(m_follow, &QCheckBox::toggled, this, [this](bool on) {
     if (on) afterAppend();
   });
+  connect(m_perRank, &QCheckBox::toggled, this, [this](bool on) {
+    for (auto& [id, run] : m_runs) {
+      run.rankSeries.clear();
+      run.rankRowsRead = 0;
+      if (on) readRankRows(run);
+    }
+    rebuildPlots();
+  });
   connect(m_pause, &QPushButton::toggled, this, [this](bool on) {
     m_pause->setText(on ? tr("Resume") : tr("Pause"));
     Q_EMIT pauseRequested(on);
@@ -248,6 +269,7 @@ void MonitorView::showRuns(const std::vector<std::int64_t>& runIds) {
   for (auto id : runIds) {
     if (m_runs.count(id) || !addRun(id)) continue;
     addPoints(id, m_store->metrics(id));
+    readRankRows(m_runs[id]);
   }
   rebuildPlots();
   updateRouting();
@@ -288,10 +310,14 @@ void MonitorView::appendLive(const LiveBatch& batch) {
     points.push_back({static_cast<double>(p.step), p.wallTime, p.value});
   }
   bool newSeries = false;
+  std::set<std::int64_t> grown;
   for (const auto& [key, from] : firstNew) {
     plotPoints(m_runs[key.first], key.second, from);
     newSeries = newSeries || from == 0;
+    grown.insert(key.first);
   }
+  // A distributed run's processes write their rows with the run's: read them as they come.
+  for (std::int64_t id : grown) readRankRows(m_runs[id]);
   if (newSeries) updateLegends();
   for (const auto& l : batch.logs)
     m_log->appendPlainText((l.runId > 0 ? QStringLiteral("[#%1] ").arg(l.runId) : QString()) +
@@ -318,6 +344,40 @@ void MonitorView::plotPoints(const RunData& run, const SeriesKey& key, std::size
                curveLabel(run.info, key.first, key.second), runStyle(run.info), xs, ys);
 }
 
+void MonitorView::readRankRows(RunData& run) {
+  if (!m_perRank->isChecked() || !m_store || run.info.worldSize <= 1) return;
+  std::map<RankKey, std::size_t> firstNew;
+  for (const auto& r : m_store->rankMetrics(run.info.id, run.rankRowsRead, &run.rankRowsRead)) {
+    if (!plotFor(r.key)) continue;
+    auto& points = run.rankSeries[{r.component, r.key, r.rank}];
+    firstNew.emplace(RankKey{r.component, r.key, r.rank}, points.size());
+    points.push_back({static_cast<double>(r.step), r.wallTime, r.value});
+  }
+  for (const auto& [key, from] : firstNew) plotRankPoints(run, key, from);
+  if (!firstNew.empty()) updateLegends();
+}
+
+void MonitorView::plotRankPoints(const RunData& run, const RankKey& key, std::size_t from) {
+  const auto& [component, metric, rank] = key;
+  CurvePlot* plot = plotFor(metric);
+  if (!plot) return;
+  const auto& points = run.rankSeries.at(key);
+  QVector<double> xs, ys;
+  const bool byStep = m_xMode->currentIndex() == XStep;
+  for (std::size_t i = from; i < points.size(); ++i) {
+    xs.append(byStep ? points[i].step : points[i].wall);
+    ys.append(points[i].value);
+  }
+  plot->append(rankCurveId(run.info.id, component, metric, rank),
+               curveLabel(run.info, component, metric) + tr(" · process %1").arg(rank),
+               {runStyle(run.info).color, rankDash(rank)}, xs, ys);
+}
+
+QString MonitorView::rankCurveId(std::int64_t runId, const std::string& component,
+                                 const std::string& key, int rank) {
+  return curveId(runId, component, key) + QStringLiteral("|rank%1").arg(rank);
+}
+
 QString MonitorView::curveId(std::int64_t runId, const std::string& component,
                              const std::string& key) {
   return QStringLiteral("%1|%2|%3")
@@ -342,8 +402,10 @@ QVector<QPointF> MonitorView::curve(std::int64_t runId, const std::string& key,
 
 void MonitorView::rebuildPlots() {
   for (CurvePlot* p : m_plots) p->clearCurves();
-  for (const auto& [id, run] : m_runs)
+  for (const auto& [id, run] : m_runs) {
     for (const auto& [key, points] : run.series) plotPoints(run, key, 0);
+    for (const auto& [key, points] : run.rankSeries) plotRankPoints(run, key, 0);
+  }
   updateLegends();
   afterAppend();
 }
@@ -388,6 +450,13 @@ void MonitorView::updateLegends() {
       if (seeds.size() > 1)
         for (int seed : seeds) entries.append({tr("seed %1").arg(seed), {neutral, seedDash(seed)}});
     }
+    // The processes' own curves, when shown: one entry per rank (its dashes).
+    std::set<int> ranks;
+    for (const auto& [id, run] : m_runs)
+      for (const auto& [key, points] : run.rankSeries)
+        if (!points.empty() && plotFor(std::get<1>(key)) == plot) ranks.insert(std::get<2>(key));
+    const QColor ink = palette().color(QPalette::WindowText);
+    for (int rank : ranks) entries.append({tr("process %1").arg(rank), {ink, rankDash(rank)}});
     plot->setLegendEntries(entries);
   }
 }

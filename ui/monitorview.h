@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "livebatch.h"
@@ -47,6 +48,9 @@ class MonitorView : public QWidget {
   // null; its curves have the ids curveId() gives.
   CurvePlot* plotFor(const std::string& key) const;
   static QString curveId(std::int64_t runId, const std::string& component, const std::string& key);
+  // The id of one process's curve of a distributed run (shown with "Per process").
+  static QString rankCurveId(std::int64_t runId, const std::string& component,
+                             const std::string& key, int rank);
 
   // Up to this many runs in a plot, the legend has an entry per run; above, one per method and
   // one per seed.
@@ -65,14 +69,21 @@ class MonitorView : public QWidget {
     double step, wall, value;
   };
   using SeriesKey = std::pair<std::string, std::string>;  // component, key
+  using RankKey = std::tuple<std::string, std::string, int>;  // component, key, rank
   struct RunData {
     core::RunInfo info;
     std::map<SeriesKey, std::vector<Point>> series;
+    // A distributed run's per-process rows, read while "Per process" is on.
+    std::map<RankKey, std::vector<Point>> rankSeries;
+    std::int64_t rankRowsRead = 0;  // the store row they were read up to
   };
 
   bool addRun(std::int64_t runId);
   void addPoints(std::int64_t runId, const std::vector<core::MetricRow>& rows);
   void plotPoints(const RunData& run, const SeriesKey& key, std::size_t from);
+  // Reads and plots the per-process rows the store has beyond those read (Per process on).
+  void readRankRows(RunData& run);
+  void plotRankPoints(const RunData& run, const RankKey& key, std::size_t from);
   void rebuildPlots();
   void updateLegends();
   void updateRouting();
@@ -93,6 +104,7 @@ class MonitorView : public QWidget {
   QCheckBox* m_logScale;
   QSlider* m_smoothing;
   QCheckBox* m_follow;
+  QCheckBox* m_perRank;
   QProgressBar* m_progress;
   QLabel* m_progressText;
   QPushButton* m_pause;

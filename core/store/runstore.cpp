@@ -672,16 +672,19 @@ std::vector<MetricRow> RunStore::metrics(std::int64_t runId, std::int64_t afterR
   return out;
 }
 
-std::vector<MetricRow> RunStore::rankMetrics(std::int64_t runId) const {
+std::vector<MetricRow> RunStore::rankMetrics(std::int64_t runId, std::int64_t afterRowId,
+                                             std::int64_t* lastRowId) const {
   std::vector<MetricRow> out;
+  if (lastRowId) *lastRowId = afterRowId;
   if (userVersion(m_db) < 6) return out;
   Stmt s(m_db,
-         "SELECT component, step, wall_time, key, value, rank FROM metrics "
-         "WHERE run_id=? AND rank IS NOT NULL ORDER BY id");
-  s.bind(1, runId);
+         "SELECT component, step, wall_time, key, value, rank, id FROM metrics "
+         "WHERE run_id=? AND rank IS NOT NULL AND id>? ORDER BY id");
+  s.bind(1, runId).bind(2, afterRowId);
   while (s.step()) {
     MetricRow m{runId, s.text(0), s.i64(1), s.f64(2), s.text(3), s.f64(4)};
     m.rank = static_cast<int>(s.i64(5));
+    if (lastRowId) *lastRowId = s.i64(6);
     out.push_back(std::move(m));
   }
   return out;

@@ -133,8 +133,10 @@ class RunStore {
   // The run's own metric rows (rank NULL); `lastRowId` gets the last row read of any rank.
   std::vector<MetricRow> metrics(std::int64_t runId, std::int64_t afterRowId = 0,
                                  std::int64_t* lastRowId = nullptr) const;
-  // The per-rank rows of a distributed run (schema 6), in the order they were written.
-  std::vector<MetricRow> rankMetrics(std::int64_t runId) const;
+  // The per-rank rows of a distributed run (schema 6), in the order they were written; those
+  // after row `afterRowId`, `lastRowId` getting the last one read (for a live view).
+  std::vector<MetricRow> rankMetrics(std::int64_t runId, std::int64_t afterRowId = 0,
+                                     std::int64_t* lastRowId = nullptr) const;
   std::vector<ComponentRow> components(const std::vector<std::int64_t>& runIds) const;
   std::vector<LogRow> logs(std::int64_t runId) const;
   std::int64_t countExamples(const ExampleFilter& f) const;

@@ -1,6 +1,7 @@
 // The Monitor with several runs selected: colour says the method, dashes say the seed, the legend
 // names the runs (or, with many, the methods and seeds) in a row of its own above the axes, and
 // hovering a curve names its run, method, seed and component.
+#include <QCheckBox>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -132,6 +133,81 @@ class TestMonitorView : public QObject {
     QVERIFY2(acc->legend->rowCount() <= 2, qPrintable(QString::number(acc->legend->rowCount())));
     QVERIFY(acc->legend->outerRect().bottom() <= acc->axisRect()->outerRect().top());
     QVERIFY(acc->axisRect()->outerRect().height() > acc->height() / 2);
+  }
+
+  // A run over two processes: its own curve is the whole job's; "Per process" adds each
+  // process's loss and pairs/s in the run's colour, a dash pattern per process, named in the
+  // legend and hover, growing as the processes write, and gone when it is turned off.
+  void perProcessCurvesOfADistributedRun() {
+    const std::string db = m_dir.filePath(QStringLiteral("dist.db")).toStdString();
+    std::int64_t run = 0;
+    auto rankRow = [&](int step, const char* key, double value, int rank) {
+      core::MetricRow r{run, "model", step, 0.1 * step, key, value};
+      r.rank = rank;
+      return r;
+    };
+    {
+      core::RunWriter w(db);
+      run = w.createRun("exp", "baseline", "baseline", 1, "{}");
+      w.setDistributed(run, 2, "gloo", "a,b");
+      for (int step = 1; step <= 10; ++step) {
+        w.addMetric({run, "model", step, 0.1 * step, "loss", 0.5});
+        for (int rank : {0, 1}) {
+          w.addMetric(rankRow(step, "loss", 0.4 + 0.2 * rank, rank));
+          w.addMetric(rankRow(step, "pairs_per_s", 100.0 + rank, rank));
+          w.addMetric(rankRow(step, "allreduce_s", 0.01, rank));
+        }
+      }
+      w.flush();
+    }
+    auto store = core::RunStore::open(db);
+    ui::MonitorView view;
+    view.resize(1000, 1400);
+    view.setStore(store.get());
+    view.showRuns({run});
+    ui::CurvePlot* loss = view.plotFor("loss");
+    const QString rank1 = ui::MonitorView::rankCurveId(run, "model", "loss", 1);
+    QCOMPARE(loss->curveData(ui::MonitorView::curveId(run, "model", "loss")).size(), 10);
+    QVERIFY(loss->curveData(rank1).isEmpty());  // off by default
+
+    auto* perRank = view.findChild<QCheckBox*>(QStringLiteral("perRank"));
+    QVERIFY(perRank);
+    perRank->setChecked(true);
+    const auto points = loss->curveData(rank1);
+    QCOMPARE(points.size(), 10);
+    QCOMPARE(points.front().y(), 0.6);
+    QCOMPARE(loss->curveData(ui::MonitorView::rankCurveId(run, "model", "loss", 0)).size(), 10);
+    QCOMPARE(view.plotFor("pairs_per_s")
+                 ->curveData(ui::MonitorView::rankCurveId(run, "model", "pairs_per_s", 1))
+                 .front()
+                 .y(),
+             101.0);
+    const QPen own = loss->curvePen(ui::MonitorView::curveId(run, "model", "loss"));
+    const QPen p0 = loss->curvePen(ui::MonitorView::rankCurveId(run, "model", "loss", 0));
+    const QPen p1 = loss->curvePen(rank1);
+    QCOMPARE(p1.color(), own.color());
+    QVERIFY(p0.style() != p1.style() && p1.style() != own.style());
+    QVERIFY(loss->legendLabels().contains(QStringLiteral("process 1")));
+
+    // The processes go on writing: what the watcher brings makes the view read their rows too.
+    {
+      core::RunWriter w(db);
+      w.addMetric({run, "model", 11, 1.1, "loss", 0.45});
+      for (int rank : {0, 1}) w.addMetric(rankRow(11, "loss", 0.3, rank));
+      w.flush();
+    }
+    ui::LiveBatch batch;
+    batch.dbPath = store->path();
+    batch.remote = true;
+    batch.metrics.push_back({run, "model", 11, 1.1, "loss", 0.45});
+    view.appendLive(batch);
+    QCOMPARE(loss->curveData(rank1).size(), 11);
+    QCOMPARE(loss->curveData(rank1).back().y(), 0.3);
+
+    perRank->setChecked(false);
+    QVERIFY(loss->curveData(rank1).isEmpty());
+    QCOMPARE(loss->curveData(ui::MonitorView::curveId(run, "model", "loss")).size(), 11);
+    QVERIFY(!loss->legendLabels().contains(QStringLiteral("process 1")));
   }
 
   void hoverNamesRunMethodSeedAndComponent() {
