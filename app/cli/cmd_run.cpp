@@ -66,7 +66,8 @@ int cmdRun(const Argv& argv) {
               "                            finished runs and components are kept"},
              {"quiet", "", "no progress line"},
              {"nproc", "N",
-              "train on N processes of this machine (data-parallel; this process is rank 0\n"
+              "train on N processes of this machine (distributed.mode: data-parallel or\n"
+              "                            components spread; this process is rank 0\n"
               "                            and starts the others; see docs/DISTRIBUTED.md)"},
              {"rank", "R", "this process's rank in a job of several (with --world-size)"},
              {"world-size", "N", "processes in the job (default: WORLD_SIZE, SLURM_NTASKS or 1)"},
