@@ -88,6 +88,11 @@ int cmdRun(const Argv& argv) {
   const int nproc = static_cast<int>(args.integer("nproc", 1, 1, 1024));
   const core::dist::DistOptions where = distOptionsFor(args, nproc, config.training.device);
   const int rank = where.rank;
+  // Said once, before any worker starts (runExperiment refuses it too, on every rank).
+  if (options.resume && where.distributed())
+    throw core::InputError(
+        "run: --resume: a run over several processes cannot resume yet; resume it with one "
+        "process (rank 0's checkpoints hold the whole state)");
 
   core::RunControl control;
   TerminalSink terminal(args.has("quiet"));

@@ -600,6 +600,8 @@ class TestDistRun : public QObject {
     check({"--master", "nohost"}, "--master 'nohost' is not ADDR:PORT");
     check({"--nproc", "2", "--dist-backend", "mpi"}, "backend 'mpi' is not gloo or nccl");
     if (dist::c10dAvailable())
+      check({"--nproc", "2", "--resume"}, "--resume: a run over several processes cannot resume");
+    if (dist::c10dAvailable())
       check({"--nproc", "2", "--dist-backend", "nccl"}, "this build has no NCCL process group");
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert("RANK", "3");
