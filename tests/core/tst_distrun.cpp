@@ -412,8 +412,6 @@ class TestDistRun : public QObject {
     for (pid_t w : workers) QVERIFY(!QFile::exists(QString("/proc/%1").arg(w)));
   }
 
-  // SIGINT to rank 0 alone: both ranks stop after the same step, the run ends cancelled with
-  // the metrics of every step it took, and no worker is left.
   void componentsStopTogether_data() {
     QTest::addColumn<bool>("killWorker");
     QTest::newRow("sigint-rank-0") << false;
@@ -467,6 +465,8 @@ class TestDistRun : public QObject {
     }
   }
 
+  // SIGINT to rank 0 alone: both ranks stop after the same step, the run ends cancelled with
+  // the metrics of every step it took, and no worker is left.
   void stopOnRankZeroStopsAll() {
     QTemporaryDir dir;
     const QString cfg =
