@@ -144,15 +144,18 @@ ComponentJob pairwiseJob(const MethodContext& ctx, const PlannedComponent& c,
                       {}};
   };
   if (!c.validation.empty())
-    job.eval = [val = c.validation, eval, rewards, batcher]() -> std::map<std::string, double> {
-      eval();
-      torch::NoGradGuard ng;
+    job.validate = [eval, rewards, batcher](const std::vector<size_t>& part) {
       double correct = 0;
-      for (const auto& s : scoreChunked(val, [&](const std::vector<size_t>& part) {
-             return toPairScores(rewards(batcher(part)));
-           }))
-        correct += s.chosen > s.rejected ? 1 : 0;
-      return {{"val_accuracy", correct / static_cast<double>(val.size())}};
+      if (!part.empty()) {
+        eval();
+        torch::NoGradGuard ng;
+        for (const auto& s : scoreChunked(part, [&](const std::vector<size_t>& chunk) {
+               return toPairScores(rewards(batcher(chunk)));
+             }))
+          correct += s.chosen > s.rejected ? 1 : 0;
+      }
+      return std::map<std::string, std::pair<double, double>>{
+          {"val_accuracy", {correct, static_cast<double>(part.size())}}};
     };
   return job;
 }
@@ -174,13 +177,16 @@ ComponentJob routerJob(const MethodContext& ctx, const PlannedComponent& c,
     return StepResult{torch::nn::functional::cross_entropy(l, labels(batch)), {}};
   };
   if (!c.validation.empty())
-    job.eval = [&ctx, val = c.validation, eval, logits]() -> std::map<std::string, double> {
-      eval();
-      const auto routes = routePrompts(ctx, ctx.data, val, logits);
+    job.validate = [&ctx, eval, logits](const std::vector<size_t>& part) {
       double right = 0;
-      for (size_t k = 0; k < val.size(); ++k)
-        right += routes[k] == ctx.data.encoded[val[k]].domain ? 1 : 0;
-      return {{"val_router_accuracy", right / static_cast<double>(val.size())}};
+      if (!part.empty()) {
+        eval();
+        const auto routes = routePrompts(ctx, ctx.data, part, logits);
+        for (size_t k = 0; k < part.size(); ++k)
+          right += routes[k] == ctx.data.encoded[part[k]].domain ? 1 : 0;
+      }
+      return std::map<std::string, std::pair<double, double>>{
+          {"val_router_accuracy", {right, static_cast<double>(part.size())}}};
     };
   return job;
 }

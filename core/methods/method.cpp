@@ -1,6 +1,7 @@
 #include "methods/method.h"
 
 #include "common/errors.h"
+#include "dist/dist.h"
 #include "methods/factories_p.h"
 
 namespace rr::core {
@@ -26,13 +27,48 @@ int64_t plannedSteps(const TrainingPlan& plan) {
   return steps;
 }
 
+EvalFn validationOf(const ComponentJob& job, const PlannedComponent& c, dist::Communicator* comm) {
+  if (!job.validate) return nullptr;
+  auto validate = job.validate;
+  const std::vector<size_t>& all = c.validation;
+  return [validate, &all, comm]() {
+    std::map<std::string, double> out;
+    if (!comm || comm->size() == 1) {
+      for (const auto& [key, counts] : validate(all))
+        if (counts.second > 0) out[key] = counts.first / counts.second;
+      return out;
+    }
+    const auto [from, to] = dist::shareOf(all.size(), comm->rank(), comm->size());
+    const auto mine = validate(std::vector<size_t>(all.begin() + static_cast<long>(from),
+                                                   all.begin() + static_cast<long>(to)));
+    std::vector<double> counts;  // right, scored per figure, in key order (the same everywhere)
+    for (const auto& [key, c] : mine) {
+      counts.push_back(c.first);
+      counts.push_back(c.second);
+    }
+    const std::vector<double> every = comm->allGatherDoubles(counts);
+    size_t k = 0;
+    for (const auto& [key, c] : mine) {
+      double right = 0, scored = 0;
+      for (size_t r = 0; r < static_cast<size_t>(comm->size()); ++r) {
+        right += every[r * counts.size() + 2 * k];
+        scored += every[r * counts.size() + 2 * k + 1];
+      }
+      if (scored > 0) out[key] = right / scored;
+      ++k;
+    }
+    return out;
+  };
+}
+
 void trainPlan(RewardSystem& system, const TrainingPlan& plan, RunReporter& reporter) {
   for (const PlannedComponent& c : plan) {
     ComponentJob job = system.job(c);
     if (job.prepare) job.prepare();
     torch::manual_seed(c.loop.seed);
     const double seconds =
-        runLoop(c.loop, c.items, std::move(job.params), job.step, job.eval, reporter);
+        runLoop(c.loop, c.items, std::move(job.params), job.step,
+                validationOf(job, c, reporter.communicator()), reporter);
     if (job.seconds) *job.seconds = seconds;
   }
 }

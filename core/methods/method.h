@@ -38,6 +38,10 @@ struct MethodContext {
 
 using NamedModules = std::vector<std::pair<std::string, torch::nn::Module*>>;
 
+namespace dist {
+class Communicator;
+}
+
 // One trained piece of a system (a reward model, a router, an adapter), as in the paper's Table 3.
 struct ComponentInfo {
   std::string name;
@@ -89,7 +93,11 @@ int64_t plannedSteps(const TrainingPlan& plan);
 struct ComponentJob {
   std::vector<torch::Tensor> params;  // what its optimizer updates
   StepFn step;
-  EvalFn eval;                     // nullptr = no validation
+  // Validation on a part of the component's validation pairs: per figure ("val_accuracy", ...)
+  // the pairs it got right and the pairs it scored, the same figures for an empty part. nullptr
+  // = no validation. Data-parallel processes each take their share and add up the counts.
+  std::function<std::map<std::string, std::pair<double, double>>(const std::vector<size_t>&)>
+      validate;
   std::function<void()> prepare;   // before it trains (adapter switches, freezing); may be null
   double* seconds = nullptr;       // where its training seconds are kept
 };
@@ -132,14 +140,14 @@ class RewardSystem {
   virtual void addDomain() { throw std::logic_error("this method cannot be extended by a domain"); }
 };
 
+// The Trainer's validation of a component: `job.validate` on all of c.validation, or with a
+// communicator (data-parallel) on this process's share, the counts summed over the processes.
+EvalFn validationOf(const ComponentJob& job, const PlannedComponent& c, dist::Communicator* comm);
+
 // Trains the plan's components in order, each through one Trainer: the component's torch
 // generator is seeded from its own loop seed first, so a component's weights do not depend on
 // which components were trained before it (nor on which process trains it).
 void trainPlan(RewardSystem& system, const TrainingPlan& plan, RunReporter& reporter);
-
-namespace dist {
-class Communicator;
-}
 
 // Which process trains each component of `plan` when its groups are spread over `ranks`
 // processes: groups by planned steps, the largest first (ties: plan order), each to the process

@@ -98,12 +98,11 @@ class MoreRewardModel : public RewardSystem {
       return r;
     };
     if (!c.validation.empty())
-      job.eval = [this, val = c.validation] {
+      job.validate = [this](const std::vector<size_t>& part) {
         double right = 0;
-        const auto scores = scorePairs(m_ctx.data, val);
-        for (const auto& s : scores) right += s.chosen > s.rejected ? 1 : 0;
-        return std::map<std::string, double>{
-            {"val_accuracy", right / static_cast<double>(scores.size())}};
+        for (const auto& s : scorePairs(m_ctx.data, part)) right += s.chosen > s.rejected ? 1 : 0;
+        return std::map<std::string, std::pair<double, double>>{
+            {"val_accuracy", {right, static_cast<double>(part.size())}}};
       };
     return job;
   }

@@ -200,7 +200,8 @@ void trainPlanSpread(RewardSystem& system, const TrainingPlan& plan, RunReporter
       ComponentJob job = system.job(c);
       if (job.prepare) job.prepare();
       torch::manual_seed(c.loop.seed);
-      seconds[k] = runLoop(c.loop, c.items, std::move(job.params), job.step, job.eval, local);
+      seconds[k] = runLoop(c.loop, c.items, std::move(job.params), job.step,
+                           validationOf(job, c, nullptr), local);
     }
     if (!lead) exchange.send(outbox);
     exchange.done();

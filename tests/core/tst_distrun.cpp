@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "dist/dist.h"
 #include "run/distrun.h"
@@ -315,6 +316,23 @@ class TestDistRun : public QObject {
                                                               .arg(k.second)
                                                               .arg(lossB[k])
                                                               .arg(v)));
+    // Validation (split over the processes in data-parallel mode, counts summed): the figures of
+    // one process, at the same steps.
+    std::map<std::tuple<std::string, std::string, std::int64_t>, double> valA, valB;
+    for (const auto& m : sa->metrics(ra))
+      if (m.key.rfind("val_", 0) == 0) valA[{m.component, m.key, m.step}] = m.value;
+    for (const auto& m : sb->metrics(rb))
+      if (m.key.rfind("val_", 0) == 0) valB[{m.component, m.key, m.step}] = m.value;
+    QVERIFY(valA.size() >= 2);
+    QCOMPARE(valB.size(), valA.size());
+    for (const auto& [k, v] : valA)
+      QVERIFY2(std::abs(valB[k] - v) <= 1e-9,
+               qPrintable(QString("%1 %2 step %3: %4 vs %5")
+                              .arg(QString::fromStdString(std::get<0>(k)),
+                                   QString::fromStdString(std::get<1>(k)))
+                              .arg(std::get<2>(k))
+                              .arg(valB[k])
+                              .arg(v)));
     std::set<int> ranks;
     for (const auto& m : sb->rankMetrics(rb)) ranks.insert(m.rank);
     QCOMPARE(ranks, (spread ? std::set<int>{} : std::set<int>{0, 1}));
