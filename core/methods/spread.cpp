@@ -70,12 +70,13 @@ class Outbox : public MetricSink {
   void log(std::int64_t, LogLevel level, const std::string& message) override {
     m_rows.push_back({{"l", static_cast<int>(level)}, {"m", message}});
   }
-  // The rows since the last call, as one message; "" when there are none.
+  // The rows since the last call, as one message (CBOR: a NaN loss stays a NaN, where JSON
+  // text would make it null); "" when there are none.
   std::string take() {
     if (m_rows.empty()) return "";
-    std::string out = m_rows.dump();
+    const std::vector<std::uint8_t> bytes = json::to_cbor(m_rows);
     m_rows = json::array();
-    return out;
+    return {bytes.begin(), bytes.end()};
   }
 
  private:
@@ -107,7 +108,7 @@ class Exchange {
       while (auto rows = m_comm.tryKey(key("rows/" + std::to_string(r) + "/" +
                                            std::to_string(next)))) {
         ++next;
-        for (const auto& row : json::parse(*rows)) {
+        for (const auto& row : json::from_cbor(*rows)) {
           if (row.contains("m")) {
             reporter.log(static_cast<LogLevel>(row["l"].get<int>()),
                          "rank " + std::to_string(r) + ": " + row["m"].get<std::string>());

@@ -2,85 +2,35 @@
 
 #include <unistd.h>
 
-#include <cstring>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 namespace rr::core {
-namespace {
 
-// A small length-prefixed binary format: doubles keep their bits, so the gathered scores equal
-// one process's (text would round them).
-void put(std::string& out, const void* p, std::size_t n) {
-  out.append(static_cast<const char*>(p), n);
-}
-void putString(std::string& out, const std::string& s) {
-  const std::uint64_t n = s.size();
-  put(out, &n, sizeof n);
-  out += s;
-}
-
-class Reader {
- public:
-  explicit Reader(const std::string& b) : m_b(b) {}
-  void get(void* p, std::size_t n) {
-    if (m_at + n > m_b.size()) throw std::runtime_error("gathered scores are cut short");
-    std::memcpy(p, m_b.data() + m_at, n);
-    m_at += n;
-  }
-  template <class T>
-  T value() {
-    T v;
-    get(&v, sizeof v);
-    return v;
-  }
-  std::string string() {
-    const auto n = value<std::uint64_t>();
-    if (m_at + n > m_b.size()) throw std::runtime_error("gathered scores are cut short");
-    std::string s = m_b.substr(m_at, n);
-    m_at += n;
-    return s;
-  }
-  bool done() const { return m_at == m_b.size(); }
-
- private:
-  const std::string& m_b;
-  std::size_t m_at = 0;
-};
-
-}  // namespace
-
+// CBOR (nlohmann's): doubles keep their bits (NaN and infinities too), so the gathered scores
+// equal one process's; JSON text would turn a NaN into null.
 std::string serializeScores(const std::vector<PairScore>& scores) {
-  std::string out;
-  const std::uint64_t n = scores.size();
-  put(out, &n, sizeof n);
-  for (const auto& s : scores) {
-    put(out, &s.chosen, sizeof s.chosen);
-    put(out, &s.rejected, sizeof s.rejected);
-    putString(out, s.route);
-    const std::uint64_t d = s.detail.size();
-    put(out, &d, sizeof d);
-    for (const auto& [k, v] : s.detail) {
-      putString(out, k);
-      put(out, &v, sizeof v);
-    }
-  }
-  return out;
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& s : scores) rows.push_back({s.chosen, s.rejected, s.route, s.detail});
+  const std::vector<std::uint8_t> bytes = nlohmann::json::to_cbor(rows);
+  return {bytes.begin(), bytes.end()};
 }
 
 std::vector<PairScore> deserializeScores(const std::string& bytes) {
-  Reader r(bytes);
-  std::vector<PairScore> out(r.value<std::uint64_t>());
-  for (auto& s : out) {
-    s.chosen = r.value<double>();
-    s.rejected = r.value<double>();
-    s.route = r.string();
-    const auto d = r.value<std::uint64_t>();
-    for (std::uint64_t i = 0; i < d; ++i) {
-      std::string k = r.string();
-      s.detail[k] = r.value<double>();
+  std::vector<PairScore> out;
+  try {
+    for (const auto& row : nlohmann::json::from_cbor(bytes)) {
+      PairScore s;
+      s.chosen = row.at(0).get<double>();
+      s.rejected = row.at(1).get<double>();
+      s.route = row.at(2).get<std::string>();
+      s.detail = row.at(3).get<std::map<std::string, double>>();
+      out.push_back(std::move(s));
     }
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(std::string("gathered scores are unreadable: ") + e.what());
   }
-  if (!r.done()) throw std::runtime_error("gathered scores have trailing bytes");
   return out;
 }
 

@@ -23,7 +23,7 @@ void broadcastSystem(RewardSystem& system, dist::Communicator* comm);
 // The ranks' host names in rank order, comma-separated (a collective).
 std::string rankHosts(dist::Communicator& comm);
 
-// Scores to bytes and back, exactly (doubles as their bits). Exposed for tests.
+// Scores to bytes and back, exactly (CBOR: doubles keep their bits). Exposed for tests.
 std::string serializeScores(const std::vector<PairScore>& scores);
 std::vector<PairScore> deserializeScores(const std::string& bytes);
 
