@@ -333,15 +333,21 @@ void MonitorView::appendLive(const LiveBatch& batch) {
 void MonitorView::plotPoints(const RunData& run, const SeriesKey& key, std::size_t from) {
   CurvePlot* plot = plotFor(key.second);
   if (!plot) return;
-  const auto& points = run.series.at(key);
+  appendTo(plot, curveId(run.info.id, key.first, key.second),
+           curveLabel(run.info, key.first, key.second), runStyle(run.info), run.series.at(key),
+           from);
+}
+
+void MonitorView::appendTo(CurvePlot* plot, const QString& id, const QString& label,
+                           const CurveStyle& style, const std::vector<Point>& points,
+                           std::size_t from) const {
   QVector<double> xs, ys;
   const bool byStep = m_xMode->currentIndex() == XStep;
   for (std::size_t i = from; i < points.size(); ++i) {
     xs.append(byStep ? points[i].step : points[i].wall);
     ys.append(points[i].value);
   }
-  plot->append(curveId(run.info.id, key.first, key.second),
-               curveLabel(run.info, key.first, key.second), runStyle(run.info), xs, ys);
+  plot->append(id, label, style, xs, ys);
 }
 
 void MonitorView::readRankRows(RunData& run) {
@@ -361,16 +367,9 @@ void MonitorView::plotRankPoints(const RunData& run, const RankKey& key, std::si
   const auto& [component, metric, rank] = key;
   CurvePlot* plot = plotFor(metric);
   if (!plot) return;
-  const auto& points = run.rankSeries.at(key);
-  QVector<double> xs, ys;
-  const bool byStep = m_xMode->currentIndex() == XStep;
-  for (std::size_t i = from; i < points.size(); ++i) {
-    xs.append(byStep ? points[i].step : points[i].wall);
-    ys.append(points[i].value);
-  }
-  plot->append(rankCurveId(run.info.id, component, metric, rank),
-               curveLabel(run.info, component, metric) + tr(" · process %1").arg(rank),
-               {runStyle(run.info).color, rankDash(rank)}, xs, ys);
+  appendTo(plot, rankCurveId(run.info.id, component, metric, rank),
+           curveLabel(run.info, component, metric) + tr(" · process %1").arg(rank),
+           {runStyle(run.info).color, rankDash(rank)}, run.rankSeries.at(key), from);
 }
 
 QString MonitorView::rankCurveId(std::int64_t runId, const std::string& component,

@@ -24,6 +24,7 @@ class QSlider;
 namespace rr::ui {
 
 class CurvePlot;
+struct CurveStyle;
 class RoutingPanel;
 
 class MonitorView : public QWidget {
@@ -84,6 +85,9 @@ class MonitorView : public QWidget {
   // Reads and plots the per-process rows the store has beyond those read (Per process on).
   void readRankRows(RunData& run);
   void plotRankPoints(const RunData& run, const RankKey& key, std::size_t from);
+  // Adds points[from..] to the curve `id` of `plot`, x as the x-axis mode says.
+  void appendTo(CurvePlot* plot, const QString& id, const QString& label, const CurveStyle& style,
+                const std::vector<Point>& points, std::size_t from) const;
   void rebuildPlots();
   void updateLegends();
   void updateRouting();

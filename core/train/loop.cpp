@@ -386,6 +386,8 @@ double Trainer::run(const StepFn& step, const EvalFn& eval) {
         static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
       m_opt.zero_grad();
       StepResult r;
+      // This rank's share of the global batch (all of it in one process).
+      const auto [from, to] = dist::shareOf(batch.size(), rank, ranks);
       double loss = 0, rate = 0;
       bool stopAfterStep = false;
       double reduceSecs = 0, reduceBytes = 0;
@@ -393,7 +395,6 @@ double Trainer::run(const StepFn& step, const EvalFn& eval) {
         r = step(batch);
         r.loss.backward();
       } else {
-        const auto [from, to] = dist::shareOf(batch.size(), rank, ranks);
         if (to > from) {  // a rank with an empty share still takes part in the collectives
           r = step(std::vector<size_t>(batch.begin() + static_cast<long>(from),
                                        batch.begin() + static_cast<long>(to)));
@@ -414,7 +415,6 @@ double Trainer::run(const StepFn& step, const EvalFn& eval) {
         const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
         rate = static_cast<double>(batch.size()) / std::max(secs, 1e-9);
       } else {
-        const auto [from, to] = dist::shareOf(batch.size(), rank, ranks);
         const double mine = r.loss.defined() ? r.loss.item<double>() : 0;
         const double share = static_cast<double>(to - from) / static_cast<double>(batch.size());
         const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
