@@ -33,18 +33,28 @@ void runCli(const std::vector<std::string>& args, const std::string& log) {
   std::vector<char*> argv;
   for (auto& a : store) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The environment is made before fork: in the child of a process with threads only
+  // async-signal-safe calls are allowed (setenv allocates).
+  std::vector<std::string> env = {"OMP_NUM_THREADS=1", "MKL_NUM_THREADS=1",
+                                  "OPENBLAS_NUM_THREADS=1"};
+  for (char** e = environ; *e; ++e) {
+    const std::string var = *e;
+    if (var.rfind("OMP_NUM_THREADS=", 0) != 0 && var.rfind("MKL_NUM_THREADS=", 0) != 0 &&
+        var.rfind("OPENBLAS_NUM_THREADS=", 0) != 0)
+      env.push_back(var);
+  }
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("bench: cannot start a run");
   if (pid == 0) {
-    ::setenv("OMP_NUM_THREADS", "1", 1);
-    ::setenv("MKL_NUM_THREADS", "1", 1);
-    ::setenv("OPENBLAS_NUM_THREADS", "1", 1);
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
     }
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   int status = 0;
