@@ -1,6 +1,7 @@
 #include <cmath>
 #include <limits>
 
+#include "nn/dropout.h"
 #include "nn/hf/bert_p.h"
 
 namespace rr::core::hf {
@@ -66,7 +67,7 @@ std::vector<torch::Tensor> BertEncoder::hiddenStates(const torch::Tensor& ids,
   torch::Tensor pos = torch::arange(t, ids.options().dtype(torch::kLong));
   torch::Tensor tt = types.defined() ? types : torch::zeros_like(ids);
   torch::Tensor x = words->forward(ids) + tokenTypes->forward(tt) + positions->forward(pos);
-  x = torch::dropout(embedNorm->forward(x), m_config.hiddenDropout, is_training());
+  x = nn::dropout(embedNorm->forward(x), m_config.hiddenDropout, is_training());
   if (embedProject) x = embedProject->forward(x);
   torch::Tensor keyPad = (mask == 0).view({ids.size(0), 1, 1, t});
   std::vector<torch::Tensor> out{x};

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "common/errors.h"
+#include "nn/dropout.h"
 #include "nn/hf/deberta_p.h"
 
 namespace rr::core::hf {
@@ -170,7 +171,7 @@ std::vector<torch::Tensor> DebertaEncoder::hiddenStates(const torch::Tensor& ids
   if (tokenTypes) x = x + tokenTypes->forward(types.defined() ? types : torch::zeros_like(ids));
   if (embedProject) x = embedProject->forward(x);
   torch::Tensor keep = mask.to(x.dtype()).unsqueeze(-1);
-  x = torch::dropout(embedNorm->forward(x) * keep, m_config.hiddenDropout, is_training());
+  x = nn::dropout(embedNorm->forward(x) * keep, m_config.hiddenDropout, is_training());
 
   torch::Tensor m = mask != 0;
   torch::Tensor pad = (m.view({b, 1, 1, t}) & m.view({b, 1, t, 1})).logical_not();

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/errors.h"
+#include "nn/dropout.h"
 #include "nn/hf/bert_p.h"
 #include "nn/hf/checkpoint.h"
 #include "nn/hf/deberta_p.h"
@@ -61,19 +62,19 @@ torch::Tensor HfEncoder::poolFirst(const torch::Tensor& first) {
   const bool tr = is_training();
   const double p = m_config.hiddenDropout;
   torch::Tensor in =
-      m_config.modelType == "bert" ? first : torch::dropout(first, m_config.poolerDropout, tr);
-  return torch::dropout(activate(act, poolerDense->forward(in)), p, tr);
+      m_config.modelType == "bert" ? first : nn::dropout(first, m_config.poolerDropout, tr);
+  return nn::dropout(activate(act, poolerDense->forward(in)), p, tr);
 }
 
 torch::Tensor postLnTail(const torch::Tensor& scores, const torch::Tensor& v,
                          const torch::Tensor& x, const PostLnParts& p) {
   const int64_t b = x.size(0), t = x.size(1), hid = x.size(2);
-  torch::Tensor probs = torch::dropout(torch::softmax(scores, -1), p.attnDrop, p.training);
+  torch::Tensor probs = nn::dropout(torch::softmax(scores, -1), p.attnDrop, p.training);
   torch::Tensor ctx = torch::matmul(probs, v).transpose(1, 2).reshape({b, t, hid});
   torch::Tensor a =
-      p.attnNorm->forward(torch::dropout(p.attnOut->forward(ctx), p.hiddenDrop, p.training) + x);
+      p.attnNorm->forward(nn::dropout(p.attnOut->forward(ctx), p.hiddenDrop, p.training) + x);
   torch::Tensor f = p.ffnOut->forward(activate(p.act, p.ffnIn->forward(a)));
-  return p.outNorm->forward(torch::dropout(f, p.hiddenDrop, p.training) + a);
+  return p.outNorm->forward(nn::dropout(f, p.hiddenDrop, p.training) + a);
 }
 
 void initLikeTransformers(torch::nn::Module& m) {
