@@ -3,6 +3,9 @@
 // then scores with the routed domain's adapter: one input at a time with adapter switching
 // ("switch", as the paper does), or every row of a batch with its own adapter in one pass
 // ("mixed", shared/docs/METHODS.md's decision).
+#include <algorithm>
+#include <numeric>
+
 #include "methods/common_p.h"
 #include "methods/factories_p.h"
 
@@ -165,11 +168,23 @@ class Arliss : public RewardSystem {
 
   // One routing pass for all prompts, then one scoring pass where each row uses its own adapter
   // and its own head.
-  std::vector<PairScore> scoreMixed(const EncodedData& data, const std::vector<size_t>& part) {
+  std::vector<PairScore> scoreMixed(const EncodedData& data, const std::vector<size_t>& given) {
     const auto& lora = m_ctx.config.lora;
     nn::activateAdapter(*m_encoder, lora, kRouter);
-    const auto routes =
-        routePrompts(m_ctx, data, part, [&](const Batch& b) { return routerLogits(b); });
+    const auto routed =
+        routePrompts(m_ctx, data, given, [&](const Batch& b) { return routerLogits(b); });
+    // The pairs grouped by route, so that each adapter's rows are one slice of the batch
+    // (nn::setRowAdapters); the scores go back in the given order at the end.
+    std::vector<size_t> order(given.size());
+    std::iota(order.begin(), order.end(), size_t(0));
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return routed[a] < routed[b]; });
+    std::vector<size_t> part;
+    std::vector<int64_t> routes;
+    for (size_t k : order) {
+      part.push_back(given[k]);
+      routes.push_back(routed[k]);
+    }
     torch::Tensor dom = torch::tensor(routes, torch::kLong).to(m_ctx.device);
     torch::Tensor rowDom = torch::cat({dom, dom});
     nn::setRowAdapters(*m_encoder, lora, m_rewardNames, rowDom);
@@ -183,9 +198,12 @@ class Arliss : public RewardSystem {
     torch::Tensor rewards = (pooled * torch::stack(w).index_select(0, rowDom)).sum(-1) +
                             torch::cat(bias).index_select(0, rowDom);
     nn::deactivateAdapters(*m_encoder);
-    auto scores = toPairScores(rewards);
-    for (size_t k = 0; k < scores.size(); ++k)
-      scores[k].route = m_ctx.data.domains[static_cast<size_t>(routes[k])];
+    const auto sorted = toPairScores(rewards);
+    std::vector<PairScore> scores(sorted.size());
+    for (size_t k = 0; k < sorted.size(); ++k) {
+      scores[order[k]] = sorted[k];
+      scores[order[k]].route = m_ctx.data.domains[static_cast<size_t>(routes[k])];
+    }
     return scores;
   }
 

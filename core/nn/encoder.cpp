@@ -5,6 +5,7 @@
 #include "common/atomicfile.h"
 #include "common/digest.h"
 #include "common/errors.h"
+#include "nn/dropout.h"
 
 namespace rr::core::nn {
 
@@ -46,24 +47,53 @@ std::vector<torch::Tensor> LoraLinearImpl::adapterParameters(int index) const {
 
 torch::Tensor LoraLinearImpl::mergedWeight(int index) const {
   const auto& ad = m_adapters.at(static_cast<size_t>(index));
-  return base->weight + ad.scale * torch::matmul(ad.b, ad.a);
+  return torch::addmm(base->weight, ad.b, ad.a, 1, ad.scale);
 }
 
 torch::Tensor LoraLinearImpl::delta(const Adapter& ad, const torch::Tensor& x) {
-  torch::Tensor h = ad.dropout > 0 ? torch::dropout(x, ad.dropout, is_training()) : x;
+  torch::Tensor h = nn::dropout(x, ad.dropout, is_training());
   return torch::matmul(torch::matmul(h, ad.a.t()), ad.b.t()) * ad.scale;
 }
 
 torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
+  // Scoring (no autograd, eval mode: no adapter dropout): an adapter is folded into the weight,
+  // W + scale * B A, one small product per call, and its rows take one matmul like the base
+  // layer's instead of three (docs/BENCHMARKS.md, "ARLISS mixed").
+  const bool fold = !torch::GradMode::is_enabled() && !is_training();
+  if (fold && m_active >= 0) return torch::linear(x, mergedWeight(m_active), base->bias);
+  if (fold && !m_runs.empty()) {
+    // The runs cover the batch's rows in order: their outputs, concatenated, are the batch's.
+    // (torch::linear, not an addmm into one buffer: autocast then casts as for any layer.)
+    std::vector<torch::Tensor> parts;
+    for (const Run& run : m_runs)
+      parts.push_back(torch::linear(x.narrow(0, run.start, run.length),
+                                    run.adapter < 0 ? base->weight : mergedWeight(run.adapter),
+                                    base->bias));
+    return parts.size() == 1 ? parts[0] : torch::cat(parts, 0);
+  }
   torch::Tensor y = base->forward(x);
   if (m_active >= 0) {
     // y + scale * (x A^T) B^T fused into one addmm (docs/BENCHMARKS.md, P2).
     const Adapter& ad = m_adapters[static_cast<size_t>(m_active)];
-    torch::Tensor h = ad.dropout > 0 ? torch::dropout(x, ad.dropout, is_training()) : x;
+    torch::Tensor h = nn::dropout(x, ad.dropout, is_training());
     torch::Tensor low = torch::matmul(h, ad.a.t());
     const int64_t out = y.size(-1), r = low.size(-1);
     return torch::addmm(y.reshape({-1, out}), low.reshape({-1, r}), ad.b.t(), 1, ad.scale)
         .view(y.sizes());
+  }
+  if (!m_runs.empty()) {
+    // Mixed mode in runs: each run's rows are a slice of x and y; its update goes in place.
+    const int64_t out = y.size(-1);
+    for (const Run& run : m_runs) {
+      if (run.adapter < 0) continue;
+      const Adapter& ad = m_adapters[static_cast<size_t>(run.adapter)];
+      torch::Tensor h = nn::dropout(x.narrow(0, run.start, run.length), ad.dropout, is_training());
+      torch::Tensor low = torch::matmul(h, ad.a.t());
+      y.narrow(0, run.start, run.length)
+          .view({-1, out})
+          .addmm_(low.reshape({-1, low.size(-1)}), ad.b.t(), 1, ad.scale);
+    }
+    return y;
   }
   if (!m_rowAdapters.defined()) return y;
   // Mixed mode: rows grouped by adapter, each group through its own A/B, added in place.
@@ -76,7 +106,8 @@ torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
   return y;
 }
 
-EncoderLayerImpl::EncoderLayerImpl(int hidden, int h, int ffn, double dropout) : heads(h) {
+EncoderLayerImpl::EncoderLayerImpl(int hidden, int h, int ffn, double dropout)
+    : heads(h), dropout(dropout) {
   query = register_module("query", LoraLinear(hidden, hidden));
   key = register_module("key", LoraLinear(hidden, hidden));
   value = register_module("value", LoraLinear(hidden, hidden));
@@ -85,33 +116,47 @@ EncoderLayerImpl::EncoderLayerImpl(int hidden, int h, int ffn, double dropout) :
   ffnOut = register_module("ffn_out", LoraLinear(ffn, hidden));
   norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden})));
   norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden})));
-  drop = register_module("drop", torch::nn::Dropout(dropout));
 }
 
-torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& attnBias) {
+torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& attnBias,
+                                        bool firstOnly) {
   const int64_t b = x.size(0), t = x.size(1), hid = x.size(2), d = hid / heads;
+  const bool train = is_training();
   torch::Tensor h = norm1->forward(x);
-  auto split = [&](const torch::Tensor& z) { return z.view({b, t, heads, d}).transpose(1, 2); };
-  torch::Tensor q = split(query->forward(h)), k = split(key->forward(h)),
-                v = split(value->forward(h));
-  torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(d));
-  torch::Tensor attn = drop->forward(torch::softmax(scores + attnBias, -1));
-  torch::Tensor ctx = torch::matmul(attn, v).transpose(1, 2).reshape({b, t, hid});
-  torch::Tensor out = x + drop->forward(dense->forward(ctx));
-  torch::Tensor f = ffnOut->forward(torch::gelu(ffnIn->forward(norm2->forward(out))));
-  return out + drop->forward(f);
+  // Queries (and everything after attention) for the first token alone when that is all the
+  // caller reads; keys and values always for every token.
+  const torch::Tensor xq = firstOnly ? x.narrow(1, 0, 1) : x;
+  const torch::Tensor hq = firstOnly ? h.narrow(1, 0, 1) : h;
+  const int64_t tq = xq.size(1);
+  // [b, rows, hid] -> [b * heads, rows, d]: batched matrix products over (row, head).
+  auto split = [&](const torch::Tensor& z, int64_t rows) {
+    return z.view({b, rows, heads, d}).transpose(1, 2).reshape({b * heads, rows, d});
+  };
+  torch::Tensor q = split(query->forward(hq), tq), k = split(key->forward(h), t),
+                v = split(value->forward(h), t);
+  // scale * q k^T + the padding bias in one batched GEMM (beta * bias + alpha * q k^T) instead
+  // of three passes over the scores (product, division, addition).
+  const torch::Tensor bias = attnBias.expand({b, heads, 1, t}).reshape({b * heads, 1, t});
+  torch::Tensor scores =
+      torch::baddbmm(bias, q, k.transpose(1, 2), 1, 1.0 / std::sqrt(static_cast<double>(d)));
+  torch::Tensor attn = nn::dropout(torch::softmax(scores, -1), dropout, train);
+  torch::Tensor ctx = torch::bmm(attn, v).view({b, heads, tq, d}).transpose(1, 2).reshape({b, tq, hid});
+  torch::Tensor out = xq + nn::dropout(dense->forward(ctx), dropout, train);
+  torch::Tensor f = ffnIn->forward(norm2->forward(out));
+  // Without autograd the activation is applied in place: one buffer of [b, tq, ffn] fewer.
+  f = torch::GradMode::is_enabled() ? torch::gelu(f) : at::gelu_out(f, f);
+  return out + nn::dropout(ffnOut->forward(f), dropout, train);
 }
 
 TransformerEncoderImpl::TransformerEncoderImpl(int vocabSize, const EncoderShape& shape, int maxLen,
                                                double dropout)
-    : m_hidden(shape.hidden), m_maxLen(maxLen) {
+    : m_hidden(shape.hidden), m_maxLen(maxLen), m_dropout(dropout) {
   tokens = register_module("tokens", torch::nn::Embedding(vocabSize, shape.hidden));
   positions = register_module("positions", torch::nn::Embedding(maxLen, shape.hidden));
   embedNorm = register_module("embed_norm",
                               torch::nn::LayerNorm(torch::nn::LayerNormOptions({shape.hidden})));
   finalNorm = register_module("final_norm",
                               torch::nn::LayerNorm(torch::nn::LayerNormOptions({shape.hidden})));
-  drop = register_module("drop", torch::nn::Dropout(dropout));
   layers = register_module("layers", torch::nn::ModuleList());
   for (int i = 0; i < shape.layers; ++i)
     layers->push_back(EncoderLayer(shape.hidden, shape.heads, shape.ffn, dropout));
@@ -120,22 +165,41 @@ TransformerEncoderImpl::TransformerEncoderImpl(int vocabSize, const EncoderShape
   torch::nn::init::normal_(positions->weight, 0, 0.02);
 }
 
-torch::Tensor TransformerEncoderImpl::forward(const torch::Tensor& ids, const torch::Tensor& mask,
-                                              const torch::Tensor& /*types*/) {
+torch::Tensor TransformerEncoderImpl::run(const torch::Tensor& ids, const torch::Tensor& mask,
+                                          bool firstOnly) {
   const int64_t t = ids.size(1);
   torch::Tensor pos = torch::arange(t, ids.options().dtype(torch::kLong));
-  torch::Tensor x =
-      drop->forward(embedNorm->forward(tokens->forward(ids) + positions->forward(pos)));
+  torch::Tensor x = nn::dropout(embedNorm->forward(tokens->forward(ids) + positions->forward(pos)),
+                                m_dropout, is_training());
   // Padding keys get a large negative bias; -1e4 (not -inf) keeps fully padded rows finite.
   torch::Tensor bias = ((1.0 - mask.to(x.dtype())) * -1e4).view({ids.size(0), 1, 1, t});
-  for (const auto& layer : *layers) x = layer->as<EncoderLayer>()->forward(x, bias);
+  const size_t n = layers->size();
+  for (size_t i = 0; i < n; ++i)
+    x = layers[i]->as<EncoderLayer>()->forward(x, bias, firstOnly && i + 1 == n);
   return finalNorm->forward(x);
+}
+
+torch::Tensor TransformerEncoderImpl::forward(const torch::Tensor& ids, const torch::Tensor& mask,
+                                              const torch::Tensor& /*types*/) {
+  return run(ids, mask, false);
+}
+
+torch::Tensor TransformerEncoderImpl::firstState(const torch::Tensor& ids, const torch::Tensor& mask,
+                                                 const torch::Tensor& /*types*/) {
+  // The last layer computes the first token alone: the other tokens' final states are never
+  // read (a quarter of the encoder's work at the mini preset; docs/BENCHMARKS.md).
+  return run(ids, mask, layers->size() > 0).select(1, 0);
+}
+
+torch::Tensor Encoder::firstState(const torch::Tensor& ids, const torch::Tensor& mask,
+                                  const torch::Tensor& types) {
+  return forward(ids, mask, types).select(1, 0);
 }
 
 torch::Tensor Encoder::pooled(const torch::Tensor& ids, const torch::Tensor& mask,
                               const torch::Tensor& types) {
+  if (m_pooling == Pooling::Cls) return poolFirst(firstState(ids, mask, types));
   torch::Tensor h = forward(ids, mask, types);
-  if (m_pooling == Pooling::Cls) return poolFirst(h.select(1, 0));
   // [CLS] and [SEP] count as tokens: they are in every input, so they shift all means alike.
   torch::Tensor m = mask.to(h.dtype()).unsqueeze(-1);
   return (h * m).sum(1) / m.sum(1).clamp_min(1.0);
@@ -187,10 +251,28 @@ void deactivateAdapters(const Encoder& enc) {
 
 void setRowAdapters(const Encoder& enc, const LoraConfig& cfg,
                     const std::vector<std::string>& names, const torch::Tensor& rowAdapter) {
+  // Runs of equal adapters, read once on the host: when they are few (rows grouped by adapter,
+  // as the methods pass them), each layer works on slices instead of gathered rows.
+  const torch::Tensor host = rowAdapter.to(torch::kCPU, torch::kLong).contiguous();
+  const int64_t* r = host.data_ptr<int64_t>();
+  std::vector<LoraLinearImpl::Run> runs;
+  for (int64_t i = 0; i < host.numel(); ++i) {
+    if (runs.empty() || runs.back().adapter != static_cast<int>(r[i]))
+      runs.push_back({static_cast<int>(r[i]), i, 0});
+    ++runs.back().length;
+  }
+  const bool useRuns = runs.size() <= 2 * names.size() + 2;
   for (auto& l : enc.loraLayers(cfg.targets)) {
     // Map the caller's adapter numbering to this layer's own indices.
     std::vector<int64_t> local;
     for (const auto& n : names) local.push_back(l->adapterIndex(n));
+    if (useRuns) {
+      std::vector<LoraLinearImpl::Run> mine = runs;
+      for (auto& run : mine)
+        run.adapter = run.adapter < 0 ? -1 : static_cast<int>(local.at(static_cast<size_t>(run.adapter)));
+      l->setRowRuns(std::move(mine));
+      continue;
+    }
     torch::Tensor lut = torch::tensor(local, torch::kLong).to(rowAdapter.device());
     l->setRowAdapters(lut.index_select(0, rowAdapter));
   }

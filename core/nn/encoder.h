@@ -27,10 +27,24 @@ class LoraLinearImpl : public torch::nn::Module {
   void setActive(int index) {
     m_active = index;
     m_rowAdapters = torch::Tensor();
+    m_runs.clear();
   }
   // rows: int64 [batch] of adapter indices (-1 = none); the mixed mode.
   void setRowAdapters(const torch::Tensor& rows) {
     m_rowAdapters = rows;
+    m_runs.clear();
+    m_active = -1;
+  }
+  // The mixed mode for a batch whose rows come in runs of one adapter: rows [start, start +
+  // length) use adapter `adapter` (-1 = none). Each run is a slice of the batch, so no row is
+  // gathered or scattered (setRowAdapters picks this when the runs are few).
+  struct Run {
+    int adapter;
+    int64_t start, length;
+  };
+  void setRowRuns(std::vector<Run> runs) {
+    m_runs = std::move(runs);
+    m_rowAdapters = torch::Tensor();
     m_active = -1;
   }
   std::vector<torch::Tensor> adapterParameters(int index) const;
@@ -52,19 +66,23 @@ class LoraLinearImpl : public torch::nn::Module {
   std::vector<Adapter> m_adapters;
   int m_active = -1;
   torch::Tensor m_rowAdapters;
+  std::vector<Run> m_runs;
 };
 TORCH_MODULE(LoraLinear);
 
 class EncoderLayerImpl : public torch::nn::Module {
  public:
   EncoderLayerImpl(int hidden, int heads, int ffn, double dropout);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& attnBias);
+  // x: [B, T, H]; attnBias: [B, 1, 1, T] added to every head's scores. firstOnly: the output
+  // holds the first token alone ([B, 1, H]), every token still attended to.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& attnBias,
+                        bool firstOnly = false);
 
   LoraLinear query{nullptr}, key{nullptr}, value{nullptr}, dense{nullptr};  // attention
   LoraLinear ffnIn{nullptr}, ffnOut{nullptr};
   torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
-  torch::nn::Dropout drop{nullptr};
   int heads;
+  double dropout;
 };
 TORCH_MODULE(EncoderLayer);
 
@@ -87,6 +105,10 @@ class Encoder : public torch::nn::Module {
   // over the mask's tokens, no pooler.
   torch::Tensor pooled(const torch::Tensor& ids, const torch::Tensor& mask,
                        const torch::Tensor& types = {});
+  // [B, H] the first token's final state, forward(...).select(1, 0); an architecture may
+  // compute it with less work than every token's state.
+  virtual torch::Tensor firstState(const torch::Tensor& ids, const torch::Tensor& mask,
+                                   const torch::Tensor& types = {});
   // Every LoRA-capable layer whose role is in `targets` (query, key, value, dense, ffn).
   virtual std::vector<LoraLinear> loraLayers(const std::vector<std::string>& targets) const = 0;
   virtual int hidden() const = 0;
@@ -116,6 +138,8 @@ class TransformerEncoderImpl : public Encoder {
   using Encoder::forward;
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask,
                         const torch::Tensor& types = {}) override;
+  torch::Tensor firstState(const torch::Tensor& ids, const torch::Tensor& mask,
+                           const torch::Tensor& types = {}) override;
   std::vector<LoraLinear> loraLayers(const std::vector<std::string>& targets) const override;
   int hidden() const override { return m_hidden; }
   int maxLen() const override { return m_maxLen; }
@@ -123,12 +147,13 @@ class TransformerEncoderImpl : public Encoder {
 
   torch::nn::Embedding tokens{nullptr}, positions{nullptr};
   torch::nn::LayerNorm embedNorm{nullptr}, finalNorm{nullptr};
-  torch::nn::Dropout drop{nullptr};
   torch::nn::ModuleList layers;
 
  private:
+  torch::Tensor run(const torch::Tensor& ids, const torch::Tensor& mask, bool firstOnly);
   int m_hidden;
   int m_maxLen;
+  double m_dropout;
 };
 TORCH_MODULE(TransformerEncoder);
 

@@ -86,6 +86,15 @@ class TestBench : public QObject {
     lora.targets = {"query"};
     // Frozen: forward + input gradients, plus 3 x 2·N·r·(in + out) = 6·3·1·4 for the adapter.
     QCOMPARE(encoderTrainFlops(s, 1, 3, &lora), 2 * 264.0 + 72.0);
+    // The last layer for the first token alone: key and value for 3 tokens, the rest for one:
+    // 2·3·2·4 + 2·1·2·4 + 2·1·2·2·4 + 2·2·1·3·2 = 48 + 16 + 32 + 24.
+    QCOMPARE(encoderForwardFlops(s, 1, 3, true), 120.0);
+    QCOMPARE(encoderForwardFlops({2, 3, 1, 4}, 1, 3, true), 2 * 264.0 + 120.0);
+    QCOMPARE(encoderTrainFlops(s, 1, 3, nullptr, true), 3 * 120.0);
+    // The query adapter of a first-only last layer: 6·1·1·4.
+    QCOMPARE(encoderTrainFlops(s, 1, 3, &lora, true), 2 * 120.0 + 24.0);
+    lora.targets = {"key"};
+    QCOMPARE(encoderTrainFlops(s, 1, 3, &lora, true), 2 * 120.0 + 72.0);
   }
 
   void ratiosComeFromTheRawFigures() {

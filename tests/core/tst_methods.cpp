@@ -12,6 +12,7 @@
 #include "data/tokenizer.h"
 #include "methods/method.h"
 #include "methods/moe_p.h"
+#include "nn/dropout.h"
 #include "nn/encoder.h"
 #include "store/runstore.h"
 #include "run/experiment.h"
@@ -160,16 +161,106 @@ class TestMethods : public QObject {
     }
     enc->eval();
     torch::NoGradGuard ng;
-    torch::Tensor ids = torch::randint(4, 50, {6, 12}, torch::kLong);
-    torch::Tensor mask = torch::ones({6, 12}, torch::kLong);
-    torch::Tensor rows = torch::tensor(std::vector<int64_t>{2, 0, 1, 1, 2, 0}, torch::kLong);
-    nn::setRowAdapters(*enc, cfg, names, rows);
-    torch::Tensor mixed = enc->pooled(ids, mask);
-    for (int64_t r = 0; r < 6; ++r) {
-      nn::activateAdapter(*enc, cfg, names[static_cast<size_t>(rows[r].item<int64_t>())]);
-      torch::Tensor one = enc->pooled(ids.slice(0, r, r + 1), mask.slice(0, r, r + 1));
-      QVERIFY((one - mixed.slice(0, r, r + 1)).abs().max().item<double>() < 1e-5);
+    torch::Tensor ids = torch::randint(4, 50, {12, 12}, torch::kLong);
+    torch::Tensor mask = torch::ones({12, 12}, torch::kLong);
+    // Rows in few runs of one adapter (slices) and in many (gathered rows): the same values.
+    for (const std::vector<int64_t>& order :
+         {std::vector<int64_t>{2, 2, 0, 0, 0, 1, 1, 1, 1, 2, 0, 0},
+          std::vector<int64_t>{2, 0, 1, 1, 2, 0, 1, 0, 2, 1, 0, 2}}) {
+      torch::Tensor rows = torch::tensor(order, torch::kLong);
+      nn::setRowAdapters(*enc, cfg, names, rows);
+      torch::Tensor mixed = enc->pooled(ids, mask);
+      for (int64_t r = 0; r < 12; ++r) {
+        nn::activateAdapter(*enc, cfg, names[static_cast<size_t>(order[static_cast<size_t>(r)])]);
+        torch::Tensor one = enc->pooled(ids.slice(0, r, r + 1), mask.slice(0, r, r + 1));
+        QVERIFY((one - mixed.slice(0, r, r + 1)).abs().max().item<double>() < 1e-5);
+      }
+      // With autograd on, adapters are not folded into the weights: the same values.
+      torch::AutoGradMode grad(true);
+      nn::setRowAdapters(*enc, cfg, names, rows);
+      QVERIFY((enc->pooled(ids, mask) - mixed).abs().max().item<double>() < 1e-5);
     }
+  }
+
+  // The first token's state, computed with the last layer for that token alone, equals the
+  // whole pass's, with padding and mixed adapters, and so do the gradients through it.
+  void firstStateEqualsTheWholePass() {
+    torch::manual_seed(8);
+    nn::TransformerEncoder enc(50, EncoderShape{32, 3, 4, 64}, 16, 0.0);
+    LoraConfig cfg;
+    cfg.rank = 4;
+    cfg.alpha = 8;
+    cfg.dropout = 0;
+    const std::vector<std::string> names = {"a", "b"};
+    for (const auto& n : names)
+      for (auto& p : nn::addAdapter(*enc, cfg, n)) {
+        torch::NoGradGuard ng;
+        p.normal_(0, 0.3);
+      }
+    const torch::Tensor ids = torch::randint(4, 50, {4, 10}, torch::kLong);
+    torch::Tensor mask = torch::ones({4, 10}, torch::kLong);
+    mask.slice(0, 1, 2).slice(1, 6, 10).zero_();
+    nn::setRowAdapters(*enc, cfg, names, torch::tensor(std::vector<int64_t>{1, 0, 1, 0}));
+    const torch::Tensor w = torch::randn({4, 32});
+    auto gradsOf = [&](bool first) {
+      enc->zero_grad();
+      torch::Tensor s = first ? enc->firstState(ids, mask) : enc->forward(ids, mask).select(1, 0);
+      (s * w).sum().backward();
+      std::vector<torch::Tensor> g;
+      for (const auto& p : enc->parameters())
+        if (p.grad().defined()) g.push_back(p.grad().clone());
+      return std::make_pair(s.detach(), g);
+    };
+    const auto [fast, fastGrads] = gradsOf(true);
+    const auto [whole, wholeGrads] = gradsOf(false);
+    QCOMPARE(fast.sizes(), whole.sizes());
+    QVERIFY((fast - whole).abs().max().item<double>() < 1e-5);
+    QCOMPARE(fastGrads.size(), wholeGrads.size());
+    QVERIFY(fastGrads.size() > 10);
+    for (size_t i = 0; i < fastGrads.size(); ++i) {
+      // Float rounding only: within 1e-5 of the gradient's own scale.
+      const double scale = std::max(1.0, wholeGrads[i].abs().max().item<double>());
+      QVERIFY((fastGrads[i] - wholeGrads[i]).abs().max().item<double>() < 1e-5 * scale);
+    }
+    // And a padded row's first state is that of the row without its pads.
+    enc->eval();
+    torch::NoGradGuard ng;
+    nn::activateAdapter(*enc, cfg, "b");
+    const torch::Tensor padded = enc->firstState(ids.slice(0, 1, 2), mask.slice(0, 1, 2));
+    const torch::Tensor cut = enc->firstState(ids.slice(0, 1, 2).slice(1, 0, 6),
+                                              mask.slice(0, 1, 2).slice(1, 0, 6));
+    QVERIFY((padded - cut).abs().max().item<double>() < 1e-4);
+  }
+
+  // The dropout mask: the share dropped is p, kept elements are scaled by 1/(1-p), the mask is
+  // decided by LibTorch's generator (torch::manual_seed), and the gradient is the mask.
+  void dropoutDropsAShareOfPDecidedByTheSeed() {
+    const double p = 0.1;
+    const torch::Tensor m = nn::dropoutMask({1 << 20}, p, 42);
+    const double dropped = (m == 0).to(torch::kDouble).mean().item<double>();
+    QVERIFY2(std::abs(dropped - p) < 0.002, qPrintable(QString::number(dropped)));
+    QVERIFY(torch::equal(m.masked_select(m != 0),
+                         torch::full({(m != 0).sum().item<int64_t>()}, 1.0 / (1 - p))));
+    QVERIFY(torch::equal(nn::dropoutMask({1 << 20}, p, 42), m));
+    QVERIFY(!torch::equal(nn::dropoutMask({1 << 20}, p, 43), m));
+    // Neighbouring elements are independent: pairs are both dropped about p^2 of the time.
+    const torch::Tensor d = (m == 0).to(torch::kDouble);
+    const double both = (d.slice(0, 0, -1) * d.slice(0, 1)).mean().item<double>();
+    QVERIFY2(std::abs(both - p * p) < 0.001, qPrintable(QString::number(both)));
+    // An odd size takes its tail from one more hash.
+    QCOMPARE(nn::dropoutMask({7}, 0.5, 1).numel(), int64_t(7));
+
+    const torch::Tensor x = torch::randn({64, 33}).requires_grad_();
+    torch::manual_seed(7);
+    const torch::Tensor y1 = nn::dropout(x, 0.3, true);
+    const torch::Tensor y2 = nn::dropout(x, 0.3, true);
+    torch::manual_seed(7);
+    QVERIFY(torch::equal(nn::dropout(x, 0.3, true), y1));
+    QVERIFY(!torch::equal(y1, y2));
+    y1.sum().backward();
+    QVERIFY(torch::allclose(x.grad() * x, y1.detach(), 1e-6, 1e-6));
+    QVERIFY(torch::equal(nn::dropout(x, 0.3, false), x));
+    QVERIFY(torch::equal(nn::dropout(x, 0.0, true), x));
   }
 
   void topKGatingKeepsExactlyKAndNoiseOnlyInTraining() {

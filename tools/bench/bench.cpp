@@ -343,10 +343,12 @@ class Runner {
   // pass over the pair's two rows (routers see prompts, aggregators run K frozen passes).
   nlohmann::json flopsPerPair(const std::string& kind, const BenchData& d) const {
     const EncoderShape shape = resolveEncoderShape(d.config.encoder);
+    // First-token pooling: the encoder's last layer computes the first token alone.
+    const bool first = d.config.encoder.pooling == "cls";
     if (kind == "model" || kind == "rm" || kind == "base")
-      return encoderTrainFlops(shape, 2, m_o.seqLen);
+      return encoderTrainFlops(shape, 2, m_o.seqLen, nullptr, first);
     if (kind == "base-lora" || kind == "adapter" || kind == "expert")
-      return encoderTrainFlops(shape, 2, m_o.seqLen, &d.config.lora);
+      return encoderTrainFlops(shape, 2, m_o.seqLen, &d.config.lora, first);
     return nullptr;
   }
 

@@ -65,12 +65,15 @@ nlohmann::json spreadOf(std::vector<double> samples);
 
 // Multiply-add FLOPs (2 per MAC) of one encoder forward pass over `rows` sequences of `tokens`
 // tokens: the projections, the feed-forward block and the two attention matmuls per layer.
-double encoderForwardFlops(const EncoderShape& shape, int64_t rows, int64_t tokens);
+// firstOnly: the last layer computes the first token alone (its keys and values still for every
+// token), as the encoder does for first-token pooling (nn::Encoder::firstState).
+double encoderForwardFlops(const EncoderShape& shape, int64_t rows, int64_t tokens,
+                           bool firstOnly = false);
 
 // FLOPs of one training step on `rows` x `tokens`: a fully trained encoder (lora = null: forward +
 // backward = 3x forward), or a frozen one with LoRA adapters (forward + input gradients = 2x
 // forward, plus the adapters' own forward and backward).
 double encoderTrainFlops(const EncoderShape& shape, int64_t rows, int64_t tokens,
-                         const LoraConfig* lora = nullptr);
+                         const LoraConfig* lora = nullptr, bool firstOnly = false);
 
 }  // namespace rr::core

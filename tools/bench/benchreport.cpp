@@ -17,24 +17,46 @@ nlohmann::json spreadOf(std::vector<double> samples) {
   return {{"median", median}, {"min", samples.front()}, {"max", samples.back()}, {"n", n}};
 }
 
-double encoderForwardFlops(const EncoderShape& s, int64_t rows, int64_t tokens) {
-  const double n = static_cast<double>(rows * tokens), h = s.hidden;
-  const double projections = 2 * n * 4 * h * h;  // query, key, value, dense
-  const double ffn = 2 * n * 2 * h * s.ffn;
-  const double attention = 2 * 2 * static_cast<double>(rows) * tokens * tokens * h;
-  return s.layers * (projections + ffn + attention);
+namespace {
+
+// One layer's FLOPs when `nq` of its n = rows x tokens positions compute queries and everything
+// after attention (n, or rows when the layer computes the first token alone).
+double layerFlops(const EncoderShape& s, double n, double nq, int64_t tokens) {
+  const double h = s.hidden;
+  const double projections = 2 * n * 2 * h * h + 2 * nq * 2 * h * h;  // key, value; query, dense
+  const double ffn = 2 * nq * 2 * h * s.ffn;
+  const double attention = 2 * 2 * nq * static_cast<double>(tokens) * h;
+  return projections + ffn + attention;
+}
+
+}  // namespace
+
+double encoderForwardFlops(const EncoderShape& s, int64_t rows, int64_t tokens, bool firstOnly) {
+  const double n = static_cast<double>(rows * tokens);
+  if (s.layers <= 0) return 0;
+  return (s.layers - 1) * layerFlops(s, n, n, tokens) +
+         layerFlops(s, n, firstOnly ? static_cast<double>(rows) : n, tokens);
 }
 
 double encoderTrainFlops(const EncoderShape& s, int64_t rows, int64_t tokens,
-                         const LoraConfig* lora) {
-  const double forward = encoderForwardFlops(s, rows, tokens);
+                         const LoraConfig* lora, bool firstOnly) {
+  const double forward = encoderForwardFlops(s, rows, tokens, firstOnly);
   if (!lora) return 3 * forward;
-  // An adapter on an in -> out layer costs 2·N·r·(in + out) forward and twice that backward.
-  double inOut = 0;
-  for (const auto& t : lora->targets)
-    inOut += t == "ffn" ? 2.0 * (s.hidden + s.ffn) : 2.0 * s.hidden;
+  // An adapter on an in -> out layer costs 2·N·r·(in + out) forward and twice that backward,
+  // N the positions the layer computes (key and value: every token; the others: the first
+  // token alone in a first-only last layer).
   const double n = static_cast<double>(rows * tokens);
-  return 2 * forward + 3 * 2 * n * lora->rank * inOut * s.layers;
+  double adapters = 0;
+  for (int layer = 0; layer < s.layers; ++layer) {
+    const double nq = firstOnly && layer + 1 == s.layers ? static_cast<double>(rows) : n;
+    for (const auto& t : lora->targets) {
+      if (t == "ffn")
+        adapters += nq * 2.0 * (s.hidden + s.ffn);
+      else
+        adapters += (t == "key" || t == "value" ? n : nq) * 2.0 * s.hidden;
+    }
+  }
+  return 2 * forward + 3 * 2 * lora->rank * adapters;
 }
 
 namespace {
