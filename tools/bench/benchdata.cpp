@@ -187,7 +187,8 @@ hf::HfModelConfig hfPresetConfig(const BenchOptions& o, const std::string& prese
 
 double debertaForwardFlops(const hf::HfModelConfig& c, int64_t rows, int64_t tokens) {
   const EncoderShape shape{c.hidden, c.layers, c.heads, c.intermediate};
-  double flops = encoderForwardFlops(shape, rows, tokens);
+  // Scored through the pooler: the last layer computes the first token alone.
+  double flops = encoderForwardFlops(shape, rows, tokens, true);
   if (!c.relativeAttention) return flops;
   const int maxRel = c.maxRelativePositions < 1 ? c.maxPositions : c.maxRelativePositions;
   const int64_t span = c.positionBuckets > 0 ? c.positionBuckets : maxRel;
@@ -195,12 +196,17 @@ double debertaForwardFlops(const hf::HfModelConfig& c, int64_t rows, int64_t tok
       c.positionBuckets > 0 ? logBucket(tokens - 1, c.positionBuckets, maxRel) : tokens - 1;
   const double tableRows = static_cast<double>(std::min<int64_t>(2 * span - 1, span + far) -
                                                std::max<int64_t>(0, span - far) + 1);
-  double kinds = 0;
-  for (const auto& t : c.posAttType) kinds += t == "c2p" || t == "p2c" ? 1 : 0;
-  const double h = c.hidden;
-  const double projections = kinds * 2 * tableRows * h * h;
-  const double matmuls = kinds * 2 * static_cast<double>(rows * tokens) * tableRows * h;
-  return flops + c.layers * (projections + matmuls);
+  const double h = c.hidden, n = static_cast<double>(rows * tokens);
+  // Per kind: the table's projection and the product against it; c2p's queries in the last
+  // layer are the first token's alone (p2c's products are the keys').
+  double projections = 0, matmuls = 0, lastMatmuls = 0;
+  for (const auto& t : c.posAttType) {
+    if (t != "c2p" && t != "p2c") continue;
+    projections += 2 * tableRows * h * h;
+    matmuls += 2 * n * tableRows * h;
+    lastMatmuls += 2 * (t == "c2p" ? static_cast<double>(rows) : n) * tableRows * h;
+  }
+  return flops + c.layers * projections + (c.layers - 1) * matmuls + lastMatmuls;
 }
 
 std::unique_ptr<Tokenizer> makeBenchTokenizer(const BenchOptions& o) {

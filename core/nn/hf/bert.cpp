@@ -27,16 +27,20 @@ BertLayerImpl::BertLayerImpl(const HfModelConfig& c)
   outNorm = layerNorm(*out, "LayerNorm", h, c.layerNormEps);
 }
 
-torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& keyPad) {
-  const int64_t b = x.size(0), t = x.size(1), hid = x.size(2), d = hid / m_heads;
-  auto split = [&](const torch::Tensor& z) { return z.view({b, t, m_heads, d}).transpose(1, 2); };
-  torch::Tensor q = split(query->forward(x)), k = split(key->forward(x)),
+torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& keyPad,
+                                     bool firstOnly) {
+  const int64_t b = x.size(0), hid = x.size(2), d = hid / m_heads;
+  auto split = [&](const torch::Tensor& z) {
+    return z.view({b, z.size(1), m_heads, d}).transpose(1, 2);
+  };
+  const torch::Tensor xq = firstOnly ? x.narrow(1, 0, 1) : x;
+  torch::Tensor q = split(query->forward(xq)), k = split(key->forward(x)),
                 v = split(value->forward(x));
   torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(d));
   // transformers adds the dtype's lowest value at padded keys; exp() makes both exactly 0.
   scores = scores.masked_fill(keyPad, std::numeric_limits<float>::lowest());
   return postLnTail(
-      scores, v, x,
+      scores, v, xq,
       {attnOut, attnNorm, ffnIn, ffnOut, outNorm, m_act, m_hiddenDrop, m_attnDrop, is_training()});
 }
 
@@ -62,7 +66,7 @@ BertEncoder::BertEncoder(const HfModelConfig& c) : HfEncoder(c) {
 
 std::vector<torch::Tensor> BertEncoder::hiddenStates(const torch::Tensor& ids,
                                                      const torch::Tensor& mask,
-                                                     const torch::Tensor& types) {
+                                                     const torch::Tensor& types, Keep keep) {
   const int64_t t = ids.size(1);
   torch::Tensor pos = torch::arange(t, ids.options().dtype(torch::kLong));
   torch::Tensor tt = types.defined() ? types : torch::zeros_like(ids);
@@ -70,9 +74,9 @@ std::vector<torch::Tensor> BertEncoder::hiddenStates(const torch::Tensor& ids,
   x = nn::dropout(embedNorm->forward(x), m_config.hiddenDropout, is_training());
   if (embedProject) x = embedProject->forward(x);
   torch::Tensor keyPad = (mask == 0).view({ids.size(0), 1, 1, t});
-  std::vector<torch::Tensor> out{x};
-  for (auto& layer : layers) out.push_back(layer->forward(out.back(), keyPad));
-  return out;
+  return runLayers(x, layers.size(), keep, [&](size_t i, const torch::Tensor& in, bool first) {
+    return layers[i]->forward(in, keyPad, first);
+  });
 }
 
 std::vector<nn::LoraLinear> BertEncoder::loraLayers(const std::vector<std::string>& targets) const {

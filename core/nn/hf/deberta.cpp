@@ -74,32 +74,38 @@ torch::Tensor DebertaLayerImpl::project(nn::LoraLinear& shared, torch::nn::Linea
 }
 
 torch::Tensor DebertaLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& pad,
-                                        const RelativePositions& rp) {
+                                        const RelativePositions& rp, bool firstOnly) {
   const int64_t b = x.size(0), t = x.size(1), hid = x.size(2), d = hid / m_heads;
   auto split = [&](const torch::Tensor& z) {
     return z.view({z.size(0), z.size(1), m_heads, d}).transpose(1, 2);
   };
-  torch::Tensor q = split(query->forward(x)), k = split(key->forward(x)),
+  // The query positions: every token, or the first alone (firstOnly).
+  const torch::Tensor xq = firstOnly ? x.narrow(1, 0, 1) : x;
+  const int64_t tq = xq.size(1);
+  torch::Tensor q = split(query->forward(xq)), k = split(key->forward(x)),
                 v = split(value->forward(x));
   const double scale = std::sqrt(static_cast<double>(d) * m_scaleFactor);
   torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1) / scale);
   if (m_relative) {
-    const std::vector<int64_t> full{b, m_heads, t, t};
     if (m_c2p) {
+      // c2p[i, j] = q_i . Kr[c2p(i, j)]
       torch::Tensor pk = split(project(key, posKey, rp.rel, b));
       torch::Tensor c2p = torch::matmul(q, pk.transpose(-2, -1));
-      scores = scores + torch::gather(c2p, -1, rp.c2p.expand(full)) / scale;
+      const torch::Tensor idx = rp.c2p.narrow(0, 0, tq).expand({b, m_heads, tq, t});
+      scores = scores + torch::gather(c2p, -1, idx) / scale;
     }
     if (m_p2c) {
+      // p2c[i, j] = k_j . Qr[p2c(j, i)]: gathered per key j, then transposed.
       torch::Tensor pq = split(project(query, posQuery, rp.rel, b));
       torch::Tensor p2c = torch::matmul(k, pq.transpose(-2, -1));
-      scores = scores + torch::gather(p2c, -1, rp.p2c.expand(full)).transpose(-1, -2) / scale;
+      const torch::Tensor idx = rp.p2c.narrow(1, 0, tq).expand({b, m_heads, t, tq});
+      scores = scores + torch::gather(p2c, -1, idx).transpose(-1, -2) / scale;
     }
   }
   // Rows of padding tokens are all masked and so attend uniformly, as in transformers.
-  scores = scores.masked_fill(pad, std::numeric_limits<float>::lowest());
+  scores = scores.masked_fill(pad.narrow(2, 0, tq), std::numeric_limits<float>::lowest());
   return postLnTail(
-      scores, v, x,
+      scores, v, xq,
       {attnOut, attnNorm, ffnIn, ffnOut, outNorm, m_act, m_hiddenDrop, m_attnDrop, is_training()});
 }
 
@@ -164,31 +170,31 @@ RelativePositions DebertaEncoder::relativePositions(int64_t t, const torch::Devi
 
 std::vector<torch::Tensor> DebertaEncoder::hiddenStates(const torch::Tensor& ids,
                                                         const torch::Tensor& mask,
-                                                        const torch::Tensor& types) {
+                                                        const torch::Tensor& types, Keep keep) {
   const int64_t b = ids.size(0), t = ids.size(1);
   torch::Tensor x = words->forward(ids);
   if (positions) x = x + positions->forward(torch::arange(t, ids.options().dtype(torch::kLong)));
   if (tokenTypes) x = x + tokenTypes->forward(types.defined() ? types : torch::zeros_like(ids));
   if (embedProject) x = embedProject->forward(x);
-  torch::Tensor keep = mask.to(x.dtype()).unsqueeze(-1);
-  x = nn::dropout(embedNorm->forward(x) * keep, m_config.hiddenDropout, is_training());
+  torch::Tensor keep1 = mask.to(x.dtype()).unsqueeze(-1);
+  x = nn::dropout(embedNorm->forward(x) * keep1, m_config.hiddenDropout, is_training());
 
   torch::Tensor m = mask != 0;
   torch::Tensor pad = (m.view({b, 1, 1, t}) & m.view({b, 1, t, 1})).logical_not();
   RelativePositions rp;
   if (relEmbeddings) rp = relativePositions(t, ids.device());
-  std::vector<torch::Tensor> out{x};
-  for (size_t i = 0; i < layers.size(); ++i) {
-    torch::Tensor y = layers[i]->forward(out.back(), pad, rp);
+  return runLayers(x, layers.size(), keep, [&](size_t i, const torch::Tensor& in, bool first) {
+    torch::Tensor y = layers[i]->forward(in, pad, rp, first);
     if (i == 0 && conv) {
-      // The ConvLayer: a convolution over the embeddings added to the first layer's output.
+      // The ConvLayer: a convolution over the embeddings added to the first layer's output
+      // (at the positions that layer computed).
       torch::Tensor c = conv->forward(x.permute({0, 2, 1})).permute({0, 2, 1});
       c = activate(m_convAct, c.masked_fill(m.logical_not().unsqueeze(-1), 0.0));
-      y = convNorm->forward(y + c) * keep;
+      const int64_t tq = y.size(1);
+      y = convNorm->forward(y + c.narrow(1, 0, tq)) * keep1.narrow(1, 0, tq);
     }
-    out.push_back(y);
-  }
-  return out;
+    return y;
+  });
 }
 
 std::vector<nn::LoraLinear> DebertaEncoder::loraLayers(

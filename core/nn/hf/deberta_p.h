@@ -17,8 +17,9 @@ struct RelativePositions {
 class DebertaLayerImpl : public torch::nn::Module {
  public:
   DebertaLayerImpl(const HfModelConfig& c);
+  // firstOnly: the output holds the first token alone ([B, 1, H]).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& pad,
-                        const RelativePositions& rp);
+                        const RelativePositions& rp, bool firstOnly = false);
 
   nn::LoraLinear query{nullptr}, key{nullptr}, value{nullptr}, attnOut{nullptr};
   nn::LoraLinear ffnIn{nullptr}, ffnOut{nullptr};
@@ -40,7 +41,7 @@ class DebertaEncoder : public HfEncoder {
  public:
   explicit DebertaEncoder(const HfModelConfig& c);
   std::vector<torch::Tensor> hiddenStates(const torch::Tensor& ids, const torch::Tensor& mask,
-                                          const torch::Tensor& types) override;
+                                          const torch::Tensor& types, Keep keep = Keep::All) override;
   std::vector<nn::LoraLinear> loraLayers(const std::vector<std::string>& targets) const override;
 
   torch::nn::Embedding words{nullptr}, positions{nullptr}, tokenTypes{nullptr};

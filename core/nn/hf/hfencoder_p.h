@@ -30,13 +30,22 @@ class HfEncoder : public nn::Encoder {
   using nn::Encoder::forward;
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask,
                         const torch::Tensor& types = {}) override {
-    return hiddenStates(ids, mask, types).back();
+    return hiddenStates(ids, mask, types, Keep::Last).back();
   }
-  // The embeddings' output, then every layer's ([layers + 1] x [B, T, H]), as transformers'
-  // output_hidden_states.
+  // The last layer for the first token alone (the poolers read nothing else).
+  torch::Tensor firstState(const torch::Tensor& ids, const torch::Tensor& mask,
+                           const torch::Tensor& types = {}) override {
+    return hiddenStates(ids, mask, types, Keep::LastFirstToken).back().select(1, 0);
+  }
+  // All: the embeddings' output, then every layer's ([layers + 1] x [B, T, H]), as
+  // transformers' output_hidden_states. Last: the last layer's alone (each layer's input is let
+  // go as soon as the next exists). LastFirstToken: the last layer's for the first token
+  // ([B, 1, H]), that layer's queries and everything after its attention computed for it alone.
+  enum class Keep { All, Last, LastFirstToken };
   virtual std::vector<torch::Tensor> hiddenStates(const torch::Tensor& ids,
                                                   const torch::Tensor& mask,
-                                                  const torch::Tensor& types) = 0;
+                                                  const torch::Tensor& types,
+                                                  Keep keep = Keep::All) = 0;
   const HfModelConfig& config() const { return m_config; }
   int hidden() const override { return m_config.hidden; }
   int maxLen() const override { return m_config.maxPositions; }
@@ -63,12 +72,30 @@ struct PostLnParts {
   double hiddenDrop, attnDrop;
   bool training;
 };
-// scores [B, heads, T, T] (masked), v [B, heads, T, d], x [B, T, H] the layer's input.
+// scores [B, heads, Tq, T] (masked), v [B, heads, T, d], x [B, Tq, H] the layer's input at the
+// Tq query positions (every token, or the first alone).
 torch::Tensor postLnTail(const torch::Tensor& scores, const torch::Tensor& v,
                          const torch::Tensor& x, const PostLnParts& p);
 
 // transformers' initialisation for a freshly built model: N(0, 0.02) weights, zero biases,
 // LayerNorm ones/zeros.
 void initLikeTransformers(torch::nn::Module& m);
+
+// Runs `layer(x, last)` over n layers, `last` true for the last one when keep is
+// LastFirstToken, and collects the states `keep` asks for; `x` is the embeddings' output.
+template <class LayerFn>
+std::vector<torch::Tensor> runLayers(torch::Tensor x, size_t n, HfEncoder::Keep keep,
+                                     LayerFn&& layer) {
+  std::vector<torch::Tensor> out{x};
+  for (size_t i = 0; i < n; ++i) {
+    torch::Tensor y = layer(i, out.back(), keep == HfEncoder::Keep::LastFirstToken && i + 1 == n);
+    if (keep == HfEncoder::Keep::All)
+      out.push_back(y);
+    else
+      out.back() = y;
+  }
+  if (n == 0 && keep == HfEncoder::Keep::LastFirstToken) out.back() = out.back().narrow(1, 0, 1);
+  return out;
+}
 
 }  // namespace rr::core::hf
