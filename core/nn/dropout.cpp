@@ -36,8 +36,7 @@ torch::Tensor dropoutMask(c10::IntArrayRef sizes, double p, uint64_t seed) {
   for (; i + 4 <= n; i += 4) {
     counter += kGolden;
     const uint64_t z = splitMix64(counter);
-    for (int k = 0; k < 4; ++k)
-      m[i + k] = ((z >> (16 * k)) & 0xffffu) >= threshold ? keep : 0.0f;
+    for (int k = 0; k < 4; ++k) m[i + k] = ((z >> (16 * k)) & 0xffffu) >= threshold ? keep : 0.0f;
   }
   if (i < n) {
     counter += kGolden;

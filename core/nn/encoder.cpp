@@ -140,7 +140,8 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   torch::Tensor scores =
       torch::baddbmm(bias, q, k.transpose(1, 2), 1, 1.0 / std::sqrt(static_cast<double>(d)));
   torch::Tensor attn = nn::dropout(torch::softmax(scores, -1), dropout, train);
-  torch::Tensor ctx = torch::bmm(attn, v).view({b, heads, tq, d}).transpose(1, 2).reshape({b, tq, hid});
+  torch::Tensor ctx =
+      torch::bmm(attn, v).view({b, heads, tq, d}).transpose(1, 2).reshape({b, tq, hid});
   torch::Tensor out = xq + nn::dropout(dense->forward(ctx), dropout, train);
   torch::Tensor f = ffnIn->forward(norm2->forward(out));
   // Without autograd the activation is applied in place: one buffer of [b, tq, ffn] fewer.
@@ -184,7 +185,8 @@ torch::Tensor TransformerEncoderImpl::forward(const torch::Tensor& ids, const to
   return run(ids, mask, false);
 }
 
-torch::Tensor TransformerEncoderImpl::firstState(const torch::Tensor& ids, const torch::Tensor& mask,
+torch::Tensor TransformerEncoderImpl::firstState(const torch::Tensor& ids,
+                                                 const torch::Tensor& mask,
                                                  const torch::Tensor& /*types*/) {
   // The last layer computes the first token alone: the other tokens' final states are never
   // read (a quarter of the encoder's work at the mini preset; docs/BENCHMARKS.md).
@@ -269,7 +271,8 @@ void setRowAdapters(const Encoder& enc, const LoraConfig& cfg,
     if (useRuns) {
       std::vector<LoraLinearImpl::Run> mine = runs;
       for (auto& run : mine)
-        run.adapter = run.adapter < 0 ? -1 : static_cast<int>(local.at(static_cast<size_t>(run.adapter)));
+        run.adapter =
+            run.adapter < 0 ? -1 : static_cast<int>(local.at(static_cast<size_t>(run.adapter)));
       l->setRowRuns(std::move(mine));
       continue;
     }

@@ -12,7 +12,8 @@ class BertLayerImpl : public torch::nn::Module {
  public:
   BertLayerImpl(const HfModelConfig& c);
   // firstOnly: the output holds the first token alone ([B, 1, H]).
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& keyPad, bool firstOnly = false);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& keyPad,
+                        bool firstOnly = false);
 
   nn::LoraLinear query{nullptr}, key{nullptr}, value{nullptr}, attnOut{nullptr};
   nn::LoraLinear ffnIn{nullptr}, ffnOut{nullptr};
@@ -29,7 +30,8 @@ class BertEncoder : public HfEncoder {
  public:
   explicit BertEncoder(const HfModelConfig& c);
   std::vector<torch::Tensor> hiddenStates(const torch::Tensor& ids, const torch::Tensor& mask,
-                                          const torch::Tensor& types, Keep keep = Keep::All) override;
+                                          const torch::Tensor& types,
+                                          Keep keep = Keep::All) override;
   std::vector<nn::LoraLinear> loraLayers(const std::vector<std::string>& targets) const override;
 
   torch::nn::Embedding words{nullptr}, positions{nullptr}, tokenTypes{nullptr};

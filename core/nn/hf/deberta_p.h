@@ -41,7 +41,8 @@ class DebertaEncoder : public HfEncoder {
  public:
   explicit DebertaEncoder(const HfModelConfig& c);
   std::vector<torch::Tensor> hiddenStates(const torch::Tensor& ids, const torch::Tensor& mask,
-                                          const torch::Tensor& types, Keep keep = Keep::All) override;
+                                          const torch::Tensor& types,
+                                          Keep keep = Keep::All) override;
   std::vector<nn::LoraLinear> loraLayers(const std::vector<std::string>& targets) const override;
 
   torch::nn::Embedding words{nullptr}, positions{nullptr}, tokenTypes{nullptr};
