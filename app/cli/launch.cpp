@@ -166,11 +166,13 @@ core::dist::DistOptions distOptionsFor(const Args& args, int nproc, const std::s
     o.masterPort = dist::freeLoopbackPort();
   }
   if (o.distributed()) {
+    o.backend = dist::backendFor(args.value("dist-backend"),
+                                 torch::Device(device == "cuda" ? torch::kCUDA : torch::kCPU));
+    // What is wrong with the request itself is said before what this build lacks.
+    dist::validate(o);
     if (!dist::c10dAvailable())
       throw core::InputError("run: " + std::to_string(o.worldSize) + " processes asked for, but " +
                              dist::c10dUnavailableReason());
-    o.backend = dist::backendFor(args.value("dist-backend"),
-                                 torch::Device(device == "cuda" ? torch::kCUDA : torch::kCPU));
     // Said before any worker starts (Communicator::connect says it too, for other callers).
     if (o.backend == "nccl")
       throw core::InputError(
