@@ -241,7 +241,8 @@ std::vector<ConfigKey> buildSchema() {
       Key("encoder.dropout", T::Number, 0.1)
           .range(0, 0.9)
           .label("Dropout")
-          .help("Dropout in the encoder's layers")
+          .help("Dropout in the encoder's layers (on the CPU, p is applied in steps of 2^-16: "
+                "docs/METHODS.md)")
           .bind(RR_MEMBER(encoder.dropout)),
       Key("encoder.pooling", T::Choice, "cls")
           .allowed({"cls", "mean"})
