@@ -99,6 +99,7 @@ class Runner {
         recordError(preset, "deberta-v3", e);
       }
     }
+    if (m_train) ceilingAfterTraining();
     if (m_train) store();
     if (m_scaling && !own.empty()) {
       scalingPairs(own[0]);
@@ -157,6 +158,23 @@ class Runner {
       matmulRate(rows, s.ffn, s.hidden, preset);
     }
     m_result["ceiling_gflops"] = m_ceiling;
+  }
+
+  // The largest square again once the training figures are in: a shared machine can run slower
+  // while the first ceiling is timed, and an MFU against that ceiling would read high (it once
+  // read 0.93 against a ceiling timed at half speed). The ceiling is the better of the two, and
+  // every training row's MFU is taken against it.
+  void ceilingAfterTraining() {
+    const int64_t n = m_o.quick ? 128 : 2048;
+    const double again = matmulRate(n, n, n, "after training");
+    m_result["ceiling_gflops_after_training"] = again;
+    if (again <= m_ceiling) return;
+    m_ceiling = again;
+    m_result["ceiling_gflops"] = m_ceiling;
+    for (auto& row : m_result["train"])
+      if (row["gflop_per_pair"].is_number())
+        row["mfu"] = row["pairs_per_s"]["median"].get<double>() *
+                     row["gflop_per_pair"].get<double>() / m_ceiling;
   }
 
   // GFLOP/s of [m, k] x [k, n]; records the row and returns the median.
