@@ -63,12 +63,19 @@ torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
   if (fold && m_active >= 0) return torch::linear(x, mergedWeight(m_active), base->bias);
   if (fold && !m_runs.empty()) {
     // The runs cover the batch's rows in order: their outputs, concatenated, are the batch's.
-    // (torch::linear, not an addmm into one buffer: autocast then casts as for any layer.)
+    // (torch::linear, not an addmm into one buffer: autocast then casts as for any layer.) An
+    // adapter met in several runs (a pair batch's chosen and rejected halves) is folded once.
+    std::vector<torch::Tensor> folded(m_adapters.size());
     std::vector<torch::Tensor> parts;
-    for (const Run& run : m_runs)
-      parts.push_back(torch::linear(x.narrow(0, run.start, run.length),
-                                    run.adapter < 0 ? base->weight : mergedWeight(run.adapter),
-                                    base->bias));
+    for (const Run& run : m_runs) {
+      torch::Tensor w = base->weight;
+      if (run.adapter >= 0) {
+        torch::Tensor& f = folded[static_cast<size_t>(run.adapter)];
+        if (!f.defined()) f = mergedWeight(run.adapter);
+        w = f;
+      }
+      parts.push_back(torch::linear(x.narrow(0, run.start, run.length), w, base->bias));
+    }
     return parts.size() == 1 ? parts[0] : torch::cat(parts, 0);
   }
   torch::Tensor y = base->forward(x);
@@ -107,7 +114,7 @@ torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
 }
 
 EncoderLayerImpl::EncoderLayerImpl(int hidden, int h, int ffn, double dropout)
-    : heads(h), dropout(dropout) {
+    : heads(h), dropoutRate(dropout) {
   query = register_module("query", LoraLinear(hidden, hidden));
   key = register_module("key", LoraLinear(hidden, hidden));
   value = register_module("value", LoraLinear(hidden, hidden));
@@ -139,14 +146,14 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   const torch::Tensor bias = attnBias.expand({b, heads, 1, t}).reshape({b * heads, 1, t});
   torch::Tensor scores =
       torch::baddbmm(bias, q, k.transpose(1, 2), 1, 1.0 / std::sqrt(static_cast<double>(d)));
-  torch::Tensor attn = nn::dropout(torch::softmax(scores, -1), dropout, train);
+  torch::Tensor attn = nn::dropout(torch::softmax(scores, -1), dropoutRate, train);
   torch::Tensor ctx =
       torch::bmm(attn, v).view({b, heads, tq, d}).transpose(1, 2).reshape({b, tq, hid});
-  torch::Tensor out = xq + nn::dropout(dense->forward(ctx), dropout, train);
+  torch::Tensor out = xq + nn::dropout(dense->forward(ctx), dropoutRate, train);
   torch::Tensor f = ffnIn->forward(norm2->forward(out));
   // Without autograd the activation is applied in place: one buffer of [b, tq, ffn] fewer.
   f = torch::GradMode::is_enabled() ? torch::gelu(f) : at::gelu_out(f, f);
-  return out + nn::dropout(ffnOut->forward(f), dropout, train);
+  return out + nn::dropout(ffnOut->forward(f), dropoutRate, train);
 }
 
 TransformerEncoderImpl::TransformerEncoderImpl(int vocabSize, const EncoderShape& shape, int maxLen,

@@ -82,7 +82,7 @@ class EncoderLayerImpl : public torch::nn::Module {
   LoraLinear ffnIn{nullptr}, ffnOut{nullptr};
   torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
   int heads;
-  double dropout;
+  double dropoutRate;
 };
 TORCH_MODULE(EncoderLayer);
 

@@ -176,8 +176,8 @@ std::vector<torch::Tensor> DebertaEncoder::hiddenStates(const torch::Tensor& ids
   if (positions) x = x + positions->forward(torch::arange(t, ids.options().dtype(torch::kLong)));
   if (tokenTypes) x = x + tokenTypes->forward(types.defined() ? types : torch::zeros_like(ids));
   if (embedProject) x = embedProject->forward(x);
-  torch::Tensor keep1 = mask.to(x.dtype()).unsqueeze(-1);
-  x = nn::dropout(embedNorm->forward(x) * keep1, m_config.hiddenDropout, is_training());
+  torch::Tensor tokenMask = mask.to(x.dtype()).unsqueeze(-1);
+  x = nn::dropout(embedNorm->forward(x) * tokenMask, m_config.hiddenDropout, is_training());
 
   torch::Tensor m = mask != 0;
   torch::Tensor pad = (m.view({b, 1, 1, t}) & m.view({b, 1, t, 1})).logical_not();
@@ -191,7 +191,7 @@ std::vector<torch::Tensor> DebertaEncoder::hiddenStates(const torch::Tensor& ids
       torch::Tensor c = conv->forward(x.permute({0, 2, 1})).permute({0, 2, 1});
       c = activate(m_convAct, c.masked_fill(m.logical_not().unsqueeze(-1), 0.0));
       const int64_t tq = y.size(1);
-      y = convNorm->forward(y + c.narrow(1, 0, tq)) * keep1.narrow(1, 0, tq);
+      y = convNorm->forward(y + c.narrow(1, 0, tq)) * tokenMask.narrow(1, 0, tq);
     }
     return y;
   });
