@@ -135,6 +135,14 @@ QString rawSql(const std::string& path, const std::string& sql) {
   return result;
 }
 
+// Starts `run CFG --db DB --quiet --nproc 2 --dist-timeout SECONDS` in `p`.
+bool startJob(QProcess& p, const QString& cfg, const std::string& db, int timeoutSeconds) {
+  p.start(QStringLiteral(RR_CLI_PATH),
+          {"run", cfg, "--db", QString::fromStdString(db), "--quiet", "--nproc", "2",
+           "--dist-timeout", QString::number(timeoutSeconds)});
+  return p.waitForStarted();
+}
+
 // Polls the store of the running job `p` until `ready` holds, then sends `signal` to rank 0
 // (to its one worker when `toWorker`); `workers` gets rank 0's children at that moment. False
 // when the job ended or two minutes passed first.
@@ -376,9 +384,7 @@ class TestDistRun : public QObject {
         QString::fromStdString(writeConfig(dir, configText(R"({"method": "baseline"})", 40)));
     const std::string db = dir.path().toStdString() + "/kill.db";
     QProcess p;
-    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db), "--quiet",
-                                          "--nproc", "2", "--dist-timeout", "20"});
-    QVERIFY(p.waitForStarted());
+    QVERIFY(startJob(p, cfg, db, 20));
     std::vector<pid_t> workers;
     const bool killed = signalWhen(
         p, db, [](RunStore& st) { return lossAtStep(st, 3); }, SIGKILL, true, &workers);
@@ -409,9 +415,7 @@ class TestDistRun : public QObject {
         configText(R"({"method": "baseline"}, {"method": "baseline", "name": "second"})", 40)));
     const std::string db = dir.path().toStdString() + "/between.db";
     QProcess p;
-    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db), "--quiet",
-                                          "--nproc", "2", "--dist-timeout", "20"});
-    QVERIFY(p.waitForStarted());
+    QVERIFY(startJob(p, cfg, db, 20));
     std::vector<pid_t> workers;
     const bool killed = signalWhen(
         p, db,
@@ -451,9 +455,7 @@ class TestDistRun : public QObject {
         writeConfig(dir, configText(R"({"method": "rodos"})", 400, 16, "components")));
     const std::string db = dir.path().toStdString() + "/spread.db";
     QProcess p;
-    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db), "--quiet",
-                                          "--nproc", "2", "--dist-timeout", "60"});
-    QVERIFY(p.waitForStarted());
+    QVERIFY(startJob(p, cfg, db, 60));
     std::vector<pid_t> workers;
     // Once both processes have reported steps (rank 1's rows reach the store through rank 0).
     const bool sent = signalWhen(
@@ -496,9 +498,7 @@ class TestDistRun : public QObject {
         QString::fromStdString(writeConfig(dir, configText(R"({"method": "baseline"})", 400)));
     const std::string db = dir.path().toStdString() + "/stop.db";
     QProcess p;
-    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db), "--quiet",
-                                          "--nproc", "2", "--dist-timeout", "20"});
-    QVERIFY(p.waitForStarted());
+    QVERIFY(startJob(p, cfg, db, 20));
     std::vector<pid_t> workers;
     const bool sent = signalWhen(
         p, db, [](RunStore& st) { return lossAtStep(st, 3); }, SIGINT, false, &workers);
