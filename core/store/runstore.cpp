@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -11,7 +12,6 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <utility>
 
@@ -270,6 +270,34 @@ void checkReadable(sqlite3* db, const std::string& path) {
   throw InputError(path + ": cannot read the run store (" + why + ")");
 }
 
+// The database header (sqlite.org/fileformat.html, section 1.3), which answers the first
+// questions about a file without SQLite reading it as a database (that could write to it: a hot
+// journal's rollback). It is read through SQLite's own file handle, never through a descriptor
+// of our own: POSIX drops every fcntl lock a process holds on a file when any descriptor of that
+// file is closed, so reading the header with an ifstream beside an open connection (the GUI's)
+// dropped that connection's locks, and a CLI run ending in another process then took itself for
+// the last user and deleted the write-ahead log under it (sqlite.org/howtocorrupt.html, 2.2).
+// SQLite's unix VFS keeps a descriptor open until no connection of the process holds a lock.
+// Returns the number of bytes read (fewer than 100 for a short file).
+int readHeader(const std::string& path, unsigned char (&header)[100]) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX,
+                                 nullptr);
+  Conn c{raw};
+  sqlite3_file* file = nullptr;
+  if (rc != SQLITE_OK ||
+      sqlite3_file_control(c.db, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK ||
+      file == nullptr || file->pMethods == nullptr)
+    throw InputError(path + ": cannot read (" + (raw ? sqlite3_errmsg(raw) : "out of memory") +
+                     ")");
+  sqlite3_int64 size = 0;
+  if (file->pMethods->xFileSize(file, &size) != SQLITE_OK) size = 0;
+  const int n = static_cast<int>(std::min<sqlite3_int64>(size, sizeof header));
+  if (n > 0 && file->pMethods->xRead(file, header, n, 0) != SQLITE_OK)
+    throw InputError(path + ": cannot read the database header");
+  return n;
+}
+
 // What is at a store's path, found without writing anything: throws for what is not a store
 // (for a reader, also for nothing at all); true when there is nothing yet (a missing or 0-byte
 // file, an SQLite database with nothing in it), which a writer makes a store of.
@@ -286,13 +314,8 @@ bool identify(const std::string& path, bool forWriting) {
     if (!forWriting) throw notAStore(path, "an empty file");
     return true;
   }
-  // The database header (sqlite.org/fileformat.html, section 1.3) answers the first questions
-  // without opening the file in SQLite, which could write to it (a hot journal's rollback).
   unsigned char header[100] = {0};
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot read (" + std::strerror(errno) + ")");
-  in.read(reinterpret_cast<char*>(header), sizeof header);
-  if (in.gcount() < static_cast<std::streamsize>(sizeof header) ||
+  if (readHeader(path, header) < static_cast<int>(sizeof header) ||
       std::memcmp(header, "SQLite format 3", 16) != 0)
     throw notAStore(path, "not an SQLite database");
   const std::uint32_t headerAppId = bigEndian32(header + 68);

@@ -6,9 +6,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+
 #include <QCryptographicHash>
 #include <QDir>
 #include <QFile>
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -494,6 +497,56 @@ class TestStore : public QObject {
     QVERIFY2(throwsInput([&] { store->metrics(id); }, "damaged store (integrity_check: ", &msg),
              qPrintable(msg));
     QVERIFY2(!msg.contains("***") && !msg.contains('\n'), qPrintable(msg));
+  }
+
+  // The GUI's way: one connection kept open for hours, the store opened again and again beside
+  // it (a view, a writer of its own run), while another process (a CLI run) writes runs into
+  // the same store. POSIX drops every fcntl lock a process holds on a file when any descriptor
+  // of that file is closed; a store file opened outside SQLite dropped this process's SQLite
+  // locks, the other process then thought itself the last user, checkpointed and deleted the
+  // write-ahead log under the open connection, which went on reading a deleted -wal/-shm: later
+  // runs never appeared and the healthy store was called damaged.
+  void otherProcessWritesBesideALongLivedConnection() {
+    const std::string db = path("shared.db");
+    const std::string config = path("tiny.json");
+    {
+      std::ofstream(config) << R"({"name": "tiny", "methods": [{"method": "baseline"}],
+        "data": {"synthetic": {"pairs_per_domain": 12, "domains": ["harmless", "instruct"]}},
+        "tokenizer": {"vocab_size": 120},
+        "encoder": {"preset": "tiny", "hidden": 16, "layers": 1, "heads": 2, "ffn": 32, "max_len": 24},
+        "training": {"batch_size": 8, "epochs": 1, "seeds": 1}})";
+    }
+    {
+      RunWriter w(db);
+      w.createRun("exp", "baseline", "baseline", 0, "{}");
+    }
+    auto gui = RunStore::open(db, true);
+    QCOMPARE(gui->listRuns().size(), size_t(1));
+    const int rounds = 4;
+    for (int i = 0; i < rounds; ++i) {
+      // What the GUI does between two polls: open the store once more, for reading and for
+      // writing, and close it again.
+      RunStore::open(db, true);
+      RunWriter::checkWritable(db);
+      QProcess cli;
+      cli.start(QStringLiteral(RR_CLI_PATH),
+                {"run", QString::fromStdString(config), "--db", QString::fromStdString(db),
+                 "--quiet", "--set", QStringLiteral("training.seed=%1").arg(i + 1)});
+      QVERIFY(cli.waitForFinished(120000));
+      QVERIFY2(cli.exitCode() == 0, cli.readAllStandardError().constData());
+      QCOMPARE(gui->listRuns().size(), size_t(i + 2));
+      QVERIFY(!gui->metrics(gui->listRuns().back().id).empty());
+    }
+    // No descriptor of this process points at a deleted -wal or -shm.
+    const QDir fds(QStringLiteral("/proc/self/fd"));
+    for (const QString& fd : fds.entryList(QDir::Files | QDir::System | QDir::NoDotAndDotDot)) {
+      char buf[4096] = {0};
+      const ssize_t n = ::readlink(fds.filePath(fd).toLocal8Bit().constData(), buf, sizeof buf - 1);
+      const QString target = QString::fromLocal8Bit(buf, n > 0 ? static_cast<int>(n) : 0);
+      QVERIFY2(!target.endsWith(QStringLiteral(" (deleted)")), qPrintable(target));
+    }
+    QCOMPARE(rawSql(db, "PRAGMA integrity_check"), QStringLiteral("ok"));
+    QCOMPARE(RunStore::open(db, true)->listRuns().size(), size_t(rounds + 1));
   }
 };
 
