@@ -645,6 +645,29 @@ std::unique_ptr<RunStore> RunStore::open(const std::string& path, bool readOnly)
 
 int RunStore::schemaVersion() const { return userVersion(m_db); }
 
+std::string RunStore::quickCheck(std::int64_t fullCheckBytes, bool* partial) const {
+  std::error_code ec;
+  const auto bytes = fs::file_size(m_path, ec);
+  const bool whole = ec || static_cast<std::int64_t>(bytes) <= fullCheckBytes;
+  if (partial) *partial = !whole;
+  std::string first;
+  try {
+    if (whole) {
+      Stmt s(m_db, "PRAGMA quick_check(1)");
+      if (s.step()) first = s.text(0);
+    } else {
+      // The schema (page 1 and sqlite_master) and the runs table, page by page.
+      Stmt s(m_db, "SELECT count(*), sum(length(config)) FROM runs");
+      s.step();
+      first = "ok";
+    }
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  if (first == "ok") return "";
+  return m_path + ": damaged store (quick_check: " + sql::firstProblem(first) + ")";
+}
+
 int RunStore::markInterrupted() { return markDeadRunsInterrupted(m_db); }
 
 std::vector<RunInfo> RunStore::listRuns() const {

@@ -127,6 +127,13 @@ class RunStore {
 
   const std::string& path() const { return m_path; }
   int schemaVersion() const;
+  // The store's damage, found by SQLite's PRAGMA quick_check (every page and b-tree, not the
+  // indexes' contents), as "PATH: damaged store (quick_check: FIRST PROBLEM)"; "" when none is
+  // found. A store larger than `fullCheckBytes` is checked only as far as its schema and the
+  // runs table (reading every page of a store of gigabytes takes seconds): the result then says
+  // so with `partial`. Opening does not run it; a viewer that keeps a store open runs it once.
+  std::string quickCheck(std::int64_t fullCheckBytes = std::int64_t{256} << 20,
+                         bool* partial = nullptr) const;
   std::vector<RunInfo> listRuns() const;
   std::optional<RunInfo> run(std::int64_t id) const;
   std::vector<ResultRow> results(const std::vector<std::int64_t>& runIds) const;

@@ -497,6 +497,14 @@ class TestStore : public QObject {
     QVERIFY2(throwsInput([&] { store->metrics(id); }, "damaged store (integrity_check: ", &msg),
              qPrintable(msg));
     QVERIFY2(!msg.contains("***") && !msg.contains('\n'), qPrintable(msg));
+    // What a viewer runs once when it opens a store.
+    bool partial = true;
+    const QString damage = QString::fromStdString(store->quickCheck(std::int64_t{256} << 20, &partial));
+    QVERIFY(!partial);
+    QVERIFY2(damage.startsWith(QString::fromStdString(db) + ": damaged store (quick_check: "),
+             qPrintable(damage));
+    QVERIFY(!damage.contains('\n'));
+    QCOMPARE(RunStore::open(path("b.db"), true)->quickCheck(), std::string());
   }
 
   // The GUI's way: one connection kept open for hours, the store opened again and again beside
