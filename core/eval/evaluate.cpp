@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 namespace rr::core {
@@ -21,6 +22,7 @@ Evaluation evaluateScores(const EncodedData& data, const std::vector<size_t>& id
     const auto& p = data.pairs[idx[k]];
     const auto& s = scores[k];
     const bool ok = s.chosen > s.rejected;
+    if (std::isnan(s.chosen) || std::isnan(s.rejected)) ++ev.nanPairs;
     ev.count[p.domain]++;
     correct[p.domain] += ok ? 1 : 0;
     if (!s.route.empty()) {
@@ -46,6 +48,25 @@ Evaluation evaluateScores(const EncodedData& data, const std::vector<size_t>& id
   if (routed > 0)
     ev.routerAccuracy = static_cast<double>(routedRight) / static_cast<double>(routed);
   return ev;
+}
+
+std::vector<ResultRow> resultRowsOf(const Evaluation& ev, int64_t runId) {
+  std::vector<ResultRow> rows;
+  for (const auto& [domain, acc] : ev.accuracy) {
+    rows.push_back({runId, domain, "accuracy", acc});
+    rows.push_back({runId, domain, "pairs", static_cast<double>(ev.count.at(domain))});
+  }
+  rows.push_back({runId, kWholeRun, "accuracy", ev.meanAccuracy});
+  if (ev.routerAccuracy >= 0) rows.push_back({runId, kWholeRun, "router_accuracy", ev.routerAccuracy});
+  if (ev.nanPairs > 0)
+    rows.push_back({runId, kWholeRun, "nan_reward_pairs", static_cast<double>(ev.nanPairs)});
+  return rows;
+}
+
+std::string nanRewardWarning(const Evaluation& ev) {
+  return std::to_string(ev.nanPairs) + " of " + std::to_string(ev.examples.size()) +
+         " test pairs got a NaN reward and count as wrong: the model gives NaN (diverged "
+         "training, or NaN weights in its folder)";
 }
 
 RewardNormalization rewardScaleOn(RewardSystem& system, const EncodedData& data,

@@ -14,16 +14,25 @@ struct Evaluation {
   std::map<std::string, int64_t> count;    // pairs per domain
   double meanAccuracy = 0;                 // unweighted mean over domains
   double routerAccuracy = -1;              // share of pairs routed to their own domain; -1 if none
+  // Pairs with a NaN reward on either side (a diverged model, NaN weights): counted wrong, stored
+  // as NULL rewards, and reported (result nan_reward_pairs, a warning in the run's log).
+  int64_t nanPairs = 0;
   std::vector<ExampleRow> examples;
 };
 
-// A pair is correct iff reward(chosen) > reward(rejected); a tie is wrong.
+// A pair is correct iff reward(chosen) > reward(rejected); a tie or a NaN is wrong.
 Evaluation evaluate(RewardSystem& system, const EncodedData& data, const std::vector<size_t>& idx,
                     int64_t runId);
 // The same from scores[k] of data.pairs[idx[k]] scored elsewhere (split over the ranks of a
 // distributed run and gathered).
 Evaluation evaluateScores(const EncodedData& data, const std::vector<size_t>& idx,
                           const std::vector<PairScore>& scores, int64_t runId);
+
+// The store's result rows of an evaluation: accuracy and pairs per domain, the mean accuracy over
+// domains, router accuracy where routed, nan_reward_pairs where any.
+std::vector<ResultRow> resultRowsOf(const Evaluation& ev, int64_t runId);
+// The run log's warning for an evaluation with NaN rewards.
+std::string nanRewardWarning(const Evaluation& ev);
 
 // The system's reward scale on pairs idx (the training pairs): both responses of each pair,
 // under the domain the system scored it in (its route; the pair's domain for a system without a

@@ -96,10 +96,15 @@ LengthBias lengthBias(const std::vector<ScoredPair>& pairs) {
     } else {
       rightNotLonger += p.correct;
     }
-    rewards.push_back(p.rewardChosen);
-    lengths.push_back(static_cast<double>(p.chosenLength));
-    rewards.push_back(p.rewardRejected);
-    lengths.push_back(static_cast<double>(p.rejectedLength));
+    // A NaN reward (a model that diverged) has no rank: it is left out of the correlation.
+    if (!std::isnan(p.rewardChosen)) {
+      rewards.push_back(p.rewardChosen);
+      lengths.push_back(static_cast<double>(p.chosenLength));
+    }
+    if (!std::isnan(p.rewardRejected)) {
+      rewards.push_back(p.rewardRejected);
+      lengths.push_back(static_cast<double>(p.rejectedLength));
+    }
   }
   const std::int64_t notLonger = b.pairs - b.chosenLonger;
   b.heuristicAccuracy =
@@ -246,10 +251,9 @@ RewardStats rewardStats(const std::vector<ScoredPair>& pairs) {
   RewardStats s;
   std::vector<double> r;
   r.reserve(pairs.size() * 2);
-  for (const auto& p : pairs) {
-    r.push_back(p.rewardChosen);
-    r.push_back(p.rewardRejected);
-  }
+  for (const auto& p : pairs)
+    for (double x : {p.rewardChosen, p.rewardRejected})
+      if (!std::isnan(x)) r.push_back(x);
   s.count = static_cast<std::int64_t>(r.size());
   std::sort(r.begin(), r.end());
   if (r.empty()) {

@@ -40,7 +40,8 @@ struct LengthBias {
   // The model's accuracy on the pairs whose chosen response is longer / not longer (shorter or
   // equal); NaN where there is no such pair.
   double accuracyChosenLonger = 0, accuracyChosenNotLonger = 0;
-  // Spearman's correlation of reward with length over every response (two per pair).
+  // Spearman's correlation of reward with length over every response (two per pair) whose
+  // reward is not NaN.
   double rewardLengthSpearman = 0;
 };
 LengthBias lengthBias(const std::vector<ScoredPair>& pairs);
@@ -94,7 +95,8 @@ struct RewardStats {
   double mean = 0, std = 0;  // std: sample standard deviation (n - 1)
   double min = 0, q05 = 0, q25 = 0, median = 0, q75 = 0, q95 = 0, max = 0;  // type 7 quantiles
 };
-// Over every reward of the pairs (chosen and rejected). NaN figures for no pairs.
+// Over every reward of the pairs (chosen and rejected) that is not NaN (count: how many). NaN
+// figures for none.
 RewardStats rewardStats(const std::vector<ScoredPair>& pairs);
 
 // The reliability diagram behind calibration()'s ECE: its bins of the predicted probability

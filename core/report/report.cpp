@@ -126,7 +126,9 @@ void addLengthHeuristic(const std::vector<RunInfo>& runs,
 
 std::vector<double> marginsOf(const std::vector<ScoredPair>& pairs) {
   std::vector<double> m;
-  for (const auto& p : pairs) m.push_back(p.rewardChosen - p.rewardRejected);
+  // A pair with a NaN reward has no margin to calibrate (it counts as wrong in the accuracy).
+  for (const auto& p : pairs)
+    if (const double d = p.rewardChosen - p.rewardRejected; !std::isnan(d)) m.push_back(d);
   return m;
 }
 
@@ -610,6 +612,17 @@ std::string table(const Report& r, bool latex) {
   if (any)
     os << (latex ? "% train seconds per component\n" : "\nTrain seconds per component:\n")
        << comp.str();
+  // A model that gives NaN rewards is counted wrong on those pairs: say how many there were.
+  for (const auto& m : r.methods) {
+    auto it = m.metrics.find("nan_reward_pairs");
+    if (it == m.metrics.end()) continue;
+    const double total = it->second.mean * static_cast<double>(it->second.n);
+    os << (latex ? "% " : "\nWarning: ") << cellText(m.methodName, latex) << ": "
+       << fixed(total, 0) << " test pair" << (total == 1 ? "" : "s") << " over "
+       << it->second.n << " of its " << m.runIds.size() << " run"
+       << (m.runIds.size() == 1 ? "" : "s")
+       << " got a NaN reward (counted as wrong); see the runs' logs\n";
+  }
   return os.str();
 }
 

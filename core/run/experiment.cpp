@@ -106,13 +106,7 @@ void matchEarlierRuns(const std::string& dbPath, const ExperimentConfig& config,
 
 void writeResults(RunRecorder& recorder, std::int64_t runId, const Evaluation& ev,
                   const InferenceTiming& timing, RewardSystem& system) {
-  std::vector<ResultRow> rows;
-  for (const auto& [domain, acc] : ev.accuracy) {
-    rows.push_back({runId, domain, "accuracy", acc});
-    rows.push_back({runId, domain, "pairs", static_cast<double>(ev.count.at(domain))});
-  }
-  rows.push_back({runId, "*", "accuracy", ev.meanAccuracy});
-  if (ev.routerAccuracy >= 0) rows.push_back({runId, "*", "router_accuracy", ev.routerAccuracy});
+  std::vector<ResultRow> rows = resultRowsOf(ev, runId);
   double trainSeconds = 0;
   std::int64_t trainable = 0;
   for (const auto& c : system.components()) {
@@ -345,6 +339,7 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
       Evaluation ev =
           evaluateScores(data, data.test, scorePairsSplit(*system, data, data.test, comm), r.runId);
       if (!lead) return;
+      if (ev.nanPairs > 0) reporter.log(LogLevel::Warning, nanRewardWarning(ev));
       InferenceTiming timing = timeInference(*system, data, data.test, options.inferenceRepeats);
       writeResults(*recorder, r.runId, ev, timing, *system);
       const RewardNormalization scale = recordSystemFigures(*recorder, r.runId, *system, data);

@@ -93,13 +93,8 @@ ExtendOutcome extendRun(const std::string& dbPath, std::int64_t runId, const std
     control.checkpoint();
     Evaluation ev = evaluate(*loaded->system, data, data.test, newId);
     InferenceTiming timing = timeInference(*loaded->system, data, data.test, 10);
-    std::vector<ResultRow> rows;
-    for (const auto& [d, acc] : ev.accuracy) {
-      rows.push_back({newId, d, "accuracy", acc});
-      rows.push_back({newId, d, "pairs", static_cast<double>(ev.count.at(d))});
-    }
-    rows.push_back({newId, "*", "accuracy", ev.meanAccuracy});
-    if (ev.routerAccuracy >= 0) rows.push_back({newId, "*", "router_accuracy", ev.routerAccuracy});
+    if (ev.nanPairs > 0) reporter.log(LogLevel::Warning, nanRewardWarning(ev));
+    std::vector<ResultRow> rows = resultRowsOf(ev, newId);
     // Components kept from the original run keep the training time measured back then.
     std::map<std::string, double> oldSeconds;
     for (const auto& c : store->components({runId})) oldSeconds[c.name] = c.trainSeconds;

@@ -156,6 +156,88 @@ ALTER TABLE runs ADD COLUMN world_size INTEGER;
 ALTER TABLE runs ADD COLUMN dist_backend TEXT;
 ALTER TABLE runs ADD COLUMN dist_hosts TEXT;
 )sql",
+    // 7: a NaN reward, metric or result (a diverged model, NaN weights in a published folder)
+    // is stored as NULL. SQLite binds a NaN as NULL, which the NOT NULL columns refused, so such a
+    // run failed at its end with everything lost. SQLite cannot drop a NOT NULL constraint in
+    // place: each table is rebuilt with the same columns and indexes (sqlite.org/lang_altertable,
+    // "Making Other Kinds Of Table Schema Changes").
+    R"sql(
+CREATE TABLE metrics_7(
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  component TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  wall_time REAL NOT NULL,
+  key TEXT NOT NULL,
+  value REAL,
+  rank INTEGER);
+INSERT INTO metrics_7 SELECT id, run_id, component, step, wall_time, key, value, rank FROM metrics;
+DROP TABLE metrics;
+ALTER TABLE metrics_7 RENAME TO metrics;
+CREATE INDEX metrics_by_run ON metrics(run_id, id);
+CREATE TABLE examples_7(
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  example_id TEXT NOT NULL,
+  domain TEXT NOT NULL,
+  reward_chosen REAL,
+  reward_rejected REAL,
+  margin REAL,
+  routed_to TEXT NOT NULL DEFAULT '',
+  correct INTEGER NOT NULL,
+  detail TEXT NOT NULL DEFAULT '{}',
+  PRIMARY KEY(run_id, example_id));
+INSERT INTO examples_7 SELECT run_id, example_id, domain, reward_chosen, reward_rejected, margin,
+  routed_to, correct, detail FROM examples;
+DROP TABLE examples;
+ALTER TABLE examples_7 RENAME TO examples;
+CREATE INDEX examples_by_domain ON examples(run_id, domain, correct);
+CREATE INDEX examples_by_margin ON examples(run_id, margin);
+CREATE TABLE validation_examples_7(
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  example_id TEXT NOT NULL,
+  domain TEXT NOT NULL,
+  reward_chosen REAL,
+  reward_rejected REAL,
+  routed_to TEXT NOT NULL DEFAULT '',
+  correct INTEGER NOT NULL,
+  PRIMARY KEY(run_id, example_id));
+INSERT INTO validation_examples_7 SELECT run_id, example_id, domain, reward_chosen,
+  reward_rejected, routed_to, correct FROM validation_examples;
+DROP TABLE validation_examples;
+ALTER TABLE validation_examples_7 RENAME TO validation_examples;
+CREATE TABLE evaluation_examples_7(
+  evaluation_id INTEGER NOT NULL REFERENCES evaluations(id),
+  example_id TEXT NOT NULL,
+  domain TEXT NOT NULL,
+  group_id TEXT NOT NULL DEFAULT '',
+  reward_chosen REAL,
+  reward_rejected REAL,
+  margin REAL,
+  routed_to TEXT NOT NULL DEFAULT '',
+  correct INTEGER NOT NULL,
+  PRIMARY KEY(evaluation_id, example_id));
+INSERT INTO evaluation_examples_7 SELECT evaluation_id, example_id, domain, group_id,
+  reward_chosen, reward_rejected, margin, routed_to, correct FROM evaluation_examples;
+DROP TABLE evaluation_examples;
+ALTER TABLE evaluation_examples_7 RENAME TO evaluation_examples;
+CREATE TABLE results_7(
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  domain TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  value REAL,
+  PRIMARY KEY(run_id, domain, metric));
+INSERT INTO results_7 SELECT run_id, domain, metric, value FROM results;
+DROP TABLE results;
+ALTER TABLE results_7 RENAME TO results;
+CREATE TABLE run_results_7(
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  metric TEXT NOT NULL,
+  value REAL,
+  PRIMARY KEY(run_id, metric));
+INSERT INTO run_results_7 SELECT run_id, metric, value FROM run_results;
+DROP TABLE run_results;
+ALTER TABLE run_results_7 RENAME TO run_results;
+)sql",
 };
 
 // Tables each schema version has; a file without them is not a run store.
@@ -695,7 +777,7 @@ std::vector<ResultRow> RunStore::results(const std::vector<std::int64_t>& runIds
   Stmt s(m_db, "SELECT run_id, domain, metric, value FROM results WHERE run_id IN (" + ids + ")" +
                    wholeRun + " ORDER BY 1, 2, 3");
   std::vector<ResultRow> out;
-  while (s.step()) out.push_back({s.i64(0), s.text(1), s.text(2), s.f64(3)});
+  while (s.step()) out.push_back({s.i64(0), s.text(1), s.text(2), s.real(3)});
   return out;
 }
 
@@ -712,7 +794,7 @@ std::vector<MetricRow> RunStore::metrics(std::int64_t runId, std::int64_t afterR
   while (s.step()) {
     last = s.i64(0);
     if (!s.isNull(6)) continue;
-    out.push_back({runId, s.text(1), s.i64(2), s.f64(3), s.text(4), s.f64(5)});
+    out.push_back({runId, s.text(1), s.i64(2), s.f64(3), s.text(4), s.real(5)});
   }
   if (lastRowId) *lastRowId = last;
   return out;
@@ -728,7 +810,7 @@ std::vector<MetricRow> RunStore::rankMetrics(std::int64_t runId, std::int64_t af
          "WHERE run_id=? AND rank IS NOT NULL AND id>? ORDER BY id");
   s.bind(1, runId).bind(2, afterRowId);
   while (s.step()) {
-    MetricRow m{runId, s.text(0), s.i64(1), s.f64(2), s.text(3), s.f64(4)};
+    MetricRow m{runId, s.text(0), s.i64(1), s.f64(2), s.text(3), s.real(4)};
     m.rank = static_cast<int>(s.i64(5));
     if (lastRowId) *lastRowId = s.i64(6);
     out.push_back(std::move(m));
@@ -803,7 +885,7 @@ std::vector<ExampleRow> RunStore::examples(const ExampleFilter& f, std::int64_t 
   std::vector<ExampleRow> out;
   while (s.step())
     out.push_back(
-        {s.i64(0), s.text(1), s.text(2), s.f64(3), s.f64(4), s.text(5), s.i64(6) != 0, s.text(7)});
+        {s.i64(0), s.text(1), s.text(2), s.real(3), s.real(4), s.text(5), s.i64(6) != 0, s.text(7)});
   return out;
 }
 
@@ -848,8 +930,8 @@ std::map<std::int64_t, std::vector<ScoredPair>> RunStore::scoredPairs(
     ScoredPair p;
     p.id = s.text(1);
     p.domain = s.text(2);
-    p.rewardChosen = s.f64(3);
-    p.rewardRejected = s.f64(4);
+    p.rewardChosen = s.real(3);
+    p.rewardRejected = s.real(4);
     p.correct = s.i64(5) != 0;
     p.chosenLength = s.i64(6);
     p.rejectedLength = s.i64(7);
@@ -883,8 +965,8 @@ std::map<std::int64_t, std::vector<ScoredPair>> RunStore::validationPairs(
     ScoredPair p;
     p.id = s.text(1);
     p.domain = s.text(2);
-    p.rewardChosen = s.f64(3);
-    p.rewardRejected = s.f64(4);
+    p.rewardChosen = s.real(3);
+    p.rewardRejected = s.real(4);
     p.correct = s.i64(5) != 0;
     out[s.i64(0)].push_back(std::move(p));
   }
@@ -904,8 +986,8 @@ std::vector<ScoredPair> RunStore::evaluationPairs(std::int64_t evaluationId) con
     ScoredPair p;
     p.id = s.text(0);
     p.domain = s.text(1);
-    p.rewardChosen = s.f64(2);
-    p.rewardRejected = s.f64(3);
+    p.rewardChosen = s.real(2);
+    p.rewardRejected = s.real(3);
     p.correct = s.i64(4) != 0;
     p.chosenLength = s.i64(5);
     p.rejectedLength = s.i64(6);

@@ -16,7 +16,7 @@ struct sqlite3;
 
 namespace rr::core {
 
-constexpr int kStoreSchemaVersion = 6;
+constexpr int kStoreSchemaVersion = 7;
 // PRAGMA application_id of a run store ("RRst"); stores of schema version 1 carry 0.
 constexpr std::uint32_t kStoreApplicationId = 0x52527374;
 // The domain name of results that describe a whole run (the mean over domains, parameters,

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -90,6 +91,10 @@ class Stmt {
   int columns() const { return sqlite3_column_count(m_stmt); }
   std::int64_t i64(int c) const { return sqlite3_column_int64(m_stmt, c); }
   double f64(int c) const { return sqlite3_column_double(m_stmt, c); }
+  // A column that stores a NaN as NULL (schema 7: rewards, margins, metric values).
+  double real(int c) const {
+    return isNull(c) ? std::numeric_limits<double>::quiet_NaN() : f64(c);
+  }
   bool isNull(int c) const { return sqlite3_column_type(m_stmt, c) == SQLITE_NULL; }
   std::string text(int c) const {
     const auto* p = sqlite3_column_text(m_stmt, c);
