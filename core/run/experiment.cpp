@@ -253,9 +253,12 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
     if (const auto dir = std::filesystem::path(options.dbPath).parent_path(); !dir.empty())
       std::filesystem::create_directories(dir);
     recorder.emplace(options.dbPath, userSink);
+    std::vector<std::int64_t> resumed;
+    for (const auto& r : plan)
+      if (r.resumed) resumed.push_back(r.runId);
+    if (!resumed.empty()) recorder->reopenRuns(resumed);
     for (auto& r : plan) {
       if (r.resumed) {
-        recorder->reopenRun(r.runId);
         // A model folder of an unfinished run is incomplete or stale: it is saved again.
         std::filesystem::remove_all(modelDirFor(options.dbPath, r.runId));
         ++outcome.resumed;

@@ -28,9 +28,9 @@ std::int64_t RunRecorder::createRun(const std::string& experiment, const std::st
   return id;
 }
 
-void RunRecorder::reopenRun(std::int64_t runId) {
-  m_writer.reopenRun(runId);
-  m_tee.runStatus(runId, RunStatus::Queued, "");
+void RunRecorder::reopenRuns(const std::vector<std::int64_t>& runIds) {
+  m_writer.reopenRuns(runIds);
+  for (auto id : runIds) m_tee.runStatus(id, RunStatus::Queued, "");
 }
 
 void RunRecorder::setStatus(std::int64_t runId, RunStatus status, const std::string& error) {

@@ -30,9 +30,9 @@ class RunRecorder {
   std::int64_t createRun(const std::string& experiment, const std::string& method,
                          const std::string& methodName, int seed, const std::string& configJson,
                          std::string* uuid = nullptr);
-  // An unfinished run of the store taken up again (`run --resume`): queued, its results cleared
-  // (RunWriter::reopenRun); the caller's sink hears it queued.
-  void reopenRun(std::int64_t runId);
+  // Unfinished runs of the store taken up again (`run --resume`), all or none: queued, their
+  // results cleared (RunWriter::reopenRuns); the caller's sink hears them queued.
+  void reopenRuns(const std::vector<std::int64_t>& runIds);
   // A status change, stored and sent to the caller's sink. `error`: why a run failed or stopped.
   void setStatus(std::int64_t runId, RunStatus status, const std::string& error = "");
   void log(std::int64_t runId, LogLevel level, const std::string& message);

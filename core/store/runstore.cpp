@@ -1064,19 +1064,36 @@ void RunWriter::setStatus(std::int64_t runId, RunStatus status, const std::strin
   s.run();
 }
 
-void RunWriter::reopenRun(std::int64_t runId) {
+void RunWriter::reopenRuns(const std::vector<std::int64_t>& runIds) {
   flush();
+  // BEGIN IMMEDIATE takes the store's write lock before the statuses are read: of two processes
+  // resuming the same runs at once, the second reads what the first wrote.
   inTransaction(m_db, [&] {
-    Stmt u(m_db,
-           "UPDATE runs SET status='queued', error=NULL, finished_at=NULL, host=?, pid=? "
-           "WHERE id=?");
-    u.bind(1, hostName()).bind(2, static_cast<std::int64_t>(::getpid())).bind(3, runId);
-    u.run();
-    for (const char* table :
-         {"results", "run_results", "examples", "validation_examples", "components"}) {
-      Stmt d(m_db, std::string("DELETE FROM ") + table + " WHERE run_id=?");
-      d.bind(1, runId);
-      d.run();
+    for (auto runId : runIds) {
+      Stmt q(m_db, "SELECT status, host, pid FROM runs WHERE id=?");
+      q.bind(1, runId);
+      if (!q.step()) throw InputError("--resume: the store has no run " + std::to_string(runId));
+      const std::string status = q.text(0), host = q.text(1);
+      const std::int64_t pid = q.i64(2);
+      const std::string run = "--resume: run " + std::to_string(runId);
+      if (status == "finished")
+        throw InputError(run + " was finished meanwhile by another process (pid " +
+                         std::to_string(pid) + " on " + host + "); nothing was changed");
+      if ((status == "running" || status == "queued") && !writerGone(status, host, pid))
+        throw InputError(run + " is " + status + " in another process (pid " +
+                         std::to_string(pid) + " on " + host +
+                         "): one process resumes a run at a time; nothing was changed");
+      Stmt u(m_db,
+             "UPDATE runs SET status='queued', error=NULL, finished_at=NULL, host=?, pid=? "
+             "WHERE id=?");
+      u.bind(1, hostName()).bind(2, static_cast<std::int64_t>(::getpid())).bind(3, runId);
+      u.run();
+      for (const char* table :
+           {"results", "run_results", "examples", "validation_examples", "components"}) {
+        Stmt d(m_db, std::string("DELETE FROM ") + table + " WHERE run_id=?");
+        d.bind(1, runId);
+        d.run();
+      }
     }
   });
 }

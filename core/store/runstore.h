@@ -193,10 +193,13 @@ class RunWriter {
                          const std::string& methodName, int seed, const std::string& configJson,
                          std::string* uuid = nullptr);
   void setStatus(std::int64_t runId, RunStatus status, const std::string& error = "");
-  // A run that ended unfinished (interrupted, failed, cancelled) is taken up again by this
-  // process (`run --resume`): queued, its error cleared, its results, examples and component
-  // rows removed (the resumed run writes them again); its metrics and logs are kept.
-  void reopenRun(std::int64_t runId);
+  // Runs that ended unfinished (interrupted, failed, cancelled) are taken up again by this
+  // process (`run --resume`): queued, their error cleared, their results, examples and component
+  // rows removed (the resumed run writes them again); their metrics and logs are kept. All or
+  // none, in one write transaction, so one process resumes a run at a time: InputError, with
+  // nothing changed, when any of them is queued or running in a live process (another resume)
+  // or finished meanwhile.
+  void reopenRuns(const std::vector<std::int64_t>& runIds);
   // Deletes the metric rows of `component` in `runId` after `step` (a resumed run repeats them).
   void rewindMetrics(std::int64_t runId, const std::string& component, std::int64_t step);
   void setProgress(std::int64_t runId, std::int64_t step, std::int64_t total, double fraction);

@@ -1,5 +1,7 @@
 // The run store in real use, driven through rewardrouter-cli: what a model that gives NaN
-// rewards leaves in the store and the report.
+// rewards leaves in the store and the report, two resumes of one run at once.
+#include <sqlite3.h>
+
 #include <QDir>
 #include <QFile>
 #include <QJsonDocument>
@@ -7,6 +9,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cmath>
+#include <set>
+#include <tuple>
 
 #include "cliutil.h"
 #include "store/runstore.h"
@@ -91,6 +95,59 @@ class TestStoreUse : public QObject {
              qPrintable(report.out));
     const auto withFigures = runCli({"report", "--db", db, "--calibration", "--length-bias"});
     QVERIFY2(withFigures.code == 0, qPrintable(withFigures.err));
+  }
+
+  // Two `run --resume` of one store at once: both found the run cancelled, both trained it,
+  // both "finished" it and its metric rows were written twice. One resumer at a time.
+  void concurrentResumesTakeTurns() {
+    const QString cfg = writeFile(m_dir.path() + "/twice.json", R"({"name": "twice",
+      "data": {"synthetic": {"pairs_per_domain": 60, "domains": ["harmless", "instruct"]}},
+      "tokenizer": {"vocab_size": 150},
+      "encoder": {"preset": "tiny", "hidden": 32, "layers": 1, "heads": 2, "ffn": 64,
+                  "max_len": 32},
+      "training": {"batch_size": 8, "epochs": 3, "seeds": 1},
+      "methods": [{"method": "baseline"}]})");
+    const QString db = m_dir.path() + "/twice.db";
+    const auto first = runCli({"run", cfg, "--db", db, "--quiet"});
+    QVERIFY2(first.code == 0, qPrintable(first.err));
+    const auto runId = RunStore::open(db.toStdString(), true)->listRuns().at(0).id;
+    {
+      // As a cancelled run leaves it (its checkpoints gone: the resumes train it from the start).
+      sqlite3* raw = nullptr;
+      QCOMPARE(sqlite3_open(db.toUtf8().constData(), &raw), SQLITE_OK);
+      QCOMPARE(sqlite3_exec(raw, "UPDATE runs SET status='cancelled'", nullptr, nullptr, nullptr),
+               SQLITE_OK);
+      sqlite3_close(raw);
+    }
+    // Each resumer trains the tokenizer and pre-trains the encoder again in a cache of its own:
+    // seconds between finding the run unfinished and taking it up, in which the other looks.
+    QProcess a, b;
+    int k = 0;
+    for (QProcess* p : {&a, &b}) {
+      QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+      env.insert("RR_CACHE_DIR", m_dir.path() + "/cache-" + QString::number(k++));
+      p->setProcessEnvironment(env);
+      p->start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", db, "--quiet", "--resume"});
+    }
+    for (QProcess* p : {&a, &b}) QVERIFY(p->waitForFinished(180000));
+    const QString errA = a.readAllStandardError(), errB = b.readAllStandardError();
+    const int resumed = errA.contains("1 resumed") + errB.contains("1 resumed");
+    QVERIFY2(resumed == 1, qPrintable(errA + "\n--\n" + errB));
+    const QString refused = errA.contains("1 resumed") ? errB : errA;
+    const int refusedCode = errA.contains("1 resumed") ? b.exitCode() : a.exitCode();
+    QCOMPARE(refusedCode, 2);
+    QVERIFY2(refused.contains("in another process") ||
+                 refused.contains("was finished meanwhile by another process"),
+             qPrintable(refused));
+    QCOMPARE(refused.count('\n'), 1);
+
+    auto store = RunStore::open(db.toStdString(), true);
+    QVERIFY(store->run(runId)->status == RunStatus::Finished);
+    std::set<std::tuple<std::string, std::string, std::int64_t>> seen;
+    for (const auto& m : store->metrics(runId))
+      QVERIFY2(seen.emplace(m.component, m.key, m.step).second,
+               qPrintable(QString::fromStdString(m.component + " " + m.key + " step " +
+                                                 std::to_string(m.step) + " twice")));
   }
 };
 
