@@ -306,12 +306,26 @@ std::string fileUri(const std::string& path) {
   return u;
 }
 
-// Opens a connection. `immutable` reads the file as one that nothing changes: no lock, no
-// write-ahead log, no -wal or -shm file created.
-sqlite3* connect(const std::string& path, int flags, bool immutable = false) {
+// How a connection reads the file besides SQLite's defaults.
+enum class Mode {
+  Normal,
+  // The file as one that nothing changes: no lock, no write-ahead log, no -wal or -shm file
+  // created.
+  Immutable,
+  // The write-ahead log read through an index SQLite builds in memory instead of in PATH-shm,
+  // which is opened read-only (sqlite.org/walformat.html, "Read-only -shm files"): for a store
+  // whose -shm cannot be written, as on a full disk, where the first connection's rebuild of
+  // the index fails with an I/O error.
+  ReadonlyShm,
+};
+
+sqlite3* connect(const std::string& path, int flags, Mode mode = Mode::Normal) {
   sqlite3* db = nullptr;
-  const std::string name = immutable ? fileUri(path) + "?immutable=1" : path;
-  if (immutable) flags |= SQLITE_OPEN_URI;
+  std::string name = path;
+  if (mode != Mode::Normal) {
+    name = fileUri(path) + (mode == Mode::Immutable ? "?immutable=1" : "?readonly_shm=1");
+    flags |= SQLITE_OPEN_URI;
+  }
   if (sqlite3_open_v2(name.c_str(), &db, flags | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
@@ -350,6 +364,23 @@ void checkReadable(sqlite3* db, const std::string& path) {
                      "-shm is missing and cannot be created here; copy the store together with " +
                      path + "-wal to a folder you can write");
   throw InputError(path + ": cannot read the run store (" + why + ")");
+}
+
+// A read-only connection for a store whose ordinary one failed on the medium (a full disk: the
+// first connection rebuilds PATH-shm, which needs room), or nullptr. With an empty or no
+// write-ahead log the file alone is the whole store and is read immutable; otherwise the log is
+// read through an index kept in memory (Mode::ReadonlyShm).
+sqlite3* mediumFallback(sqlite3* failed, const std::string& path) {
+  if (!sql::isMediumError(failed)) return nullptr;
+  std::error_code ec;
+  const auto walBytes = fs::file_size(path + "-wal", ec);
+  const Mode mode = ec || walBytes == 0 ? Mode::Immutable : Mode::ReadonlyShm;
+  if (mode == Mode::ReadonlyShm && !fs::exists(path + "-shm")) return nullptr;
+  Conn c{connect(path, SQLITE_OPEN_READONLY, mode)};
+  if (sqlite3_exec(c.db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) !=
+      SQLITE_OK)
+    return nullptr;
+  return c.release();
 }
 
 // The database header (sqlite.org/fileformat.html, section 1.3), which answers the first
@@ -413,7 +444,11 @@ bool identify(const std::string& path, bool forWriting) {
   // The header lags behind a write-ahead log that is not checkpointed yet, so SQLite reads the
   // rest. Without a -wal file the database file is complete: it is read immutable, which
   // creates no -wal/-shm file beside a file that may not be ours.
-  Conn c{connect(path, SQLITE_OPEN_READONLY, !fs::exists(path + "-wal"))};
+  Conn c{connect(path, SQLITE_OPEN_READONLY,
+                 fs::exists(path + "-wal") ? Mode::Normal : Mode::Immutable)};
+  if (sqlite3_exec(c.db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) !=
+      SQLITE_OK)
+    if (sqlite3* fallback = mediumFallback(c.db, path)) sqlite3_close(std::exchange(c.db, fallback));
   checkReadable(c.db, path);
   const int version = userVersion(c.db);
   const std::uint32_t appId = applicationId(c.db);
@@ -454,9 +489,10 @@ sqlite3* openForReading(const std::string& path) {
     if (sqlite3_exec(c.db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) ==
         SQLITE_OK)
       return c.release();
+    if (sqlite3* fallback = mediumFallback(c.db, path)) return fallback;
     if (fs::exists(path + "-wal") || sql::isDamaged(c.db)) checkReadable(c.db, path);
   }
-  Conn ro{connect(path, SQLITE_OPEN_READONLY, true)};
+  Conn ro{connect(path, SQLITE_OPEN_READONLY, Mode::Immutable)};
   checkReadable(ro.db, path);
   return ro.release();
 }
@@ -507,9 +543,8 @@ void checkWritableConnection(sqlite3* db, const std::string& path) {
                      "), and SQLite's write-ahead log goes beside the store");
 }
 
-void migrate(sqlite3* db, const std::string& path) {
-  sql::exec(db, "PRAGMA journal_mode=WAL");
-  sql::exec(db, "PRAGMA synchronous=NORMAL");
+// Takes the schema to the current version in one transaction.
+void migrateSchema(sqlite3* db, const std::string& path) {
   sql::exec(db, "PRAGMA foreign_keys=ON");
   sql::exec(db, "BEGIN IMMEDIATE");
   try {
@@ -534,9 +569,39 @@ void migrate(sqlite3* db, const std::string& path) {
   }
 }
 
+void migrate(sqlite3* db, const std::string& path) {
+  sql::exec(db, "PRAGMA journal_mode=WAL");
+  sql::exec(db, "PRAGMA synchronous=NORMAL");
+  migrateSchema(db, path);
+}
+
+void removeDatabaseFiles(const std::string& file) {
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(file + suffix, ec);
+}
+
+// Makes a whole store in the new file `tmp`. The schema is written in SQLite's rollback-journal
+// mode, where a failure at any point (a full disk) is rolled back inside the file and the
+// finished file is complete by itself; only then is it switched to WAL (a change of its header).
+// Made in WAL mode, a full disk left the schema in TMP-wal, whose merge into the file failed when
+// the connection closed, and the file linked into place was an empty database beside an
+// orphaned log.
+void buildStore(const std::string& tmp, const std::string& path) {
+  Conn c{connect(tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)};
+  sql::exec(c.db, "PRAGMA journal_mode=DELETE");
+  sql::exec(c.db, "PRAGMA synchronous=FULL");
+  migrateSchema(c.db, path);
+  sql::exec(c.db, "PRAGMA journal_mode=WAL");
+  if (sqlite3_close(c.release()) != SQLITE_OK || fs::exists(tmp + "-wal") ||
+      fs::exists(tmp + "-journal"))
+    throw InputError(path + ": cannot create the run store (" + tmp +
+                     " could not be closed whole; a full disk?)");
+}
+
 // A new store is made under a temporary name and linked into place whole: a reader never finds
-// a half-made store, and of two processes creating it at once, the second uses the first's.
-// Where the file system has no hard links, the store is made in place.
+// a half-made store, a failure leaves nothing behind, and of two processes creating it at once,
+// the second uses the first's. Where the file system has no hard links, it is renamed into place
+// unless something is there already.
 void createStore(const std::string& path) {
   checkCanCreate(path);
   const fs::path dir = fs::absolute(path).parent_path();
@@ -546,21 +611,28 @@ void createStore(const std::string& path) {
     throw InputError(path + ": cannot create the folder " + dir.string() + " (" + ec.message() +
                      ")");
   const std::string tmp = path + ".new-" + std::to_string(::getpid());
-  fs::remove(tmp, ec);  // left by a killed process that had this pid
+  removeDatabaseFiles(tmp);  // left by a killed process that had this pid
   try {
-    // Closing the only connection checkpoints the log and removes TMP-wal and TMP-shm.
-    Conn c{connect(tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)};
-    migrate(c.db, path);
+    buildStore(tmp, path);
+  } catch (const InputError& e) {
+    removeDatabaseFiles(tmp);
+    // The message names the store the user asked for, not its temporary file.
+    std::string msg = e.what();
+    if (msg.rfind(tmp, 0) == 0) msg = path + msg.substr(tmp.size());
+    throw InputError(msg);
   } catch (...) {
-    fs::remove(tmp, ec);
+    removeDatabaseFiles(tmp);
     throw;
   }
   const int linked = ::link(tmp.c_str(), path.c_str()) == 0 ? 0 : errno;
-  fs::remove(tmp, ec);
-  if (linked != 0 && linked != EEXIST) {
-    Conn c{connect(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)};
-    migrate(c.db, path);
+  if (linked != 0 && linked != EEXIST && !fs::exists(path, ec)) {
+    fs::rename(tmp, path, ec);
+    if (ec) {
+      removeDatabaseFiles(tmp);
+      throw InputError(path + ": cannot create the run store (" + ec.message() + ")");
+    }
   }
+  removeDatabaseFiles(tmp);
 }
 
 // A read-write connection to a store that is checked, migrated and whole. Nothing is written

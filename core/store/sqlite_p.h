@@ -2,7 +2,9 @@
 // Private helpers over the SQLite C API: a statement wrapper and error checking.
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -41,8 +43,28 @@ inline bool isDamaged(sqlite3* db) {
   return code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
 }
 
+// A write the medium refused: a full disk, a quota, a file size limit, an I/O error. SQLite has
+// rolled the transaction back, so the store is as it was before it.
+inline bool isMediumError(sqlite3* db) {
+  const int code = sqlite3_errcode(db) & 0xff;
+  return code == SQLITE_FULL || code == SQLITE_IOERR;
+}
+
+inline std::string mediumMessage(sqlite3* db) {
+  const char* file = sqlite3_db_filename(db, "main");
+  const std::string path = file && *file ? file : "run store";
+  const int err = sqlite3_system_errno(db);
+  if ((sqlite3_errcode(db) & 0xff) == SQLITE_FULL || err == ENOSPC)
+    return path + ": disk full while writing the run store (the change was not kept; the store "
+                  "is as it was before it)";
+  return path + ": cannot write the run store (" +
+         (err ? std::string(std::strerror(err)) : std::string(sqlite3_errmsg(db))) +
+         "; the change was not kept)";
+}
+
 [[noreturn]] inline void fail(sqlite3* db, const std::string& what) {
   if (db && isDamaged(db)) throw InputError(damagedMessage(db));
+  if (db && isMediumError(db)) throw InputError(mediumMessage(db));
   throw std::runtime_error("run store: " + what + ": " + (db ? sqlite3_errmsg(db) : "no database"));
 }
 
@@ -114,9 +136,9 @@ class Stmt {
 inline void exec(sqlite3* db, const std::string& sql) {
   char* err = nullptr;
   if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    if (isDamaged(db)) {
+    if (isDamaged(db) || isMediumError(db)) {
       sqlite3_free(err);
-      throw InputError(damagedMessage(db));
+      throw InputError(isDamaged(db) ? damagedMessage(db) : mediumMessage(db));
     }
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);

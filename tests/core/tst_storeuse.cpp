@@ -149,6 +149,72 @@ class TestStoreUse : public QObject {
                qPrintable(QString::fromStdString(m.component + " " + m.key + " step " +
                                                  std::to_string(m.step) + " twice")));
   }
+
+  // A disk that fills while a store is created or a run writes into it. Creating a store left
+  // x.db (an empty database) beside x.db.new-PID-wal/-shm holding its schema, which every
+  // command then called damaged; reading a store whose -shm could not be rebuilt on the full
+  // disk failed. Now: no store or a whole one, opened by every command while the disk is still
+  // full and after space is freed, and a run into it works again. A real full disk: a small
+  // tmpfs in a mount namespace of this test's own (unshare -Urm, no privileges needed where
+  // unprivileged user namespaces are allowed).
+  void fullDiskLeavesAStoreEveryCommandOpens() {
+    if (QProcess::execute("unshare", {"-Urm", "true"}) != 0)
+      QSKIP("no mount namespace here (unshare -Urm): a tmpfs cannot be mounted for a full disk");
+    const QString cfg = writeFile(m_dir.path() + "/full.json", R"({"name": "full",
+      "data": {"synthetic": {"pairs_per_domain": 12, "domains": ["harmless", "instruct"]}},
+      "tokenizer": {"vocab_size": 120},
+      "encoder": {"preset": "tiny", "hidden": 16, "layers": 1, "heads": 2, "ffn": 32,
+                  "max_len": 24},
+      "training": {"batch_size": 8, "epochs": 1, "seeds": 1},
+      "methods": [{"method": "baseline"}]})");
+    // The tokenizer and the pre-trained encoder go to the cache on the ordinary disk first.
+    const QString cache = m_dir.path() + "/full-cache";
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("RR_CACHE_DIR", cache);
+    {
+      QProcess warm;
+      warm.setProcessEnvironment(env);
+      warm.start(QStringLiteral(RR_CLI_PATH),
+                 {"run", cfg, "--db", m_dir.path() + "/warm.db", "--quiet"});
+      QVERIFY(warm.waitForFinished(120000) && warm.exitCode() == 0);
+    }
+    const QString mnt = m_dir.path() + "/mnt";
+    QDir().mkpath(mnt);
+    // Sizes at which creation, the first writes, training and saving meet the full disk.
+    const QString script = QString::fromUtf8(R"sh(
+      cli="$1"; cfg="$2"; d="$3"; kb="$4"
+      mount -t tmpfs -o size=${kb}k none "$d" || exit 90
+      "$cli" run "$cfg" --db "$d/x.db" --quiet 2>"$d/../run.err"; echo "run=$?"
+      "$cli" list --db "$d/x.db" >/dev/null 2>"$d/../list.err"; echo "full=$?"
+      echo "files=$(ls -A "$d" | tr '\n' ' ')"
+      mount -o remount,size=8m "$d"
+      "$cli" list --db "$d/x.db" >/dev/null 2>>"$d/../list.err"; echo "freed=$?"
+      "$cli" run "$cfg" --db "$d/x.db" --quiet 2>>"$d/../run.err"; echo "again=$?"
+      "$cli" list --db "$d/x.db"; echo "after=$?"
+    )sh");
+    for (int kb : {24, 120, 208, 264}) {
+      QProcess p;
+      p.setProcessEnvironment(env);
+      p.start("unshare", {"-Urm", "bash", "-c", script, "sh", QStringLiteral(RR_CLI_PATH), cfg,
+                          mnt, QString::number(kb)});
+      QVERIFY(p.waitForFinished(180000));
+      const QString out = p.readAllStandardOutput();
+      QFile runErr(m_dir.path() + "/run.err"), listErr(m_dir.path() + "/list.err");
+      runErr.open(QIODevice::ReadOnly);
+      listErr.open(QIODevice::ReadOnly);
+      const QString what = QStringLiteral("%1 KB:\n%2\nrun: %3\nlist: %4")
+                               .arg(kb)
+                               .arg(out, runErr.readAll(), listErr.readAll());
+      QVERIFY2(!out.contains("run=0"), qPrintable(what));  // the disk was full
+      const bool created = !out.contains("files= \n") && out.contains("files=x.db");
+      // No store, or one that every command opens, while full and after space is freed.
+      QVERIFY2(out.contains(created ? "full=0" : "full=2"), qPrintable(what));
+      QVERIFY2(out.contains(created ? "freed=0" : "freed=2"), qPrintable(what));
+      QVERIFY2(!out.contains(".new-"), qPrintable(what));
+      QVERIFY2(out.contains("again=0") && out.contains("after=0"), qPrintable(what));
+      QVERIFY2(out.contains(" finished "), qPrintable(what));
+    }
+  }
 };
 
 QTEST_GUILESS_MAIN(TestStoreUse)
