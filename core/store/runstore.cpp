@@ -1,6 +1,8 @@
 #include "store/runstore.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -418,11 +420,25 @@ bool identify(const std::string& path, bool forWriting) {
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
   if (!fs::exists(st)) {
+    // A store is never created through a link: SQLite would make it wherever the link points.
+    if (fs::is_symlink(fs::symlink_status(path, ec)))
+      throw InputError(path + ": a symbolic link to " + fs::read_symlink(path, ec).string() +
+                       ", which does not exist; a store is not created through a link (create "
+                       "it there, or remove the link)");
     if (!forWriting) throw InputError(path + ": no such run store");
     return true;
   }
   if (fs::is_directory(st)) throw InputError(path + ": is a folder, not a run store");
   if (!fs::is_regular_file(st)) throw notAStore(path, "not a regular file");
+  // A symbolic link to a store is followed on purpose: SQLite resolves it and keeps the -wal and
+  // -shm files beside the store itself. A second hard link is another name SQLite cannot see
+  // through: each name would get a write-ahead log of its own, and a store written under two
+  // names is corrupted (sqlite.org/howtocorrupt.html, 2.5). A planted link to a file outside is
+  // refused the same way, before anything is read or written.
+  if (const auto links = fs::hard_link_count(path, ec); !ec && links > 1)
+    throw InputError(path + ": the file has " + std::to_string(links) +
+                     " hard links; SQLite keeps a write-ahead log per name, so a store reached "
+                     "under two names can be corrupted: keep one name (remove the other links)");
   if (fs::file_size(path, ec) == 0 && !ec) {
     if (!forWriting) throw notAStore(path, "an empty file");
     return true;
@@ -598,10 +614,9 @@ void buildStore(const std::string& tmp, const std::string& path) {
                      " could not be closed whole; a full disk?)");
 }
 
-// A new store is made under a temporary name and linked into place whole: a reader never finds
+// A new store is made under a temporary name and moved into place whole: a reader never finds
 // a half-made store, a failure leaves nothing behind, and of two processes creating it at once,
-// the second uses the first's. Where the file system has no hard links, it is renamed into place
-// unless something is there already.
+// the second uses the first's.
 void createStore(const std::string& path) {
   checkCanCreate(path);
   const fs::path dir = fs::absolute(path).parent_path();
@@ -624,8 +639,15 @@ void createStore(const std::string& path) {
     removeDatabaseFiles(tmp);
     throw;
   }
-  const int linked = ::link(tmp.c_str(), path.c_str()) == 0 ? 0 : errno;
-  if (linked != 0 && linked != EEXIST && !fs::exists(path, ec)) {
+  // Renamed into place unless something is there already (RENAME_NOREPLACE): never a second
+  // name for the store, which readers would refuse. File systems without it get a hard link,
+  // removed again at once.
+  int placed = ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0
+                   ? 0
+                   : errno;
+  if (placed == EINVAL || placed == ENOSYS)
+    placed = ::link(tmp.c_str(), path.c_str()) == 0 ? 0 : errno;
+  if (placed != 0 && placed != EEXIST && !fs::exists(path, ec)) {
     fs::rename(tmp, path, ec);
     if (ec) {
       removeDatabaseFiles(tmp);

@@ -11,6 +11,7 @@
 #include <QCryptographicHash>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -505,6 +506,61 @@ class TestStore : public QObject {
              qPrintable(damage));
     QVERIFY(!damage.contains('\n'));
     QCOMPARE(RunStore::open(path("b.db"), true)->quickCheck(), std::string());
+  }
+
+  // The store the user names may be a symbolic link to a store (followed on purpose: SQLite
+  // keeps -wal and -shm beside the store itself). Nothing is created through a link, and a file
+  // reached under a second name (a hard link, planted or not) is refused, its bytes unchanged.
+  void linksAtTheStorePath() {
+    const std::string real = path("linked-real.db"), viaLink = path("linked.db");
+    {
+      RunWriter w(real);
+      w.createRun("exp", "baseline", "baseline", 0, "{}");
+    }
+    QVERIFY(::symlink(real.c_str(), viaLink.c_str()) == 0);
+    {
+      RunWriter w(viaLink);
+      w.createRun("exp", "baseline", "baseline", 1, "{}");
+      QVERIFY(QFile::exists(QString::fromStdString(real + "-wal")));
+      QVERIFY(!QFile::exists(QString::fromStdString(viaLink + "-wal")));
+    }
+    QCOMPARE(RunStore::open(real, true)->listRuns().size(), size_t(2));
+
+    // A link to nothing: no store is made where it points.
+    const std::string dangling = path("dangling.db"), target = path("nowhere/made.db");
+    QVERIFY(::symlink(target.c_str(), dangling.c_str()) == 0);
+    QString msg;
+    QVERIFY2(throwsInput([&] { RunWriter w(dangling); }, "which does not exist; a store is not "
+                                                        "created through a link", &msg),
+             qPrintable(msg));
+    QVERIFY(!QFile::exists(QString::fromStdString(target)));
+    QVERIFY(throwsInput([&] { RunStore::open(dangling, true); }, "a symbolic link to"));
+
+    // A link to a file that is not a store: refused, the file unchanged.
+    const std::string outside = path("outside.txt"), planted = path("planted.db");
+    {
+      QFile f(QString::fromStdString(outside));
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write("precious\n");
+    }
+    const QByteArray before = sha256(outside);
+    QVERIFY(::symlink(outside.c_str(), planted.c_str()) == 0);
+    QVERIFY(throwsInput([&] { RunWriter w(planted); }, "not a RewardRouter run store"));
+    // An empty file hard-linked into place would have been made a store through the link.
+    const std::string emptyOutside = path("empty-outside"), hard = path("hard.db");
+    QFile(QString::fromStdString(emptyOutside)).open(QIODevice::WriteOnly);
+    QVERIFY(::link(emptyOutside.c_str(), hard.c_str()) == 0);
+    QVERIFY2(throwsInput([&] { RunWriter w(hard); }, "hard links", &msg), qPrintable(msg));
+    QCOMPARE(QFileInfo(QString::fromStdString(emptyOutside)).size(), qint64(0));
+    QCOMPARE(sha256(outside), before);
+
+    // A store under a second name: each name would get a write-ahead log of its own.
+    const std::string second = path("second-name.db");
+    QVERIFY(::link(real.c_str(), second.c_str()) == 0);
+    QVERIFY(throwsInput([&] { RunWriter w(second); }, "hard links"));
+    QVERIFY(throwsInput([&] { RunStore::open(real, true); }, "hard links"));
+    QVERIFY(::unlink(second.c_str()) == 0);
+    QCOMPARE(RunStore::open(real, true)->listRuns().size(), size_t(2));
   }
 
   // The GUI's way: one connection kept open for hours, the store opened again and again beside
