@@ -6,6 +6,7 @@
 #include "common/digest.h"
 #include "common/errors.h"
 #include "nn/dropout.h"
+#include "nn/torchcompat.h"
 
 namespace rr::core::nn {
 
@@ -135,20 +136,15 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   const torch::Tensor xq = firstOnly ? x.narrow(1, 0, 1) : x;
   const torch::Tensor hq = firstOnly ? h.narrow(1, 0, 1) : h;
   const int64_t tq = xq.size(1);
-  // [b, rows, hid] -> [b * heads, rows, d]: batched matrix products over (row, head).
   auto split = [&](const torch::Tensor& z, int64_t rows) {
-    return z.view({b, rows, heads, d}).transpose(1, 2).reshape({b * heads, rows, d});
+    return z.view({b, rows, heads, d}).transpose(1, 2);
   };
   torch::Tensor q = split(query->forward(hq), tq), k = split(key->forward(h), t),
                 v = split(value->forward(h), t);
-  // scale * q k^T + the padding bias in one batched GEMM (beta * bias + alpha * q k^T) instead
-  // of three passes over the scores (product, division, addition).
-  const torch::Tensor bias = attnBias.expand({b, heads, 1, t}).reshape({b * heads, 1, t});
-  torch::Tensor scores =
-      torch::baddbmm(bias, q, k.transpose(1, 2), 1, 1.0 / std::sqrt(static_cast<double>(d)));
-  torch::Tensor attn = nn::dropout(torch::softmax(scores, -1), dropoutRate, train);
-  torch::Tensor ctx =
-      torch::bmm(attn, v).view({b, heads, tq, d}).transpose(1, 2).reshape({b, tq, hid});
+  torch::Tensor ctx = nn::attention(q, k, v, attnBias, 1.0 / std::sqrt(static_cast<double>(d)),
+                                    dropoutRate, train)
+                          .transpose(1, 2)
+                          .reshape({b, tq, hid});
   torch::Tensor out = xq + nn::dropout(dense->forward(ctx), dropoutRate, train);
   torch::Tensor f = ffnIn->forward(norm2->forward(out));
   // Without autograd the activation is applied in place: one buffer of [b, tq, ffn] fewer.

@@ -3,8 +3,12 @@
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
+#include "nn/dropout.h"
+
 // 2.4 moved autocast's switches to per-device-type calls and deprecated the old names.
 #define RR_TORCH_2_4 (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4))
+// scaled_dot_product_attention came with 2.0; its `scale` argument with 2.1.
+#define RR_TORCH_SDPA (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1))
 
 
 namespace rr::core::nn {
@@ -49,6 +53,36 @@ void setDtype(torch::DeviceType t, torch::ScalarType d) {
 }
 
 }  // namespace
+
+bool hasFusedAttention() { return RR_TORCH_SDPA; }
+
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        const torch::Tensor& bias, double scale, double dropout, bool training) {
+  const bool drops = training && dropout > 0;
+#if RR_TORCH_SDPA
+  if (!drops) {
+    // The mask must have the query's dtype (autocast gives bf16 queries); float's lowest, which
+    // marks padding, would become -inf there and a row of padding only would turn into NaN.
+    torch::Tensor mask = bias;
+    if (bias.defined() && bias.scalar_type() != q.scalar_type()) {
+      const double lowest = q.scalar_type() == torch::kHalf ? -65504.0 : -3.38e38;
+      mask = bias.clamp_min(lowest).to(q.scalar_type());
+    }
+    return at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, scale);
+  }
+#endif
+  const int64_t b = q.size(0), h = q.size(1), tq = q.size(2), t = k.size(2), d = q.size(3);
+  // scale · q kᵀ + bias in one batched GEMM (beta · bias + alpha · q kᵀ) instead of three passes
+  // over the scores.
+  const torch::Tensor q3 = q.reshape({b * h, tq, d}), k3 = k.reshape({b * h, t, d});
+  torch::Tensor scores =
+      bias.defined()
+          ? torch::baddbmm(bias.expand({b, h, tq, t}).reshape({b * h, tq, t}), q3,
+                           k3.transpose(1, 2), 1, scale)
+          : torch::bmm(q3, k3.transpose(1, 2)).mul_(scale);
+  torch::Tensor probs = nn::dropout(torch::softmax(scores, -1), dropout, drops);
+  return torch::bmm(probs, v.reshape({b * h, t, d})).view({b, h, tq, d});
+}
 
 std::string libtorchVersion() {
   return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +

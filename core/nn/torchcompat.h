@@ -29,6 +29,18 @@ class AutocastGuard {
   torch::ScalarType m_wasDtype;
 };
 
+// softmax(q kᵀ · scale + bias) v for q [B, heads, Tq, d] and k, v [B, heads, T, d]; `bias` is
+// additive and broadcasts to [B, heads, Tq, T] (0 where a key is attended, the dtype's lowest
+// where it is padding; DeBERTa's relative-position terms too). `dropout` applies to the attention
+// probabilities when `training`. Where LibTorch has a fused scaled_dot_product_attention (2.1 on)
+// and there is no dropout to draw, that kernel runs and the [Tq, T] scores are never held in
+// memory; otherwise (LibTorch 1.13, or attention dropout while training) the explicit product,
+// softmax and nn::dropout (its seeded masks keep a resumed run equal to an uninterrupted one).
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        const torch::Tensor& bias, double scale, double dropout, bool training);
+// Whether attention() can take the fused path in this build.
+bool hasFusedAttention();
+
 // Whether `dtype` autocast is available for `device` in this build (bf16 on CUDA needs a device
 // of compute capability 8.0 or newer; on the CPU LibTorch's own kernels take it).
 bool autocastSupported(const torch::Device& device, torch::ScalarType dtype = torch::kBFloat16);

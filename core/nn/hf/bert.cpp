@@ -3,6 +3,7 @@
 
 #include "nn/dropout.h"
 #include "nn/hf/bert_p.h"
+#include "nn/torchcompat.h"
 
 namespace rr::core::hf {
 
@@ -27,7 +28,7 @@ BertLayerImpl::BertLayerImpl(const HfModelConfig& c)
   outNorm = layerNorm(*out, "LayerNorm", h, c.layerNormEps);
 }
 
-torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& keyPad,
+torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& padBias,
                                      bool firstOnly) {
   const int64_t b = x.size(0), hid = x.size(2), d = hid / m_heads;
   auto split = [&](const torch::Tensor& z) {
@@ -36,12 +37,11 @@ torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor
   const torch::Tensor xq = firstOnly ? x.narrow(1, 0, 1) : x;
   torch::Tensor q = split(query->forward(xq)), k = split(key->forward(x)),
                 v = split(value->forward(x));
-  torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(d));
-  // transformers adds the dtype's lowest value at padded keys; exp() makes both exactly 0.
-  scores = scores.masked_fill(keyPad, std::numeric_limits<float>::lowest());
+  const bool train = is_training();
+  torch::Tensor ctx = nn::attention(q, k, v, padBias, 1.0 / std::sqrt(static_cast<double>(d)),
+                                    m_attnDrop, train);
   return postLnTail(
-      scores, v, xq,
-      {attnOut, attnNorm, ffnIn, ffnOut, outNorm, m_act, m_hiddenDrop, m_attnDrop, is_training()});
+      ctx, xq, {attnOut, attnNorm, ffnIn, ffnOut, outNorm, m_act, m_hiddenDrop, m_attnDrop, train});
 }
 
 BertEncoder::BertEncoder(const HfModelConfig& c) : HfEncoder(c) {
@@ -73,9 +73,9 @@ std::vector<torch::Tensor> BertEncoder::hiddenStates(const torch::Tensor& ids,
   torch::Tensor x = words->forward(ids) + tokenTypes->forward(tt) + positions->forward(pos);
   x = nn::dropout(embedNorm->forward(x), m_config.hiddenDropout, is_training());
   if (embedProject) x = embedProject->forward(x);
-  torch::Tensor keyPad = (mask == 0).view({ids.size(0), 1, 1, t});
+  const torch::Tensor padBias = paddingBias(mask);
   return runLayers(x, layers.size(), keep, [&](size_t i, const torch::Tensor& in, bool first) {
-    return layers[i]->forward(in, keyPad, first);
+    return layers[i]->forward(in, padBias, first);
   });
 }
 

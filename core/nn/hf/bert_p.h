@@ -11,8 +11,8 @@ namespace rr::core::hf {
 class BertLayerImpl : public torch::nn::Module {
  public:
   BertLayerImpl(const HfModelConfig& c);
-  // firstOnly: the output holds the first token alone ([B, 1, H]).
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& keyPad,
+  // padBias: paddingBias(mask). firstOnly: the output holds the first token alone ([B, 1, H]).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& padBias,
                         bool firstOnly = false);
 
   nn::LoraLinear query{nullptr}, key{nullptr}, value{nullptr}, attnOut{nullptr};

@@ -5,6 +5,7 @@
 #include "common/errors.h"
 #include "nn/dropout.h"
 #include "nn/hf/deberta_p.h"
+#include "nn/torchcompat.h"
 
 namespace rr::core::hf {
 
@@ -85,28 +86,32 @@ torch::Tensor DebertaLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   torch::Tensor q = split(query->forward(xq)), k = split(key->forward(x)),
                 v = split(value->forward(x));
   const double scale = std::sqrt(static_cast<double>(d) * m_scaleFactor);
-  torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1) / scale);
+  // The relative-position terms join the attention as an additive bias, with the padding.
+  torch::Tensor bias;
   if (m_relative) {
     if (m_c2p) {
       // c2p[i, j] = q_i . Kr[c2p(i, j)]
       torch::Tensor pk = split(project(key, posKey, rp.rel, b));
       torch::Tensor c2p = torch::matmul(q, pk.transpose(-2, -1));
       const torch::Tensor idx = rp.c2p.narrow(0, 0, tq).expand({b, m_heads, tq, t});
-      scores = scores + torch::gather(c2p, -1, idx) / scale;
+      bias = torch::gather(c2p, -1, idx) / scale;
     }
     if (m_p2c) {
       // p2c[i, j] = k_j . Qr[p2c(j, i)]: gathered per key j, then transposed.
       torch::Tensor pq = split(project(query, posQuery, rp.rel, b));
       torch::Tensor p2c = torch::matmul(k, pq.transpose(-2, -1));
       const torch::Tensor idx = rp.p2c.narrow(1, 0, tq).expand({b, m_heads, t, tq});
-      scores = scores + torch::gather(p2c, -1, idx).transpose(-1, -2) / scale;
+      torch::Tensor term = torch::gather(p2c, -1, idx).transpose(-1, -2) / scale;
+      bias = bias.defined() ? bias + term : term;
     }
   }
+  if (!bias.defined()) bias = torch::zeros({b, 1, tq, t}, q.options().dtype(torch::kFloat));
   // Rows of padding tokens are all masked and so attend uniformly, as in transformers.
-  scores = scores.masked_fill(pad.narrow(2, 0, tq), std::numeric_limits<float>::lowest());
+  bias = bias.masked_fill(pad.narrow(2, 0, tq), std::numeric_limits<float>::lowest());
+  const bool train = is_training();
+  torch::Tensor ctx = nn::attention(q, k, v, bias, 1.0 / scale, m_attnDrop, train);
   return postLnTail(
-      scores, v, xq,
-      {attnOut, attnNorm, ffnIn, ffnOut, outNorm, m_act, m_hiddenDrop, m_attnDrop, is_training()});
+      ctx, xq, {attnOut, attnNorm, ffnIn, ffnOut, outNorm, m_act, m_hiddenDrop, m_attnDrop, train});
 }
 
 DebertaEncoder::DebertaEncoder(const HfModelConfig& c) : HfEncoder(c) {

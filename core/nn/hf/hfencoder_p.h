@@ -59,9 +59,8 @@ class HfEncoder : public nn::Encoder {
   HfModelConfig m_config;
 };
 
-// What follows the attention scores in a BERT or DeBERTa layer (both post-LayerNorm): softmax,
-// attention dropout, context, output projection + dropout + residual LayerNorm, then the FFN the
-// same way. Dropout is where transformers applies it when fine-tuning (none in eval mode).
+// What follows the attention in a BERT or DeBERTa layer (both post-LayerNorm): output projection +
+// dropout + residual LayerNorm, then the FFN the same way. Dropout is where transformers applies it when fine-tuning (none in eval mode).
 struct PostLnParts {
   nn::LoraLinear& attnOut;
   torch::nn::LayerNorm& attnNorm;
@@ -72,10 +71,13 @@ struct PostLnParts {
   double hiddenDrop, attnDrop;
   bool training;
 };
-// scores [B, heads, Tq, T] (masked), v [B, heads, T, d], x [B, Tq, H] the layer's input at the
-// Tq query positions (every token, or the first alone).
-torch::Tensor postLnTail(const torch::Tensor& scores, const torch::Tensor& v,
-                         const torch::Tensor& x, const PostLnParts& p);
+// ctx [B, heads, Tq, d] the attention's output (nn::attention), x [B, Tq, H] the layer's input at
+// the Tq query positions (every token, or the first alone).
+torch::Tensor postLnTail(const torch::Tensor& ctx, const torch::Tensor& x, const PostLnParts& p);
+
+// The additive attention bias of a padding mask [B, T] (1 = token): [B, 1, 1, T], 0 for tokens
+// and float's lowest for padding (transformers adds the dtype's lowest value; exp makes it 0).
+torch::Tensor paddingBias(const torch::Tensor& mask);
 
 // transformers' initialisation for a freshly built model: N(0, 0.02) weights, zero biases,
 // LayerNorm ones/zeros.

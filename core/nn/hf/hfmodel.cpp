@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <set>
 
@@ -66,15 +67,18 @@ torch::Tensor HfEncoder::poolFirst(const torch::Tensor& first) {
   return nn::dropout(activate(act, poolerDense->forward(in)), p, tr);
 }
 
-torch::Tensor postLnTail(const torch::Tensor& scores, const torch::Tensor& v,
-                         const torch::Tensor& x, const PostLnParts& p) {
-  const int64_t b = x.size(0), t = x.size(1), hid = x.size(2);
-  torch::Tensor probs = nn::dropout(torch::softmax(scores, -1), p.attnDrop, p.training);
-  torch::Tensor ctx = torch::matmul(probs, v).transpose(1, 2).reshape({b, t, hid});
+torch::Tensor postLnTail(const torch::Tensor& ctx, const torch::Tensor& x, const PostLnParts& p) {
+  const torch::Tensor joined = ctx.transpose(1, 2).reshape({x.size(0), x.size(1), x.size(2)});
   torch::Tensor a =
-      p.attnNorm->forward(nn::dropout(p.attnOut->forward(ctx), p.hiddenDrop, p.training) + x);
+      p.attnNorm->forward(nn::dropout(p.attnOut->forward(joined), p.hiddenDrop, p.training) + x);
   torch::Tensor f = p.ffnOut->forward(activate(p.act, p.ffnIn->forward(a)));
   return p.outNorm->forward(nn::dropout(f, p.hiddenDrop, p.training) + a);
+}
+
+torch::Tensor paddingBias(const torch::Tensor& mask) {
+  const int64_t b = mask.size(0), t = mask.size(1);
+  return torch::zeros({b, 1, 1, t}, torch::kFloat)
+      .masked_fill((mask == 0).view({b, 1, 1, t}), std::numeric_limits<float>::lowest());
 }
 
 void initLikeTransformers(torch::nn::Module& m) {
