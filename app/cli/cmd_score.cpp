@@ -26,7 +26,8 @@ int cmdScore(const Argv& argv) {
        {"model", "DIR",
         "instead of --db/--run: a saved model directory, or a Hugging Face reward-model folder"},
        {"max-len", "N", "cut inputs to at most N tokens (default: the model's own limit)"},
-       {"batch-size", "N", "inputs per batch (default 32)"},
+       {"batch-size", "N", "input lines read before they are scored together, in order of length\n"
+                           "(default 1024; the outputs keep the input order)"},
        {"normalize", "",
         "per-domain normalised rewards (figures saved with the run's model; docs/EVALUATION.md)"},
        {"strict", "", "stop at the first bad input line instead of writing an error record"}});
@@ -44,7 +45,7 @@ int cmdScore(const Argv& argv) {
     scorer =
         core::RunScorer::openRun(args.value("db"), args.integer("run", 0, 1, INT64_MAX), maxLen);
   }
-  const int batch = static_cast<int>(args.integer("batch-size", 32, 1, 65536));
+  const int batch = static_cast<int>(args.integer("batch-size", 1024, 1, 65536));
   const bool strict = args.has("strict");
   const bool normalize = args.has("normalize");
   if (normalize) scorer->requireNormalization();
@@ -57,7 +58,7 @@ int cmdScore(const Argv& argv) {
   long bad = 0;
   auto flush = [&] {
     std::vector<core::ScoreOutput> scores =
-        inputs.empty() ? std::vector<core::ScoreOutput>{} : scorer->score(inputs, batch);
+        inputs.empty() ? std::vector<core::ScoreOutput>{} : scorer->score(inputs);
     if (normalize) scorer->normalize(scores, domains);
     size_t k = 0;
     for (const auto& error : pending) {

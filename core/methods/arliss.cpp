@@ -83,9 +83,9 @@ class Arliss : public RewardSystem {
                                     const std::vector<size_t>& idx) override {
     m_encoder->eval();
     if (m_mixed)
-      return scoreChunked(idx,
+      return scoreChunked(data, idx,
                           [&](const std::vector<size_t>& part) { return scoreMixed(data, part); });
-    return scoreChunked(idx, [&](const std::vector<size_t>& part) {
+    return scoreChunked(data, idx, [&](const std::vector<size_t>& part) {
       std::vector<PairScore> out;
       for (size_t i : part) out.push_back(scoreSwitch(data, i));
       return out;
@@ -161,7 +161,8 @@ class Arliss : public RewardSystem {
     Batch b = pairBatch(data, {i}, m_ctx.device);
     PairScore s = toPairScores(m_rewards[static_cast<size_t>(d)]
                                    .head->forward(m_encoder->pooled(b.ids, b.mask, b.types))
-                                   .squeeze(-1))[0];
+                                   .squeeze(-1),
+                               1)[0];
     s.route = m_ctx.data.domains[static_cast<size_t>(d)];
     return s;
   }
@@ -186,7 +187,7 @@ class Arliss : public RewardSystem {
       routes.push_back(routed[k]);
     }
     torch::Tensor dom = torch::tensor(routes, torch::kLong).to(m_ctx.device);
-    torch::Tensor rowDom = torch::cat({dom, dom});
+    torch::Tensor rowDom = data.responsesOnly ? dom : torch::cat({dom, dom});
     nn::setRowAdapters(*m_encoder, lora, m_rewardNames, rowDom);
     Batch b = pairBatch(data, part, m_ctx.device);
     torch::Tensor pooled = m_encoder->pooled(b.ids, b.mask, b.types);
@@ -198,7 +199,7 @@ class Arliss : public RewardSystem {
     torch::Tensor rewards = (pooled * torch::stack(w).index_select(0, rowDom)).sum(-1) +
                             torch::cat(bias).index_select(0, rowDom);
     nn::deactivateAdapters(*m_encoder);
-    const auto sorted = toPairScores(rewards);
+    const auto sorted = toPairScores(rewards, part.size());
     std::vector<PairScore> scores(sorted.size());
     for (size_t k = 0; k < sorted.size(); ++k) {
       scores[order[k]] = sorted[k];

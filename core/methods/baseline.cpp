@@ -37,8 +37,8 @@ class SingleRewardModel : public RewardSystem {
   std::vector<PairScore> scorePairs(const EncodedData& data,
                                     const std::vector<size_t>& idx) override {
     m_model.encoder->eval();
-    return scoreChunked(idx, [&](const std::vector<size_t>& part) {
-      return toPairScores(rewards(pairBatch(data, part, m_ctx.device)));
+    return scoreChunked(data, idx, [&](const std::vector<size_t>& part) {
+      return toPairScores(rewards(pairBatch(data, part, m_ctx.device)), part.size());
     });
   }
 

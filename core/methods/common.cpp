@@ -1,5 +1,6 @@
 #include "methods/common_p.h"
 
+#include <limits>
 #include <numeric>
 
 #include "common/hash.h"
@@ -144,13 +145,13 @@ ComponentJob pairwiseJob(const MethodContext& ctx, const PlannedComponent& c,
                       {}};
   };
   if (!c.validation.empty())
-    job.validate = [eval, rewards, batcher](const std::vector<size_t>& part) {
+    job.validate = [&ctx, eval, rewards, batcher](const std::vector<size_t>& part) {
       double correct = 0;
       if (!part.empty()) {
         eval();
         torch::NoGradGuard ng;
-        for (const auto& s : scoreChunked(part, [&](const std::vector<size_t>& chunk) {
-               return toPairScores(rewards(batcher(chunk)));
+        for (const auto& s : scoreChunked(ctx.data, part, [&](const std::vector<size_t>& chunk) {
+               return toPairScores(rewards(batcher(chunk)), chunk.size());
              }))
           correct += s.chosen > s.rejected ? 1 : 0;
       }
@@ -232,14 +233,30 @@ std::vector<int64_t> routePrompts(const MethodContext& ctx, const EncodedData& d
 }
 
 std::vector<PairScore> scoreChunked(
-    const std::vector<size_t>& idx,
+    const EncodedData& data, const std::vector<size_t>& idx,
     const std::function<std::vector<PairScore>(const std::vector<size_t>&)>& fn) {
   torch::NoGradGuard ng;
-  std::vector<PairScore> out;
-  out.reserve(idx.size());
-  forChunks(idx, 64, [&](const std::vector<size_t>& part) {
-    for (auto& s : fn(part)) out.push_back(std::move(s));
+  // A batch is padded to its longest row and costs what its padding costs: in input order, real
+  // text (20 to 512 tokens) spent most of a batch on padding.
+  std::vector<size_t> order(idx.size());
+  std::iota(order.begin(), order.end(), size_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return pairLength(data, idx[a]) < pairLength(data, idx[b]);
   });
+  const size_t rowsPerPair = data.responsesOnly ? 1 : 2;
+  std::vector<PairScore> out(idx.size());
+  for (size_t at = 0; at < order.size();) {
+    std::vector<size_t> part;
+    size_t end = at;
+    // Sorted: the last pair taken is the longest so far.
+    while (end < order.size() && part.size() < 64 &&
+           (part.empty() || (part.size() + 1) * rowsPerPair * pairLength(data, idx[order[end]]) <=
+                                kChunkTokens))
+      part.push_back(idx[order[end++]]);
+    auto scores = fn(part);
+    for (size_t k = 0; k < part.size(); ++k) out[order[at + k]] = std::move(scores[k]);
+    at = end;
+  }
   return out;
 }
 
@@ -265,14 +282,18 @@ std::vector<PairScore> scoreByRoute(
   return out;
 }
 
-std::vector<PairScore> toPairScores(const torch::Tensor& rewards) {
+std::vector<PairScore> toPairScores(const torch::Tensor& rewards, size_t n) {
   torch::Tensor r = rewards.detach().to(torch::kCPU, torch::kFloat);
-  const int64_t n = r.size(0) / 2;
+  const bool pairs = r.size(0) == static_cast<int64_t>(2 * n);
+  if (!pairs && r.size(0) != static_cast<int64_t>(n))
+    throw std::logic_error("toPairScores: " + std::to_string(r.size(0)) + " rewards for " +
+                           std::to_string(n) + " pairs");
   auto acc = r.accessor<float, 1>();
-  std::vector<PairScore> out(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    out[static_cast<size_t>(i)].chosen = acc[i];
-    out[static_cast<size_t>(i)].rejected = acc[n + i];
+  std::vector<PairScore> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    out[i].chosen = acc[static_cast<int64_t>(i)];
+    out[i].rejected =
+        pairs ? acc[static_cast<int64_t>(n + i)] : std::numeric_limits<double>::quiet_NaN();
   }
   return out;
 }

@@ -81,9 +81,15 @@ ComponentJob routerJob(const MethodContext& ctx, const PlannedComponent& c, Enco
 std::vector<int64_t> routePrompts(const MethodContext& ctx, const EncodedData& data,
                                   const std::vector<size_t>& idx, const LogitFn& logits);
 
-// Calls fn on chunks of at most 64 pairs under NoGradGuard and concatenates the scores.
+// Padded tokens a scoring chunk may hold: [chunk rows, T, hidden] activations stay tens of MB
+// at 384 wide, and the work per call stays large enough to keep the matrix products efficient.
+constexpr size_t kChunkTokens = 16384;
+
+// Calls fn on chunks of pairs under NoGradGuard and returns the scores in idx's order. The pairs
+// go in order of length (pairLength), so that a chunk's rows are padded to about their own
+// length; a chunk holds at most 64 pairs and, past the first, at most kChunkTokens padded tokens.
 std::vector<PairScore> scoreChunked(
-    const std::vector<size_t>& idx,
+    const EncodedData& data, const std::vector<size_t>& idx,
     const std::function<std::vector<PairScore>(const std::vector<size_t>&)>& fn);
 
 // Pairs routed to the same route are scored together: score(route, pairs of that route).
@@ -93,7 +99,8 @@ std::vector<PairScore> scoreByRoute(
     const std::vector<std::string>& routeNames,
     const std::function<std::vector<PairScore>(size_t, const std::vector<size_t>&)>& score);
 
-// Splits [2n] rewards into n PairScores.
-std::vector<PairScore> toPairScores(const torch::Tensor& rewards);
+// The n PairScores of a pair batch's rewards: [2n] (chosen rows first), or [n] for a batch of
+// data.responsesOnly, whose rejected rewards are NaN.
+std::vector<PairScore> toPairScores(const torch::Tensor& rewards, size_t n);
 
 }  // namespace rr::core

@@ -194,7 +194,7 @@ class Dmoerm : public RewardSystem {
       cat.base.train(false);
       if (cat.aggregator) cat.aggregator->eval();
     }
-    return scoreChunked(idx, [&](const std::vector<size_t>& part) {
+    return scoreChunked(data, idx, [&](const std::vector<size_t>& part) {
       const auto routes =
           routePrompts(m_ctx, data, part, [&](const Batch& b) { return m_router.forward(b); });
       return scoreByRoute(part, routes, m_ctx.data.domains,
@@ -303,15 +303,17 @@ class Dmoerm : public RewardSystem {
   std::vector<PairScore> scoreCategory(Category& cat, const EncodedData& data,
                                        const std::vector<size_t>& group) {
     Batch b = pairBatch(data, group, m_ctx.device);
-    if (!cat.aggregator) return toPairScores(cat.base.forward(b).squeeze(-1));
+    if (!cat.aggregator) return toPairScores(cat.base.forward(b).squeeze(-1), group.size());
     torch::Tensor states = expertStates(cat, b);
-    auto scores = toPairScores(aggregate(cat, states));
+    auto scores = toPairScores(aggregate(cat, states), group.size());
     // Each capability's own value head on its expert's state: the inspector's per-capability view.
     for (size_t k = 0; k < cat.experts.size(); ++k) {
-      auto cap =
-          toPairScores(cat.experts[k].head->forward(states[static_cast<int64_t>(k)]).squeeze(-1));
+      auto cap = toPairScores(
+          cat.experts[k].head->forward(states[static_cast<int64_t>(k)]).squeeze(-1), group.size());
+      // A pair's capability score is its margin; a single response (`score`) gets its reward.
       for (size_t j = 0; j < scores.size(); ++j)
-        scores[j].detail[cat.experts[k].capability] = cap[j].chosen - cap[j].rejected;
+        scores[j].detail[cat.experts[k].capability] =
+            data.responsesOnly ? cap[j].chosen : cap[j].chosen - cap[j].rejected;
     }
     return scores;
   }

@@ -110,9 +110,9 @@ class MoreRewardModel : public RewardSystem {
   std::vector<PairScore> scorePairs(const EncodedData& data,
                                     const std::vector<size_t>& idx) override {
     setTraining(false);
-    return scoreChunked(idx, [&](const std::vector<size_t>& part) {
+    return scoreChunked(data, idx, [&](const std::vector<size_t>& part) {
       Forward f = forward(pairBatch(data, part, m_ctx.device));
-      auto scores = toPairScores(f.rewards);
+      auto scores = toPairScores(f.rewards, part.size());
       torch::Tensor w = f.weights.to(torch::kCPU);
       for (size_t i = 0; i < scores.size(); ++i)
         for (int64_t e = 0; e < w.size(1); ++e) {

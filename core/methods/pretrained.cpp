@@ -37,16 +37,18 @@ class PretrainedRewardModel : public RewardSystem {
   std::vector<PairScore> scorePairs(const EncodedData& data,
                                     const std::vector<size_t>& idx) override {
     m_model.encoder->eval();
-    return scoreChunked(idx, [&](const std::vector<size_t>& part) {
+    return scoreChunked(data, idx, [&](const std::vector<size_t>& part) {
       std::vector<PreferencePair> pairs;
       pairs.reserve(part.size());
       for (size_t i : part) pairs.push_back(data.pairs[i]);
       // Re-read with this model's tokenizer: the experiment's data may be tokenized otherwise.
-      const EncodedData own = encodeData(std::move(pairs), *m_tokenizer,
-                                         effectiveMaxLen(m_ctx.data.maxLen, m_limit), data.domains);
+      EncodedData own = encodeData(std::move(pairs), *m_tokenizer,
+                                   effectiveMaxLen(m_ctx.data.maxLen, m_limit), data.domains);
+      own.responsesOnly = data.responsesOnly;
       std::vector<size_t> all(own.pairs.size());
       for (size_t k = 0; k < all.size(); ++k) all[k] = k;
-      return toPairScores(m_model.forward(pairBatch(own, all, m_ctx.device)).squeeze(-1));
+      return toPairScores(m_model.forward(pairBatch(own, all, m_ctx.device)).squeeze(-1),
+                          part.size());
     });
   }
 

@@ -38,13 +38,14 @@ class Rodos : public RewardSystem {
                                     const std::vector<size_t>& idx) override {
     m_router.train(false);
     for (auto& m : m_models) m.train(false);
-    return scoreChunked(idx, [&](const std::vector<size_t>& part) {
+    return scoreChunked(data, idx, [&](const std::vector<size_t>& part) {
       const auto routes =
           routePrompts(m_ctx, data, part, [&](const Batch& b) { return m_router.forward(b); });
       return scoreByRoute(
           part, routes, m_ctx.data.domains, [&](size_t d, const std::vector<size_t>& group) {
             return toPairScores(
-                m_models[d].forward(pairBatch(data, group, m_ctx.device)).squeeze(-1));
+                m_models[d].forward(pairBatch(data, group, m_ctx.device)).squeeze(-1),
+                group.size());
           });
     });
   }

@@ -43,7 +43,7 @@ EvaluateRunResult evaluateRun(const EvaluateRunOptions& o) {
     inputs.push_back({p.prompt, p.chosen});
     inputs.push_back({p.prompt, p.rejected});
   }
-  const std::vector<ScoreOutput> scores = scorer->score(inputs, o.batchSize);
+  const std::vector<ScoreOutput> scores = scorer->score(inputs);
   std::vector<EvaluationExample> rows;
   rows.reserve(pairs.size());
   for (size_t i = 0; i < pairs.size(); ++i) {

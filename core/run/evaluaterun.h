@@ -13,7 +13,6 @@ struct EvaluateRunOptions {
   std::int64_t runId = 0;
   std::string pairsPath;
   std::string name;  // "" = the pairs file's name without its extension
-  int batchSize = 32;
 };
 
 struct EvaluateRunResult {

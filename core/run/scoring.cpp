@@ -44,10 +44,10 @@ std::unique_ptr<RunScorer> RunScorer::openRun(const std::string& dbPath, std::in
 std::string RunScorer::method() const { return m_impl->loaded->method.method; }
 std::vector<std::string> RunScorer::domains() const { return m_impl->loaded->data.domains; }
 
-std::vector<ScoreOutput> RunScorer::score(const std::vector<ScoreInput>& inputs, int batchSize) {
+std::vector<ScoreOutput> RunScorer::score(const std::vector<ScoreInput>& inputs) {
   LoadedSystem& l = *m_impl->loaded;
-  // Each input becomes a pair with an empty rejected response, because the systems score pairs;
-  // that costs one extra, prompt-only row per input.
+  // Each input becomes a pair whose rejected side is absent (EncodedData::responsesOnly): the
+  // systems score pairs, and an input costs one row.
   std::vector<PreferencePair> pairs;
   pairs.reserve(inputs.size());
   for (const auto& in : inputs) {
@@ -60,16 +60,13 @@ std::vector<ScoreOutput> RunScorer::score(const std::vector<ScoreInput>& inputs,
   }
   EncodedData data = encodeData(std::move(pairs), *l.tokenizer, l.data.maxLen);
   data.domains = l.data.domains;
+  data.responsesOnly = true;
   std::vector<ScoreOutput> out;
   out.reserve(inputs.size());
-  for (size_t at = 0; at < data.test.size(); at += static_cast<size_t>(batchSize)) {
-    std::vector<size_t> part(
-        data.test.begin() + static_cast<long>(at),
-        data.test.begin() +
-            static_cast<long>(std::min(data.test.size(), at + static_cast<size_t>(batchSize))));
-    for (const auto& s : l.system->scorePairs(data, part))
-      out.push_back({s.chosen, s.route, s.detail, 0, ""});
-  }
+  // All at once: the systems score in order of length (scoreChunked), which pays most over many
+  // inputs of different lengths.
+  for (const auto& s : l.system->scorePairs(data, data.test))
+    out.push_back({s.chosen, s.route, s.detail, 0, ""});
   return out;
 }
 

@@ -35,8 +35,10 @@ class RunScorer {
 
   std::string method() const;
   std::vector<std::string> domains() const;
-  // Scores in batches of `batchSize`; the prompt is routed once per input.
-  std::vector<ScoreOutput> score(const std::vector<ScoreInput>& inputs, int batchSize = 32);
+  // Scores in the inputs' order; the prompt is routed once per input. The inputs are run in order
+  // of length, in chunks the system chooses (methods/common_p.h, scoreChunked): the more given
+  // at once, the less padding.
+  std::vector<ScoreOutput> score(const std::vector<ScoreInput>& inputs);
 
   // Whether the system was saved with its reward scale on the training pairs (systems saved
   // before it was, and Hugging Face reward models, were not).

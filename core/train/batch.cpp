@@ -70,11 +70,17 @@ Batch pairBatch(const EncodedData& data, const std::vector<size_t>& idx,
     rows.push_back(&data.encoded[i].chosen);
     first.push_back(data.encoded[i].chosenFirst);
   }
-  for (size_t i : idx) {
-    rows.push_back(&data.encoded[i].rejected);
-    first.push_back(data.encoded[i].rejectedFirst);
-  }
+  if (!data.responsesOnly)
+    for (size_t i : idx) {
+      rows.push_back(&data.encoded[i].rejected);
+      first.push_back(data.encoded[i].rejectedFirst);
+    }
   return makeBatch(rows, data.special.pad, device, first);
+}
+
+size_t pairLength(const EncodedData& data, size_t i) {
+  const EncodedPair& e = data.encoded[i];
+  return data.responsesOnly ? e.chosen.size() : std::max(e.chosen.size(), e.rejected.size());
 }
 
 std::vector<double> pairMargins(const EncodedData& data, const std::vector<size_t>& idx) {

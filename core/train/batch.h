@@ -27,6 +27,10 @@ struct EncodedData {
   int vocabSize = 0;
   SpecialIds special;
   int maxLen = 0;
+  // Scoring single responses (`score`, the scoring box): pairs carry no rejected side, and
+  // pairBatch builds the chosen rows alone (toPairScores then gives rejected = NaN), so an input
+  // costs one row, not a second prompt-only one.
+  bool responsesOnly = false;
 };
 
 // Domains are numbered in sorted order, or in `domainOrder` when given (an extended system keeps
@@ -43,11 +47,14 @@ struct Batch {
 Batch makeBatch(const std::vector<const std::vector<int64_t>*>& rows, int64_t pad,
                 const torch::Device& device, const std::vector<int>& firstSegment = {});
 
-// Chosen rows first, then rejected rows: rewards[:n] are chosen, rewards[n:] rejected.
+// Chosen rows first, then rejected rows: rewards[:n] are chosen, rewards[n:] rejected (chosen
+// rows alone for data.responsesOnly).
 Batch pairBatch(const EncodedData& data, const std::vector<size_t>& idx,
                 const torch::Device& device);
 // The margins (PreferencePair::margin) of data.pairs[idx[i]], in batch order.
 std::vector<double> pairMargins(const EncodedData& data, const std::vector<size_t>& idx);
+// Tokens in pair i's longest row: what it costs in a batch.
+size_t pairLength(const EncodedData& data, size_t i);
 Batch promptBatch(const EncodedData& data, const std::vector<size_t>& idx,
                   const torch::Device& device);
 

@@ -471,7 +471,7 @@ class TestMethods : public QObject {
       std::vector<ScoreInput> in;
       for (const auto& e : rows)
         in.push_back({store->pair(e.exampleId)->prompt, store->pair(e.exampleId)->chosen});
-      const auto scores = scorer->score(in, 7);
+      const auto scores = scorer->score(in);
       QCOMPARE(scores.size(), rows.size());
       for (size_t k = 0; k < rows.size(); ++k) {
         QVERIFY(std::abs(scores[k].reward - rows[k].rewardChosen) < 1e-4);

@@ -117,7 +117,7 @@ class TestPersist : public QObject {
   void scoresMatch(RunScorer& scorer, const fs::path& db, std::int64_t id) const {
     const auto [in, rewards] = storedScores(db, id);
     QVERIFY(!in.empty());
-    const auto out = scorer.score(in, 5);
+    const auto out = scorer.score(in);
     QCOMPARE(out.size(), in.size());
     for (size_t k = 0; k < out.size(); ++k) QVERIFY(std::abs(out[k].reward - rewards[k]) < 1e-4);
   }
@@ -473,7 +473,7 @@ class TestPersist : public QObject {
         in.push_back({t[1], t[2]});
         in.push_back({t[1], t[3]});
       }
-      const auto out = scorer->score(in, 16);
+      const auto out = scorer->score(in);
       std::vector<std::pair<std::string, double>> rewards;
       for (size_t i = 0; i < out.size(); ++i)
         rewards.emplace_back(out[i].route.empty() ? train[i / 2][0] : out[i].route, out[i].reward);
