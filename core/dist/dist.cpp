@@ -322,7 +322,9 @@ class GlooCommunicator : public Communicator {
   }
 
   void setKey(const std::string& key, const std::string& value) override {
-    storeCall("setting " + key, [&] { m_store->set("rr/" + key, {value.begin(), value.end()}); });
+    storeCall("setting " + key, [&] {
+      m_store->set("rr/" + key, std::vector<std::uint8_t>(value.begin(), value.end()));
+    });
   }
 
   std::string waitKey(const std::string& key) override {
