@@ -168,6 +168,7 @@ void rankZeroFirst(Communicator* comm, const std::string& name, const std::funct
   if (comm->rank() == 0) {
     try {
       fn();
+      comm->requireOthersAlive("prepared the " + name);
     } catch (const std::exception& e) {
       comm->setKey(key, std::string("failed: ") + firstLine(e.what()));
       throw;
@@ -391,12 +392,22 @@ c10::intrusive_ptr<c10d::TCPStore> storeClient(const DistOptions& o, c10d::TCPSt
   return store;
 }
 
+// "rank 1" / "ranks 1, 3" for the ranks listed.
+std::string rankList(const std::vector<int>& ranks) {
+  std::string out;
+  for (int r : ranks) out += (out.empty() ? "" : ", ") + std::to_string(r);
+  return (ranks.size() == 1 ? "rank " : "ranks ") + out;
+}
+
 // Each rank adds 1 to its key "alive/<rank>" in the job's store every half second from its own
 // thread and connection, so a collective that fails can name the rank that is gone: the one
-// whose counter stopped. The store lives in rank 0: when it is gone, so is the store.
+// whose counter stopped. The store lives in rank 0: when it is gone, so is the store. Rank 0's
+// thread also reads the others' counters, so that it knows who is gone while it works alone.
 class Heartbeat {
  public:
-  Heartbeat(const DistOptions& o) : m_key("alive/" + std::to_string(o.rank)) {
+  Heartbeat(const DistOptions& o)
+      : m_key("alive/" + std::to_string(o.rank)),
+        m_seen(o.rank == 0 ? static_cast<std::size_t>(o.worldSize) : 0) {
     c10d::TCPStoreOptions so;
     so.port = static_cast<std::uint16_t>(o.masterPort);
     so.isServer = false;
@@ -410,11 +421,30 @@ class Heartbeat {
         if (m_stop) break;
         try {
           m_store->add(m_key, 1);
+          for (std::size_t r = 1; r < m_seen.size(); ++r) {
+            const std::int64_t n = m_store->add("alive/" + std::to_string(r), 0);
+            Seen& s = m_seen[r];
+            s.read = Clock::now();
+            if (n != s.count) {
+              s.count = n;
+              s.changed = s.read;
+            }
+          }
         } catch (const std::exception&) {
           break;  // rank 0 and its store are gone; the next collective says so
         }
       }
     });
+  }
+  // Rank 0: the ranks whose counter did not move between two readings kSilence apart (judged
+  // from the readings alone, so a thread that was not scheduled for a while accuses no one).
+  std::vector<int> silentRanks() {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    std::vector<int> out;
+    for (std::size_t r = 1; r < m_seen.size(); ++r)
+      if (m_seen[r].count >= 0 && m_seen[r].read - m_seen[r].changed > kSilence)
+        out.push_back(static_cast<int>(r));
+    return out;
   }
   ~Heartbeat() {
     {
@@ -425,9 +455,17 @@ class Heartbeat {
     m_thread.join();
   }
   static constexpr std::chrono::milliseconds kPeriod{500};
+  // How long a rank's counter stays still before the rank counts as gone (six periods, as in
+  // component parallelism's watch).
+  static constexpr std::chrono::seconds kSilence{3};
 
  private:
+  struct Seen {
+    std::int64_t count = -1;
+    Clock::time_point changed, read;
+  };
   std::string m_key;
+  std::vector<Seen> m_seen;  // rank 0: each rank's counter as last read; empty elsewhere
   c10::intrusive_ptr<c10d::TCPStore> m_store;
   std::mutex m_mutex;
   std::condition_variable m_cv;
@@ -560,6 +598,14 @@ class GlooCommunicator : public Communicator {
     return value;
   }
 
+  void requireOthersAlive(const std::string& doing) override {
+    const std::vector<int> gone = m_heartbeat ? m_heartbeat->silentRanks() : std::vector<int>{};
+    if (!gone.empty())
+      throw DistError(rankList(gone) + " of " + std::to_string(m_size) +
+                      " left the job while rank 0 " + doing + " (no heartbeat for " +
+                      std::to_string(Heartbeat::kSilence.count()) + " s)");
+  }
+
   std::int64_t heartbeats(int r) override {
     std::int64_t n = 0;
     storeCall("reading the heartbeat of rank " + std::to_string(r),
@@ -585,14 +631,11 @@ class GlooCommunicator : public Communicator {
       std::vector<int64_t> before(static_cast<std::size_t>(m_size));
       for (int r = 0; r < m_size; ++r) before[r] = m_store->add("alive/" + std::to_string(r), 0);
       std::this_thread::sleep_for(Heartbeat::kPeriod * 4);
-      std::string gone;
-      int n = 0;
+      std::vector<int> gone;
       for (int r = 0; r < m_size; ++r)
-        if (r != m_rank && m_store->add("alive/" + std::to_string(r), 0) == before[r]) {
-          gone += (gone.empty() ? "" : ", ") + std::to_string(r);
-          ++n;
-        }
-      return gone.empty() ? "" : (n == 1 ? "rank " : "ranks ") + gone;
+        if (r != m_rank && m_store->add("alive/" + std::to_string(r), 0) == before[r])
+          gone.push_back(r);
+      return gone.empty() ? "" : rankList(gone);
     } catch (const std::exception&) {
       return "rank 0";  // the store went with it
     }

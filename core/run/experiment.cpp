@@ -248,7 +248,7 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
       RunReporter reporter(userSink, control, base, encoder.steps, 0, totalSteps, experimentStart);
       reporter.log(LogLevel::Info, "pre-training the encoder (" + std::to_string(encoder.steps) +
                                        " masked-language-model steps; cached for later runs)");
-      pretrainEncoder(config, data, *tokenizer, encoder, reporter);
+      pretrainEncoder(config, data, *tokenizer, encoder, reporter, comm);
     });
 
   const std::string hosts = comm ? rankHosts(*comm) : "";

@@ -1,7 +1,7 @@
 // Runs over several processes (issue 12, docs/DISTRIBUTED.md) through the CLI on 127.0.0.1:
 // 1 vs 2 data-parallel processes give the same weights and losses, a worker killed with -9
-// fails the run naming its rank with the store intact and no process left, Ctrl-C on rank 0
-// stops both after the same step, `--nproc 2` runs
+// fails the run naming its rank with the store intact and no process left (also while rank 0
+// pre-trains alone), Ctrl-C on rank 0 stops both after the same step, `--nproc 2` runs
 // smoke.json end to end, the launch errors are one line each, a master address served by no
 // store is one line within the timeout; and the store's per-rank rows (schema 6) with the
 // migration of an older store.
@@ -590,6 +590,50 @@ class TestDistRun : public QObject {
     QCOMPARE(last[1], last[-1]);
     QCOMPARE(workers.size(), size_t(1));
     for (pid_t w : workers) QVERIFY(!QFile::exists(QString("/proc/%1").arg(w)));
+  }
+
+  // kill -9 of the worker while rank 0 pre-trains the encoder alone (the worker waits for it):
+  // rank 0 sees the worker's heartbeat stop and ends the job within the timeout, naming the
+  // rank; the store it was to write keeps what it had, intact; no process is left.
+  void killDuringPretrainingFailsTheJob() {
+    QTemporaryDir dir;
+    std::string text = configText(R"({"method": "baseline"})", 1);
+    const std::string noPretraining = R"("pretrain": {"steps": 0})";
+    text.replace(text.find(noPretraining), noPretraining.size(),
+                 R"("pretrain": {"steps": 100000, "batch_size": 8})");
+    const QString cfg = QString::fromStdString(writeConfig(dir, text));
+    const std::string db = dir.path().toStdString() + "/pretrain.db";
+    RunWriter(db).createRun("earlier", "baseline", "baseline", 1, "{}");
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("RR_CACHE_DIR", dir.path() + "/cache");  // nothing cached: rank 0 pre-trains
+    p.setProcessEnvironment(env);
+    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db), "--nproc",
+                                          "2", "--dist-timeout", "20"});
+    QVERIFY(p.waitForStarted());
+    p.setReadChannel(QProcess::StandardError);
+    QString err;
+    QElapsedTimer t;
+    t.start();
+    while (!err.contains("pre-training the encoder") && t.elapsed() < 120000 &&
+           p.state() == QProcess::Running)
+      if (p.waitForReadyRead(1000)) err += QString::fromUtf8(p.readAllStandardError());
+    QVERIFY2(err.contains("pre-training the encoder"), qPrintable(err));
+    QTest::qWait(1000);  // into the pre-training's steps
+    const std::vector<pid_t> workers = childrenOf(static_cast<pid_t>(p.processId()));
+    QCOMPARE(workers.size(), size_t(1));
+    ::kill(workers.front(), SIGKILL);
+    QElapsedTimer sinceKill;
+    sinceKill.start();
+    const bool ended = p.waitForFinished(60000);
+    QVERIFY2(ended, "rank 0 pre-trained on for a minute after its worker was killed");
+    QVERIFY2(sinceKill.elapsed() < 20000, "rank 0 took longer than its timeout to notice");
+    err += QString::fromUtf8(p.readAllStandardError());
+    QCOMPARE(p.exitCode(), 1);
+    QVERIFY2(err.contains("error: rank 1 of 2 left the job"), qPrintable(err.right(2000)));
+    QCOMPARE(RunStore::open(db, true)->listRuns().size(), size_t(1));
+    QCOMPARE(rawSql(db, "PRAGMA integrity_check"), QStringLiteral("ok"));
+    QVERIFY(!QFile::exists(QString("/proc/%1").arg(workers.front())));
   }
 
   void notAStoreIsOneLineWithinTheTimeout_data() {
