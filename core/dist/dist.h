@@ -96,6 +96,11 @@ class Communicator {
   // How often rank `r` has beaten so far (every half second from its own thread): a count that
   // stops moving for a few periods is a rank that is gone. Not a collective.
   virtual std::int64_t heartbeats(int r) = 0;
+  // On rank 0, while it works alone and the others only wait (tokenizer, pre-training): a
+  // DistError "rank R of N left the job while rank 0 <doing> ..." once another rank's heartbeat
+  // has not moved for 3 s. Costs no traffic (rank 0's heartbeat thread reads the others'
+  // counters); nothing on the other ranks. Not a collective.
+  virtual void requireOthersAlive(const std::string& doing) = 0;
   // A name for one exchange through the store, unique in the job when every rank makes the same
   // exchanges in the same order ("spread/1", "spread/2", ...).
   std::string nextTag(const std::string& prefix) {
@@ -111,7 +116,9 @@ class Communicator {
 // Runs `fn` on rank 0 first and on the other ranks once rank 0 has finished it (through the key
 // `name`): for work that fills a cache the ranks of one machine share (tokenizer, pre-trained
 // encoder), so they never write the same file at once; on another machine the rank finds no
-// cache and does the work itself. A failure on rank 0 becomes a DistError on the others.
+// cache and does the work itself. A failure on rank 0 becomes a DistError on the others. A rank
+// that left while rank 0 worked fails it when `fn` ends (requireOthersAlive; `fn` may call that
+// itself to end sooner).
 // `comm` nullptr: just fn().
 void rankZeroFirst(Communicator* comm, const std::string& name, const std::function<void()>& fn);
 

@@ -177,8 +177,8 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
                                   ? config.sourcePath
                                   : p.source.file + ":" + std::to_string(p.source.line));
   requireTestPairs(pairs, config.sourcePath);
-  // Hugging Face folders (the encoder's, and each `pretrained` method's) are loaded and checked
-  // completely here, before the store is touched.
+  // Hugging Face folders (the encoder's, and each `pretrained` method's with its tokenizer, as
+  // `score --model` checks it) are loaded and checked completely here, before the store is touched.
   std::optional<HfBackboneInfo> backbone;
   if (const std::string dir = hfBackboneDir(config); !dir.empty()) {
     backbone = inspectHfBackbone(dir);
@@ -188,7 +188,8 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
                      std::to_string(backbone->inputLimit) + "); pre-training skipped");
   }
   for (const auto& m : config.methods)
-    if (m.method == "pretrained") inspectHfRewardModel(pretrainedModelDir(config, m));
+    if (m.method == "pretrained")
+      loadBackboneTokenizer(inspectHfRewardModel(pretrainedModelDir(config, m)));
   std::unique_ptr<Tokenizer> tokenizer;
   // Ranks of one machine share the tokenizer's cache: rank 0 fills it, the others then read it.
   dist::rankZeroFirst(comm, "tokenizer", [&] {
@@ -242,7 +243,7 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
       RunReporter reporter(userSink, control, base, encoder.steps, 0, totalSteps, experimentStart);
       reporter.log(LogLevel::Info, "pre-training the encoder (" + std::to_string(encoder.steps) +
                                        " masked-language-model steps; cached for later runs)");
-      pretrainEncoder(config, data, *tokenizer, encoder, reporter);
+      pretrainEncoder(config, data, *tokenizer, encoder, reporter, comm);
     });
 
   const std::string hosts = comm ? rankHosts(*comm) : "";

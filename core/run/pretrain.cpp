@@ -6,6 +6,7 @@
 
 #include "common/hash.h"
 #include "common/rng.h"
+#include "dist/dist.h"
 #include "nn/encoder.h"
 #include "train/backbone.h"
 
@@ -95,7 +96,8 @@ EncoderPlan planEncoder(const ExperimentConfig& config, const EncodedData& data,
 }
 
 void pretrainEncoder(const ExperimentConfig& config, const EncodedData& data,
-                     const Tokenizer& tokenizer, const EncoderPlan& plan, RunReporter& reporter) {
+                     const Tokenizer& tokenizer, const EncoderPlan& plan, RunReporter& reporter,
+                     dist::Communicator* comm) {
   const auto& p = config.pretrain;
   torch::manual_seed(static_cast<uint64_t>(p.seed));
   nn::TransformerEncoder encoder(data.vocabSize, resolveEncoderShape(config.encoder), data.maxLen,
@@ -174,6 +176,8 @@ void pretrainEncoder(const ExperimentConfig& config, const EncodedData& data,
   RunCheckpoints checkpoints(resumeDir, config.training.checkpointEvery, fs::exists(resumeDir));
   RunCheckpoints* before = reporter.checkpoints();
   reporter.setCheckpoints(&checkpoints);
+  // The other ranks wait for this without a timeout of their own: a lost one ends it here.
+  if (comm) reporter.setPoll([comm] { comm->requireOthersAlive("pre-trained the encoder"); });
   try {
     runLoop(o, items, params, step, nullptr, reporter);
   } catch (...) {

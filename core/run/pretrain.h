@@ -9,6 +9,10 @@
 
 namespace rr::core {
 
+namespace dist {
+class Communicator;
+}
+
 struct EncoderPlan {
   std::string path;  // weights every method starts from; "" = random initialisation
   bool needsTraining = false;
@@ -22,8 +26,11 @@ struct EncoderPlan {
 EncoderPlan planEncoder(const ExperimentConfig& config, const EncodedData& data,
                         const Tokenizer& tokenizer);
 
-// Runs the MLM pre-training a plan asks for and writes plan.path atomically.
+// Runs the MLM pre-training a plan asks for and writes plan.path atomically. With `comm` (rank 0
+// of a job, the other ranks waiting for it), a rank that leaves the job meanwhile ends it at the
+// next step (dist::Communicator::requireOthersAlive).
 void pretrainEncoder(const ExperimentConfig& config, const EncodedData& data,
-                     const Tokenizer& tokenizer, const EncoderPlan& plan, RunReporter& reporter);
+                     const Tokenizer& tokenizer, const EncoderPlan& plan, RunReporter& reporter,
+                     dist::Communicator* comm = nullptr);
 
 }  // namespace rr::core

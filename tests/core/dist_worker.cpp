@@ -1,9 +1,12 @@
 // One worker process of tst_dist: `rr_dist_worker SCENARIO OUT.json`, its place in the job from
 // RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT as any launcher sets them. Exit 0 with OUT
 // written, or 3 with the error's one line on stderr.
+#include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "dist/dist.h"
 
@@ -80,6 +83,42 @@ json first(dist::Communicator& c) {
   return out;
 }
 
+// Rank 1 leaves (as by kill -9: no goodbye) a second into rank 0's work alone: work that asks
+// (requireOthersAlive) ends a few seconds later; work that does not ask fails when it ends.
+json lost(dist::Communicator& c) {
+  if (c.rank() == 1) {
+    std::thread([] {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      std::_Exit(0);
+    }).detach();
+    dist::rankZeroFirst(&c, "encoder", [] {});
+    return {};
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  json out;
+  try {
+    dist::rankZeroFirst(&c, "encoder", [&] {
+      while (seconds() < 30) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        c.requireOthersAlive("pre-trained the encoder");
+      }
+    });
+  } catch (const std::exception& e) {
+    out["asking"] = e.what();
+    out["asking_s"] = seconds();
+  }
+  try {
+    dist::rankZeroFirst(&c, "tokenizer",
+                        [] { std::this_thread::sleep_for(std::chrono::milliseconds(200)); });
+  } catch (const std::exception& e) {
+    out["not_asking"] = e.what();
+  }
+  return out;
+}
+
 json gather(dist::Communicator& c) {
   const std::string mine = "rank " + std::to_string(c.rank()) + std::string(c.rank() * 3, '+');
   c.barrier();
@@ -90,7 +129,7 @@ json gather(dist::Communicator& c) {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::cerr << "usage: rr_dist_worker reduce|train|gather|first OUT.json\n";
+    std::cerr << "usage: rr_dist_worker reduce|train|gather|first|lost OUT.json\n";
     return 2;
   }
   try {
@@ -102,6 +141,7 @@ int main(int argc, char** argv) {
     out["result"] = what == "reduce"  ? reduce(*c)
                     : what == "train" ? train(*c)
                     : what == "first" ? first(*c)
+                    : what == "lost"  ? lost(*c)
                                       : gather(*c);
     std::ofstream(argv[2]) << out.dump();
     return 0;

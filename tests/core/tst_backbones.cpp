@@ -226,6 +226,43 @@ class TestBackbones : public QObject {
     QCOMPARE(both.code, 2);
   }
 
+  // A `pretrained` method's folder gets the checks `score --model` makes before any store is
+  // touched: a tokenizer that is missing or does not fit the weights is the same one line as
+  // score's, exit 2, and no store is made.
+  void pretrainedFolderIsCheckedBeforeTheStore() {
+    QTemporaryDir d;
+    const QString rm = fixture("bert-rm");
+    auto copyOfRm = [&](const QString& name) {
+      const QString dir = d.path() + "/" + name;
+      QDir().mkpath(dir);
+      for (const QString& f : QDir(rm).entryList(QDir::Files))
+        QFile::copy(rm + "/" + f, dir + "/" + f);
+      return dir;
+    };
+    const QString noVocab = copyOfRm("no-vocab");
+    QFile::remove(noVocab + "/vocab.txt");
+    const QString bigVocab = copyOfRm("big-vocab");
+    QFile vocab(bigVocab + "/vocab.txt");
+    QVERIFY(vocab.open(QIODevice::Append));
+    for (int i = 0; i < 500; ++i) vocab.write("extra" + QByteArray::number(i) + "\n");
+    vocab.close();
+    for (const QString& dir : {noVocab, bigVocab}) {
+      const Result score =
+          cli({"score", "--model", dir}, "{\"prompt\": \"a\", \"response\": \"b\"}\n");
+      QCOMPARE(score.code, 2);
+      const QString cfg =
+          writeFile(d.path() + "/c.json",
+                    backboneConfig(
+                        rm, QStringLiteral(R"({"method": "pretrained", "model": "%1"})").arg(dir)));
+      const QString db = d.path() + "/never.db";
+      const Result run = cli({"run", cfg, "--db", db, "--quiet"});
+      QCOMPARE(run.code, 2);
+      QCOMPARE(run.err, score.err);
+      QCOMPARE(run.err.count('\n'), 1);
+      QVERIFY(!QFile::exists(db));
+    }
+  }
+
   void ownEncoderRunDoesNotExport() {
     QTemporaryDir d;
     const QString db = d.path() + "/own.db";

@@ -1,8 +1,8 @@
 // Several processes through c10d (core/dist): the launcher variables, bucketing, and real
 // multi-process runs of tests/core/dist_worker.cpp on 127.0.0.1 — gradients summed in buckets,
 // 2 data-parallel ranks giving the weights of 1 process with the same global batch (1e-5),
-// rankZeroFirst passing rank 0's failure on, a worker that never comes giving one clear error
-// within the timeout.
+// rankZeroFirst passing rank 0's failure on and hearing of a rank lost meanwhile, a worker that
+// never comes giving one clear error within the timeout.
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -183,6 +183,24 @@ class TestDist : public QObject {
       QCOMPARE(d[2].toDouble(), 1.0);
       QCOMPARE(d[3].toDouble(), 0.5);
     }
+  }
+
+  // A rank lost while rank 0 works alone (the others wait for it through the store, with no
+  // collective to fail): rank 0 hears of it from the heartbeats, during work that asks and at
+  // the end of work that cannot.
+  void jobRankLostWhileRankZeroWorksAlone() {
+    const auto r = runJob("lost", 2, 2, 60, m_dir);
+    QVERIFY2(r[0].code == 0, qPrintable(r[0].err));
+    const QJsonObject res = r[0].out["result"].toObject();
+    QCOMPARE(res["asking"].toString(),
+             QStringLiteral("rank 1 of 2 left the job while rank 0 pre-trained the encoder (no "
+                            "heartbeat for 3 s)"));
+    QVERIFY2(res["asking_s"].toDouble() < 8,
+             qPrintable(QString::number(res["asking_s"].toDouble())));
+    QCOMPARE(
+        res["not_asking"].toString(),
+        QStringLiteral(
+            "rank 1 of 2 left the job while rank 0 prepared the tokenizer (no heartbeat for 3 s)"));
   }
 
   void jobMissingWorkerIsOneClearError() {

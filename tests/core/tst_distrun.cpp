@@ -1,23 +1,31 @@
 // Runs over several processes (issue 12, docs/DISTRIBUTED.md) through the CLI on 127.0.0.1:
 // 1 vs 2 data-parallel processes give the same weights and losses, a worker killed with -9
-// fails the run naming its rank with the store intact and no process left, Ctrl-C on rank 0
-// stops both after the same step, `--nproc 2` runs
-// smoke.json end to end, the launch errors are one line each; and the store's per-rank rows
-// (schema 6) with the migration of an older store.
+// fails the run naming its rank with the store intact and no process left (also while rank 0
+// pre-trains alone), Ctrl-C on rank 0 stops both after the same step, `--nproc 2` runs
+// smoke.json end to end, the launch errors are one line each, a master address served by no
+// store is one line within the timeout; and the store's per-rank rows (schema 6) with the
+// migration of an older store.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <QDir>
 #include <QElapsedTimer>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <atomic>
 #include <cmath>
 #include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
 #include <set>
+#include <thread>
 #include <tuple>
 
 #include "dist/dist.h"
@@ -183,6 +191,68 @@ std::int64_t onlyRun(const std::string& db) {
   return runs.size() == 1 ? runs[0].id : -1;
 }
 
+// A program that listens where a job's master should be but is no c10d store, on 127.0.0.1 (a
+// port the kernel picks): "silent" lets the kernel accept and never reads or writes, "garbage"
+// answers whatever it is sent with bytes of no meaning, "greets" speaks first, as an SSH server
+// does. Serves from its own thread until destroyed.
+class FakeMaster {
+ public:
+  explicit FakeMaster(const QString& mode) : m_mode(mode) {
+    m_listen = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(m_listen, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::listen(m_listen, 16) != 0 ||
+        ::getsockname(m_listen, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      return;
+    m_port = ntohs(a.sin_port);
+    if (m_mode != "silent") m_thread = std::thread([this] { serve(); });
+  }
+  ~FakeMaster() {
+    m_stop = true;
+    if (m_thread.joinable()) m_thread.join();
+    for (int fd : m_clients) ::close(fd);
+    ::close(m_listen);
+  }
+  int port() const { return m_port; }
+
+ private:
+  void serve() {
+    while (!m_stop) {
+      std::vector<pollfd> fds = {{m_listen, POLLIN, 0}};
+      for (int fd : m_clients) fds.push_back({fd, POLLIN, 0});
+      if (::poll(fds.data(), fds.size(), 100) <= 0) continue;
+      if (fds[0].revents & POLLIN) {
+        const int c = ::accept(m_listen, nullptr, nullptr);
+        if (c < 0) continue;
+        m_clients.push_back(c);
+        if (m_mode == "greets") send(c, "SSH-2.0-OpenSSH_9.2\r\n");
+      }
+      for (size_t i = 1; i < fds.size(); ++i) {
+        if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;
+        char buf[4096];
+        if (::recv(fds[i].fd, buf, sizeof buf, 0) <= 0) {  // the rank closed it
+          ::close(fds[i].fd);
+          m_clients.erase(std::find(m_clients.begin(), m_clients.end(), fds[i].fd));
+        } else if (m_mode == "garbage") {
+          send(fds[i].fd, std::string(64, '\xab'));
+        }
+      }
+    }
+  }
+  static void send(int fd, const std::string& bytes) {
+    (void)!::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  }
+
+  QString m_mode;
+  int m_listen = -1, m_port = 0;
+  std::vector<int> m_clients;
+  std::atomic<bool> m_stop{false};
+  std::thread m_thread;
+};
+
 }  // namespace
 
 class TestDistRun : public QObject {
@@ -193,7 +263,7 @@ class TestDistRun : public QObject {
     const QByteArray name = QTest::currentTestFunction();
     if ((name.startsWith("two") || name.startsWith("kill") || name.startsWith("smoke") ||
          name.startsWith("stop") || name.startsWith("ranks") || name.startsWith("every") ||
-         name.startsWith("components")) &&
+         name.startsWith("components") || name.startsWith("notAStore")) &&
         !dist::c10dAvailable())
       QSKIP(dist::c10dUnavailableReason().c_str());
   }
@@ -520,6 +590,87 @@ class TestDistRun : public QObject {
     QCOMPARE(last[1], last[-1]);
     QCOMPARE(workers.size(), size_t(1));
     for (pid_t w : workers) QVERIFY(!QFile::exists(QString("/proc/%1").arg(w)));
+  }
+
+  // kill -9 of the worker while rank 0 pre-trains the encoder alone (the worker waits for it):
+  // rank 0 sees the worker's heartbeat stop and ends the job within the timeout, naming the
+  // rank; the store it was to write keeps what it had, intact; no process is left.
+  void killDuringPretrainingFailsTheJob() {
+    QTemporaryDir dir;
+    std::string text = configText(R"({"method": "baseline"})", 1);
+    const std::string noPretraining = R"("pretrain": {"steps": 0})";
+    text.replace(text.find(noPretraining), noPretraining.size(),
+                 R"("pretrain": {"steps": 100000, "batch_size": 8})");
+    const QString cfg = QString::fromStdString(writeConfig(dir, text));
+    const std::string db = dir.path().toStdString() + "/pretrain.db";
+    RunWriter(db).createRun("earlier", "baseline", "baseline", 1, "{}");
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("RR_CACHE_DIR", dir.path() + "/cache");  // nothing cached: rank 0 pre-trains
+    p.setProcessEnvironment(env);
+    p.start(QStringLiteral(RR_CLI_PATH), {"run", cfg, "--db", QString::fromStdString(db), "--nproc",
+                                          "2", "--dist-timeout", "20"});
+    QVERIFY(p.waitForStarted());
+    p.setReadChannel(QProcess::StandardError);
+    QString err;
+    QElapsedTimer t;
+    t.start();
+    while (!err.contains("pre-training the encoder") && t.elapsed() < 120000 &&
+           p.state() == QProcess::Running)
+      if (p.waitForReadyRead(1000)) err += QString::fromUtf8(p.readAllStandardError());
+    QVERIFY2(err.contains("pre-training the encoder"), qPrintable(err));
+    QTest::qWait(1000);  // into the pre-training's steps
+    const std::vector<pid_t> workers = childrenOf(static_cast<pid_t>(p.processId()));
+    QCOMPARE(workers.size(), size_t(1));
+    ::kill(workers.front(), SIGKILL);
+    QElapsedTimer sinceKill;
+    sinceKill.start();
+    const bool ended = p.waitForFinished(60000);
+    QVERIFY2(ended, "rank 0 pre-trained on for a minute after its worker was killed");
+    QVERIFY2(sinceKill.elapsed() < 20000, "rank 0 took longer than its timeout to notice");
+    err += QString::fromUtf8(p.readAllStandardError());
+    QCOMPARE(p.exitCode(), 1);
+    QVERIFY2(err.contains("error: rank 1 of 2 left the job"), qPrintable(err.right(2000)));
+    QCOMPARE(RunStore::open(db, true)->listRuns().size(), size_t(1));
+    QCOMPARE(rawSql(db, "PRAGMA integrity_check"), QStringLiteral("ok"));
+    QVERIFY(!QFile::exists(QString("/proc/%1").arg(workers.front())));
+  }
+
+  void notAStoreIsOneLineWithinTheTimeout_data() {
+    QTest::addColumn<QString>("mode");
+    QTest::newRow("silent") << "silent";
+    QTest::newRow("answers-garbage") << "garbage";
+    QTest::newRow("speaks-first") << "greets";
+  }
+
+  // A rank whose master address is served by a program that is no c10d store: it does not wait
+  // past its timeout (3 s, plus the start of the process) and ends with one line naming the
+  // address and what is wrong, writing nothing.
+  void notAStoreIsOneLineWithinTheTimeout() {
+    QFETCH(QString, mode);
+    QTemporaryDir dir;
+    FakeMaster master(mode);
+    QVERIFY(master.port() > 0);
+    const QString cfg =
+        QString::fromStdString(writeConfig(dir, configText(R"({"method": "baseline"})", 1)));
+    const QString where = QString("127.0.0.1:%1").arg(master.port());
+    QElapsedTimer t;
+    t.start();
+    QProcess p;
+    p.start(QStringLiteral(RR_CLI_PATH),
+            {"run", cfg, "--db", dir.path() + "/r1.db", "--quiet", "--rank", "1", "--world-size",
+             "2", "--master", where, "--dist-timeout", "3"});
+    const bool ended = p.waitForFinished(30000);
+    if (!ended) p.kill();
+    QVERIFY2(ended, "the rank still waited 30 s after its 3 s timeout");
+    QVERIFY2(t.elapsed() < 10000, qPrintable(QString("ended after %1 ms").arg(t.elapsed())));
+    const QString err = QString::fromUtf8(p.readAllStandardError());
+    QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(p.exitCode(), 1);
+    QVERIFY2(err.count('\n') == 1 && err.startsWith("rank 1: error: ") && err.contains(where) &&
+                 err.contains("not a c10d store"),
+             qPrintable(err));
+    QVERIFY(!QFile::exists(dir.path() + "/r1.db"));
   }
 
   // `run experiments/smoke.json --nproc 2`: every method finished, the report lists them.
