@@ -73,7 +73,9 @@ void checkTarget(const fs::path& target) {
 }
 
 // tokenizer_config.json with the input limit the run cut at, so that transformers and
-// `score --model` cut where the run did (the backbone's own limit may be larger).
+// `score --model` cut where the run did (the backbone's own limit may be larger), and with the
+// side the run cut the prompt from: its beginning, as transformers' truncation_side "left" (the
+// same ids with tokenizer(prompt, response, truncation="only_first") when the response fits).
 void writeTokenizerConfig(const std::string& from, const fs::path& to, int maxLen) {
   json config = json::object();
   if (!from.empty()) {
@@ -81,6 +83,7 @@ void writeTokenizerConfig(const std::string& from, const fs::path& to, int maxLe
     config = json::parse(readRegularFile(from, 64 << 20, "tokenizer_config.json"));
   }
   config["model_max_length"] = maxLen;
+  config["truncation_side"] = "left";
   AtomicFile out(to.string());
   out.stream() << config.dump(2) << "\n";
   out.commit();

@@ -11,6 +11,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <filesystem>
@@ -260,6 +261,8 @@ class TestWriters : public QObject {
     QVERIFY(f.open(QIODevice::ReadOnly));
     const QJsonObject tc = QJsonDocument::fromJson(f.readAll()).object();
     QCOMPARE(tc["model_max_length"].toInt(), 16);
+    // The run keeps the end of a prompt that is too long: transformers' "left".
+    QCOMPARE(tc["truncation_side"].toString(), QStringLiteral("left"));
     QCOMPARE(tc["do_lower_case"].toBool(), true);  // the rest is the backbone's
     const QByteArray in = longInputs();
     const Result a = cli({"score", "--db", m_db, "--run", "1"}, in);
@@ -343,18 +346,42 @@ class TestWriters : public QObject {
              qPrintable(again.err));
   }
 
-  // A folder the export cannot write: one line, exit 2, nothing created (as root every folder
-  // is writable, so the check needs another user).
+  // A folder the export cannot write: one line, exit 2, nothing created. Root writes into
+  // read-only folders, so as root the CLI runs as nobody (setpriv, util-linux).
   void exportIntoAReadOnlyFolder() {
-    if (::geteuid() == 0) QSKIP("root writes into read-only folders");
     const fs::path dir = path("read-only");
     fs::create_directories(dir);
-    fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec);
-    const Result r = cli({"export", "--db", m_db, "--run", "1", "-o",
-                          QString::fromStdString((dir / "model").string())});
+    fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::others_read |
+                             fs::perms::others_exec);
+    QStringList args = {"export",
+                        "--db",
+                        m_db,
+                        "--run",
+                        "1",
+                        "-o",
+                        QString::fromStdString((dir / "model").string())};
+    Result r;
+    if (::geteuid() == 0) {
+      const QString setpriv = QStandardPaths::findExecutable("setpriv");
+      if (setpriv.isEmpty()) QSKIP("root writes into read-only folders, and setpriv is missing");
+      // nobody reads the store through the test's folders.
+      fs::permissions(m_root, fs::perms::others_read | fs::perms::others_exec,
+                      fs::perm_options::add);
+      QProcess p;
+      p.start(setpriv, QStringList{"--reuid=65534", "--regid=65534", "--clear-groups",
+                                   QStringLiteral(RR_CLI_PATH)} +
+                           args);
+      p.waitForFinished(120000);
+      r = {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString(),
+           QString::fromUtf8(p.readAllStandardError())};
+    } else {
+      r = cli(args);
+    }
     fs::permissions(dir, fs::perms::owner_all);
     QCOMPARE(r.code, 2);
-    QVERIFY2(isOneLineError(r.err) && r.err.contains("Permission denied"), qPrintable(r.err));
+    QVERIFY2(isOneLineError(r.err) && r.err.contains((dir / "model").string().c_str()) &&
+                 r.err.contains("Permission denied"),
+             qPrintable(r.err));
     QVERIFY(fs::is_empty(dir));
   }
 
