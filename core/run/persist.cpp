@@ -436,7 +436,7 @@ std::unique_ptr<LoadedSystem> loadSystem(const std::string& dir) {
     if (checked || fs::path(encoderInit).is_relative()) {
       encoderInit = (fs::path(dir) / m.member(r, "encoder_init", "$.encoder_init")).string();
       requireListed(fs::path(encoderInit).filename().string(), "the pre-trained encoder");
-    } else if (!fs::is_regular_file(encoderInit)) {
+    } else if (std::error_code ec; !fs::is_regular_file(encoderInit, ec)) {
       // A format 1 folder pointing into a pre-training cache that has been cleared since.
       out->missingEncoderInit = encoderInit;
       encoderInit.clear();
@@ -515,7 +515,7 @@ std::unique_ptr<LoadedSystem> loadRunSystem(const std::string& dbPath, const Run
   const fs::path db(dbPath);
   refuseLinksBelow(db.has_parent_path() ? db.parent_path().string() : ".",
                    db.filename().string() + ".models/run-" + id);
-  if (!fs::exists(fs::path(dir) / "manifest.json"))
+  if (!entryExists((fs::path(dir) / "manifest.json").string()))
     throw InputError(dbPath + ": run " + id + " has no saved model (looked in " + dir + ")");
   auto loaded = loadSystem(dir);
   // A store recreated under the same name numbers its runs from 1 again: the folder of an

@@ -274,7 +274,9 @@ void Trainer::save(const std::string& file, bool done) const {
   // real folders (never written through a link).
   const std::string dir = std::filesystem::path(file).parent_path().string();
   const CheckpointFolders folders = checkpointFolders(dir);
-  std::filesystem::create_directories(folders.root);
+  std::error_code ec;
+  std::filesystem::create_directories(folders.root, ec);
+  if (ec) throw InputError(folders.root + ": cannot create (" + ec.message() + ")");
   makeOwnFolder(std::filesystem::path(dir).lexically_normal().parent_path().string());
   makeOwnFolder(dir);
   // The archive's sink takes every byte (LibTorch's zip writer aborts when its sink throws);
