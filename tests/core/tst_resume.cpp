@@ -173,6 +173,14 @@ void rewriteArchive(const std::string& file, const std::function<void(std::strin
   std::ofstream(file, std::ios::binary | std::ios::trunc) << out;
 }
 
+// Every file of `dir` by name, with its bytes.
+std::map<std::string, std::string> filesIn(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    out[e.path().filename().string()] = readBytes(e.path().string());
+  return out;
+}
+
 // The bytes of the archive's batch order (int64, little-endian), found by reading it back.
 size_t orderOffset(const std::string& archive) {
   torch::serialize::InputArchive ar;
@@ -534,9 +542,7 @@ class TestResume : public QObject {
       std::filesystem::remove(resumeDir);
       std::filesystem::create_directory_symlink(outside, resumeDir);
     }
-    std::map<std::string, std::string> before;
-    for (const auto& e : std::filesystem::directory_iterator(outside))
-      before[e.path().filename().string()] = readBytes(e.path().string());
+    const std::map<std::string, std::string> before = filesIn(outside);
 
     ExperimentOptions o;
     o.inferenceRepeats = 1;
@@ -553,10 +559,7 @@ class TestResume : public QObject {
       QVERIFY2(run->error.find(expected.toStdString()) != std::string::npos, run->error.c_str());
       QVERIFY2(run->error.find('\n') == std::string::npos, run->error.c_str());
     }
-    std::map<std::string, std::string> after;
-    for (const auto& e : std::filesystem::directory_iterator(outside))
-      after[e.path().filename().string()] = readBytes(e.path().string());
-    QVERIFY(after == before);
+    QVERIFY(filesIn(outside) == before);
     QCOMPARE(QString::fromStdString(readBytes(victim)), QString::fromStdString(precious));
   }
 
