@@ -170,12 +170,12 @@ torch::Tensor toTensor(const std::vector<size_t>& v) {
 // The two folders of a checkpoint folder that are the project's: the folder itself and the one
 // that holds it (<db>.models, <cache>/encoders). What is above them is the user's: `root`.
 struct CheckpointFolders {
-  std::string root, own;  // own: the two levels, relative to root
+  std::string root, holder, own;  // own: the two levels, relative to root
 };
 CheckpointFolders checkpointFolders(const std::string& dir) {
   const std::filesystem::path d = std::filesystem::path(dir).lexically_normal();
   const std::filesystem::path holder = d.parent_path();
-  return {holder.has_parent_path() ? holder.parent_path().string() : ".",
+  return {holder.has_parent_path() ? holder.parent_path().string() : ".", holder.string(),
           (holder.filename() / d.filename()).string()};
 }
 
@@ -277,7 +277,7 @@ void Trainer::save(const std::string& file, bool done) const {
   std::error_code ec;
   std::filesystem::create_directories(folders.root, ec);
   if (ec) throw InputError(folders.root + ": cannot create (" + ec.message() + ")");
-  makeOwnFolder(std::filesystem::path(dir).lexically_normal().parent_path().string());
+  makeOwnFolder(folders.holder);
   makeOwnFolder(dir);
   // The archive's sink takes every byte (LibTorch's zip writer aborts when its sink throws);
   // AtomicFile reports a failed write at commit and leaves the previous checkpoint in place.
