@@ -19,7 +19,7 @@ std::string findReference() {
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   for (const fs::path& p :
        {fs::path("bench/reference.py"), exe.parent_path() / "../../bench/reference.py"})
-    if (fs::exists(p)) return fs::weakly_canonical(p).string();
+    if (fs::exists(p, ec)) return fs::weakly_canonical(p, ec).string();
   return "bench/reference.py";
 }
 

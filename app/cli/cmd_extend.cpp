@@ -4,6 +4,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "common/fileio.h"
 #include "run/extend.h"
 #include "terminal.h"
 
@@ -22,8 +23,9 @@ int cmdExtend(const Argv& argv) {
   if (args.parseOrPrintHelp(argv)) return 0;
   if (!args.has("db") || !args.has("run") || !args.has("add-domain"))
     throw core::InputError("extend: --db, --run and --add-domain are required");
-  // Opening a missing store would create an empty one before "no run N" is said.
-  if (!std::filesystem::exists(args.value("db")))
+  // Opening a missing store would create an empty one before "no run N" is said. (What is
+  // there but cannot be read, a link loop, is for opening the store to name.)
+  if (!core::entryExists(args.value("db")))
     throw core::InputError(args.value("db") + ": no such run store");
   core::RunControl control;
   TerminalSink sink(args.has("quiet"));

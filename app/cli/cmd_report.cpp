@@ -102,6 +102,10 @@ int cmdReport(const Argv& argv) {
     throw core::InputError("report: --rewardbench prints its own table; leave out --by and the "
                            "section options");
   auto store = openExisting(args, "report");
+  // As export and evaluate: a run the store does not have is an error, not an empty report.
+  for (std::int64_t id : ids)
+    if (!store->run(id))
+      throw core::InputError(args.value("db") + ": no run " + std::to_string(id));
   const core::Report report = core::buildReport(*store, ids, by, options);
   if (report.methods.empty()) {
     std::cerr << "report: no finished runs in " << store->path() << "\n";

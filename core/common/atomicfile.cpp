@@ -9,7 +9,9 @@
 #include <streambuf>
 #include <vector>
 
+#include "common/digest.h"
 #include "common/errors.h"
+#include "common/fileio.h"
 
 namespace rr::core {
 
@@ -66,10 +68,11 @@ class AtomicFile::Buffer : public std::streambuf {
 };
 
 AtomicFile::AtomicFile(std::string path) : m_path(std::move(path)) {
-  m_tmpPath = m_path + ".tmp." + std::to_string(::getpid());
-  m_fd = ::open(m_tmpPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  if (m_fd < 0)
-    throw InputError(m_path + ": cannot open for writing (" + std::strerror(errno) + ")");
+  checkReplaceable(m_path);
+  // A name of its own, created new: an entry planted at a predictable name (a link to a file
+  // elsewhere) is never opened.
+  m_tmpPath = uniqueSibling(m_path, "tmp");
+  m_fd = createNewFile(m_tmpPath, 0666, m_path);
   m_buffer = std::make_unique<Buffer>(*this);
   m_stream = std::make_unique<std::ostream>(m_buffer.get());
 }
@@ -114,6 +117,18 @@ void AtomicFile::commit() {
   if (std::rename(m_tmpPath.c_str(), m_path.c_str()) != 0)
     throw InputError(m_path + ": cannot rename temporary file (" + std::strerror(errno) + ")");
   m_committed = true;
+}
+
+std::string copyFileAtomically(const std::string& from, const std::string& to) {
+  const RegularFile in(from);
+  AtomicFile out(to);
+  Sha256 sha;
+  in.readChunks(in.size(), [&](const char* data, std::size_t n) {
+    sha.update(data, n);
+    out.write(data, n);
+  });
+  out.commit();
+  return sha.hex();
 }
 
 }  // namespace rr::core

@@ -3,6 +3,11 @@
 // data goes to a temporary file in the same directory, renamed over the target on commit().
 // Destroyed without commit() (an exception, a cancel), the temporary file is removed.
 //
+// Links (docs/ARCHITECTURE.md, "Files and links"): the temporary file is a new name of its own
+// (fileio's uniqueSibling, created with O_EXCL | O_NOFOLLOW); a symbolic link at the target, or
+// anything there that is not a regular file, is refused before anything is written; a hard link
+// at the target is replaced by the rename, and its other names keep their bytes.
+//
 // Writes go straight to the file descriptor so that the cause of a failure is kept: a full disk
 // is reported as "disk full while saving <file>", not as a generic I/O error.
 #include <cstddef>
@@ -40,6 +45,10 @@ class AtomicFile {
   std::unique_ptr<Buffer> m_buffer;
   std::unique_ptr<std::ostream> m_stream;
 };
+
+// Copies the regular file `from` (fileio's RegularFile: links followed, FIFOs and devices
+// refused) to `to` through an AtomicFile; returns the SHA-256 of the bytes copied.
+std::string copyFileAtomically(const std::string& from, const std::string& to);
 
 // The one-line message for a failed write of `path` (ENOSPC: "disk full while saving ...").
 std::string writeErrorMessage(const std::string& path, int err);

@@ -1,25 +1,20 @@
 #include "run/persist.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <climits>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "common/atomicfile.h"
 #include "common/digest.h"
 #include "common/errors.h"
+#include "common/fileio.h"
 #include "data/hftokenizer.h"
 #include "nn/encoder.h"
 #include "nn/hf/hfmodel.h"
-#include "train/backbone.h"
 #include "run/experiment.h"
+#include "train/backbone.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -38,23 +33,8 @@ constexpr const char* kNormalizationFile = "normalization.json";
 // normalization.json's own format number.
 constexpr int kNormalizationFormat = 1;
 
-// Copies `from` to `to` and returns the SHA-256 of the bytes written.
-std::string copyFile(const fs::path& from, const fs::path& to) {
-  std::ifstream in(from, std::ios::binary);
-  if (!in) throw InputError(from.string() + ": cannot read (" + std::strerror(errno) + ")");
-  AtomicFile out(to.string());
-  Sha256 sha;
-  std::vector<char> buf(1 << 16);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    const auto n = static_cast<std::size_t>(in.gcount());
-    sha.update(buf.data(), n);
-    out.write(buf.data(), n);
-  }
-  if (in.bad()) throw InputError(from.string() + ": read failed");
-  out.commit();
-  return sha.hex();
-}
+// A manifest holds the experiment's config; one past this size is not ours.
+constexpr std::uint64_t kMaxManifestBytes = 64 << 20;
 
 // A value in an error message: its type, or a short prefix of a scalar.
 std::string shortValue(const json& v) {
@@ -80,10 +60,10 @@ std::string jsonMessage(const json::exception& e) {
 class Manifest {
  public:
   Manifest(const std::string& file, const std::string& dir) : m_file(file), m_dir(dir) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw InputError(dir + ": no saved model here (manifest.json missing)");
-    std::stringstream text;
-    text << in.rdbuf();
+    if (!entryExists(file)) throw InputError(dir + ": no saved model here (manifest.json missing)");
+    const RegularFile in(file, RegularFile::Links::Refuse);
+    in.checkSize(kMaxManifestBytes, "model manifest");
+    const std::string text = in.readAll();
     // The depth is limited while parsing: deeper values are refused before anything walks them
     // recursively (dumping a value nested 100k deep overflows the stack).
     json::parser_callback_t limit = [&](int depth, json::parse_event_t, json&) {
@@ -93,7 +73,7 @@ class Manifest {
       return true;
     };
     try {
-      m_root = json::parse(text.str(), limit);
+      m_root = json::parse(text, limit);
     } catch (const json::exception& e) {
       throw InputError(m_file + ": not valid JSON (" + jsonMessage(e) + ")");
     }
@@ -155,15 +135,20 @@ class Manifest {
     if (!ok) fail(path, "must name a file inside the model folder (got " + shortValue(s) + ")");
     return s;
   }
-  // Checks `rel`'s SHA-256 against the manifest's.
+  // Checks `rel`'s SHA-256 against the manifest's. The file and the folders on the way to it
+  // are the folder's own: a link would bring in a file from elsewhere (the bytes may match).
   void verify(const std::string& rel, const std::string& expected, const std::string& path) const {
     const fs::path file = fs::path(m_dir) / rel;
-    if (!fs::is_regular_file(file))
+    if (!entryExists(file.string()))
       throw InputError(file.string() + ": missing (" + m_file + " " + path + " names it)");
     if (expected.size() != 64 ||
         expected.find_first_not_of("0123456789abcdef") != std::string::npos)
       fail(path, "must be a SHA-256 in hex (got " + shortValue(expected) + ")");
-    const std::string actual = sha256OfFile(file.string());
+    refuseLinksBelow(m_dir, rel);
+    const RegularFile in(file.string(), RegularFile::Links::Refuse);
+    Sha256 sha;
+    in.readChunks(in.size(), [&](const char* data, std::size_t n) { sha.update(data, n); });
+    const std::string actual = sha.hex();
     if (actual != expected)
       throw InputError(file.string() + ": checksum mismatch (SHA-256 " + actual.substr(0, 12) +
                        "..., " + m_file + " has " + expected.substr(0, 12) +
@@ -251,12 +236,12 @@ void writeSystem(RewardSystem& system, const MethodContext& ctx, const Tokenizer
     // A Hugging Face backbone: its config.json and tokenizer files travel with the weights, so
     // the saved system is rebuilt from this directory alone.
     const fs::path bdir = dir / "backbone";
-    fs::create_directory(bdir);
-    files["backbone/config.json"] =
-        copyFile(fs::path(ctx.backboneDir) / "config.json", bdir / "config.json");
+    makeOwnFolder(bdir.string());
+    files["backbone/config.json"] = copyFileAtomically(
+        (fs::path(ctx.backboneDir) / "config.json").string(), (bdir / "config.json").string());
     for (const auto& f : tok.files()) {
       const std::string name = fs::path(f).filename().string();
-      files["backbone/" + name] = copyFile(f, bdir / name);
+      files["backbone/" + name] = copyFileAtomically(f, (bdir / name).string());
     }
     backbone = {{"dir", "backbone"},
                 {"model_type", hf::readHfConfig(ctx.backboneDir).modelType},
@@ -264,14 +249,15 @@ void writeSystem(RewardSystem& system, const MethodContext& ctx, const Tokenizer
                                ? fs::absolute(ctx.backboneDir).lexically_normal().string()
                                : ctx.backboneSource}};
   } else {
-    files["tokenizer.model"] = copyFile(tok.modelPath(), dir / "tokenizer.model");
+    files["tokenizer.model"] =
+        copyFileAtomically(tok.modelPath(), (dir / "tokenizer.model").string());
   }
   // The pre-trained encoder every model started from: scoring does not need it (every module's
   // weights are saved), but extending a RODOS run trains a new domain model from it.
   std::string encoderInit;
   if (!ctx.encoderInit.empty()) {
     encoderInit = kEncoderInitFile;
-    files[encoderInit] = copyFile(ctx.encoderInit, dir / encoderInit);
+    files[encoderInit] = copyFileAtomically(ctx.encoderInit, (dir / encoderInit).string());
   }
   std::string normalizationFile;
   if (normalization) {
@@ -309,26 +295,29 @@ void saveSystem(RewardSystem& system, const MethodContext& ctx, const Tokenizer&
                 const std::string& dir, const std::string& runUuid,
                 const RewardNormalization* normalization) {
   const fs::path target = fs::path(dir).lexically_normal();
-  const std::string suffix = "." + std::to_string(::getpid());
-  const fs::path staging = target.string() + ".saving" + suffix;
-  const fs::path old = target.string() + ".old" + suffix;
-  bool moved = false;  // the folder that was there is at `old`
+  // The folder that holds the saved systems (<db>.models) is the project's: a link there would
+  // put them elsewhere. The staging folder is new, so nothing planted in it is written through;
+  // what was at the target (an earlier store's run, links included) is renamed away, never
+  // followed, and removed (remove_all removes links, not what they point at).
+  makeOwnFolder(target.parent_path().string());
+  fs::path staging, old;
+  bool moved = false;  // what was at the target is at `old`
   // Undoes what was done and names the files as they will be found, not the staging folder.
   auto failed = [&](std::string msg) {
     std::error_code ec;
-    fs::remove_all(staging, ec);
-    if (moved && !fs::exists(target, ec)) fs::rename(old, target, ec);
-    for (size_t at; (at = msg.find(staging.string())) != std::string::npos;)
-      msg.replace(at, staging.string().size(), target.string());
+    if (!staging.empty()) fs::remove_all(staging, ec);
+    if (moved && !entryExists(target.string())) fs::rename(old, target, ec);
+    if (!staging.empty())
+      for (size_t at; (at = msg.find(staging.string())) != std::string::npos;)
+        msg.replace(at, staging.string().size(), target.string());
     return InputError(msg);
   };
   try {
-    fs::remove_all(staging);
-    fs::create_directories(staging);
+    staging = makeStagingFolder(target.string(), "saving");
     writeSystem(system, ctx, tokenizer, staging, runUuid, normalization);
     // The complete folder replaces what was there (a folder of an earlier store's run).
-    if (fs::exists(target)) {
-      fs::remove_all(old);
+    if (entryExists(target.string())) {
+      old = uniqueSibling(target.string(), "old");
       fs::rename(target, old);
       moved = true;
     }
@@ -358,6 +347,12 @@ std::unique_ptr<LoadedSystem> loadSystem(const std::string& dir) {
 
   auto out = std::make_unique<LoadedSystem>();
   out->runUuid = m.str(r, "run_uuid", "$.run_uuid", "");
+  // Format 1 predates run UUIDs: one with a UUID is a format 2 manifest changed to skip the
+  // checksums.
+  if (!checked && !out->runUuid.empty())
+    m.fail("$.run_uuid",
+           "a format 1 manifest has none (format 1 predates run UUIDs): the "
+           "manifest was changed after the folder was saved");
   const json& config = m.object(r, "config", "$.config");
   out->config = parseStoredExperimentConfig(config.dump(), file + " ($.config)");
   out->config.baseDir = m.str(r, "base_dir", "$.base_dir", ".");
@@ -396,6 +391,10 @@ std::unique_ptr<LoadedSystem> loadSystem(const std::string& dir) {
     requireListed(bdir + "/config.json", "the backbone's shape");
     out->tokenizer =
         loadHfTokenizer(backboneDir, m.str(*backbone, "model_type", "$.backbone.model_type"));
+    // Every file the tokenizer read is one the folder was saved with (a file added or swapped
+    // since, without a checksum, would change the ids).
+    for (const auto& f : out->tokenizer->files())
+      requireListed(bdir + "/" + fs::path(f).filename().string(), "the tokenizer");
     // Ids past the embedding table would fail inside LibTorch at the first text that has them.
     const int embeddings = hf::readHfConfig(backboneDir).vocabSize;
     if (out->tokenizer->vocabSize() > embeddings)
@@ -433,10 +432,11 @@ std::unique_ptr<LoadedSystem> loadSystem(const std::string& dir) {
 
   std::string encoderInit = m.str(r, "encoder_init", "$.encoder_init", "");
   if (!encoderInit.empty()) {
-    if (fs::path(encoderInit).is_relative()) {
+    // Format 2 copies the encoder into the folder; only format 1 names one elsewhere.
+    if (checked || fs::path(encoderInit).is_relative()) {
       encoderInit = (fs::path(dir) / m.member(r, "encoder_init", "$.encoder_init")).string();
       requireListed(fs::path(encoderInit).filename().string(), "the pre-trained encoder");
-    } else if (!fs::is_regular_file(encoderInit)) {
+    } else if (std::error_code ec; !fs::is_regular_file(encoderInit, ec)) {
       // A format 1 folder pointing into a pre-training cache that has been cleared since.
       out->missingEncoderInit = encoderInit;
       encoderInit.clear();
@@ -511,7 +511,11 @@ std::unique_ptr<LoadedSystem> loadRunSystem(const std::string& dbPath, const Run
     throw InputError(dbPath + ": run " + id + " is " + toString(run.status) +
                      "; only a finished run has a saved model");
   const std::string dir = modelDirFor(dbPath, run.id);
-  if (!fs::exists(fs::path(dir) / "manifest.json"))
+  // <db>.models and its run folders are the project's (docs/ARCHITECTURE.md, "Files and links").
+  const fs::path db(dbPath);
+  refuseLinksBelow(db.has_parent_path() ? db.parent_path().string() : ".",
+                   db.filename().string() + ".models/run-" + id);
+  if (!entryExists((fs::path(dir) / "manifest.json").string()))
     throw InputError(dbPath + ": run " + id + " has no saved model (looked in " + dir + ")");
   auto loaded = loadSystem(dir);
   // A store recreated under the same name numbers its runs from 1 again: the folder of an

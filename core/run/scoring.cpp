@@ -4,10 +4,11 @@
 #include <filesystem>
 
 #include "common/errors.h"
+#include "common/fileio.h"
 #include "nn/hf/hfmodel.h"
-#include "store/runstore.h"
 #include "run/experiment.h"
 #include "run/persist.h"
+#include "store/runstore.h"
 
 namespace rr::core {
 
@@ -21,7 +22,12 @@ RunScorer::~RunScorer() = default;
 
 std::unique_ptr<RunScorer> RunScorer::openDirectory(const std::string& modelDir, int maxLen) {
   auto impl = std::make_unique<Impl>();
-  const bool saved = std::filesystem::exists(std::filesystem::path(modelDir) / "manifest.json");
+  // A folder that is there but cannot be looked into (a link loop, no permission) is said so;
+  // a missing one is "no saved model here" below.
+  std::error_code ec;
+  if (std::filesystem::status(modelDir, ec).type() == std::filesystem::file_type::none)
+    throw InputError(modelDir + ": cannot read (" + ec.message() + ")");
+  const bool saved = entryExists((std::filesystem::path(modelDir) / "manifest.json").string());
   impl->loaded = !saved && hf::isHfFolder(modelDir) ? loadHfRewardModel(modelDir, maxLen)
                                                     : loadSystem(modelDir);
   if (maxLen > 0) impl->loaded->data.maxLen = std::min(impl->loaded->data.maxLen, maxLen);

@@ -5,7 +5,9 @@
 #include <filesystem>
 
 #include "common/atomicfile.h"
+#include "common/digest.h"
 #include "common/errors.h"
+#include "common/fileio.h"
 #include "config/config.h"
 #include "dist/dist.h"
 
@@ -134,7 +136,13 @@ void RunReporter::rewind(const std::string& component, int64_t step) {
 namespace {
 
 // Format of a component checkpoint; a file of another format is not resumed from.
-constexpr int64_t kCheckpointFormat = 1;
+// 2: the file ends with the archive's SHA-256 (kTrailerMagic).
+constexpr int64_t kCheckpointFormat = 2;
+// A checkpoint file is LibTorch's archive followed by its SHA-256 in 64 hex digits and these 8
+// bytes (docs/STORE.md, "Resume"): LibTorch's zip reader does not check the archive's CRCs, so a
+// flipped bit would otherwise be resumed from.
+constexpr char kTrailerMagic[] = "RRckpt\x01\n";
+constexpr std::size_t kMagicBytes = 8, kTrailerBytes = 64 + kMagicBytes;
 
 // LibTorch's generators the component's training draws from (dropout, MoRE's gate noise): the
 // CPU one, and the CUDA one of the parameters' device.
@@ -157,6 +165,64 @@ torch::Tensor toTensor(const std::vector<size_t>& v) {
   throw InputError(file + ": " + what +
                    "; the experiment's config or data changed since this run started (start a "
                    "new run instead of resuming it)");
+}
+
+// The two folders of a checkpoint folder that are the project's: the folder itself and the one
+// that holds it (<db>.models, <cache>/encoders). What is above them is the user's: `root`.
+struct CheckpointFolders {
+  std::string root, holder, own;  // own: the two levels, relative to root
+};
+CheckpointFolders checkpointFolders(const std::string& dir) {
+  const std::filesystem::path d = std::filesystem::path(dir).lexically_normal();
+  const std::filesystem::path holder = d.parent_path();
+  return {holder.has_parent_path() ? holder.parent_path().string() : ".", holder.string(),
+          (holder.filename() / d.filename()).string()};
+}
+
+// What to do when a checkpoint of the folder `dir` cannot be resumed from.
+std::string restartAdvice(const std::string& dir) {
+  return "; remove " + dir + " and resume again to train from the first step";
+}
+
+[[noreturn]] void checkpointDamaged(const std::string& file, const std::string& what) {
+  throw InputError(file + ": " + what +
+                   restartAdvice(std::filesystem::path(file).parent_path().string()));
+}
+
+// A checkpoint file: a regular file, not a link (the folder is the project's).
+std::unique_ptr<RegularFile> openCheckpoint(const std::string& file) {
+  try {
+    return std::make_unique<RegularFile>(file, RegularFile::Links::Refuse);
+  } catch (const InputError& e) {
+    throw InputError(e.what() + restartAdvice(std::filesystem::path(file).parent_path().string()));
+  }
+}
+
+// Opens a checkpoint, checks its SHA-256 and loads the archive in it.
+void loadCheckpointArchive(const std::string& file, torch::serialize::InputArchive& ar) {
+  const std::unique_ptr<RegularFile> opened = openCheckpoint(file);
+  const RegularFile& in = *opened;
+  char trailer[kTrailerBytes];
+  if (in.size() < kTrailerBytes ||
+      in.readAt(in.size() - kTrailerBytes, trailer, kTrailerBytes) != kTrailerBytes ||
+      std::string(trailer + 64, kMagicBytes) != std::string(kTrailerMagic, kMagicBytes))
+    checkpointDamaged(file,
+                      "damaged (no SHA-256 at its end: cut short, or written by an earlier "
+                      "version)");
+  const std::uint64_t archiveBytes = in.size() - kTrailerBytes;
+  Sha256 sha;
+  in.readChunks(archiveBytes, [&](const char* data, std::size_t n) { sha.update(data, n); });
+  if (sha.hex() != std::string(trailer, 64))
+    checkpointDamaged(file,
+                      "damaged (its SHA-256 differs from the one saved with it: the file changed "
+                      "after it was written)");
+  ar.load_from(
+      [&](std::uint64_t pos, void* buf, std::size_t n) -> std::size_t {
+        if (pos >= archiveBytes) return 0;
+        return in.readAt(pos, buf,
+                         static_cast<std::size_t>(std::min<std::uint64_t>(n, archiveBytes - pos)));
+      },
+      [&]() -> std::size_t { return static_cast<std::size_t>(archiveBytes); });
 }
 
 }  // namespace
@@ -204,26 +270,42 @@ void Trainer::save(const std::string& file, bool done) const {
     m_opt.save(opt);
     ar.write("optimizer", opt);
   }
+  // The folders: the user's above (links followed), the project's two made or checked to be
+  // real folders (never written through a link).
+  const std::string dir = std::filesystem::path(file).parent_path().string();
+  const CheckpointFolders folders = checkpointFolders(dir);
+  std::error_code ec;
+  std::filesystem::create_directories(folders.root, ec);
+  if (ec) throw InputError(folders.root + ": cannot create (" + ec.message() + ")");
+  makeOwnFolder(folders.holder);
+  makeOwnFolder(dir);
   // The archive's sink takes every byte (LibTorch's zip writer aborts when its sink throws);
   // AtomicFile reports a failed write at commit and leaves the previous checkpoint in place.
-  std::filesystem::create_directories(std::filesystem::path(file).parent_path());
   AtomicFile out(file);
+  Sha256 sha;
   ar.save_to([&](const void* data, size_t n) -> size_t {
+    sha.update(data, n);
     out.write(static_cast<const char*>(data), n);
     return n;
   });
+  const std::string trailer = sha.hex() + std::string(kTrailerMagic, kMagicBytes);
+  out.write(trailer.data(), trailer.size());
   out.commit();
 }
 
 bool Trainer::restore(const std::string& file) {
   torch::serialize::InputArchive ar;
   try {
-    ar.load_from(file);
+    loadCheckpointArchive(file, ar);
+    return restoreFrom(ar, file);
   } catch (const c10::Error& e) {
+    // A value of the wrong type or shape that LibTorch refused: the file is not one we wrote.
     const std::string msg = e.what_without_backtrace();
-    throw InputError(file + ": not a readable checkpoint (" + msg.substr(0, msg.find('\n')) +
-                     ")");
+    checkpointDamaged(file, "damaged (" + msg.substr(0, msg.find('\n')) + ")");
   }
+}
+
+bool Trainer::restoreFrom(torch::serialize::InputArchive& ar, const std::string& file) {
   auto value = [&](const std::string& key) {
     c10::IValue v;
     if (!ar.try_read(key, v)) checkpointMismatch(file, "has no '" + key + "'");
@@ -233,6 +315,15 @@ bool Trainer::restore(const std::string& file) {
     torch::Tensor t;
     if (!ar.try_read(key, t)) checkpointMismatch(file, "has no tensor '" + key + "'");
     return t;
+  };
+  // Everything read back is checked before it is used: an index past the data would be read
+  // out of bounds by the methods' steps.
+  auto integer = [&](const std::string& key, int64_t lo, int64_t hi) {
+    const int64_t v = value(key).toInt();
+    if (v < lo || v > hi)
+      checkpointDamaged(file, "'" + key + "' is " + std::to_string(v) + ", not in [" +
+                                  std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    return v;
   };
   if (value("format").toInt() != kCheckpointFormat)
     checkpointMismatch(file, "is a checkpoint of another format");
@@ -248,43 +339,96 @@ bool Trainer::restore(const std::string& file) {
                                  " parameter tensors, the component has " +
                                  std::to_string(m_params.size()));
   const torch::Tensor order = tensor("order");
+  if (order.scalar_type() != torch::kLong || order.dim() != 1)
+    checkpointDamaged(file, "the batch order is not a list of integers");
   if (order.numel() != static_cast<int64_t>(m_order.size()))
     checkpointMismatch(file, "orders " + std::to_string(order.numel()) +
                                  " training examples, the component has " +
                                  std::to_string(m_order.size()));
+  // The order is a permutation of the component's examples (each epoch shuffles them).
+  std::vector<size_t> items = m_order, restored(m_order.size());
+  std::sort(items.begin(), items.end());
+  const auto o = order.accessor<int64_t, 1>();
+  for (size_t i = 0; i < restored.size(); ++i) {
+    const int64_t v = o[static_cast<int64_t>(i)];
+    if (v < 0 || !std::binary_search(items.begin(), items.end(), static_cast<size_t>(v)))
+      checkpointDamaged(file, "the batch order holds " + std::to_string(v) +
+                                  ", which is not one of the component's " +
+                                  std::to_string(items.size()) + " training examples");
+    restored[i] = static_cast<size_t>(v);
+  }
+  std::vector<size_t> sorted = restored;
+  std::sort(sorted.begin(), sorted.end());
+  if (sorted != items)
+    checkpointDamaged(file, "the batch order is not a permutation of the component's " +
+                                std::to_string(items.size()) + " training examples");
+  const bool done = value("done").toBool();
+  const int64_t step = integer("step", 0, m_total);
+  const bool inEpoch = value("in_epoch").toBool();
+  // Within an epoch the next batch starts inside the order; at its end the epoch is over.
+  const int64_t at = integer("at", 0,
+                             inEpoch ? static_cast<int64_t>(m_order.size()) - 1
+                                     : static_cast<int64_t>(m_order.size()) + m_o.batchSize);
+  const double seconds = value("train_seconds").toDouble();
+  if (!std::isfinite(seconds) || seconds < 0)
+    checkpointDamaged(file, "'train_seconds' is " + std::to_string(seconds));
+  const torch::Tensor rs = tensor("rng");
+  if (rs.scalar_type() != torch::kLong || rs.dim() != 1 || rs.numel() != 4)
+    checkpointDamaged(file, "the batch-order generator's state is not 4 integers");
+  std::vector<torch::Tensor> weights;
+  for (size_t i = 0; i < m_params.size(); ++i) {
+    const torch::Tensor t = tensor("param." + std::to_string(i));
+    if (t.sizes() != m_params[i].sizes())
+      checkpointMismatch(file, "parameter " + std::to_string(i) + " has shape " +
+                                   c10::str(t.sizes()) + ", the component's is " +
+                                   c10::str(m_params[i].sizes()));
+    weights.push_back(t);
+  }
+  std::vector<at::Generator> gens = generatorsFor(m_params);
+  std::vector<torch::Tensor> genStates;
+  for (size_t g = 0; g < gens.size(); ++g)
+    genStates.push_back(tensor("generator." + std::to_string(g)));
+  torch::serialize::InputArchive opt;
+  if (!done && !ar.try_read("optimizer", opt)) checkpointMismatch(file, "has no optimizer state");
+
+  // All checked: the state is taken over.
   {
     torch::NoGradGuard ng;
-    for (size_t i = 0; i < m_params.size(); ++i) {
-      const torch::Tensor t = tensor("param." + std::to_string(i));
-      if (t.sizes() != m_params[i].sizes())
-        checkpointMismatch(file, "parameter " + std::to_string(i) + " has shape " +
-                                     c10::str(t.sizes()) + ", the component's is " +
-                                     c10::str(m_params[i].sizes()));
-      m_params[i].copy_(t);
-    }
+    for (size_t i = 0; i < m_params.size(); ++i) m_params[i].copy_(weights[i]);
   }
-  const bool done = value("done").toBool();
-  m_step = value("step").toInt();
-  m_at = static_cast<size_t>(value("at").toInt());
-  m_inEpoch = value("in_epoch").toBool();
-  m_secondsBefore = value("train_seconds").toDouble();
-  const auto o = order.accessor<int64_t, 1>();
-  for (size_t i = 0; i < m_order.size(); ++i) m_order[i] = static_cast<size_t>(o[i]);
-  const torch::Tensor rs = tensor("rng");
+  m_step = step;
+  m_at = static_cast<size_t>(at);
+  m_inEpoch = inEpoch;
+  m_secondsBefore = seconds;
+  m_order = std::move(restored);
   const auto r = rs.accessor<int64_t, 1>();
   m_rng.setState({static_cast<uint64_t>(r[0]), static_cast<uint64_t>(r[1]),
                   static_cast<uint64_t>(r[2]), static_cast<uint64_t>(r[3])});
-  std::vector<at::Generator> gens = generatorsFor(m_params);
   for (size_t g = 0; g < gens.size(); ++g) {
     std::lock_guard<std::mutex> lock(gens[g].mutex());
-    gens[g].set_state(tensor("generator." + std::to_string(g)));
+    gens[g].set_state(genStates[g]);  // checks the state's size and type
   }
   if (!done) {
-    torch::serialize::InputArchive opt;
-    if (!ar.try_read("optimizer", opt)) checkpointMismatch(file, "has no optimizer state");
     m_opt.load(opt);
+    checkOptimizerState(file);
   }
   return done;
+}
+
+void Trainer::checkOptimizerState(const std::string& file) const {
+  // AdamW's moments must have their parameters' shapes: a step would fail on them otherwise.
+  std::map<std::string, const torch::Tensor*> byKey;
+  for (const auto& p : m_params) byKey[c10::guts::to_string(p.unsafeGetTensorImpl())] = &p;
+  for (const auto& [key, state] : m_opt.state()) {
+    const auto it = byKey.find(key);
+    const auto* adam = dynamic_cast<const torch::optim::AdamWParamState*>(state.get());
+    if (it == byKey.end() || !adam)
+      checkpointDamaged(file, "the optimizer state is not this component's");
+    for (const torch::Tensor* t : {&adam->exp_avg(), &adam->exp_avg_sq()})
+      if (!t->defined() || t->sizes() != it->second->sizes())
+        checkpointDamaged(file, "the optimizer state does not fit the component's parameters");
+    if (adam->step() < 0) checkpointDamaged(file, "the optimizer's step count is negative");
+  }
 }
 
 double Trainer::sumGradients(dist::Communicator& comm) {
@@ -328,7 +472,14 @@ double Trainer::run(const StepFn& step, const EvalFn& eval) {
                      ": a distributed run does not resume from checkpoints; resume it "
                      "with one process");
   if (checkpoints && checkpoints->resuming()) {
-    if (std::filesystem::exists(file)) {
+    // The checkpoint folders are the project's: a link there is refused, not followed.
+    const CheckpointFolders folders = checkpointFolders(checkpoints->dir());
+    try {
+      refuseLinksBelow(folders.root, folders.own);
+    } catch (const InputError& e) {
+      throw InputError(e.what() + restartAdvice(checkpoints->dir()));
+    }
+    if (entryExists(file)) {
       const bool done = restore(file);
       m_reporter.stepsRestored(m_step);
       if (done) {

@@ -142,8 +142,11 @@ class Trainer {
 
  private:
   void save(const std::string& file, bool done) const;
-  // Restores what `file` holds; true when the component had finished.
+  // Restores what `file` holds; true when the component had finished. InputError naming the
+  // file, with what to do, when it is damaged or does not fit the component.
   bool restore(const std::string& file);
+  bool restoreFrom(torch::serialize::InputArchive& ar, const std::string& file);
+  void checkOptimizerState(const std::string& file) const;
   // Sums the gradients over the ranks; a gradient no rank has stays undefined (as AdamW skips it
   // in one process).
   // Returns the bytes summed (the gradients and the flags).

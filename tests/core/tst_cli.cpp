@@ -666,6 +666,17 @@ class TestCli : public QObject {
   }
 
   // LibTorch's errors keep their backtrace out of the terminal: one line on stderr.
+  // A model folder that cannot be looked into (a link loop) is one line and exit 2, not
+  // std::filesystem's own text with exit 1.
+  void unreadableModelFolderIsOneLine() {
+    QTemporaryDir d;
+    QVERIFY(QFile::link(d.path() + "/a", d.path() + "/b"));
+    QVERIFY(QFile::link(d.path() + "/b", d.path() + "/a"));
+    const Result r = cli({"score", "--model", d.path() + "/a"});
+    QCOMPARE(r.code, 2);
+    QCOMPARE(r.err, "error: " + d.path() + "/a: cannot read (Too many levels of symbolic links)\n");
+  }
+
   void torchErrorsAreOneLine() {
     const QString model = m_dir.path() + "/smoke.db.models/run-1";
     QVERIFY(QFile::exists(model));

@@ -258,6 +258,18 @@ class TestPersist : public QObject {
                                    << "$.modules[0].sha256: missing";
     QTest::newRow("file outside") << "outside"
                                   << "must name a file inside the model folder";
+    QTest::newRow("absolute path") << "absolute"
+                                   << "$.modules[0].file: must name a file inside the model folder";
+    QTest::newRow("checksum of a file outside")
+        << "files-outside"
+        << "$.files[\"../run-2/m0.pt\"]: must name a file inside";
+    QTest::newRow("pre-trained encoder outside")
+        << "encoder-outside"
+        << "$.encoder_init: must name a file inside the model folder";
+    QTest::newRow("weights a symbolic link") << "symlink"
+                                             << "m0.pt: a symbolic link";
+    QTest::newRow("format 1 with the run's UUID") << "format-1-uuid"
+                                                  << "$.run_uuid: a format 1 manifest has none";
     QTest::newRow("reward scale changed") << "normalization"
                                           << "normalization.json: checksum mismatch";
     QTest::newRow("reward scale unlisted") << "normalization-unlisted"
@@ -289,6 +301,19 @@ class TestPersist : public QObject {
       m["modules"][0].erase("sha256");
     } else if (change == "outside") {
       m["modules"][0]["file"] = "../run-2/m0.pt";
+    } else if (change == "absolute") {
+      m["modules"][0]["file"] = (dir / "m0.pt").string();
+    } else if (change == "files-outside") {
+      m["files"]["../run-2/m0.pt"] = m["modules"][0]["sha256"];
+    } else if (change == "encoder-outside") {
+      m["encoder_init"] = (dir / "encoder_init.pt").string();
+    } else if (change == "symlink") {
+      // The same bytes, elsewhere: a folder's files are its own, never links.
+      fs::rename(dir / "m0.pt", path("tampered-m0.pt"));
+      fs::create_symlink(path("tampered-m0.pt"), dir / "m0.pt");
+    } else if (change == "format-1-uuid") {
+      // Format 1 skips the checksums; a folder saved with the run's UUID is format 2.
+      m["format"] = 1;
     } else if (change == "normalization") {
       json n = readJson(dir / "normalization.json");
       n["all"]["std"] = 1;
@@ -432,6 +457,42 @@ class TestPersist : public QObject {
     QVERIFY2(msg.find("but config.json's vocab_size is 136: the tokenizer does not belong") !=
                  std::string::npos,
              msg.c_str());
+
+    // A tokenizer swapped without a checksum: every file the tokenizer reads must be listed.
+    for (const std::string swap : {"unlisted", "added"}) {
+      fs::remove_all(dir);
+      fs::copy(runDir(db, 1), dir, fs::copy_options::recursive);
+      json swapped = m;
+      std::string file = "backbone/vocab.txt";
+      if (swap == "unlisted") {
+        swapped["files"].erase(file);
+        std::string vocab;
+        {
+          std::ifstream in(dir / file);
+          vocab.assign(std::istreambuf_iterator<char>(in), {});
+        }
+        // Two tokens trade places: the same size, another tokenizer.
+        const size_t a = vocab.find("\nthe\n"), b = vocab.find("\nand\n");
+        QVERIFY(a != std::string::npos && b != std::string::npos);
+        vocab.replace(a + 1, 3, "and");
+        vocab.replace(b + 1, 3, "the");
+        writeText(dir / file, vocab);
+      } else {
+        file = "backbone/added_tokens.json";
+        writeJson(dir / file, json{{"hello", 7}});
+      }
+      writeJson(dir / "manifest.json", swapped);
+      const std::string err = messageOf([&] { loadSystem(dir.string()); });
+      QVERIFY2(err.find("manifest.json: $.files: has no checksum for " + file) != std::string::npos,
+               (swap + ": " + err).c_str());
+    }
+    // The backbone folder a link to another folder with the same files.
+    fs::remove_all(dir);
+    fs::copy(runDir(db, 1), dir, fs::copy_options::recursive);
+    fs::rename(dir / "backbone", path("hf-backbone-elsewhere"));
+    fs::create_directory_symlink(path("hf-backbone-elsewhere"), dir / "backbone");
+    const std::string linked = messageOf([&] { loadSystem(dir.string()); });
+    QVERIFY2(linked.find("backbone: a symbolic link") != std::string::npos, linked.c_str());
   }
 
   // Each run saves its reward scale on the training pairs with its system and in the store;
@@ -680,6 +741,53 @@ class TestPersist : public QObject {
     QCOMPARE(cli.readAllStandardOutput(), QByteArray());
     QVERIFY2(err.startsWith("error: ") && err.count('\n') == 1 && err.contains(expected),
              qPrintable(err));
+  }
+
+  // Saving never writes through a link: the folder that holds the saved systems (<db>.models)
+  // must be a real folder, and links left at or inside an earlier folder of the run are
+  // replaced with it, the files they point at unchanged byte for byte.
+  void savingNeverWritesThroughALink() {
+    auto loaded = loadSystem(runDir(m_db, m_runs[0]).string());
+    const fs::path outside = path("links-outside");
+    fs::create_directories(outside);
+    const std::string precious = "precious bytes\n";
+    writeText(outside / "m0.pt", precious);
+    writeText(outside / "tokenizer.model", precious);
+    auto unchanged = [&] {
+      size_t files = 0;
+      for (const auto& e : fs::directory_iterator(outside)) {
+        ++files;
+        std::ifstream in(e.path(), std::ios::binary);
+        QCOMPARE(std::string(std::istreambuf_iterator<char>(in), {}), precious);
+      }
+      QCOMPARE(files, size_t(2));
+    };
+    auto save = [&](const fs::path& dir) {
+      return messageOf([&] {
+        saveSystem(*loaded->system, *loaded->ctx, *loaded->tokenizer, dir.string(), "u");
+      });
+    };
+    // <db>.models a link to a folder elsewhere.
+    const fs::path linked = path("linked.db.models");
+    fs::create_directory_symlink(outside, linked);
+    const std::string msg = save(linked / "run-1");
+    QVERIFY2(msg.rfind(linked.string() + ": a symbolic link", 0) == 0, msg.c_str());
+    unchanged();
+    // An earlier run-1 with a hard link and a symbolic link to the files outside.
+    const fs::path models = path("planted.db.models");
+    fs::create_directories(models / "run-1");
+    fs::create_hard_link(outside / "m0.pt", models / "run-1" / "m0.pt");
+    fs::create_symlink(outside / "tokenizer.model", models / "run-1" / "tokenizer.model");
+    QCOMPARE(QString::fromStdString(save(models / "run-1")), QString());
+    unchanged();
+    QVERIFY(loadSystem((models / "run-1").string()) != nullptr);
+    // run-2 itself a link to the folder outside.
+    fs::create_directory_symlink(outside, models / "run-2");
+    QCOMPARE(QString::fromStdString(save(models / "run-2")), QString());
+    unchanged();
+    QVERIFY(!fs::is_symlink(models / "run-2"));
+    QVERIFY(loadSystem((models / "run-2").string()) != nullptr);
+    QCOMPARE(leftovers(models), QStringList());
   }
 
   void atomicFileReportsAFullDisk() {
