@@ -19,6 +19,7 @@ class QLabel;
 class QTableWidget;
 class QTableWidgetItem;
 class QCustomPlot;
+class QCPItemText;
 
 namespace rr::ui {
 
@@ -32,6 +33,8 @@ class CompareView : public QWidget {
   const core::Report& report() const { return m_report; }
   QTableWidget* accuracyTable() const { return m_accuracy; }
   QTableWidget* costTable() const { return m_cost; }
+  QCustomPlot* scatterPlot() const { return m_scatter; }
+  QCustomPlot* barsPlot() const { return m_bars; }
   // One row per finished run with test pairs: accuracy [95% interval], the McNemar mark against
   // the reference run, length bias and calibration, for the domain figureDomainBox() names.
   QTableWidget* perRunTable() const { return m_perRun; }
@@ -47,6 +50,7 @@ class CompareView : public QWidget {
   void fillAccuracy();
   void fillCost();
   void fillScatter();
+  void placeScatterLabels();
   void fillBars();
   void fillDiff(const std::vector<std::int64_t>& runIds);
   void fillPerRun();
@@ -66,6 +70,11 @@ class CompareView : public QWidget {
   QTableWidget* m_diff;
   QLabel* m_diffNote;
   QCustomPlot* m_scatter;
+  struct ScatterLabel {
+    QCPItemText* item;
+    double x, y;  // the point it names
+  };
+  std::vector<ScatterLabel> m_scatterLabels;
   QCustomPlot* m_bars;
   QTableWidget* m_perRun;
   QComboBox* m_reference;
