@@ -33,8 +33,6 @@ class CompareView : public QWidget {
   const core::Report& report() const { return m_report; }
   QTableWidget* accuracyTable() const { return m_accuracy; }
   QTableWidget* costTable() const { return m_cost; }
-  QCustomPlot* scatterPlot() const { return m_scatter; }
-  QCustomPlot* barsPlot() const { return m_bars; }
   // One row per finished run with test pairs: accuracy [95% interval], the McNemar mark against
   // the reference run, length bias and calibration, for the domain figureDomainBox() names.
   QTableWidget* perRunTable() const { return m_perRun; }

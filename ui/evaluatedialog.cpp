@@ -129,10 +129,6 @@ void EvaluateDialog::showError(const QString& message) {
   m_error->show();
 }
 
-QString EvaluateDialog::shownError() const {
-  return m_error->isHidden() ? QString() : m_error->text();
-}
-
 void EvaluateDialog::updateState() {
   const bool import = !m_format->currentData().toString().isEmpty();
   m_output->setEnabled(import && !m_busy);

@@ -30,7 +30,6 @@ class EvaluateDialog : public QDialog {
   void setBusy(bool busy);
   // The job's one-line error, under the fields (which keep what was typed).
   void showError(const QString& message);
-  QString shownError() const;
   QComboBox* formatBox() const { return m_format; }
   QLineEdit* nameEdit() const { return m_name; }
   QLineEdit* outputEdit() const { return m_output; }

@@ -291,12 +291,6 @@ void MainWindow::showError(const QString& message) {
   m_messageBar->show();
 }
 
-EvaluateDialog* MainWindow::evaluateDialog() const { return m_evaluateDialog.data(); }
-
-QString MainWindow::shownError() const {
-  return m_messageBar->isHidden() ? QString() : m_messageText->text();
-}
-
 void MainWindow::updateExportAction() {
   // One finished run of the open store; the core refuses the rest with its reason.
   const bool one = m_selection.size() == 1 && m_selectionStatus.size() == 1 &&

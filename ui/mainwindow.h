@@ -101,13 +101,6 @@ class MainWindow : public QMainWindow {
   QAction* evaluateAction() const { return m_evaluateAction; }
   CompareView* compareView() const { return m_compare; }
   InspectView* inspectView() const { return m_inspect; }
-  // "Evaluate on…"'s dialog while it is open (it stays open until its evaluation is stored, and
-  // on an error shows it with what was typed).
-  EvaluateDialog* evaluateDialog() const;
-  // The message bar above the views: errors of this window (a store that cannot be read, a run
-  // that failed, anything a view threw), one line each, the newest first. Empty when hidden.
-  QString shownError() const;
-  QAction* runAction() const { return m_runAction; }
 
  Q_SIGNALS:
   void exportFinished(const rr::ui::RunExport& result);
@@ -147,6 +140,8 @@ class MainWindow : public QMainWindow {
   RunController* m_controller;
   StoreWatcher* m_watcher;
   QLabel* m_dbLabel;
+  // Above the views: this window's errors (a store that cannot be read, a run that failed,
+  // anything a view threw), one line each, the newest first.
   QWidget* m_messageBar;
   QLabel* m_messageText;
   QAction* m_runAction = nullptr;

@@ -583,8 +583,6 @@ void MonitorView::showProgress() {
   m_progressText->setText(parts.join(QStringLiteral(" · ")));
 }
 
-QString MonitorView::progressText() const { return m_progressText->text(); }
-
 void MonitorView::setJobActive(bool active, bool paused) {
   m_pause->setEnabled(active);
   m_cancel->setEnabled(active);

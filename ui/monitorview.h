@@ -43,7 +43,6 @@ class MonitorView : public QWidget {
   // Whether the pause / cancel buttons act on a job of this process, and whether it is paused
   // (the progress line then says so, without an ETA).
   void setJobActive(bool active, bool paused);
-  QString progressText() const;
 
   // Raw points of a run's metric as plotted (x follows the current x-axis mode).
   QVector<QPointF> curve(std::int64_t runId, const std::string& key,

@@ -157,11 +157,6 @@ void RunBrowser::setPausedRuns(const std::set<std::int64_t>& runIds) {
   for (QTreeWidgetItem* g : groups) updateGroupStatus(g);
 }
 
-QString RunBrowser::statusText(std::int64_t runId) const {
-  auto it = m_items.find(runId);
-  return it == m_items.end() ? QString() : it->second->text(ColStatus);
-}
-
 void RunBrowser::updateGroupStatus(QTreeWidgetItem* group) {
   std::map<QString, int> counts;
   for (int i = 0; i < group->childCount(); ++i) ++counts[group->child(i)->text(ColStatus)];

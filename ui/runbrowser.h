@@ -32,8 +32,6 @@ class RunBrowser : public QWidget {
   // Runs of this process's job that are paused: their status reads "paused" (the store still
   // says running) until the set is changed.
   void setPausedRuns(const std::set<std::int64_t>& runIds);
-  // The status a run's row shows ("paused" for a paused running run).
-  QString statusText(std::int64_t runId) const;
 
  Q_SIGNALS:
   void selectionChanged(const std::vector<std::int64_t>& runIds);

@@ -240,9 +240,11 @@ class TestCompareView : public QObject {
     ui::CompareView compare;
     compare.setStore(store.get());
     compare.showRuns(ids);
+    auto* bars = compare.findChild<QCustomPlot*>(QStringLiteral("domainBarsPlot"));
+    QVERIFY(bars);
     std::map<QString, QColor> barColour;
-    for (int i = 0; i < compare.barsPlot()->plottableCount(); ++i)
-      if (auto* b = qobject_cast<QCPBars*>(compare.barsPlot()->plottable(i)))
+    for (int i = 0; i < bars->plottableCount(); ++i)
+      if (auto* b = qobject_cast<QCPBars*>(bars->plottable(i)))
         barColour[b->name()] = b->pen().color();
     QCOMPARE(barColour.size(), std::size_t(3));
     QVERIFY(barColour.at("first/baseline") != barColour.at("second/baseline"));

@@ -583,10 +583,12 @@ class TestEvalViews : public QObject {
     compare.show();
     QVERIFY(QTest::qWaitForWindowExposed(&compare));
     compare.showRuns(ids);
-    for (QCustomPlot* p : {compare.barsPlot(), compare.scatterPlot()}) p->replot();
-    const QString bars = legendCut(compare.barsPlot());
-    QVERIFY2(bars.isEmpty(), qPrintable(bars));
-    QCustomPlot* scatter = compare.scatterPlot();
+    auto* bars = compare.findChild<QCustomPlot*>(QStringLiteral("domainBarsPlot"));
+    auto* scatter = compare.findChild<QCustomPlot*>(QStringLiteral("scatterPlot"));
+    QVERIFY(bars && scatter);
+    for (QCustomPlot* p : {bars, scatter}) p->replot();
+    const QString cut = legendCut(bars);
+    QVERIFY2(cut.isEmpty(), qPrintable(cut));
     QCOMPARE(scatter->itemCount(), 5);
     std::vector<QRectF> labels;
     for (int i = 0; i < scatter->itemCount(); ++i) {
