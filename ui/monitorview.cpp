@@ -296,6 +296,12 @@ CurveStyle MonitorView::styleOf(std::int64_t runId) const {
 
 void MonitorView::appendLive(const LiveBatch& batch) {
   if (!m_store || batch.dbPath != m_store->path()) return;
+  // The progress first: a run that ended in this batch then clears the line below.
+  if (batch.progress) {
+    m_lastProgress = batch.progress;
+    m_progressRemote = batch.remote;
+    showProgress();
+  }
   bool finished = false;
   bool newRun = false;
   for (const auto& s : batch.statuses) {
@@ -309,6 +315,15 @@ void MonitorView::appendLive(const LiveBatch& batch) {
     } else {
       m_live.erase(s.runId);
       finished = finished || s.status == core::RunStatus::Finished;
+      // The run the progress line was about has ended: the line says so, not "step 84/84 · ETA 0s".
+      if (m_lastProgress && m_lastProgress->runId == s.runId) {
+        m_progressText->setText(tr("#%1 %2 seed %3 %4 · no run in progress")
+                                    .arg(s.runId)
+                                    .arg(QString::fromStdString(m_lastProgress->method))
+                                    .arg(m_lastProgress->seed)
+                                    .arg(QString::fromStdString(core::toString(s.status))));
+        m_lastProgress.reset();
+      }
       m_log->appendPlainText(QStringLiteral("[#%1] %2%3%4")
                                  .arg(s.runId)
                                  .arg(QString::fromStdString(core::toString(s.status)))
@@ -338,11 +353,6 @@ void MonitorView::appendLive(const LiveBatch& batch) {
     m_log->appendPlainText((l.runId > 0 ? QStringLiteral("[#%1] ").arg(l.runId) : QString()) +
                            QString::fromLatin1(levelPrefix(l.level)) +
                            QString::fromStdString(l.message));
-  if (batch.progress) {
-    m_lastProgress = batch.progress;
-    m_progressRemote = batch.remote;
-    showProgress();
-  }
   if (newRun) {
     // A run that joins may take a colour or dashes another run had: every curve is redrawn.
     updateStyles();

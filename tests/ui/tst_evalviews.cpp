@@ -100,6 +100,16 @@ std::set<std::pair<std::int64_t, std::string>> listed(ui::InspectView& view) {
   return out;
 }
 
+// An Inspect view of `runs`, shown at a size where its plots take clicks.
+bool showInspect(ui::InspectView& view, const core::RunStore* store,
+                 const std::vector<std::int64_t>& runs) {
+  view.resize(1200, 800);
+  view.setStore(store);
+  view.showRuns(runs);
+  view.show();
+  return QTest::qWaitForWindowExposed(&view);
+}
+
 }  // namespace
 
 class TestEvalViews : public QObject {
@@ -432,11 +442,7 @@ class TestEvalViews : public QObject {
   void clickingABinListsItsPairs() {
     auto store = core::RunStore::open(m_db, true);
     ui::InspectView view;
-    view.resize(1200, 800);
-    view.setStore(store.get());
-    view.showRuns({m_run1, m_run2});
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showInspect(view, store.get(), {m_run1, m_run2}));
     QCustomPlot* plot = view.reliabilityPlot();
     plot->replot();
     // Run 2's bin with p in [0.9, 1): margins 2.5 (b2) and 4 (a6).
@@ -477,11 +483,7 @@ class TestEvalViews : public QObject {
   void plotsFollowTheFilters() {
     auto store = core::RunStore::open(m_db, true);
     ui::InspectView view;
-    view.resize(1200, 800);
-    view.setStore(store.get());
-    view.showRuns({m_run1, m_run2});
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showInspect(view, store.get(), {m_run1, m_run2}));
     const auto points = [&] {
       int n = 0;
       for (int i = 0; i < view.lengthPlot()->graphCount(); ++i)

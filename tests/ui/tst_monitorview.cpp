@@ -426,6 +426,19 @@ class TestMonitorView : public QObject {
                             "· step 40/3000"));
     view.setJobActive(true, false);
     QVERIFY(progress->text().endsWith(QStringLiteral("ETA 1m05s")));
+    // The run the line is about ends: the line says so rather than "step 84/84 · ETA 0s".
+    ui::LiveBatch last;
+    last.dbPath = store->path();
+    p.runId = m_four[0];
+    p.method = "baseline";
+    p.seed = 1;
+    p.step = p.totalSteps = 84;
+    p.etaSeconds = 0;
+    last.progress = p;
+    last.statuses.push_back({m_four[0], core::RunStatus::Finished, ""});
+    view.appendLive(last);
+    QCOMPARE(progress->text(),
+             QStringLiteral("#%1 baseline seed 1 finished · no run in progress").arg(m_four[0]));
   }
 };
 
