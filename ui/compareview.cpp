@@ -612,7 +612,15 @@ void CompareView::fillScatter() {
     label->setClipToAxisRect(false);
     label->setText(methodLabel(m));
     label->setColor(palette().color(QPalette::WindowText));
-    m_scatterLabels.push_back({label, x, y});
+    // A label moved away from its point is tied to it by a thin line.
+    auto* leader = new QCPItemLine(m_scatter);
+    leader->start->setCoords(x, y);
+    leader->end->setParentAnchor(label->bottomLeft);
+    QColor faded = colors[i];
+    faded.setAlpha(150);
+    leader->setPen(QPen(faded, 1));
+    leader->setVisible(false);
+    m_scatterLabels.push_back({label, leader, x, y});
     xr = any ? QCPRange(std::min(xr.lower, x), std::max(xr.upper, x)) : QCPRange(x, x);
     yr = any ? QCPRange(std::min(yr.lower, y - w.minus), std::max(yr.upper, y + w.plus))
              : QCPRange(y - w.minus, y + w.plus);
@@ -659,6 +667,7 @@ void CompareView::placeScatterLabels() {
     }
     placed.push_back(box);
     label->position->setCoords(box.left(), box.bottom());
+    m_scatterLabels[i].leader->setVisible(box.bottom() < at.y() - 4 - 0.5);
   }
 }
 

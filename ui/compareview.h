@@ -19,6 +19,7 @@ class QLabel;
 class QTableWidget;
 class QTableWidgetItem;
 class QCustomPlot;
+class QCPItemLine;
 class QCPItemText;
 
 namespace rr::ui {
@@ -70,6 +71,7 @@ class CompareView : public QWidget {
   QCustomPlot* m_scatter;
   struct ScatterLabel {
     QCPItemText* item;
+    QCPItemLine* leader;
     double x, y;  // the point it names
   };
   std::vector<ScatterLabel> m_scatterLabels;

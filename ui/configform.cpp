@@ -585,7 +585,8 @@ void ConfigForm::setShapeFromFolder(bool fromFolder) {
     const QString why = unusedBecause(f.path);
     if (why.isEmpty()) continue;
     if (!f.widget->property("help").isValid()) f.widget->setProperty("help", f.widget->toolTip());
-    f.widget->setEnabled(!fromFolder);
+    // A path's row holds its browse button too.
+    (f.kind == Kind::Path ? f.widget->parentWidget() : f.widget)->setEnabled(!fromFolder);
     f.widget->setToolTip(fromFolder ? why : f.widget->property("help").toString());
   }
 }

@@ -12,6 +12,7 @@
 #include <QSpinBox>
 #include <QTemporaryDir>
 #include <QTimer>
+#include <QToolButton>
 #include <QtTest>
 #include <climits>
 #include <cstdint>
@@ -336,10 +337,10 @@ class TestConfigForm : public QObject {
     ui::ConfigForm form;
     form.setFileLabel(QStringLiteral("x.json"), m_dir.path());
     auto* pretrained = form.findChild<QLineEdit*>(QStringLiteral("encoder.pretrained"));
-    const QStringList unused = {QStringLiteral("tokenizer.vocab_size"),
-                                QStringLiteral("tokenizer.type"),
-                                QStringLiteral("pretrain.enabled"),
-                                QStringLiteral("pretrain.steps"), QStringLiteral("pretrain.lr")};
+    const QStringList unused = {
+        QStringLiteral("tokenizer.vocab_size"), QStringLiteral("tokenizer.type"),
+        QStringLiteral("pretrain.enabled"),     QStringLiteral("pretrain.steps"),
+        QStringLiteral("pretrain.lr"),          QStringLiteral("tokenizer.model")};
     for (const QString& name : unused) QVERIFY2(form.findChild<QWidget*>(name), qPrintable(name));
     QTest::keyClicks(pretrained, QStringLiteral("models/unused-rm"));
     for (const QString& name : unused) {
@@ -349,6 +350,11 @@ class TestConfigForm : public QObject {
     }
     QCOMPARE(form.findChild<QWidget*>(QStringLiteral("tokenizer.vocab_size"))->toolTip(),
              QStringLiteral("the model folder brings its own tokenizer"));
+    // The tokenizer file's browse button goes with its field.
+    auto* browse = form.findChild<QWidget*>(QStringLiteral("tokenizer.model"))
+                       ->parentWidget()
+                       ->findChild<QToolButton*>();
+    QVERIFY(browse && !browse->isEnabled());
     pretrained->selectAll();
     QTest::keyClick(pretrained, Qt::Key_Delete);
     for (const QString& name : unused) {

@@ -591,13 +591,11 @@ class TestEvalViews : public QObject {
     for (QCustomPlot* p : {bars, scatter}) p->replot();
     const QString cut = legendCut(bars);
     QVERIFY2(cut.isEmpty(), qPrintable(cut));
-    QCOMPARE(scatter->itemCount(), 5);
     std::vector<QRectF> labels;
-    for (int i = 0; i < scatter->itemCount(); ++i) {
-      auto* t = qobject_cast<QCPItemText*>(scatter->item(i));
-      QVERIFY(t);
-      labels.emplace_back(t->topLeft->pixelPosition(), t->bottomRight->pixelPosition());
-    }
+    for (int i = 0; i < scatter->itemCount(); ++i)
+      if (auto* t = qobject_cast<QCPItemText*>(scatter->item(i)))
+        labels.emplace_back(t->topLeft->pixelPosition(), t->bottomRight->pixelPosition());
+    QCOMPARE(labels.size(), std::size_t(5));
     for (std::size_t a = 0; a < labels.size(); ++a)
       for (std::size_t b = a + 1; b < labels.size(); ++b)
         QVERIFY2(!labels[a].intersects(labels[b]),
