@@ -1,7 +1,6 @@
 // rewardrouter: the Qt Widgets workbench.
 #include <QApplication>
 #include <QFileInfo>
-#include <QMessageBox>
 #include <QSettings>
 #include <QTimer>
 #include <cstdio>
@@ -33,8 +32,13 @@ int main(int argc, char** argv) {
   // Without --db the last database opened comes back, as long as it still exists.
   const QString last = QSettings().value(QStringLiteral("lastDatabase")).toString();
   if (o.db.isEmpty() && o.screenshot.isEmpty() && QFileInfo::exists(last)) o.db = last;
-  window.apply(o);
+  const bool opened = window.apply(o, &error);
   if (options->screenshot.isEmpty()) return QApplication::exec();
+  // Headless, nobody reads the window: what did not open is the run's error, on stderr.
+  if (!opened) {
+    std::fprintf(stderr, "rewardrouter: %s\n", qPrintable(error));
+    return 2;
+  }
 
   // Screenshot mode: let the layout settle and queued replots run, then save and leave.
   int code = 1;

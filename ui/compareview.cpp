@@ -15,10 +15,12 @@
 #include <QTableView>
 #include <QTableWidget>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <cmath>
 #include <set>
 
 #include "configdiff.h"
+#include "guard.h"
 #include "plotstyle.h"
 #include "qcp.h"
 #include "runbackbone.h"
@@ -208,18 +210,23 @@ std::vector<core::ScoredPair> ofDomain(const std::vector<core::ScoredPair>& pair
   return out;
 }
 
-// Each method group's colour: its method's, as in the Monitor, unless an earlier group (the same
-// method in another experiment) has it; then the first colour of the cycle no group has.
+// Each method group's colour: its runs' in the Monitor and Inspect (runStyles over the same runs).
 std::vector<QColor> groupColors(const core::Report& report) {
+  std::vector<core::RunInfo> runs;
+  for (const auto& m : report.methods)
+    for (std::size_t i = 0; i < m.runIds.size(); ++i) {
+      core::RunInfo r;
+      r.id = m.runIds[i];
+      r.experiment = m.experiment;
+      r.method = m.method;
+      r.methodName = m.methodName;
+      r.seed = i < m.seeds.size() ? m.seeds[i] : 0;
+      runs.push_back(r);
+    }
+  const std::map<std::int64_t, CurveStyle> styles = runStyles(runs);
   std::vector<QColor> out;
-  const auto taken = [&](const QColor& c) {
-    return std::find(out.begin(), out.end(), c) != out.end();
-  };
-  for (const auto& m : report.methods) {
-    QColor c = methodColor(m.method);
-    for (int i = 0; taken(c) && i < 10; ++i) c = seriesColor(i);
-    out.push_back(c);
-  }
+  for (const auto& m : report.methods)
+    out.push_back(m.runIds.empty() ? methodColor(m.method) : styles.at(m.runIds.front()).color);
   return out;
 }
 
@@ -279,7 +286,7 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   m_bars = new QCustomPlot(this);
   m_bars->setObjectName(QStringLiteral("domainBarsPlot"));
   m_bars->yAxis->setLabel(tr("accuracy"));
-  placeLegendBelow(m_bars, 4);
+  placeLegendBelow(m_bars);
   for (QCustomPlot* p : {m_scatter, m_bars}) {
     p->setToolTip(
         tr("Whiskers: std over seeds; for a method with a single run, that run's bootstrap 95% "
@@ -364,7 +371,9 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   layout->addLayout(top);
   layout->addWidget(split, 1);
 
-  connect(exportButton, &QPushButton::clicked, this, &CompareView::exportTable);
+  connect(exportButton, &QPushButton::clicked, this,
+          [this] { guarded([this] { exportTable(); }); });
+  connect(m_scatter, &QCustomPlot::afterLayout, this, &CompareView::placeScatterLabels);
   connect(saveScatter, &QPushButton::clicked, this,
           [this] { exportPlot(m_scatter, this, QStringLiteral("accuracy-vs-params")); });
   connect(saveBars, &QPushButton::clicked, this,
@@ -374,7 +383,7 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   connect(m_figureDomain, qOverload<int>(&QComboBox::currentIndexChanged), this,
           [this] { fillPerRun(); });
   connect(m_figureSource, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
-    loadFigureSource();
+    guarded([this] { loadFigureSource(); });
     fillReferenceChoices();
     fillPerRun();
     fitHeight(m_perRun);
@@ -576,6 +585,7 @@ void CompareView::fillCost() {
 void CompareView::fillScatter() {
   m_scatter->clearPlottables();
   m_scatter->clearItems();
+  m_scatterLabels.clear();
   bool any = false;
   QCPRange xr, yr;
   const std::vector<QColor> colors = groupColors(m_report);
@@ -595,11 +605,22 @@ void CompareView::fillScatter() {
     err->setData({w.minus}, {w.plus});
     err->setPen(QPen(colors[i]));
     auto* label = new QCPItemText(m_scatter);
-    label->position->setCoords(x, y);
+    // Placed in pixels after each layout (placeScatterLabels), clear of the other labels.
+    label->position->setType(QCPItemPosition::ptAbsolute);
     label->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
-    label->setPadding(QMargins(6, 0, 0, 4));
+    label->setPadding(QMargins(2, 1, 2, 1));
+    label->setClipToAxisRect(false);
     label->setText(methodLabel(m));
     label->setColor(palette().color(QPalette::WindowText));
+    // A label moved away from its point is tied to it by a thin line.
+    auto* leader = new QCPItemLine(m_scatter);
+    leader->start->setCoords(x, y);
+    leader->end->setParentAnchor(label->bottomLeft);
+    QColor faded = colors[i];
+    faded.setAlpha(150);
+    leader->setPen(QPen(faded, 1));
+    leader->setVisible(false);
+    m_scatterLabels.push_back({label, leader, x, y});
     xr = any ? QCPRange(std::min(xr.lower, x), std::max(xr.upper, x)) : QCPRange(x, x);
     yr = any ? QCPRange(std::min(yr.lower, y - w.minus), std::max(yr.upper, y + w.plus))
              : QCPRange(y - w.minus, y + w.plus);
@@ -613,6 +634,41 @@ void CompareView::fillScatter() {
     m_scatter->yAxis->setRange(yr.lower - ypad, yr.upper + ypad);
   }
   m_scatter->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void CompareView::placeScatterLabels() {
+  // Each label up and to the right of its point; one that would cover a label placed before it
+  // (methods of nearly the same size and accuracy) moves up above that one. From the lowest
+  // point up, so labels stack upwards, away from the points below them.
+  std::vector<std::size_t> order(m_scatterLabels.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  const auto pixelOf = [this](const ScatterLabel& l) {
+    return QPointF(m_scatter->xAxis->coordToPixel(l.x), m_scatter->yAxis->coordToPixel(l.y));
+  };
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return pixelOf(m_scatterLabels[a]).y() > pixelOf(m_scatterLabels[b]).y();
+  });
+  std::vector<QRectF> placed;
+  for (std::size_t i : order) {
+    QCPItemText* label = m_scatterLabels[i].item;
+    const QFontMetricsF fm(label->font());
+    const QMargins pad = label->padding();
+    const QSizeF size(fm.horizontalAdvance(label->text()) + pad.left() + pad.right() + 2,
+                      fm.height() + pad.top() + pad.bottom());
+    const QPointF at = pixelOf(m_scatterLabels[i]);
+    QRectF box(QPointF(at.x() + 6, at.y() - 4 - size.height()), size);
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (const QRectF& other : placed)
+        if (box.intersects(other)) {
+          box.moveBottom(other.top() - 1);
+          moved = true;
+        }
+    }
+    placed.push_back(box);
+    label->position->setCoords(box.left(), box.bottom());
+    m_scatterLabels[i].leader->setVisible(box.bottom() < at.y() - 4 - 0.5);
+  }
 }
 
 void CompareView::fillBars() {
@@ -753,22 +809,33 @@ void CompareView::fillReferenceChoices() {
 
 void CompareView::fillPerRun() {
   const std::string domain = m_figureDomain->currentData().toString().toStdString();
+  const bool allDomains = domain == core::kWholeRun;
   const std::int64_t ref = m_reference->currentData().toLongLong();
   const QString refLabel = QStringLiteral("#%1").arg(ref);
-  const QStringList heads = {tr("Run"),
-                             tr("Pairs"),
-                             tr("Accuracy [95% CI]"),
-                             tr("vs %1").arg(refLabel),
-                             tr("Longer wins"),
-                             tr("Acc. chosen longer"),
-                             tr("Acc. chosen not longer"),
-                             tr("ρ(reward, length)"),
-                             tr("ECE"),
-                             tr("Brier"),
-                             tr("Log loss"),
-                             tr("ECE (T)"),
-                             tr("Brier (T)"),
-                             tr("Log loss (T)")};
+  QStringList heads = {tr("Run"),
+                       tr("Pairs"),
+                       tr("Accuracy [95% CI]"),
+                       tr("vs %1").arg(refLabel),
+                       tr("Longer wins"),
+                       tr("Acc. chosen longer"),
+                       tr("Acc. chosen not longer"),
+                       tr("ρ(reward, length)"),
+                       tr("ECE"),
+                       tr("Brier"),
+                       tr("Log loss"),
+                       tr("ECE (T)"),
+                       tr("Brier (T)"),
+                       tr("Log loss (T)")};
+  // Over all domains the row holds two kinds of figure: the accuracies set side by side (the
+  // model's and the length rule's) are means over domains, as the accuracy table's; the rest
+  // pool every pair. Each head says which.
+  constexpr int kMeanColumns[] = {2, 4};
+  if (allDomains)
+    for (int c = 1; c < heads.size(); ++c)
+      if (c != 3)
+        heads[c] += std::count(std::begin(kMeanColumns), std::end(kMeanColumns), c)
+                        ? tr("\nmean over domains")
+                        : tr("\nall pairs");
   m_perRun->clear();
   m_perRun->setColumnCount(heads.size());
   m_perRun->setHorizontalHeaderLabels(heads);
@@ -779,7 +846,8 @@ void CompareView::fillPerRun() {
          "interval: 1000 resamples of the pairs within each domain, seed 0"),
       tr("exact McNemar test against the reference run on the pairs both evaluated; * marks "
          "p < 0.05"),
-      tr("accuracy of the \"longer response wins\" rule on these pairs"),
+      tr("accuracy of the \"longer response wins\" rule on these pairs (over all domains: the "
+         "mean over domains, as the model's accuracy beside it)"),
       tr("the run's accuracy on the pairs whose chosen response is the longer one"),
       tr("the run's accuracy on the pairs whose chosen response is shorter or as long"),
       tr("Spearman's rank correlation of reward with response length (characters)"),
@@ -821,9 +889,10 @@ void CompareView::fillPerRun() {
         test->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
         test->setData(kMeanRole, m.pValue);
         test->setData(kSignificantRole, significant);
+        // Short lines: one long line ran off the window.
         test->setToolTip(
-            tr("Exact McNemar test on the %1 pairs both runs evaluated: only %2 right %3, only "
-               "#%4 right %5; two-sided p = %6 (%7)")
+            tr("Exact McNemar test on the %1 pairs both runs evaluated:\nonly %2 right %3, only "
+               "#%4 right %5;\ntwo-sided p = %6 (%7)")
                 .arg(m.pairs)
                 .arg(refLabel)
                 .arg(m.onlyA)
@@ -844,9 +913,12 @@ void CompareView::fillPerRun() {
 
     const core::LengthBias* b = lookup(f.lengthBias, domain);
     const bool lengths = b && b->pairs > 0;
+    const double rule = !lengths     ? NAN
+                        : allDomains ? f.meanHeuristicAccuracy
+                                     : b->heuristicAccuracy;
     for (double v :
-         {lengths ? b->heuristicAccuracy : NAN, lengths ? b->accuracyChosenLonger : NAN,
-          lengths ? b->accuracyChosenNotLonger : NAN, lengths ? b->rewardLengthSpearman : NAN})
+         {rule, lengths ? b->accuracyChosenLonger : NAN, lengths ? b->accuracyChosenNotLonger : NAN,
+          lengths ? b->rewardLengthSpearman : NAN})
       m_perRun->setItem(row, col++, valueItem(v));
     for (const auto* cal : {lookup(f.calibration, domain), lookup(f.calibrationFitted, domain)})
       for (double v : {cal ? cal->ece : NAN, cal ? cal->brier : NAN, cal ? cal->logLoss : NAN})

@@ -19,6 +19,8 @@ class QLabel;
 class QTableWidget;
 class QTableWidgetItem;
 class QCustomPlot;
+class QCPItemLine;
+class QCPItemText;
 
 namespace rr::ui {
 
@@ -47,6 +49,7 @@ class CompareView : public QWidget {
   void fillAccuracy();
   void fillCost();
   void fillScatter();
+  void placeScatterLabels();
   void fillBars();
   void fillDiff(const std::vector<std::int64_t>& runIds);
   void fillPerRun();
@@ -66,6 +69,12 @@ class CompareView : public QWidget {
   QTableWidget* m_diff;
   QLabel* m_diffNote;
   QCustomPlot* m_scatter;
+  struct ScatterLabel {
+    QCPItemText* item;
+    QCPItemLine* leader;
+    double x, y;  // the point it names
+  };
+  std::vector<ScatterLabel> m_scatterLabels;
   QCustomPlot* m_bars;
   QTableWidget* m_perRun;
   QComboBox* m_reference;

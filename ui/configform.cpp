@@ -571,13 +571,23 @@ void ConfigForm::updateModelPreview(QLineEdit* edit, QLabel* preview) {
 }
 
 void ConfigForm::setShapeFromFolder(bool fromFolder) {
+  // A model folder brings its shape and its tokenizer, and pre-training is skipped: those
+  // fields would do nothing, so they are greyed out and say why. Their values stay in the JSON.
+  const auto unusedBecause = [](const std::string& path) -> QString {
+    if (std::find(std::begin(kShapePaths), std::end(kShapePaths), path) != std::end(kShapePaths))
+      return tr("taken from the model folder");
+    if (path.rfind("$.tokenizer.", 0) == 0) return tr("the model folder brings its own tokenizer");
+    if (path.rfind("$.pretrain.", 0) == 0)
+      return tr("not used: an encoder from a model folder is not pre-trained");
+    return {};
+  };
   for (const Field& f : m_fields) {
-    if (std::find(std::begin(kShapePaths), std::end(kShapePaths), f.path) == std::end(kShapePaths))
-      continue;
+    const QString why = unusedBecause(f.path);
+    if (why.isEmpty()) continue;
     if (!f.widget->property("help").isValid()) f.widget->setProperty("help", f.widget->toolTip());
-    f.widget->setEnabled(!fromFolder);
-    f.widget->setToolTip(fromFolder ? tr("taken from the model folder")
-                                    : f.widget->property("help").toString());
+    // A path's row holds its browse button too.
+    (f.kind == Kind::Path ? f.widget->parentWidget() : f.widget)->setEnabled(!fromFolder);
+    f.widget->setToolTip(fromFolder ? why : f.widget->property("help").toString());
   }
 }
 

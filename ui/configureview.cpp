@@ -19,7 +19,9 @@
 #include <QVBoxLayout>
 
 #include "common/errors.h"
+#include "common/fileio.h"
 #include "configform.h"
+#include "guard.h"
 #include "importdialog.h"
 
 namespace rr::ui {
@@ -61,8 +63,8 @@ ConfigureView::ConfigureView(QWidget* parent) : QWidget(parent) {
   m_db->setToolTip(tr("The run store Run writes to; empty = runs/<experiment name>.db"));
   m_run = new QPushButton(style()->standardIcon(QStyle::SP_MediaPlay), tr("Run"), this);
   m_run->setObjectName(QStringLiteral("runButton"));
+  // Ctrl+R is the window's Run ▸ Run experiment, which works in every view.
   m_run->setToolTip(tr("Validate and start the experiment on this machine (Ctrl+R)"));
-  m_run->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
   auto* top = new QHBoxLayout;
   top->addWidget(open);
   top->addWidget(saveButton);
@@ -102,22 +104,17 @@ ConfigureView::ConfigureView(QWidget* parent) : QWidget(parent) {
   m_refresh = new QTimer(this);
   m_refresh->setSingleShot(true);
   m_refresh->setInterval(150);
-  connect(m_refresh, &QTimer::timeout, this, &ConfigureView::refresh);
+  connect(m_refresh, &QTimer::timeout, this, [this] { guarded([this] { refresh(); }); });
   connect(m_form, &ConfigForm::changed, this, [this] {
     if (!m_modified) setFile(m_path, true);
     m_refresh->start();
   });
   connect(m_db, &QLineEdit::textChanged, m_refresh, qOverload<>(&QTimer::start));
-  connect(open, &QPushButton::clicked, this, [this] {
-    const QString p =
-        QFileDialog::getOpenFileName(this, tr("Open experiment"), QFileInfo(m_path).absolutePath(),
-                                     tr("Experiments (*.json);;All files (*)"));
-    if (!p.isEmpty()) loadFile(p);
-  });
+  connect(open, &QPushButton::clicked, this, &ConfigureView::chooseAndLoad);
   connect(saveButton, &QPushButton::clicked, this, &ConfigureView::save);
   connect(saveAsButton, &QPushButton::clicked, this, &ConfigureView::saveAs);
   connect(import, &QPushButton::clicked, this, &ConfigureView::importData);
-  connect(m_run, &QPushButton::clicked, this, &ConfigureView::requestRun);
+  connect(m_run, &QPushButton::clicked, this, [this] { guarded([this] { requestRun(); }); });
   setFile(QString(), false);
   refresh();
 }
@@ -128,20 +125,49 @@ void ConfigureView::setFile(const QString& path, bool modified) {
   Q_EMIT titleChanged(path, modified);
 }
 
+bool ConfigureView::confirmDiscard() {
+  if (!m_modified) return true;
+  const auto answer = QMessageBox::question(
+      this, tr("Unsaved experiment"),
+      tr("Save the changes to %1?").arg(m_path.isEmpty() ? tr("the unsaved experiment") : m_path),
+      QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+  return answer == QMessageBox::Discard || (answer == QMessageBox::Save && save());
+}
+
+bool ConfigureView::chooseAndLoad() {
+  if (!confirmDiscard()) return false;
+  const QString p =
+      QFileDialog::getOpenFileName(this, tr("Open experiment"), QFileInfo(m_path).absolutePath(),
+                                   tr("Experiments (*.json);;All files (*)"));
+  return !p.isEmpty() && loadFile(p);
+}
+
 bool ConfigureView::loadFile(const QString& path) {
+  const std::string file = path.toStdString();
+  std::optional<core::ExperimentConfig> config;
+  QString error;
   try {
-    const core::ExperimentConfig c = core::loadExperimentConfig(path.toStdString());
-    m_form->setConfig(c, path, QString::fromStdString(c.baseDir));
-    setFile(path, false);
-    refresh();
-    Q_EMIT statusMessage(tr("Loaded %1").arg(path));
-    return true;
+    config = core::loadExperimentConfig(file);
   } catch (const std::exception& e) {
-    const QString msg = QString::fromStdString(e.what());
-    Q_EMIT statusMessage(msg);
-    QMessageBox::warning(this, tr("Open experiment"), msg);
-    return false;
+    error = QString::fromStdString(e.what());
+    // A config that is wrong only about the files it names (a data file that moved) still
+    // opens, so that the path can be fixed here: the form then shows the error at its field.
+    try {
+      constexpr std::uint64_t kMaxConfigBytes = std::uint64_t{16} << 20;
+      config = core::parseExperimentConfig(
+          core::readRegularFile(file, kMaxConfigBytes, "experiment config"), file, "");
+    } catch (const std::exception&) {
+      Q_EMIT statusMessage(error);
+      Q_EMIT failed(error);
+      return false;
+    }
   }
+  const QString baseDir = QFileInfo(path).absolutePath();
+  m_form->setConfig(*config, path, baseDir);
+  setFile(path, false);
+  refresh();  // validates: the error, if any, is shown at its field
+  Q_EMIT statusMessage(error.isEmpty() ? tr("Loaded %1").arg(path) : error);
+  return true;
 }
 
 bool ConfigureView::writeTo(const QString& path) {

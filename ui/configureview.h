@@ -22,8 +22,15 @@ class ConfigureView : public QWidget {
   explicit ConfigureView(QWidget* parent = nullptr);
 
   ConfigForm* form() const { return m_form; }
-  // Loads an experiment file into the form; on error the message is shown and false returned.
+  // Loads an experiment file into the form. One whose only fault is a file it names that is
+  // not there (a moved data file) is loaded too, the error shown at that field; otherwise the
+  // error goes to failed() and false is returned.
   bool loadFile(const QString& path);
+  // Asks to save unsaved edits first (Save / Discard / Cancel): false when the user cancels or
+  // the save fails. What Quit and Open ask.
+  bool confirmDiscard();
+  // Open…: confirmDiscard, then a file dialog and loadFile. True when a file was loaded.
+  bool chooseAndLoad();
   bool save();
   bool saveAs();
   const QString& filePath() const { return m_path; }
@@ -40,6 +47,7 @@ class ConfigureView : public QWidget {
   void runRequested(const rr::core::ExperimentConfig& config, const QString& dbPath);
   void titleChanged(const QString& file, bool modified);
   void statusMessage(const QString& text);
+  void failed(const QString& message);
 
  private:
   void refresh();

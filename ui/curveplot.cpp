@@ -22,6 +22,7 @@ CurvePlot::CurvePlot(const QString& title, QWidget* parent) : QCustomPlot(parent
   plotLayout()->addElement(1, 0, legendRow);
   legendRow->addElement(0, 0, legend);
   plotLayout()->setRowStretchFactor(1, 0.001);
+  unboundLegendWidth(legend);
   legend->setVisible(true);
   QFont small = font();
   small.setPointSizeF(small.pointSizeF() * 0.8);
@@ -47,6 +48,15 @@ CurvePlot::CurvePlot(const QString& title, QWidget* parent) : QCustomPlot(parent
   // Outside the axes the legend needs no box of its own.
   legend->setBorderPen(Qt::NoPen);
   legend->setBrush(Qt::NoBrush);
+  connect(this, &QCustomPlot::beforeReplot, this, &CurvePlot::fitValueTicks);
+}
+
+void CurvePlot::fitValueTicks() {
+  // Ticks at least two and a half lines apart: five ticks on a plot squeezed to 80 pixels
+  // printed their labels over each other.
+  const int line = QFontMetrics(yAxis->tickLabelFont()).height();
+  const int ticks = std::clamp(axisRect()->height() / std::max(1, line * 5 / 2), 2, 6);
+  yAxis->ticker()->setTickCount(ticks);
 }
 
 void CurvePlot::styleCurve(Curve& c, bool highlighted) const {
@@ -136,7 +146,8 @@ void CurvePlot::setLegendEntries(const QVector<LegendEntry>& entries) {
     m_legendGraphs.append(g);
   }
   legend->setVisible(!entries.isEmpty());
-  fitLegendColumns();
+  // A dozen runs' key takes two or three short rows instead of a column taller than the plot.
+  ui::fitLegendColumns(this, width());
 }
 
 QStringList CurvePlot::legendLabels() const {
@@ -147,25 +158,8 @@ QStringList CurvePlot::legendLabels() const {
   return out;
 }
 
-void CurvePlot::fitLegendColumns() {
-  // As many columns as the widest entry allows across the plot: a dozen runs' key then takes two
-  // or three short rows instead of a column taller than the plot.
-  const QFontMetrics fm(legend->font());
-  int widest = 0;
-  for (const QCPGraph* g : m_legendGraphs)
-    widest = std::max(widest, fm.horizontalAdvance(g->name()));
-  const int item = widest + legend->iconSize().width() + legend->iconTextPadding() + 16 +
-                   legend->columnSpacing();
-  const QMargins m = legend->margins();
-  const int columns = std::max(1, (width() - m.left() - m.right()) / std::max(item, 1));
-  if (legend->wrap() != columns) {
-    legend->setWrap(columns);
-    legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, true);
-  }
-}
-
 void CurvePlot::resizeEvent(QResizeEvent* event) {
-  fitLegendColumns();
+  ui::fitLegendColumns(this, event->size().width());
   QCustomPlot::resizeEvent(event);
 }
 
@@ -237,10 +231,12 @@ void CurvePlot::fitValueRange() {
 namespace {
 
 // "label: value" of graph `g` at its data point nearest to x, with the raw value when `g` is the
-// smoothed line over `raw`.
-QString valueLine(const QCPGraph* g, const QCPGraph* raw, double x) {
+// smoothed line over `raw`; "" when x is more than `slack` (in x units) outside the curve's
+// points: a run that ended at step 80 has no value at step 349.
+QString valueLine(const QCPGraph* g, const QCPGraph* raw, double x, double slack) {
   auto data = g->data();
   if (data->isEmpty()) return {};
+  if (x < data->constBegin()->key - slack || x > (data->constEnd() - 1)->key + slack) return {};
   auto it = data->findBegin(x, false);
   if (it == data->constEnd()) --it;
   if (it != data->constBegin() && std::abs((it - 1)->key - x) < std::abs(it->key - x)) --it;
@@ -255,10 +251,15 @@ QString valueLine(const QCPGraph* g, const QCPGraph* raw, double x) {
 
 }  // namespace
 
+double CurvePlot::hoverSlack() const {
+  return std::abs(xAxis->pixelToCoord(selectionTolerance()) - xAxis->pixelToCoord(0));
+}
+
 QStringList CurvePlot::valuesAt(double x) const {
   QStringList out;
+  const double slack = hoverSlack();
   for (const Curve& c : m_curves) {
-    const QString line = valueLine(shownGraph(c), c.raw, x);
+    const QString line = valueLine(shownGraph(c), c.raw, x, slack);
     if (!line.isEmpty()) out << line;
   }
   return out;
@@ -278,7 +279,7 @@ QString CurvePlot::hoverText(const QPointF& pixel) {
   const double x = xAxis->pixelToCoord(pixel.x());
   if (!nearest.isEmpty()) {
     const Curve& c = m_curves[nearest];
-    return valueLine(shownGraph(c), c.raw, x);
+    return valueLine(shownGraph(c), c.raw, x, hoverSlack());
   }
   QStringList lines = valuesAt(x);
   if (lines.size() > kHoverLines) {

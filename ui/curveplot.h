@@ -7,21 +7,10 @@
 #include <QStringList>
 #include <QVector>
 
+#include "plotstyle.h"
 #include "qcp.h"
 
 namespace rr::ui {
-
-// How a curve is drawn: the colour says the method, the dash pattern the seed (plotstyle.h).
-struct CurveStyle {
-  QColor color;
-  Qt::PenStyle dash = Qt::SolidLine;
-};
-
-// One line of the legend: a short line drawn in `style`, then `label`.
-struct LegendEntry {
-  QString label;
-  CurveStyle style;
-};
 
 class CurvePlot : public QCustomPlot {
   Q_OBJECT
@@ -52,11 +41,12 @@ class CurvePlot : public QCustomPlot {
   QCPRange dataKeyRange(bool& found) const;
   // Fits the value axis to the data inside the visible x range.
   void fitValueRange();
-  // "label: value" of each curve at the data point nearest to x.
+  // "label: value" of each curve that has points around x (from its first to its last point,
+  // give or take the selection tolerance) at its point nearest to x.
   QStringList valuesAt(double x) const;
   // What hovering at `pixel` shows: the nearest curve within the selection tolerance, named by
   // its label with its value there (and drawn thicker until the next call); with no curve that
-  // close, the values of the curves at that x (at most kHoverLines, then how many more).
+  // close, valuesAt that x (at most kHoverLines, then how many more).
   QString hoverText(const QPointF& pixel);
   void clearHighlight();
   // Vertical cursor line at x; NaN hides it.
@@ -77,7 +67,8 @@ class CurvePlot : public QCustomPlot {
   void appendSmoothed(Curve& c, const QVector<double>& xs, const QVector<double>& ys);
   void styleCurve(Curve& c, bool highlighted) const;
   const QCPGraph* shownGraph(const Curve& c) const;
-  void fitLegendColumns();
+  void fitValueTicks();
+  double hoverSlack() const;  // the selection tolerance in x units
   void setHighlighted(const QString& id);
 
   QMap<QString, Curve> m_curves;

@@ -3,8 +3,8 @@
 #include <QMetaObject>
 
 #include "data/importer.h"
+#include "guard.h"
 #include "run/evaluaterun.h"
-#include "run/runrecorder.h"
 
 namespace rr::ui {
 
@@ -37,8 +37,8 @@ EvaluateOutcome runEvaluateJob(const EvaluateJob& job,
       out.right += counts.first;
       out.pairs += counts.second;
     }
-  } catch (const std::exception& e) {
-    out.error = QString::fromStdString(core::errorMessage(e));
+  } catch (...) {
+    out.error = currentErrorMessage();  // nothing thrown may leave the worker thread
   }
   return out;
 }

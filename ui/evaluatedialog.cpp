@@ -11,6 +11,7 @@
 #include <QPushButton>
 
 #include "data/importer.h"
+#include "data/parquet/parquet.h"
 
 namespace rr::ui {
 namespace {
@@ -45,6 +46,12 @@ EvaluateDialog::EvaluateDialog(std::int64_t runId, const QString& runLabel, QWid
   m_hint = new QLabel(this);
   m_hint->setWordWrap(true);
   m_hint->setForegroundRole(QPalette::PlaceholderText);
+  m_error = new QLabel(this);
+  m_error->setObjectName(QStringLiteral("evaluateError"));
+  m_error->setWordWrap(true);
+  m_error->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  m_error->setStyleSheet(QStringLiteral("color: #d62728;"));
+  m_error->hide();
   m_buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
   m_buttons->button(QDialogButtonBox::Ok)->setText(tr("Evaluate"));
 
@@ -61,6 +68,7 @@ EvaluateDialog::EvaluateDialog(std::int64_t runId, const QString& runLabel, QWid
   form->addRow(tr("Write canonical pairs to"), m_output);
   form->addRow(tr("Evaluation name"), m_name);
   form->addRow(m_hint);
+  form->addRow(m_error);
   form->addRow(m_buttons);
 
   connect(browse, &QPushButton::clicked, this, [this] {
@@ -69,7 +77,10 @@ EvaluateDialog::EvaluateDialog(std::int64_t runId, const QString& runLabel, QWid
         tr("Pairs and datasets (*.jsonl *.json *.gz *.parquet);;All files (*)"));
     if (!p.isEmpty()) setPairsFile(p);
   });
-  connect(m_file, &QLineEdit::textChanged, this, &EvaluateDialog::updateState);
+  connect(m_file, &QLineEdit::textChanged, this, [this] {
+    detectFormat();
+    updateState();
+  });
   connect(m_format, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
     if (!m_format->currentData().toString().isEmpty() && m_output->text().isEmpty() &&
         !m_file->text().isEmpty())
@@ -77,26 +88,50 @@ EvaluateDialog::EvaluateDialog(std::int64_t runId, const QString& runLabel, QWid
     updateState();
   });
   connect(m_output, &QLineEdit::textChanged, this, &EvaluateDialog::updateState);
-  connect(m_buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
+  connect(m_buttons, &QDialogButtonBox::accepted, this, [this] {
+    if (m_busy || !m_buttons->button(QDialogButtonBox::Ok)->isEnabled()) return;
+    m_error->hide();
+    Q_EMIT evaluateRequested(job());
+  });
   connect(m_buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
   updateState();
 }
 
 void EvaluateDialog::setPairsFile(const QString& path) {
   m_file->setText(path);
-  // A file that is not canonical pairs by its name: Parquet needs an import.
-  if (path.endsWith(QStringLiteral(".parquet"), Qt::CaseInsensitive) &&
-      m_format->currentData().toString().isEmpty()) {
-    const int rb = m_format->findData(QStringLiteral("rewardbench"));
-    if (rb >= 0) m_format->setCurrentIndex(rb);
-  }
   if (!m_format->currentData().toString().isEmpty()) m_output->setText(defaultOutput(path));
   updateState();
 }
 
+void EvaluateDialog::detectFormat() {
+  // Canonical pairs are never Parquet: a Parquet file needs an import, and the benchmark
+  // published as Parquet is RewardBench. Only a regular file is read (a FIFO would block).
+  const QString path = m_file->text().trimmed();
+  if (!m_format->currentData().toString().isEmpty() || !QFileInfo(path).isFile() ||
+      !core::parquet::hasParquetMagic(path.toStdString()))
+    return;
+  const int rb = m_format->findData(QStringLiteral("rewardbench"));
+  if (rb >= 0) m_format->setCurrentIndex(rb);  // also fills in the canonical file to write
+}
+
+void EvaluateDialog::setBusy(bool busy) {
+  m_busy = busy;
+  for (QWidget* w : {static_cast<QWidget*>(m_file), static_cast<QWidget*>(m_format),
+                     static_cast<QWidget*>(m_output), static_cast<QWidget*>(m_name)})
+    w->setEnabled(!busy);
+  m_buttons->button(QDialogButtonBox::Cancel)->setText(busy ? tr("Close") : tr("Cancel"));
+  updateState();
+  if (busy) m_hint->setText(tr("Evaluating… (Close hides this dialog; the evaluation goes on)"));
+}
+
+void EvaluateDialog::showError(const QString& message) {
+  m_error->setText(message);
+  m_error->show();
+}
+
 void EvaluateDialog::updateState() {
   const bool import = !m_format->currentData().toString().isEmpty();
-  m_output->setEnabled(import);
+  m_output->setEnabled(import && !m_busy);
   const QString evaluated = import ? m_output->text() : m_file->text();
   m_name->setPlaceholderText(evaluated.isEmpty() ? tr("the file's name")
                                                  : QFileInfo(evaluated).completeBaseName());
@@ -107,7 +142,7 @@ void EvaluateDialog::updateState() {
                               "`rewardrouter-cli import`. A routed system routes each prompt "
                               "itself; the pairs' domains are not shown to it."));
   m_buttons->button(QDialogButtonBox::Ok)
-      ->setEnabled(!m_file->text().trimmed().isEmpty() &&
+      ->setEnabled(!m_busy && !m_file->text().trimmed().isEmpty() &&
                    (!import || !m_output->text().trimmed().isEmpty()));
 }
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "guard.h"
+
 namespace rr::ui {
 namespace {
 
@@ -67,8 +69,12 @@ void ExampleModel::reset() {
   m_a = m_b = Cursor{};
   if (m_own) {
     m_a.exhausted = m_b.exhausted = true;
-    for (const auto& r : *m_own)
-      if (ownRowMatches(r)) m_rows.push_back(r);
+    // A text search reads the pairs' texts from the store: one that fails lists nothing.
+    if (!guarded([&] {
+          for (const auto& r : *m_own)
+            if (ownRowMatches(r)) m_rows.push_back(r);
+        }))
+      m_rows.clear();
     using Sort = core::ExampleFilter::Sort;
     const Sort s = m_filter.base.sort;
     auto marginOf = [](const core::ExampleRow& r) { return r.rewardChosen - r.rewardRejected; };
@@ -91,8 +97,8 @@ void ExampleModel::reset() {
     } else if (isScan(m_filter)) {
       m_a.filter = m_filter.base;
       m_b.exhausted = true;
-    } else {
-      m_sqlTotal = m_store->countExamples(m_filter.base);
+    } else if (!guarded([&] { m_sqlTotal = m_store->countExamples(m_filter.base); })) {
+      m_sqlTotal = 0;  // nothing to list from a store that cannot count
     }
   } else {
     m_a.exhausted = m_b.exhausted = true;
@@ -116,10 +122,20 @@ bool ExampleModel::canFetchMore(const QModelIndex& parent) const {
 void ExampleModel::fetchMore(const QModelIndex& parent) {
   if (!canFetchMore(parent)) return;
   std::vector<core::ExampleRow> rows;
-  if (!isScan(m_filter)) {
-    rows = m_store->examples(m_filter.base, static_cast<std::int64_t>(m_rows.size()), kPageSize);
-  } else {
-    rows = m_filter.flipped ? scanFlippedPage() : scanPage();
+  // The view calls this while it scrolls, from the event loop: a store that fails to give the
+  // page ends the listing there, and its error is shown.
+  const bool read = guarded([&] {
+    if (!isScan(m_filter)) {
+      rows = m_store->examples(m_filter.base, static_cast<std::int64_t>(m_rows.size()), kPageSize);
+    } else {
+      rows = m_filter.flipped ? scanFlippedPage() : scanPage();
+    }
+  });
+  if (!read) {
+    m_sqlTotal = static_cast<std::int64_t>(m_rows.size());
+    m_a.buffer.clear();
+    m_b.buffer.clear();
+    m_a.exhausted = m_b.exhausted = true;
   }
   if (!rows.empty()) {
     const int first = static_cast<int>(m_rows.size());

@@ -18,8 +18,10 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 #include <algorithm>
+#include <limits>
 #include <set>
 
+#include "guard.h"
 #include "plotstyle.h"
 #include "qcp.h"
 #include "scorebox.h"
@@ -46,9 +48,12 @@ InspectView::InspectView(QWidget* parent) : QWidget(parent) {
   m_domain = new QComboBox(this);
   m_domain->setObjectName(QStringLiteral("domainFilter"));
   m_result = new QComboBox(this);
+  m_result->setObjectName(QStringLiteral("resultFilter"));
   m_result->addItems({tr("all"), tr("correct"), tr("wrong")});
   m_minMargin = new QLineEdit(this);
+  m_minMargin->setObjectName(QStringLiteral("minMargin"));
   m_maxMargin = new QLineEdit(this);
+  m_maxMargin->setObjectName(QStringLiteral("maxMargin"));
   for (QLineEdit* e : {m_minMargin, m_maxMargin}) {
     auto* v = new QDoubleValidator(e);
     v->setLocale(QLocale::c());  // the text is read back with QString::toDouble
@@ -62,9 +67,11 @@ InspectView::InspectView(QWidget* parent) : QWidget(parent) {
       tr("Examples one run gets right and the other wrong; select exactly two "
          "runs. Lists both runs' rows in example id order."));
   m_search = new QLineEdit(this);
+  m_search->setObjectName(QStringLiteral("exampleSearch"));
   m_search->setPlaceholderText(tr("Search prompt / responses"));
   m_search->setClearButtonEnabled(true);
   m_routeChip = new QToolButton(this);
+  m_routeChip->setObjectName(QStringLiteral("routeChip"));
   m_routeChip->setToolButtonStyle(Qt::ToolButtonTextOnly);
   m_routeChip->setToolTip(tr("Set by a confusion-matrix cell; click to clear"));
   m_routeChip->hide();
@@ -144,7 +151,7 @@ InspectView::InspectView(QWidget* parent) : QWidget(parent) {
   m_lengthPlot->xAxis->setLabel(tr("response length (characters)"));
   m_lengthPlot->xAxis->ticker()->setTickCount(4);
   m_lengthPlot->yAxis->setLabel(tr("reward"));
-  placeLegendBelow(m_lengthPlot, 3);
+  placeLegendBelow(m_lengthPlot);
   m_lengthPlot->setToolTip(
       tr("Each response of each pair: filled = chosen, hollow = rejected; colour = domain. Click "
          "a point to list its pair."));
@@ -152,7 +159,7 @@ InspectView::InspectView(QWidget* parent) : QWidget(parent) {
   m_reliability->setObjectName(QStringLiteral("reliabilityPlot"));
   m_reliability->xAxis->setLabel(tr("predicted P (10 bins)"));
   m_reliability->yAxis->setLabel(tr("observed frequency"));
-  placeLegendBelow(m_reliability, 2);
+  placeLegendBelow(m_reliability);
   m_reliability->setToolTip(
       tr("Reliability of P(chosen) = sigmoid(r_chosen − r_rejected), each pair counted as p "
          "(chosen first) and 1 − p (rejected first), as the ECE does; the diagonal is perfect "
@@ -161,7 +168,9 @@ InspectView::InspectView(QWidget* parent) : QWidget(parent) {
     p->setMinimumHeight(180);
     applyPalette(p);
     connect(p, &QCustomPlot::plottableClick, this,
-            [this](QCPAbstractPlottable* pl, int i, QMouseEvent*) { onPlotClick(pl, i); });
+            [this](QCPAbstractPlottable* pl, int i, QMouseEvent*) {
+              guarded([&] { onPlotClick(pl, i); });
+            });
   }
   m_plotNote = new QLabel(this);
   m_plotNote->setWordWrap(true);
@@ -193,26 +202,30 @@ InspectView::InspectView(QWidget* parent) : QWidget(parent) {
   layout->addLayout(row2);
   layout->addWidget(split, 1);
 
+  // Every filter change reads the store: through guarded(), so that a store that fails shows
+  // its error instead of ending the program.
+  const auto refilter = [this] { guarded([this] { applyFilter(); }); };
   m_searchDelay = new QTimer(this);
   m_searchDelay->setSingleShot(true);
   m_searchDelay->setInterval(300);
-  connect(m_searchDelay, &QTimer::timeout, this, &InspectView::applyFilter);
+  connect(m_searchDelay, &QTimer::timeout, this, refilter);
   connect(m_search, &QLineEdit::textChanged, m_searchDelay, qOverload<>(&QTimer::start));
   for (QComboBox* c : {m_domain, m_result})
-    connect(c, qOverload<int>(&QComboBox::currentIndexChanged), this, &InspectView::applyFilter);
+    connect(c, qOverload<int>(&QComboBox::currentIndexChanged), this, refilter);
   for (QLineEdit* e : {m_minMargin, m_maxMargin})
-    connect(e, &QLineEdit::editingFinished, this, &InspectView::applyFilter);
-  for (QCheckBox* c : {m_misrouted, m_flipped})
-    connect(c, &QCheckBox::toggled, this, &InspectView::applyFilter);
-  connect(m_pickChip, &QToolButton::clicked, this, &InspectView::clearPick);
+    connect(e, &QLineEdit::editingFinished, this, refilter);
+  for (QCheckBox* c : {m_misrouted, m_flipped}) connect(c, &QCheckBox::toggled, this, refilter);
+  connect(m_pickChip, &QToolButton::clicked, this, [this] { guarded([this] { clearPick(); }); });
   connect(m_source, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
-    loadSource();
-    applyFilter();
+    guarded([this] {
+      loadSource();
+      applyFilter();
+    });
   });
   connect(m_routeChip, &QToolButton::clicked, this, [this] {
     m_routedTo.clear();
     m_routeChip->hide();
-    applyFilter();
+    guarded([this] { applyFilter(); });
   });
   connect(m_model, &ExampleModel::modelReset, this, [this] {
     clearDetail();
@@ -221,7 +234,7 @@ InspectView::InspectView(QWidget* parent) : QWidget(parent) {
   connect(m_model, &ExampleModel::fetched, this, &InspectView::updateCount);
   connect(m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
           [this](const QModelIndex& current) {
-            if (current.isValid()) showDetail(current.row());
+            if (current.isValid()) guarded([&] { showDetail(current.row()); });
           });
   clearDetail();
 }
@@ -310,17 +323,13 @@ void InspectView::loadSource() {
   const bool testPairs = evaluation.empty();
   m_flipped->setEnabled(testPairs && m_runIds.size() == 2);
   m_misrouted->setEnabled(testPairs);
-  // Both plots are rebuilt together: the references of the graphs they delete go with them.
-  m_pointRefs.clear();
-  fillLengthPlot();
-  fillReliabilityPlot();
 }
 
 void InspectView::fillLengthPlot() {
   m_lengthPlot->clearPlottables();
   m_lengthPlot->clearItems();
   std::map<std::string, int> domainIndex;
-  for (const auto& [runId, pairs] : m_pairs)
+  for (const auto& [runId, pairs] : m_shown)
     for (const auto& p : pairs) domainIndex.emplace(p.domain, 0);
   int i = 0;
   for (auto& [d, index] : domainIndex) index = i++;
@@ -333,7 +342,7 @@ void InspectView::fillLengthPlot() {
   };
   std::map<std::pair<std::string, bool>, std::vector<Point>> series;
   std::size_t unknown = 0;
-  for (const auto& [runId, pairs] : m_pairs)
+  for (const auto& [runId, pairs] : m_shown)
     for (std::size_t k = 0; k < pairs.size(); ++k) {
       const core::ScoredPair& p = pairs[k];
       if (p.chosenLength < 0 || p.rejectedLength < 0) {
@@ -376,6 +385,9 @@ void InspectView::fillLengthPlot() {
   QStringList notes;
   if (m_pairs.empty())
     notes << tr("No scored pairs for the selected runs.");
+  else if (std::all_of(m_shown.begin(), m_shown.end(),
+                       [](const auto& r) { return r.second.empty(); }))
+    notes << tr("No pair matches the filters.");
   else if (unknown > 0)
     notes << tr("%n pair(s) without their texts in the store are not on the length plot.", nullptr,
                 static_cast<int>(unknown));
@@ -391,23 +403,22 @@ void InspectView::fillReliabilityPlot() {
   QPen dash(palette().color(QPalette::PlaceholderText), 1, Qt::DashLine);
   diagonal->setPen(dash);
   diagonal->setName(tr("perfect calibration"));
-  int i = 0;
-  for (const auto& [runId, pairs] : m_pairs) {
+  // Each run in the look it has in the Monitor and Compare (runStyles), the legend as theirs.
+  std::vector<core::RunInfo> runs;
+  for (const auto& [runId, pairs] : m_shown)
+    if (const std::optional<core::RunInfo> run = m_store->run(runId)) runs.push_back(*run);
+  const std::map<std::int64_t, CurveStyle> styles = runStyles(runs);
+  for (const auto& [runId, pairs] : m_shown) {
     std::vector<double> margins;
     for (const auto& p : pairs) margins.push_back(p.rewardChosen - p.rewardRejected);
     const std::vector<core::ReliabilityBin>& bins = m_bins[runId] =
         core::reliabilityDiagram(margins);
-    const std::optional<core::RunInfo> run = m_store->run(runId);
-    const QColor c = run ? methodColor(run->method) : seriesColor(i);
-    ++i;
+    const auto style = styles.find(runId);
+    const CurveStyle look = style == styles.end() ? CurveStyle{seriesColor(0)} : style->second;
     auto* g = m_reliability->addGraph();
-    g->setPen(QPen(c, 1.5, run ? seedDash(run->seed) : Qt::SolidLine));
-    g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssSquare, c, c, 7));
-    g->setName(run ? QStringLiteral("#%1 %2 · seed %3")
-                         .arg(runId)
-                         .arg(QString::fromStdString(run->methodName))
-                         .arg(run->seed)
-                   : QStringLiteral("#%1").arg(runId));
+    g->setPen(QPen(look.color, 1.5, look.dash));
+    g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssSquare, look.color, look.color, 7));
+    g->removeFromLegend();
     QVector<double> x, y;
     auto& refs = m_pointRefs[g];
     for (std::size_t b = 0; b < bins.size(); ++b) {
@@ -418,6 +429,13 @@ void InspectView::fillReliabilityPlot() {
     }
     // Bins are in order of their mean prediction already.
     g->setData(x, y, true);
+    g->setName(QStringLiteral("#%1").arg(runId));
+  }
+  // Data-less graphs that only draw the legend's entries.
+  for (const LegendEntry& e : runLegend(runs, styles, palette().color(QPalette::WindowText))) {
+    auto* g = m_reliability->addGraph();
+    g->setName(e.label);
+    g->setPen(QPen(e.style.color, 1.5, e.style.dash));
   }
   m_reliability->xAxis->setRange(-0.02, 1.02);
   m_reliability->yAxis->setRange(-0.02, 1.02);
@@ -432,7 +450,7 @@ void InspectView::onPlotClick(QCPAbstractPlottable* plottable, int dataIndex) {
   if (plottable->parentPlot() == m_reliability)
     pickBin(runId, static_cast<int>(index));
   else
-    pickPair(runId, m_pairs.at(runId).at(index).id);
+    pickPair(runId, m_shown.at(runId).at(index).id);
 }
 
 void InspectView::pickPair(std::int64_t runId, const std::string& pairId) {
@@ -445,7 +463,7 @@ void InspectView::pickBin(std::int64_t runId, int bin) {
   if (it == m_bins.end() || bin < 0 || bin >= static_cast<int>(it->second.size())) return;
   const core::ReliabilityBin& b = it->second[static_cast<std::size_t>(bin)];
   std::set<std::pair<std::int64_t, std::string>> pairs;
-  for (std::size_t k : b.pairs) pairs.emplace(runId, m_pairs.at(runId).at(k).id);
+  for (std::size_t k : b.pairs) pairs.emplace(runId, m_shown.at(runId).at(k).id);
   setPick(std::move(pairs),
           tr("#%1, P in [%2, %3): %n pair(s)  ✕", nullptr, static_cast<int>(b.pairs.size()))
               .arg(runId)
@@ -458,18 +476,19 @@ void InspectView::setPick(std::set<std::pair<std::int64_t, std::string>> pairs,
   m_pick = std::move(pairs);
   m_pickChip->setText(label);
   m_pickChip->show();
-  applyFilter();
+  // The plots stay as they are: the pick narrows the table only (and a plot is not rebuilt in
+  // its own click).
+  applyFilter(false);
 }
 
 void InspectView::clearPick() {
   m_pick.reset();
   m_pickChip->hide();
-  applyFilter();
+  applyFilter(false);
 }
 
 void InspectView::showConfusionCell(std::int64_t runId, const QString& domain,
                                     const QString& routedTo) {
-  m_runIds = {runId};
   if (m_source->currentIndex() != 0) {
     const QSignalBlocker b(m_source);
     m_source->setCurrentIndex(0);
@@ -489,7 +508,53 @@ void InspectView::showConfusionCell(std::int64_t runId, const QString& domain,
   applyFilter();
 }
 
-void InspectView::applyFilter() {
+std::map<std::int64_t, std::vector<core::ScoredPair>> InspectView::filteredPairs(
+    const InspectFilter& f) const {
+  const core::ExampleFilter& b = f.base;
+  // What a scored pair cannot say (its texts, its route) is asked of the store, once.
+  std::optional<std::set<std::pair<std::int64_t, std::string>>> allowed;
+  const bool evaluation = m_model->hasOwnRows();
+  if (!b.search.empty() || (!evaluation && (b.misroutedOnly || !f.routedTo.empty()))) {
+    allowed.emplace();
+    if (evaluation) {
+      for (const auto& [runId, pairs] : m_pairs)
+        for (const auto& p : pairs) {
+          const std::optional<core::PreferencePair> t = m_store->pair(p.id);
+          if (t && (t->prompt.find(b.search) != std::string::npos ||
+                    t->chosen.find(b.search) != std::string::npos ||
+                    t->rejected.find(b.search) != std::string::npos))
+            allowed->emplace(runId, p.id);
+        }
+    } else {
+      core::ExampleFilter query = b;
+      if (f.flipped) query.correct.reset();  // as the table's flipped scan
+      for (const auto& r : m_store->examples(query, 0, std::numeric_limits<std::int64_t>::max()))
+        if (f.routedTo.empty() || r.routedTo == f.routedTo) allowed->emplace(r.runId, r.exampleId);
+    }
+  }
+  // Flipped: right in one of the two runs, wrong in the other.
+  std::map<std::string, int> rightIn;
+  if (f.flipped && m_runIds.size() == 2)
+    for (const auto& [runId, pairs] : m_pairs)
+      for (const auto& p : pairs) rightIn[p.id] += p.correct ? 1 : 0;
+  std::map<std::int64_t, std::vector<core::ScoredPair>> out;
+  for (const auto& [runId, pairs] : m_pairs) {
+    std::vector<core::ScoredPair>& kept = out[runId];
+    for (const auto& p : pairs) {
+      const double margin = p.rewardChosen - p.rewardRejected;
+      if (!b.domain.empty() && p.domain != b.domain) continue;
+      if (!f.flipped && b.correct && p.correct != *b.correct) continue;
+      if ((b.minMargin && margin < *b.minMargin) || (b.maxMargin && margin > *b.maxMargin))
+        continue;
+      if (f.flipped && rightIn[p.id] != 1) continue;
+      if (allowed && !allowed->count({runId, p.id})) continue;
+      kept.push_back(p);
+    }
+  }
+  return out;
+}
+
+void InspectView::applyFilter(bool plots) {
   InspectFilter f;
   f.base.runIds = m_runIds;
   if (m_domain->currentIndex() > 0) f.base.domain = m_domain->currentText().toStdString();
@@ -502,6 +567,13 @@ void InspectView::applyFilter() {
   f.routedTo = m_routedTo.toStdString();
   f.flipped = m_flipped->isChecked() && m_flipped->isEnabled();
   f.base.misroutedOnly = f.base.misroutedOnly && m_misrouted->isEnabled();
+  if (plots) {
+    m_shown = filteredPairs(f);
+    // Both plots are rebuilt together: the references of the graphs they delete go with them.
+    m_pointRefs.clear();
+    fillLengthPlot();
+    fillReliabilityPlot();
+  }
   f.only = m_pick;
   m_model->setFilter(f);
   // The first page now, so that the first example's detail shows without a click.
@@ -519,7 +591,7 @@ void InspectView::updateCount() {
   } else if (total < 0) {
     m_count->setText(tr("%1+ examples (scrolling reads more)").arg(m_model->rowCount()));
   } else {
-    m_count->setText(tr("%1 examples").arg(total));
+    m_count->setText(total == 1 ? tr("1 example") : tr("%1 examples").arg(total));
   }
 }
 

@@ -39,16 +39,18 @@ class InspectView : public QWidget {
 
   void setStore(const core::RunStore* store);
   void showRuns(const std::vector<std::int64_t>& runIds);
-  // A confusion-matrix cell: that run's examples of `domain` routed to `routedTo`.
+  // A confusion-matrix cell: run `runId`'s (one of the shown runs) examples of `domain` routed
+  // to `routedTo`, with a chip that clears the route.
   void showConfusionCell(std::int64_t runId, const QString& domain, const QString& routedTo);
   ExampleModel* model() const { return m_model; }
   // "" for the runs' test pairs, else the name of an evaluation of the selected runs.
   QComboBox* sourceBox() const { return m_source; }
   QCustomPlot* lengthPlot() const { return m_lengthPlot; }
   QCustomPlot* reliabilityPlot() const { return m_reliability; }
-  // The scored pairs of the shown source per run, and each run's reliability diagram of them.
+  // The scored pairs of the shown source per run that the filters let through (the plots'
+  // pairs; a click's pick narrows the table only), and each run's reliability diagram of them.
   const std::map<std::int64_t, std::vector<core::ScoredPair>>& shownPairs() const {
-    return m_pairs;
+    return m_shown;
   }
   const std::map<std::int64_t, std::vector<core::ReliabilityBin>>& reliability() const {
     return m_bins;
@@ -60,7 +62,9 @@ class InspectView : public QWidget {
   class ScoreBox* scoreBox() const { return m_scoreBox; }
 
  private:
-  void applyFilter();
+  // The table's filter from the boxes; with `plots`, the plots follow it as well.
+  void applyFilter(bool plots = true);
+  std::map<std::int64_t, std::vector<core::ScoredPair>> filteredPairs(const InspectFilter& f) const;
   void loadSource();
   void fillSources();
   void fillLengthPlot();
@@ -92,9 +96,10 @@ class InspectView : public QWidget {
   QLabel* m_plotNote;
   QToolButton* m_pickChip;
   std::optional<std::set<std::pair<std::int64_t, std::string>>> m_pick;
-  std::map<std::int64_t, std::vector<core::ScoredPair>> m_pairs;
+  std::map<std::int64_t, std::vector<core::ScoredPair>> m_pairs;  // all of the source
+  std::map<std::int64_t, std::vector<core::ScoredPair>> m_shown;  // those the filters pass
   std::map<std::int64_t, std::vector<core::ReliabilityBin>> m_bins;
-  // What each plotted point is: (run, index into m_pairs[run]) on the length plot, (run, bin) on
+  // What each plotted point is: (run, index into m_shown[run]) on the length plot, (run, bin) on
   // the reliability diagram, by plottable and data index.
   std::map<const QCPAbstractPlottable*, std::vector<std::pair<std::int64_t, std::size_t>>>
       m_pointRefs;

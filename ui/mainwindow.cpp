@@ -6,6 +6,8 @@
 #include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QFrame>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -13,15 +15,20 @@
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
+#include <QStyle>
 #include <QTabWidget>
 #include <QThread>
+#include <QToolButton>
+#include <QVBoxLayout>
 #include <algorithm>
+#include <set>
 
 #include "compareview.h"
 #include "configform.h"
 #include "configureview.h"
 #include "evaluatecontroller.h"
 #include "evaluatedialog.h"
+#include "guard.h"
 #include "inspectview.h"
 #include "monitorview.h"
 #include "qcp.h"
@@ -31,6 +38,36 @@
 #include "storewatcher.h"
 
 namespace rr::ui {
+namespace {
+
+// Export's folder picker: an existing (empty) folder, or the name of a new one typed into it,
+// which the export creates. Qt's directory mode refuses a name that does not exist yet
+// ("Directory not found"), so a name whose parent folder exists is taken as it is.
+class ExportFolderPicker : public QFileDialog {
+ public:
+  using QFileDialog::QFileDialog;
+
+ protected:
+  void accept() override {
+    const QStringList files = selectedFiles();
+    if (files.size() == 1) {
+      const QFileInfo f(files.front());
+      if (!f.exists() && f.dir().exists()) {
+        QDialog::accept();
+        return;
+      }
+    }
+    QFileDialog::accept();
+  }
+};
+
+// The core's messages name their file; one that does not gets it in front.
+QString naming(const QString& path, const QString& message) {
+  return message.contains(QFileInfo(path).fileName()) ? message
+                                                      : QStringLiteral("%1: %2").arg(path, message);
+}
+
+}  // namespace
 
 RunExport exportRunFolders(const QString& dbPath, std::int64_t runId, const QString& outDir) {
   RunExport r;
@@ -39,8 +76,8 @@ RunExport exportRunFolders(const QString& dbPath, std::int64_t runId, const QStr
   try {
     for (const auto& f : core::exportRun(dbPath.toStdString(), runId, outDir.toStdString()).folders)
       r.folders << QDir::cleanPath(QString::fromStdString(f));  // the core's may end in '/'
-  } catch (const std::exception& e) {
-    r.error = QString::fromUtf8(e.what());
+  } catch (...) {
+    r.error = currentErrorMessage();
   }
   return r;
 }
@@ -62,8 +99,43 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   m_split->addWidget(m_tabs);
   m_split->setStretchFactor(0, 0);
   m_split->setStretchFactor(1, 1);
-  m_split->setSizes({270, 1000});
-  setCentralWidget(m_split);
+  m_split->setSizes({300, 1000});
+  // The message bar: errors stay readable above the views without a dialog to dismiss (none can
+  // be dismissed in a headless run).
+  auto* frame = new QFrame(this);
+  frame->setFrameShape(QFrame::StyledPanel);
+  m_messageBar = frame;
+  m_messageBar->setObjectName(QStringLiteral("messageBar"));
+  m_messageBar->setStyleSheet(QStringLiteral(
+      "#messageBar { background: rgba(214, 39, 40, 40); border: 1px solid #d62728; }"));
+  m_messageText = new QLabel(m_messageBar);
+  m_messageText->setObjectName(QStringLiteral("messageText"));
+  m_messageText->setWordWrap(true);
+  m_messageText->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  auto* dismiss = new QToolButton(m_messageBar);
+  dismiss->setObjectName(QStringLiteral("dismissMessages"));
+  dismiss->setIcon(style()->standardIcon(QStyle::SP_TitleBarCloseButton));
+  dismiss->setAutoRaise(true);
+  dismiss->setToolTip(tr("Hide these messages"));
+  auto* icon = new QLabel(m_messageBar);
+  icon->setPixmap(style()->standardIcon(QStyle::SP_MessageBoxWarning).pixmap(18, 18));
+  auto* bar = new QHBoxLayout(m_messageBar);
+  bar->setContentsMargins(6, 2, 2, 2);
+  bar->addWidget(icon, 0, Qt::AlignTop);
+  bar->addWidget(m_messageText, 1);
+  bar->addWidget(dismiss, 0, Qt::AlignTop);
+  m_messageBar->hide();
+  connect(dismiss, &QToolButton::clicked, this, [this] {
+    m_messageText->clear();
+    m_messageBar->hide();
+  });
+  auto* central = new QWidget(this);
+  auto* column = new QVBoxLayout(central);
+  column->setContentsMargins(0, 0, 0, 0);
+  column->setSpacing(2);
+  column->addWidget(m_messageBar);
+  column->addWidget(m_split, 1);
+  setCentralWidget(central);
   m_dbLabel = new QLabel(this);
   statusBar()->addPermanentWidget(m_dbLabel);
 
@@ -77,6 +149,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   m_evaluator = new EvaluateController(this);
   m_watcher = new StoreWatcher(this);
   buildMenus();
+  connect(ErrorRelay::instance(), &ErrorRelay::raised, this, &MainWindow::showError);
   connect(m_evaluator, &EvaluateController::stageChanged, this,
           [this](const QString& text) { statusBar()->showMessage(text); });
   connect(m_evaluator, &EvaluateController::finished, this, &MainWindow::onEvaluationFinished);
@@ -90,25 +163,34 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(m_configure, &ConfigureView::titleChanged, this, &MainWindow::updateTitle);
   connect(m_configure, &ConfigureView::statusMessage, this,
           [this](const QString& m) { statusBar()->showMessage(m, 10000); });
+  connect(m_configure, &ConfigureView::failed, this, &MainWindow::showError);
   connect(m_controller, &RunController::batchReady, this, &MainWindow::onBatch);
   connect(m_controller, &RunController::jobFinished, this, &MainWindow::onJobFinished);
-  connect(m_controller, &RunController::pausedChanged, this,
-          [this](bool paused) { m_monitor->setJobActive(m_controller->busy(), paused); });
+  connect(m_controller, &RunController::pausedChanged, this, [this](bool paused) {
+    m_monitor->setJobActive(m_controller->busy(), paused);
+    updatePausedRuns();
+  });
   connect(m_watcher, &StoreWatcher::batchReady, this, &MainWindow::onBatch);
   connect(m_watcher, &StoreWatcher::runsChanged, this, &MainWindow::onRunsChanged);
-  connect(m_watcher, &StoreWatcher::failed, this, [this](const QString& m) {
-    statusBar()->showMessage(tr("Reading the database: %1").arg(m), 10000);
-  });
+  connect(m_watcher, &StoreWatcher::failed, this, &MainWindow::showError);
   connect(m_monitor, &MonitorView::pauseRequested, m_controller, &RunController::setPaused);
   connect(m_monitor, &MonitorView::cancelRequested, this, [this] {
     m_controller->cancel();
     statusBar()->showMessage(tr("Stopping at the next step…"));
   });
+  // A confusion-matrix cell selects its run in the browser, so that every view (Monitor,
+  // Inspect and its score box) follows that one selection; Inspect then filters to the cell.
+  // Queued: the click's own handling in the plot finishes before the Monitor is refreshed.
   connect(m_monitor, &MonitorView::confusionCellClicked, this,
           [this](std::int64_t runId, const QString& domain, const QString& routedTo) {
-            m_inspect->showConfusionCell(runId, domain, routedTo);
-            m_stale[Inspect] = false;
-            showView(Inspect);
+            QMetaObject::invokeMethod(
+                this,
+                [this, runId, domain, routedTo] {
+                  m_browser->selectRuns({runId});
+                  showView(Inspect);
+                  guarded([&] { m_inspect->showConfusionCell(runId, domain, routedTo); });
+                },
+                Qt::QueuedConnection);
           });
 
   QSettings settings;
@@ -139,12 +221,10 @@ void MainWindow::buildMenus() {
                                                    tr("Run stores (*.db);;All files (*)"));
     if (!p.isEmpty()) openDatabase(p);
   });
-  file->addAction(
-      tr("Open &experiment…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), this, [this] {
-        const QString p = QFileDialog::getOpenFileName(this, tr("Open experiment"), QString(),
-                                                       tr("Experiments (*.json);;All files (*)"));
-        if (!p.isEmpty()) openExperiment(p);
-      });
+  file->addAction(tr("Open &experiment…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), this,
+                  [this] {
+                    if (m_configure->chooseAndLoad()) showView(Configure);
+                  });
   file->addAction(tr("&Save experiment"), QKeySequence::Save, m_configure, &ConfigureView::save);
   file->addAction(tr("Save experiment &as…"), QKeySequence::SaveAs, m_configure,
                   &ConfigureView::saveAs);
@@ -173,7 +253,12 @@ void MainWindow::buildMenus() {
                   &RunBrowser::selectAllRuns);
 
   QMenu* run = menuBar()->addMenu(tr("&Run"));
-  run->addAction(tr("&Run experiment"), m_configure, &ConfigureView::requestRun);
+  // The window's shortcut, not the Run button's: a button's shortcut works only while the
+  // button is shown (Configure).
+  m_runAction =
+      run->addAction(tr("&Run experiment"), QKeySequence(Qt::CTRL | Qt::Key_R), m_configure,
+                     [this] { guarded([this] { m_configure->requestRun(); }); });
+  m_runAction->setObjectName(QStringLiteral("runAction"));
   m_resumeAction = run->addAction(tr("Resume &run"), this, [this] {
     if (m_selection.size() == 1) resumeRun(m_selection.front());
   });
@@ -195,9 +280,15 @@ void MainWindow::buildMenus() {
   });
 }
 
-void MainWindow::showError(const QString& title, const QString& message) {
+void MainWindow::showError(const QString& message) {
   statusBar()->showMessage(message, 15000);
-  QMessageBox::warning(this, title, message);
+  // The newest first; one a poll repeats every second is not repeated here.
+  QStringList lines = m_messageText->text().split('\n', Qt::SkipEmptyParts);
+  lines.removeAll(message);
+  lines.prepend(message);
+  constexpr int kShownMessages = 4;
+  m_messageText->setText(lines.mid(0, kShownMessages).join('\n'));
+  m_messageBar->show();
 }
 
 void MainWindow::updateExportAction() {
@@ -216,9 +307,10 @@ void MainWindow::updateExportAction() {
 }
 
 void MainWindow::chooseEvaluation() {
-  if (m_selection.size() != 1 || !m_store) return;
+  if (m_selection.size() != 1 || !m_store || m_evaluateDialog) return;
   const std::int64_t runId = m_selection.front();
-  const std::optional<core::RunInfo> run = m_store->run(runId);
+  std::optional<core::RunInfo> run;
+  if (!guarded([&] { run = m_store->run(runId); })) return;
   auto* dialog = new EvaluateDialog(runId,
                                     run ? tr("run %1 (%2, seed %3)")
                                               .arg(runId)
@@ -227,7 +319,14 @@ void MainWindow::chooseEvaluation() {
                                         : tr("run %1").arg(runId),
                                     this);
   dialog->setAttribute(Qt::WA_DeleteOnClose);
-  connect(dialog, &QDialog::accepted, this, [this, dialog] { startEvaluation(dialog->job()); });
+  m_evaluateDialog = dialog;
+  // The dialog stays open while its job runs: an error is shown in it with what was typed.
+  connect(dialog, &EvaluateDialog::evaluateRequested, this, [this, dialog](EvaluateJob job) {
+    if (startEvaluation(std::move(job)))
+      dialog->setBusy(true);
+    else
+      dialog->showError(tr("An evaluation is already running; wait for it to end."));
+  });
   dialog->open();
 }
 
@@ -244,6 +343,15 @@ bool MainWindow::startEvaluation(EvaluateJob job) {
 void MainWindow::onEvaluationFinished(const EvaluateOutcome& outcome) {
   m_evaluateProgress->hide();
   updateExportAction();
+  if (m_evaluateDialog) {
+    if (!outcome.error.isEmpty()) {
+      m_evaluateDialog->setBusy(false);
+      m_evaluateDialog->showError(outcome.error);
+      statusBar()->showMessage(outcome.error, 15000);
+      return;
+    }
+    m_evaluateDialog->accept();
+  }
   auto* box = new QMessageBox(this);
   box->setAttribute(Qt::WA_DeleteOnClose);
   box->setWindowTitle(tr("Evaluate run %1").arg(outcome.job.runId));
@@ -289,20 +397,19 @@ void MainWindow::updateResumeAction() {
 
 bool MainWindow::resumeRun(std::int64_t runId, const QString& experimentFile) {
   if (!m_store || m_controller->busy()) return false;
-  const std::optional<core::RunInfo> run = m_store->run(runId);
-  if (!run) return false;
+  std::optional<core::RunInfo> run;
   std::optional<core::ExperimentConfig> config;
-  try {
+  const bool read = guarded([&] {
+    run = m_store->run(runId);
+    if (!run) return;
     if (!experimentFile.isEmpty()) {
       config = core::loadExperimentConfig(experimentFile.toStdString());
     } else if (auto form = m_configure->form()->parsed();  // shows nothing in the form
                form && core::experimentConfigToJson(*form) == run->configJson) {
       config = std::move(form);
     }
-  } catch (const core::InputError& e) {
-    showError(tr("Resume"), QString::fromStdString(e.what()));
-    return false;
-  }
+  });
+  if (!read || !run) return false;
   if (!config) {
     // The stored config names its data files relative to its own file, which the store does not
     // record: the user points at it.
@@ -319,10 +426,20 @@ bool MainWindow::resumeRun(std::int64_t runId, const QString& experimentFile) {
 void MainWindow::chooseExportFolder() {
   if (m_selection.size() != 1 || !m_store) return;
   const std::int64_t runId = m_selection.front();
-  const QString dir = QFileDialog::getExistingDirectory(
-      this, tr("Export run %1 into a new or empty folder").arg(runId),
-      QFileInfo(m_dbPath).absolutePath(), QFileDialog::ShowDirsOnly);
-  if (!dir.isEmpty()) startExport(runId, dir);
+  auto* picker =
+      new ExportFolderPicker(this, tr("Export run %1 into a new or empty folder").arg(runId),
+                             QFileInfo(m_dbPath).absolutePath());
+  picker->setObjectName(QStringLiteral("exportFolderPicker"));
+  // Qt's own dialog: the one whose acceptance of a typed new name this window decides.
+  picker->setOptions(QFileDialog::ShowDirsOnly | QFileDialog::DontUseNativeDialog);
+  picker->setFileMode(QFileDialog::Directory);
+  picker->setLabelText(QFileDialog::Accept, tr("Export"));
+  picker->setAttribute(Qt::WA_DeleteOnClose);
+  connect(picker, &QDialog::accepted, this, [this, picker, runId] {
+    const QStringList files = picker->selectedFiles();
+    if (!files.isEmpty()) startExport(runId, files.front());
+  });
+  picker->open();
 }
 
 bool MainWindow::startExport(std::int64_t runId, const QString& outDir) {
@@ -369,11 +486,13 @@ void MainWindow::onExportFinished(const RunExport& result) {
 bool MainWindow::openDatabase(const QString& path) {
   const QString abs = QFileInfo(path).absoluteFilePath();
   std::unique_ptr<core::RunStore> store;
+  QString damage;
   if (QFileInfo::exists(abs)) {
     try {
       store = core::RunStore::open(abs.toStdString(), true);
-    } catch (const std::exception& e) {
-      showError(tr("Open database"), tr("%1: %2").arg(path, QString::fromStdString(e.what())));
+      damage = QString::fromStdString(store->quickCheck());
+    } catch (...) {
+      showError(naming(abs, currentErrorMessage()));
       return false;
     }
   }
@@ -383,7 +502,11 @@ bool MainWindow::openDatabase(const QString& path) {
   m_compare->setStore(store.get());
   m_inspect->setStore(store.get());
   m_store = std::move(store);
+  m_storeDamage = damage;
   m_dbPath = abs;
+  m_messageText->clear();  // they were about the store before
+  m_messageBar->hide();
+  if (!damage.isEmpty()) showError(damage + tr(" — what can still be read is shown"));
   m_selection.clear();
   m_selectionStatus.clear();
   m_browser->setRuns({});
@@ -393,10 +516,11 @@ bool MainWindow::openDatabase(const QString& path) {
                         [this](std::int64_t id) { return m_controller->ownsRun(id); });
     m_watcher->poll();
     QSettings().setValue(QStringLiteral("lastDatabase"), abs);
-    statusBar()->showMessage(tr("Opened %1").arg(path), 5000);
+    if (damage.isEmpty()) statusBar()->showMessage(tr("Opened %1").arg(path), 5000);
   } else {
     statusBar()->showMessage(tr("%1 does not exist yet: Run creates it.").arg(path));
   }
+  updateDbLabel();
   m_monitor->setJobActive(m_controller->busy() && m_controller->dbPath() == abs.toStdString(),
                           m_controller->paused());
   updateExportAction();
@@ -406,7 +530,7 @@ bool MainWindow::openDatabase(const QString& path) {
 
 bool MainWindow::openExperiment(const QString& path) {
   const bool ok = m_configure->loadFile(path);
-  if (ok) showView(Configure);
+  showView(Configure);
   return ok;
 }
 
@@ -416,11 +540,17 @@ MainWindow::View MainWindow::currentView() const {
   return static_cast<View>(m_tabs->currentIndex());
 }
 
-void MainWindow::apply(const LaunchOptions& o) {
-  if (!o.db.isEmpty()) openDatabase(o.db);
-  if (!o.experiment.isEmpty()) openExperiment(o.experiment);
+bool MainWindow::apply(const LaunchOptions& o, QString* error) {
+  bool ok = true;
+  const auto failed = [&] {
+    if (ok && error) *error = m_messageText->text().section('\n', 0, 0);
+    ok = false;
+  };
+  if (!o.db.isEmpty() && !openDatabase(o.db)) failed();
+  if (!o.experiment.isEmpty() && !openExperiment(o.experiment)) failed();
   if (o.selectAll) m_browser->selectAllRuns();
   if (!o.view.isEmpty()) showView(static_cast<View>(viewNames().indexOf(o.view)));
+  return ok;
 }
 
 bool MainWindow::saveScreenshot(const QString& path) {
@@ -429,19 +559,19 @@ bool MainWindow::saveScreenshot(const QString& path) {
     if (p->isVisible()) p->replot(QCustomPlot::rpImmediateRefresh);
   QApplication::processEvents();
   const bool ok = grab().save(path, "PNG");
-  if (!ok) showError(tr("Screenshot"), tr("Could not write %1").arg(path));
+  if (!ok) showError(tr("%1: could not write the screenshot").arg(path));
   return ok;
 }
 
 void MainWindow::startRun(const core::ExperimentConfig& config, const QString& dbPath,
                           bool resume) {
   if (m_controller->busy()) {
-    showError(tr("Run"), tr("An experiment is already running here; wait for it or cancel it."));
+    showError(tr("An experiment is already running here; wait for it or cancel it."));
     return;
   }
   const QString abs = QFileInfo(dbPath).absoluteFilePath();
   if (!QDir().mkpath(QFileInfo(abs).absolutePath())) {
-    showError(tr("Run"), tr("Cannot create the folder of %1").arg(dbPath));
+    showError(tr("%1: cannot create its folder").arg(dbPath));
     return;
   }
   // The store is created (schema included) before the worker writes to it, so that the
@@ -449,8 +579,8 @@ void MainWindow::startRun(const core::ExperimentConfig& config, const QString& d
   if (abs != m_dbPath || !m_store) {
     try {
       core::RunStore::open(abs.toStdString());
-    } catch (const std::exception& e) {
-      showError(tr("Run"), tr("%1: %2").arg(dbPath, QString::fromStdString(e.what())));
+    } catch (...) {
+      showError(naming(abs, currentErrorMessage()));
       return;
     }
     if (!openDatabase(abs)) return;
@@ -462,13 +592,14 @@ void MainWindow::startRun(const core::ExperimentConfig& config, const QString& d
   updateResumeAction();
   m_monitor->setJobActive(true, false);
   m_configure->setRunEnabled(false);
+  m_runAction->setEnabled(false);
   statusBar()->showMessage(
       tr("Running %1 into %2").arg(QString::fromStdString(config.name), dbPath));
   showView(Monitor);
 }
 
 void MainWindow::onBatch(const LiveBatch& batch) {
-  m_monitor->appendLive(batch);
+  guarded([&] { m_monitor->appendLive(batch); });
   if (!batch.statuses.empty() && m_store && batch.dbPath == m_store->path()) m_watcher->poll();
 }
 
@@ -476,9 +607,11 @@ void MainWindow::onJobFinished(const JobResult& result) {
   m_monitor->setJobActive(false, false);
   updateResumeAction();
   m_configure->setRunEnabled(true);
+  m_runAction->setEnabled(true);
+  m_browser->setPausedRuns({});
   if (m_store && result.dbPath == m_store->path()) m_watcher->poll();
   if (!result.error.isEmpty()) {
-    showError(tr("Run"), result.error);
+    showError(result.error);
     return;
   }
   const auto& o = result.outcome;
@@ -489,10 +622,28 @@ void MainWindow::onJobFinished(const JobResult& result) {
                            (o.resumed > 0 ? tr(", %1 resumed").arg(o.resumed) : QString()));
 }
 
+void MainWindow::updateDbLabel() {
+  if (m_dbPath.isEmpty()) return;
+  const int n = static_cast<int>(m_browser->runs().size());
+  QString text = QFileInfo(m_dbPath).fileName();
+  if (m_store) text += n == 1 ? tr(" · 1 run") : tr(" · %1 runs").arg(n);
+  if (!m_storeDamage.isEmpty()) text += tr(" · damaged");
+  m_dbLabel->setText(text);
+  m_dbLabel->setToolTip(m_storeDamage);
+}
+
+void MainWindow::updatePausedRuns() {
+  std::set<std::int64_t> paused;
+  if (m_controller->paused())
+    for (const auto& r : m_browser->runs())
+      if (r.status == core::RunStatus::Running && m_controller->ownsRun(r.id)) paused.insert(r.id);
+  m_browser->setPausedRuns(paused);
+}
+
 void MainWindow::onRunsChanged(const std::vector<core::RunInfo>& runs) {
   m_browser->setRuns(runs);
-  m_dbLabel->setText(tr("%1 · %n run(s)", nullptr, static_cast<int>(runs.size()))
-                         .arg(QFileInfo(m_dbPath).fileName()));
+  updateDbLabel();
+  updatePausedRuns();
   // A selected run that finished (or failed) changes what Compare and Inspect show.
   bool changed = false;
   for (const auto& r : runs) {
@@ -523,19 +674,21 @@ void MainWindow::refreshCurrentView() {
   if (!m_stale[v]) return;
   m_stale[v] = false;
   // Each view reads the store only when it is shown: a selection change costs one view's query.
-  switch (v) {
-    case Monitor:
-      m_monitor->showRuns(m_selection);
-      break;
-    case Compare:
-      m_compare->showRuns(m_selection);
-      break;
-    case Inspect:
-      m_inspect->showRuns(m_selection);
-      break;
-    case Configure:
-      break;
-  }
+  guarded([&] {
+    switch (v) {
+      case Monitor:
+        m_monitor->showRuns(m_selection);
+        break;
+      case Compare:
+        m_compare->showRuns(m_selection);
+        break;
+      case Inspect:
+        m_inspect->showRuns(m_selection);
+        break;
+      case Configure:
+        break;
+    }
+  });
 }
 
 void MainWindow::updateTitle() {
@@ -550,14 +703,9 @@ void MainWindow::updateTitle() {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
-  if (m_configure->isModified() && !m_configure->filePath().isEmpty()) {
-    const auto answer = QMessageBox::question(
-        this, tr("Unsaved experiment"), tr("Save the changes to %1?").arg(m_configure->filePath()),
-        QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
-    if (answer == QMessageBox::Cancel || (answer == QMessageBox::Save && !m_configure->save())) {
-      event->ignore();
-      return;
-    }
+  if (!m_configure->confirmDiscard()) {
+    event->ignore();
+    return;
   }
   if (m_controller->busy()) {
     const auto answer = QMessageBox::question(

@@ -3,6 +3,7 @@
 // It owns the open run store, the run controller (training started here) and the store watcher
 // (runs other processes write), and routes selections and live batches to the views.
 #include <QMainWindow>
+#include <QPointer>
 #include <QString>
 #include <QStringList>
 #include <cstdint>
@@ -30,6 +31,7 @@ namespace rr::ui {
 class CompareView;
 class ConfigureView;
 class EvaluateController;
+class EvaluateDialog;
 struct EvaluateJob;
 struct EvaluateOutcome;
 class InspectView;
@@ -60,13 +62,16 @@ class MainWindow : public QMainWindow {
   ~MainWindow() override;
 
   // Opens a run store; a path that does not exist yet becomes the database the next Run
-  // creates. Errors are shown in the window; returns false on them.
+  // creates. Errors are shown in the window; returns false on them. A store that opens but
+  // fails RunStore::quickCheck stays open (what can be read is shown) with its damage named in
+  // the message bar.
   bool openDatabase(const QString& path);
   bool openExperiment(const QString& path);
   void showView(View view);
   View currentView() const;
   // Opens what `options` names, selects and shows; the screenshot itself is saveScreenshot's.
-  void apply(const LaunchOptions& options);
+  // False, with the first error in `error`, when the database or the experiment did not open.
+  bool apply(const LaunchOptions& options, QString* error = nullptr);
   // Renders the whole window (plots replotted first) into a PNG.
   bool saveScreenshot(const QString& path);
 
@@ -111,7 +116,8 @@ class MainWindow : public QMainWindow {
   void onRunsChanged(const std::vector<core::RunInfo>& runs);
   void onSelection(const std::vector<std::int64_t>& runIds);
   void refreshCurrentView();
-  void showError(const QString& title, const QString& message);
+  void showError(const QString& message);
+  void updatePausedRuns();
   void chooseExportFolder();
   void onExportFinished(const RunExport& result);
   void updateExportAction();
@@ -119,8 +125,10 @@ class MainWindow : public QMainWindow {
   void chooseEvaluation();
   void onEvaluationFinished(const EvaluateOutcome& outcome);
   void updateTitle();
+  void updateDbLabel();
 
   std::unique_ptr<core::RunStore> m_store;
+  QString m_storeDamage;  // RunStore::quickCheck of the open store
   QString m_dbPath;
   RunBrowser* m_browser;
   QTabWidget* m_tabs;
@@ -132,6 +140,12 @@ class MainWindow : public QMainWindow {
   RunController* m_controller;
   StoreWatcher* m_watcher;
   QLabel* m_dbLabel;
+  // Above the views: this window's errors (a store that cannot be read, a run that failed,
+  // anything a view threw), one line each, the newest first.
+  QWidget* m_messageBar;
+  QLabel* m_messageText;
+  QAction* m_runAction = nullptr;
+  QPointer<EvaluateDialog> m_evaluateDialog;
   QAction* m_exportAction = nullptr;
   QAction* m_resumeAction = nullptr;
   QThread* m_exportThread = nullptr;

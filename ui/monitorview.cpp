@@ -15,8 +15,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "config/config.h"
 #include "curveplot.h"
+#include "guard.h"
 #include "plotstyle.h"
 #include "routingpanel.h"
 
@@ -59,10 +59,6 @@ QString curveLabel(const core::RunInfo& run, const std::string& component, const
       .arg(methodLabel(run))
       .arg(run.seed)
       .arg(QString::fromStdString(component), metricLabel(key));
-}
-
-CurveStyle runStyle(const core::RunInfo& run) {
-  return {methodColor(run.method.empty() ? run.methodName : run.method), seedDash(run.seed)};
 }
 
 // One process of a distributed run, drawn in its run's colour: a dash pattern per rank.
@@ -210,11 +206,13 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
     if (on) afterAppend();
   });
   connect(m_perRank, &QCheckBox::toggled, this, [this](bool on) {
-    for (auto& [id, run] : m_runs) {
-      run.rankSeries.clear();
-      run.rankRowsRead = 0;
-      if (on) readRankRows(run);
-    }
+    guarded([&] {
+      for (auto& [id, run] : m_runs) {
+        run.rankSeries.clear();
+        run.rankRowsRead = 0;
+        if (on) readRankRows(run);
+      }
+    });
     rebuildPlots();
   });
   connect(m_pause, &QPushButton::toggled, this, [this](bool on) {
@@ -245,7 +243,9 @@ void MonitorView::setStore(const core::RunStore* store) {
   m_selected.clear();
   m_log->clear();
   m_progress->setValue(0);
-  m_progressText->setText(tr("No run in progress."));
+  m_lastProgress.reset();
+  showProgress();
+  m_styles.clear();
   rebuildPlots();
   updateRouting();
 }
@@ -271,6 +271,7 @@ void MonitorView::showRuns(const std::vector<std::int64_t>& runIds) {
     addPoints(id, m_store->metrics(id));
     readRankRows(m_runs[id]);
   }
+  updateStyles();
   rebuildPlots();
   updateRouting();
   updateLog();
@@ -282,11 +283,31 @@ void MonitorView::addPoints(std::int64_t runId, const std::vector<core::MetricRo
     run.series[{r.component, r.key}].push_back({static_cast<double>(r.step), r.wallTime, r.value});
 }
 
+void MonitorView::updateStyles() {
+  std::vector<core::RunInfo> runs;
+  for (const auto& [id, run] : m_runs) runs.push_back(run.info);
+  m_styles = runStyles(runs);
+}
+
+CurveStyle MonitorView::styleOf(std::int64_t runId) const {
+  auto it = m_styles.find(runId);
+  return it == m_styles.end() ? CurveStyle{} : it->second;
+}
+
 void MonitorView::appendLive(const LiveBatch& batch) {
   if (!m_store || batch.dbPath != m_store->path()) return;
+  // The progress first: a run that ended in this batch then clears the line below.
+  if (batch.progress) {
+    m_lastProgress = batch.progress;
+    m_progressRemote = batch.remote;
+    showProgress();
+  }
   bool finished = false;
+  bool newRun = false;
   for (const auto& s : batch.statuses) {
+    const bool known = m_runs.count(s.runId) > 0;
     if (!addRun(s.runId)) continue;
+    newRun = newRun || !known;
     RunData& run = m_runs[s.runId];
     run.info.status = s.status;
     if (s.status == core::RunStatus::Queued || s.status == core::RunStatus::Running) {
@@ -294,6 +315,15 @@ void MonitorView::appendLive(const LiveBatch& batch) {
     } else {
       m_live.erase(s.runId);
       finished = finished || s.status == core::RunStatus::Finished;
+      // The run the progress line was about has ended: the line says so, not "step 84/84 · ETA 0s".
+      if (m_lastProgress && m_lastProgress->runId == s.runId) {
+        m_progressText->setText(tr("#%1 %2 seed %3 %4 · no run in progress")
+                                    .arg(s.runId)
+                                    .arg(QString::fromStdString(m_lastProgress->method))
+                                    .arg(m_lastProgress->seed)
+                                    .arg(QString::fromStdString(core::toString(s.status))));
+        m_lastProgress.reset();
+      }
       m_log->appendPlainText(QStringLiteral("[#%1] %2%3%4")
                                  .arg(s.runId)
                                  .arg(QString::fromStdString(core::toString(s.status)))
@@ -323,18 +353,21 @@ void MonitorView::appendLive(const LiveBatch& batch) {
     m_log->appendPlainText((l.runId > 0 ? QStringLiteral("[#%1] ").arg(l.runId) : QString()) +
                            QString::fromLatin1(levelPrefix(l.level)) +
                            QString::fromStdString(l.message));
-  if (batch.progress) showProgress(*batch.progress, batch.remote);
-  if (!firstNew.empty() || finished) {
-    if (finished) updateRouting();
+  if (newRun) {
+    // A run that joins may take a colour or dashes another run had: every curve is redrawn.
+    updateStyles();
+    rebuildPlots();
+  } else if (!firstNew.empty() || finished) {
     afterAppend();
   }
+  if (finished) updateRouting();
 }
 
 void MonitorView::plotPoints(const RunData& run, const SeriesKey& key, std::size_t from) {
   CurvePlot* plot = plotFor(key.second);
   if (!plot) return;
   appendTo(plot, curveId(run.info.id, key.first, key.second),
-           curveLabel(run.info, key.first, key.second), runStyle(run.info), run.series.at(key),
+           curveLabel(run.info, key.first, key.second), styleOf(run.info.id), run.series.at(key),
            from);
 }
 
@@ -369,7 +402,7 @@ void MonitorView::plotRankPoints(const RunData& run, const RankKey& key, std::si
   if (!plot) return;
   appendTo(plot, rankCurveId(run.info.id, component, metric, rank),
            curveLabel(run.info, component, metric) + tr(" · process %1").arg(rank),
-           {runStyle(run.info).color, rankDash(rank)}, run.rankSeries.at(key), from);
+           {styleOf(run.info.id).color, rankDash(rank)}, run.rankSeries.at(key), from);
 }
 
 QString MonitorView::rankCurveId(std::int64_t runId, const std::string& component,
@@ -410,51 +443,22 @@ void MonitorView::rebuildPlots() {
 }
 
 void MonitorView::updateLegends() {
+  const QColor ink = palette().color(QPalette::WindowText);
   for (CurvePlot* plot : m_plots) {
     // The runs with a curve in this plot, in id order.
-    std::vector<const core::RunInfo*> runs;
+    std::vector<core::RunInfo> runs;
     for (const auto& [id, run] : m_runs)
       for (const auto& [key, points] : run.series)
         if (!points.empty() && plotFor(key.second) == plot) {
-          runs.push_back(&run.info);
+          runs.push_back(run.info);
           break;
         }
-    QVector<LegendEntry> entries;
-    if (runs.size() <= kRunsInLegend) {
-      for (const core::RunInfo* r : runs)
-        entries.append(
-            {QStringLiteral("#%1 %2 · seed %3").arg(r->id).arg(methodLabel(*r)).arg(r->seed),
-             runStyle(*r)});
-    } else {
-      // Many runs: a key to the encoding instead, one entry per method (its colour) and one per
-      // seed (its dashes), so that twelve runs take eight short entries.
-      std::vector<std::pair<std::string, CurveStyle>> methods;
-      std::set<int> seeds;
-      for (const core::RunInfo* r : runs) {
-        seeds.insert(r->seed);
-        const std::string type = r->method.empty() ? r->methodName : r->method;
-        if (std::none_of(methods.begin(), methods.end(),
-                         [&](const auto& m) { return m.first == type; }))
-          methods.emplace_back(type, runStyle(*r));
-      }
-      const std::vector<std::string> order = core::methodNames();
-      const auto rank = [&](const std::string& m) {
-        return std::find(order.begin(), order.end(), m) - order.begin();
-      };
-      std::stable_sort(methods.begin(), methods.end(),
-                       [&](const auto& a, const auto& b) { return rank(a.first) < rank(b.first); });
-      for (const auto& [type, style] : methods)
-        entries.append({QString::fromStdString(type), {style.color, Qt::SolidLine}});
-      const QColor neutral = palette().color(QPalette::WindowText);
-      if (seeds.size() > 1)
-        for (int seed : seeds) entries.append({tr("seed %1").arg(seed), {neutral, seedDash(seed)}});
-    }
+    QVector<LegendEntry> entries = runLegend(runs, m_styles, ink);
     // The processes' own curves, when shown: one entry per rank (its dashes).
     std::set<int> ranks;
     for (const auto& [id, run] : m_runs)
       for (const auto& [key, points] : run.rankSeries)
         if (!points.empty() && plotFor(std::get<1>(key)) == plot) ranks.insert(std::get<2>(key));
-    const QColor ink = palette().color(QPalette::WindowText);
     for (int rank : ranks) entries.append({tr("process %1").arg(rank), {ink, rankDash(rank)}});
     plot->setLegendEntries(entries);
   }
@@ -553,14 +557,25 @@ void MonitorView::updateLog() {
               .arg(QString::fromStdString(l.message)));
 }
 
-void MonitorView::showProgress(const core::ProgressInfo& p, bool remote) {
+void MonitorView::showProgress() {
+  if (!m_lastProgress) {
+    m_progressText->setText(tr("No run in progress."));
+    return;
+  }
+  const core::ProgressInfo& p = *m_lastProgress;
   m_progress->setValue(qRound(p.experimentFraction * 1000));
   QStringList parts;
-  if (remote) {
+  if (m_paused) parts << tr("Paused");
+  if (m_progressRemote) {
     parts << tr("Watching #%1 %2 seed %3 (written by another process)")
                  .arg(p.runId)
                  .arg(QString::fromStdString(p.method))
                  .arg(p.seed);
+  } else if (p.runId == 0) {
+    // Before its runs exist the experiment pre-trains the encoder they share.
+    parts << (p.runCount == 1 ? tr("Pre-training the encoder of the experiment's run")
+                              : tr("Pre-training the encoder shared by the experiment's %1 runs")
+                                    .arg(p.runCount));
   } else {
     parts << tr("Run %1/%2: #%3 %4 seed %5")
                  .arg(p.runIndex + 1)
@@ -571,8 +586,10 @@ void MonitorView::showProgress(const core::ProgressInfo& p, bool remote) {
     if (!p.component.empty()) parts << QString::fromStdString(p.component);
   }
   parts << tr("step %1/%2").arg(p.step).arg(p.totalSteps);
-  if (p.pairsPerSecond > 0) parts << tr("%1 pairs/s").arg(p.pairsPerSecond, 0, 'f', 0);
-  parts << tr("ETA %1").arg(formatDuration(p.etaSeconds));
+  if (!m_paused) {
+    if (p.pairsPerSecond > 0) parts << tr("%1 pairs/s").arg(p.pairsPerSecond, 0, 'f', 0);
+    parts << tr("ETA %1").arg(formatDuration(p.etaSeconds));
+  }
   m_progressText->setText(parts.join(QStringLiteral(" · ")));
 }
 
@@ -582,6 +599,10 @@ void MonitorView::setJobActive(bool active, bool paused) {
   const QSignalBlocker block(m_pause);
   m_pause->setChecked(active && paused);
   m_pause->setText(active && paused ? tr("Resume") : tr("Pause"));
+  if (m_paused != (active && paused)) {
+    m_paused = active && paused;
+    showProgress();
+  }
 }
 
 }  // namespace rr::ui

@@ -5,12 +5,14 @@
 #include <QWidget>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "livebatch.h"
+#include "plotstyle.h"
 #include "store/runstore.h"
 
 class QCheckBox;
@@ -24,7 +26,6 @@ class QSlider;
 namespace rr::ui {
 
 class CurvePlot;
-struct CurveStyle;
 class RoutingPanel;
 
 class MonitorView : public QWidget {
@@ -39,7 +40,8 @@ class MonitorView : public QWidget {
   // Adds what a run controller or the store watcher delivered; batches of another database
   // and of runs this view does not know how to label are dropped.
   void appendLive(const LiveBatch& batch);
-  // Whether the pause / cancel buttons act on a job of this process.
+  // Whether the pause / cancel buttons act on a job of this process, and whether it is paused
+  // (the progress line then says so, without an ETA).
   void setJobActive(bool active, bool paused);
 
   // Raw points of a run's metric as plotted (x follows the current x-axis mode).
@@ -53,9 +55,9 @@ class MonitorView : public QWidget {
   static QString rankCurveId(std::int64_t runId, const std::string& component,
                              const std::string& key, int rank);
 
-  // Up to this many runs in a plot, the legend has an entry per run; above, one per method and
-  // one per seed.
-  static constexpr std::size_t kRunsInLegend = 4;
+  // Up to this many runs in a plot, the legend has an entry per run; above, one per method group
+  // and one per seed.
+  static constexpr std::size_t kRunsInLegend = ui::kRunsInLegend;
 
  Q_SIGNALS:
   void pauseRequested(bool paused);
@@ -95,12 +97,18 @@ class MonitorView : public QWidget {
   void afterAppend();
   void syncXRange(CurvePlot* source);
   void setFollow(bool follow);
-  void showProgress(const core::ProgressInfo& p, bool remote);
+  void showProgress();
+  void updateStyles();
+  CurveStyle styleOf(std::int64_t runId) const;
 
   const core::RunStore* m_store = nullptr;
   std::map<std::int64_t, RunData> m_runs;
   std::set<std::int64_t> m_live;
   std::vector<std::int64_t> m_selected;
+  std::map<std::int64_t, CurveStyle> m_styles;  // runStyles of the shown runs
+  std::optional<core::ProgressInfo> m_lastProgress;
+  bool m_progressRemote = false;
+  bool m_paused = false;
 
   std::vector<CurvePlot*> m_plots;
   RoutingPanel* m_routing;

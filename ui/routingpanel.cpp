@@ -31,7 +31,7 @@ RoutingPanel::RoutingPanel(QWidget* parent) : QWidget(parent) {
   m_load->setObjectName(QStringLiteral("loadPlot"));
   m_load->xAxis->setLabel(tr("step"));
   m_load->yAxis->setLabel(tr("share of routed inputs (stacked)"));
-  m_load->legend->setVisible(true);
+  placeLegendBelow(m_load);  // inside the axes it covered the stacked area
   m_confusion = new QCustomPlot(this);
   m_confusion->setObjectName(QStringLiteral("confusionPlot"));
   m_confusion->xAxis->setLabel(tr("routed to"));

@@ -57,10 +57,12 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
   m_tree->setSelectionMode(QAbstractItemView::ExtendedSelection);
   m_tree->setUniformRowHeights(true);
   m_tree->setContextMenuPolicy(Qt::ActionsContextMenu);
-  m_tree->header()->setSectionResizeMode(ColName, QHeaderView::Stretch);
-  m_tree->header()->setSectionResizeMode(ColStatus, QHeaderView::ResizeToContents);
-  m_tree->header()->setSectionResizeMode(ColProgress, QHeaderView::ResizeToContents);
-  m_tree->header()->setSectionResizeMode(ColBackbone, QHeaderView::ResizeToContents);
+  // Every column as wide as its contents, the tree scrolling sideways when they do not fit: a
+  // stretched name column was what a long backbone label took its room from ("sm…").
+  for (int c : {ColName, ColStatus, ColProgress, ColBackbone})
+    m_tree->header()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
+  m_tree->setHorizontalScrollBarPolicy(Qt::ScrollBarAsNeeded);
+  m_tree->setTextElideMode(Qt::ElideNone);
   m_tree->headerItem()->setToolTip(
       ColBackbone, tr("The model folder or saved encoder the run started from, or \"own <preset>\" "
                       "for an encoder built by the experiment"));
@@ -104,9 +106,7 @@ void RunBrowser::setRuns(const std::vector<core::RunInfo>& runs) {
       item->setText(ColBackbone, backbone.label);
       item->setToolTip(ColBackbone, backbone.path);
     }
-    item->setText(ColStatus, QString::fromStdString(core::toString(r.status)));
-    item->setIcon(ColStatus, statusIcon(style(), r.status));
-    item->setToolTip(ColStatus, QString::fromStdString(r.error));
+    showStatus(item, r);
     item->setText(ColProgress, r.totalSteps > 0
                                    ? QStringLiteral("%1%").arg(qRound(r.progress * 100))
                                    : QString());
@@ -133,6 +133,28 @@ void RunBrowser::setRuns(const std::vector<core::RunInfo>& runs) {
   applyFilter();
   m_updating = false;
   emitSelection();
+}
+
+void RunBrowser::showStatus(QTreeWidgetItem* item, const core::RunInfo& r) {
+  const bool paused = r.status == core::RunStatus::Running && m_paused.count(r.id);
+  item->setText(ColStatus,
+                paused ? tr("paused") : QString::fromStdString(core::toString(r.status)));
+  item->setIcon(ColStatus, paused ? style()->standardIcon(QStyle::SP_MediaPause)
+                                  : statusIcon(style(), r.status));
+  item->setToolTip(ColStatus, paused ? tr("Paused here: Run ▸ Pause / resume (Ctrl+P) goes on")
+                                     : QString::fromStdString(r.error));
+}
+
+void RunBrowser::setPausedRuns(const std::set<std::int64_t>& runIds) {
+  if (runIds == m_paused) return;
+  m_paused = runIds;
+  std::set<QTreeWidgetItem*> groups;
+  for (const auto& r : m_runs)
+    if (auto it = m_items.find(r.id); it != m_items.end()) {
+      showStatus(it->second, r);
+      groups.insert(it->second->parent());
+    }
+  for (QTreeWidgetItem* g : groups) updateGroupStatus(g);
 }
 
 void RunBrowser::updateGroupStatus(QTreeWidgetItem* group) {

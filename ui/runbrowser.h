@@ -4,6 +4,7 @@
 #include <QWidget>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "store/runstore.h"
@@ -28,6 +29,9 @@ class RunBrowser : public QWidget {
   void selectAllRuns();
   // An action on the selected runs, offered in the tree's context menu (the window enables it).
   void addRunAction(QAction* action);
+  // Runs of this process's job that are paused: their status reads "paused" (the store still
+  // says running) until the set is changed.
+  void setPausedRuns(const std::set<std::int64_t>& runIds);
 
  Q_SIGNALS:
   void selectionChanged(const std::vector<std::int64_t>& runIds);
@@ -36,6 +40,7 @@ class RunBrowser : public QWidget {
   QTreeWidgetItem* groupItem(QTreeWidgetItem* parent, const QString& name);
   void applyFilter();
   void updateGroupStatus(QTreeWidgetItem* group);
+  void showStatus(QTreeWidgetItem* item, const core::RunInfo& run);
   void emitSelection();
 
   QLineEdit* m_filter;
@@ -43,6 +48,7 @@ class RunBrowser : public QWidget {
   std::vector<core::RunInfo> m_runs;
   std::map<std::int64_t, QTreeWidgetItem*> m_items;
   std::vector<std::int64_t> m_lastSelection;
+  std::set<std::int64_t> m_paused;
   bool m_updating = false;
 };
 

@@ -3,7 +3,7 @@
 #include <mutex>
 #include <set>
 
-#include "run/runrecorder.h"
+#include "guard.h"
 
 namespace rr::ui {
 
@@ -81,8 +81,8 @@ bool RunController::start(const core::ExperimentConfig& config,
       result.outcome = core::runExperiment(config, options, *sink, *control);
     } catch (const core::Cancelled&) {
       result.outcome.cancelled = true;
-    } catch (const std::exception& e) {
-      result.error = QString::fromStdString(core::errorMessage(e));
+    } catch (...) {
+      result.error = currentErrorMessage();  // nothing thrown may leave the worker thread
     }
     sink->finish(std::move(result));
   });

@@ -2,6 +2,8 @@
 
 #include <tuple>
 
+#include "guard.h"
+
 namespace rr::ui {
 namespace {
 
@@ -60,8 +62,8 @@ void StoreWatcher::poll() {
       m_lastRuns = runs;
       Q_EMIT runsChanged(m_lastRuns);
     }
-  } catch (const std::exception& e) {
-    Q_EMIT failed(QString::fromStdString(e.what()));
+  } catch (...) {
+    Q_EMIT failed(currentErrorMessage());  // a timer callback: nothing may reach the event loop
   }
 }
 

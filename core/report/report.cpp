@@ -206,6 +206,17 @@ RunFigures figuresOf(const RunInfo& run, const std::vector<ScoredPair>& all,
   }
   f.domains.push_back(kWholeRun);
   if (o.intervals) f.interval[kWholeRun] = bootstrapAccuracy(groups, o.resamples, o.seed);
+  const std::size_t n = f.domains.size() - 1;
+  if (n > 0) {
+    double accuracy = 0, heuristic = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      accuracy += f.accuracy.at(f.domains[i]);
+      heuristic += o.lengthBias ? f.lengthBias.at(f.domains[i]).heuristicAccuracy
+                                : std::numeric_limits<double>::quiet_NaN();
+    }
+    f.meanAccuracy = accuracy / static_cast<double>(n);
+    f.meanHeuristicAccuracy = heuristic / static_cast<double>(n);
+  }
   return f;
 }
 
@@ -884,7 +895,7 @@ std::vector<Section> sectionsOf(const Report& r) {
     for (const char* h : {"accuracy", "longer wins", "acc, chosen longer", "acc, chosen not longer",
                           "chosen longer", "Spearman(reward, length)"})
       s.head.push_back(h);
-    for (const auto& f : r.runs)
+    for (const auto& f : r.runs) {
       for (const auto& d : f.domains) {
         const LengthBias& b = f.lengthBias.at(d);
         auto cells = runCells(f, d, false);
@@ -895,11 +906,21 @@ std::vector<Section> sectionsOf(const Report& r) {
           cells.push_back(c);
         s.rows.push_back(cells);
       }
+      // The main table's kind: each domain counts once.
+      auto mean = runCells(f, kWholeRun, true);
+      for (const std::string& c : {num(f.meanAccuracy, 4), num(f.meanHeuristicAccuracy, 4),
+                                   std::string(), std::string(), std::string(), std::string()})
+        mean.push_back(c);
+      s.rows.push_back(mean);
+    }
     s.note =
         "Length in characters. longer wins: accuracy of the rule \"the longer response is the "
         "chosen one\" (equal lengths count as wrong); acc, chosen longer / not longer: the model's "
         "accuracy on the pairs whose chosen response is longer / not longer; chosen longer: how "
-        "many pairs that is; Spearman: rank correlation of reward with length over every response.";
+        "many pairs that is; Spearman: rank correlation of reward with length over every response. "
+        "all pairs: every pair counted once; mean over domains: accuracy and longer wins averaged "
+        "over the domains, each domain once, as the main table's mean column and its \"longer "
+        "response wins\" row.";
     out.push_back(s);
   }
   if (o.calibration) {
@@ -1034,6 +1055,8 @@ std::string sectionsCsv(const Report& r) {
       row(f, d, "pairs", static_cast<double>(f.pairs.at(d)));
       if (auto it = f.lengthBias.find(d); it != f.lengthBias.end()) {
         row(f, d, "length_heuristic_accuracy", it->second.heuristicAccuracy);
+        if (d == kWholeRun)
+          row(f, d, "length_heuristic_accuracy_mean_over_domains", f.meanHeuristicAccuracy);
         row(f, d, "accuracy_chosen_longer", it->second.accuracyChosenLonger);
         row(f, d, "accuracy_chosen_not_longer", it->second.accuracyChosenNotLonger);
         row(f, d, "pairs_chosen_longer", static_cast<double>(it->second.chosenLonger));
@@ -1057,9 +1080,12 @@ std::string sectionsCsv(const Report& r) {
         row(f, d, "log_loss_fitted", t.logLoss);
       }
       if (auto it = f.interval.find(d); it != f.interval.end()) {
-        row(f, d, "accuracy", it->second.estimate);
-        row(f, d, "accuracy_ci_low", it->second.low);
-        row(f, d, "accuracy_ci_high", it->second.high);
+        // The whole run's interval is of the mean over domains, the other "*" rows pool: its
+        // rows say so in their names.
+        const std::string name = d == kWholeRun ? "accuracy_mean_over_domains" : "accuracy";
+        row(f, d, name, it->second.estimate);
+        row(f, d, name + "_ci_low", it->second.low);
+        row(f, d, name + "_ci_high", it->second.high);
       }
       if (auto it = f.rewards.find(d); it != f.rewards.end()) {
         const RewardStats& w = it->second;
@@ -1096,12 +1122,17 @@ void addSectionsJson(const Report& r, nlohmann::json& j) {
                            {"seed", f.seed}};
       for (const auto& d : f.domains) {
         nlohmann::json dj = {{"pairs", f.pairs.at(d)}, {"accuracy", f.accuracy.at(d)}};
-        if (auto it = f.lengthBias.find(d); it != f.lengthBias.end())
+        // "*" pools every pair; its figures of the main table's kind are named as means.
+        if (d == kWholeRun) dj["accuracy_mean_over_domains"] = f.meanAccuracy;
+        if (auto it = f.lengthBias.find(d); it != f.lengthBias.end()) {
           dj["length_bias"] = {{"heuristic_accuracy", it->second.heuristicAccuracy},
                                {"accuracy_chosen_longer", it->second.accuracyChosenLonger},
                                {"accuracy_chosen_not_longer", it->second.accuracyChosenNotLonger},
                                {"pairs_chosen_longer", it->second.chosenLonger},
                                {"reward_length_spearman", it->second.rewardLengthSpearman}};
+          if (d == kWholeRun)
+            dj["length_bias"]["heuristic_accuracy_mean_over_domains"] = f.meanHeuristicAccuracy;
+        }
         if (auto it = f.calibration.find(d); it != f.calibration.end()) {
           const Calibration& t = f.calibrationFitted.at(d);
           const auto& temps = f.foldTemperatures.at(d);
@@ -1124,7 +1155,8 @@ void addSectionsJson(const Report& r, nlohmann::json& j) {
                                      {"high", it->second.high},
                                      {"level", 0.95},
                                      {"resamples", o.resamples},
-                                     {"seed", o.seed}};
+                                     {"seed", o.seed},
+                                     {"of", d == kWholeRun ? "mean over domains" : "the domain"}};
         if (auto it = f.rewards.find(d); it != f.rewards.end()) {
           const RewardStats& w = it->second;
           dj["rewards"] = {{"count", w.count}, {"mean", w.mean},     {"std", w.std},

@@ -5,6 +5,7 @@
 // capability` breaks accuracy down by the capability labels of the evaluated pairs instead;
 // `report --by seed` shows each seed's mean accuracy and the paired difference to the Baseline.
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -88,8 +89,10 @@ struct EvaluationSummary {
 };
 
 // One run's figures, per domain of its evaluated pairs and for all its pairs together
-// (kWholeRun): pooled for length bias, calibration and rewards; for the interval, the mean over
-// domains, as the accuracy table's mean column.
+// (kWholeRun): pooled for accuracy, length bias, calibration and rewards; for the interval, the
+// mean over domains, as the accuracy table's mean column. meanAccuracy and
+// meanHeuristicAccuracy are the two accuracies of that kind, for a row that sets the model
+// beside the "longer response wins" rule: compared, they must be of one kind.
 struct RunFigures {
   std::int64_t runId = 0;
   std::string experiment, method, methodName;
@@ -112,6 +115,10 @@ struct RunFigures {
   std::map<std::string, std::int64_t> validationPairs;
   std::map<std::string, Interval> interval;
   std::map<std::string, RewardStats> rewards;
+  // Means over the domains (each domain once, whatever its number of pairs): the run's accuracy
+  // and, with lengthBias, the rule's accuracy on the same pairs. NaN where a domain has none.
+  double meanAccuracy = std::numeric_limits<double>::quiet_NaN();
+  double meanHeuristicAccuracy = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct RunComparison {

@@ -515,7 +515,8 @@ class TestReport : public QObject {
     QVERIFY2(csv.contains("exp,baseline,baseline,1,*,length_heuristic_accuracy,0.6,0," +
                           QString::number(m_runA) + "\n"),
              qPrintable(csv));
-    QVERIFY2(csv.contains("exp,rodos,rodos,1,*,accuracy_ci_low,0.5,0," + QString::number(m_runB)),
+    QVERIFY2(csv.contains("exp,rodos,rodos,1,*,accuracy_mean_over_domains_ci_low,0.5,0," +
+                          QString::number(m_runB)),
              qPrintable(csv));
     QVERIFY2(csv.contains("exp,baseline,baseline,1,a,temperature_validation,1.442695"),
              qPrintable(csv));
@@ -541,6 +542,61 @@ class TestReport : public QObject {
                  .toObject()["low"]
                  .toDouble(),
              0.5);
+  }
+
+  // Issue 25, item 10: the whole run's accuracy beside the "longer response wins" rule is of one
+  // kind, the mean over domains of the main table, in every format; the figures that pool every
+  // pair stay apart and say so.
+  void wholeRunFiguresSayWhichKind() {
+    auto store = RunStore::open(m_evalDb, true);
+    ReportOptions o;
+    o.lengthBias = o.intervals = true;
+    o.resamples = 50;
+    const Report r = buildReport(*store, {}, "", o);
+    const RunFigures& a = r.runs[0];
+    QCOMPARE(a.runId, m_runA);
+    // A: a 1 of 2, b 2 of 3; the rule: a 1 of 2, b 2 of 3. Pooled both are 3 of 5.
+    QVERIFY(std::abs(a.meanAccuracy - 7.0 / 12) < 1e-12);
+    QVERIFY(std::abs(a.meanHeuristicAccuracy - 7.0 / 12) < 1e-12);
+    QCOMPARE(a.meanHeuristicAccuracy, r.lengthHeuristic.at("exp").at("*"));
+    QCOMPARE(a.meanAccuracy, a.interval.at("*").estimate);
+    QCOMPARE(a.lengthBias.at("*").heuristicAccuracy, 0.6);
+
+    const QString md = QString::fromStdString(formatReport(r, "md"));
+    QVERIFY2(md.contains("| 1 | baseline | 1 | all pairs | 5 | 0.6000 | 0.6000 |"), qPrintable(md));
+    QVERIFY2(md.contains("| 1 | baseline | 1 | mean over domains | 5 | 0.5833 | 0.5833 |  |"),
+             qPrintable(md));
+    QVERIFY2(md.contains("mean over domains: accuracy and longer wins averaged"), qPrintable(md));
+    const QString tex = QString::fromStdString(formatReport(r, "latex"));
+    QVERIFY2(tex.contains("1 & baseline & 1 & mean over domains & 5 & 0.5833 & 0.5833 &"),
+             qPrintable(tex));
+    const QString csv = QString::fromStdString(formatReport(r, "csv"));
+    const QString id = QString::number(m_runA);
+    QVERIFY2(csv.contains("exp,baseline,baseline,1,*,length_heuristic_accuracy,0.6,0," + id + "\n"),
+             qPrintable(csv));
+    QVERIFY2(csv.contains("exp,baseline,baseline,1,*,length_heuristic_accuracy_mean_over_domains,"
+                          "0.5833333333,0," +
+                          id + "\n"),
+             qPrintable(csv));
+    QVERIFY2(csv.contains("exp,baseline,baseline,1,*,accuracy_mean_over_domains,0.5833333333,0," +
+                          id + "\n"),
+             qPrintable(csv));
+    // No "*" row of the run calls the mean of the domains plain accuracy.
+    for (const QString& line : csv.split('\n'))
+      if (line.endsWith(',' + id))
+        QVERIFY2(!line.contains(",*,accuracy,") && !line.contains(",*,accuracy_ci_low,"),
+                 qPrintable(line));
+    QVERIFY2(csv.contains("exp,baseline,baseline,1,a,accuracy,0.5,0," + id + "\n"),
+             qPrintable(csv));
+    const auto j =
+        QJsonDocument::fromJson(QByteArray::fromStdString(formatReport(r, "json"))).object();
+    const auto all = j["runs"].toArray()[0].toObject()["domains"].toObject()["*"].toObject();
+    QCOMPARE(all["accuracy"].toDouble(), 0.6);
+    QVERIFY(std::abs(all["accuracy_mean_over_domains"].toDouble() - 7.0 / 12) < 1e-12);
+    QVERIFY(
+        std::abs(all["length_bias"].toObject()["heuristic_accuracy_mean_over_domains"].toDouble() -
+                 7.0 / 12) < 1e-12);
+    QCOMPARE(all["accuracy_interval"].toObject()["of"].toString(), QString("mean over domains"));
   }
 
   void pairedTestBetweenRuns() {

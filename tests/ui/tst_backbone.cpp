@@ -1,5 +1,6 @@
 // Which backbone a run used, as the run browser and Compare show it: from the config stored with
 // the run (a `pretrained` method's model folder, else encoder.pretrained, else "own <preset>").
+#include <QHeaderView>
 #include <QLineEdit>
 #include <QTableWidget>
 #include <QTemporaryDir>
@@ -120,6 +121,42 @@ class TestBackbone : public QObject {
              QStringLiteral("../models/all-MiniLM-L6-v2/"));
     QCOMPARE(rows.at(QStringLiteral("skywork"))->text(), QStringLiteral("Skywork-RM"));
     QCOMPARE(rows.at(QStringLiteral("more"))->text(), QStringLiteral("own mini"));
+  }
+
+  // In a browser of its usual width, with a backbone shown, names are not cut ("sm…"): every
+  // column is as wide as its text, and the tree scrolls sideways instead.
+  void runNamesKeepTheirWidthBesideTheBackbone() {
+    std::vector<core::RunInfo> runs;
+    for (int seed = 1; seed <= 2; ++seed) {
+      core::RunInfo r = runOf("baseline", "baseline-with-lora", kHfConfig);
+      r.id = seed;
+      r.seed = seed;
+      r.experiment = "smoke-experiment-long-name";
+      r.status = core::RunStatus::Finished;
+      runs.push_back(r);
+    }
+    ui::RunBrowser browser;
+    browser.resize(300, 400);
+    browser.setRuns(runs);
+    browser.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&browser));
+    auto* tree = browser.findChild<QTreeWidget*>(QStringLiteral("runTree"));
+    const QFontMetrics fm(tree->font());
+    QTreeWidgetItem* exp = tree->topLevelItem(0);
+    QTreeWidgetItem* method = exp->child(0);
+    QTreeWidgetItem* run = method->child(0);
+    QCOMPARE(exp->text(0), QStringLiteral("smoke-experiment-long-name"));
+    const std::pair<QTreeWidgetItem*, int> rows[] = {{exp, 0}, {method, 1}, {run, 2}};
+    for (const auto& [item, depth] : rows) {
+      const int needed = tree->indentation() * (depth + 1) + fm.horizontalAdvance(item->text(0));
+      QVERIFY2(tree->header()->sectionSize(0) >= needed,
+               qPrintable(QStringLiteral("%1: %2 px for %3 px")
+                              .arg(item->text(0))
+                              .arg(tree->header()->sectionSize(0))
+                              .arg(needed)));
+    }
+    QCOMPARE(run->text(3), QStringLiteral("all-MiniLM-L6-v2"));
+    QVERIFY(tree->header()->sectionSize(3) >= fm.horizontalAdvance(run->text(3)));
   }
 };
 

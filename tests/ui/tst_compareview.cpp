@@ -11,6 +11,8 @@
 #include <QtTest>
 
 #include "compareview.h"
+#include "curveplot.h"
+#include "monitorview.h"
 #include "plotstyle.h"
 #include "qcp.h"
 #include "report/report.h"
@@ -212,6 +214,47 @@ class TestCompareView : public QObject {
         ++found;
       }
     QCOMPARE(found, 2);
+  }
+
+  // One colour per method group wherever a run is drawn: Compare's bars and the Monitor's
+  // curves agree, also when one method runs in two experiments (two groups, two colours).
+  void oneColourPerRunInCompareAndMonitor() {
+    const std::string db = m_dir.filePath(QStringLiteral("colours.db")).toStdString();
+    std::map<std::int64_t, QString> groupOf;
+    {
+      core::RunWriter w(db);
+      const std::pair<const char*, const char*> runs[] = {
+          {"first", "baseline"}, {"first", "baseline"}, {"first", "more"}, {"second", "baseline"}};
+      for (const auto& [experiment, method] : runs) {
+        const std::int64_t id = w.createRun(experiment, method, method, 1, "{}");
+        w.addResults({{id, "harmless", "accuracy", 0.7}, {id, "*", "accuracy", 0.7}});
+        for (int step = 1; step <= 3; ++step) w.addMetric({id, "model", step, 0.1, "loss", 0.5});
+        w.setStatus(id, core::RunStatus::Finished);
+        groupOf[id] = QStringLiteral("%1/%2").arg(experiment, method);
+      }
+      w.flush();
+    }
+    auto store = core::RunStore::open(db, true);
+    std::vector<std::int64_t> ids;
+    for (const auto& [id, group] : groupOf) ids.push_back(id);
+    ui::CompareView compare;
+    compare.setStore(store.get());
+    compare.showRuns(ids);
+    auto* bars = compare.findChild<QCustomPlot*>(QStringLiteral("domainBarsPlot"));
+    QVERIFY(bars);
+    std::map<QString, QColor> barColour;
+    for (int i = 0; i < bars->plottableCount(); ++i)
+      if (auto* b = qobject_cast<QCPBars*>(bars->plottable(i)))
+        barColour[b->name()] = b->pen().color();
+    QCOMPARE(barColour.size(), std::size_t(3));
+    QVERIFY(barColour.at("first/baseline") != barColour.at("second/baseline"));
+    ui::MonitorView monitor;
+    monitor.setStore(store.get());
+    monitor.showRuns(ids);
+    for (const auto& [id, group] : groupOf)
+      QCOMPARE(
+          monitor.plotFor("loss")->curvePen(ui::MonitorView::curveId(id, "model", "loss")).color(),
+          barColour.at(group));
   }
 
   void configDiffShowsOnlyDifferingKeys() {

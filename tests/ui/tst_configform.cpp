@@ -1,7 +1,9 @@
 // The Configure form: config -> form -> JSON -> parser round-trips exactly, edits reach the
 // config, and a bad value shows the parser's own message at the field it names.
+#include <QApplication>
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDialog>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -9,6 +11,8 @@
 #include <QLineEdit>
 #include <QSpinBox>
 #include <QTemporaryDir>
+#include <QTimer>
+#include <QToolButton>
 #include <QtTest>
 #include <climits>
 #include <cstdint>
@@ -18,6 +22,7 @@
 #include "config/config.h"
 #include "config/schema.h"
 #include "configform.h"
+#include "configureview.h"
 #include "train/backbone.h"
 
 using namespace rr;
@@ -323,6 +328,76 @@ class TestConfigForm : public QObject {
     QVERIFY2(back.has_value(), qPrintable(form.errorMessage()));
     QCOMPARE(QString::fromStdString(back->encoder.pretrained), absolute);
     QCOMPARE(preview->text(), expected);
+  }
+
+  // With a model folder as the encoder, the tokenizer and pre-training (MLM) fields do nothing:
+  // they are greyed out and say why, and come back when the folder is cleared.
+  void tokenizerAndPretrainingAreOffWithAModelFolder() {
+    writeTinyModelFolder(m_dir.filePath(QStringLiteral("models/unused-rm")));
+    ui::ConfigForm form;
+    form.setFileLabel(QStringLiteral("x.json"), m_dir.path());
+    auto* pretrained = form.findChild<QLineEdit*>(QStringLiteral("encoder.pretrained"));
+    const QStringList unused = {
+        QStringLiteral("tokenizer.vocab_size"), QStringLiteral("tokenizer.type"),
+        QStringLiteral("pretrain.enabled"),     QStringLiteral("pretrain.steps"),
+        QStringLiteral("pretrain.lr"),          QStringLiteral("tokenizer.model")};
+    for (const QString& name : unused) QVERIFY2(form.findChild<QWidget*>(name), qPrintable(name));
+    QTest::keyClicks(pretrained, QStringLiteral("models/unused-rm"));
+    for (const QString& name : unused) {
+      auto* w = form.findChild<QWidget*>(name);
+      QVERIFY2(!w->isEnabled(), qPrintable(name));
+      QVERIFY2(!w->toolTip().contains(QStringLiteral("JSON:")), qPrintable(w->toolTip()));
+    }
+    QCOMPARE(form.findChild<QWidget*>(QStringLiteral("tokenizer.vocab_size"))->toolTip(),
+             QStringLiteral("the model folder brings its own tokenizer"));
+    // The tokenizer file's browse button goes with its field.
+    auto* browse = form.findChild<QWidget*>(QStringLiteral("tokenizer.model"))
+                       ->parentWidget()
+                       ->findChild<QToolButton*>();
+    QVERIFY(browse && !browse->isEnabled());
+    pretrained->selectAll();
+    QTest::keyClick(pretrained, Qt::Key_Delete);
+    for (const QString& name : unused) {
+      auto* w = form.findChild<QWidget*>(name);
+      QVERIFY2(w->isEnabled(), qPrintable(name));
+      QVERIFY(w->toolTip().contains(QStringLiteral("JSON: ") + name));
+    }
+  }
+
+  // Issue 25, item 13: an experiment whose data file moved opens all the same, with the error
+  // at the file's field, where typing the right path clears it.
+  void experimentWithAMissingDataFileOpensToBeFixed() {
+    const QString file = m_dir.filePath(QStringLiteral("moved.json"));
+    std::ofstream(file.toStdString()) << R"({"name": "moved",
+      "data": {"files": [{"path": "gone.jsonl"}]}, "methods": [{"method": "baseline"}]})";
+    std::ofstream(m_dir.filePath(QStringLiteral("here.jsonl")).toStdString())
+        << R"({"prompt": "p", "chosen": "a", "rejected": "b", "domain": "d"})"
+        << "\n";
+    ui::ConfigureView view;
+    // Whatever modal dialog comes up is closed, so that the check below fails rather than hangs.
+    QTimer closer;
+    connect(&closer, &QTimer::timeout, [] {
+      if (auto* d = qobject_cast<QDialog*>(QApplication::activeModalWidget())) d->reject();
+    });
+    closer.start(100);
+    QVERIFY(view.loadFile(file));
+    QCOMPARE(view.filePath(), file);
+    ui::ConfigForm* form = view.form();
+    QVERIFY2(form->errorMessage().startsWith(file + QStringLiteral(": $.data.files[0].path: ")),
+             qPrintable(form->errorMessage()));
+    QVERIFY2(form->errorMessage().contains(QStringLiteral("gone.jsonl")),
+             qPrintable(form->errorMessage()));
+    auto* path = qobject_cast<QLineEdit*>(form->errorWidget());
+    QVERIFY(path);
+    QCOMPARE(path->text(), QStringLiteral("gone.jsonl"));
+    QCOMPARE(path->property("invalid").toBool(), true);
+    path->selectAll();
+    QTest::keyClicks(path, QStringLiteral("here.jsonl"));
+    QTRY_VERIFY(form->errorMessage().isEmpty());
+    QCOMPARE(path->property("invalid").toBool(), false);
+    const auto fixed = form->validate();
+    QVERIFY(fixed.has_value());
+    QCOMPARE(fixed->data.files.size(), std::size_t(1));
   }
 
   void previewOfTheBertFixture() {

@@ -5,7 +5,10 @@
 #include <QComboBox>
 #include <QFile>
 #include <QFileInfo>
+#include <QLabel>
 #include <QLineEdit>
+#include <QPointer>
+#include <QPushButton>
 #include <QStandardPaths>
 #include <QTableWidget>
 #include <QTemporaryDir>
@@ -151,6 +154,65 @@ class TestEvaluateOn : public QObject {
     QVERIFY2(bad->error.startsWith(job.pairsPath + ":1: "), qPrintable(bad->error));
     QVERIFY(!bad->error.contains('\n'));
     QCOMPARE(store->evaluations({m_run}).size(), std::size_t(1));
+  }
+
+  // Issue 25, item 11: a Parquet file typed into Evaluate on… is told by its bytes, as the CLI's
+  // import tells it, and imported as RewardBench; the dialog stays open while the job runs, and
+  // on an error shows it with what was typed, until an evaluation is stored.
+  void typedParquetPathIsImportedAndErrorsKeepTheDialog() {
+    const QString parquet = m_dir.filePath(QStringLiteral("typed.parquet"));
+    QVERIFY(QFile::copy(QStringLiteral(RR_SOURCE_DIR "/tests/fixtures/parquet/rewardbench.parquet"),
+                        parquet));
+    const QString broken = writeFile(m_dir.filePath(QStringLiteral("broken.parquet")),
+                                     QByteArray("PAR1") + QByteArray(64, 'x') + "PAR1");
+    ui::MainWindow w;
+    w.show();
+    QVERIFY(w.openDatabase(m_db));
+    w.browser()->selectRuns({m_run});
+    QVERIFY(w.evaluateAction()->isEnabled());
+    w.evaluateAction()->trigger();
+    ui::EvaluateDialog* dialog = w.findChild<ui::EvaluateDialog*>();
+    QVERIFY(dialog && dialog->isVisible());
+    auto* file = dialog->findChild<QLineEdit*>(QStringLiteral("pairsFile"));
+    QPushButton* evaluate = nullptr;
+    for (QPushButton* b : dialog->findChildren<QPushButton*>())
+      if (b->text() == QStringLiteral("Evaluate")) evaluate = b;
+    QVERIFY(file && evaluate);
+
+    // The broken file first: detected, imported, refused; the dialog stays with what was typed.
+    QTest::keyClicks(file, broken);
+    QCOMPARE(dialog->formatBox()->currentData().toString(), QStringLiteral("rewardbench"));
+    QCOMPARE(dialog->outputEdit()->text(), m_dir.filePath(QStringLiteral("broken.pairs.jsonl")));
+    QTest::keyClicks(dialog->nameEdit(), QStringLiteral("typed"));
+    QTest::mouseClick(evaluate, Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(!w.evaluateController()->busy() && evaluate->isEnabled(), 60000);
+    auto* error = dialog->findChild<QLabel*>(QStringLiteral("evaluateError"));
+    QVERIFY(error);
+    QTRY_VERIFY(error->isVisible());
+    QVERIFY(dialog->isVisible());
+    QVERIFY2(error->text().startsWith(broken + QStringLiteral(": ")), qPrintable(error->text()));
+    QVERIFY(!error->text().contains('\n'));
+    QCOMPARE(file->text(), broken);
+    QCOMPARE(dialog->nameEdit()->text(), QStringLiteral("typed"));
+
+    // The right file typed over it: stored, and the dialog closes.
+    file->selectAll();
+    QTest::keyClicks(file, parquet);
+    QCOMPARE(dialog->formatBox()->currentData().toString(), QStringLiteral("rewardbench"));
+    const QString out = m_dir.filePath(QStringLiteral("typed.pairs.jsonl"));
+    dialog->outputEdit()->setText(out);
+    QPointer<ui::EvaluateDialog> open(dialog);
+    QTest::mouseClick(evaluate, Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(open.isNull() || !open->isVisible(), 60000);
+    auto store = core::RunStore::open(m_db.toStdString(), true);
+    bool found = false;
+    for (const auto& e : store->evaluations({m_run}))
+      if (e.name == "typed") {
+        found = true;
+        QCOMPARE(QString::fromStdString(e.source), out);
+        QVERIFY(e.pairs > 0);
+      }
+    QVERIFY(found);
   }
 
   void importsADatasetFileFirst() {

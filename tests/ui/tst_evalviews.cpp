@@ -4,6 +4,8 @@
 // whose bins and points, clicked, list their pairs.
 #include <QCheckBox>
 #include <QComboBox>
+#include <QLabel>
+#include <QLineEdit>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QToolButton>
@@ -42,9 +44,10 @@ const TestPair kPairs[] = {
 
 std::string text(char c, int n) { return std::string(static_cast<std::size_t>(n), c); }
 
+// The column whose head starts with the line `head` (a second line may say what it is over).
 int column(const QTableWidget* t, const QString& head) {
   for (int c = 0; c < t->columnCount(); ++c)
-    if (t->horizontalHeaderItem(c)->text() == head) return c;
+    if (t->horizontalHeaderItem(c)->text().section('\n', 0, 0) == head) return c;
   return -1;
 }
 
@@ -66,6 +69,28 @@ std::vector<double> margins(int run) {
   return m;
 }
 
+// Whether every entry of `plot`'s legend lies inside the plot, as wide as its text needs: a
+// legend with more columns than fit was cut off at the plot's right edge.
+QString legendCut(QCustomPlot* plot) {
+  for (int i = 0; i < plot->legend->itemCount(); ++i) {
+    QCPAbstractLegendItem* item = plot->legend->item(i);
+    if (!item) continue;
+    const QRect r = item->outerRect();
+    if (!plot->rect().contains(r) || r.width() < item->minimumOuterSizeHint().width())
+      return QStringLiteral("%1: legend item %2 at %3,%4 %5x%6 (needs %7) in %8x%9")
+          .arg(plot->objectName())
+          .arg(i)
+          .arg(r.x())
+          .arg(r.y())
+          .arg(r.width())
+          .arg(r.height())
+          .arg(item->minimumOuterSizeHint().width())
+          .arg(plot->width())
+          .arg(plot->height());
+  }
+  return {};
+}
+
 // The (run, example id) rows the Inspect table lists, all pages read.
 std::set<std::pair<std::int64_t, std::string>> listed(ui::InspectView& view) {
   while (view.model()->canFetchMore({})) view.model()->fetchMore({});
@@ -73,6 +98,16 @@ std::set<std::pair<std::int64_t, std::string>> listed(ui::InspectView& view) {
   for (int r = 0; r < view.model()->rowCount(); ++r)
     out.emplace(view.model()->example(r).runId, view.model()->example(r).exampleId);
   return out;
+}
+
+// An Inspect view of `runs`, shown at a size where its plots take clicks.
+bool showInspect(ui::InspectView& view, const core::RunStore* store,
+                 const std::vector<std::int64_t>& runs) {
+  view.resize(1200, 800);
+  view.setStore(store);
+  view.showRuns(runs);
+  view.show();
+  return QTest::qWaitForWindowExposed(&view);
 }
 
 }  // namespace
@@ -251,13 +286,48 @@ class TestEvalViews : public QObject {
       for (double m : margins(run)) brier += std::pow(1 - 1 / (1 + std::exp(-m)), 2);
       QVERIFY(std::abs(cal.brier - brier / 10) < 1e-12);
       QVERIFY(!std::isnan(value(t, r, QStringLiteral("ECE (T)"))));
-      QCOMPARE(value(t, r, QStringLiteral("Longer wins")), 5.0 / 10);
+      // The rule over all domains is the mean over domains, as the accuracy beside it.
+      QVERIFY(std::abs(value(t, r, QStringLiteral("Longer wins")) - 11.0 / 24) < 1e-12);
       // Run 2 is wrong only on b4, whose chosen response is the shorter one.
       if (run == 2) {
         QCOMPARE(value(t, r, QStringLiteral("Acc. chosen longer")), 1.0);
         QCOMPARE(value(t, r, QStringLiteral("Acc. chosen not longer")), 4.0 / 5);
       }
     }
+  }
+
+  // Issue 25, item 10: over all domains the per-run row sets the model's accuracy beside the
+  // length rule's: both are means over domains, as in the accuracy table; the pooled figures
+  // say that they pool. Within a domain there is one kind and no such line.
+  void perRunRowComparesFiguresOfOneKind() {
+    auto store = core::RunStore::open(m_db, true);
+    ui::CompareView view;
+    view.setStore(store.get());
+    view.showRuns({m_run1, m_run2});
+    QTableWidget* t = view.perRunTable();
+    const auto head = [&](const QString& first) {
+      return t->horizontalHeaderItem(column(t, first))->text();
+    };
+    QCOMPARE(head(QStringLiteral("Accuracy [95% CI]")),
+             QStringLiteral("Accuracy [95% CI]\nmean over domains"));
+    QCOMPARE(head(QStringLiteral("Longer wins")), QStringLiteral("Longer wins\nmean over domains"));
+    QCOMPARE(head(QStringLiteral("ECE")), QStringLiteral("ECE\nall pairs"));
+    QCOMPARE(head(QStringLiteral("Acc. chosen longer")),
+             QStringLiteral("Acc. chosen longer\nall pairs"));
+    // The same number as the accuracy table's "longer response wins" row.
+    QTableWidget* acc = view.accuracyTable();
+    const double tableRule =
+        value(acc, rowOf(acc, QStringLiteral("longer response wins")), QStringLiteral("mean"));
+    QCOMPARE(value(t, 0, QStringLiteral("Longer wins")), tableRule);
+    // Picked with the keyboard, as a user would: the domain "a".
+    QComboBox* domain = view.figureDomainBox();
+    domain->setFocus();
+    while (domain->currentText() != QStringLiteral("a") &&
+           domain->currentIndex() < domain->count() - 1)
+      QTest::keyClick(domain, Qt::Key_Down);
+    QCOMPARE(domain->currentText(), QStringLiteral("a"));
+    QCOMPARE(head(QStringLiteral("Longer wins")), QStringLiteral("Longer wins"));
+    QCOMPARE(value(t, 0, QStringLiteral("Longer wins")), 4.0 / 6);
   }
 
   void significanceMarkAgainstTheReferenceRun() {
@@ -279,6 +349,9 @@ class TestEvalViews : public QObject {
     QVERIFY(t->item(r2, c)->text().endsWith(QStringLiteral(" *")));
     QVERIFY(t->item(r2, c)->toolTip().contains(QStringLiteral("only #%1 right 0").arg(m_run1)));
     QVERIFY(t->item(r2, c)->toolTip().contains(QStringLiteral("only #%1 right 6").arg(m_run2)));
+    // In short lines: one long line ran off the window.
+    for (const QString& line : t->item(r2, c)->toolTip().split('\n'))
+      QVERIFY2(line.size() <= 60, qPrintable(line));
     // Within domain b: run 2 alone right on b2, b3 (b1 both, b4 neither): p = 2 * 0.5^2 = 0.5.
     QComboBox* domain = view.figureDomainBox();
     domain->setCurrentIndex(domain->findText(QStringLiteral("b")));
@@ -369,11 +442,7 @@ class TestEvalViews : public QObject {
   void clickingABinListsItsPairs() {
     auto store = core::RunStore::open(m_db, true);
     ui::InspectView view;
-    view.resize(1200, 800);
-    view.setStore(store.get());
-    view.showRuns({m_run1, m_run2});
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showInspect(view, store.get(), {m_run1, m_run2}));
     QCustomPlot* plot = view.reliabilityPlot();
     plot->replot();
     // Run 2's bin with p in [0.9, 1): margins 2.5 (b2) and 4 (a6).
@@ -405,6 +474,149 @@ class TestEvalViews : public QObject {
     QTest::mouseClick(lp, Qt::LeftButton, {}, pt.toPoint());
     expected = {{m_run1, "b1"}};
     QCOMPARE(listed(view), expected);
+    QCOMPARE(view.findChild<QLabel*>(QStringLiteral("exampleCount"))->text(),
+             QStringLiteral("1 example"));
+  }
+
+  // Issue 25, item 8: the length plot and the reliability diagram show the pairs the filters
+  // let through, set with the keyboard as a user sets them.
+  void plotsFollowTheFilters() {
+    auto store = core::RunStore::open(m_db, true);
+    ui::InspectView view;
+    QVERIFY(showInspect(view, store.get(), {m_run1, m_run2}));
+    const auto points = [&] {
+      int n = 0;
+      for (int i = 0; i < view.lengthPlot()->graphCount(); ++i)
+        n += view.lengthPlot()->graph(i)->dataCount();
+      return n;
+    };
+    const auto binned = [&](std::int64_t run) {
+      std::int64_t n = 0;
+      for (const auto& b : view.reliability().at(run)) n += b.count;
+      return n;
+    };
+    QCOMPARE(points(), 2 * 2 * 10);
+    auto* domain = view.findChild<QComboBox*>(QStringLiteral("domainFilter"));
+    QVERIFY(domain);
+    domain->setFocus();
+    QTest::keyClick(domain, Qt::Key_Down);  // all -> a
+    QCOMPARE(domain->currentText(), QStringLiteral("a"));
+    QCOMPARE(points(), 2 * 2 * 6);  // both responses of the six pairs of a, both runs
+    QCOMPARE(binned(m_run1), std::int64_t(2 * 6));
+    for (const auto& [run, pairs] : view.shownPairs())
+      for (const auto& p : pairs) QCOMPARE(p.domain, std::string("a"));
+    auto* result = view.findChild<QComboBox*>(QStringLiteral("resultFilter"));
+    QVERIFY(result);
+    result->setFocus();
+    QTest::keyClick(result, Qt::Key_Down);
+    QTest::keyClick(result, Qt::Key_Down);  // all -> correct -> wrong
+    QCOMPARE(result->currentText(), QStringLiteral("wrong"));
+    // Wrong in a: run 1 on a3..a6, run 2 on none.
+    QCOMPARE(view.shownPairs().at(m_run1).size(), std::size_t(4));
+    QVERIFY(view.shownPairs().at(m_run2).empty());
+    QCOMPARE(points(), 4 * 2);
+    QCOMPARE(binned(m_run1), std::int64_t(2 * 4));
+    QCOMPARE(binned(m_run2), std::int64_t(0));
+    // A margin floor typed in: run 1's wrong pairs of a with margin >= -0.5 are a4 and a6.
+    auto* minMargin = view.findChild<QLineEdit*>(QStringLiteral("minMargin"));
+    QVERIFY(minMargin);
+    QTest::keyClicks(minMargin, QStringLiteral("-0.5"));
+    QTest::keyClick(minMargin, Qt::Key_Return);
+    std::set<std::string> ids;
+    for (const auto& p : view.shownPairs().at(m_run1)) ids.insert(p.id);
+    QCOMPARE(ids, (std::set<std::string>{"a4", "a6"}));
+    QCOMPARE(view.model()->totalCount(), std::int64_t(2));  // the table lists the same pairs
+  }
+
+  // Many runs, methods and domains with long names: every legend fits its plot (the Compare
+  // bars, the Inspect domains and the reliability diagram of fifteen runs were cut off), and the
+  // scatter's labels of methods of nearly one size and accuracy do not cover each other.
+  void legendsAndLabelsFitTheirPlots() {
+    const std::string db = m_dir.filePath(QStringLiteral("many.db")).toStdString();
+    std::vector<std::int64_t> ids;
+    {
+      core::RunWriter w(db);
+      std::vector<core::PreferencePair> texts;
+      for (int d = 0; d < 8; ++d)
+        for (int i = 0; i < 3; ++i) {
+          core::PreferencePair p;
+          p.domain = "domain-with-a-long-name-" + std::to_string(d);
+          p.id = p.domain + "-" + std::to_string(i);
+          p.prompt = "p";
+          p.chosen = text('c', 10 + i + d);
+          p.rejected = text('r', 14 - i);
+          p.split = "test";
+          texts.push_back(p);
+        }
+      w.addPairs(texts);
+      const char* methods[] = {"baseline", "more", "rodos", "arliss", "dmoerm"};
+      for (int m = 0; m < 5; ++m)
+        for (int seed = 1; seed <= 3; ++seed) {
+          const std::string name = std::string(methods[m]) + "-with-a-long-display-name";
+          const std::int64_t id = w.createRun("many", methods[m], name, seed, "{}");
+          std::vector<core::ExampleRow> rows;
+          for (std::size_t k = 0; k < texts.size(); ++k) {
+            core::ExampleRow e;
+            e.runId = id;
+            e.exampleId = texts[k].id;
+            e.domain = texts[k].domain;
+            e.rewardChosen = 0.1 * static_cast<double>((k + static_cast<std::size_t>(m)) % 7) - 0.3;
+            e.rewardRejected = 0.05 * seed;
+            e.correct = e.rewardChosen > e.rewardRejected;
+            rows.push_back(e);
+          }
+          w.addExamples(rows);
+          std::vector<core::ResultRow> results;
+          for (int d = 0; d < 8; ++d)
+            results.push_back(
+                {id, "domain-with-a-long-name-" + std::to_string(d), "accuracy", 0.60 + 0.002 * m});
+          results.push_back({id, "*", "accuracy", 0.60 + 0.002 * m});
+          results.push_back({id, "*", "params_total", 10000.0 + 100 * m});
+          w.addResults(results);
+          w.setStatus(id, core::RunStatus::Finished);
+          ids.push_back(id);
+        }
+      w.flush();
+    }
+    auto store = core::RunStore::open(db, true);
+    ui::CompareView compare;
+    compare.resize(1300, 900);
+    compare.setStore(store.get());
+    compare.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&compare));
+    compare.showRuns(ids);
+    auto* bars = compare.findChild<QCustomPlot*>(QStringLiteral("domainBarsPlot"));
+    auto* scatter = compare.findChild<QCustomPlot*>(QStringLiteral("scatterPlot"));
+    QVERIFY(bars && scatter);
+    for (QCustomPlot* p : {bars, scatter}) p->replot();
+    const QString cut = legendCut(bars);
+    QVERIFY2(cut.isEmpty(), qPrintable(cut));
+    std::vector<QRectF> labels;
+    for (int i = 0; i < scatter->itemCount(); ++i)
+      if (auto* t = qobject_cast<QCPItemText*>(scatter->item(i)))
+        labels.emplace_back(t->topLeft->pixelPosition(), t->bottomRight->pixelPosition());
+    QCOMPARE(labels.size(), std::size_t(5));
+    for (std::size_t a = 0; a < labels.size(); ++a)
+      for (std::size_t b = a + 1; b < labels.size(); ++b)
+        QVERIFY2(!labels[a].intersects(labels[b]),
+                 qPrintable(QStringLiteral("labels %1 and %2 overlap").arg(a).arg(b)));
+
+    ui::InspectView inspect;
+    inspect.resize(1300, 900);
+    inspect.setStore(store.get());
+    inspect.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&inspect));
+    inspect.showRuns(ids);
+    for (QCustomPlot* p : {inspect.lengthPlot(), inspect.reliabilityPlot()}) {
+      p->replot();
+      const QString cut = legendCut(p);
+      QVERIFY2(cut.isEmpty(), qPrintable(cut));
+    }
+    // Fifteen runs: the reliability legend is the key (five methods, three seeds), not 15 names.
+    QCPLegend* key = inspect.reliabilityPlot()->legend;
+    int entries = 0;
+    for (int i = 0; i < key->itemCount(); ++i) entries += key->item(i) != nullptr;
+    QCOMPARE(entries, 1 + 5 + 3);  // the diagonal, the methods, the seeds
   }
 
   void evaluationIsASourceToPick() {

@@ -1,9 +1,14 @@
 // "Export as Hugging Face folder…": the window exports the selected finished run on a worker
 // thread into a new or empty folder and reports the folders written, or the core's reason.
+#include <QApplication>
 #include <QDir>
 #include <QFile>
+#include <QFileDialog>
+#include <QLineEdit>
+#include <QMessageBox>
 #include <QProcess>
 #include <QTemporaryDir>
+#include <QTimer>
 #include <QtTest>
 #include <optional>
 
@@ -106,6 +111,38 @@ class TestExport : public QObject {
     QVERIFY(again);
     QVERIFY2(again->error.contains("exists and is not an empty folder"), qPrintable(again->error));
     QVERIFY(again->folders.isEmpty());
+
+    // Issue 25, item 12: File > Export… takes the name of a new folder typed into its picker
+    // (which said "Directory not found").
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    std::optional<ui::RunExport> typed;
+    auto c = QObject::connect(&w, &ui::MainWindow::exportFinished,
+                              [&typed](const ui::RunExport& e) { typed = e; });
+    QString refused;
+    QTimer::singleShot(300, &w, [&] {
+      auto* picker = qobject_cast<QFileDialog*>(QApplication::activeModalWidget());
+      if (!picker) return;
+      auto* name = picker->findChild<QLineEdit*>(QStringLiteral("fileNameEdit"));
+      if (!name) return picker->reject();
+      // A refusal comes as a message box over the picker: closed, and the picker with it.
+      QTimer::singleShot(300, picker, [&refused, picker] {
+        if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+          refused = box->text();
+          box->reject();
+          picker->reject();
+        }
+      });
+      QTest::keyClicks(name, QStringLiteral("typed-export"));
+      QTest::keyClick(name, Qt::Key_Return);
+    });
+    w.exportAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(typed.has_value() || !refused.isEmpty(), 60000);
+    QObject::disconnect(c);
+    QVERIFY2(refused.isEmpty(), qPrintable(refused));
+    QVERIFY2(typed->error.isEmpty(), qPrintable(typed->error));
+    QCOMPARE(typed->outDir, QDir(m_dir.path()).filePath(QStringLiteral("typed-export")));
+    QVERIFY(QFile::exists(typed->outDir + "/config.json"));
 
     // A run that has not finished: the action is off and the core says why.
     std::int64_t queued = 0;

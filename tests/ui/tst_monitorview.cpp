@@ -2,12 +2,16 @@
 // names the runs (or, with many, the methods and seeds) in a row of its own above the axes, and
 // hovering a curve names its run, method, seed and component.
 #include <QCheckBox>
+#include <QLabel>
+#include <QTabWidget>
 #include <QTemporaryDir>
+#include <QToolTip>
 #include <QtTest>
 
 #include "config/config.h"
 #include "curveplot.h"
 #include "monitorview.h"
+#include "plotstyle.h"
 #include "store/runstore.h"
 
 using namespace rr;
@@ -235,12 +239,206 @@ class TestMonitorView : public QObject {
     QVERIFY2(routerText.startsWith(
                  QStringLiteral("#%1 rodos · seed 2 · router · routing accuracy: ").arg(rodos2)),
              qPrintable(routerText));
-    // Away from every curve (left of the first evaluation, at step 10): the values there, cut
-    // short with twelve runs' curves.
-    const QPointF empty(acc->axisRect()->left() + 2, acc->axisRect()->center().y());
+    // Away from every curve (above them, between the evaluations at steps 10 and 20): the values
+    // there, cut short with the curves of every method's two runs.
+    const QPointF empty(acc->xAxis->coordToPixel(15), acc->axisRect()->top() + 2);
     const QStringList lines = acc->hoverText(empty).split('\n');
     QCOMPARE(lines.size(), ui::CurvePlot::kHoverLines + 1);
     QVERIFY2(lines.last().contains(QStringLiteral("more")), qPrintable(lines.last()));
+  }
+
+  // Issue 25, item 7: hovering lists a run only where it has points. Twelve runs: eleven end at
+  // step 80, run 9 goes on to step 400; at step 349 the tooltip names run 9 alone (before, it
+  // listed the others' last losses and hid run 9 under "... and 2 more").
+  void hoverListsOnlyRunsWithPointsThere() {
+    const std::string db = m_dir.filePath(QStringLiteral("hover.db")).toStdString();
+    std::int64_t longRun = 0;
+    {
+      core::RunWriter w(db);
+      for (int i = 1; i <= 12; ++i) {
+        const std::int64_t id = w.createRun("exp", "baseline", "baseline", i, "{}");
+        const int steps = i == 9 ? 400 : 80;
+        if (i == 9) longRun = id;
+        for (int step = 1; step <= steps; ++step)
+          w.addMetric({id, "model", step, 0.1 * step, "loss", 0.2 + 0.01 * i});
+        w.setStatus(id, core::RunStatus::Finished);
+      }
+      w.flush();
+    }
+    QCOMPARE(longRun, std::int64_t(9));  // last of the curves in the order the tooltip lists them
+    auto store = core::RunStore::open(db, true);
+    ui::MonitorView view;
+    view.resize(1000, 1000);
+    view.setStore(store.get());
+    std::vector<std::int64_t> all;
+    for (const auto& r : store->listRuns()) all.push_back(r.id);
+    view.showRuns(all);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    ui::CurvePlot* loss = view.plotFor("loss");
+    loss->replot();
+    // Below every curve, at step 349: the mouse moves there.
+    const QPoint at(qRound(loss->xAxis->coordToPixel(349)), loss->axisRect()->bottom() - 3);
+    QTest::mouseMove(loss, at);
+    QTRY_VERIFY(QToolTip::isVisible());
+    const QStringList lines = QToolTip::text().split('\n');
+    QCOMPARE(lines.size(), 2);
+    QCOMPARE(lines[0], QStringLiteral("step 349"));
+    QVERIFY2(lines[1].startsWith(QStringLiteral("#9 baseline · seed 9 · model · loss: ")),
+             qPrintable(lines[1]));
+    // At step 40 every run has points: all twelve, cut short after ten.
+    QTest::mouseMove(loss, QPoint(qRound(loss->xAxis->coordToPixel(40)), at.y()));
+    QTRY_VERIFY(QToolTip::text().startsWith(QStringLiteral("step 40\n")));
+    QCOMPARE(QToolTip::text().split('\n').size(), 1 + ui::CurvePlot::kHoverLines + 1);
+  }
+
+  // Two runs of one method and seed (an experiment run twice into one store) draw apart: the
+  // same colour (one method group, as in Compare), other dashes. The same method in another
+  // experiment is another group, with a colour of its own.
+  void runsOfOneMethodAndSeedDrawApart() {
+    const std::string db = m_dir.filePath(QStringLiteral("twice.db")).toStdString();
+    std::vector<std::int64_t> ids;
+    {
+      core::RunWriter w(db);
+      for (const char* experiment : {"first", "first", "second"}) {
+        const std::int64_t id = w.createRun(experiment, "baseline", "baseline", 1, "{}");
+        for (int step = 1; step <= 5; ++step)
+          w.addMetric({id, "model", step, 0.1 * step, "loss", 0.5 + 0.1 * ids.size()});
+        w.setStatus(id, core::RunStatus::Finished);
+        ids.push_back(id);
+      }
+      w.flush();
+    }
+    auto store = core::RunStore::open(db, true);
+    ui::MonitorView view;
+    view.setStore(store.get());
+    view.showRuns(ids);
+    ui::CurvePlot* loss = view.plotFor("loss");
+    const auto pen = [&](std::int64_t id) {
+      return loss->curvePen(ui::MonitorView::curveId(id, "model", "loss"));
+    };
+    QCOMPARE(pen(ids[0]).color(), pen(ids[1]).color());
+    QVERIFY(pen(ids[0]).style() != pen(ids[1]).style());
+    QVERIFY(pen(ids[2]).color() != pen(ids[0]).color());
+    QCOMPARE(pen(ids[0]).color(), ui::methodColor("baseline"));
+    // The legend names the groups apart.
+    QCOMPARE(loss->legendLabels(),
+             QStringList({QStringLiteral("#%1 first/baseline · seed 1").arg(ids[0]),
+                          QStringLiteral("#%1 first/baseline · seed 1").arg(ids[1]),
+                          QStringLiteral("#%1 second/baseline · seed 1").arg(ids[2])}));
+  }
+
+  // Plots with nothing to draw yet (an experiment pre-training its encoder has no run) keep
+  // their size: they shrank to tiny boxes in a corner. The expert-load legend lies outside the
+  // stacked area it labels.
+  void emptyPlotsKeepTheirSizeAndLegendsTheirPlace() {
+    auto store = core::RunStore::open(m_db, true);
+    ui::MonitorView view;
+    view.resize(1000, 1000);
+    view.setStore(store.get());
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    for (const char* key : {"loss", "val_accuracy", "lr", "pairs_per_s"}) {
+      ui::CurvePlot* p = view.plotFor(key);
+      p->replot();
+      QVERIFY2(p->axisRect()->width() > p->width() / 2, qPrintable(QStringLiteral("%1: %2 of %3 px")
+                                                                       .arg(key)
+                                                                       .arg(p->axisRect()->width())
+                                                                       .arg(p->width())));
+    }
+    auto* load = view.findChild<QCustomPlot*>(QStringLiteral("loadPlot"));
+    QVERIFY(load);
+    {
+      // Four experts' load over 20 steps of the newest shown run.
+      const std::string db = m_dir.filePath(QStringLiteral("load.db")).toStdString();
+      core::RunWriter w(db);
+      const std::int64_t id = w.createRun("exp", "more", "more", 1, "{}");
+      for (int step = 1; step <= 20; ++step)
+        for (const char* e : {"e0", "e1", "e2", "e3"})
+          w.addMetric({id, "model", step, 0.1 * step, std::string("load/") + e, 0.25});
+      w.flush();
+      auto loadStore = core::RunStore::open(db, true);
+      view.setStore(loadStore.get());
+      view.showRuns({id});
+      view.findChild<QTabWidget*>()->setCurrentIndex(1);
+      load->replot();
+      QCOMPARE(load->legend->itemCount(), 4);
+      QVERIFY(load->legend->visible());
+      QVERIFY(!load->legend->outerRect().intersects(load->axisRect()->rect()));
+      QVERIFY(load->axisRect()->width() > load->width() / 2);
+      view.setStore(nullptr);
+    }
+  }
+
+  // A plot squeezed small keeps its value ticks apart: labels do not print over each other.
+  void valueTicksStayApartOnSmallPlots() {
+    ui::CurvePlot plot(QStringLiteral("Learning rate"));
+    plot.resize(600, 120);
+    QVector<double> xs, ys;
+    for (int i = 0; i <= 100; ++i) {
+      xs.append(i);
+      ys.append(1e-3 * (1 - i / 100.0));
+    }
+    plot.append(QStringLiteral("lr"), QStringLiteral("lr"), {Qt::blue, Qt::SolidLine}, xs, ys);
+    plot.xAxis->setRange(0, 100);
+    plot.fitValueRange();
+    plot.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    plot.replot();
+    plot.replot();  // the tick count follows the axis height of the layout before
+    const QVector<double> ticks = plot.yAxis->tickVector();
+    QVERIFY(ticks.size() >= 2);
+    const int line = QFontMetrics(plot.yAxis->tickLabelFont()).height();
+    for (int i = 1; i < ticks.size(); ++i) {
+      const double gap =
+          std::abs(plot.yAxis->coordToPixel(ticks[i]) - plot.yAxis->coordToPixel(ticks[i - 1]));
+      QVERIFY2(gap >= 1.5 * line,
+               qPrintable(QStringLiteral("%1 px between ticks, labels %2 px").arg(gap).arg(line)));
+    }
+  }
+
+  // Before its runs exist an experiment pre-trains the encoder they share: the progress line
+  // says so (it said "#0 pretrain seed 0"); paused, it says that and gives no ETA.
+  void progressLineOfPreTrainingAndPause() {
+    auto store = core::RunStore::open(m_db, true);
+    ui::MonitorView view;
+    view.setStore(store.get());
+    ui::LiveBatch batch;
+    batch.dbPath = store->path();
+    core::ProgressInfo p;
+    p.method = "pretrain";
+    p.runCount = 12;
+    p.step = 40;
+    p.totalSteps = 3000;
+    p.etaSeconds = 65;
+    p.pairsPerSecond = 300;
+    batch.progress = p;
+    auto* progress = view.findChild<QLabel*>(QStringLiteral("progressText"));
+    QVERIFY(progress);
+    view.setJobActive(true, false);
+    view.appendLive(batch);
+    QCOMPARE(progress->text(),
+             QStringLiteral("Pre-training the encoder shared by the experiment's 12 runs · step "
+                            "40/3000 · 300 pairs/s · ETA 1m05s"));
+    view.setJobActive(true, true);
+    QCOMPARE(progress->text(),
+             QStringLiteral("Paused · Pre-training the encoder shared by the experiment's 12 runs "
+                            "· step 40/3000"));
+    view.setJobActive(true, false);
+    QVERIFY(progress->text().endsWith(QStringLiteral("ETA 1m05s")));
+    // The run the line is about ends: the line says so rather than "step 84/84 · ETA 0s".
+    ui::LiveBatch last;
+    last.dbPath = store->path();
+    p.runId = m_four[0];
+    p.method = "baseline";
+    p.seed = 1;
+    p.step = p.totalSteps = 84;
+    p.etaSeconds = 0;
+    last.progress = p;
+    last.statuses.push_back({m_four[0], core::RunStatus::Finished, ""});
+    view.appendLive(last);
+    QCOMPARE(progress->text(),
+             QStringLiteral("#%1 baseline seed 1 finished · no run in progress").arg(m_four[0]));
   }
 };
 

@@ -2,16 +2,24 @@
 // pause holds it, cancel leaves it `cancelled`, and a run another process writes is watched.
 #include <sqlite3.h>
 
+#include <QAbstractButton>
+#include <QAction>
+#include <QApplication>
 #include <QFile>
 #include <QFileInfo>
+#include <QLabel>
 #include <QLineEdit>
+#include <QMessageBox>
 #include <QProcess>
 #include <QPushButton>
 #include <QStandardPaths>
 #include <QTemporaryDir>
+#include <QTimer>
+#include <QTreeWidget>
+#include <QTreeWidgetItemIterator>
 #include <QtTest>
-#include <set>
 #include <fstream>
+#include <set>
 
 #include "config/config.h"
 #include "configform.h"
@@ -45,6 +53,21 @@ class TestRunController : public QObject {
   QTemporaryDir m_dir;
 
   QString dbPath(const char* name) { return m_dir.filePath(QString::fromLatin1(name)); }
+
+  // The status column of a run's row in the browser, as shown.
+  static QString browserStatus(ui::MainWindow& w, std::int64_t runId) {
+    auto* tree = w.browser()->findChild<QTreeWidget*>(QStringLiteral("runTree"));
+    for (QTreeWidgetItemIterator it(tree); *it; ++it)
+      if ((*it)->childCount() == 0 && (*it)->text(0).endsWith(QStringLiteral("#%1").arg(runId)))
+        return (*it)->text(1);
+    return {};
+  }
+
+  static QAction* menuAction(ui::MainWindow& w, const QString& text) {
+    for (QAction* a : w.findChildren<QAction*>())
+      if (a->text() == text) return a;
+    return nullptr;
+  }
 
   static void startFromConfigure(ui::MainWindow& w, const std::string& json) {
     w.configureView()->form()->setConfig(core::parseExperimentConfig(json, "tiny.json"),
@@ -88,6 +111,56 @@ class TestRunController : public QObject {
     QVERIFY(w.browser()->runs()[0].status == core::RunStatus::Finished);
   }
 
+  // Issue 25, item 14: Ctrl+R runs the experiment from every view, as the Run menu shows.
+  void ctrlRRunsFromEveryView() {
+    ui::MainWindow w;
+    w.show();
+    w.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&w));
+    QVERIFY(w.openDatabase(dbPath("ctrlr.db")));
+    QAction* run = menuAction(w, QStringLiteral("&Run experiment"));
+    QVERIFY(run);
+    QCOMPARE(run->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_R));
+    w.configureView()->form()->setConfig(
+        core::parseExperimentConfig(tinyConfig("ctrlr", 1), "t.json"), QStringLiteral("t.json"),
+        QStringLiteral("."));
+    w.showView(ui::MainWindow::Compare);
+    QTest::keyClick(&w, Qt::Key_R, Qt::ControlModifier);
+    QVERIFY(w.controller()->busy());
+    QCOMPARE(w.currentView(), ui::MainWindow::Monitor);
+    QVERIFY(!run->isEnabled());  // one experiment at a time
+    QTRY_VERIFY_WITH_TIMEOUT(!w.controller()->busy(), 60000);
+    QVERIFY(run->isEnabled());
+  }
+
+  // Issue 25, item 14: Open experiment (Ctrl+Shift+O) asks before unsaved edits go, as Quit
+  // does; Cancel keeps them and opens nothing.
+  void openExperimentAsksFirst() {
+    ui::MainWindow w;
+    w.show();
+    w.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&w));
+    w.configureView()->form()->setConfig(
+        core::parseExperimentConfig(tinyConfig("edited", 1), "t.json"), QStringLiteral("t.json"),
+        QStringLiteral("."));
+    QVERIFY(w.configureView()->isModified());
+    QString asked;
+    QTimer::singleShot(300, &w, [&] {
+      QWidget* modal = QApplication::activeModalWidget();
+      asked =
+          modal ? QString::fromLatin1(modal->metaObject()->className()) : QStringLiteral("none");
+      if (auto* box = qobject_cast<QMessageBox*>(modal))
+        box->button(QMessageBox::Cancel)->click();
+      else if (auto* dialog = qobject_cast<QDialog*>(modal))
+        dialog->reject();
+    });
+    QTest::keyClick(&w, Qt::Key_O, Qt::ControlModifier | Qt::ShiftModifier);
+    QTRY_VERIFY(!asked.isEmpty());
+    QCOMPARE(asked, QStringLiteral("QMessageBox"));
+    QVERIFY(w.configureView()->isModified());
+    QCOMPARE(w.configureView()->form()->toJson().value("name", ""), std::string("edited"));
+  }
+
   void pauseHoldsAndCancelLeavesTheRunCancelled() {
     ui::MainWindow w;
     w.show();
@@ -107,8 +180,16 @@ class TestRunController : public QObject {
     const int held = lossPoints();
     QTest::qWait(700);
     QCOMPARE(lossPoints(), held);
+    // Paused shows as paused (issue 25, item 14): the browser's status and the progress line,
+    // which gives no ETA while nothing moves.
+    auto* progress = w.monitorView()->findChild<QLabel*>(QStringLiteral("progressText"));
+    QVERIFY(progress->text().startsWith(QStringLiteral("Paused · ")));
+    QVERIFY2(!progress->text().contains(QStringLiteral("ETA")), qPrintable(progress->text()));
+    QCOMPARE(browserStatus(w, w.browser()->runs()[0].id), QStringLiteral("paused"));
     QTest::mouseClick(pause, Qt::LeftButton);  // resume
     QTRY_VERIFY_WITH_TIMEOUT(lossPoints() > held, 20000);
+    QCOMPARE(browserStatus(w, w.browser()->runs()[0].id), QStringLiteral("running"));
+    QVERIFY(progress->text().contains(QStringLiteral("ETA")));
     QTest::mouseClick(cancel, Qt::LeftButton);
     QTRY_VERIFY_WITH_TIMEOUT(!w.controller()->busy(), 30000);
     QVERIFY(!cancel->isEnabled());
