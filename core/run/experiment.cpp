@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "common/errors.h"
+#include "common/fileio.h"
 #include "config/memoryestimate.h"
 #include "data/dataset.h"
 #include "data/tokenizer.h"
@@ -59,6 +60,16 @@ MethodContext contextFor(const ExperimentConfig& config, const MethodConfig& met
   ctx.backboneDir =
       method.method == "pretrained" ? pretrainedModelDir(config, method) : hfBackboneDir(config);
   return ctx;
+}
+
+// Removes a folder the project made beside the store (<db>.models/run-N, its .resume), never
+// through a link: were <db>.models a symbolic link, remove_all would delete the run folders of
+// the folder it points to (docs/ARCHITECTURE.md, "Files and links").
+void removeOwnFolder(const std::string& dbPath, const std::string& folder) {
+  const std::filesystem::path db = std::filesystem::absolute(dbPath);
+  refuseLinksBelow(db.parent_path().string(),
+                   std::filesystem::absolute(folder).lexically_relative(db.parent_path()).string());
+  std::filesystem::remove_all(folder);
 }
 
 struct PlannedRun {
@@ -168,7 +179,12 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
 
   // Everything that can fail on bad input happens before the store is touched, and a store that
   // cannot take the runs is found before the tokenizer is trained and the encoder pre-trained.
-  if (lead) RunWriter::checkWritable(options.dbPath);
+  if (lead) {
+    RunWriter::checkWritable(options.dbPath);
+    // The runs' folders go into <db>.models, which is never a link (removeOwnFolder).
+    const std::filesystem::path db = std::filesystem::absolute(options.dbPath);
+    refuseLinksBelow(db.parent_path().string(), db.filename().string() + ".models");
+  }
   std::vector<PreferencePair> pairs = loadExperimentPairs(config);
   if (pairs.empty())
     throw InputError(config.sourcePath + ": $.data: the experiment's data has no pairs");
@@ -229,7 +245,12 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
     }
 
   const std::string configJson = experimentConfigToJson(config);
-  if (options.resume) matchEarlierRuns(options.dbPath, config, configJson, plan);
+  if (options.resume) {
+    matchEarlierRuns(options.dbPath, config, configJson, plan);
+    // A damaged checkpoint is found before the runs are taken up: nothing changes then.
+    for (const auto& r : plan)
+      if (r.resumed) verifyCheckpoints(checkpointDirFor(options.dbPath, r.runId));
+  }
 
   // Rank 0 pre-trains alone (MLM masks are drawn per batch); the others of its machine then
   // find the cached encoder, a rank on another machine pre-trains the same one itself.
@@ -261,7 +282,7 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
     for (auto& r : plan) {
       if (r.resumed) {
         // A model folder of an unfinished run is incomplete or stale: it is saved again.
-        std::filesystem::remove_all(modelDirFor(options.dbPath, r.runId));
+        removeOwnFolder(options.dbPath, modelDirFor(options.dbPath, r.runId));
         ++outcome.resumed;
       } else if (!r.finished) {
         r.runId = recorder->createRun(config.name, r.method->method, r.method->name, r.seed,
@@ -312,7 +333,7 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
     base.runCount = static_cast<int>(plan.size());
     const std::string checkpointDir = checkpointDirFor(options.dbPath, r.runId);
     // A new run starts from nothing, whatever a run of an earlier store with its id left there.
-    if (!r.resumed && lead) std::filesystem::remove_all(checkpointDir);
+    if (!r.resumed && lead) removeOwnFolder(options.dbPath, checkpointDir);
     RunCheckpoints checkpoints(checkpointDir, config.training.checkpointEvery, r.resumed);
     auto train = [&] {
       RunReporter reporter(lead ? recorder->sink() : userSink, control, base, r.steps, stepsBefore,

@@ -198,10 +198,8 @@ std::unique_ptr<RegularFile> openCheckpoint(const std::string& file) {
   }
 }
 
-// Opens a checkpoint, checks its SHA-256 and loads the archive in it.
-void loadCheckpointArchive(const std::string& file, torch::serialize::InputArchive& ar) {
-  const std::unique_ptr<RegularFile> opened = openCheckpoint(file);
-  const RegularFile& in = *opened;
+// Opens a checkpoint and checks its SHA-256; returns the archive's length.
+std::uint64_t checkedArchive(const RegularFile& in, const std::string& file) {
   char trailer[kTrailerBytes];
   if (in.size() < kTrailerBytes ||
       in.readAt(in.size() - kTrailerBytes, trailer, kTrailerBytes) != kTrailerBytes ||
@@ -216,6 +214,14 @@ void loadCheckpointArchive(const std::string& file, torch::serialize::InputArchi
     checkpointDamaged(file,
                       "damaged (its SHA-256 differs from the one saved with it: the file changed "
                       "after it was written)");
+  return archiveBytes;
+}
+
+// Opens a checkpoint, checks its SHA-256 and loads the archive in it.
+void loadCheckpointArchive(const std::string& file, torch::serialize::InputArchive& ar) {
+  const std::unique_ptr<RegularFile> opened = openCheckpoint(file);
+  const RegularFile& in = *opened;
+  const std::uint64_t archiveBytes = checkedArchive(in, file);
   ar.load_from(
       [&](std::uint64_t pos, void* buf, std::size_t n) -> std::size_t {
         if (pos >= archiveBytes) return 0;
@@ -226,6 +232,20 @@ void loadCheckpointArchive(const std::string& file, torch::serialize::InputArchi
 }
 
 }  // namespace
+
+void verifyCheckpoints(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(std::filesystem::symlink_status(dir, ec))) return;
+  std::vector<std::string> files;
+  // The files RunCheckpoints names (a temporary file a kill left beside them is not one).
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("component-", 0) == 0 && entry.path().extension() == ".pt")
+      files.push_back(entry.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& file : files) checkedArchive(*openCheckpoint(file), file);
+}
 
 Trainer::Trainer(const LoopOptions& o, const std::vector<size_t>& items,
                  std::vector<torch::Tensor> params, RunReporter& reporter)

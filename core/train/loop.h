@@ -41,6 +41,12 @@ class RunCheckpoints {
   int m_next = 0;
 };
 
+// Checks every checkpoint file (component-K.pt) in `dir` (a run's .resume folder) as resuming would before
+// loading it: a regular file, not a link, its SHA-256 the one saved with it. Throws InputError
+// naming the first damaged one and what to do; nothing when `dir` does not exist. `run --resume`
+// calls it before it takes up the run, so a damaged checkpoint changes nothing.
+void verifyCheckpoints(const std::string& dir);
+
 // Progress and metrics of one run, with the run's clock and its share of the experiment.
 class RunReporter {
  public:

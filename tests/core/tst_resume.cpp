@@ -467,17 +467,28 @@ class TestResume : public QObject {
       std::ofstream(file, std::ios::binary | std::ios::trunc)
           << bytes.substr(0, bytes.size() - kTrailer);
     }
+    const auto before = RunStore::open(db, true)->run(1);
     const CliResult r = cli({"run", QString::fromStdString(cfg), "--db", QString::fromStdString(db),
                              "--quiet", "--resume"});
-    QVERIFY2(r.code == 1, qPrintable(QString::number(r.code) + " " + r.err));
     QVERIFY2(r.err.contains(QString::fromStdString(resumeDir) + "/" + expected), qPrintable(r.err));
     const QString advice = "remove " + QString::fromStdString(resumeDir) +
                            " and resume again to train from the first step";
     QVERIFY2(r.err.contains(advice), qPrintable(r.err));
     const auto run = RunStore::open(db, true)->run(1);
-    QVERIFY(run->status == RunStatus::Failed);
-    QVERIFY2(run->error.find(expected.toStdString()) != std::string::npos, run->error.c_str());
-    QVERIFY2(run->error.find('\n') == std::string::npos, run->error.c_str());
+    // A file that is not whole (or not a file) is found before the run is taken up: exit 2 and
+    // the store unchanged. Contents that are whole but wrong are found when the component loads
+    // them: the run fails with the message.
+    const bool caughtOnLoad = damage == "huge-index" || damage == "repeated-index";
+    QVERIFY2(r.code == (caughtOnLoad ? 1 : 2), qPrintable(QString::number(r.code) + " " + r.err));
+    if (caughtOnLoad) {
+      QVERIFY(run->status == RunStatus::Failed);
+      QVERIFY2(run->error.find(expected.toStdString()) != std::string::npos, run->error.c_str());
+      QVERIFY2(run->error.find('\n') == std::string::npos, run->error.c_str());
+    } else {
+      QVERIFY(run->status == before->status);
+      QCOMPARE(run->finishedAt, before->finishedAt);
+      QCOMPARE(r.err.count('\n'), 1);
+    }
     if (damage != "flip") return;
     // What the message says to do works: the run is trained again, to an uninterrupted run's
     // weights and metrics.

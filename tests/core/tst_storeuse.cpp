@@ -150,6 +150,32 @@ class TestStoreUse : public QObject {
                                                  std::to_string(m.step) + " twice")));
   }
 
+  // <db>.models, where the runs' folders go, as a symbolic link to a folder of other runs: a new
+  // run 1 removed that folder's run-1 and run-1.resume through it. Refused before the store gets
+  // a run; the folder it points to keeps its contents.
+  void linkedModelsFolderIsRefused() {
+    const QString cfg = writeFile(m_dir.path() + "/linked.json", R"({"name": "linked",
+      "data": {"synthetic": {"pairs_per_domain": 12, "domains": ["harmless", "instruct"]}},
+      "tokenizer": {"vocab_size": 120},
+      "encoder": {"preset": "tiny", "hidden": 16, "layers": 1, "heads": 2, "ffn": 32,
+                  "max_len": 24},
+      "training": {"batch_size": 8, "epochs": 1, "seeds": 1},
+      "methods": [{"method": "baseline"}]})");
+    const QString other = m_dir.path() + "/other-models";
+    for (const char* sub : {"/run-1", "/run-1.resume"}) {
+      QVERIFY(QDir().mkpath(other + sub));
+      writeFile(other + sub + "/keep.txt", "precious\n");
+    }
+    const QString db = m_dir.path() + "/linked.db";
+    QVERIFY(QFile::link(other, db + ".models"));
+    const auto r = runCli({"run", cfg, "--db", db, "--quiet"});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains(db + ".models") && r.err.count('\n') == 1, qPrintable(r.err));
+    for (const char* sub : {"/run-1", "/run-1.resume"})
+      QVERIFY(QFile::exists(other + sub + "/keep.txt"));
+    QVERIFY(!QFile::exists(db));
+  }
+
   // A disk that fills while a store is created or a run writes into it. Creating a store left
   // x.db (an empty database) beside x.db.new-PID-wal/-shm holding its schema, which every
   // command then called damaged; reading a store whose -shm could not be rebuilt on the full
