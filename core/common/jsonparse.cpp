@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "common/errors.h"
+#include "common/fileio.h"
 
 using nlohmann::json;
 
@@ -144,6 +145,12 @@ std::string describeJson(const json& v, size_t limit) {
 
 json parseJsonLimited(const std::string& text, int maxDepth, JsonFailure& failure) {
   failure = JsonFailure{};
+  if (const size_t nul = text.find('\0'); nul != std::string::npos) {
+    failure.kind = JsonFailure::Kind::Invalid;
+    failure.at = lineColumn(text, nul);
+    failure.detail = "a NUL byte";
+    return json();
+  }
   json root;
   CheckedBuilder sax(root, maxDepth);
   const bool ok = json::sax_parse(text, &sax, json::input_format_t::json, /*strict=*/true,
@@ -188,6 +195,10 @@ json parseJsonChecked(const std::string& text, const std::string& label, int max
       break;
   }
   throw InputError(label + ":" + f.at + ": invalid JSON: " + f.detail);
+}
+
+json parseJsonFile(const std::string& path, std::uint64_t maxBytes, int maxDepth) {
+  return parseJsonChecked(readRegularFile(path, maxBytes, "JSON file"), path, maxDepth);
 }
 
 }  // namespace rr::core

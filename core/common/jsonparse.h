@@ -4,6 +4,7 @@
 // dump(), copies and comparisons recurse, so a value nested 100k deep overflows the stack later),
 // and every error is one line that names the place: "FILE:LINE:COL: $.json.path: message".
 #include <cstddef>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -26,10 +27,16 @@ struct JsonFailure {
 // parseJsonLine for data lines): the value, or a null value and `failure` saying why.
 nlohmann::json parseJsonLimited(const std::string& text, int maxDepth, JsonFailure& failure);
 
-// Throws InputError on bad JSON, numbers outside the double range (1e400) and nesting deeper
-// than maxDepth. `label` starts the message (a file name, or "stdin:12").
+// Throws InputError on bad JSON, numbers outside the double range (1e400), nesting deeper than
+// maxDepth and a NUL byte anywhere in the text (nlohmann's lexer takes one for the end of the
+// input and would ignore what follows). `label` starts the message (a file name, or "line 12").
 nlohmann::json parseJsonChecked(const std::string& text, const std::string& label,
                                 int maxDepth = kMaxJsonDepth);
+
+// The JSON file at `path` (a regular file of at most `maxBytes`: common/fileio.h), parsed as
+// parseJsonChecked does with the path as the label.
+nlohmann::json parseJsonFile(const std::string& path, std::uint64_t maxBytes,
+                             int maxDepth = kMaxJsonDepth);
 
 // At most `limit` bytes of `text` (cut on a UTF-8 character boundary), with "..." when cut: for
 // quoting a bad value in an error message without pasting megabytes into a terminal.

@@ -75,14 +75,26 @@ std::int64_t availableMemoryBytes() {
   return avail;
 }
 
-std::string formatBytes(std::int64_t bytes) {
+std::string formatBytes(double bytes) {
   char buf[64];
-  const double gib = static_cast<double>(bytes) / (1024.0 * 1024 * 1024);
-  if (gib >= 1)
+  const double gib = bytes / (1024.0 * 1024 * 1024);
+  if (gib >= 1024)
+    std::snprintf(buf, sizeof buf, "%.3g TiB", gib / 1024);
+  else if (gib >= 1)
     std::snprintf(buf, sizeof buf, "%.3g GiB", gib);
   else
-    std::snprintf(buf, sizeof buf, "%.0f MiB", static_cast<double>(bytes) / (1024.0 * 1024));
+    std::snprintf(buf, sizeof buf, "%.0f MiB", bytes / (1024.0 * 1024));
   return buf;
+}
+
+void checkWeightsFit(double parameters, std::int64_t available, const std::string& what) {
+  const double bytes = 4.0 * parameters;
+  if (available < 0 || bytes <= static_cast<double>(available)) return;
+  std::ostringstream os;
+  os.precision(3);
+  os << what << ": " << parameters << " parameters need about " << formatBytes(bytes)
+     << " in float32, more than the " << formatBytes(available) << " of memory available";
+  throw InputError(os.str());
 }
 
 void checkMemoryFits(const ExperimentConfig& config, std::int64_t available) {

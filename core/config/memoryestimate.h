@@ -27,7 +27,12 @@ std::int64_t availableMemoryBytes();
 // estimate exceeds `available` (skipped when available < 0).
 void checkMemoryFits(const ExperimentConfig& config, std::int64_t available);
 
+// Throws InputError "WHAT: N parameters need about X in float32, more than the Y of memory
+// available" when `parameters` float32 weights do not fit in `available` bytes (skipped when
+// available < 0): a model file's shape is checked before anything of that size is allocated.
+void checkWeightsFit(double parameters, std::int64_t available, const std::string& what);
+
 // "1.5 GiB", "300 MiB".
-std::string formatBytes(std::int64_t bytes);
+std::string formatBytes(double bytes);
 
 }  // namespace rr::core

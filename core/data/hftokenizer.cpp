@@ -6,16 +6,20 @@
 #include <unicode/unistr.h>
 
 #include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 #include <unordered_map>
 #include <vector>
 
 #include "common/errors.h"
+#include "common/fileio.h"
+#include "common/jsonparse.h"
+#include "data/jsonline.h"
 #include "data/sentencepiece_p.h"
 
 namespace fs = std::filesystem;
@@ -120,6 +124,14 @@ bool isCjk(char32_t c) {
          (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
+// The regex class \w of the Rust tokenizers (the regex crate's Unicode definition): what a
+// single_word added token may not have beside it.
+bool isWordChar(char32_t c) {
+  const auto u = static_cast<UChar32>(c);
+  return u_hasBinaryProperty(u, UCHAR_ALPHABETIC) || u_hasBinaryProperty(u, UCHAR_JOIN_CONTROL) ||
+         inCategory(c, U_GC_M_MASK | U_GC_ND_MASK | U_GC_PC_MASK);
+}
+
 // Python's str.lower() applied one character at a time, as transformers' tokenize() does (its
 // regex lowers each character on its own, so the final-sigma rule never applies). ICU's root
 // locale gives the same full mappings ("İ" -> "i̇").
@@ -187,35 +199,32 @@ std::vector<U32> splitOnPunctuation(const U32& s) {
   return out;
 }
 
-U32 pyStrip(U32 s, bool left, bool right) {
-  if (right)
-    while (!s.empty() && isPySpace(s.back())) s.pop_back();
-  if (left) {
-    size_t i = 0;
-    while (i < s.size() && isPySpace(s[i])) ++i;
-    s.erase(0, i);
-  }
-  return s;
-}
-
 // ---- the files of a tokenizer folder ----
 
-std::optional<json> readJson(const fs::path& file, std::vector<std::string>* read) {
-  if (!fs::exists(file)) return std::nullopt;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError(file.string() + ": cannot read");
-  try {
-    json j = json::parse(in);
-    if (read) read->push_back(file.string());
-    return j;
-  } catch (const json::parse_error& e) {
-    throw InputError(file.string() + ": invalid JSON: " + e.what());
-  }
+// Bounds on what a hostile folder makes us read: the JSON files are kilobytes, the vocabularies
+// of published models a few megabytes.
+constexpr std::uint64_t kMaxJsonBytes = 64u << 20;
+constexpr std::uint64_t kMaxVocabBytes = 64u << 20;
+
+[[noreturn]] void badValue(const fs::path& file, const std::string& field, const std::string& what,
+                           const json& value) {
+  throw InputError(file.string() + ": " + field + ": " + what + " (got " + describeJson(value) +
+                   ")");
 }
 
-// One added or special token, with the AddedToken flags transformers honours when splitting.
+// A JSON object file of the folder, if there is one (common/jsonparse.h bounds size and depth).
+std::optional<json> readJson(const fs::path& file, std::vector<std::string>* read) {
+  if (!fs::exists(file)) return std::nullopt;
+  json j = parseJsonFile(file.string(), kMaxJsonBytes);
+  if (!j.is_object()) throw InputError(file.string() + ": not a JSON object");
+  if (read) read->push_back(file.string());
+  return j;
+}
+
+// One added or special token, with the AddedToken flags the tokenizers honour when splitting.
 struct AddedToken {
   U32 content;
+  U32 pattern;  // what is matched: the content, normalized when `normalized`
   int id = -1;
   bool lstrip = false;
   bool rstrip = false;
@@ -225,38 +234,66 @@ struct AddedToken {
 };
 
 // The special tokens by role and every added token, gathered from the three JSON files the way
-// PreTrainedTokenizer.from_pretrained merges them (tokenizer_config.json wins).
+// from_pretrained merges them (tokenizer_config.json wins).
 struct TokenizerFiles {
   std::vector<std::string> read;
+  fs::path configFile;  // tokenizer_config.json, for messages
   json config = json::object();
   std::map<std::string, std::string> roles;  // "cls" -> "[CLS]"
   std::vector<AddedToken> added;
 };
 
-AddedToken tokenFromJson(const json& v, bool special) {
+AddedToken tokenFromJson(const json& v, bool special, const fs::path& file,
+                         const std::string& field) {
   AddedToken t;
   t.special = special;
   t.normalized = !special;
   if (v.is_string()) {
     t.content = fromUtf8(v.get<std::string>());
-  } else if (v.is_object() && v.contains("content")) {
-    t.content = fromUtf8(v.at("content").get<std::string>());
-    t.lstrip = v.value("lstrip", false);
-    t.rstrip = v.value("rstrip", false);
-    t.singleWord = v.value("single_word", false);
-    t.special = v.value("special", special);
-    t.normalized = v.value("normalized", !t.special);
+    return t;
   }
+  if (!v.is_object() || !v.contains("content") || !v["content"].is_string())
+    badValue(file, field, "must be a string or an object with a string \"content\"", v);
+  t.content = fromUtf8(v["content"].get<std::string>());
+  auto flag = [&](const char* key, bool fallback) {
+    auto it = v.find(key);
+    if (it == v.end() || it->is_null()) return fallback;
+    if (!it->is_boolean()) badValue(file, field + "." + key, "must be true or false", *it);
+    return it->get<bool>();
+  };
+  t.lstrip = flag("lstrip", false);
+  t.rstrip = flag("rstrip", false);
+  t.singleWord = flag("single_word", false);
+  t.special = flag("special", special);
+  t.normalized = flag("normalized", !t.special);
   return t;
+}
+
+// A token id as written: narrowing turned 2^32 + 5 into 5 and let -1 through.
+int tokenId(const json& v, const fs::path& file, const std::string& field) {
+  long id = 0;
+  if (!asLong(v, id) || id < 0 || id >= INT_MAX)
+    badValue(file, field, "must be a token id, an integer from 0 to 2147483646", v);
+  return static_cast<int>(id);
+}
+
+int tokenIdKey(const std::string& key, const fs::path& file) {
+  if (key.empty() || key.size() > 10 || key.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoll(key) >= INT_MAX)
+    badValue(file, "added_tokens_decoder", "keys must be token ids, integers from 0 to 2147483646",
+             json(key));
+  return std::stoi(key);
 }
 
 TokenizerFiles readTokenizerFiles(const fs::path& dir, const std::string& modelFile) {
   TokenizerFiles f;
   f.read.push_back((dir / modelFile).string());
-  const auto config = readJson(dir / "tokenizer_config.json", &f.read);
-  const auto specialMap = readJson(dir / "special_tokens_map.json", &f.read);
-  const auto addedJson = readJson(dir / "added_tokens.json", &f.read);
-  if (config && config->is_object()) f.config = *config;
+  f.configFile = dir / "tokenizer_config.json";
+  const fs::path mapFile = dir / "special_tokens_map.json", addedFile = dir / "added_tokens.json";
+  const auto config = readJson(f.configFile, &f.read);
+  const auto specialMap = readJson(mapFile, &f.read);
+  const auto addedJson = readJson(addedFile, &f.read);
+  if (config) f.config = *config;
 
   // The tokenizer classes' defaults (BertTokenizer, ElectraTokenizer, DebertaV2Tokenizer all
   // name these), which the files only override: a folder without special_tokens_map.json still
@@ -275,12 +312,15 @@ TokenizerFiles readTokenizerFiles(const fs::path& dir, const std::string& modelF
     roleTokens[role] = t;
     f.roles[role] = content;
   }
-  for (const json* src : {specialMap ? &*specialMap : nullptr, config ? &*config : nullptr}) {
-    if (!src || !src->is_object()) continue;
+  for (const auto& [src, file] :
+       {std::pair<const std::optional<json>*, const fs::path*>{&specialMap, &mapFile},
+        {&config, &f.configFile}}) {
+    if (!*src) continue;
     for (const char* role : {"pad", "unk", "cls", "sep", "mask", "bos", "eos"}) {
       const std::string key = std::string(role) + "_token";
-      if (!src->contains(key) || src->at(key).is_null()) continue;
-      AddedToken t = tokenFromJson(src->at(key), true);
+      auto it = (*src)->find(key);
+      if (it == (*src)->end() || it->is_null()) continue;
+      AddedToken t = tokenFromJson(*it, true, *file, key);
       if (t.content.empty()) continue;
       roleTokens[role] = t;
       f.roles[role] = toUtf8(t.content);
@@ -288,11 +328,11 @@ TokenizerFiles readTokenizerFiles(const fs::path& dir, const std::string& modelF
   }
   std::map<U32, AddedToken> byContent;
   for (const auto& [role, t] : roleTokens) byContent[t.content] = t;
-  if (addedJson && addedJson->is_object())
+  if (addedJson)
     for (const auto& [content, id] : addedJson->items()) {
       AddedToken t;
       t.content = fromUtf8(content);
-      t.id = id.get<int>();
+      t.id = tokenId(id, addedFile, content);
       t.normalized = true;
       if (auto it = byContent.find(t.content); it != byContent.end()) {
         it->second.id = t.id;
@@ -300,22 +340,45 @@ TokenizerFiles readTokenizerFiles(const fs::path& dir, const std::string& modelF
         byContent[t.content] = t;
       }
     }
-  if (f.config.contains("added_tokens_decoder") && f.config["added_tokens_decoder"].is_object())
-    for (const auto& [id, v] : f.config["added_tokens_decoder"].items()) {
-      AddedToken t = tokenFromJson(v, false);
-      t.id = std::stoi(id);
+  if (auto it = f.config.find("added_tokens_decoder"); it != f.config.end() && !it->is_null()) {
+    if (!it->is_object()) badValue(f.configFile, "added_tokens_decoder", "must be an object", *it);
+    for (const auto& [id, v] : it->items()) {
+      AddedToken t = tokenFromJson(v, false, f.configFile, "added_tokens_decoder." + id);
+      t.id = tokenIdKey(id, f.configFile);
       byContent[t.content] = t;
     }
+  }
   for (auto& [content, t] : byContent) f.added.push_back(t);
   return f;
 }
 
-bool configFlag(const json& config, const char* key, bool fallback) {
-  if (!config.contains(key) || config[key].is_null()) return fallback;
-  return config[key].get<bool>();
+// A true/false option of tokenizer_config.json; none when absent or null.
+std::optional<bool> configFlag(const TokenizerFiles& f, const char* key) {
+  auto it = f.config.find(key);
+  if (it == f.config.end() || it->is_null()) return std::nullopt;
+  if (!it->is_boolean()) badValue(f.configFile, key, "must be true or false", *it);
+  return it->get<bool>();
 }
 
-// ---- the shared part of PreTrainedTokenizer.tokenize ----
+// model_max_length: 0 for none (absent, or transformers' 1e30 for "no limit": anything over a
+// million here). A limit that cannot hold [CLS] prompt [SEP] response [SEP] with a token of each
+// would give every input the same ids, and is refused.
+int modelMaxLength(const json& config, const fs::path& file) {
+  auto it = config.find("model_max_length");
+  if (it == config.end() || it->is_null()) return 0;
+  if (!it->is_number()) badValue(file, "model_max_length", "must be a number", *it);
+  const double n = it->get<double>();
+  if (n > 1e6) return 0;
+  if (n != std::floor(n)) badValue(file, "model_max_length", "must be a whole number", *it);
+  if (n < kMinPairTokens)
+    throw InputError(file.string() + ": model_max_length: " + it->dump() +
+                     " cannot hold [CLS] prompt [SEP] response [SEP] with a token of each (at "
+                     "least " +
+                     std::to_string(kMinPairTokens) + ")");
+  return static_cast<int>(n);
+}
+
+// ---- the shared part: added tokens split off, then the model ----
 
 class HfTokenizer : public Tokenizer {
  public:
@@ -343,21 +406,24 @@ class HfTokenizer : public Tokenizer {
 
   virtual void encodeText(const U32& text, std::vector<int>& ids) const = 0;
   virtual int lookup(const std::string& token) const = 0;
+  // The tokenizer's normalizer, as the Rust tokenizers run it on text between the tokens that
+  // are not normalized, before the normalized added tokens are matched in it.
+  virtual U32 applyNormalizer(const U32& text) const = 0;
 
-  void setUp(const std::string& dir, TokenizerFiles f, bool lowerCase, int baseVocab) {
+  void setUp(const std::string& dir, TokenizerFiles f, int baseVocab) {
     m_dir = dir;
     m_files = std::move(f.read);
-    m_lowerCase = lowerCase;
     m_added = std::move(f.added);
     m_vocabSize = baseVocab;
     for (auto& t : m_added) {
       if (t.id < 0) t.id = lookup(toUtf8(t.content));
       m_vocabSize = std::max(m_vocabSize, t.id + 1);
+      t.pattern = t.normalized ? applyNormalizer(t.content) : t.content;
     }
-    // Longest first, so that the first match at a position is the longest, as transformers'
-    // trie and lower-casing regex find it.
+    // Longest first, so that the first match at a position is the longest (the tokenizers'
+    // leftmost-longest matching).
     std::stable_sort(m_added.begin(), m_added.end(), [](const AddedToken& a, const AddedToken& b) {
-      return a.content.size() > b.content.size();
+      return a.pattern.size() > b.pattern.size();
     });
     auto role = [&](const char* name, int fallback) {
       auto it = f.roles.find(name);
@@ -373,75 +439,64 @@ class HfTokenizer : public Tokenizer {
     m_special.mask = role("mask", -1);
   }
 
-  bool isNeverSplit(const U32& word) const {
-    for (const auto& t : m_added)
-      if (t.special && t.content == word) return true;
-    return false;
-  }
-
   const std::vector<AddedToken>& added() const { return m_added; }
 
  private:
-  const AddedToken* matchAt(const U32& text, size_t pos) const {
+  const AddedToken* matchAt(const U32& text, size_t pos, bool normalized) const {
     for (const auto& t : m_added)
-      if (!t.content.empty() && text.compare(pos, t.content.size(), t.content) == 0) return &t;
+      if (t.normalized == normalized && !t.pattern.empty() &&
+          text.compare(pos, t.pattern.size(), t.pattern) == 0)
+        return &t;
     return nullptr;
   }
 
-  std::vector<Segment> split(U32 text) const {
-    if (m_lowerCase) {
-      // transformers lowers everything except special tokens and the normalized added tokens
-      // before it splits on added tokens.
-      U32 lowered;
-      for (size_t i = 0; i < text.size();) {
-        const AddedToken* t = matchAt(text, i);
-        if (t && (t->special || t->normalized)) {
-          lowered += t->content;
-          i += t->content.size();
-        } else {
-          lowered += lowerEach(U32(1, text[i]));
-          ++i;
-        }
+  // The added tokens in `text`, as the Rust tokenizers' AddedVocabulary finds them (transformers
+  // 5 has only those): first the tokens that are not normalized, in the text as given; then the
+  // normalized ones, in each piece between those, normalized. The pieces that are no token come
+  // back normalized.
+  std::vector<Segment> split(const U32& text) const {
+    std::vector<Segment> out;
+    for (Segment& s : findTokens(text, false)) {
+      if (s.token) {
+        out.push_back(std::move(s));
+        continue;
       }
-      text = std::move(lowered);
+      for (Segment& n : findTokens(applyNormalizer(s.text), true)) out.push_back(std::move(n));
     }
+    return out;
+  }
+
+  // One pass: the leftmost longest match wins and the scan goes on after it. A single_word token
+  // with a word character (regex \w) beside it in `text` is passed over; lstrip and rstrip take
+  // the whitespace beside a token into it (not past the previous token).
+  std::vector<Segment> findTokens(const U32& text, bool normalized) const {
     std::vector<Segment> parts;
-    U32 cur;
+    size_t done = 0;  // the text before this is in `parts`
     for (size_t i = 0; i < text.size();) {
-      if (const AddedToken* t = matchAt(text, i)) {
-        parts.push_back({std::move(cur), nullptr});
-        cur.clear();
-        parts.push_back({t->content, t});
-        i += t->content.size();
-      } else {
-        cur.push_back(text[i++]);
+      const AddedToken* t = matchAt(text, i, normalized);
+      if (!t) {
+        ++i;
+        continue;
       }
+      size_t begin = i, end = i + t->pattern.size();
+      i = end;
+      if (t->singleWord && ((begin > 0 && isWordChar(text[begin - 1])) ||
+                            (end < text.size() && isWordChar(text[end]))))
+        continue;
+      if (t->lstrip)
+        while (begin > done && u_isUWhiteSpace(static_cast<UChar32>(text[begin - 1]))) --begin;
+      if (t->rstrip)
+        while (end < text.size() && u_isUWhiteSpace(static_cast<UChar32>(text[end]))) ++end;
+      if (begin > done) parts.push_back({text.substr(done, begin - done), nullptr});
+      parts.push_back({U32(), t});
+      done = i = end;
     }
-    parts.push_back({std::move(cur), nullptr});
-    // lstrip/rstrip/single_word, as PreTrainedTokenizer.tokenize applies them.
-    for (size_t i = 0; i < parts.size(); ++i) {
-      const AddedToken* t = parts[i].token;
-      if (!t) continue;
-      Segment* left = i > 0 ? &parts[i - 1] : nullptr;
-      Segment* right = i + 1 < parts.size() ? &parts[i + 1] : nullptr;
-      if (t->rstrip && right && !right->token) right->text = pyStrip(right->text, true, false);
-      if (t->lstrip && left && !left->token) left->text = pyStrip(left->text, false, true);
-      if (t->singleWord) {
-        if (left && !left->token && !left->text.empty() && left->text.back() != ' ') {
-          left->text += t->content;
-          parts[i] = {U32(), nullptr};
-        } else if (right && !right->token && !right->text.empty() && right->text[0] != ' ') {
-          right->text = t->content + right->text;
-          parts[i] = {U32(), nullptr};
-        }
-      }
-    }
+    if (done < text.size()) parts.push_back({text.substr(done), nullptr});
     return parts;
   }
 
   std::string m_dir;
   std::vector<std::string> m_files;
-  bool m_lowerCase = false;
   std::vector<AddedToken> m_added;
   int m_vocabSize = 0;
   SpecialIds m_special;
@@ -457,22 +512,23 @@ class WordPieceTokenizer : public HfTokenizer {
       throw InputError(vocabFile.string() + ": not found (a " + modelType +
                        " tokenizer needs vocab.txt)");
     TokenizerFiles f = readTokenizerFiles(dir, "vocab.txt");
-    std::ifstream in(vocabFile, std::ios::binary);
-    std::string line;
+    // One token a line, its id the line number; a device or FIFO named vocab.txt is refused
+    // before it is read.
+    const std::string text = readRegularFile(vocabFile.string(), kMaxVocabBytes, "vocabulary");
     int index = 0;
-    while (std::getline(in, line)) {
+    for (size_t start = 0; start < text.size(); ++index) {
+      const size_t nl = std::min(text.find('\n', start), text.size());
+      const std::string line = text.substr(start, nl - start);
       m_vocab[line] = index;
-      if (static_cast<size_t>(index) >= m_pieces.size()) m_pieces.resize(index + 1);
-      m_pieces[index] = line;
-      ++index;
+      m_pieces.push_back(line);
+      start = nl + 1;
     }
     if (m_vocab.empty()) throw InputError(vocabFile.string() + ": the vocabulary is empty");
-    const json& c = f.config;
-    m_lower = configFlag(c, "do_lower_case", true);
-    m_chinese = configFlag(c, "tokenize_chinese_chars", true);
-    if (c.contains("strip_accents") && !c["strip_accents"].is_null())
-      m_stripAccents = c["strip_accents"].get<bool>();
-    m_basic = configFlag(c, "do_basic_tokenize", true);
+    m_lower = configFlag(f, "do_lower_case").value_or(true);
+    m_chinese = configFlag(f, "tokenize_chinese_chars").value_or(true);
+    m_stripAccents = configFlag(f, "strip_accents");
+    m_basic = configFlag(f, "do_basic_tokenize").value_or(true);
+    modelMaxLength(f.config, f.configFile);
     const std::string unk = f.roles.count("unk") ? f.roles["unk"] : "[UNK]";
     for (const char* role : {"cls", "sep"}) {
       const std::string name =
@@ -483,7 +539,7 @@ class WordPieceTokenizer : public HfTokenizer {
     if (!m_vocab.count(unk))
       throw InputError(vocabFile.string() + ": the vocabulary has no " + unk + " token");
     m_unk = m_vocab.at(unk);
-    setUp(dir, std::move(f), m_lower, static_cast<int>(m_vocab.size()));
+    setUp(dir, std::move(f), static_cast<int>(m_vocab.size()));
   }
 
   std::string decode(const std::vector<int>& ids) const override {
@@ -510,27 +566,22 @@ class WordPieceTokenizer : public HfTokenizer {
     return it == m_vocab.end() ? m_unk : it->second;
   }
 
+  // The Rust tokenizers' BertNormalizer: cleaning, CJK spacing, accents stripped and lower-cased
+  // as configured. encodeText's own steps leave text it has normalized as it is.
+  U32 applyNormalizer(const U32& text) const override {
+    U32 out = clean(text);
+    if (m_stripAccents.value_or(m_lower)) out = stripAccents(out);
+    return m_lower ? lowerEach(out) : out;
+  }
+
   void encodeText(const U32& text, std::vector<int>& ids) const override {
     if (!m_basic) {
       for (const U32& w : pySplit(text)) wordPiece(w, ids);
       return;
     }
-    U32 clean;
-    for (char32_t c : text) {
-      if (c == 0 || c == 0xFFFD || isBertControl(c)) continue;
-      if (isBertWhitespace(c)) {
-        clean.push_back(' ');
-      } else if (m_chinese && isCjk(c)) {
-        clean += U32{' ', c, ' '};
-      } else {
-        clean.push_back(c);
-      }
-    }
-    for (U32 word : pySplit(normalize(clean, true))) {
-      if (isNeverSplit(word)) {
-        wordPiece(word, ids);
-        continue;
-      }
+    // No word is kept whole as a special token (BasicTokenizer's never_split): text that was not
+    // split off as a token is tokenized as text, as by the Rust tokenizers.
+    for (U32 word : pySplit(normalize(clean(text), true))) {
       if (m_lower) {
         word = lowerEach(word);
         if (m_stripAccents != false) word = stripAccents(word);
@@ -543,6 +594,23 @@ class WordPieceTokenizer : public HfTokenizer {
   }
 
  private:
+  // Cleaning (NUL, U+FFFD and control characters dropped, whitespace to spaces) and CJK
+  // ideographs spaced, as BasicTokenizer and the Rust BertNormalizer both begin.
+  U32 clean(const U32& text) const {
+    U32 out;
+    for (char32_t c : text) {
+      if (c == 0 || c == 0xFFFD || isBertControl(c)) continue;
+      if (isBertWhitespace(c)) {
+        out.push_back(' ');
+      } else if (m_chinese && isCjk(c)) {
+        out += U32{' ', c, ' '};
+      } else {
+        out.push_back(c);
+      }
+    }
+    return out;
+  }
+
   // Greedy longest-match-first; a word longer than max_input_chars_per_word (100) or with a
   // part that matches nothing becomes [UNK] as a whole.
   void wordPiece(const U32& word, std::vector<int>& ids) const {
@@ -594,8 +662,9 @@ class DebertaV2Tokenizer : public HfTokenizer {
       throw InputError(model.string() + ": not found (a deberta-v2 tokenizer needs spm.model)");
     TokenizerFiles f = readTokenizerFiles(dir, "spm.model");
     m_spm = loadSentencePiece(model.string());
-    m_lower = configFlag(f.config, "do_lower_case", false);
-    m_splitByPunct = configFlag(f.config, "split_by_punct", false);
+    m_lower = configFlag(f, "do_lower_case").value_or(false);
+    m_splitByPunct = configFlag(f, "split_by_punct").value_or(false);
+    modelMaxLength(f.config, f.configFile);
     m_unk = m_spm->special().unk;
     for (const char* role : {"cls", "sep"}) {
       const std::string name =
@@ -603,7 +672,7 @@ class DebertaV2Tokenizer : public HfTokenizer {
       if (sentencePieceId(*m_spm, name) < 0)
         throw InputError(model.string() + ": the model has no " + name + " piece");
     }
-    setUp(dir, std::move(f), m_lower, m_spm->vocabSize());
+    setUp(dir, std::move(f), m_spm->vocabSize());
   }
 
   std::string decode(const std::vector<int>& ids) const override {
@@ -639,6 +708,9 @@ class DebertaV2Tokenizer : public HfTokenizer {
     return id >= 0 ? id : m_unk;
   }
 
+  // Lower-casing only: SentencePiece applies the model's own normalization when it encodes.
+  U32 applyNormalizer(const U32& text) const override { return m_lower ? lowerEach(text) : text; }
+
   // SentencePiece's ids equal transformers' PieceToId of its pieces: an unknown piece is the
   // model's unk id either way.
   void encodeText(const U32& text, std::vector<int>& ids) const override {
@@ -672,12 +744,9 @@ std::unique_ptr<Tokenizer> loadHfTokenizer(const std::string& dir, const std::st
 }
 
 int hfTokenizerMaxLength(const std::string& dir) {
-  const auto config = readJson(fs::path(dir) / "tokenizer_config.json", nullptr);
-  if (!config || !config->is_object() || !config->contains("model_max_length")) return 0;
-  const json& v = config->at("model_max_length");
-  if (!v.is_number()) return 0;
-  const double n = v.get<double>();
-  return n > 0 && n <= 1e6 ? static_cast<int>(n) : 0;
+  const fs::path file = fs::path(dir) / "tokenizer_config.json";
+  const auto config = readJson(file, nullptr);
+  return config ? modelMaxLength(*config, file) : 0;
 }
 
 }  // namespace rr::core

@@ -1,12 +1,15 @@
 #pragma once
-// The tokenizers of Hugging Face model folders, built exactly as transformers' Python ("slow")
-// tokenizers build inputs (docs/CHECKPOINTS.md): no Python, no network.
+// The tokenizers of Hugging Face model folders, building the ids transformers builds
+// (docs/CHECKPOINTS.md): no Python, no network. Added tokens are split off as the Rust
+// `tokenizers` library does (transformers 5 has no other); the rest as the Python ("slow")
+// tokenizers of transformers 4.x, which agree with the Rust ones there.
 //   bert, electra:  vocab.txt: BasicTokenizer (cleaning, CJK spacing, lower-casing and accent
 //                   stripping when configured, punctuation splitting) + WordPiece ("##").
 //   deberta-v2/v3:  spm.model: SentencePiece pieces (through the dlopen'ed wrapper), unknown pieces
 //                   to [UNK], the tokenizer_config.json options (do_lower_case, split_by_punct).
 // Both split on special and added tokens first (tokenizer_config.json, special_tokens_map.json,
-// added_tokens.json), as transformers does.
+// added_tokens.json). Only regular files are read, each within a size bound, JSON with bounded
+// nesting; wrong types and out-of-range ids are InputErrors naming the file and the field.
 #include <memory>
 #include <string>
 
@@ -18,8 +21,9 @@ namespace rr::core {
 // naming the file and what is wrong (missing vocab.txt/spm.model, unreadable JSON, no [CLS]).
 std::unique_ptr<Tokenizer> loadHfTokenizer(const std::string& dir, const std::string& modelType);
 
-// The tokenizer's own input limit: tokenizer_config.json's model_max_length when it is a sane
-// number (transformers writes 1e30 for "none"), else 0.
+// The tokenizer's own input limit: tokenizer_config.json's model_max_length, 0 when there is none
+// (absent, or over a million: transformers writes 1e30 for "none"). InputError for a value that
+// is not a whole number of at least kMinPairTokens.
 int hfTokenizerMaxLength(const std::string& dir);
 
 }  // namespace rr::core

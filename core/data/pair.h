@@ -39,6 +39,12 @@ std::string makePairId(const std::string& domain, const std::string& prompt,
                        const std::string& chosen, const std::string& rejected,
                        const std::string& group = "");
 
+// The one rule for the texts of a pair (docs/DATA.md, "Text"): no NUL character, raw or written
+// \u0000 in JSON. C strings and SQLite's text functions end at one, so a text would be tokenized
+// or stored cut there. The name of the first of domain, prompt, chosen and rejected that has
+// one, or nullptr.
+const char* fieldWithNul(const PreferencePair& pair);
+
 // Sorted list of the distinct domains in `pairs`.
 std::vector<std::string> domainsOf(const std::vector<PreferencePair>& pairs);
 

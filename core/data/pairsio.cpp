@@ -2,11 +2,12 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "common/atomicfile.h"
 #include "common/errors.h"
+#include "common/fileio.h"
 #include "data/jsonline.h"
 
 namespace rr::core {
@@ -46,6 +47,8 @@ PreferencePair parsePairLine(const std::string& line, const std::string& where) 
   p.chosen = requireString(obj, "chosen", where);
   p.rejected = requireString(obj, "rejected", where);
   if (p.domain.empty()) throw InputError(where + ": field 'domain' must not be empty");
+  if (const char* field = fieldWithNul(p))
+    throw InputError(where + ": field '" + field + "' contains a NUL character (\\u0000)");
   if (obj.contains("group")) p.group = requireString(obj, "group", where);
   p.id = makePairId(p.domain, p.prompt, p.chosen, p.rejected, p.group);
   if (obj.contains("id")) {
@@ -142,12 +145,12 @@ std::vector<PreferencePair> readPairsFile(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw InputError(path + ": is a directory, not a pairs file");
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot open for reading");
+  // A regular file only: a FIFO blocked the reader forever, a device was read without end.
+  const std::unique_ptr<std::istream> in = openRegularStream(path);
   std::vector<PreferencePair> pairs;
   std::string line;
   long lineNo = 0;
-  while (std::getline(in, line)) {
+  while (std::getline(*in, line)) {
     ++lineNo;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     PreferencePair p = parsePairLine(line, path + ":" + std::to_string(lineNo));

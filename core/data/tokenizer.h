@@ -47,6 +47,10 @@ std::string trainSentencePiece(const std::vector<std::string>& texts,
 // $RR_CACHE_DIR, else $XDG_CACHE_HOME/rewardrouter, else ~/.cache/rewardrouter.
 std::string defaultCacheDir();
 
+// [CLS] prompt [SEP] response [SEP] with one token of each: a model's input limit below this
+// cuts every input to the same ids.
+constexpr int kMinPairTokens = 5;
+
 // [CLS] prompt [SEP] response [SEP], at most maxLen ids. When too long, the prompt is cut from the
 // left (its end, nearest the response, survives); a response that alone does not fit keeps its
 // beginning. Returns the ids and, through promptTokens, how many prompt tokens were kept.

@@ -263,6 +263,30 @@ class TestBackbones : public QObject {
     }
   }
 
+  // score reads its input lines by the rule import reads pairs by: a NUL character, raw or
+  // written \u0000, is refused with its line (the text after a raw NUL byte was ignored and the
+  // rest scored, where import refused the same line).
+  void scoreRefusesNulLikeImport() {
+    QByteArray in = R"({"prompt": "a", "response": "b"})";
+    in += '\0';
+    in += R"(, "ignored": 1)"
+          "\n";
+    in += R"({"prompt": "a\u0000b", "response": "c"})"
+          "\n";
+    in += R"({"prompt": "a", "response": "b"})"
+          "\n";
+    const Result r = cli({"score", "--model", fixture("bert-rm")}, in);
+    QCOMPARE(r.code, 2);
+    const QStringList lines = r.out.split('\n', Qt::SkipEmptyParts);
+    QCOMPARE(lines.size(), 3);
+    QCOMPARE(QJsonDocument::fromJson(lines[0].toUtf8()).object()["error"].toString(),
+             QString("line 1:1:33: invalid JSON: a NUL byte"));
+    QCOMPARE(QJsonDocument::fromJson(lines[1].toUtf8()).object()["error"].toString(),
+             QString("line 2: $.prompt: contains a NUL character (\\u0000)"));
+    QVERIFY2(QJsonDocument::fromJson(lines[2].toUtf8()).object().contains("reward"),
+             qPrintable(lines[2]));
+  }
+
   void ownEncoderRunDoesNotExport() {
     QTemporaryDir d;
     const QString db = d.path() + "/own.db";

@@ -14,6 +14,10 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
 #include <cstring>
 #include <random>
 
@@ -120,6 +124,52 @@ std::vector<std::pair<std::string, std::string>> records(const QString& path) {
   std::stable_partition(out.begin(), out.end(),
                         [](const auto& rec) { return rec.first == "data.pkl"; });
   return out;
+}
+
+// The offset of the central directory entry of record `name` (a full zip name) in `zip`.
+int centralEntry(const QByteArray& zip, const QByteArray& name) {
+  const int at = zip.lastIndexOf("PK\x01\x02", zip.lastIndexOf(name));
+  if (at < 0 || zip.mid(at + 46, name.size()) != name) qFatal("no central entry %s", name.data());
+  return at;
+}
+
+QByteArray le16(uint16_t v) { return QByteArray(reinterpret_cast<const char*>(&v), 2); }
+QByteArray le32(uint32_t v) { return QByteArray(reinterpret_cast<const char*>(&v), 4); }
+
+// A zip of stored records in its zip64 form (APPNOTE 4.3.14-4.3.16, 4.5.3): every size and
+// offset of the central directory in the zip64 extra field, all ones in the entries, and the
+// zip64 end records before the classic one, as writers make archives over 4 GiB.
+QByteArray zip64Archive(const std::vector<std::pair<std::string, std::string>>& records) {
+  QByteArray out, dir;
+  for (const auto& [name, data] : records) {
+    const uint32_t crc = static_cast<uint32_t>(
+        crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+    const uint64_t at = static_cast<uint64_t>(out.size());
+    out += "PK\x03\x04" + le16(45) + le16(0) + le16(0) + le32(0) + le32(crc) +
+           le32(static_cast<uint32_t>(data.size())) + le32(static_cast<uint32_t>(data.size())) +
+           le16(static_cast<uint16_t>(name.size())) + le16(0) + QByteArray::fromStdString(name) +
+           QByteArray::fromStdString(data);
+    const QByteArray extra = le16(1) + le16(24) + le64(data.size()) + le64(data.size()) + le64(at);
+    dir += "PK\x01\x02" + le16(45) + le16(45) + le16(0) + le16(0) + le32(0) + le32(crc) +
+           le32(0xffffffff) + le32(0xffffffff) + le16(static_cast<uint16_t>(name.size())) +
+           le16(static_cast<uint16_t>(extra.size())) + le16(0) + le16(0) + le16(0) + le32(0) +
+           le32(0xffffffff) + QByteArray::fromStdString(name) + extra;
+  }
+  const uint64_t dirAt = static_cast<uint64_t>(out.size()), n = records.size();
+  out += dir;
+  const uint64_t endAt = static_cast<uint64_t>(out.size());
+  out += "PK\x06\x06" + le64(44) + le16(45) + le16(45) + le32(0) + le32(0) + le64(n) + le64(n) +
+         le64(static_cast<uint64_t>(dir.size())) + le64(dirAt);
+  out += "PK\x06\x07" + le32(0) + le64(endAt) + le32(1);
+  out += "PK\x05\x06" + le16(0) + le16(0) + le16(0xffff) + le16(0xffff) + le32(0xffffffff) +
+         le32(0xffffffff) + le16(0);
+  return out;
+}
+
+long peakRssKb() {
+  struct rusage u {};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
 }
 
 }  // namespace
@@ -352,9 +402,10 @@ class TestCheckpoint : public QObject {
     writeArchive(p, tensorPickle("w", 6, 0, {2, 3}, {3, 1}), {{"data/0", floats(6)}});
     QVERIFY(torch::equal(CheckpointReader::openFile(f)->load("w"),
                          torch::arange(6, torch::kFloat).reshape({2, 3})));
-    writeArchive(p, tensorPickle("w", 6, 1, {3, 2}, {1, 2}), {{"data/0", floats(6)}});
+    // A transposed view (an overlapping one is refused: overlappingViewsAreRefused).
+    writeArchive(p, tensorPickle("w", 7, 1, {3, 2}, {1, 3}), {{"data/0", floats(7)}});
     QVERIFY(torch::equal(CheckpointReader::openFile(f)->load("w"),
-                         torch::tensor({1.f, 3.f, 2.f, 4.f, 3.f, 5.f}).reshape({3, 2})));
+                         torch::tensor({1.f, 4.f, 2.f, 5.f, 3.f, 6.f}).reshape({3, 2})));
     QVERIFY(refuse(tensorPickle("w", 6, 1, {2, 3}, {3, 1}), {{"data/0", floats(6)}})
                 .rfind(f + ": data.pkl: a tensor view reaches past the end of storage '0' "
                            "(24 bytes) (opcode at byte ",
@@ -384,6 +435,133 @@ class TestCheckpoint : public QObject {
     writeBytes(p, "hello");
     QCOMPARE(errorOf([&] { CheckpointReader::openFile(f); }),
              f + ": not a safetensors file or a torch.save zip archive");
+  }
+
+  // A flipped byte in a tensor's record: the zip's CRC-32 says so, as docs/CHECKPOINTS.md
+  // promises (LibTorch's zip reader did not check, and the damaged values loaded).
+  void damagedRecordsFailTheirCrc() {
+    QByteArray bytes = readAll(kFiles + "torch2.bin");
+    const uint64_t at = caffe2::serialize::PyTorchStreamReader(str(kFiles + "torch2.bin"))
+                            .getRecordOffset("data/0");
+    bytes[static_cast<int>(at)] = static_cast<char>(bytes[static_cast<int>(at)] ^ 0x10);
+    const QString p = tmp("crc.bin");
+    writeBytes(p, bytes);
+    auto r = CheckpointReader::openFile(str(p));
+    std::string loadedFrom0;
+    for (const auto& name : r->names()) {
+      const std::string e = errorOf([&] { r->load(name); });
+      if (e.find("CRC") != std::string::npos) loadedFrom0 = e;
+    }
+    QVERIFY2(loadedFrom0.rfind(str(p) + ": record ", 0) == 0, loadedFrom0.c_str());
+    QVERIFY2(loadedFrom0.find("data/0 fails its CRC-32 check") != std::string::npos,
+             loadedFrom0.c_str());
+    QVERIFY2(loadedFrom0.find("the file is damaged") != std::string::npos, loadedFrom0.c_str());
+  }
+
+  // A view whose elements repeat (stride 0, as torch.expand makes) would turn one stored float
+  // into a whole weight matrix: it is listed but refused on load, like an I64 buffer.
+  void overlappingViewsAreRefused() {
+    const QString p = tmp("expand.bin");
+    const std::string f = str(p);
+    for (const auto& [size, stride] :
+         {std::pair<std::vector<int>, std::vector<int>>{{2, 2}, {0, 0}},
+          {{3, 2}, {1, 0}},
+          {{3, 2}, {1, 2}}}) {
+      writeArchive(p, tensorPickle("w", 8, 0, size, stride), {{"data/0", floats(8)}});
+      auto r = CheckpointReader::openFile(f);
+      QCOMPARE(r->info("w").shape, (std::vector<int64_t>{size[0], size[1]}));
+      QCOMPARE(errorOf([&] { r->load("w"); }),
+               f + ": tensor 'w' is a view that repeats or interleaves stored elements (size [" +
+                   std::to_string(size[0]) + ", " + std::to_string(size[1]) + "], stride [" +
+                   std::to_string(stride[0]) + ", " + std::to_string(stride[1]) +
+                   "]); RewardRouter loads views that torch slicing and transposing make");
+    }
+    // A one-element dimension may have any stride (transformers' expanded position_ids buffer).
+    writeArchive(p, tensorPickle("w", 8, 0, {1, 4}, {0, 1}), {{"data/0", floats(8)}});
+    QVERIFY(torch::equal(CheckpointReader::openFile(f)->load("w"),
+                         torch::arange(4, torch::kFloat).reshape({1, 4})));
+  }
+
+  // Record sizes are checked against the file before anything of their size is allocated: a
+  // 1 MB file that says a record inflates to 1.2 GB is refused with no such allocation.
+  void recordSizesAreCheckedBeforeReading() {
+    const QString p = tmp("sizes.bin");
+    const std::string f = str(p);
+    writeArchive(p, tensorPickle("w", 6, 0, {2, 3}, {3, 1}), {{"data/0", floats(6)}});
+    const QByteArray good = readAll(p);
+    const QByteArray top = QByteArray::fromStdString(f).mid(f.rfind('/') + 1).replace(".bin", "");
+    const int entry = centralEntry(good, top + "/data/0");
+    QByteArray deflated = good;
+    deflated.replace(entry + 10, 2, le16(8));
+    deflated.replace(entry + 24, 4, le32(1200000000));
+    writeBytes(p, deflated);
+    const long before = peakRssKb();
+    std::string e = errorOf([&] { CheckpointReader::openFile(f)->load("w"); });
+    QCOMPARE(e, f + ": not a readable torch.save archive: record '" + str(top) +
+                    "/data/0' is compressed (method 8); torch.save stores its records "
+                    "uncompressed");
+    QVERIFY2(peakRssKb() - before < 100 * 1024, qPrintable(QString::number(peakRssKb() - before)));
+    QByteArray stated = good;
+    stated.replace(entry + 24, 4, le32(1200000000));
+    writeBytes(p, stated);
+    QCOMPARE(errorOf([&] { CheckpointReader::openFile(f)->load("w"); }),
+             f + ": not a readable torch.save archive: record '" + str(top) +
+                 "/data/0' states 1200000000 bytes but stores 24");
+    QByteArray beyond = good;
+    beyond.replace(entry + 20, 4, le32(1200000000));
+    beyond.replace(entry + 24, 4, le32(1200000000));
+    writeBytes(p, beyond);
+    e = errorOf([&] { CheckpointReader::openFile(f)->load("w"); });
+    QVERIFY2(
+        e.find("record '" + str(top) + "/data/0' (1200000000 bytes at byte ") != std::string::npos,
+        e.c_str());
+  }
+
+  // Archives over 4 GiB keep their sizes and offsets in zip64 fields; a small one in that form
+  // (which LibTorch's own reader reads too) loads the same tensors.
+  void zip64Archives() {
+    const QString p = tmp("zip64.bin");
+    caffe2::serialize::PyTorchStreamReader source(str(kFiles + "torch2.bin"));
+    std::vector<std::pair<std::string, std::string>> named;
+    for (const auto& name : source.getAllRecords()) {
+      auto [data, n] = source.getRecord(name);
+      named.emplace_back("archive/" + name, std::string(static_cast<const char*>(data.get()), n));
+    }
+    writeBytes(p, zip64Archive(named));
+    QCOMPARE(caffe2::serialize::PyTorchStreamReader(str(p)).getAllRecords().size(), named.size());
+    auto r = CheckpointReader::openFile(str(p));
+    auto want = CheckpointReader::openFile(str(kFiles + "torch2.bin"));
+    QCOMPARE(r->names(), want->names());
+    for (const auto& name : want->names())
+      if (want->info(name).dtype != "I64") QVERIFY(torch::equal(r->load(name), want->load(name)));
+  }
+
+  // A FIFO named like a weight file blocked the reader forever; a device read without end.
+  void weightFilesMustBeRegularFiles() {
+    QTemporaryDir d;
+    const std::string dir = str(d.path());
+    for (const char* name : {"model.safetensors", "pytorch_model.bin"}) {
+      const std::string path = dir + "/" + name;
+      QCOMPARE(::mkfifo(path.c_str(), 0600), 0);
+      QCOMPARE(errorOf([&] { CheckpointReader::openFolder(dir); }),
+               path + ": not a regular file (a FIFO)");
+      QVERIFY(std::remove(path.c_str()) == 0);
+    }
+    QVERIFY(QFile::link("/dev/zero", d.path() + "/pytorch_model.bin"));
+    QCOMPARE(errorOf([&] { CheckpointReader::openFolder(dir); }),
+             dir + "/pytorch_model.bin: not a regular file (a character device)");
+    QVERIFY(QFile::remove(d.path() + "/pytorch_model.bin"));
+    const std::string index = dir + "/model.safetensors.index.json";
+    QCOMPARE(::mkfifo(index.c_str(), 0600), 0);
+    QCOMPARE(errorOf([&] { CheckpointReader::openFolder(dir); }),
+             index + ": not a regular file (a FIFO)");
+    QVERIFY(std::remove(index.c_str()) == 0);
+    std::string deep;
+    for (int i = 0; i < 100000; ++i) deep += "{\"a\":";
+    deep += "1" + std::string(100000, '}');
+    writeBytes(QString::fromStdString(index), QByteArray::fromStdString(deep));
+    QCOMPARE(errorOf([&] { CheckpointReader::openFolder(dir); }),
+             index + ": $.a.a.a.a.a.a.a.a...: nested deeper than 128 levels");
   }
 
   void shardIndexesRefused() {

@@ -2,6 +2,8 @@
 // of a run store and `score` input lines, with deep nesting and huge numbers. Every case may be
 // accepted (exit 0) or refused (exit 2); a signal or any other exit status fails the test and
 // leaves a reproducer. The mutations come from a fixed seed, so a failure repeats.
+#include <sys/stat.h>
+
 #include <QDir>
 #include <QFile>
 #include <QProcess>
@@ -285,6 +287,117 @@ class TestFuzz : public QObject {
       judge(
           QStringLiteral("manifest %1").arg(i), o,
           "echo '{\"prompt\": \"a\", \"response\": \"b\"}' | rewardrouter-cli score --model " + dir);
+    }
+    reportFailures();
+  }
+
+  // Hostile Hugging Face model folders for `score --model` (issue 25): files replaced by FIFOs,
+  // devices and folders, JSON nested 100 000 deep, sizes no machine allocates, numbers of the
+  // wrong type or range, damaged weights, and seeded mutations of every JSON file. Each case must
+  // end with 0 or 2, neither a signal nor a hang; those the issue names must exit 2 with one line
+  // that names the file at fault.
+  void hostileModelFolders() {
+    Mutator m(25003);
+    const QString models = QStringLiteral(RR_SOURCE_DIR "/tests/fixtures/hf/models/");
+    const std::string deep = [] {
+      std::string d;
+      for (int i = 0; i < 100000; ++i) d += "{\"a\":";
+      return d + "1" + std::string(100000, '}');
+    }();
+    struct Case {
+      QString model, file;  // `file` is replaced by `bytes`, or `special` ("fifo", a device, "dir")
+      std::string bytes, special;
+      bool named;  // the one line must name `file`
+    };
+    std::vector<Case> cases;
+    for (const auto& [model, files] :
+         {std::pair<QString, QStringList>{
+              "bert-rm",
+              {"config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json",
+               "added_tokens.json", "model.safetensors"}},
+          {"deberta-v3-rm",
+           {"config.json", "spm.model", "tokenizer_config.json", "model.safetensors"}},
+          {"electra-rm", {"pytorch_model.bin", "vocab.txt"}}})
+      for (const QString& f : files) {
+        for (const char* special : {"fifo", "/dev/zero", "/dev/urandom", "dir"})
+          cases.push_back({model, f, "", special, true});
+        if (f.endsWith(".json")) cases.push_back({model, f, deep, "", true});
+      }
+    const json config = json::parse(readFile(models + "bert-rm/config.json"));
+    for (const auto& [key, value] :
+         std::vector<std::pair<std::string, std::string>>{{"hidden_size", "1000000000"},
+                                                          {"intermediate_size", "10000000000"},
+                                                          {"num_hidden_layers", "1000000"},
+                                                          {"vocab_size", "1000000000000"},
+                                                          {"vocab_size", "18446744073709551615"},
+                                                          {"max_position_embeddings", "3"},
+                                                          {"layer_norm_eps", "1e400"}}) {
+      json c = config;
+      c[key] = "@@";
+      std::string text = c.dump(1);
+      text.replace(text.find("\"@@\""), 4, value);
+      cases.push_back({"bert-rm", "config.json", text, "", true});
+    }
+    const json tokConfig = json::parse(readFile(models + "bert-rm/tokenizer_config.json"));
+    for (const auto& [key, value] :
+         std::vector<std::pair<std::string, json>>{{"do_lower_case", "yes"},
+                                                   {"model_max_length", "abc"},
+                                                   {"model_max_length", 3},
+                                                   {"model_max_length", -1},
+                                                   {"strip_accents", json::object({{"a", {1}}})}}) {
+      json c = tokConfig;
+      c[key] = value;
+      cases.push_back({"bert-rm", "tokenizer_config.json", c.dump(), "", true});
+    }
+    for (const char* id : {"-1", "2147483648", "4294967301"})
+      cases.push_back(
+          {"bert-rm", "added_tokens.json", std::string("{\"<x>\": ") + id + "}", "", true});
+    for (int i = 0; i < 12; ++i) {
+      cases.push_back({"bert-rm", "config.json", m.mutateJson(config), "", false});
+      cases.push_back({"bert-rm", "tokenizer_config.json", m.mutateJson(tokConfig), "", false});
+    }
+    const std::string weights = readFile(models + "bert-rm/model.safetensors");
+    for (int i = 0; i < 6; ++i)
+      cases.push_back(
+          {"bert-rm", "model.safetensors", m.mutateBytes(weights, 1 + m.below(3)), "", false});
+    const std::string bin = readFile(models + "electra-rm/pytorch_model.bin");
+    for (int i = 0; i < 6; ++i) {
+      std::string b = bin;
+      b[m.below(b.size())] ^= static_cast<char>(1 << m.below(8));
+      cases.push_back({"electra-rm", "pytorch_model.bin", b, "", false});
+    }
+
+    const QByteArray input = "{\"prompt\": \"a\", \"response\": \"b\"}\n";
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const Case& c = cases[i];
+      const QString dir = m_dir.filePath(QStringLiteral("folder-%1").arg(static_cast<int>(i)));
+      QVERIFY(QProcess::execute("cp", {"-r", models + c.model, dir}) == 0);
+      const QString path = dir + "/" + c.file;
+      QFile::remove(path);
+      if (c.special == "fifo")
+        QCOMPARE(::mkfifo(path.toLocal8Bit().constData(), 0600), 0);
+      else if (c.special == "dir")
+        QVERIFY(QDir().mkpath(path));
+      else if (!c.special.empty())
+        QVERIFY(QFile::link(QString::fromStdString(c.special), path));
+      else
+        writeFile(path, c.bytes);
+      const QString what = QStringLiteral("folder %1 (%2 %3: %4)")
+                               .arg(static_cast<int>(i))
+                               .arg(c.model, c.file,
+                                    c.special.empty() ? QStringLiteral("edited")
+                                                      : QString::fromStdString(c.special));
+      const Outcome o = cli({"score", "--model", dir}, input, 30000);
+      judge(what, o,
+            "echo '{\"prompt\": \"a\", \"response\": \"b\"}' | rewardrouter-cli score --model " +
+                dir);
+      if (c.named && !o.crashed) {
+        const QString err = QString::fromUtf8(o.err).trimmed();
+        if (o.code != 2 || err.count('\n') != 0 || !err.contains(c.file))
+          m_failures << what + QStringLiteral(": exit %1, not one line naming the file: %2")
+                                   .arg(o.code)
+                                   .arg(err.left(300));
+      }
     }
     reportFailures();
   }

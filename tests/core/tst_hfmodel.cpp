@@ -2,6 +2,8 @@
 // (tests/fixtures/hf/models/*/golden.json, written by tools/fixtures/make_model_fixtures.py):
 // every layer's hidden states and the rewards within 1e-4, the tensors a bare model leaves
 // unused, the error messages for broken folders, the export round trip and LoRA.
+#include <sys/stat.h>
+
 #include <QTemporaryDir>
 #include <QtTest>
 #include <filesystem>
@@ -243,6 +245,72 @@ class TestHfModel : public QObject {
                  e.what());
       }
     }
+  }
+
+  // config.json as hostile folders have it, each one line naming the file: nested 100 000 deep
+  // (a stack overflow when the value was copied), a FIFO (which blocked the reader), sizes that
+  // no machine can allocate (refused against the memory there is, before anything is
+  // allocated), and numbers shown as written (narrowing showed 10^12 as -727379968).
+  void hostileConfigJson() {
+    QTemporaryDir tmp;
+    const std::string dir = tmp.path().toStdString();
+    const std::string path = dir + "/config.json";
+    auto errorOf = [&] {
+      try {
+        hf::loadHfBackbone(dir);
+      } catch (const InputError& e) {
+        return std::string(e.what());
+      }
+      return std::string("(no InputError)");
+    };
+    std::string deep;
+    for (int i = 0; i < 100000; ++i) deep += "{\"a\":";
+    deep += "1" + std::string(100000, '}');
+    std::ofstream(path) << deep;
+    QCOMPARE(errorOf(), path + ": $.a.a.a.a.a.a.a.a...: nested deeper than 128 levels");
+    fs::remove(path);
+    QCOMPARE(::mkfifo(path.c_str(), 0600), 0);
+    QVERIFY(hf::isHfFolder(dir));
+    QCOMPARE(errorOf(), path + ": not a regular file (a FIFO)");
+    fs::remove(path);
+
+    std::ifstream in(fixture("bert-rm") + "/config.json");
+    const nlohmann::json good = nlohmann::json::parse(in);
+    auto with = [&](const nlohmann::json& changes) {
+      nlohmann::json c = good;
+      c.update(changes);
+      std::ofstream(path, std::ios::trunc) << c.dump();
+      return errorOf();
+    };
+    const std::string hidden = with({{"hidden_size", 1000000000}});
+    QVERIFY2(
+        hidden.rfind(path + ": vocab_size 136, hidden_size 1000000000, intermediate_size ", 0) == 0,
+        hidden.c_str());
+    QVERIFY2(hidden.find(" parameters need about ") != std::string::npos, hidden.c_str());
+    QVERIFY2(hidden.find(" in float32, more than the ") != std::string::npos, hidden.c_str());
+    QVERIFY2(hidden.find(" of memory available") != std::string::npos, hidden.c_str());
+    const std::string layers =
+        with({{"hidden_size", 4096}, {"intermediate_size", 16384}, {"num_hidden_layers", 1000000}});
+    QVERIFY2(layers.find("num_hidden_layers 1000000") != std::string::npos &&
+                 layers.find(" of memory available") != std::string::npos,
+             layers.c_str());
+    QCOMPARE(with({{"intermediate_size", 10000000000LL}}),
+             path + ": 'intermediate_size' is 10000000000, more than 2147483647");
+    QCOMPARE(with({{"vocab_size", 1000000000000LL}}),
+             path + ": 'vocab_size' is 1000000000000, more than 2147483647");
+    QCOMPARE(with({{"vocab_size", 18446744073709551615ULL}}),
+             path + ": 'vocab_size' is 18446744073709551615, more than 2147483647");
+    QCOMPARE(with({{"pad_token_id", -9223372036854775807LL}}),
+             path + ": 'pad_token_id' is -9223372036854775807, less than -2147483648");
+    QCOMPARE(with({{"num_attention_heads", "4"}}),
+             path + ": 'num_attention_heads' must be an integer (got \"4\")");
+    // A limit that cannot hold [CLS] prompt [SEP] response [SEP] gave every input one reward.
+    QCOMPARE(with({{"max_position_embeddings", 3}}),
+             path +
+                 ": 'max_position_embeddings' is 3; an input needs at least 5 ([CLS] prompt "
+                 "[SEP] response [SEP])");
+    std::ofstream(path, std::ios::trunc) << good.dump().replace(1, 0, "\"x\": 1e400, ");
+    QCOMPARE(errorOf(), path + ":1:7: $.x: number out of range (got 1e400)");
   }
 
   void bertExportRoundTrip() { exportRoundTrip("bert-rm"); }

@@ -1,5 +1,6 @@
 // The Parquet reader under damaged input: the pyarrow fixtures with bytes flipped in the footer,
-// the page headers and the data, cut short, and with lengths and counts set to extremes. Every
+// the page headers and the data, cut short, with lengths and counts set to extremes, huge run
+// lengths written over page bytes and footer integers made huge. Every
 // case must be read or refused with a one-line InputError naming the file; a crash, a hang (the
 // ctest timeout) or any other exception fails. The mutations come from a fixed seed, so a
 // failure repeats, and the failing bytes are left in the build folder.
@@ -74,6 +75,21 @@ std::string mutate(const std::string& good, int kind, std::mt19937& rng) {
       b[pos] = randomByte();
       break;
     }
+    case 5: {  // a huge run length over page bytes (an RLE run of 2^31 for a few values)
+      const std::string run = "\x80\x80\x80\x80\x10";
+      const size_t pos = at(4, footerStart);
+      b.replace(pos, std::min(run.size(), footerStart - pos), run.substr(0, footerStart - pos));
+      break;
+    }
+    case 6: {  // a footer integer made huge or negative (offsets, sizes, counts)
+      const std::string value = std::uniform_int_distribution<int>(0, 1)(rng)
+                                    ? "\xfe\xff\xff\xff\xff\xff\xff\xff\x7f"
+                                    : "\x01";
+      const size_t pos = at(footerStart, b.size() - 8);
+      b.replace(pos, std::min(value.size(), b.size() - 8 - pos),
+                value.substr(0, b.size() - 8 - pos));
+      break;
+    }
     default:  // anywhere
       for (int i = 0; i < flips; ++i) b[at(0, b.size())] = randomByte();
   }
@@ -98,7 +114,7 @@ class TestParquetFuzz : public QObject {
     QTemporaryDir tmp;
     const std::string path = tmp.filePath("case.parquet").toStdString();
     const std::string failure = std::string(RR_BINARY_DIR) + "/tst_parquet_fuzz-failure.parquet";
-    constexpr int kCasesPerSeed = 600;
+    constexpr int kCasesPerSeed = 800;
     std::mt19937 rng(20261201);
     long read = 0, refused = 0;
     std::map<std::string, long> reasons;
@@ -107,7 +123,7 @@ class TestParquetFuzz : public QObject {
       const std::string good = bytesOf(dir + seed);
       QVERIFY(good.size() > 12);
       for (int i = 0; i < kCasesPerSeed; ++i) {
-        const int kind = i % 6;
+        const int kind = i % 8;
         const std::string bytes = mutate(good, kind, rng);
         writeBytes(path, bytes);
         std::string problem;
@@ -132,7 +148,9 @@ class TestParquetFuzz : public QObject {
           const std::string m = e.what();
           refused++;
           if (m.find('\n') != std::string::npos) problem = "a message of several lines: " + m;
-          if (m.rfind(path + ": ", 0) != 0)
+          // "FILE: ..." or, for bytes that no longer start with PAR1 and so are read as JSON
+          // lines, "FILE:LINE: ...".
+          if (m.rfind(path + ":", 0) != 0)
             problem = "a message without the file: " + m;
           else
             reasons[m.substr(path.size() + 2, 60)]++;

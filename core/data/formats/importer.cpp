@@ -52,8 +52,11 @@ const json& typedField(const json& obj, const std::string& key, const std::strin
 }
 
 // The pair's text fields and names, checked where every format's pairs pass: a pair that cannot
-// be written as it was read is refused rather than altered.
+// be written and read back as it was read (invalid UTF-8, a NUL character) is refused rather than
+// altered.
 void requireUtf8Pair(const PreferencePair& p) {
+  if (const char* field = fieldWithNul(p))
+    throw BadRecord(std::string("the pair's ") + field + " contains a NUL character (\\u0000)");
   const std::pair<const char*, const std::string*> fields[] = {{"domain", &p.domain},
                                                                {"prompt", &p.prompt},
                                                                {"chosen", &p.chosen},

@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "common/errors.h"
+#include "common/fileio.h"
 #include "data/formats/importer_p.h"
 
 namespace rr::core::formats {
@@ -12,8 +13,11 @@ const std::string kUtf8Bom = "\xEF\xBB\xBF";
 }  // namespace
 
 LineReader::LineReader(const std::string& path) : m_path(path), m_buf(kChunk) {
-  m_file = gzopen(path.c_str(), "rb");
+  // A regular file only: a FIFO blocked the reader forever, a device was read without end.
+  RegularFile file(path);
+  m_file = gzdopen(file.fd(), "rb");
   if (!m_file) throw InputError(path + ": cannot open for reading (" + std::strerror(errno) + ")");
+  file.release();  // gzclose closes it
   gzbuffer(m_file, 1 << 17);
 }
 

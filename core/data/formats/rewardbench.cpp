@@ -2,12 +2,18 @@
 // rejected_model, subset, id: one pair, its domain the subset, its section kept. RewardBench 2:
 // chosen and rejected are lists (num_correct correct completions first): one pair per correct x
 // incorrect completion, all carrying the row's id as their best-of-N group.
+#include <cstdint>
+
 #include "data/formats/importer_p.h"
 #include "data/jsonline.h"
 #include "eval/rewardbench.h"
 
 namespace rr::core::formats {
 namespace {
+
+// Bounds on what one RewardBench 2 row expands to (docs/DATA.md, "rewardbench").
+constexpr uint64_t kMaxPairsPerRow = 10000;
+constexpr uint64_t kMaxRowTextBytes = uint64_t{256} << 20;
 
 std::string rowId(const json& row) {
   const json& id = field(row, "id");
@@ -47,6 +53,21 @@ void rewardBenchRow(const json& row, const std::string&, long, ImportContext& ct
                     "got " + std::to_string(numCorrect) + " for " +
                         std::to_string(chosen.size()));
   if (rejected.empty()) throw BadRecord("field 'rejected' is an empty list");
+  // Published rows give at most a few hundred pairs; a crafted one of 3000 x 3000 completions
+  // asked for 9 million, each with its own copy of the prompt.
+  const uint64_t pairs = static_cast<uint64_t>(chosen.size()) * rejected.size();
+  if (pairs > kMaxPairsPerRow)
+    throw BadRecord(
+        "a RewardBench 2 row may give at most " + std::to_string(kMaxPairsPerRow) + " pairs",
+        std::to_string(chosen.size()) + " chosen x " + std::to_string(rejected.size()) +
+            " rejected = " + std::to_string(pairs));
+  uint64_t bytes = pairs * prompt.size();
+  for (const auto& c : chosen) bytes += rejected.size() * c.size();
+  for (const auto& r : rejected) bytes += chosen.size() * r.size();
+  if (bytes > kMaxRowTextBytes)
+    throw BadRecord("a RewardBench 2 row's pairs may hold at most " +
+                        std::to_string(kMaxRowTextBytes >> 20) + " MiB of text",
+                    std::to_string(bytes >> 20) + " MiB");
   for (const auto& c : chosen)
     for (const auto& r : rejected) {
       PreferencePair p = makePair(subset, prompt, c, r);

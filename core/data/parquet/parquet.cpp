@@ -5,12 +5,12 @@
 #include "data/parquet/parquet.h"
 
 #include <snappy-c.h>
+#include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/errors.h"
+#include "common/fileio.h"
 #include "data/parquet/thrift_p.h"
 
 namespace rr::core::parquet {
@@ -38,6 +39,8 @@ constexpr size_t kMaxChunks = 1 << 22;
 // long string).
 constexpr uint64_t kMaxRowGroupTextBytes = 1ull << 30;
 constexpr int64_t kMaxValuesPerChunk = 1 << 24;
+// Value slots of all the columns of one row group together (about 20 bytes of memory each).
+constexpr uint64_t kMaxValuesPerRowGroup = 1 << 25;
 constexpr size_t kMaxSchemaElements = 100000;
 constexpr int kMaxSchemaDepth = 16;
 
@@ -398,34 +401,30 @@ class Schema {
 
 class File {
  public:
-  explicit File(const std::string& path) : m_path(path) {
-    m_file = std::fopen(path.c_str(), "rb");
-    if (!m_file)
-      throw InputError(path + ": cannot open for reading (" + std::strerror(errno) + ")");
-    if (fseeko(m_file, 0, SEEK_END) != 0 || (m_size = ftello(m_file)) < 0)
-      throw InputError(path + ": cannot read (" + std::strerror(errno) + ")");
-  }
-  ~File() { std::fclose(m_file); }
-  File(const File&) = delete;
-  File& operator=(const File&) = delete;
+  // A regular file only (common/fileio.h): a FIFO named x.parquet blocked the reader forever.
+  explicit File(const std::string& path) : m_file(path) {}
 
-  uint64_t size() const { return static_cast<uint64_t>(m_size); }
+  uint64_t size() const { return m_file.size(); }
 
   std::vector<uint8_t> read(uint64_t offset, uint64_t length) const {
     if (offset > size() || length > size() - offset)
       throw FormatError("a byte range lies outside the file (offset " + std::to_string(offset) +
                         ", " + std::to_string(length) + " bytes)");
     std::vector<uint8_t> out(static_cast<size_t>(length));
-    if (length > 0 && (fseeko(m_file, static_cast<off_t>(offset), SEEK_SET) != 0 ||
-                       std::fread(out.data(), 1, out.size(), m_file) != out.size()))
-      throw InputError(m_path + ": cannot read (" + std::strerror(errno) + ")");
+    for (size_t got = 0; got < out.size();) {
+      const ssize_t n = ::pread(m_file.fd(), out.data() + got, out.size() - got,
+                                static_cast<off_t>(offset + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0)
+        throw InputError(m_file.path() + ": cannot read (" +
+                         (n == 0 ? std::string("the file shrank") : std::strerror(errno)) + ")");
+      got += static_cast<size_t>(n);
+    }
     return out;
   }
 
  private:
-  std::string m_path;
-  FILE* m_file = nullptr;
-  off_t m_size = 0;
+  RegularFile m_file;
 };
 
 struct ChunkMeta {
@@ -643,9 +642,10 @@ PageHeader readPageHeader(CompactReader& r) {
   return h;
 }
 
-// The RLE/bit-packed hybrid (Encodings.md): appends exactly `count` values of `bitWidth` bits.
-void decodeHybrid(const uint8_t* p, size_t n, int bitWidth, size_t count,
-                  std::vector<uint32_t>& out) {
+// The RLE/bit-packed hybrid (Encodings.md): appends exactly `count` values of `bitWidth` bits
+// (levels into bytes: their bit width is at most 6, so nothing is cut).
+template <class T>
+void decodeHybrid(const uint8_t* p, size_t n, int bitWidth, size_t count, std::vector<T>& out) {
   if (bitWidth < 0 || bitWidth > 32) throw FormatError("bit width out of range");
   const size_t valueBytes = (static_cast<size_t>(bitWidth) + 7) / 8;
   size_t pos = 0;
@@ -674,19 +674,23 @@ void decodeHybrid(const uint8_t* p, size_t n, int bitWidth, size_t count,
         for (size_t b = 0; b < 5 && first + b < n; ++b)
           word |= static_cast<uint64_t>(p[first + b]) << (8 * b);
         const uint64_t mask = bitWidth == 32 ? 0xffffffffull : ((1ull << bitWidth) - 1);
-        out.push_back(static_cast<uint32_t>((word >> (bit % 8)) & mask));
+        out.push_back(static_cast<T>((word >> (bit % 8)) & mask));
       }
       // The groups occupy their bytes whether or not all their values are needed.
       pos = groups > available ? n : pos + static_cast<size_t>(groups * bitWidth);
     } else {
       const uint64_t run = header >> 1;
+      // Writers end a run where the page's values end: a longer one is a damaged or crafted
+      // page (2^31 copies of a value for three rows).
+      if (run > need)
+        throw FormatError("an RLE run of " + std::to_string(run) + " values, more than the " +
+                          std::to_string(need) + " left in its page");
       if (n - pos < valueBytes) throw FormatError("encoded values end early");
       uint32_t value = 0;
       for (size_t b = 0; b < valueBytes; ++b) value |= static_cast<uint32_t>(p[pos + b]) << (8 * b);
       pos += valueBytes;
-      const size_t take = static_cast<size_t>(std::min<uint64_t>(run, need));
-      out.insert(out.end(), take, value);
-      need -= take;
+      out.insert(out.end(), static_cast<size_t>(run), static_cast<T>(value));
+      need -= static_cast<size_t>(run);
     }
   }
 }
@@ -707,10 +711,15 @@ uint64_t le64(const uint8_t* p) {
 }
 
 // The decoded triples of one column chunk: levels for every value slot, values for the slots
-// whose definition level is the maximum.
+// whose definition level is the maximum. A level whose maximum is 0 is not stored (a flat
+// column's repetition levels, a required column's definition levels): 2^24 null rows cost their
+// definition levels, a byte each, and nothing more.
 struct ColumnData {
-  std::vector<uint16_t> rep, def;
+  size_t slots = 0;
+  std::vector<uint8_t> rep, def;
   std::vector<json> values;
+  uint8_t repAt(size_t s) const { return rep.empty() ? 0 : rep[s]; }
+  uint8_t defAt(size_t s) const { return def.empty() ? 0 : def[s]; }
 };
 
 class ChunkDecoder {
@@ -722,9 +731,9 @@ class ChunkDecoder {
     ColumnData d;
     size_t pos = 0;
     bool sawData = false;
-    while (static_cast<int64_t>(d.def.size()) < m_meta.numValues) {
+    while (static_cast<int64_t>(d.slots) < m_meta.numValues) {
       if (pos >= chunk.size())
-        throw FormatError("the column chunk ends after " + std::to_string(d.def.size()) + " of " +
+        throw FormatError("the column chunk ends after " + std::to_string(d.slots) + " of " +
                           std::to_string(m_meta.numValues) + " values");
       CompactReader r(chunk.data() + pos, chunk.size() - pos);
       const PageHeader h = readPageHeader(r);
@@ -744,7 +753,7 @@ class ChunkDecoder {
       if (!h.hasData || h.data.numValues < 0)
         throw FormatError("malformed page header (no data page header)");
       sawData = true;
-      if (static_cast<int64_t>(d.def.size()) + h.data.numValues > m_meta.numValues)
+      if (static_cast<int64_t>(d.slots) + h.data.numValues > m_meta.numValues)
         throw FormatError("the pages hold more values than the column chunk says");
       if (h.type == kDataPage)
         readPageV1(h, body, d);
@@ -897,20 +906,16 @@ class ChunkDecoder {
   }
 
   void readLevels(const uint8_t* p, size_t n, int maxLevel, size_t count,
-                  std::vector<uint16_t>& out) const {
-    std::vector<uint32_t> levels;
-    decodeHybrid(p, n, bitWidthOf(maxLevel), count, levels);
-    out.reserve(out.size() + count);
-    for (uint32_t v : levels) {
-      if (v > static_cast<uint32_t>(maxLevel))
-        throw FormatError("a repetition or definition level is out of range");
-      out.push_back(static_cast<uint16_t>(v));
-    }
+                  std::vector<uint8_t>& out) const {
+    const size_t start = out.size();
+    decodeHybrid(p, n, bitWidthOf(maxLevel), count, out);
+    for (size_t i = start; i < out.size(); ++i)
+      if (out[i] > maxLevel) throw FormatError("a repetition or definition level is out of range");
   }
 
   // Levels with a 4-byte length prefix (data page v1); returns the bytes used.
   size_t readPrefixedLevels(const uint8_t* p, size_t n, int encoding, int maxLevel, size_t count,
-                            std::vector<uint16_t>& out) const {
+                            std::vector<uint8_t>& out) const {
     if (encoding != kRle)
       throw ColumnError(m_leaf.path, "level encoding " + encodingName(encoding) +
                                          " is not supported (supported: RLE)");
@@ -962,13 +967,12 @@ class ChunkDecoder {
     }
   }
 
-  // Levels for `count` slots; returns the number whose definition level is the maximum.
-  size_t fillMissingLevels(size_t count, ColumnData& d, size_t defStart) const {
-    if (m_leaf.maxRep == 0) d.rep.insert(d.rep.end(), count, 0);
-    if (m_leaf.maxDef == 0) d.def.insert(d.def.end(), count, 0);
+  // Counts `count` more slots; returns the number whose definition level is the maximum.
+  size_t countSlots(size_t count, ColumnData& d, size_t defStart) const {
+    d.slots += count;
+    if (m_leaf.maxDef == 0) return count;
     size_t present = 0;
-    for (size_t i = defStart; i < d.def.size(); ++i)
-      present += d.def[i] == static_cast<uint16_t>(m_leaf.maxDef);
+    for (size_t i = defStart; i < d.def.size(); ++i) present += d.def[i] == m_leaf.maxDef;
     return present;
   }
 
@@ -984,7 +988,7 @@ class ChunkDecoder {
     if (m_leaf.maxDef > 0)
       pos += readPrefixedLevels(page.data() + pos, page.size() - pos, h.data.defEncoding,
                                 m_leaf.maxDef, count, d.def);
-    const size_t present = fillMissingLevels(count, d, defStart);
+    const size_t present = countSlots(count, d, defStart);
     readValues(h.data.encoding, page.data() + pos, page.size() - pos, present, d);
   }
 
@@ -999,7 +1003,7 @@ class ChunkDecoder {
     const size_t defStart = d.def.size();
     if (m_leaf.maxRep > 0) readLevels(body, repLen, m_leaf.maxRep, count, d.rep);
     if (m_leaf.maxDef > 0) readLevels(body + repLen, defLen, m_leaf.maxDef, count, d.def);
-    const size_t present = fillMissingLevels(count, d, defStart);
+    const size_t present = countSlots(count, d, defStart);
     const uint8_t* values = body + repLen + defLen;
     const size_t valuesLen = size - repLen - defLen;
     if (h.data.compressed && m_meta.codec != kUncompressed) {
@@ -1033,8 +1037,9 @@ struct Cursor {
   size_t slot = 0;
   size_t value = 0;
 
+  uint8_t def(size_t s) const { return data->defAt(s); }
   json take(size_t s) {
-    if (data->def[s] == static_cast<uint16_t>(leaf->maxDef)) {
+    if (def(s) == leaf->maxDef) {
       if (value >= data->values.size()) throw FormatError("fewer values than levels say");
       return std::move(data->values[value++]);
     }
@@ -1042,80 +1047,95 @@ struct Cursor {
   }
   // The slots of the next row: [slot, end).
   size_t rowEnd() const {
-    if (slot >= data->def.size() || data->rep[slot] != 0)
+    if (slot >= data->slots || data->repAt(slot) != 0)
       throw FormatError("column '" + leaf->path + "' has fewer rows than its row group");
     size_t end = slot + 1;
-    while (end < data->def.size() && data->rep[end] != 0) ++end;
+    while (end < data->slots && data->repAt(end) != 0) ++end;
     return end;
   }
 };
 
-std::vector<json> assemble(const Field& f, std::vector<Cursor>& cursors, size_t numRows) {
-  std::vector<json> out;
-  out.reserve(numRows);
-  auto mismatch = [&](const Cursor& c) {
-    return ColumnError(c.leaf->path, "its levels disagree with column '" + cursors[0].leaf->path +
-                                         "' of the same field");
-  };
-  for (size_t row = 0; row < numRows; ++row) {
-    Cursor& first = cursors[0];
+// One top-level field's values, a row at a time from its leaves' cursors: a row group's rows are
+// built one by one as they are delivered, never all at once.
+class FieldReader {
+ public:
+  FieldReader(const Field& f, std::vector<Cursor> cursors)
+      : m_f(f), m_cursors(std::move(cursors)), m_ends(m_cursors.size()) {}
+
+  json next() {
+    Cursor& first = m_cursors[0];
     const size_t end = first.rowEnd();
-    const uint16_t def0 = first.data->def[first.slot];
-    std::vector<size_t> ends(cursors.size());
-    ends[0] = end;
-    for (size_t j = 1; j < cursors.size(); ++j) {
-      ends[j] = cursors[j].rowEnd();
-      if (ends[j] - cursors[j].slot != end - first.slot) throw mismatch(cursors[j]);
+    const uint8_t def0 = first.def(first.slot);
+    m_ends[0] = end;
+    for (size_t j = 1; j < m_cursors.size(); ++j) {
+      m_ends[j] = m_cursors[j].rowEnd();
+      if (m_ends[j] - m_cursors[j].slot != end - first.slot) throw mismatch(m_cursors[j]);
     }
-    if (f.kind != Field::List) {
+    json out = value(first, end, def0);
+    for (size_t j = 0; j < m_cursors.size(); ++j) m_cursors[j].slot = m_ends[j];
+    return out;
+  }
+
+  // After the last row: every level and value was used.
+  void finish() const {
+    for (const Cursor& c : m_cursors)
+      if (c.slot != c.data->slots || c.value != c.data->values.size())
+        throw ColumnError(c.leaf->path, "holds more values than its row group has rows");
+  }
+
+ private:
+  ColumnError mismatch(const Cursor& c) const {
+    return ColumnError(c.leaf->path, "its levels disagree with column '" + m_cursors[0].leaf->path +
+                                         "' of the same field");
+  }
+
+  json value(Cursor& first, size_t end, uint8_t def0) {
+    if (m_f.kind != Field::List) {
       if (end != first.slot + 1)
         throw FormatError("a repeated level in a column that is not a list");
-      if (def0 < f.dNull) {
-        out.emplace_back(nullptr);
-        for (size_t j = 1; j < cursors.size(); ++j)
-          if (cursors[j].data->def[cursors[j].slot] >= f.dNull) throw mismatch(cursors[j]);
-      } else if (f.kind == Field::Value) {
-        out.push_back(first.take(first.slot));
+      if (def0 < m_f.dNull) {
+        for (size_t j = 1; j < m_cursors.size(); ++j)
+          if (m_cursors[j].def(m_cursors[j].slot) >= m_f.dNull) throw mismatch(m_cursors[j]);
+        return nullptr;
+      }
+      if (m_f.kind == Field::Value) return first.take(first.slot);
+      json obj = json::object();
+      for (size_t j = 0; j < m_cursors.size(); ++j) {
+        if (m_cursors[j].def(m_cursors[j].slot) < m_f.dNull) throw mismatch(m_cursors[j]);
+        obj[m_f.keys[j]] = m_cursors[j].take(m_cursors[j].slot);
+      }
+      return obj;
+    }
+    if (def0 < m_f.dRep) {
+      if (end != first.slot + 1) throw FormatError("a null or empty list with elements");
+      return def0 < m_f.dNull ? json(nullptr) : json::array();
+    }
+    json list = json::array();
+    for (size_t k = 0; first.slot + k < end; ++k) {
+      const uint8_t d = first.def(first.slot + k);
+      if (d < m_f.dRep) throw FormatError("a list element whose levels say there is none");
+      for (size_t j = 1; j < m_cursors.size(); ++j) {
+        const uint8_t dj = m_cursors[j].def(m_cursors[j].slot + k);
+        if ((dj < m_f.dElem) != (d < m_f.dElem) || dj < m_f.dRep) throw mismatch(m_cursors[j]);
+      }
+      if (d < m_f.dElem) {
+        list.push_back(nullptr);
+      } else if (!m_f.structElements) {
+        list.push_back(first.take(first.slot + k));
       } else {
         json obj = json::object();
-        for (size_t j = 0; j < cursors.size(); ++j) {
-          if (cursors[j].data->def[cursors[j].slot] < f.dNull) throw mismatch(cursors[j]);
-          obj[f.keys[j]] = cursors[j].take(cursors[j].slot);
-        }
-        out.push_back(std::move(obj));
+        for (size_t j = 0; j < m_cursors.size(); ++j)
+          obj[m_f.keys[j]] = m_cursors[j].take(m_cursors[j].slot + k);
+        list.push_back(std::move(obj));
       }
-    } else if (def0 < f.dRep) {
-      if (end != first.slot + 1) throw FormatError("a null or empty list with elements");
-      out.emplace_back(def0 < f.dNull ? json(nullptr) : json::array());
-    } else {
-      json list = json::array();
-      for (size_t k = 0; first.slot + k < end; ++k) {
-        const uint16_t d = first.data->def[first.slot + k];
-        if (d < f.dRep) throw FormatError("a list element whose levels say there is none");
-        for (size_t j = 1; j < cursors.size(); ++j) {
-          const uint16_t dj = cursors[j].data->def[cursors[j].slot + k];
-          if ((dj < f.dElem) != (d < f.dElem) || dj < f.dRep) throw mismatch(cursors[j]);
-        }
-        if (d < f.dElem) {
-          list.push_back(nullptr);
-        } else if (!f.structElements) {
-          list.push_back(first.take(first.slot + k));
-        } else {
-          json obj = json::object();
-          for (size_t j = 0; j < cursors.size(); ++j)
-            obj[f.keys[j]] = cursors[j].take(cursors[j].slot + k);
-          list.push_back(std::move(obj));
-        }
-      }
-      out.push_back(std::move(list));
     }
-    for (size_t j = 0; j < cursors.size(); ++j) cursors[j].slot = ends[j];
+    return list;
   }
-  for (const Cursor& c : cursors)
-    if (c.slot != c.data->def.size() || c.value != c.data->values.size())
-      throw ColumnError(c.leaf->path, "holds more values than its row group has rows");
-  return out;
-}
+
+  const Field& m_f;
+  std::vector<Cursor> m_cursors;
+  std::vector<size_t> m_ends;
+};
 
 bool sameStrings(const std::vector<std::string>& path, const std::string& dotted) {
   std::string joined;
@@ -1126,13 +1146,15 @@ bool sameStrings(const std::vector<std::string>& path, const std::string& dotted
 }  // namespace
 
 bool hasParquetMagic(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return false;
-  char magic[4] = {};
-  const bool ok = std::fread(magic, 1, 4, f) == 4 &&
-                  (std::memcmp(magic, "PAR1", 4) == 0 || std::memcmp(magic, "PARE", 4) == 0);
-  std::fclose(f);
-  return ok;
+  // Anything but a readable regular file is not Parquet; the text reader then says what it is.
+  try {
+    const RegularFile f(path);
+    char magic[4] = {};
+    return ::pread(f.fd(), magic, 4, 0) == 4 &&
+           (std::memcmp(magic, "PAR1", 4) == 0 || std::memcmp(magic, "PARE", 4) == 0);
+  } catch (const InputError&) {
+    return false;
+  }
 }
 
 void readRows(const std::string& path,
@@ -1173,6 +1195,15 @@ void readRows(const std::string& path,
         throw FormatError("malformed metadata (" + std::to_string(group.chunks.size()) +
                           " column chunks for " + std::to_string(schema.leaves.size()) +
                           " columns)");
+      // The levels and values of a row group are held while its rows are built: bounded here,
+      // before anything is decoded (2^24 rows of eight empty columns stayed in memory at once).
+      uint64_t slots = 0;
+      for (const ChunkMeta& m : group.chunks)
+        slots += static_cast<uint64_t>(std::max<int64_t>(m.numValues, 0));
+      if (slots > kMaxValuesPerRowGroup)
+        throw FormatError("its columns hold " + std::to_string(slots) + " values, more than the " +
+                          std::to_string(kMaxValuesPerRowGroup) +
+                          " a row group may have here; write the file with smaller row groups");
       std::vector<ColumnData> columns(schema.leaves.size());
       uint64_t textBudget = kMaxRowGroupTextBytes;
       for (size_t c = 0; c < schema.leaves.size(); ++c) {
@@ -1188,6 +1219,14 @@ void readRows(const std::string& path,
                             "value count " + std::to_string(m.numValues) + " is out of range");
         // An empty chunk's offsets are not always meaningful (an empty row group).
         if (m.numValues == 0) continue;
+        // Some writers put 0 for "no dictionary page"; any other offset must lie in the data.
+        if (m.dictionaryPageOffset != 0 && m.dictionaryPageOffset != -1 &&
+            (m.dictionaryPageOffset < 4 ||
+             static_cast<uint64_t>(m.dictionaryPageOffset) >= footerStart))
+          throw ColumnError(leaf.path, "its dictionary page offset " +
+                                           std::to_string(m.dictionaryPageOffset) +
+                                           " lies outside the file's data (bytes 4 to " +
+                                           std::to_string(footerStart) + ")");
         const int64_t start =
             m.dictionaryPageOffset > 0 && m.dictionaryPageOffset < m.dataPageOffset
                 ? m.dictionaryPageOffset
@@ -1205,22 +1244,21 @@ void readRows(const std::string& path,
           throw ColumnError(leaf.path, e.what());
         }
       }
-      const size_t rows = static_cast<size_t>(group.numRows);
-      std::vector<std::vector<json>> fieldValues;
-      fieldValues.reserve(schema.fields.size());
+      std::vector<FieldReader> fields;
+      fields.reserve(schema.fields.size());
       for (const Field& f : schema.fields) {
         std::vector<Cursor> cursors;
         for (size_t leaf : f.leaves)
           cursors.push_back(Cursor{&schema.leaves[leaf], &columns[leaf]});
-        fieldValues.push_back(assemble(f, cursors, rows));
+        fields.emplace_back(f, std::move(cursors));
       }
-      columns.clear();
-      for (size_t r = 0; r < rows; ++r) {
+      for (int64_t r = 0; r < group.numRows; ++r) {
         json row = json::object();
         for (size_t i = 0; i < schema.fields.size(); ++i)
-          row[schema.fields[i].name] = std::move(fieldValues[i][r]);
+          row[schema.fields[i].name] = fields[i].next();
         onRow(row, ++rowNumber);
       }
+      for (const FieldReader& f : fields) f.finish();
       where.clear();
     }
   } catch (const FormatError& e) {

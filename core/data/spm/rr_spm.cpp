@@ -86,9 +86,9 @@ extern "C" RR_SPM_API int rr_spm_train(const char* input_file, const char* model
   return 0;
 }
 
-extern "C" RR_SPM_API rr_spm* rr_spm_load(const char* model_file, char* err, size_t errlen) {
+extern "C" RR_SPM_API rr_spm* rr_spm_load(const char* model, size_t len, char* err, size_t errlen) {
   auto h = std::make_unique<rr_spm>();
-  auto status = h->processor.Load(model_file);
+  auto status = h->processor.LoadFromSerializedProto(std::string_view(model, len));
   if (!status.ok()) {
     writeError(err, errlen, status.ToString());
     return nullptr;

@@ -17,8 +17,9 @@ typedef struct rr_spm rr_spm;
  * fixed). `args` holds extra "--key=value" trainer flags. Returns 0 on success, else writes err. */
 int rr_spm_train(const char* input_file, const char* model_prefix, int vocab_size, const char* args,
                  char* err, size_t errlen);
-/* Loads a .model file; NULL on failure with err written. */
-rr_spm* rr_spm_load(const char* model_file, char* err, size_t errlen);
+/* Loads a model from the bytes of a .model file (the caller reads the file, so it decides what
+ * it opens and how much it reads); NULL on failure with err written. */
+rr_spm* rr_spm_load(const char* model, size_t len, char* err, size_t errlen);
 void rr_spm_free(rr_spm* h);
 int rr_spm_vocab_size(const rr_spm* h);
 /* Encodes text into at most max_ids ids; returns the full count (call again if larger). */

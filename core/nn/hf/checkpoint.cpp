@@ -2,16 +2,19 @@
 // Format facts and what is refused: docs/CHECKPOINTS.md.
 #include "nn/hf/checkpoint.h"
 
+#include <sys/mman.h>
+
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "common/errors.h"
+#include "common/fileio.h"
+#include "common/jsonparse.h"
 #include "nn/hf/checkpoint_p.h"
 
 namespace fs = std::filesystem;
@@ -19,6 +22,19 @@ namespace fs = std::filesystem;
 namespace rr::core::hf {
 
 namespace detail {
+
+MappedFile::MappedFile(const std::string& path) {
+  const RegularFile file(path);
+  m_size = file.size();
+  if (m_size == 0) return;
+  void* p = ::mmap(nullptr, m_size, PROT_READ, MAP_PRIVATE, file.fd(), 0);
+  if (p == MAP_FAILED) fail(path, std::string("cannot map: ") + std::strerror(errno));
+  m_data = static_cast<const uint8_t*>(p);
+}
+
+MappedFile::~MappedFile() {
+  if (m_data) ::munmap(const_cast<uint8_t*>(m_data), m_size);
+}
 
 void fail(const std::string& file, const std::string& what) {
   throw InputError(file + ": " + what);
@@ -96,20 +112,7 @@ class ShardedReader : public CheckpointReader {
  public:
   ShardedReader(const std::string& indexPath, bool safetensors) {
     const fs::path dir = fs::path(indexPath).parent_path();
-    std::error_code ec;
-    const auto size = fs::file_size(indexPath, ec);
-    if (ec) fail(indexPath, "cannot read: " + ec.message());
-    if (size > 100'000'000) fail(indexPath, "index is larger than 100000000 bytes");
-    std::ifstream in(indexPath, std::ios::binary);
-    if (!in) fail(indexPath, "cannot read");
-    std::stringstream text;
-    text << in.rdbuf();
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(text.str());
-    } catch (const nlohmann::json::exception& e) {
-      fail(indexPath, std::string("not valid JSON: ") + e.what());
-    }
+    const nlohmann::json j = parseJsonFile(indexPath, 100'000'000);
     if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
       fail(indexPath, "no \"weight_map\" object");
     if (j.contains("metadata") && !j["metadata"].is_object() && !j["metadata"].is_null())
@@ -128,7 +131,7 @@ class ShardedReader : public CheckpointReader {
       auto it = shardIndex.find(f);
       if (it == shardIndex.end()) {
         const std::string path = (dir / f).string();
-        if (!fs::is_regular_file(path)) fail(indexPath, "shard '" + f + "' does not exist");
+        if (!fs::exists(path)) fail(indexPath, "shard '" + f + "' does not exist");
         m_shards.push_back(safetensors ? detail::openSafetensors(path)
                                        : detail::openTorchArchive(path));
         it = shardIndex.emplace(f, m_shards.size() - 1).first;
@@ -168,7 +171,7 @@ class ShardedReader : public CheckpointReader {
 
 std::unique_ptr<CheckpointReader> CheckpointReader::openFile(const std::string& path) {
   std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) fail(path, "no such file");
+  if (!fs::exists(path, ec)) fail(path, "no such file");
   if (endsWith(path, ".safetensors")) return detail::openSafetensors(path);
   if (endsWith(path, ".safetensors.index.json")) return std::make_unique<ShardedReader>(path, true);
   if (endsWith(path, ".index.json")) return std::make_unique<ShardedReader>(path, false);

@@ -11,6 +11,23 @@
 
 namespace rr::core::hf::detail {
 
+// A whole file mapped read-only: a regular file only (common/fileio.h), so a FIFO or a device
+// named like a weight file is refused before it can block. Readers check every offset against
+// size() before they touch the bytes.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  const uint8_t* data() const { return m_data; }
+  uint64_t size() const { return m_size; }
+
+ private:
+  const uint8_t* m_data = nullptr;
+  uint64_t m_size = 0;
+};
+
 // Throws InputError "FILE: what".
 [[noreturn]] void fail(const std::string& file, const std::string& what);
 

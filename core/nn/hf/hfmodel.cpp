@@ -1,13 +1,17 @@
 #include "nn/hf/hfmodel.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <limits>
-#include <fstream>
 #include <set>
 
 #include "common/errors.h"
+#include "common/jsonparse.h"
+#include "config/memoryestimate.h"
+#include "data/tokenizer.h"
 #include "nn/dropout.h"
 #include "nn/hf/bert_p.h"
 #include "nn/hf/checkpoint.h"
@@ -109,7 +113,16 @@ struct ConfigFile {
       if (required) fail(std::string("no key '") + key + "'");
       return def;
     }
-    if (!it->is_number_integer()) fail(std::string("'") + key + "' must be an integer");
+    if (!it->is_number_integer())
+      fail(std::string("'") + key + "' must be an integer (got " + describeJson(*it) + ")");
+    // Compared as written: narrowing first showed 10^12 as -727379968 and 2^64-1 as -1.
+    const bool fits = it->is_number_unsigned() ? it->get<std::uint64_t>() <= INT_MAX
+                                               : it->get<std::int64_t>() >= INT_MIN &&
+                                                     it->get<std::int64_t>() <= INT_MAX;
+    if (!fits)
+      fail(std::string("'") + key + "' is " + it->dump() +
+           (it->is_number_unsigned() || it->get<std::int64_t>() > 0 ? ", more than 2147483647"
+                                                                    : ", less than -2147483648"));
     return it->get<int>();
   }
   int positive(const char* key) const {
@@ -145,6 +158,29 @@ struct ConfigFile {
   }
 };
 
+// config.json files are a few kB; this bounds what a hostile one makes us read.
+constexpr std::uint64_t kMaxConfigBytes = 16u << 20;
+
+// The encoder's weights as buildHfEncoder allocates them (embeddings, layers, DeBERTa's relative
+// embeddings and projections, the pooler; DeBERTa-v2's one ConvLayer left out), in doubles: the
+// products of int-sized keys overflow 64-bit integers.
+double parameterCount(const HfModelConfig& c) {
+  const double V = c.vocabSize, E = c.embeddingSize, H = c.hidden, F = c.intermediate, L = c.layers,
+               T = c.typeVocabSize;
+  const bool deberta = c.modelType == "deberta-v2";
+  const double P = !deberta || c.positionBiasedInput ? c.maxPositions : 0;
+  double n = (V + P + T + 2) * E + (E != H ? E * H + H : 0) + H * H + H;
+  double layer = 4 * H * H + 2 * H * F + 9 * H + F;
+  if (deberta && c.relativeAttention) {
+    const double span = c.positionBuckets > 0        ? c.positionBuckets
+                        : c.maxRelativePositions < 1 ? c.maxPositions
+                                                     : c.maxRelativePositions;
+    n += 2 * span * H + 2 * H;
+    if (!c.shareAttKey) layer += 2 * H * H + 2 * H;
+  }
+  return n + L * layer;
+}
+
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
@@ -158,22 +194,25 @@ std::string trim(const std::string& s) {
 }  // namespace
 
 bool isHfFolder(const std::string& dir) {
+  // Anything named config.json counts: readHfConfig then says what is wrong with it (a FIFO, a
+  // folder) rather than the folder passing for something else.
   std::error_code ec;
-  return fs::is_directory(dir, ec) && fs::is_regular_file(fs::path(dir) / "config.json", ec);
+  return fs::is_directory(dir, ec) &&
+         fs::exists(fs::symlink_status(fs::path(dir) / "config.json", ec));
 }
 
 HfModelConfig readHfConfig(const std::string& dir) {
   const std::string path = (fs::path(dir) / "config.json").string();
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot be read");
-  nlohmann::json raw;
-  try {
-    raw = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(path + ": not valid JSON (" + e.what() + ")");
-  }
-  HfModelConfig c = parseHfConfig(raw, path);
+  HfModelConfig c = parseHfConfig(parseJsonFile(path, kMaxConfigBytes), path);
   c.dir = dir;
+  // The shape is checked against the memory there is before any tensor of it is allocated: a
+  // hidden_size of 10^9 is one line here, not LibTorch's allocation failure later.
+  checkWeightsFit(parameterCount(c), availableMemoryBytes(),
+                  path + ": vocab_size " + std::to_string(c.vocabSize) + ", hidden_size " +
+                      std::to_string(c.hidden) + ", intermediate_size " +
+                      std::to_string(c.intermediate) + ", num_hidden_layers " +
+                      std::to_string(c.layers) + ", max_position_embeddings " +
+                      std::to_string(c.maxPositions));
   return c;
 }
 
@@ -201,7 +240,12 @@ HfModelConfig parseHfConfig(const nlohmann::json& raw, const std::string& label)
            "num_attention_heads " + std::to_string(c.heads));
   // The architectures' own class defaults where a key is absent.
   c.maxPositions = f.integer("max_position_embeddings", 512);
-  if (c.maxPositions <= 0) f.fail("'max_position_embeddings' must be > 0");
+  // The input limit when tokenizer_config.json sets none: below 5 no input holds [CLS] prompt
+  // [SEP] response [SEP] with a token of each, and every input would get the same reward.
+  if (c.maxPositions < kMinPairTokens)
+    f.fail("'max_position_embeddings' is " + std::to_string(c.maxPositions) +
+           "; an input needs at least " + std::to_string(kMinPairTokens) +
+           " ([CLS] prompt [SEP] response [SEP])");
   c.typeVocabSize = f.integer("type_vocab_size", deberta ? 0 : 2);
   if (c.typeVocabSize < 0) f.fail("'type_vocab_size' must be >= 0");
   c.embeddingSize = f.integer("embedding_size", c.modelType == "electra" ? 128 : c.hidden);

@@ -2,7 +2,6 @@
 // Facts from the format's README (huggingface/safetensors) and its Rust reader, which bounds the
 // header at 100 MB and requires the tensors to tile the data section exactly.
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +26,7 @@
 namespace rr::core::hf {
 
 using detail::fail;
+using detail::MappedFile;
 
 namespace {
 
@@ -34,42 +34,6 @@ constexpr uint64_t kMaxHeader = 100'000'000;
 // Root object, tensor entry, shape array: a valid header nests three deep.
 constexpr int kMaxDepth = 8;
 constexpr size_t kMaxRank = 64;
-
-// The whole file, mapped read-only; every read is checked against `size` first.
-class MappedFile {
- public:
-  explicit MappedFile(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      fail(path, "not a regular file");
-    }
-    m_size = static_cast<uint64_t>(st.st_size);
-    if (m_size > 0) {
-      void* p = ::mmap(nullptr, m_size, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (p == MAP_FAILED) {
-        const int err = errno;
-        ::close(fd);
-        fail(path, std::string("cannot map: ") + std::strerror(err));
-      }
-      m_data = static_cast<const uint8_t*>(p);
-    }
-    ::close(fd);
-  }
-  ~MappedFile() {
-    if (m_data) ::munmap(const_cast<uint8_t*>(m_data), m_size);
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-  const uint8_t* data() const { return m_data; }
-  uint64_t size() const { return m_size; }
-
- private:
-  const uint8_t* m_data = nullptr;
-  uint64_t m_size = 0;
-};
 
 // Deepest nesting of objects/arrays outside strings; stops counting past the limit, so a hostile
 // header cannot make the JSON parser or the value's destructor recurse deeply.

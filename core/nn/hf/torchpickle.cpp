@@ -1,19 +1,21 @@
 // pytorch_model.bin: a torch.save zip archive. Its data.pkl is read by a small interpreter of the
 // pickle opcodes (Python's Lib/pickletools.py documents them) that builds values, never calls
 // anything: torch.save's REDUCE calls (torch/_tensor.py, torch/_utils.py, torch/serialization.py)
-// are recognised by name and turned into tensor descriptions. The zip is read with LibTorch's
-// caffe2::serialize::PyTorchStreamReader.
-#include <caffe2/serialize/inline_container.h>
+// are recognised by name and turned into tensor descriptions. The zip is read by StoredZip
+// (storedzip_p.h), which checks every record's range and CRC-32.
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <map>
-#include <mutex>
 #include <unordered_map>
 
 #include "common/errors.h"
+#include "common/fileio.h"
+#include "common/jsonparse.h"
 #include "nn/hf/checkpoint.h"
 #include "nn/hf/checkpoint_p.h"
+#include "nn/hf/storedzip_p.h"
 #include "nn/hf/torchpickle_p.h"
 
 namespace rr::core::hf {
@@ -430,6 +432,23 @@ class Unpickler {
     return out;
   }
 
+  // Whether the view repeats or interleaves elements: with its dimensions of more than one
+  // element ordered by stride, each stride must step past everything the smaller ones reach, as
+  // in every view that slicing, narrowing and transposing a tensor make (sizes and strides are
+  // checked not to overflow before this).
+  static bool overlaps(const std::vector<int64_t>& shape, const std::vector<int64_t>& stride) {
+    std::vector<std::pair<int64_t, int64_t>> dims;  // stride, size
+    for (size_t k = 0; k < shape.size(); ++k)
+      if (shape[k] > 1) dims.emplace_back(stride[k], shape[k]);
+    std::sort(dims.begin(), dims.end());
+    int64_t reach = 0;  // the largest offset the smaller strides reach
+    for (const auto& [step, size] : dims) {
+      if (step <= reach) return true;
+      reach += step * (size - 1);
+    }
+    return false;
+  }
+
   // _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks[, metadata]) and
   // _rebuild_tensor_v3(..., hooks, dtype[, metadata]): a view that must lie inside its storage.
   uint32_t rebuildTensor(const Value& a, bool v3) {
@@ -464,6 +483,7 @@ class Unpickler {
           std::to_string(s.bytes) + " bytes)");
     if (detail::mulOverflows(numel, width, &bytes) || bytes > static_cast<uint64_t>(INT64_MAX))
       bad("tensor size overflow");
+    t.overlapping = overlaps(t.shape, t.stride);
     m_tensors.push_back(std::move(t));
     return make(Kind::Tensor, static_cast<int64_t>(m_tensors.size() - 1));
   }
@@ -499,43 +519,39 @@ class Unpickler {
   std::vector<detail::PickledTensor> m_tensors;
 };
 
-std::string firstLine(const char* what) {
-  std::string s(what);
-  const auto nl = s.find('\n');
-  return nl == std::string::npos ? s : s.substr(0, nl);
-}
-
 class TorchArchiveReader : public CheckpointReader {
  public:
   explicit TorchArchiveReader(const std::string& path) : m_path(path) {
-    char magic[4] = {0, 0, 0, 0};
     {
-      std::ifstream in(path, std::ios::binary);
-      if (!in) fail(path, "cannot open");
-      in.read(magic, 4);
-    }
-    if (std::memcmp(magic, "PK\x03\x04", 4) != 0) {
-      if (static_cast<uint8_t>(magic[0]) == 0x80)
-        fail(path,
-             "a legacy (before torch 1.6) torch.save file; only the zip archive format is "
-             "read (re-save it with torch.save or convert it to safetensors)");
-      fail(path, "not a safetensors file or a torch.save zip archive");
-    }
-    guarded([&] {
-      m_zip = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
-      if (!m_zip->hasRecord("data.pkl")) fail(path, "no data.pkl: not a torch.save archive");
-      if (m_zip->hasRecord("byteorder")) {
-        auto [p, n] = m_zip->getRecord("byteorder");
-        const std::string order(static_cast<const char*>(p.get()), n);
-        if (order != "little") fail(path, "byte order '" + order + "' is not supported");
+      const RegularFile file(path);
+      uint8_t magic[4] = {0, 0, 0, 0};
+      if (file.size() >= 4 && ::pread(file.fd(), magic, 4, 0) != 4) fail(path, "cannot read");
+      if (std::memcmp(magic, "PK\x03\x04", 4) != 0) {
+        if (magic[0] == 0x80)
+          fail(path,
+               "a legacy (before torch 1.6) torch.save file; only the zip archive format is "
+               "read (re-save it with torch.save or convert it to safetensors)");
+        fail(path, "not a safetensors file or a torch.save zip archive");
       }
-      auto [p, n] = m_zip->getRecord("data.pkl");
-      if (n > kMaxPickle) fail(path, "data.pkl is larger than " + std::to_string(kMaxPickle));
-      m_dict = detail::parseStateDictPickle(path, static_cast<const uint8_t*>(p.get()), n);
-      for (const auto& s : m_dict.storages)
-        if (!m_zip->hasRecord("data/" + s.key))
-          fail(path, "the archive has no record data/" + s.key + " for a storage data.pkl names");
-    });
+    }
+    m_zip = std::make_unique<detail::StoredZip>(path);
+    if (!m_zip->has("data.pkl")) fail(path, "no data.pkl: not a torch.save archive");
+    if (m_zip->has("byteorder")) {
+      const std::string order(reinterpret_cast<const char*>(m_zip->bytes("byteorder")),
+                              m_zip->size("byteorder"));
+      if (order != "little") fail(path, "byte order '" + shortPrefix(order) + "' is not supported");
+    }
+    const uint64_t n = m_zip->size("data.pkl");
+    if (n > kMaxPickle) fail(path, "data.pkl is larger than " + std::to_string(kMaxPickle));
+    m_dict = detail::parseStateDictPickle(path, m_zip->bytes("data.pkl"), n);
+    // Every storage's size against its record before any tensor is read.
+    for (const auto& s : m_dict.storages) {
+      if (!m_zip->has("data/" + s.key))
+        fail(path, "the archive has no record data/" + s.key + " for a storage data.pkl names");
+      if (m_zip->size("data/" + s.key) != s.bytes)
+        fail(path, "record data/" + s.key + " has " + std::to_string(m_zip->size("data/" + s.key)) +
+                       " bytes; data.pkl says " + std::to_string(s.bytes));
+    }
     for (size_t k = 0; k < m_dict.tensors.size(); ++k) m_at[m_dict.tensors[k].first] = k;
   }
 
@@ -553,17 +569,14 @@ class TorchArchiveReader : public CheckpointReader {
   torch::Tensor load(const std::string& name, torch::ScalarType dtype) const override {
     const auto& t = tensor(name);
     detail::loadableType(m_path, name, t.dtype);
+    if (t.overlapping)
+      fail(m_path, "tensor '" + name +
+                       "' is a view that repeats or interleaves stored elements (size " +
+                       detail::shapeText(t.shape) + ", stride " + detail::shapeText(t.stride) +
+                       "); RewardRouter loads views that torch slicing and transposing make");
     const auto& s = m_dict.storages[t.storage];
-    torch::Tensor out;
-    guarded([&] {
-      std::lock_guard<std::mutex> lock(m_mutex);
-      auto [p, n] = m_zip->getRecord("data/" + s.key);
-      if (n != s.bytes)
-        fail(m_path, "record data/" + s.key + " has " + std::to_string(n) +
-                         " bytes; data.pkl says " + std::to_string(s.bytes));
-      out = detail::copyOut(m_path, name, t.dtype, p.get(), t.shape, t.stride, t.offset, dtype);
-    });
-    return out;
+    return detail::copyOut(m_path, name, t.dtype, m_zip->bytes("data/" + s.key), t.shape, t.stride,
+                           t.offset, dtype);
   }
 
  private:
@@ -573,26 +586,10 @@ class TorchArchiveReader : public CheckpointReader {
     return m_dict.tensors[it->second].second;
   }
 
-  // LibTorch's zip reader reports a malformed archive with c10::Error (and a failed allocation
-  // with std::bad_alloc); both become the one-line InputError every reader throws.
-  template <class F>
-  void guarded(F&& f) const {
-    try {
-      f();
-    } catch (const InputError&) {
-      throw;
-    } catch (const c10::Error& e) {
-      fail(m_path, "not a readable torch.save archive: " + firstLine(e.what_without_backtrace()));
-    } catch (const std::exception& e) {
-      fail(m_path, "not a readable torch.save archive: " + firstLine(e.what()));
-    }
-  }
-
   std::string m_path;
-  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> m_zip;
+  std::unique_ptr<detail::StoredZip> m_zip;
   detail::PickledStateDict m_dict;
   std::map<std::string, size_t> m_at;
-  mutable std::mutex m_mutex;
 };
 
 }  // namespace

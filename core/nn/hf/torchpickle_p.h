@@ -21,6 +21,9 @@ struct PickledTensor {
   std::string dtype;
   std::vector<int64_t> shape, stride;
   int64_t offset = 0;
+  // Two indices address one element (a stride of 0, as torch.expand makes) or the strides
+  // interleave: load() refuses it rather than build a weight out of repeated values.
+  bool overlapping = false;
 };
 
 struct PickledStateDict {
