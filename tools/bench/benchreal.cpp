@@ -142,8 +142,6 @@ double usefulFlops(const hf::HfModelConfig& c, int tokens) {
   return encoderForwardFlops({c.hidden, c.layers, c.heads, c.intermediate}, 1, tokens, true);
 }
 
-json idsJson(const std::vector<int64_t>& ids) { return json(ids); }
-
 std::string resolveProgram(const std::string& name) {
   if (name.find('/') != std::string::npos) return name;
   const char* path = std::getenv("PATH");
@@ -383,7 +381,7 @@ class RealSuite {
       const EncodedPair& e = enc.encoded[i];
       std::vector<int64_t> types(e.chosen.size(), 1);
       std::fill(types.begin(), types.begin() + std::min<size_t>(e.chosenFirst, types.size()), 0);
-      rows.push_back({{"ids", idsJson(e.chosen)}, {"types", types}});
+      rows.push_back({{"ids", json(e.chosen)}, {"types", types}});
       texts.push_back({inputs[i].prompt, inputs[i].response});
       len.push_back(static_cast<int>(e.chosen.size()));
       useful += usefulFlops(config, len.back());
@@ -603,11 +601,11 @@ class RealSuite {
       useful += 3 * (usefulFlops(hfConfig, static_cast<int>(e.chosen.size())) +
                      usefulFlops(hfConfig, static_cast<int>(e.rejected.size())));
       trlTrain.push_back(
-          {{"chosen_ids", idsJson(e.chosen)}, {"rejected_ids", idsJson(e.rejected)}});
+          {{"chosen_ids", json(e.chosen)}, {"rejected_ids", json(e.rejected)}});
     }
     for (size_t i : d.data.test)
-      trlTest.push_back({{"chosen_ids", idsJson(d.data.encoded[i].chosen)},
-                         {"rejected_ids", idsJson(d.data.encoded[i].rejected)}});
+      trlTest.push_back({{"chosen_ids", json(d.data.encoded[i].chosen)},
+                         {"rejected_ids", json(d.data.encoded[i].rejected)}});
     const json refInput = {{"model", info.dir},
                            {"threads", m_threads},
                            {"seed", config.training.seed},
