@@ -434,7 +434,8 @@ class TestBench : public QObject {
     QVERIFY2(!r.contains("errors"), r.value("errors", json()).dump().c_str());
     QCOMPARE(r["real_reference_status"].get<std::string>(), std::string("off"));
     QCOMPARE(r["real_settings"]["load_averages"].size(), size_t(3));  // 2 scored, 1 trained
-    const double ceiling = r["ceiling_gflops"].get<double>();
+    const double ceiling = r["real_settings"]["ceiling_gflops"].get<double>();
+    QCOMPARE(ceiling, r["ceiling_gflops"].get<double>());  // no other suite: the ceiling is its
     QVERIFY(ceiling > 0);
     for (const std::string model : {"bert-rm", "deberta-v3-rm"}) {
       const json* data = row(r["real_data"], "model", model);
@@ -506,6 +507,28 @@ class TestBench : public QObject {
     QCOMPARE((*data)["truncated"].get<int>(), 0);
     QVERIFY(!r.contains("real_train"));
     QVERIFY(!realRow(r["real_score"], "bert-rm", "ours: score process"));  // no CLI given
+  }
+
+  // With another suite (--suite infer,real) the ceiling_gflops and MFUs of that suite stay its
+  // own; the real rows use the better of it and the real suite's second timing.
+  void realBesideAnotherSuiteKeepsItsCeiling() {
+    BenchOptions o = realQuickOptions();
+    o.suite = "infer,real";
+    o.presets = {"tiny"};
+    o.systems = {"baseline"};
+    o.seqLen = 16;
+    o.models = {kFixtures + "bert-rm"};
+    o.trainPairs = 0;
+    o.cli.clear();
+    const json r = runBench(o);
+    QVERIFY(r.contains("infer") && r.contains("real_score"));
+    double first = 0;
+    for (const auto& m : r["matmul"])
+      if (m["preset"] == "") first = std::max(first, m["gflops"]["median"].get<double>());
+    QCOMPARE(r["ceiling_gflops"].get<double>(), first);
+    QCOMPARE(r["matmul"].back()["preset"].get<std::string>(), std::string("after the real suite"));
+    QCOMPARE(r["real_settings"]["ceiling_gflops"].get<double>(),
+             std::max(first, r["matmul"].back()["gflops"]["median"].get<double>()));
   }
 
   void realRatiosComeFromTheRows() {
