@@ -11,16 +11,53 @@
 namespace rr::cli {
 namespace {
 
-// bench/reference.py next to the sources: from the working directory (a checkout), else from
-// the executable's build directory (<checkout>/<build>/bin).
-std::string findReference() {
-  namespace fs = std::filesystem;
+namespace fs = std::filesystem;
+
+fs::path selfExe() {
   std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  for (const fs::path& p :
-       {fs::path("bench/reference.py"), exe.parent_path() / "../../bench/reference.py"})
+  return fs::read_symlink("/proc/self/exe", ec);
+}
+
+// A file of the checkout (bench/reference.py, models/bench/...): from the working directory (a
+// checkout), else from the executable's build directory (<checkout>/<build>/bin); as given when
+// neither has it.
+std::string inCheckout(const std::string& relative) {
+  std::error_code ec;  // a link loop on the way is "not there"
+  for (const fs::path& p : {fs::path(relative), selfExe().parent_path() / "../.." / relative})
     if (fs::exists(p, ec)) return fs::weakly_canonical(p, ec).string();
-  return "bench/reference.py";
+  return relative;
+}
+
+// The real suite's defaults: the folders tools/make-bench-models.py makes, the committed HH-RLHF
+// length profile; --quick: the test fixtures' tiny folders, a handful of inputs, no references.
+void realDefaults(const Args& args, core::BenchOptions& o) {
+  o.models = args.values("model");
+  if (o.quick) {
+    if (o.models.empty())
+      o.models = {inCheckout("tests/fixtures/hf/models/bert-rm"),
+                  inCheckout("tests/fixtures/hf/models/deberta-v3-rm")};
+    o.scorePairs = 4;
+    o.trainPairs = 8;
+    o.trainMaxLen = 32;
+    o.realReference.clear();
+  } else if (o.models.empty()) {
+    for (const char* name : {"all-MiniLM-L6-v2-rm", "deberta-v3-xsmall-rm"}) {
+      const std::string dir = inCheckout(std::string("models/bench/") + name);
+      if (!fs::exists(dir))
+        throw core::InputError("bench: " + dir +
+                               " not found: make the real suite's models with "
+                               "`PYTHON tools/make-bench-models.py`, PYTHON a Python with "
+                               "transformers (tools/bench-venv.sh makes one; docs/BENCHMARKS.md), "
+                               "or name folders with --model DIR");
+      o.models.push_back(dir);
+    }
+  }
+  o.pairsFile = args.value("pairs");
+  o.profile = args.value("profile", inCheckout("bench/profiles/hh-rlhf-harmless-test.json"));
+  o.scorePairs = static_cast<int>(args.integer("score-pairs", o.scorePairs, 1, 1000000));
+  o.trainPairs = static_cast<int>(args.integer("train-pairs", o.trainPairs, 0, 1000000));
+  o.trainMaxLen = static_cast<int>(args.integer("train-max-len", o.trainMaxLen, 8, 100000));
+  o.cli = selfExe().string();
 }
 
 std::vector<std::string> splitList(const std::string& s) {
@@ -43,9 +80,14 @@ int cmdBench(const Argv& argv) {
       "matmul ceiling, training pairs/s and model-FLOP utilisation, inference latency and\n"
       "throughput, memory, the run store's overhead, scaling with pairs and domains, and the\n"
       "same model in PyTorch (bench/reference.py). Each figure: one warm-up, then the\n"
-      "median and range of --repeats samples. docs/BENCHMARKS.md explains every column.",
-      {{"suite", "NAME", "train | infer | scaling | dist | all, or a list: train,infer (default all;\n"
-       "                            dist, 1 vs 2 processes, only when named)"},
+      "median and range of --repeats samples. docs/BENCHMARKS.md explains every column.\n"
+      "--suite real: Hugging Face reward models scored and trained as `score --model` and\n"
+      "`run` do, on text of real lengths, against transformers and TRL (docs/BENCHMARKS.md,\n"
+      "\"Real text\").",
+      {{"suite", "NAME",
+        "train | infer | scaling | dist | real | all, or a list: train,infer (default all; dist, "
+        "1 vs 2 processes, and real, Hugging Face reward models on real text lengths, only when "
+        "named)"},
        {"preset", "P",
         "encoder preset(s), comma-separated (default tiny,mini); also deberta-v3-xsmall, "
         "-small, -base, -large: that Hugging Face shape, random weights, + a reward head"},
@@ -63,12 +105,27 @@ int cmdBench(const Argv& argv) {
         "fp32 weights)"},
        {"threads", "N", "LibTorch intra-op threads (default: LibTorch's own)"},
        {"blas-threads", "N", "OpenBLAS threads (default: OpenBLAS's own)"},
-       {"python", "PATH", "interpreter for the PyTorch reference (default /usr/bin/python3)"},
+       {"python", "PATH",
+        "interpreter for the PyTorch reference (default /usr/bin/python3); real: one with torch "
+        "2.x, transformers and trl (tools/bench-venv.sh)"},
        {"reference", "FILE", "the reference script (default bench/reference.py)"},
        {"reference-input", "FILE",
         "keep the reference's input JSON in FILE (for bench/reference.py --profile)"},
        {"no-reference", "", "skip the PyTorch reference"},
-       {"quick", "", "toy shapes, 2 repeats, batch 4, 16 tokens: checks the harness in seconds"},
+       {"model", "DIR",
+        "real: a Hugging Face reward-model folder (repeatable; the first is also trained; "
+        "default models/bench/all-MiniLM-L6-v2-rm and deberta-v3-xsmall-rm)",
+        true},
+       {"pairs", "FILE", "real: a canonical pairs file to measure on, instead of the profile"},
+       {"profile", "FILE",
+        "real: token-length profile the texts are made to (default "
+        "bench/profiles/hh-rlhf-harmless-test.json)"},
+       {"score-pairs", "N", "real: pairs scored, chosen and rejected: 2N inputs (default 100)"},
+       {"train-pairs", "N", "real: pairs of the training epoch, 0 = none (default 128)"},
+       {"train-max-len", "N", "real: tokens per training row (default 128)"},
+       {"quick", "",
+        "toy shapes, 2 repeats, batch 4, 16 tokens: checks the harness in seconds (real: the test "
+        "fixtures' tiny folders, a handful of inputs, once, no references)"},
        {"quiet", "", "no progress lines"}});
   if (args.parseOrPrintHelp(argv)) return 0;
   if (!args.positional().empty()) throw core::InputError("bench: takes no positional arguments");
@@ -97,10 +154,21 @@ int cmdBench(const Argv& argv) {
     throw core::InputError("bench: --precision must be fp32 or bf16 (got '" + o.precision + "')");
   o.threads = static_cast<int>(args.integer("threads", 0, 0, 1024));
   o.blasThreads = static_cast<int>(args.integer("blas-threads", 0, 0, 1024));
+  // The real suite is measured three times unless told otherwise (its runs are long).
+  if (o.suite == "real" && !args.has("repeats")) o.repeats = o.quick ? 1 : 3;
   if (!args.has("no-reference")) {
     o.python = args.value("python", "/usr/bin/python3");
-    o.referenceScript = args.value("reference", findReference());
+    o.referenceScript = args.value("reference", inCheckout("bench/reference.py"));
     o.referenceInput = args.value("reference-input");
+    o.realReference = inCheckout("bench/real_reference.py");
+  }
+  if (("," + o.suite + ",").find(",real,") != std::string::npos) {
+    realDefaults(args, o);
+  } else {
+    for (const char* name :
+         {"model", "pairs", "profile", "score-pairs", "train-pairs", "train-max-len"})
+      if (args.has(name))
+        throw core::InputError(std::string("bench: --") + name + " is an option of --suite real");
   }
   const bool quiet = args.has("quiet");
   const auto start = std::chrono::steady_clock::now();

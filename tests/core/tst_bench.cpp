@@ -1,7 +1,9 @@
 // The bench's output contract: the JSON sections and keys the checks and docs read, ratios that
 // follow from the raw figures, analytic FLOPs, and ARLISS's two inference modes scoring alike.
-// Never a timing: the quick run checks structure on toy shapes.
+// Never a timing: the quick run checks structure on toy shapes, the real suite's quick run on
+// the tiny Hugging Face fixtures (no Python, no network, no models/).
 #include <QFile>
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cmath>
@@ -9,6 +11,7 @@
 
 #include "bench/bench.h"
 #include "common/errors.h"
+#include "data/pairsio.h"
 
 using namespace rr::core;
 using nlohmann::json;
@@ -49,6 +52,46 @@ bool writeScript(const QString& path, const QByteArray& body) {
 const json* row(const json& rows, const std::string& key, const std::string& value) {
   for (const auto& r : rows)
     if (r.value(key, "") == value) return &r;
+  return nullptr;
+}
+
+const std::string kFixtures = RR_SOURCE_DIR "/tests/fixtures/hf/models/";
+
+// `bench --suite real --quick` on the tiny fixture folders: 4 pairs scored (8 inputs), 8 trained
+// in batches of 4 at 32 tokens, once, with one thread; the whole-process rows through the CLI.
+BenchOptions realQuickOptions() {
+  BenchOptions o;
+  o.suite = "real";
+  o.quick = true;
+  o.repeats = 1;
+  o.threads = 1;
+  o.batchPairs = 4;
+  o.models = {kFixtures + "bert-rm", kFixtures + "deberta-v3-rm"};
+  o.profile = RR_SOURCE_DIR "/bench/profiles/hh-rlhf-harmless-test.json";
+  o.scorePairs = 4;
+  o.trainPairs = 8;
+  o.trainMaxLen = 32;
+  o.cli = RR_CLI_PATH;
+  return o;
+}
+
+// The real suite's reference through `python`: one model, 2 inputs, no training, no process.
+BenchOptions realReferenceOptions(const std::string& python) {
+  BenchOptions o = realQuickOptions();
+  o.models = {kFixtures + "bert-rm"};
+  o.scorePairs = 1;
+  o.trainPairs = 0;
+  o.cli.clear();
+  o.python = python;
+  o.realReference = RR_SOURCE_DIR "/bench/real_reference.py";
+  return o;
+}
+
+const json* realRow(const json& rows, const std::string& model, const std::string& who) {
+  for (const auto& r : rows)
+    if (r.value("model", "") == model &&
+        (r.value("scorer", "") == who || r.value("trainer", "") == who))
+      return &r;
   return nullptr;
 }
 
@@ -380,6 +423,219 @@ class TestBench : public QObject {
     }
     // bf16 keeps 8 bits of mantissa: ARLISS's two modes agree to bf16's resolution, not 1e-5.
     QVERIFY(r["consistency"][0]["max_abs_diff"].get<double>() < 0.1);
+  }
+
+  // `bench --suite real --quick`: both folders scored in this process and by the `score`
+  // process on texts of the profile's lengths (their rewards equal), the first one trained in
+  // this process and by `run`, every MFU from its own figures, no reference and no ratio
+  // against one.
+  void realQuickRunMeasuresBothSides() {
+    const json r = runBench(realQuickOptions());
+    QVERIFY2(!r.contains("errors"), r.value("errors", json()).dump().c_str());
+    QCOMPARE(r["real_reference_status"].get<std::string>(), std::string("off"));
+    QCOMPARE(r["real_settings"]["load_averages"].size(), size_t(3));  // 2 scored, 1 trained
+    const double ceiling = r["real_settings"]["ceiling_gflops"].get<double>();
+    QCOMPARE(ceiling, r["ceiling_gflops"].get<double>());  // no other suite: the ceiling is its
+    QVERIFY(ceiling > 0);
+    for (const std::string model : {"bert-rm", "deberta-v3-rm"}) {
+      const json* data = row(r["real_data"], "model", model);
+      QVERIFY2(data, model.c_str());
+      QCOMPARE((*data)["inputs"].get<int>(), 8);
+      // Every text has the token count drawn from the profile.
+      QCOMPARE((*data)["lengths_as_drawn"].get<double>(), 1.0);
+      QVERIFY((*data)["max_tokens"].get<int>() <= (*data)["max_len"].get<int>());
+      QVERIFY((*data)["padding_sorted"].get<double>() <=
+              (*data)["padding_input_order"].get<double>());
+      const json* ours = realRow(r["real_score"], model, "ours");
+      QVERIFY(ours);
+      QVERIFY((*ours)["inputs_per_s"]["median"].get<double>() > 0);
+      QCOMPARE((*ours)["mfu"].get<double>(), (*ours)["useful_gflop"].get<double>() /
+                                                 (*ours)["seconds"]["median"].get<double>() /
+                                                 ceiling);
+      QVERIFY(realRow(r["real_score"], model, "ours: score process"));
+      const json* check = row(r["real_check"], "model", model);
+      QVERIFY(check);
+      QVERIFY((*check)["max_abs_diff_score_process"].get<double>() < 1e-6);
+      QVERIFY(!check->contains("max_abs_diff_transformers"));
+    }
+    // Each input is cut at its model's own limit, as `score --model` cuts it.
+    QCOMPARE(row(r["real_data"], "model", "bert-rm")->at("max_len").get<int>(), 64);
+    QCOMPARE(row(r["real_data"], "model", "deberta-v3-rm")->at("max_len").get<int>(), 128);
+    const json* epoch = realRow(r["real_train"], "bert-rm", "ours: epoch");
+    QVERIFY(epoch);
+    QCOMPARE((*epoch)["pairs"].get<int>(), 8);
+    QCOMPARE((*epoch)["steps"].get<int>(), 2);
+    QVERIFY((*epoch)["mfu"].get<double>() > 0);
+    const json* run = realRow(r["real_train"], "bert-rm", "ours: run process");
+    QVERIFY(run);
+    QVERIFY((*run)["seconds"]["median"].get<double>() > 0);
+    QVERIFY(!realRow(r["real_train"], "deberta-v3-rm", "ours: epoch"));
+    const json& q = r["ratios"];
+    for (const char* k :
+         {"real_mfu_score_bert_rm", "real_mfu_score_deberta_v3_rm", "real_mfu_train_bert_rm"})
+      QVERIFY2(q.contains(k), k);
+    for (const auto& [k, v] : q.items())
+      QVERIFY2(k.find("transformers") == std::string::npos && k.find("trl") == std::string::npos,
+               k.c_str());
+    const std::string table = formatBench(r, "table");
+    for (const char* h : {"## real_data", "## real_score", "## real_train", "## real_check"})
+      QVERIFY2(table.find(h) != std::string::npos, h);
+  }
+
+  // --pairs FILE: the file's own texts, its first pairs scored.
+  void realSuiteReadsAPairsFile() {
+    std::vector<PreferencePair> pairs;
+    for (int k = 0; k < 3; ++k) {
+      PreferencePair p;
+      p.domain = "hh-rlhf";
+      p.prompt = "what is the capital of france? " + std::string(k, '!');
+      p.chosen = "paris is the capital.";
+      p.rejected = "no.";
+      pairs.push_back(p);
+    }
+    const std::string file = m_dir.filePath("three.pairs.jsonl").toStdString();
+    writePairsFile(file, pairs);
+    BenchOptions o = realQuickOptions();
+    o.models = {kFixtures + "bert-rm"};
+    o.pairsFile = file;
+    o.trainPairs = 0;
+    o.cli.clear();
+    const json r = runBench(o);
+    const json* data = row(r["real_data"], "model", "bert-rm");
+    QCOMPARE((*data)["inputs"].get<int>(), 6);  // 3 pairs, fewer than --score-pairs 4
+    QVERIFY(!data->contains("lengths_as_drawn"));
+    QCOMPARE((*data)["truncated"].get<int>(), 0);
+    QVERIFY(!r.contains("real_train"));
+    QVERIFY(!realRow(r["real_score"], "bert-rm", "ours: score process"));  // no CLI given
+  }
+
+  // With another suite (--suite infer,real) the ceiling_gflops and MFUs of that suite stay its
+  // own; the real rows use the better of it and the real suite's second timing.
+  void realBesideAnotherSuiteKeepsItsCeiling() {
+    BenchOptions o = realQuickOptions();
+    o.suite = "infer,real";
+    o.presets = {"tiny"};
+    o.systems = {"baseline"};
+    o.seqLen = 16;
+    o.models = {kFixtures + "bert-rm"};
+    o.trainPairs = 0;
+    o.cli.clear();
+    const json r = runBench(o);
+    QVERIFY(r.contains("infer") && r.contains("real_score"));
+    double first = 0;
+    for (const auto& m : r["matmul"])
+      if (m["preset"] == "") first = std::max(first, m["gflops"]["median"].get<double>());
+    QCOMPARE(r["ceiling_gflops"].get<double>(), first);
+    QCOMPARE(r["matmul"].back()["preset"].get<std::string>(), std::string("after the real suite"));
+    QCOMPARE(r["real_settings"]["ceiling_gflops"].get<double>(),
+             std::max(first, r["matmul"].back()["gflops"]["median"].get<double>()));
+  }
+
+  void realRatiosComeFromTheRows() {
+    const json r = {
+        {"real_score",
+         {{{"model", "m-rm"}, {"scorer", "ours"}, {"inputs_per_s", spread(10)}, {"mfu", 0.2}},
+          {{"model", "m-rm"}, {"scorer", "ours: score process"}, {"inputs_per_s", spread(5)}},
+          {{"model", "m-rm"},
+           {"scorer", "transformers eager, input order"},
+           {"inputs_per_s", spread(4)}},
+          {{"model", "m-rm"}, {"scorer", "transformers sdpa, sorted"}, {"inputs_per_s", spread(8)}},
+          {{"model", "m-rm"}, {"scorer", "transformers sdpa, input order"}, {"note", "no sdpa"}},
+          {{"model", "other"},
+           {"scorer", "transformers eager, sorted"},
+           {"inputs_per_s", spread(100)}}}},
+        {"real_train",
+         {{{"model", "m-rm"}, {"trainer", "ours: epoch"}, {"pairs_per_s", spread(6)}, {"mfu", 0.3}},
+          {{"model", "m-rm"}, {"trainer", "ours: run process"}, {"pairs_per_s", spread(2)}},
+          {{"model", "m-rm"}, {"trainer", "TRL train()"}, {"pairs_per_s", spread(4)}},
+          {{"model", "m-rm"}, {"trainer", "TRL script"}, {"pairs_per_s", spread(1)}}}},
+        {"real_check", {{{"model", "m-rm"}, {"max_abs_diff_transformers", 1e-5}}}}};
+    const json q = benchRatios(r);
+    QCOMPARE(q["real_score_m_rm_vs_transformers"].get<double>(), 1.25);  // over the best: 8
+    QCOMPARE(q["real_score_process_m_rm_vs_transformers"].get<double>(), 0.625);
+    QCOMPARE(q["real_train_m_rm_vs_trl"].get<double>(), 1.5);
+    QCOMPARE(q["real_train_process_m_rm_vs_trl"].get<double>(), 2.0);
+    QCOMPARE(q["real_mfu_score_m_rm"].get<double>(), 0.2);
+    QCOMPARE(q["real_mfu_train_m_rm"].get<double>(), 0.3);
+    QCOMPARE(q["real_max_reward_diff_m_rm"].get<double>(), 1e-5);
+    QVERIFY(!q.contains("real_score_other_vs_transformers"));  // no row of ours
+  }
+
+  // An interpreter without transformers (or TRL): our rows stand, one line says why theirs
+  // are missing.
+  void realReferenceWithoutTransformersIsSkipped() {
+    const QString python = m_dir.filePath("python-no-trl");
+    QVERIFY(
+        writeScript(python, "echo \"ModuleNotFoundError: No module named 'trl'\" >&2\nexit 1\n"));
+    const json r = runBench(realReferenceOptions(python.toStdString()));
+    QCOMPARE(r["real_reference_status"].get<std::string>(), std::string("skipped"));
+    QCOMPARE(r["real_reference_note"].get<std::string>(),
+             "reference skipped: " + python.toStdString() +
+                 " cannot import torch, transformers, trl and datasets: ModuleNotFoundError: No "
+                 "module named 'trl' — make a venv with tools/bench-venv.sh and give --python "
+                 "VENV/bin/python");
+    QVERIFY(realRow(r["real_score"], "bert-rm", "ours"));
+    QCOMPARE(r["real_score"].size(), size_t(1));
+    QVERIFY(!r["ratios"].contains("real_score_bert_rm_vs_transformers"));
+  }
+
+  // The probe passes, the script breaks: a failure, told by its last line, and the bench goes on.
+  void realReferenceThatBreaksIsAFailure() {
+    const QString python = m_dir.filePath("python-real-breaks");
+    QVERIFY(writeScript(python,
+                        "[ \"$1\" = -c ] && exit 0\necho Traceback >&2\n"
+                        "echo 'RuntimeError: boom' >&2\nexit 1\n"));
+    const json r = runBench(realReferenceOptions(python.toStdString()));
+    QCOMPARE(r["real_reference_status"].get<std::string>(), std::string("failed"));
+    const std::string note = r["real_reference_note"].get<std::string>();
+    QVERIFY2(note.find("real_reference.py score exited 1: RuntimeError: boom") != std::string::npos,
+             note.c_str());
+    QVERIFY(realRow(r["real_score"], "bert-rm", "ours"));
+    QVERIFY(!r.contains("errors"));
+  }
+
+  void realBadInputsAreInputErrors() {
+    BenchOptions o = realQuickOptions();
+    o.models.clear();
+    QVERIFY_THROWS_EXCEPTION(InputError, runBench(o));
+    // A folder without a one-label classifier is not a reward model: named in the message.
+    o = realQuickOptions();
+    o.models = {kFixtures + "deberta-v2-bare"};
+    try {
+      runBench(o);
+      QFAIL("no error");
+    } catch (const InputError& e) {
+      QVERIFY2(std::string(e.what()).find("deberta-v2-bare") != std::string::npos, e.what());
+    }
+    const QString profile = m_dir.filePath("short.profile.json");
+    QFile f(profile);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(R"({"prompt_tokens": [1, 2, 3], "response_tokens": [1, 2, 3]})");
+    f.close();
+    o = realQuickOptions();
+    o.profile = profile.toStdString();
+    try {
+      runBench(o);
+      QFAIL("no error");
+    } catch (const InputError& e) {
+      QCOMPARE(std::string(e.what()),
+               profile.toStdString() +
+                   ": prompt_tokens: expected the 101 percentiles 0..100 that "
+                   "tools/make-real-profile.py writes");
+    }
+    o = realQuickOptions();
+    o.precision = "bf16";
+    QVERIFY_THROWS_EXCEPTION(InputError, runBench(o));
+  }
+
+  // The real suite's options belong to it: given to another suite, exit 2 and one line.
+  void realOptionsOutsideTheRealSuite() {
+    QProcess p;
+    p.start(QStringLiteral(RR_CLI_PATH), {"bench", "--suite", "train", "--model", "x"});
+    QVERIFY(p.waitForFinished(60000));
+    QCOMPARE(p.exitCode(), 2);
+    QVERIFY2(p.readAllStandardError().contains("--model is an option of --suite real"),
+             "no message");
   }
 
   // Failed measurements get their own section and the CUDA-only column is left out on the CPU.

@@ -48,6 +48,30 @@ const SystemSpec& specOf(const std::string& method) {
 
 double secondsOf(const std::function<void()>& fn) { return sampleSeconds(0, 1, fn)[0]; }
 
+}  // namespace
+
+namespace bench {
+
+nlohmann::json matmulSpread(int64_t m, int64_t k, int64_t n, int warmup, int repeats,
+                            const torch::Device& device, bool bf16) {
+  const auto opts =
+      torch::TensorOptions().device(device).dtype(bf16 ? torch::kBFloat16 : torch::kFloat);
+  torch::Tensor a = torch::randn({m, k}, opts), b = torch::randn({k, n}, opts);
+  torch::Tensor c = torch::empty({m, n}, opts);
+  std::vector<double> gflops;
+  // Reading one element back waits for an asynchronous device to finish.
+  for (double s : sampleSeconds(warmup, repeats, [&] {
+         torch::mm_out(c, a, b);
+         c[0][0].item<float>();
+       }))
+    gflops.push_back(2.0 * static_cast<double>(m * k * n) / s / 1e9);
+  return spreadOf(gflops);
+}
+
+}  // namespace bench
+
+namespace {
+
 class Runner {
  public:
   Runner(const BenchOptions& o, const BenchLog& log)
@@ -181,18 +205,7 @@ class Runner {
   double matmulRate(int64_t m, int64_t k, int64_t n, const std::string& preset) {
     const std::string shape = std::to_string(m) + "x" + std::to_string(k) + "x" + std::to_string(n);
     say("matmul " + shape);
-    const auto opts = torch::TensorOptions().device(m_device).dtype(
-        m_bf16 ? torch::kBFloat16 : torch::kFloat);
-    torch::Tensor a = torch::randn({m, k}, opts), b = torch::randn({k, n}, opts);
-    torch::Tensor c = torch::empty({m, n}, opts);
-    std::vector<double> gflops;
-    // Reading one element back waits for an asynchronous device to finish.
-    for (double s : sampleSeconds(kWarmup, m_o.repeats, [&] {
-           torch::mm_out(c, a, b);
-           c[0][0].item<float>();
-         }))
-      gflops.push_back(2.0 * static_cast<double>(m * k * n) / s / 1e9);
-    nlohmann::json sp = spreadOf(gflops);
+    nlohmann::json sp = matmulSpread(m, k, n, kWarmup, m_o.repeats, m_device, m_bf16);
     m_result["matmul"].push_back({{"shape", shape}, {"preset", preset}, {"gflops", sp}});
     return sp["median"].get<double>();
   }
@@ -592,28 +605,44 @@ class Runner {
 }  // namespace
 
 nlohmann::json runBench(const BenchOptions& options, const BenchLog& log) {
-  const std::set<std::string> suites = {"train", "infer", "scaling", "dist", "all"};
+  const std::set<std::string> suites = {"train", "infer", "scaling", "dist", "real", "all"};
   std::stringstream list(options.suite);
-  for (std::string s; std::getline(list, s, ',');)
+  bool real = false, others = false;
+  for (std::string s; std::getline(list, s, ',');) {
     if (!suites.count(s))
-      throw InputError("bench: --suite takes train, infer, scaling, dist or all, comma-separated (got '" +
-                       options.suite + "')");
-  if (options.presets.empty()) throw InputError("bench: no preset to measure");
-  for (const auto& s : options.systems)
-    if (!methodRegistry().count(s)) throw InputError("bench: unknown system '" + s + "'");
-  for (const auto& p : options.presets) {
-    const auto names = encoderPresetNames();
-    if (std::find(names.begin(), names.end(), p) == names.end() && !bench::isHfPreset(p))
-      throw InputError("bench: unknown preset '" + p + "'");
+      throw InputError(
+          "bench: --suite takes train, infer, scaling, dist, real or all, comma-separated (got '" +
+          options.suite + "')");
+    (s == "real" ? real : others) = true;
+  }
+  if (others) {
+    if (options.presets.empty()) throw InputError("bench: no preset to measure");
+    for (const auto& s : options.systems)
+      if (!methodRegistry().count(s)) throw InputError("bench: unknown system '" + s + "'");
+    for (const auto& p : options.presets) {
+      const auto names = encoderPresetNames();
+      if (std::find(names.begin(), names.end(), p) == names.end() && !bench::isHfPreset(p))
+        throw InputError("bench: unknown preset '" + p + "'");
+    }
   }
   if (options.precision != "fp32" && options.precision != "bf16")
     throw InputError("bench: precision must be fp32 or bf16 (got '" + options.precision + "')");
+  if (real && options.precision != "fp32")
+    throw InputError("bench: the real suite measures fp32 only (got --precision " +
+                     options.precision + ")");
   if (options.repeats < 1 || options.batchPairs < 1 || options.seqLen < 8)
     throw InputError("bench: repeats and batch must be >= 1, sequence length >= 8");
   if (options.threads > 0) torch::set_num_threads(options.threads);
   if (options.blasThreads > 0) setBlasThreads(options.blasThreads);
   torch::manual_seed(1);
-  return Runner(options, log).run();
+  nlohmann::json result = others ? Runner(options, log).run() : nlohmann::json::object();
+  if (!real) return result;
+  if (!others) result["machine"] = machineInfo(options);
+  bench::benchReal(options, result, [&](const std::string& s) {
+    if (log) log(s);
+  });
+  result["ratios"] = benchRatios(result);
+  return result;
 }
 
 }  // namespace rr::core

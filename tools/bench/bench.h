@@ -2,8 +2,9 @@
 // `rewardrouter-cli bench`: what the reward-model systems cost on this machine, measured in one
 // process (docs/BENCHMARKS.md): the matmul ceiling, training throughput and model-FLOP
 // utilisation, inference latency and throughput, memory, the run store's overhead, scaling with
-// pairs and domains, and the same model in the PyTorch reference under bench/. Value types in,
-// JSON out: no LibTorch in this header.
+// pairs and domains, and the same model in the PyTorch reference under bench/; and, with the
+// real suite, Hugging Face reward models on text of real lengths against transformers and TRL.
+// Value types in, JSON out: no LibTorch in this header.
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -15,7 +16,8 @@
 namespace rr::core {
 
 struct BenchOptions {
-  std::string suite = "all";  // train | infer | scaling | dist | all (dist only by name), or a list
+  // train | infer | scaling | dist | real | all (dist and real only by name), or a list
+  std::string suite = "all";
   std::vector<std::string> presets = {"tiny", "mini"};
   // Systems of the train and infer suites: baseline, base-lora, more, rodos, arliss, dmoerm;
   // empty = all (arliss covers both of its inference modes).
@@ -36,6 +38,19 @@ struct BenchOptions {
   std::string cacheDir;         // tokenizer cache; "" = defaultCacheDir()
   // Seconds instead of minutes: toy shapes and few pairs. Checks the harness, not the machine.
   bool quick = false;
+
+  // The real suite (docs/BENCHMARKS.md, "Real text"). Hugging Face reward-model folders, each
+  // scored as `score --model` scores it; the first one is also trained as `run` trains a
+  // Baseline on `encoder.pretrained`.
+  std::vector<std::string> models;
+  std::string pairsFile;  // canonical pairs to measure on; "" = texts made to `profile`'s lengths
+  std::string profile;    // token-length profile (bench/profiles/*.json)
+  int scorePairs = 100;   // pairs scored: their chosen and rejected responses, two inputs each
+  int trainPairs = 128;   // pairs of the training epoch (0 = no training rows)
+  int trainMaxLen = 128;  // encoder.max_len of the training
+  double trainLr = 1e-4;
+  std::string cli;            // rewardrouter-cli for the whole-process rows; "" = none
+  std::string realReference;  // bench/real_reference.py (run by `python`); "" = none
 };
 
 // Progress lines for the terminal; may be null.

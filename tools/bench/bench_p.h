@@ -49,6 +49,11 @@ hf::HfModelConfig hfPresetConfig(const BenchOptions& o, const std::string& prese
 // c2p and p2c matmuls against them. Embeddings, LayerNorm, softmax and the pooler not counted.
 double debertaForwardFlops(const hf::HfModelConfig& c, int64_t rows, int64_t tokens);
 
+// A matmul of [m, k] x [k, n] in GFLOP/s: the spread (spreadOf) of `repeats` samples after
+// `warmup` untimed ones, fp32 or bf16 on `device`.
+nlohmann::json matmulSpread(int64_t m, int64_t k, int64_t n, int warmup, int repeats,
+                            const torch::Device& device, bool bf16);
+
 // One reward system with the config and context it refers to (they must outlive it).
 struct BenchSystem {
   ExperimentConfig config;
@@ -57,11 +62,14 @@ struct BenchSystem {
   std::unique_ptr<RewardSystem> system;
 };
 // A system of `method` (a registry name) with its own options (e.g. {"inference", "switch"}),
-// its training capped at maxSteps per component (0 = the data's config).
+// its training capped at maxSteps per component (0 = the data's config), its encoders built from
+// the Hugging Face folder `backboneDir` when one is given (as `run` builds them from
+// encoder.pretrained).
 std::unique_ptr<BenchSystem> makeSystem(const BenchData& d, const std::string& method,
                                         const std::map<std::string, std::string>& textOptions,
                                         const std::map<std::string, double>& options,
-                                        const torch::Device& device, int maxSteps = 0);
+                                        const torch::Device& device, int maxSteps = 0,
+                                        const std::string& backboneDir = "");
 
 // Copies every trained weight of `from` into `to` (same method and structure).
 void copyWeights(BenchSystem& from, BenchSystem& to);
@@ -99,5 +107,26 @@ ReferenceOutcome runReference(const BenchOptions& o, const nlohmann::json& input
 // when this build has no c10d.
 nlohmann::json benchDist(const BenchOptions& o, const std::string& preset,
                          const std::function<void(const std::string&)>& say);
+
+// The real suite (benchreal.cpp): adds its sections ("real_*", "matmul", "ceiling_gflops") to
+// `result`. docs/BENCHMARKS.md, "Real text".
+void benchReal(const BenchOptions& o, nlohmann::json& result,
+               const std::function<void(const std::string&)>& say);
+
+// This program's path (/proc/self/exe).
+std::string selfPath();
+
+// The last non-blank line of a file ("" when there is none or it cannot be read).
+std::string lastLineOf(const std::string& path);
+
+struct ChildOutcome {
+  double seconds = 0;  // from fork to exit
+  int exitCode = 0;    // 127: could not be started; 128 + N: killed by signal N
+};
+// Runs argv (argv[0] a path) with this process's environment and `env` on top, standard input
+// from `in` ("" = /dev/null), standard output to `out` ("" = `log`) and standard error to `log`.
+ChildOutcome runChild(const std::vector<std::string>& argv,
+                      const std::map<std::string, std::string>& env, const std::string& in,
+                      const std::string& out, const std::string& log);
 
 }  // namespace rr::core::bench

@@ -272,7 +272,8 @@ std::unique_ptr<BenchData> makeBenchData(const BenchOptions& o, const Tokenizer&
 std::unique_ptr<BenchSystem> makeSystem(const BenchData& d, const std::string& method,
                                         const std::map<std::string, std::string>& textOptions,
                                         const std::map<std::string, double>& options,
-                                        const torch::Device& device, int maxSteps) {
+                                        const torch::Device& device, int maxSteps,
+                                        const std::string& backboneDir) {
   auto s = std::make_unique<BenchSystem>();
   s->config = d.config;
   if (maxSteps > 0) s->config.training.maxSteps = maxSteps;
@@ -281,6 +282,7 @@ std::unique_ptr<BenchSystem> makeSystem(const BenchData& d, const std::string& m
   s->method.options = options;
   s->method.textOptions = textOptions;
   s->ctx.reset(new MethodContext{s->config, s->method, 1, d.data, device, ""});
+  s->ctx->backboneDir = backboneDir;
   s->system = createMethod(*s->ctx);
   return s;
 }

@@ -1,7 +1,5 @@
 // `bench --suite dist`: data-parallel training through the real path (the CLI's `run`, its
 // workers, the Gloo all-reduce), 1 against 2 processes with one thread each.
-#include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -18,54 +16,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string selfPath() {
-  std::vector<char> buf(4096);
-  const ssize_t n = ::readlink("/proc/self/exe", buf.data(), buf.size() - 1);
-  if (n <= 0) throw std::runtime_error("bench: cannot find this program (/proc/self/exe)");
-  return std::string(buf.data(), static_cast<size_t>(n));
-}
-
 // Runs `rewardrouter-cli ARGS` with one LibTorch/OpenMP thread per process; its output goes to
 // `log`. Throws with the log's last line when it fails.
 void runCli(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<std::string> store = {selfPath()};
-  store.insert(store.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : store) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  // The environment is made before fork: in the child of a process with threads only
-  // async-signal-safe calls are allowed (setenv allocates).
-  std::vector<std::string> env = {"OMP_NUM_THREADS=1", "MKL_NUM_THREADS=1",
-                                  "OPENBLAS_NUM_THREADS=1"};
-  for (char** e = environ; *e; ++e) {
-    const std::string var = *e;
-    if (var.rfind("OMP_NUM_THREADS=", 0) != 0 && var.rfind("MKL_NUM_THREADS=", 0) != 0 &&
-        var.rfind("OPENBLAS_NUM_THREADS=", 0) != 0)
-      env.push_back(var);
-  }
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("bench: cannot start a run");
-  if (pid == 0) {
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::ifstream in(log);
-    std::string line, last;
-    while (std::getline(in, line))
-      if (!line.empty()) last = line;
-    throw std::runtime_error("bench: the " + args.back() + " run failed: " + last);
-  }
+  std::vector<std::string> argv = {selfPath()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const ChildOutcome r = runChild(
+      argv, {{"OMP_NUM_THREADS", "1"}, {"MKL_NUM_THREADS", "1"}, {"OPENBLAS_NUM_THREADS", "1"}}, "",
+      "", log);
+  if (r.exitCode != 0)
+    throw std::runtime_error("bench: the " + args.back() + " run failed: " + lastLineOf(log));
 }
 
 }  // namespace

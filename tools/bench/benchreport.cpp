@@ -1,6 +1,7 @@
 // The bench's arithmetic and presentation: spreads, analytic FLOPs, the headline ratios and the
 // table / CSV renderings of runBench's JSON.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -84,6 +85,59 @@ nlohmann::json divide(const nlohmann::json& a, const nlohmann::json& b) {
   return a.get<double>() / b.get<double>();
 }
 
+// A model folder's name as a ratio key: "all-MiniLM-L6-v2-rm" -> "all_minilm_l6_v2_rm".
+std::string ratioKey(std::string name) {
+  for (char& c : name)
+    c = std::isalnum(static_cast<unsigned char>(c))
+            ? static_cast<char>(std::tolower(static_cast<unsigned char>(c)))
+            : '_';
+  return name;
+}
+
+// The real suite, per model folder: ours over the best of transformers' settings (in this
+// process and as the `score` process), the epoch over TRL's train() and `run` over TRL's whole
+// script, the MFUs, and the rewards' largest difference from transformers'.
+void realRatios(const nlohmann::json& r, nlohmann::json& all) {
+  const nlohmann::json empty = nlohmann::json::array();
+  const auto& score = r.contains("real_score") ? r["real_score"] : empty;
+  const auto& train = r.contains("real_train") ? r["real_train"] : empty;
+  const auto& check = r.contains("real_check") ? r["real_check"] : empty;
+  for (const auto& row : score) {
+    if (row.value("scorer", "") != "ours") continue;
+    const std::string model = row.value("model", "");
+    const std::string k = ratioKey(model);
+    nlohmann::json best;
+    for (const auto& other : score)
+      if (other.value("model", "") == model &&
+          other.value("scorer", "").rfind("transformers ", 0) == 0) {
+        const nlohmann::json m = medianOf(&other, "inputs_per_s");
+        if (m.is_number() && (!best.is_number() || m.get<double>() > best.get<double>())) best = m;
+      }
+    const nlohmann::json* process =
+        findRow(score, {{"model", model}, {"scorer", "ours: score process"}});
+    all["real_score_" + k + "_vs_transformers"] = divide(medianOf(&row, "inputs_per_s"), best);
+    all["real_score_process_" + k + "_vs_transformers"] =
+        divide(medianOf(process, "inputs_per_s"), best);
+    all["real_mfu_score_" + k] = row.value("mfu", nlohmann::json());
+  }
+  for (const auto& row : train) {
+    if (row.value("trainer", "") != "ours: epoch") continue;
+    const std::string model = row.value("model", "");
+    const std::string k = ratioKey(model);
+    auto other = [&](const char* trainer) {
+      return medianOf(findRow(train, {{"model", model}, {"trainer", trainer}}), "pairs_per_s");
+    };
+    all["real_train_" + k + "_vs_trl"] =
+        divide(medianOf(&row, "pairs_per_s"), other("TRL train()"));
+    all["real_train_process_" + k + "_vs_trl"] =
+        divide(other("ours: run process"), other("TRL script"));
+    all["real_mfu_train_" + k] = row.value("mfu", nlohmann::json());
+  }
+  for (const auto& row : check)
+    all["real_max_reward_diff_" + ratioKey(row.value("model", ""))] =
+        row.value("max_abs_diff_transformers", nlohmann::json());
+}
+
 }  // namespace
 
 nlohmann::json benchRatios(const nlohmann::json& r) {
@@ -147,6 +201,7 @@ nlohmann::json benchRatios(const nlohmann::json& r) {
   hfRatio(train, "method", "", "train_pairs_per_s", "pairs_per_s", "_train_vs_python");
   hfRatio(infer, "system", "infer", "batch32_pairs_per_s", "batch32_pairs_per_s",
           "_infer_vs_python");
+  realRatios(r, all);
   nlohmann::json measured = nlohmann::json::object();
   for (const auto& [key, value] : all.items())
     if (value.is_number() && std::isfinite(value.get<double>())) measured[key] = value;
@@ -357,6 +412,52 @@ std::string formatBench(const nlohmann::json& r, const std::string& format) {
   if (r.contains("python_note"))
     section(out, "reference_note", nlohmann::json::array({{{"note", r["python_note"]}}}),
             {{"note", "note"}}, csv);
+  section(out, "real_settings", keyValues(r.value("real_settings", nlohmann::json::object())),
+          {{"key", "key"}, {"value", "value"}}, csv);
+  section(out, "real_data", r.value("real_data", nlohmann::json::array()),
+          {{"model", "model"},
+           {"inputs", "inputs"},
+           {"tokens", "tokens"},
+           {"mean", "mean_tokens"},
+           {"median", "median_tokens"},
+           {"max", "max_tokens"},
+           {"max len", "max_len"},
+           {"truncated", "truncated"},
+           {"padding, input order", "padding_input_order"},
+           {"padding, sorted", "padding_sorted"},
+           {"lengths as drawn", "lengths_as_drawn", true}},
+          csv);
+  section(out, "real_score", r.value("real_score", nlohmann::json::array()),
+          {{"model", "model"},
+           {"scorer", "scorer"},
+           {"inputs", "inputs"},
+           {"inputs/s", "inputs_per_s"},
+           {"seconds", "seconds"},
+           {"MFU", "mfu"},
+           {"note", "note"}},
+          csv);
+  section(out, "real_train", r.value("real_train", nlohmann::json::array()),
+          {{"model", "model"},
+           {"trainer", "trainer"},
+           {"pairs", "pairs"},
+           {"steps", "steps"},
+           {"pairs/s", "pairs_per_s"},
+           {"seconds", "seconds"},
+           {"MFU", "mfu"},
+           {"note", "note"}},
+          csv);
+  section(out, "real_check", r.value("real_check", nlohmann::json::array()),
+          {{"model", "model"},
+           {"inputs", "inputs"},
+           {"max |reward diff| vs transformers", "max_abs_diff_transformers"},
+           {"transformers' tokenizer, ids equal", "transformers_ids_equal"},
+           {"max |reward diff| score process", "max_abs_diff_score_process"}},
+          csv);
+  section(out, "real_reference", keyValues(r.value("real_reference", nlohmann::json::object())),
+          {{"side", "key"}, {"versions and threads", "value"}}, csv);
+  if (r.contains("real_reference_note"))
+    section(out, "real_reference_note",
+            nlohmann::json::array({{{"note", r["real_reference_note"]}}}), {{"note", "note"}}, csv);
   section(out, "ratios", keyValues(r.value("ratios", nlohmann::json::object())),
           {{"ratio", "key"}, {"value", "value"}}, csv);
   section(out, "errors", r.value("errors", nlohmann::json::array()),
