@@ -311,7 +311,7 @@ class TestDistRun : public QObject {
       w.flush();
     }
     auto store = RunStore::open(db, true);
-    QCOMPARE(store->schemaVersion(), 6);
+    QCOMPARE(store->schemaVersion(), kStoreSchemaVersion);
     const auto own = store->metrics(run);
     QCOMPARE(own.size(), size_t(1));
     QCOMPARE(own[0].value, 0.5);
@@ -339,7 +339,7 @@ class TestDistRun : public QObject {
       QCOMPARE(old->run(run)->worldSize, 1);
     }
     { RunWriter w(db); }
-    QCOMPARE(RunStore::open(db, true)->schemaVersion(), 6);
+    QCOMPARE(RunStore::open(db, true)->schemaVersion(), kStoreSchemaVersion);
     QCOMPARE(RunStore::open(db, true)->metrics(run).size(), size_t(1));
     QCOMPARE(rawSql(db, "SELECT count(*) FROM metrics WHERE rank IS NULL"), QStringLiteral("1"));
   }
