@@ -18,9 +18,12 @@ case "$mode" in
 esac
 
 build_dir="${RR_BUILD_DIR:-build}"
-packages=(cmake g++ make pkg-config ccache libtorch-dev libopenblas0-pthread qt6-base-dev
-  libqt6sql6-sqlite libqcustomplot-dev nlohmann-json3-dev libsqlite3-dev libsentencepiece-dev
-  zlib1g-dev libicu-dev libssl-dev libgloo-dev libsnappy-dev libzstd-dev sqlite3 xvfb xauth)
+# LibTorch is not among them: the build lays out PyTorch's LibTorch 2.15 (CPU) from the Python
+# package index with pip (tools/fetch-libtorch.sh, docs/ARCHITECTURE.md "Which LibTorch");
+# -DRR_LIBTORCH=system builds against Debian's libtorch-dev 1.13 instead.
+packages=(cmake g++ make pkg-config ccache python3 python3-pip qt6-base-dev libqt6sql6-sqlite
+  libqcustomplot-dev nlohmann-json3-dev libsqlite3-dev libsentencepiece-dev zlib1g-dev libicu-dev
+  libssl-dev libgloo-dev libsnappy-dev libzstd-dev sqlite3 xvfb xauth)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,8 +1,64 @@
-# rr_find_torch(): LibTorch for rr_core, either Debian's 1.13 (CPU, the default) or a CUDA LibTorch
-# 2.x such as the one inside a Python torch installation, passed as
-# CMAKE_PREFIX_PATH=<torch>/share/cmake (what torch.utils.cmake_prefix_path prints) or
-# Torch_DIR=<torch>/share/cmake/Torch. docs/ARCHITECTURE.md, "Building against a CUDA LibTorch".
+# rr_find_torch(): the LibTorch rr_core builds on (docs/ARCHITECTURE.md, "Which LibTorch").
+#  - Default (RR_LIBTORCH=wheel): the CPU part of PyTorch's LibTorch 2.15, laid out in
+#    <build>/libtorch by tools/fetch-libtorch.sh from the wheels on the Python package index
+#    (libtorch_cpu and c10 only: no CUDA library is used, none is needed at run time).
+#  - RR_LIBTORCH=system: Debian's libtorch-dev (1.13, CPU).
+#  - A LibTorch passed as CMAKE_PREFIX_PATH=<torch>/share/cmake (what torch.utils.cmake_prefix_path
+#    prints, e.g. the CUDA one of the GPU machine) or Torch_DIR=<torch>/share/cmake/Torch wins over
+#    both.
+set(RR_LIBTORCH "wheel" CACHE STRING
+  "LibTorch without a CMAKE_PREFIX_PATH/Torch_DIR one: wheel (2.15 CPU, fetched) or system (Debian)")
+set_property(CACHE RR_LIBTORCH PROPERTY STRINGS wheel system)
+
+# The wheel's CPU libraries as imported targets. TorchConfig.cmake of a CUDA wheel would enable
+# CUDA and link libtorch_cuda; this build needs neither.
+macro(rr_use_wheel_libtorch)
+  set(_rr_lt "${CMAKE_BINARY_DIR}/libtorch")
+  execute_process(COMMAND "${CMAKE_SOURCE_DIR}/tools/fetch-libtorch.sh" "${_rr_lt}"
+    RESULT_VARIABLE _rr_fetch OUTPUT_QUIET)
+  if(NOT _rr_fetch EQUAL 0)
+    message(FATAL_ERROR "tools/fetch-libtorch.sh could not lay out LibTorch in ${_rr_lt} (its "
+      "message is above). Without the package index, configure with -DRR_LIBTORCH=system "
+      "(Debian's libtorch-dev) or CMAKE_PREFIX_PATH=<a LibTorch>.")
+  endif()
+  file(READ "${_rr_lt}/version" Torch_VERSION)
+  string(STRIP "${Torch_VERSION}" Torch_VERSION)
+  add_library(rr_c10 SHARED IMPORTED GLOBAL)
+  set_target_properties(rr_c10 PROPERTIES IMPORTED_LOCATION "${_rr_lt}/lib/libc10.so")
+  add_library(rr_torch_cpu SHARED IMPORTED GLOBAL)
+  set(TORCH_INCLUDE_DIRS "${_rr_lt}/include" "${_rr_lt}/include/torch/csrc/api/include")
+  # The definitions the wheel's own torch_cpu target carries (Caffe2Targets.cmake): its c10d
+  # headers declare Gloo only under USE_C10D_GLOO.
+  set_target_properties(rr_torch_cpu PROPERTIES
+    IMPORTED_LOCATION "${_rr_lt}/lib/libtorch_cpu.so"
+    INTERFACE_INCLUDE_DIRECTORIES "${TORCH_INCLUDE_DIRS}"
+    INTERFACE_COMPILE_DEFINITIONS "USE_DISTRIBUTED;USE_C10D_GLOO"
+    INTERFACE_COMPILE_FEATURES cxx_std_20
+    INTERFACE_LINK_LIBRARIES rr_c10)
+  set(TORCH_LIBRARIES rr_torch_cpu)
+  set(TORCH_INSTALL_PREFIX "${_rr_lt}")
+  set(Torch_FOUND TRUE)
+  message(STATUS "LibTorch ${Torch_VERSION} (CPU, from the wheel) at ${_rr_lt}")
+endmacro()
+
 macro(rr_find_torch)
+  set(_rr_torch_given FALSE)
+  foreach(_rr_dir IN ITEMS ${Torch_DIR} ${CMAKE_PREFIX_PATH})
+    # Debian's own (a Torch_DIR a build folder configured before the wheel became the default
+    # keeps in its cache) counts only with RR_LIBTORCH=system: such a folder moves to the wheel.
+    if((EXISTS "${_rr_dir}/TorchConfig.cmake" OR EXISTS "${_rr_dir}/Torch/TorchConfig.cmake")
+       AND NOT _rr_dir MATCHES "^/usr/lib/")
+      set(_rr_torch_given TRUE)
+    endif()
+  endforeach()
+  if(NOT _rr_torch_given AND RR_LIBTORCH STREQUAL "wheel")
+    rr_use_wheel_libtorch()
+  else()
+    rr_find_cmake_torch()
+  endif()
+endmacro()
+
+macro(rr_find_cmake_torch)
   # TorchConfig.cmake finds c10 with find_library(c10 PATHS <torch>/lib), and find_library searches
   # the system directories before PATHS: with Debian's libtorch-dev installed, a torch 2.x build
   # would link Debian's 1.13 libc10.so. Putting <torch> itself first on CMAKE_PREFIX_PATH makes

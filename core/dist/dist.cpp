@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "common/errors.h"
+#include "nn/torchcompat.h"
 
 #ifdef RR_HAVE_C10D
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -368,6 +369,8 @@ class HandshakeDeadline {
 // `deadline`, checked to be a store (NotAStore when it is not).
 c10::intrusive_ptr<c10d::TCPStore> storeClient(const DistOptions& o, c10d::TCPStoreOptions so,
                                                Clock::time_point deadline) {
+  // What fails is said below, in one line. (Before `store`: it outlives the client's last words.)
+  const nn::QuietLibTorchWarnings quiet;
   const std::vector<sockaddr_storage> master = tcpAddresses(o.masterAddr, o.masterPort, deadline);
   refuseGreeter(master, deadline);
   const std::string silent = "it accepted the connection but did not answer within " +

@@ -1,7 +1,11 @@
 #include "nn/torchcompat.h"
 
 #include <ATen/autocast_mode.h>
+#include <c10/util/Logging.h>
 #include <torch/version.h>
+
+#include <algorithm>
+#include <cstdlib>
 
 #include "nn/dropout.h"
 
@@ -84,6 +88,26 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
   return torch::bmm(probs, v.reshape({b * h, t, d})).view({b, h, tq, d});
 }
 
+std::vector<const torch::optim::OptimizerParamState*> optimizerStates(
+    const torch::optim::Optimizer& opt, const std::vector<torch::Tensor>& params, bool* foreign) {
+  std::vector<const torch::optim::OptimizerParamState*> out(params.size(), nullptr);
+  size_t found = 0;
+  for (size_t i = 0; i < params.size(); ++i) {
+#if TORCH_VERSION_MAJOR >= 2
+    const auto key = static_cast<void*>(params[i].unsafeGetTensorImpl());
+#else
+    const auto key = c10::guts::to_string(params[i].unsafeGetTensorImpl());
+#endif
+    const auto it = opt.state().find(key);
+    if (it != opt.state().end()) {
+      out[i] = it->second.get();
+      ++found;
+    }
+  }
+  if (foreign) *foreign = found != opt.state().size();
+  return out;
+}
+
 std::string libtorchVersion() {
   return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
          std::to_string(TORCH_VERSION_PATCH);
@@ -117,6 +141,17 @@ bool autocastSupported(const torch::Device& device, torch::ScalarType dtype) {
   } catch (const c10::Error&) {
     return false;
   }
+}
+
+QuietLibTorchWarnings::QuietLibTorchWarnings() {
+  if (std::getenv("TORCH_CPP_LOG_LEVEL") != nullptr) return;
+  m_level = FLAGS_caffe2_log_level;
+  m_changed = true;
+  FLAGS_caffe2_log_level = std::max(m_level, 3);  // 3: fatal only (c10's GLOG_FATAL)
+}
+
+QuietLibTorchWarnings::~QuietLibTorchWarnings() {
+  if (m_changed) FLAGS_caffe2_log_level = m_level;
 }
 
 }  // namespace rr::core::nn

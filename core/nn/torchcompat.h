@@ -41,8 +41,30 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
 // Whether attention() can take the fused path in this build.
 bool hasFusedAttention();
 
+// The optimizer's state of each parameter, nullptr where it holds none; `foreign` is set when it
+// also holds state for a tensor that is not among `params`. (The state's keys are the parameter's
+// TensorImpl address as text in 1.13 and the address itself in 2.x.)
+std::vector<const torch::optim::OptimizerParamState*> optimizerStates(
+    const torch::optim::Optimizer& opt, const std::vector<torch::Tensor>& params, bool* foreign);
+
 // Whether `dtype` autocast is available for `device` in this build (bf16 on CUDA needs a device
 // of compute capability 8.0 or newer; on the CPU LibTorch's own kernels take it).
 bool autocastSupported(const torch::Device& device, torch::ScalarType dtype = torch::kBFloat16);
+
+// While alive, LibTorch's own warnings and errors are not printed (c10's log threshold raised to
+// fatal): LibTorch 2.x's c10d logs a failed store handshake as a warning with a stack trace and
+// an error line on stderr, where the rank's own one-line message says what happened (1.13
+// logged nothing there). A TORCH_CPP_LOG_LEVEL the user set is left as it is.
+class QuietLibTorchWarnings {
+ public:
+  QuietLibTorchWarnings();
+  ~QuietLibTorchWarnings();
+  QuietLibTorchWarnings(const QuietLibTorchWarnings&) = delete;
+  QuietLibTorchWarnings& operator=(const QuietLibTorchWarnings&) = delete;
+
+ private:
+  bool m_changed = false;
+  int m_level = 0;
+};
 
 }  // namespace rr::core::nn
