@@ -92,6 +92,8 @@ struct TrainingConfig {
   double gradClip = 1.0;
   int seed = 1;
   int seeds = 1;  // seeds run: seed, seed+1, ...
+  // Batches of examples of about one length (LoopOptions::lengthGroups): fewer padded tokens.
+  bool groupByLength = true;
   std::string device = "cpu";
   // Pairwise loss -log sigmoid(r_c - r_r - marginScale * m) with m the pair's margin from the
   // data; 0 = the plain Bradley-Terry loss of runs made before the key existed.

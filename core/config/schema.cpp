@@ -387,6 +387,15 @@ std::vector<ConfigKey> buildSchema() {
           .label("Gradient clip")
           .help("Global gradient norm clip (0 = off)")
           .bind(RR_MEMBER(training.gradClip)),
+      Key("training.group_by_length", T::Bool, true)
+          .label("Group by length")
+          .help("Batches of examples of about one length: each epoch's shuffled order is cut into "
+                "groups of 50 batches, each group sorted by length, its batches in shuffled order",
+                "A batch is padded to its longest example, and padding costs as much as text: on "
+                "real preference data (20 to 512 tokens) most of an ungrouped batch is padding. "
+                "Seeded and resumable like the shuffle itself (TRL's and transformers' "
+                "group_by_length do the same with megabatches of 50)")
+          .bind(RR_MEMBER(training.groupByLength)),
       Key("training.seed", T::Integer, 1)
           .range(0, kIntMax)
           .label("Seed")

@@ -83,6 +83,8 @@ PlannedComponent pairwiseComponent(const MethodContext& ctx, const std::string& 
   PlannedComponent c;
   c.name = name;
   c.loop = loopOptionsFor(ctx, name, items.size());
+  if (ctx.config.training.groupByLength)
+    c.loop.length = [&data = ctx.data](size_t i) { return pairLength(data, i); };
   c.items = std::move(items);
   c.validation = std::move(validation);
   c.group = name;
@@ -93,6 +95,9 @@ PlannedComponent routerComponent(const MethodContext& ctx, const std::string& na
                                  std::vector<size_t> items, std::vector<size_t> validation) {
   PlannedComponent c = pairwiseComponent(ctx, name, std::move(items), std::move(validation));
   c.loop = loopOptionsFor(ctx, name, c.items.size(), routerEpochs(ctx));
+  // A router reads the prompt alone.
+  if (ctx.config.training.groupByLength)
+    c.loop.length = [&data = ctx.data](size_t i) { return data.encoded[i].prompt.size(); };
   return c;
 }
 

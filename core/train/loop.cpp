@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <numeric>
 
 #include "common/atomicfile.h"
 #include "common/digest.h"
@@ -10,6 +11,7 @@
 #include "common/fileio.h"
 #include "config/config.h"
 #include "dist/dist.h"
+#include "nn/torchcompat.h"
 
 namespace rr::core {
 
@@ -233,6 +235,26 @@ void loadCheckpointArchive(const std::string& file, torch::serialize::InputArchi
 
 }  // namespace
 
+void Trainer::groupByLength() {
+  const size_t batch = static_cast<size_t>(m_o.batchSize), group = batch * kLengthGroupBatches;
+  for (size_t from = 0; from < m_order.size(); from += group) {
+    const auto begin = m_order.begin() + static_cast<long>(from);
+    const auto end = m_order.begin() + static_cast<long>(std::min(m_order.size(), from + group));
+    std::stable_sort(begin, end, [&](size_t a, size_t b) { return m_o.length(a) > m_o.length(b); });
+    // The group's batches in a drawn order: lengths would otherwise fall within every group.
+    // The last batch of the order may be short; it keeps its place.
+    const size_t n = static_cast<size_t>(end - begin);
+    const size_t whole = n / batch;
+    std::vector<size_t> slots(whole);
+    std::iota(slots.begin(), slots.end(), size_t(0));
+    for (size_t i = whole; i > 1; --i) std::swap(slots[i - 1], slots[m_rng.below(i)]);
+    std::vector<size_t> moved(begin, end);
+    for (size_t k = 0; k < whole; ++k)
+      std::copy_n(moved.begin() + static_cast<long>(slots[k] * batch), batch,
+                  begin + static_cast<long>(k * batch));
+  }
+}
+
 void verifyCheckpoints(const std::string& dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(std::filesystem::symlink_status(dir, ec))) return;
@@ -437,15 +459,15 @@ bool Trainer::restoreFrom(torch::serialize::InputArchive& ar, const std::string&
 
 void Trainer::checkOptimizerState(const std::string& file) const {
   // AdamW's moments must have their parameters' shapes: a step would fail on them otherwise.
-  std::map<std::string, const torch::Tensor*> byKey;
-  for (const auto& p : m_params) byKey[c10::guts::to_string(p.unsafeGetTensorImpl())] = &p;
-  for (const auto& [key, state] : m_opt.state()) {
-    const auto it = byKey.find(key);
-    const auto* adam = dynamic_cast<const torch::optim::AdamWParamState*>(state.get());
-    if (it == byKey.end() || !adam)
-      checkpointDamaged(file, "the optimizer state is not this component's");
+  bool foreign = false;
+  const auto states = nn::optimizerStates(m_opt, m_params, &foreign);
+  if (foreign) checkpointDamaged(file, "the optimizer state is not this component's");
+  for (size_t i = 0; i < states.size(); ++i) {
+    if (!states[i]) continue;
+    const auto* adam = dynamic_cast<const torch::optim::AdamWParamState*>(states[i]);
+    if (!adam) checkpointDamaged(file, "the optimizer state is not this component's");
     for (const torch::Tensor* t : {&adam->exp_avg(), &adam->exp_avg_sq()})
-      if (!t->defined() || t->sizes() != it->second->sizes())
+      if (!t->defined() || t->sizes() != m_params[i].sizes())
         checkpointDamaged(file, "the optimizer state does not fit the component's parameters");
     if (adam->step() < 0) checkpointDamaged(file, "the optimizer's step count is negative");
   }
@@ -541,6 +563,7 @@ double Trainer::run(const StepFn& step, const EvalFn& eval) {
       // Fisher-Yates with our own RNG: the order is reproducible for a seed on every platform.
       for (size_t i = m_order.size(); i > 1; --i)
         std::swap(m_order[i - 1], m_order[m_rng.below(i)]);
+      if (m_o.length) groupByLength();
       m_at = 0;
       m_inEpoch = true;
     }

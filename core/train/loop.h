@@ -114,7 +114,13 @@ struct LoopOptions {
   double gradClip = 1.0;
   int evalEvery = 0;
   uint64_t seed = 1;
+  // Tokens of an item (its longest row), or null. When set, each epoch's shuffled order is cut
+  // into groups of kLengthGroupBatches batches; each group is sorted by length (longest first)
+  // and its batches put in an order drawn from the same generator. Batches then hold items of
+  // about one length, padded little; the order stays a seeded, checkpointed permutation.
+  std::function<size_t(size_t item)> length;
 };
+constexpr size_t kLengthGroupBatches = 50;
 
 int64_t loopSteps(const LoopOptions& o);
 
@@ -148,6 +154,8 @@ class Trainer {
 
  private:
   void save(const std::string& file, bool done) const;
+  // This epoch's shuffled order cut into length groups (LoopOptions::length).
+  void groupByLength();
   // Restores what `file` holds; true when the component had finished. InputError naming the
   // file, with what to do, when it is damaged or does not fit the component.
   bool restore(const std::string& file);

@@ -3,9 +3,11 @@
 // and a saved system scoring exactly what the run stored.
 #include <QTemporaryDir>
 #include <QtTest>
+#include <numeric>
 #include <set>
 
 #include "common/errors.h"
+#include "common/rng.h"
 #include "data/dataset.h"
 #include "data/pairsio.h"
 #include "data/synthetic.h"
@@ -15,6 +17,7 @@
 #include "nn/dropout.h"
 #include "nn/encoder.h"
 #include "store/runstore.h"
+#include "train/loop.h"
 #include "run/experiment.h"
 #include "run/extend.h"
 #include "run/persist.h"
@@ -630,6 +633,66 @@ class TestMethods : public QObject {
                    trainOnlyPath + ": domain 'train-only' has no test pairs (80 train)")),
                e.what());
     }
+  }
+
+  // training.group_by_length: each epoch's order is still a seeded permutation of the items,
+  // but its batches hold items of about one length, so little of a batch is padding.
+  void batchesAreGroupedByLength() {
+    const size_t n = 1000;
+    std::vector<size_t> items(n), lengths(n);
+    std::iota(items.begin(), items.end(), size_t(0));
+    Rng rng(7);
+    for (auto& l : lengths) l = 20 + static_cast<size_t>(rng.below(490));
+    auto batchesOf = [&](bool grouped, uint64_t seed) {
+      LoopOptions o;
+      o.batchSize = 8;
+      o.epochs = 2;
+      o.examples = static_cast<int64_t>(n);
+      o.seed = seed;
+      if (grouped) o.length = [&](size_t i) { return lengths[i]; };
+      std::vector<std::vector<size_t>> batches;
+      torch::Tensor w = torch::zeros({1}, torch::requires_grad());
+      WatchSink sink;
+      RunControl control;
+      RunReporter reporter(sink, control, ProgressInfo{}, 1, 0, 1,
+                           std::chrono::steady_clock::now());
+      runLoop(o, items, {w}, [&](const std::vector<size_t>& b) {
+        batches.push_back(b);
+        return StepResult{(w * 0).sum(), {}};
+      }, nullptr, reporter);
+      return batches;
+    };
+    // The share of a batch's padded tokens that are padding.
+    auto paddingShare = [&](const std::vector<std::vector<size_t>>& batches) {
+      double padded = 0, tokens = 0;
+      for (const auto& b : batches) {
+        size_t longest = 0;
+        for (size_t i : b) {
+          longest = std::max(longest, lengths[i]);
+          tokens += static_cast<double>(lengths[i]);
+        }
+        padded += static_cast<double>(longest * b.size());
+      }
+      return 1.0 - tokens / padded;
+    };
+    const auto grouped = batchesOf(true, 3), plain = batchesOf(false, 3);
+    QCOMPARE(grouped.size(), size_t(2 * n / 8));
+    for (int epoch = 0; epoch < 2; ++epoch) {
+      std::vector<size_t> seen;
+      for (size_t k = 0; k < n / 8; ++k)
+        for (size_t i : grouped[epoch * n / 8 + k]) seen.push_back(i);
+      std::sort(seen.begin(), seen.end());
+      QVERIFY(seen == items);  // every item once per epoch
+    }
+    QVERIFY2(paddingShare(plain) > 0.3, qPrintable(QString::number(paddingShare(plain))));
+    QVERIFY2(paddingShare(grouped) < 0.05, qPrintable(QString::number(paddingShare(grouped))));
+    QVERIFY(batchesOf(true, 3) == grouped);  // seeded
+    QVERIFY(batchesOf(true, 4) != grouped);
+    // Lengths do not fall steadily along a group: its batches come in a drawn order.
+    int longerThanNext = 0;
+    for (size_t k = 0; k + 1 < 50; ++k)
+      longerThanNext += lengths[grouped[k][0]] > lengths[grouped[k + 1][0]];
+    QVERIFY2(longerThanNext < 40, qPrintable(QString::number(longerThanNext)));
   }
 };
 
