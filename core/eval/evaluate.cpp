@@ -70,7 +70,18 @@ std::string nanRewardWarning(const Evaluation& ev) {
 }
 
 RewardNormalization rewardScaleOn(RewardSystem& system, const EncodedData& data,
-                                  const std::vector<size_t>& idx) {
+                                  const std::vector<size_t>& given) {
+  // At most kScalePairsPerDomain pairs of each labelled domain, evenly spaced in the given order:
+  // the mean of 2 x 512 rewards is within about 3% of a standard deviation of the mean over all,
+  // and a run on real data (thousands of pairs of hundreds of tokens) no longer spends minutes
+  // after training scoring every one of them.
+  std::map<int, std::vector<size_t>> byDomain;
+  for (size_t i : given) byDomain[data.encoded[i].domain].push_back(i);
+  std::vector<size_t> idx;
+  for (const auto& [domain, pairs] : byDomain) {
+    const size_t take = std::min(pairs.size(), kScalePairsPerDomain);
+    for (size_t k = 0; k < take; ++k) idx.push_back(pairs[k * pairs.size() / take]);
+  }
   std::vector<std::pair<std::string, double>> rewards;
   rewards.reserve(idx.size() * 2);
   const std::vector<PairScore> scores = system.scorePairs(data, idx);  // chunked inside

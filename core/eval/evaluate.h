@@ -34,7 +34,11 @@ std::vector<ResultRow> resultRowsOf(const Evaluation& ev, int64_t runId);
 // The run log's warning for an evaluation with NaN rewards.
 std::string nanRewardWarning(const Evaluation& ev);
 
-// The system's reward scale on pairs idx (the training pairs): both responses of each pair,
+// Pairs per labelled domain a reward scale is measured on (rewardScaleOn).
+constexpr size_t kScalePairsPerDomain = 512;
+
+// The system's reward scale on the pairs idx (the training pairs), at most
+// kScalePairsPerDomain of each labelled domain, evenly spaced: both responses of each pair,
 // under the domain the system scored it in (its route; the pair's domain for a system without a
 // router). See rewardNormalization in eval/metrics.h.
 RewardNormalization rewardScaleOn(RewardSystem& system, const EncodedData& data,
