@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <climits>
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
 
+#include "common/fileio.h"
 #include "config/jsonreader.h"
 #include "config/schema.h"
 #include "data/synthetic.h"
@@ -438,14 +438,12 @@ ExperimentConfig parseStoredExperimentConfig(const std::string& jsonText,
 
 ExperimentConfig loadExperimentConfig(const std::string& path,
                                       const std::vector<std::string>& overrides) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open experiment config");
-  std::stringstream ss;
-  ss << in.rdbuf();
+  // A regular file only (a FIFO would block the read), of a size a config can have.
+  const std::string text = readRegularFile(path, std::uint64_t{64} << 20, "experiment config");
   const std::string baseDir = fs::path(path).parent_path().empty()
                                   ? std::string(".")
                                   : fs::path(path).parent_path().string();
-  json root = parseJsonText(ss.str(), path);
+  json root = parseJsonText(text, path);
   for (const auto& o : overrides) applyOverride(root, o);
   // An error caused by an override names it, so nobody searches the file for it.
   return configFromJson(root, overrides.empty() ? path : path + " (with --set)", baseDir);

@@ -10,7 +10,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 
 #include "common/errors.h"
@@ -191,24 +190,34 @@ std::string trainSentencePiece(const std::vector<std::string>& texts,
   if (fs::exists(model)) return model.string();
 
   fs::create_directories(dir);
-  const std::string tmpPrefix =
-      (dir / ("tmp-" + h.hex() + "-" + std::to_string(::getpid()))).string();
+  // Names nobody can guess, created new (createNewFile): an entry planted in the cache folder is
+  // never written through.
+  const std::string tmpPrefix = uniqueSibling((dir / ("tmp-" + h.hex())).string(), "train");
   const std::string input = tmpPrefix + ".txt";
   {
-    std::ofstream out(input, std::ios::binary);
+    std::string text;
     for (const auto& t : texts) {
       std::string line = t;
       for (char& c : line)
         if (c == '\n' || c == '\r') c = ' ';
-      out << line << '\n';
+      text += line;
+      text += '\n';
     }
-    // Closed before the check: a full disk shows at the last flush, and a model trained on a
-    // cut text would be cached under the whole text's hash.
-    out.close();
-    if (!out) {
+    const int fd = createNewFile(input);
+    std::size_t at = 0;
+    int err = 0;
+    while (at < text.size() && err == 0) {
+      const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
+      if (n < 0 && errno != EINTR) err = errno;
+      if (n > 0) at += static_cast<std::size_t>(n);
+    }
+    // Checked at close too: a full disk may show only then, and a model trained on a cut text
+    // would be cached under the whole text's hash.
+    if (::close(fd) != 0 && err == 0) err = errno;
+    if (err != 0) {
       std::remove(input.c_str());
       throw InputError(input + ": cannot write the tokenizer's training text (" +
-                       std::strerror(errno) + ")");
+                       std::strerror(err) + ")");
     }
   }
   const std::string args =

@@ -1,9 +1,9 @@
 #include "run/pretrain.h"
 
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
+#include "common/fileio.h"
 #include "common/hash.h"
 #include "common/rng.h"
 #include "dist/dist.h"
@@ -33,7 +33,7 @@ TORCH_MODULE(MlmHead);
 std::vector<std::string> extraTexts(const ExperimentConfig& config) {
   std::vector<std::string> out;
   for (const auto& f : config.pretrain.texts) {
-    std::ifstream in(resolveConfigPath(config, f));
+    std::istringstream in(readRegularFile(resolveConfigPath(config, f), 0, "pre-training text"));
     std::string line;
     while (std::getline(in, line))
       if (!line.empty()) out.push_back(line);
@@ -42,10 +42,7 @@ std::vector<std::string> extraTexts(const ExperimentConfig& config) {
 }
 
 std::string fileHash(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return StableHash().add(ss.str()).hex();
+  return StableHash().add(readRegularFile(path, 0, "file")).hex();
 }
 
 }  // namespace
