@@ -39,10 +39,15 @@ void TerminalSink::progress(const core::ProgressInfo& p) {
   const auto now = std::chrono::steady_clock::now();
   if (!m_tty && now - m_last < std::chrono::seconds(5) && p.step < p.totalSteps) return;
   m_last = now;
-  char line[256];
-  std::snprintf(line, sizeof line,
-                "[run %d/%d %s seed %d] %s step %lld/%lld  loss %.4f  %.0f pairs/s  ETA %s",
-                p.runIndex + 1, p.runCount, p.method.c_str(), p.seed, p.component.c_str(),
+  // Pre-training belongs to no run (run id 0): it has no run number or seed to show.
+  char what[160];
+  if (p.runId == 0)
+    std::snprintf(what, sizeof what, "[pre-training the encoder]");
+  else
+    std::snprintf(what, sizeof what, "[run %d/%d %s seed %d] %s", p.runIndex + 1, p.runCount,
+                  p.method.c_str(), p.seed, p.component.c_str());
+  char line[320];
+  std::snprintf(line, sizeof line, "%s step %lld/%lld  loss %.4f  %.0f pairs/s  ETA %s", what,
                 static_cast<long long>(p.step), static_cast<long long>(p.totalSteps), p.loss,
                 p.pairsPerSecond, duration(p.etaSeconds).c_str());
   std::lock_guard<std::mutex> lock(m_mutex);

@@ -561,9 +561,12 @@ class TestResume : public QObject {
     o.resume = !fresh;
     Quiet quiet;
     RunControl control;
-    if (plant == "hardlink") {
-      // Not whole (no SHA-256 at its end): refused before the run is taken up, the store as it was.
-      const auto runBefore = RunStore::open(db, true)->run(1);
+    if (plant == "hardlink" || plant == "models-symlink") {
+      // Found before the run is taken up (a checkpoint without its SHA-256 at its end; a linked
+      // <db>.models before the store is made): one line, the store as it was, nothing written.
+      const bool hadStore = std::filesystem::exists(db);
+      std::optional<RunInfo> runBefore;
+      if (hadStore) runBefore = RunStore::open(db, true)->run(1);
       QString message;
       try {
         runExperiment(config, o, quiet, control);
@@ -571,9 +574,13 @@ class TestResume : public QObject {
         message = QString::fromUtf8(e.what());
       }
       QVERIFY2(message.contains(expected), qPrintable(message));
-      const auto runAfter = RunStore::open(db, true)->run(1);
-      QVERIFY(runAfter->status == runBefore->status);
-      QCOMPARE(runAfter->finishedAt, runBefore->finishedAt);
+      QVERIFY(!message.contains('\n'));
+      QCOMPARE(std::filesystem::exists(db), hadStore);
+      if (hadStore) {
+        const auto runAfter = RunStore::open(db, true)->run(1);
+        QVERIFY(runAfter->status == runBefore->status);
+        QCOMPARE(runAfter->finishedAt, runBefore->finishedAt);
+      }
       QVERIFY(filesIn(outside) == before);
       QCOMPARE(QString::fromStdString(readBytes(victim)), QString::fromStdString(precious));
       return;
