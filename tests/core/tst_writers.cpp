@@ -18,6 +18,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cliutil.h"
 #include "common/atomicfile.h"
 #include "common/errors.h"
 
@@ -26,22 +27,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code = -1;
-  QString out, err;
-};
+using Result = rr::test::CliResult;
 
-Result cli(const QStringList& args, const QByteArray& input = {}, int timeoutMs = 240000) {
-  QProcess p;
-  p.start(QStringLiteral(RR_CLI_PATH), args);
-  p.waitForStarted();
-  p.write(input);
-  p.closeWriteChannel();
-  if (!p.waitForFinished(timeoutMs)) p.kill();
-  p.waitForFinished();
-  return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
-          QString::fromUtf8(p.readAllStandardOutput()),
-          QString::fromUtf8(p.readAllStandardError())};
+Result cli(const QStringList& args, const QByteArray& input = {}) {
+  return rr::test::runCli(args, input);
 }
 
 std::string bytesOf(const fs::path& p) {
