@@ -734,6 +734,19 @@ class DebertaV2Tokenizer : public HfTokenizer {
 
 }  // namespace
 
+std::unique_ptr<Tokenizer> loadHfTokenizer(const std::string& dir, SlowTokenizer slow) {
+  if (!fs::is_directory(dir)) throw InputError(dir + ": tokenizer folder not found");
+  switch (slow) {
+    case SlowTokenizer::WordPiece:
+      return std::make_unique<WordPieceTokenizer>(dir, "bert");
+    case SlowTokenizer::SentencePiece:
+      return std::make_unique<DebertaV2Tokenizer>(dir);
+    default:
+      break;
+  }
+  throw InputError(dir + ": no tokenizer files this build reads");
+}
+
 std::unique_ptr<Tokenizer> loadHfTokenizer(const std::string& dir, const std::string& modelType) {
   if (!fs::is_directory(dir)) throw InputError(dir + ": tokenizer folder not found");
   if (modelType == "bert" || modelType == "electra")

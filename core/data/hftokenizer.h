@@ -17,8 +17,20 @@
 
 namespace rr::core {
 
-// `modelType` is config.json's model_type ("bert", "electra", "deberta-v2"). Throws InputError
-// naming the file and what is wrong (missing vocab.txt/spm.model, unreadable JSON, no [CLS]).
+// The files an architecture's tokenizer was published in before tokenizer.json (transformers'
+// "slow" tokenizers). The architecture registry (core/nn/hf/) says which one a model type has.
+enum class SlowTokenizer {
+  None,           // tokenizer.json only (ModernBERT, the decoders)
+  WordPiece,      // vocab.txt (BERT, ELECTRA)
+  SentencePiece,  // spm.model (DeBERTa-v2/v3)
+  ByteLevelBpe,   // vocab.json + merges.txt (RoBERTa)
+};
+
+// Throws InputError naming the file and what is wrong (missing vocab.txt/spm.model, unreadable
+// JSON, no [CLS]).
+std::unique_ptr<Tokenizer> loadHfTokenizer(const std::string& dir, SlowTokenizer slow);
+// Transitional, until every caller names the registry's SlowTokenizer: "bert", "electra",
+// "deberta-v2".
 std::unique_ptr<Tokenizer> loadHfTokenizer(const std::string& dir, const std::string& modelType);
 
 // The tokenizer's own input limit: tokenizer_config.json's model_max_length, 0 when there is none

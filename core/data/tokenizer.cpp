@@ -240,34 +240,44 @@ std::string trainSentencePiece(const std::vector<std::string>& texts,
   return model.string();
 }
 
+InputLayout Tokenizer::layout() const {
+  const SpecialIds sp = special();
+  InputLayout l;
+  l.singleBefore = l.pairBefore = {sp.cls};
+  l.singleAfter = l.pairBetween = l.pairAfter = {sp.sep};
+  return l;
+}
+
 std::vector<int> encodePromptResponse(const Tokenizer& tok, const std::string& prompt,
-                                      const std::string& response, int maxLen, int* promptTokens) {
-  const SpecialIds sp = tok.special();
+                                      const std::string& response, int maxLen,
+                                      int* secondSegment) {
+  const InputLayout l = tok.layout();
   std::vector<int> p = tok.encode(prompt);
   std::vector<int> r = tok.encode(response);
-  const size_t budget = maxLen > 3 ? static_cast<size_t>(maxLen - 3) : 0;
+  const size_t fixed = l.pairBefore.size() + l.pairBetween.size() + l.pairAfter.size();
+  const size_t budget = maxLen > static_cast<int>(fixed) ? static_cast<size_t>(maxLen) - fixed : 0;
   if (r.size() > budget) r.resize(budget);
   const size_t keepPrompt = std::min(p.size(), budget - r.size());
   std::vector<int> ids;
-  ids.reserve(keepPrompt + r.size() + 3);
-  ids.push_back(sp.cls);
+  ids.reserve(keepPrompt + r.size() + fixed);
+  ids.insert(ids.end(), l.pairBefore.begin(), l.pairBefore.end());
   ids.insert(ids.end(), p.end() - static_cast<long>(keepPrompt), p.end());
-  ids.push_back(sp.sep);
+  ids.insert(ids.end(), l.pairBetween.begin(), l.pairBetween.end());
+  if (secondSegment) *secondSegment = static_cast<int>(ids.size());
   ids.insert(ids.end(), r.begin(), r.end());
-  ids.push_back(sp.sep);
-  if (promptTokens) *promptTokens = static_cast<int>(keepPrompt);
+  ids.insert(ids.end(), l.pairAfter.begin(), l.pairAfter.end());
   return ids;
 }
 
 std::vector<int> encodeSingle(const Tokenizer& tok, const std::string& text, int maxLen) {
-  const SpecialIds sp = tok.special();
+  const InputLayout l = tok.layout();
   std::vector<int> t = tok.encode(text);
-  const size_t budget = maxLen > 2 ? static_cast<size_t>(maxLen - 2) : 0;
-  std::vector<int> ids;
-  ids.push_back(sp.cls);
+  const size_t fixed = l.singleBefore.size() + l.singleAfter.size();
+  const size_t budget = maxLen > static_cast<int>(fixed) ? static_cast<size_t>(maxLen) - fixed : 0;
+  std::vector<int> ids(l.singleBefore);
   size_t keep = std::min(t.size(), budget);
   ids.insert(ids.end(), t.end() - static_cast<long>(keep), t.end());
-  ids.push_back(sp.sep);
+  ids.insert(ids.end(), l.singleAfter.begin(), l.singleAfter.end());
   return ids;
 }
 

@@ -15,6 +15,14 @@ struct SpecialIds {
   int mask = -1;  // -1 when the vocabulary has no mask token
 };
 
+// Where a model's special ids go around the text's own ids: the post-processor of tokenizer.json
+// (TemplateProcessing, BertProcessing, RobertaProcessing) or, for every other tokenizer,
+// [CLS] A [SEP] and [CLS] A [SEP] B [SEP]. Token-type ids are 1 from B on.
+struct InputLayout {
+  std::vector<int> singleBefore, singleAfter;           // [CLS] | [SEP]
+  std::vector<int> pairBefore, pairBetween, pairAfter;  // [CLS] | [SEP] | [SEP]; RoBERTa <s> | </s></s> | </s>
+};
+
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
@@ -27,6 +35,8 @@ class Tokenizer {
   virtual std::string modelPath() const = 0;
   // The files that make up this tokenizer (copied into saved systems and exported folders).
   virtual std::vector<std::string> files() const { return {modelPath()}; }
+  // The default: special()'s cls and sep around the pieces.
+  virtual InputLayout layout() const;
 };
 
 // Loads a SentencePiece .model file. Throws InputError naming the file on failure.
@@ -51,14 +61,16 @@ std::string defaultCacheDir();
 // cuts every input to the same ids.
 constexpr int kMinPairTokens = 5;
 
-// [CLS] prompt [SEP] response [SEP], at most maxLen ids. When too long, the prompt is cut from the
-// left (its end, nearest the response, survives); a response that alone does not fit keeps its
-// beginning. Returns the ids and, through promptTokens, how many prompt tokens were kept.
+// [CLS] prompt [SEP] response [SEP] (the tokenizer's layout()), at most maxLen ids. When too long,
+// the prompt is cut from the left (its end, nearest the response, survives); a response that
+// alone does not fit keeps its beginning. Returns the ids and, through secondSegment, the index
+// of the response's first id (token-type ids are 1 from there).
 std::vector<int> encodePromptResponse(const Tokenizer& tok, const std::string& prompt,
                                       const std::string& response, int maxLen,
-                                      int* promptTokens = nullptr);
+                                      int* secondSegment = nullptr);
 
-// [CLS] text [SEP], cut from the left when too long (used for routing on the prompt).
+// [CLS] text [SEP] (the layout's single form), cut from the left when too long (used for routing
+// on the prompt).
 std::vector<int> encodeSingle(const Tokenizer& tok, const std::string& text, int maxLen);
 
 }  // namespace rr::core

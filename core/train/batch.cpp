@@ -16,11 +16,8 @@ EncodedData encodeData(std::vector<PreferencePair> pairs, const Tokenizer& tok, 
   for (size_t i = 0; i < pairs.size(); ++i) {
     const auto& p = pairs[i];
     EncodedPair e;
-    int keptChosen = 0, keptRejected = 0;
-    e.chosen = widen(encodePromptResponse(tok, p.prompt, p.chosen, maxLen, &keptChosen));
-    e.rejected = widen(encodePromptResponse(tok, p.prompt, p.rejected, maxLen, &keptRejected));
-    e.chosenFirst = keptChosen + 2;  // [CLS] prompt [SEP]
-    e.rejectedFirst = keptRejected + 2;
+    e.chosen = widen(encodePromptResponse(tok, p.prompt, p.chosen, maxLen, &e.chosenFirst));
+    e.rejected = widen(encodePromptResponse(tok, p.prompt, p.rejected, maxLen, &e.rejectedFirst));
     e.prompt = widen(encodeSingle(tok, p.prompt, maxLen));
     e.domain = static_cast<int>(std::find(d.domains.begin(), d.domains.end(), p.domain) -
                                 d.domains.begin());

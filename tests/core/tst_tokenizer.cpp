@@ -132,8 +132,8 @@ class TestTokenizer : public QObject {
     for (int i = 0; i < 40; ++i) prompt += "the mayor approved plans monday . ";
     prompt += "finally the harbor";
     const std::string response = "the bridge reopened plans .";
-    int kept = 0;
-    const auto ids = encodePromptResponse(*tok, prompt, response, 32, &kept);
+    int second = 0;
+    const auto ids = encodePromptResponse(*tok, prompt, response, 32, &second);
     QCOMPARE(ids.size(), size_t(32));
     const SpecialIds sp = tok->special();
     QCOMPARE(ids.front(), sp.cls);
@@ -141,11 +141,12 @@ class TestTokenizer : public QObject {
     const auto r = tok->encode(response);
     QVERIFY(std::equal(r.begin(), r.end(), ids.end() - 1 - static_cast<long>(r.size())));
     const auto p = tok->encode(prompt);
-    // The prompt's last tokens survive, right before the separator.
-    QCOMPARE(ids[static_cast<size_t>(kept)], p.back());
-    QCOMPARE(ids[static_cast<size_t>(kept) + 1], sp.sep);
+    // The prompt's last tokens survive, right before the separator; the response starts after it.
+    QCOMPARE(ids[static_cast<size_t>(second) - 2], p.back());
+    QCOMPARE(ids[static_cast<size_t>(second) - 1], sp.sep);
+    QCOMPARE(ids[static_cast<size_t>(second)], r.front());
     // Short inputs are not cut.
-    const auto small = encodePromptResponse(*tok, "hi", "yo", 32, &kept);
+    const auto small = encodePromptResponse(*tok, "hi", "yo", 32, &second);
     QCOMPARE(small.size(), tok->encode("hi").size() + tok->encode("yo").size() + 3);
   }
 };
