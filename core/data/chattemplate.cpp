@@ -21,7 +21,6 @@ namespace rr::core {
 namespace chat {
 namespace {
 
-using json = nlohmann::json;
 using T = Value::Type;
 
 struct Scope {
@@ -84,7 +83,8 @@ class Renderer {
  public:
   Renderer(const Program& program, const std::tm& now) : m_program(program), m_now(now) {}
 
-  std::string run(const json& context) {
+  template <class Json>
+  std::string run(const Json& context) {
     if (!context.is_object()) throw InputError(m_program.label + ": the render context is not a JSON object");
     Scope root;
     for (auto it = context.begin(); it != context.end(); ++it) {
@@ -126,31 +126,33 @@ class Renderer {
     step(line, n / 16);
   }
 
-  Value fromJson(const json& j, int depth) {
+  template <class Json>
+  Value fromJson(const Json& j, int depth) {
     if (depth > kMaxValueDepth) {
       throw InputError(m_program.label + ": the render context is nested more than " +
                        std::to_string(kMaxValueDepth) + " deep");
     }
+    using vt = nlohmann::json::value_t;
     switch (j.type()) {
-      case json::value_t::null: return Value::none();
-      case json::value_t::boolean: return Value::boolean(j.get<bool>());
-      case json::value_t::number_integer: return Value::integer(j.get<std::int64_t>());
-      case json::value_t::number_unsigned: {
-        const auto u = j.get<std::uint64_t>();
+      case vt::null: return Value::none();
+      case vt::boolean: return Value::boolean(j.template get<bool>());
+      case vt::number_integer: return Value::integer(j.template get<std::int64_t>());
+      case vt::number_unsigned: {
+        const auto u = j.template get<std::uint64_t>();
         if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
           return Value::real(static_cast<double>(u));
         }
         return Value::integer(static_cast<std::int64_t>(u));
       }
-      case json::value_t::number_float: return Value::real(j.get<double>());
-      case json::value_t::string: return Value::str(j.get<std::string>());
-      case json::value_t::array: {
+      case vt::number_float: return Value::real(j.template get<double>());
+      case vt::string: return Value::str(j.template get<std::string>());
+      case vt::array: {
         std::vector<Value> items;
         items.reserve(j.size());
         for (const auto& x : j) items.push_back(fromJson(x, depth + 1));
         return makeList(std::move(items));
       }
-      case json::value_t::object: {
+      case vt::object: {
         std::vector<std::pair<Value, Value>> items;
         for (auto it = j.begin(); it != j.end(); ++it) {
           items.emplace_back(Value::str(it.key()), fromJson(it.value(), depth + 1));
@@ -1708,6 +1710,11 @@ std::string ChatTemplate::render(const nlohmann::json& context) const {
 }
 
 std::string ChatTemplate::render(const nlohmann::json& context, const std::tm& now) const {
+  chat::Renderer r(*m_program, now);
+  return r.run(context);
+}
+
+std::string ChatTemplate::render(const nlohmann::ordered_json& context, const std::tm& now) const {
   chat::Renderer r(*m_program, now);
   return r.run(context);
 }

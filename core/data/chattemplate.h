@@ -40,6 +40,10 @@ class ChatTemplate {
   // The same with strftime_now() reading `now` instead of the local time (tests, reproducible
   // renders).
   std::string render(const nlohmann::json& context, const std::tm& now) const;
+  // nlohmann::json keeps an object's keys sorted; an ordered_json context keeps them in the order
+  // they were added, as Python's dicts do (a template that prints a dict with tojson or walks
+  // its items() shows that order).
+  std::string render(const nlohmann::ordered_json& context, const std::tm& now) const;
 
   const std::string& label() const;
 
