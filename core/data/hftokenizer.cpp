@@ -21,6 +21,7 @@
 #include "common/jsonparse.h"
 #include "data/jsonline.h"
 #include "data/sentencepiece_p.h"
+#include "data/tokenizerjson.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -285,26 +286,33 @@ int tokenIdKey(const std::string& key, const fs::path& file) {
   return std::stoi(key);
 }
 
-TokenizerFiles readTokenizerFiles(const fs::path& dir, const std::string& modelFile) {
+using RoleDefaults = std::vector<std::pair<const char*, const char*>>;
+
+// The tokenizer classes' defaults (BertTokenizer, ElectraTokenizer, DebertaV2Tokenizer all name
+// these), which the files only override: a folder without special_tokens_map.json still has its
+// [CLS]/[SEP]/[PAD]/[UNK]/[MASK].
+const RoleDefaults kBertRoles = {
+    {"pad", "[PAD]"}, {"unk", "[UNK]"}, {"cls", "[CLS]"}, {"sep", "[SEP]"}, {"mask", "[MASK]"}};
+// RobertaTokenizer's.
+const RoleDefaults kRobertaRoles = {{"pad", "<pad>"}, {"unk", "<unk>"}, {"cls", "<s>"},
+                                    {"sep", "</s>"},  {"mask", "<mask>"}, {"bos", "<s>"},
+                                    {"eos", "</s>"}};
+
+// `modelFiles` are listed first among the files read. With `addedFiles`, added_tokens.json and
+// tokenizer_config.json's added_tokens_decoder are read too (tokenizer.json has its own list).
+TokenizerFiles readTokenizerFiles(const fs::path& dir, const std::vector<std::string>& modelFiles,
+                                  const RoleDefaults& defaults, bool addedFiles = true) {
   TokenizerFiles f;
-  f.read.push_back((dir / modelFile).string());
+  for (const auto& m : modelFiles) f.read.push_back((dir / m).string());
   f.configFile = dir / "tokenizer_config.json";
   const fs::path mapFile = dir / "special_tokens_map.json", addedFile = dir / "added_tokens.json";
   const auto config = readJson(f.configFile, &f.read);
   const auto specialMap = readJson(mapFile, &f.read);
-  const auto addedJson = readJson(addedFile, &f.read);
+  const auto addedJson = addedFiles ? readJson(addedFile, &f.read) : std::nullopt;
   if (config) f.config = *config;
 
-  // The tokenizer classes' defaults (BertTokenizer, ElectraTokenizer, DebertaV2Tokenizer all
-  // name these), which the files only override: a folder without special_tokens_map.json still
-  // has its [CLS]/[SEP]/[PAD]/[UNK]/[MASK].
   std::map<std::string, AddedToken> roleTokens;
-  for (const auto& [role, content] :
-       std::vector<std::pair<const char*, const char*>>{{"pad", "[PAD]"},
-                                                        {"unk", "[UNK]"},
-                                                        {"cls", "[CLS]"},
-                                                        {"sep", "[SEP]"},
-                                                        {"mask", "[MASK]"}}) {
+  for (const auto& [role, content] : defaults) {
     AddedToken t;
     t.content = fromUtf8(content);
     t.special = true;
@@ -326,6 +334,7 @@ TokenizerFiles readTokenizerFiles(const fs::path& dir, const std::string& modelF
       f.roles[role] = toUtf8(t.content);
     }
   }
+  if (!addedFiles) return f;
   std::map<U32, AddedToken> byContent;
   for (const auto& [role, t] : roleTokens) byContent[t.content] = t;
   if (addedJson)
@@ -388,7 +397,7 @@ class HfTokenizer : public Tokenizer {
       if (s.token) {
         ids.push_back(s.token->id);
       } else if (!s.text.empty()) {
-        encodeText(s.text, ids);
+        encodeText(s.text, s.atStart, s.shifted, ids);
       }
     }
     return ids;
@@ -402,13 +411,23 @@ class HfTokenizer : public Tokenizer {
   struct Segment {
     U32 text;
     const AddedToken* token = nullptr;
+    bool atStart = false;  // the text begins the input
+    bool shifted = false;  // its normalization removed its first character
   };
 
-  virtual void encodeText(const U32& text, std::vector<int>& ids) const = 0;
+  // `atStart`: the piece begins the input (tokenizer.json's Metaspace prepend_scheme "first");
+  // `shifted`: normalizing it removed its first character (normalizeText).
+  virtual void encodeText(const U32& text, bool atStart, bool shifted,
+                          std::vector<int>& ids) const = 0;
   virtual int lookup(const std::string& token) const = 0;
   // The tokenizer's normalizer, as the Rust tokenizers run it on text between the tokens that
   // are not normalized, before the normalized added tokens are matched in it.
   virtual U32 applyNormalizer(const U32& text) const = 0;
+  // applyNormalizer, saying whether it removed the text's first character.
+  virtual U32 normalizeText(const U32& text, bool& shifted) const {
+    shifted = false;
+    return applyNormalizer(text);
+  }
 
   void setUp(const std::string& dir, TokenizerFiles f, int baseVocab) {
     m_dir = dir;
@@ -440,6 +459,7 @@ class HfTokenizer : public Tokenizer {
   }
 
   const std::vector<AddedToken>& added() const { return m_added; }
+  void setSpecial(const SpecialIds& s) { m_special = s; }
 
  private:
   const AddedToken* matchAt(const U32& text, size_t pos, bool normalized) const {
@@ -456,12 +476,17 @@ class HfTokenizer : public Tokenizer {
   // back normalized.
   std::vector<Segment> split(const U32& text) const {
     std::vector<Segment> out;
-    for (Segment& s : findTokens(text, false)) {
+    for (Segment& s : findTokens(text, false, true)) {
       if (s.token) {
         out.push_back(std::move(s));
         continue;
       }
-      for (Segment& n : findTokens(applyNormalizer(s.text), true)) out.push_back(std::move(n));
+      bool shifted = false;
+      const U32 normalized = normalizeText(s.text, shifted);
+      for (Segment& n : findTokens(normalized, true, s.atStart)) {
+        n.shifted = n.atStart && shifted;
+        out.push_back(std::move(n));
+      }
     }
     return out;
   }
@@ -469,7 +494,7 @@ class HfTokenizer : public Tokenizer {
   // One pass: the leftmost longest match wins and the scan goes on after it. A single_word token
   // with a word character (regex \w) beside it in `text` is passed over; lstrip and rstrip take
   // the whitespace beside a token into it (not past the previous token).
-  std::vector<Segment> findTokens(const U32& text, bool normalized) const {
+  std::vector<Segment> findTokens(const U32& text, bool normalized, bool atStart) const {
     std::vector<Segment> parts;
     size_t done = 0;  // the text before this is in `parts`
     for (size_t i = 0; i < text.size();) {
@@ -487,11 +512,12 @@ class HfTokenizer : public Tokenizer {
         while (begin > done && u_isUWhiteSpace(static_cast<UChar32>(text[begin - 1]))) --begin;
       if (t->rstrip)
         while (end < text.size() && u_isUWhiteSpace(static_cast<UChar32>(text[end]))) ++end;
-      if (begin > done) parts.push_back({text.substr(done, begin - done), nullptr});
+      if (begin > done)
+        parts.push_back({text.substr(done, begin - done), nullptr, atStart && done == 0});
       parts.push_back({U32(), t});
       done = i = end;
     }
-    if (done < text.size()) parts.push_back({text.substr(done), nullptr});
+    if (done < text.size()) parts.push_back({text.substr(done), nullptr, atStart && done == 0});
     return parts;
   }
 
@@ -511,7 +537,7 @@ class WordPieceTokenizer : public HfTokenizer {
     if (!fs::exists(vocabFile))
       throw InputError(vocabFile.string() + ": not found (a " + modelType +
                        " tokenizer needs vocab.txt)");
-    TokenizerFiles f = readTokenizerFiles(dir, "vocab.txt");
+    TokenizerFiles f = readTokenizerFiles(dir, {"vocab.txt"}, kBertRoles);
     // One token a line, its id the line number; a device or FIFO named vocab.txt is refused
     // before it is read.
     const std::string text = readRegularFile(vocabFile.string(), kMaxVocabBytes, "vocabulary");
@@ -574,7 +600,7 @@ class WordPieceTokenizer : public HfTokenizer {
     return m_lower ? lowerEach(out) : out;
   }
 
-  void encodeText(const U32& text, std::vector<int>& ids) const override {
+  void encodeText(const U32& text, bool, bool, std::vector<int>& ids) const override {
     if (!m_basic) {
       for (const U32& w : pySplit(text)) wordPiece(w, ids);
       return;
@@ -660,7 +686,7 @@ class DebertaV2Tokenizer : public HfTokenizer {
     const fs::path model = fs::path(dir) / "spm.model";
     if (!fs::exists(model))
       throw InputError(model.string() + ": not found (a deberta-v2 tokenizer needs spm.model)");
-    TokenizerFiles f = readTokenizerFiles(dir, "spm.model");
+    TokenizerFiles f = readTokenizerFiles(dir, {"spm.model"}, kBertRoles);
     m_spm = loadSentencePiece(model.string());
     m_lower = configFlag(f, "do_lower_case").value_or(false);
     m_splitByPunct = configFlag(f, "split_by_punct").value_or(false);
@@ -713,7 +739,7 @@ class DebertaV2Tokenizer : public HfTokenizer {
 
   // SentencePiece's ids equal transformers' PieceToId of its pieces: an unknown piece is the
   // model's unk id either way.
-  void encodeText(const U32& text, std::vector<int>& ids) const override {
+  void encodeText(const U32& text, bool, bool, std::vector<int>& ids) const override {
     if (!m_splitByPunct) {
       const auto p = m_spm->encode(toUtf8(text));
       ids.insert(ids.end(), p.begin(), p.end());
@@ -732,19 +758,164 @@ class DebertaV2Tokenizer : public HfTokenizer {
   int m_unk = 0;
 };
 
+// ---- tokenizer.json, and RoBERTa's vocab.json + merges.txt: tokjson::Pipeline ----
+
+// The Pipeline (tokenizerjson.h) between the added tokens; the special ids from the files' roles.
+class PipelineTokenizer : public HfTokenizer {
+ public:
+  std::string decode(const std::vector<int>& ids) const override {
+    std::vector<int> skip;
+    for (const auto& t : added())
+      if (t.special) skip.push_back(t.id);
+    return m_pipeline->decode(ids, skip);
+  }
+  InputLayout layout() const override { return m_pipeline->layout(); }
+
+ protected:
+  int lookup(const std::string& token) const override { return m_pipeline->tokenToId(token); }
+  U32 applyNormalizer(const U32& text) const override { return m_pipeline->normalize(text); }
+  U32 normalizeText(const U32& text, bool& shifted) const override {
+    return m_pipeline->normalize(text, &shifted);
+  }
+  void encodeText(const U32& text, bool atStart, bool shifted,
+                  std::vector<int>& ids) const override {
+    m_pipeline->encode(text, atStart, shifted, ids);
+  }
+
+  // Roles the files name (tokenizer_config.json, special_tokens_map.json); a role naming a token
+  // the vocabulary lacks is -1.
+  int roleId(const std::map<std::string, std::string>& roles, const char* role) const {
+    auto it = roles.find(role);
+    return it == roles.end() ? -1 : m_pipeline->tokenToId(it->second);
+  }
+
+  std::unique_ptr<tokjson::Pipeline> m_pipeline;
+};
+
+class TokenizerJson : public PipelineTokenizer {
+ public:
+  explicit TokenizerJson(const std::string& dir) {
+    const fs::path file = fs::path(dir) / "tokenizer.json";
+    m_pipeline = tokjson::Pipeline::fromFile(file.string());
+    TokenizerFiles f = readTokenizerFiles(dir, {"tokenizer.json"}, {}, false);
+    modelMaxLength(f.config, f.configFile);
+    for (const auto& a : m_pipeline->added()) {
+      AddedToken t;
+      t.content = fromUtf8(a.content);
+      t.id = a.id;
+      t.lstrip = a.lstrip;
+      t.rstrip = a.rstrip;
+      t.singleWord = a.singleWord;
+      t.normalized = a.normalized;
+      t.special = a.special;
+      f.added.push_back(t);
+    }
+    const auto roles = f.roles;
+    setUp(dir, std::move(f), m_pipeline->vocabSize());
+    // Roles from the files; else cls/sep from an encoder's post-processor (a token before $A and
+    // one after $B), which decoders (Llama, Qwen2, Gemma) do not have: -1.
+    const InputLayout& l = m_pipeline->layout();
+    const bool encoderLayout = !l.pairBefore.empty() && !l.pairAfter.empty();
+    SpecialIds sp;
+    sp.unk = roles.count("unk") ? roleId(roles, "unk") : m_pipeline->unkId();
+    sp.pad = roleId(roles, "pad");
+    sp.cls = roles.count("cls") ? roleId(roles, "cls") : encoderLayout ? l.pairBefore.front() : -1;
+    sp.sep = roles.count("sep") ? roleId(roles, "sep") : encoderLayout ? l.pairAfter.back() : -1;
+    sp.mask = roleId(roles, "mask");
+    sp.bos = roleId(roles, "bos");
+    sp.eos = roleId(roles, "eos");
+    setSpecial(sp);
+  }
+};
+
+// RoBERTa and GPT-2 as transformers 4 saved them: vocab.json + merges.txt, the ByteLevel
+// pre-tokenizer (add_prefix_space from tokenizer_config.json, default false) and <s> A </s> /
+// <s> A </s></s> B </s>.
+class ByteLevelBpeTokenizer : public PipelineTokenizer {
+ public:
+  explicit ByteLevelBpeTokenizer(const std::string& dir) {
+    const fs::path vocab = fs::path(dir) / "vocab.json", merges = fs::path(dir) / "merges.txt";
+    for (const auto& p : {vocab, merges})
+      if (!fs::exists(p))
+        throw InputError(p.string() +
+                         ": not found (a byte-level BPE tokenizer needs vocab.json and merges.txt, "
+                         "or tokenizer.json)");
+    TokenizerFiles f = readTokenizerFiles(dir, {"vocab.json", "merges.txt"}, kRobertaRoles);
+    const bool prefix = configFlag(f, "add_prefix_space").value_or(false);
+    modelMaxLength(f.config, f.configFile);
+    m_pipeline = tokjson::Pipeline::byteLevelBpe(vocab.string(), merges.string(), prefix);
+    const auto roles = f.roles;
+    setUp(dir, std::move(f), m_pipeline->vocabSize());
+    SpecialIds sp = special();
+    for (const char* role : {"cls", "sep"})
+      if (roleId(roles, role) < 0)
+        throw InputError(vocab.string() + ": the vocabulary has no " + roles.at(role) + " token");
+    sp.unk = roleId(roles, "unk");
+    sp.pad = roleId(roles, "pad");
+    sp.bos = roleId(roles, "bos");
+    sp.eos = roleId(roles, "eos");
+    setSpecial(sp);
+    InputLayout l;
+    l.singleBefore = l.pairBefore = {sp.cls};
+    l.singleAfter = l.pairAfter = {sp.sep};
+    l.pairBetween = {sp.sep, sp.sep};
+    m_pipeline->setLayout(l);
+  }
+};
+
+// The slow files of each kind: tokenizer.json, when present, is used instead.
+std::vector<std::string> slowFiles(SlowTokenizer slow) {
+  switch (slow) {
+    case SlowTokenizer::WordPiece:
+      return {"vocab.txt"};
+    case SlowTokenizer::SentencePiece:
+      return {"spm.model"};
+    case SlowTokenizer::ByteLevelBpe:
+      return {"vocab.json", "merges.txt"};
+    case SlowTokenizer::None:
+      break;
+  }
+  return {};
+}
+
+std::string joinAnd(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? " and " : "") + names[i];
+  return out;
+}
+
 }  // namespace
 
+std::string hfTokenizerSource(const std::string& dir, SlowTokenizer slow) {
+  std::vector<std::string> present, all = slowFiles(slow);
+  for (const auto& name : all)
+    if (fs::exists(fs::path(dir) / name)) present.push_back(name);
+  if (fs::exists(fs::path(dir) / "tokenizer.json"))
+    return present.empty() ? "tokenizer.json"
+                           : "tokenizer.json (" + joinAnd(present) + " also present, not used)";
+  if (!all.empty() && present.size() == all.size()) return joinAnd(all);
+  return "";
+}
+
+// transformers 5 reads tokenizer.json whenever a folder has one; the slow files only without it.
 std::unique_ptr<Tokenizer> loadHfTokenizer(const std::string& dir, SlowTokenizer slow) {
   if (!fs::is_directory(dir)) throw InputError(dir + ": tokenizer folder not found");
+  const fs::path json = fs::path(dir) / "tokenizer.json";
+  if (fs::exists(json) || !nonRegularKind(json.string()).empty())
+    return std::make_unique<TokenizerJson>(dir);
   switch (slow) {
     case SlowTokenizer::WordPiece:
       return std::make_unique<WordPieceTokenizer>(dir, "bert");
     case SlowTokenizer::SentencePiece:
       return std::make_unique<DebertaV2Tokenizer>(dir);
-    default:
+    case SlowTokenizer::ByteLevelBpe:
+      return std::make_unique<ByteLevelBpeTokenizer>(dir);
+    case SlowTokenizer::None:
       break;
   }
-  throw InputError(dir + ": no tokenizer files this build reads");
+  throw InputError(json.string() +
+                   ": not found (a tokenizer.json-only tokenizer, such as ModernBERT's or a "
+                   "decoder's, needs tokenizer.json)");
 }
 
 std::unique_ptr<Tokenizer> loadHfTokenizer(const std::string& dir, const std::string& modelType) {

@@ -13,6 +13,7 @@ struct SpecialIds {
   int cls = 2;
   int sep = 3;
   int mask = -1;  // -1 when the vocabulary has no mask token
+  int bos = -1, eos = -1;  // a decoder's begin/end of text (tokenizer_config.json); -1 when none
 };
 
 // Where a model's special ids go around the text's own ids: the post-processor of tokenizer.json
