@@ -18,7 +18,7 @@ constexpr int kMaxExprDepth = 96;
 // iterations and statements executed together, macro calls inside macro calls, nesting of lists
 // and dicts.
 constexpr std::size_t kMaxOutputBytes = 64u << 20;
-constexpr std::size_t kMaxItems = 1'000'000;
+constexpr std::size_t kMaxItems = 100'000;
 constexpr std::uint64_t kMaxSteps = 5'000'000;
 constexpr int kMaxCallDepth = 32;
 constexpr int kMaxValueDepth = 160;

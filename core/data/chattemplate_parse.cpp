@@ -273,7 +273,7 @@ class Lexer {
     while (true) {
       if (i >= m_src.size()) {
         m_line = startLine;
-        fail("unexpected character '" + std::string(1, quote) + "': the string is not closed");
+        fail("a string is not closed");
       }
       const char c = m_src[i];
       if (c == quote) break;
