@@ -397,7 +397,7 @@ class HfTokenizer : public Tokenizer {
       if (s.token) {
         ids.push_back(s.token->id);
       } else if (!s.text.empty()) {
-        encodeText(s.text, s.atStart, s.shifted, ids);
+        encodeText(s.text, s.atStart, ids);
       }
     }
     return ids;
@@ -411,14 +411,12 @@ class HfTokenizer : public Tokenizer {
   struct Segment {
     U32 text;
     const AddedToken* token = nullptr;
-    bool atStart = false;  // the text begins the input
-    bool shifted = false;  // its normalization removed its first character
+    bool atStart = false;  // its first character is the input's first
   };
 
-  // `atStart`: the piece begins the input (tokenizer.json's Metaspace prepend_scheme "first");
-  // `shifted`: normalizing it removed its first character (normalizeText).
-  virtual void encodeText(const U32& text, bool atStart, bool shifted,
-                          std::vector<int>& ids) const = 0;
+  // `atStart`: the piece's first character is the input's first (tokenizer.json's Metaspace
+  // prepend_scheme "first").
+  virtual void encodeText(const U32& text, bool atStart, std::vector<int>& ids) const = 0;
   virtual int lookup(const std::string& token) const = 0;
   // The tokenizer's normalizer, as the Rust tokenizers run it on text between the tokens that
   // are not normalized, before the normalized added tokens are matched in it.
@@ -481,12 +479,11 @@ class HfTokenizer : public Tokenizer {
         out.push_back(std::move(s));
         continue;
       }
+      // A normalizer that removes the first character moves the piece off the input's start.
       bool shifted = false;
       const U32 normalized = normalizeText(s.text, shifted);
-      for (Segment& n : findTokens(normalized, true, s.atStart)) {
-        n.shifted = n.atStart && shifted;
+      for (Segment& n : findTokens(normalized, true, s.atStart && !shifted))
         out.push_back(std::move(n));
-      }
     }
     return out;
   }
@@ -600,7 +597,7 @@ class WordPieceTokenizer : public HfTokenizer {
     return m_lower ? lowerEach(out) : out;
   }
 
-  void encodeText(const U32& text, bool, bool, std::vector<int>& ids) const override {
+  void encodeText(const U32& text, bool, std::vector<int>& ids) const override {
     if (!m_basic) {
       for (const U32& w : pySplit(text)) wordPiece(w, ids);
       return;
@@ -739,7 +736,7 @@ class DebertaV2Tokenizer : public HfTokenizer {
 
   // SentencePiece's ids equal transformers' PieceToId of its pieces: an unknown piece is the
   // model's unk id either way.
-  void encodeText(const U32& text, bool, bool, std::vector<int>& ids) const override {
+  void encodeText(const U32& text, bool, std::vector<int>& ids) const override {
     if (!m_splitByPunct) {
       const auto p = m_spm->encode(toUtf8(text));
       ids.insert(ids.end(), p.begin(), p.end());
@@ -777,9 +774,8 @@ class PipelineTokenizer : public HfTokenizer {
   U32 normalizeText(const U32& text, bool& shifted) const override {
     return m_pipeline->normalize(text, &shifted);
   }
-  void encodeText(const U32& text, bool atStart, bool shifted,
-                  std::vector<int>& ids) const override {
-    m_pipeline->encode(text, atStart, shifted, ids);
+  void encodeText(const U32& text, bool atStart, std::vector<int>& ids) const override {
+    m_pipeline->encode(text, atStart, ids);
   }
 
   // Roles the files name (tokenizer_config.json, special_tokens_map.json); a role naming a token

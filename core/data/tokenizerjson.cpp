@@ -391,9 +391,9 @@ std::u32string Pipeline::normalize(const std::u32string& text, bool* shifted) co
   return s;
 }
 
-void Pipeline::encode(const std::u32string& normalized, bool atStart, bool shifted,
+void Pipeline::encode(const std::u32string& normalized, bool atStart,
                       std::vector<int>& ids) const {
-  std::vector<Piece> pieces{{normalized, atStart, shifted}};
+  std::vector<Piece> pieces{{normalized, atStart}};
   if (m->preTokenizer) m->preTokenizer(pieces);
   for (const Piece& p : pieces)
     if (!p.text.empty()) m_model->encode(toUtf8(p.text), ids);

@@ -40,10 +40,9 @@ class Pipeline {
   // the text's first character.
   std::u32string normalize(const std::u32string& text, bool* shifted = nullptr) const;
   // Pre-tokenizes a normalized piece of text that holds no added token and appends the model's
-  // ids. `atStart`: the piece begins the input (Metaspace's prepend_scheme "first"); `shifted`:
-  // its normalization removed its first character.
-  void encode(const std::u32string& normalized, bool atStart, bool shifted,
-              std::vector<int>& ids) const;
+  // ids. `atStart`: the piece's first character is the input's first (Metaspace's
+  // prepend_scheme "first"; not so when the normalizer removed the input's first character).
+  void encode(const std::u32string& normalized, bool atStart, std::vector<int>& ids) const;
   // The decoder's text for `ids`; ids in `skip` (the special tokens) are left out.
   std::string decode(const std::vector<int>& ids, const std::vector<int>& skip) const;
 

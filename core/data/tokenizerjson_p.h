@@ -85,10 +85,9 @@ Pattern readPattern(const Reader& r, const json& obj, const std::string& path);
 // ---- the pipeline's components ----
 struct Piece {
   U32 text;
-  bool atStart = false;  // begins the input (Metaspace's prepend_scheme "first")
-  // The normalizer removed the characters this piece began with: a piece split off its start
-  // begins past the input's first character (the library's offsets_original()).
-  bool shifted = false;
+  // Begins at the input's first character (the library's offsets_original() is 0: Metaspace's
+  // prepend_scheme "first").
+  bool atStart = false;
 };
 // Normalizes in place; sets `shifted` when it removes the text's first character (a removed
 // character's neighbour keeps its own place in the original text).

@@ -664,7 +664,7 @@ void splitPiece(const Piece& p, const std::vector<Span>& sp, Behavior behavior,
       break;
   }
   for (const auto& [b, e] : parts)
-    if (e > b) out.push_back({p.text.substr(b, e - b), p.atStart && !p.shifted && b == 0, false});
+    if (e > b) out.push_back({p.text.substr(b, e - b), p.atStart && b == 0});
 }
 
 using Splitter = std::function<std::vector<Span>(const U32&)>;
