@@ -607,28 +607,28 @@ class Renderer {
           const auto n = static_cast<std::int64_t>(obj.list->items.size());
           if (k < 0) k += n;
           if (k < 0 || k >= n) {
-            return Value::undefined("'" + objectDescription(obj) + "' has no element " + std::to_string(asInt(key)));
+            return Value::undefined(objectDescription(obj) + " has no element " + std::to_string(asInt(key)));
           }
           return obj.list->items[k];
         }
         if (key.type == T::Str) return getAttr(line, obj, *key.s);
-        return Value::undefined("'" + objectDescription(obj) + "' has no element " + reprShort(key, line));
+        return Value::undefined(objectDescription(obj) + " has no element " + reprShort(key, line));
       case T::Str:
         if (isIntLike(key)) {
           const std::u32string u = toU32(*obj.s);
           std::int64_t k = asInt(key);
           const auto n = static_cast<std::int64_t>(u.size());
           if (k < 0) k += n;
-          if (k < 0 || k >= n) return Value::undefined("'str object' has no element " + std::to_string(asInt(key)));
+          if (k < 0 || k >= n) return Value::undefined("str object has no element " + std::to_string(asInt(key)));
           std::string one;
           appendUtf8(one, u[k]);
           return Value::str(one);
         }
         if (key.type == T::Str) return getAttr(line, obj, *key.s);
-        return Value::undefined("'str object' has no element " + reprShort(key, line));
+        return Value::undefined("str object has no element " + reprShort(key, line));
       default:
         if (key.type == T::Str) return getAttr(line, obj, *key.s);
-        return Value::undefined("'" + objectDescription(obj) + "' has no element " + reprShort(key, line));
+        return Value::undefined(objectDescription(obj) + " has no element " + reprShort(key, line));
     }
   }
 
@@ -1551,6 +1551,80 @@ class Renderer {
       Args rest;
       rest.pos.assign(a.pos.begin() + 1, a.pos.end());
       for (const auto& x : iterate(line, v)) out.push_back(applyFilter(line, f, x, rest, scope));
+      return checkedList(line, std::move(out));
+    }
+    if (name == "dictsort") {
+      checkArgs(line, a, 3, {"case_sensitive", "by", "reverse"}, what);
+      const Value* cs = a.get(0, "case_sensitive");
+      const Value* by = a.get(1, "by");
+      const Value* rev = a.get(2, "reverse");
+      const bool caseSensitive = cs && truthy(*cs);
+      std::string byName = by ? needStr(line, by, "|dictsort's by") : "key";
+      if (byName != "key" && byName != "value") fail(line, "You can only sort by either \"key\" or \"value\"");
+      if (v.type != T::Dict) fail(line, "|dictsort needs a dict");
+      std::vector<std::pair<Value, Value>> items = v.dict->items;
+      const std::size_t pos = byName == "key" ? 0 : 1;
+      auto sortKey = [&](const std::pair<Value, Value>& kv) {
+        const Value& x = pos == 0 ? kv.first : kv.second;
+        return (!caseSensitive && x.type == T::Str) ? Value::str(pyLower(*x.s)) : x;
+      };
+      std::vector<std::pair<Value, std::size_t>> keyed;
+      for (std::size_t k = 0; k < items.size(); ++k) keyed.emplace_back(sortKey(items[k]), k);
+      std::stable_sort(keyed.begin(), keyed.end(), [&](const auto& x, const auto& y) {
+        return order(line, x.first, y.first, "<") < 0;
+      });
+      if (rev && truthy(*rev)) std::reverse(keyed.begin(), keyed.end());
+      std::vector<Value> out;
+      for (const auto& [key, k] : keyed) out.push_back(makeList({items[k].first, items[k].second}, true));
+      return checkedList(line, std::move(out));
+    }
+    if (name == "indent") {
+      checkArgs(line, a, 3, {"width", "first", "blank"}, what);
+      const Value* width = a.get(0, "width");
+      const Value* first = a.get(1, "first");
+      const Value* blank = a.get(2, "blank");
+      std::string pad(4, ' ');
+      if (width && width->type == T::Str) {
+        pad = *width->s;
+      } else if (width) {
+        const std::int64_t n = needInt(line, width, "|indent's width");
+        if (n > 256) fail(line, "|indent's width is more than 256");
+        pad = std::string(std::max<std::int64_t>(0, n), ' ');
+      }
+      const std::vector<std::string> lines = pySplitLines(toStr(v, line) + "\n");
+      std::string out;
+      if (blank && truthy(*blank)) {
+        for (std::size_t k = 0; k < lines.size(); ++k) out += (k ? "\n" + pad : std::string()) + lines[k];
+      } else {
+        out = lines.empty() ? std::string() : lines[0];
+        for (std::size_t k = 1; k < lines.size(); ++k) {
+          out += "\n";
+          if (!lines[k].empty()) out += pad;
+          out += lines[k];
+          checkSize(line, out.size());
+        }
+      }
+      if (first && truthy(*first)) out = pad + out;
+      return strValue(line, std::move(out));
+    }
+    if (name == "unique") {
+      checkArgs(line, a, 2, {"case_sensitive", "attribute"}, what);
+      const Value* cs = a.get(0, "case_sensitive");
+      const Value* attr = a.get(1, "attribute");
+      const bool caseSensitive = cs && truthy(*cs);
+      std::vector<Value> seen, out;
+      for (const auto& x : iterate(line, v)) {
+        Value key = attr ? attrPath(line, x, toStr(*attr, line)) : x;
+        if (!caseSensitive && key.type == T::Str) key = Value::str(pyLower(*key.s));
+        if (key.type == T::List && !key.list->tuple) fail(line, "unhashable type: 'list'");
+        if (key.type == T::Dict) fail(line, "unhashable type: 'dict'");
+        bool dup = false;
+        for (const auto& s : seen) dup = dup || equal(s, key);
+        step(line, seen.size() / 16);
+        if (dup) continue;
+        seen.push_back(std::move(key));
+        out.push_back(x);
+      }
       return checkedList(line, std::move(out));
     }
     refuseUnsupported(m_program.label, line, what);

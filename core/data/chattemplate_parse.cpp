@@ -403,7 +403,7 @@ const std::set<std::string> kFilters = {
     "trim",    "length",    "count",  "lower",      "upper",      "tojson",  "string", "int",
     "float",   "first",     "last",   "join",       "default",    "d",       "replace", "capitalize",
     "title",   "items",     "list",   "reverse",    "selectattr", "rejectattr", "map", "select",
-    "reject",  "safe",      "abs"};
+    "reject",  "safe",      "abs",    "dictsort",   "indent",     "unique"};
 const std::set<std::string> kTests = {
     "defined", "undefined", "none",   "string",  "mapping", "iterable", "sequence", "number",
     "integer", "float",     "boolean", "true",   "false",   "equalto",  "eq",       "==",

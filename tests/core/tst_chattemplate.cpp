@@ -1,5 +1,5 @@
 // Chat templates rendered by core/data/chattemplate.h against what transformers renders: the
-// published templates under tests/fixtures/chat/ for 26 conversations each and small templates
+// published templates under tests/fixtures/chat/ (20) for 26 conversations each and small templates
 // for each construct and filter (tests/fixtures/chat/expected.json, written by
 // tools/fixtures/make-chat-fixtures.py with jinja2), byte for byte; the constructs refused in one
 // line, the bounds, the three places a folder keeps its template, and mutated templates that
@@ -81,7 +81,7 @@ class TestChatTemplate : public QObject {
   void publishedTemplates_data() {
     QTest::addColumn<int>("index");
     const auto& cases = expected()["cases"];
-    QVERIFY(cases.size() >= 400);
+    QVERIFY(cases.size() >= 1000);
     for (std::size_t k = 0; k < cases.size(); ++k) {
       const auto& c = cases[k];
       const std::string tag = c["template"].get<std::string>() + "/" +
@@ -97,11 +97,17 @@ class TestChatTemplate : public QObject {
     const fs::path file = kFixtures / (name + ".jinja");
     const ChatTemplate tpl(readText(file), file.string());
     if (c.contains("error")) {
-      // Only raise_exception() refusals are recorded for these conversations.
-      QVERIFY(c["error"]["raised"].get<bool>());
-      QCOMPARE(q(errorOf([&] { tpl.render(c["context"], fixedNow()); })),
-               q(file.string() + ": the chat template refused the conversation: " +
-                 c["error"]["message"].get<std::string>()));
+      const std::string msg = errorOf([&] { tpl.render(c["context"], fixedNow()); });
+      const std::string jinja = c["error"]["message"];
+      if (c["error"]["raised"].get<bool>()) {
+        QCOMPARE(q(msg), q(file.string() + ": the chat template refused the conversation: " + jinja));
+      } else {
+        // Failed inside the template (Nemotron reads messages[-1] of an empty list):
+        // "FILE:LINE: " and jinja2's message.
+        QVERIFY2(msg.rfind(file.string() + ":", 0) == 0 && msg.size() > jinja.size() &&
+                     msg.compare(msg.size() - jinja.size() - 2, std::string::npos, ": " + jinja) == 0,
+                 msg.c_str());
+      }
       return;
     }
     QCOMPARE(q(tpl.render(c["context"], fixedNow())), q(c["output"].get<std::string>()));
@@ -119,14 +125,14 @@ class TestChatTemplate : public QObject {
                q(c["output"].get<std::string>()));
       ++rendered;
     }
-    QVERIFY(rendered > 400);
+    QVERIFY(rendered > 950);
   }
 
   // One construct or filter per template, against jinja2's render of it.
   void constructs_data() {
     QTest::addColumn<int>("index");
     const auto& units = expected()["units"];
-    QVERIFY(units.size() >= 60);
+    QVERIFY(units.size() >= 70);
     for (std::size_t k = 0; k < units.size(); ++k) {
       const std::string tag = std::to_string(k) + " " + json(units[k]["template"].get<std::string>()).dump();
       QTest::newRow(tag.substr(0, 70).c_str()) << static_cast<int>(k);
@@ -206,7 +212,7 @@ class TestChatTemplate : public QObject {
     QTest::newRow("with") << "{% with a = 1 %}{% endwith %}" << "T:1: '{% with %}' is not supported in chat templates";
     QTest::newRow("do") << "{% do x.append(1) %}" << "T:1: '{% do %}' is not supported in chat templates";
     QTest::newRow("filter") << "{{ x }}\n{{ x|wordcount }}" << "T:2: '|wordcount' is not supported in chat templates";
-    QTest::newRow("filter dictsort") << "{% for k in d|dictsort %}{% endfor %}" << "T:1: '|dictsort' is not supported in chat templates";
+    QTest::newRow("filter batch") << "{% for k in d|batch(2) %}{% endfor %}" << "T:1: '|batch' is not supported in chat templates";
     QTest::newRow("test") << "{% if x is callable %}{% endif %}" << "T:1: 'is callable' is not supported in chat templates";
     QTest::newRow("method") << "{{ '{}'.format(1) }}" << "T:1: '.format()' is not supported in chat templates";
     QTest::newRow("recursive") << "{% for x in y recursive %}{% endfor %}" << "T:1: 'for ... recursive' is not supported in chat templates";
@@ -374,7 +380,7 @@ class TestChatTemplate : public QObject {
     for (const auto& e : fs::directory_iterator(kFixtures)) {
       if (e.path().extension() == ".jinja") sources.push_back(readText(e.path()));
     }
-    QVERIFY(sources.size() >= 8);
+    QVERIFY(sources.size() >= 20);
     const ordered_json& cases = expected()["cases"];
     std::mt19937 rng(20240726);
     const std::string alphabet = "{}%#-+()[]'\".|~*/,:=<> \n\\0123456789abcdefghijklmnopqrstuvwxyz_";
