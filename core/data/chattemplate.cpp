@@ -4,6 +4,7 @@
 #include "data/chattemplate.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -215,10 +216,9 @@ class Renderer {
         return Flow::Normal;
       }
       case Stmt::Kind::SetBlock: {
+        // The block renders in the scope it is in; its text becomes the variable.
         std::string captured;
-        Scope inner;
-        inner.parent = &scope;
-        execCaptured(s.bodies[0], scope, captured);
+        exec(s.bodies[0], scope, captured);
         scope.vars[s.targets[0]] = strValue(s.line, std::move(captured));
         return Flow::Normal;
       }
@@ -234,11 +234,6 @@ class Renderer {
       case Stmt::Kind::Generation: return exec(s.bodies[0], scope, out);
     }
     return Flow::Normal;
-  }
-
-  void execCaptured(const Block& body, Scope& scope, std::string& out) {
-    // {% set x %}...{% endset %} sees the scope it is in; a break inside is a loop's.
-    exec(body, scope, out);
   }
 
   void setNamespaceAttr(int line, NamespaceData& ns, const std::string& name, Value v) {
