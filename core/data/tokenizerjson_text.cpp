@@ -96,6 +96,18 @@ bool inCategory(char32_t c, uint32_t mask) {
   return (U_MASK(u_charType(static_cast<UChar32>(c))) & mask) != 0;
 }
 
+// Whether Unicode `major` (.0) had assigned `c`. The library's own tables are old: its category
+// tests (unicode_categories 0.1.1: BertNormalizer's cleaning and accent stripping, the BERT and
+// Punctuation splitters) know Unicode 8.0, its normalization (unicode-normalization-alignments:
+// NFC/NFD/NFKC/NFKD, StripAccents) Unicode 9.0; to them a later character is unassigned.
+bool assignedIn(char32_t c, int major) {
+  UVersionInfo age;
+  u_charAge(static_cast<UChar32>(c), age);
+  return age[0] > 0 && age[0] <= major;
+}
+constexpr int kCategoryUnicode = 8;
+constexpr int kNormalizationUnicode = 9;
+
 }  // namespace
 
 bool isWhitespace(char32_t c) { return u_isUWhiteSpace(static_cast<UChar32>(c)); }
@@ -104,7 +116,7 @@ bool isPunctuation(char32_t c) {
   if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) ||
       (c >= 123 && c <= 126))
     return true;
-  return inCategory(c, U_GC_P_MASK);
+  return inCategory(c, U_GC_P_MASK) && assignedIn(c, kCategoryUnicode);
 }
 
 const std::vector<char32_t>& byteToChar() {
@@ -304,13 +316,28 @@ Pattern readPattern(const Reader& r, const json& obj, const std::string& path) {
 
 namespace {
 
+// Characters after Unicode 9.0 are left as they are and, being unassigned to the library, stop
+// composition and reordering across them (an unassigned character is a starter that decomposes
+// to itself): the runs between them are normalized on their own.
 U32 icuNormalize(const U32& s, const char* form, UNormalization2Mode mode) {
   UErrorCode status = U_ZERO_ERROR;
   const icu::Normalizer2* n = icu::Normalizer2::getInstance(nullptr, form, mode, status);
   if (U_FAILURE(status)) throw std::runtime_error("ICU normalizer unavailable");
-  const icu::UnicodeString out = n->normalize(toIcu(s), status);
-  if (U_FAILURE(status)) throw std::runtime_error("ICU normalization failed");
-  return fromIcu(out);
+  U32 out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    size_t j = i;
+    while (j < s.size() && (s[j] < 0x80 || assignedIn(s[j], kNormalizationUnicode))) ++j;
+    if (j > i) {
+      const icu::UnicodeString run = n->normalize(toIcu(s.substr(i, j - i)), status);
+      if (U_FAILURE(status)) throw std::runtime_error("ICU normalization failed");
+      out += fromIcu(run);
+    }
+    for (; j < s.size() && !(s[j] < 0x80 || assignedIn(s[j], kNormalizationUnicode)); ++j)
+      out.push_back(s[j]);
+    i = j;
+  }
+  return out;
 }
 U32 nfd(const U32& s) { return icuNormalize(s, "nfc", UNORM2_DECOMPOSE); }
 
@@ -350,9 +377,12 @@ Normalizer bertNormalizer(const Reader& r, const json& v, const std::string& pat
   const bool strip = r.flag(v, path, "strip_accents", lower);  // null follows lowercase
   return [=](U32& s, bool& shifted) {
     if (clean) {
+      // is_other: Cc, Cf and Co (not Cn), in Unicode 8.0.
       removeIf(s, shifted, [](char32_t c) {
         return c == 0 || c == 0xFFFD ||
-               (c != '\t' && c != '\n' && c != '\r' && inCategory(c, U_GC_C_MASK));
+               (c != '\t' && c != '\n' && c != '\r' &&
+                inCategory(c, U_GC_CC_MASK | U_GC_CF_MASK | U_GC_CO_MASK) &&
+                assignedIn(c, kCategoryUnicode));
       });
       for (char32_t& c : s)
         if (isWhitespace(c)) c = U' ';
@@ -370,7 +400,9 @@ Normalizer bertNormalizer(const Reader& r, const json& v, const std::string& pat
     }
     if (strip) {
       s = nfd(s);
-      removeIf(s, shifted, [](char32_t c) { return inCategory(c, U_GC_MN_MASK); });
+      removeIf(s, shifted, [](char32_t c) {
+        return inCategory(c, U_GC_MN_MASK) && assignedIn(c, kCategoryUnicode);
+      });
     }
     if (lower) lowercase(s);
   };
@@ -520,7 +552,9 @@ Normalizer readNormalizer(const Reader& r, const json& v, const std::string& pat
   if (t == "Lowercase") return [](U32& s, bool&) { lowercase(s); };
   if (t == "StripAccents")
     return [](U32& s, bool& shifted) {
-      removeIf(s, shifted, [](char32_t c) { return inCategory(c, U_GC_M_MASK); });
+      removeIf(s, shifted, [](char32_t c) {
+        return inCategory(c, U_GC_M_MASK) && assignedIn(c, kNormalizationUnicode);
+      });
     };
   if (t == "Replace") {
     auto pattern = std::make_shared<Pattern>(readPattern(r, v, path));
