@@ -294,7 +294,7 @@ using RoleDefaults = std::vector<std::pair<const char*, const char*>>;
 const RoleDefaults kBertRoles = {
     {"pad", "[PAD]"}, {"unk", "[UNK]"}, {"cls", "[CLS]"}, {"sep", "[SEP]"}, {"mask", "[MASK]"}};
 // RobertaTokenizer's.
-const RoleDefaults kRobertaRoles = {{"pad", "<pad>"}, {"unk", "<unk>"}, {"cls", "<s>"},
+const RoleDefaults kRobertaRoles = {{"pad", "<pad>"}, {"unk", "<unk>"},   {"cls", "<s>"},
                                     {"sep", "</s>"},  {"mask", "<mask>"}, {"bos", "<s>"},
                                     {"eos", "</s>"}};
 

@@ -102,10 +102,18 @@ Decoder readDecoder(const Reader& r, const json& v, const std::string& path, int
           }
         }
         if (cleanup)
-          for (const auto& [from, to] : std::vector<std::pair<const char*, const char*>>{
-                   {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"},
-                   {" n't", "n't"}, {" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"},
-                   {" 've", "'ve"}, {" 're", "'re"}})
+          for (const auto& [from, to] :
+               std::vector<std::pair<const char*, const char*>>{{" .", "."},
+                                                                {" ?", "?"},
+                                                                {" !", "!"},
+                                                                {" ,", ","},
+                                                                {" ' ", "'"},
+                                                                {" n't", "n't"},
+                                                                {" 'm", "'m"},
+                                                                {" do not", " don't"},
+                                                                {" 's", "'s"},
+                                                                {" 've", "'ve"},
+                                                                {" 're", "'re"}})
             tok = replaceAll(tok, from, to);
       }
     };
@@ -249,8 +257,7 @@ void readTemplate(const Reader& r, const json& tmpl, const std::string& path, co
     const std::string name = r.string(st, at + ".SpecialToken", "id");
     auto it = specials.find(name);
     if (it == specials.end())
-      r.fail(at + ".SpecialToken.id",
-             "'" + shortPrefix(name) + "' is not in " + specialsPath);
+      r.fail(at + ".SpecialToken.id", "'" + shortPrefix(name) + "' is not in " + specialsPath);
     const std::string sp = specialsPath + "[\"" + shortPrefix(name) + "\"]";
     if (!it->is_object()) r.mustBe(sp, "an object", *it);
     const json& ids = r.array(*it, sp, "ids");
@@ -264,9 +271,9 @@ void readTemplate(const Reader& r, const json& tmpl, const std::string& path, co
 
 Layout readPostProcessor(const Reader& r, const json& v, const std::string& path, int depth) {
   if (depth > kMaxComponentDepth) r.fail(path, "Sequences nested too deep");
-  const std::string t = r.type(v, path,
-                               {"TemplateProcessing", "BertProcessing", "RobertaProcessing",
-                                "ByteLevel", "Sequence"});
+  const std::string t = r.type(
+      v, path,
+      {"TemplateProcessing", "BertProcessing", "RobertaProcessing", "ByteLevel", "Sequence"});
   Layout out;
   InputLayout& l = out.l;
   if (t == "ByteLevel") return out;
@@ -284,8 +291,8 @@ Layout readPostProcessor(const Reader& r, const json& v, const std::string& path
     std::vector<int> unused;
     readTemplate(r, r.required(v, path, "single"), path + ".single", specials,
                  path + ".special_tokens", false, l.singleBefore, unused, l.singleAfter);
-    readTemplate(r, r.required(v, path, "pair"), path + ".pair", specials,
-                 path + ".special_tokens", true, l.pairBefore, l.pairBetween, l.pairAfter);
+    readTemplate(r, r.required(v, path, "pair"), path + ".pair", specials, path + ".special_tokens",
+                 true, l.pairBefore, l.pairBetween, l.pairAfter);
     return out;
   }
   const json& list = r.array(v, path, "processors");
@@ -331,7 +338,8 @@ std::unique_ptr<Pipeline> Pipeline::fromFile(const std::string& file) {
   const Reader r(file);
   if (!j.is_object()) r.mustBe("$", "an object", j);
   std::unique_ptr<Pipeline> p(new Pipeline());
-  if (const json* n = r.find(j, "normalizer")) p->m->normalizer = readNormalizer(r, *n, "$.normalizer");
+  if (const json* n = r.find(j, "normalizer"))
+    p->m->normalizer = readNormalizer(r, *n, "$.normalizer");
   if (const json* pt = r.find(j, "pre_tokenizer"))
     p->m->preTokenizer = readPreTokenizer(r, *pt, "$.pre_tokenizer");
   p->m_model = readModel(r, r.required(j, "$", "model"), "$.model");
@@ -343,8 +351,7 @@ std::unique_ptr<Pipeline> Pipeline::fromFile(const std::string& file) {
       r.fail("$.added_tokens", std::to_string(a->size()) + " tokens, more than the " +
                                    std::to_string(kMaxAddedTokens) + " this build reads");
     for (size_t i = 0; i < a->size(); ++i)
-      p->m_added.push_back(
-          readAddedToken(r, (*a)[i], "$.added_tokens[" + std::to_string(i) + "]"));
+      p->m_added.push_back(readAddedToken(r, (*a)[i], "$.added_tokens[" + std::to_string(i) + "]"));
   }
   p->m_vocabSize = static_cast<int>(p->m_tokens.size());
   for (const auto& t : p->m_added) {
@@ -359,8 +366,8 @@ std::unique_ptr<Pipeline> Pipeline::fromFile(const std::string& file) {
   if (const json* pp = r.find(j, "post_processor")) {
     p->m_layout = readPostProcessor(r, *pp, "$.post_processor", 0).l;
     const InputLayout& l = p->m_layout;
-    for (const auto* ids : {&l.singleBefore, &l.singleAfter, &l.pairBefore, &l.pairBetween,
-                            &l.pairAfter})
+    for (const auto* ids :
+         {&l.singleBefore, &l.singleAfter, &l.pairBefore, &l.pairBetween, &l.pairAfter})
       checkIds(r, *ids, p->m_vocabSize, "$.post_processor");
   }
   return p;
@@ -391,8 +398,7 @@ std::u32string Pipeline::normalize(const std::u32string& text, bool* shifted) co
   return s;
 }
 
-void Pipeline::encode(const std::u32string& normalized, bool atStart,
-                      std::vector<int>& ids) const {
+void Pipeline::encode(const std::u32string& normalized, bool atStart, std::vector<int>& ids) const {
   std::vector<Piece> pieces{{normalized, atStart}};
   if (m->preTokenizer) m->preTokenizer(pieces);
   for (const Piece& p : pieces)

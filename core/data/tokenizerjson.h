@@ -33,8 +33,7 @@ class Pipeline {
   // vocab.json + merges.txt: a byte-level BPE with the ByteLevel pre-tokenizer (GPT-2's regex)
   // and decoder, as RoBERTa's and GPT-2's slow files describe; no post-processor (setLayout).
   static std::unique_ptr<Pipeline> byteLevelBpe(const std::string& vocabFile,
-                                                const std::string& mergesFile,
-                                                bool addPrefixSpace);
+                                                const std::string& mergesFile, bool addPrefixSpace);
 
   // The normalizer (identity when there is none). `shifted`, when given, is set when it removed
   // the text's first character.

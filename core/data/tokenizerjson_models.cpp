@@ -35,8 +35,8 @@ std::unordered_map<std::string, int> readVocabObject(const Reader& r, const json
     if (token.size() > kMaxTokenBytes)
       r.fail(path, "a token of " + std::to_string(token.size()) + " bytes (at most " +
                        std::to_string(kMaxTokenBytes) + ")");
-    out[token] = static_cast<int>(r.integer(id, path + "[\"" + shortPrefix(token) + "\"]", 0,
-                                            INT_MAX - 1));
+    out[token] =
+        static_cast<int>(r.integer(id, path + "[\"" + shortPrefix(token) + "\"]", 0, INT_MAX - 1));
   }
   return out;
 }
@@ -71,8 +71,8 @@ class WordPiece : public Model {
     m_unk = it->second;
     m_prefix = r.optString(v, path, "continuing_subword_prefix", "##");
     if (const json* m = r.find(v, "max_input_chars_per_word"))
-      m_maxChars = static_cast<size_t>(r.integer(*m, path + ".max_input_chars_per_word", 0,
-                                                 std::numeric_limits<long>::max()));
+      m_maxChars = static_cast<size_t>(
+          r.integer(*m, path + ".max_input_chars_per_word", 0, std::numeric_limits<long>::max()));
     for (const auto& [t, id] : m_vocab) m_longest = std::max(m_longest, t.size());
   }
 
@@ -271,8 +271,8 @@ std::unique_ptr<Model> readBpe(const Reader& r, const json& v, const std::string
   if (const json* d = r.find(v, "dropout")) {
     if (!d->is_number()) r.mustBe(path + ".dropout", "null or a number", *d);
     if (d->get<double>() != 0.0)
-      r.fail(path + ".dropout", describeJson(*d) +
-                                    " is not supported (dropout makes encoding random: null or 0)");
+      r.fail(path + ".dropout",
+             describeJson(*d) + " is not supported (dropout makes encoding random: null or 0)");
   }
   Bpe::Options o;
   if (const json* u = r.find(v, "unk_token")) {
@@ -285,8 +285,8 @@ std::unique_ptr<Model> readBpe(const Reader& r, const json& v, const std::string
   o.fuseUnk = r.flag(v, path, "fuse_unk", false);
   o.byteFallback = r.flag(v, path, "byte_fallback", false);
   o.ignoreMerges = r.flag(v, path, "ignore_merges", false);
-  auto bpe = std::make_unique<Bpe>(
-      readVocabObject(r, r.required(v, path, "vocab"), path + ".vocab"), o);
+  auto bpe =
+      std::make_unique<Bpe>(readVocabObject(r, r.required(v, path, "vocab"), path + ".vocab"), o);
   bpe->checkUnk(r, path + ".unk_token");
   const json& merges = r.array(v, path, "merges");
   if (merges.size() > kMaxMerges)
@@ -344,8 +344,8 @@ class Unigram : public Model {
       insert(piece, static_cast<int>(i));
     }
     if (const json* u = r.find(v, "unk_id"))
-      m_unk = static_cast<int>(r.integer(*u, path + ".unk_id", 0,
-                                         static_cast<long>(vocab.size()) - 1));
+      m_unk =
+          static_cast<int>(r.integer(*u, path + ".unk_id", 0, static_cast<long>(vocab.size()) - 1));
     m_byteFallback = r.flag(v, path, "byte_fallback", false);
   }
 
@@ -479,8 +479,7 @@ std::unique_ptr<Model> readModel(const Reader& r, const json& v, const std::stri
 }
 
 std::unique_ptr<Model> byteLevelBpeModel(const std::string& vocabFile, const json& vocab,
-                                         const std::string& mergesFile,
-                                         const std::string& merges) {
+                                         const std::string& mergesFile, const std::string& merges) {
   const Reader r(vocabFile);
   auto bpe = std::make_unique<Bpe>(readVocabObject(r, vocab, "$"), Bpe::Options{});
   // merges.txt: "#version" first, then "a b" a line; blank lines are skipped, as transformers 4's
@@ -500,11 +499,10 @@ std::unique_ptr<Model> byteLevelBpeModel(const std::string& vocabFile, const jso
     if (static_cast<size_t>(rank) >= kMaxMerges)
       throw InputError(mergesFile + ": more than the " + std::to_string(kMaxMerges) +
                        " merges this build reads");
-    bpe->addMerge(line.substr(0, space), line.substr(space + 1), rank++,
-                  [&](const std::string& t) {
-                    throw InputError(mergesFile + ":" + std::to_string(lineNo + 1) + ": '" +
-                                     shortPrefix(t) + "' is not in " + vocabFile);
-                  });
+    bpe->addMerge(line.substr(0, space), line.substr(space + 1), rank++, [&](const std::string& t) {
+      throw InputError(mergesFile + ":" + std::to_string(lineNo + 1) + ": '" + shortPrefix(t) +
+                       "' is not in " + vocabFile);
+    });
   }
   return bpe;
 }

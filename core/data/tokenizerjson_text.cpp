@@ -175,8 +175,7 @@ const json& Reader::array(const json& obj, const std::string& path, const char* 
   return v;
 }
 
-bool Reader::flag(const json& obj, const std::string& path, const char* key,
-                  bool fallback) const {
+bool Reader::flag(const json& obj, const std::string& path, const char* key, bool fallback) const {
   const json* v = find(obj, key);
   if (!v) return fallback;
   if (!v->is_boolean()) mustBe(path + "." + key, "true or false", *v);
@@ -259,8 +258,8 @@ Regex::Regex(const std::string& pattern, const Reader& r, const std::string& pat
     : m(std::make_unique<Impl>()) {
   UErrorCode status = U_ZERO_ERROR;
   UParseError pe;
-  m->pattern.reset(icu::RegexPattern::compile(
-      icu::UnicodeString::fromUTF8(onigToIcu(pattern)), 0, pe, status));
+  m->pattern.reset(
+      icu::RegexPattern::compile(icu::UnicodeString::fromUTF8(onigToIcu(pattern)), 0, pe, status));
   if (U_FAILURE(status) || !m->pattern)
     r.fail(path, "not a regular expression this build reads (" + std::string(u_errorName(status)) +
                      " at offset " + std::to_string(pe.offset) + ")");
@@ -424,8 +423,7 @@ class Precompiled {
     m_normalized = blob.substr(4 + 4 * m_array.size());
     std::string roundTrip;
     icu::UnicodeString::fromUTF8(m_normalized).toUTF8String(roundTrip);
-    if (roundTrip != m_normalized)
-      r.fail(path, "the charsmap's strings are not UTF-8");
+    if (roundTrip != m_normalized) r.fail(path, "the charsmap's strings are not UTF-8");
     if (m_array.empty()) r.fail(path, "the charsmap's trie is empty");
   }
 
@@ -475,7 +473,9 @@ class Precompiled {
   static bool hasLeaf(uint32_t u) { return (u >> 8) & 1; }
   static uint32_t value(uint32_t u) { return u & ((1u << 31) - 1); }
   static uint32_t label(uint32_t u) { return u & ((1u << 31) | 0xFF); }
-  static size_t offset(uint32_t u) { return static_cast<size_t>(u >> 10) << ((u & (1u << 9)) >> 6); }
+  static size_t offset(uint32_t u) {
+    return static_cast<size_t>(u >> 10) << ((u & (1u << 9)) >> 6);
+  }
 
   // The first (shortest) prefix of `key` the trie maps; positions outside the array end the walk
   // (a hostile charsmap cannot read past it).
@@ -521,8 +521,9 @@ std::string base64Decode(const std::string& in, const Reader& r, const std::stri
   size_t i = 0;
   for (; i < in.size() && in[i] != '='; ++i) {
     const int v = value(in[i]);
-    if (v < 0) r.fail(path, "not base64 (a '" + shortPrefix(in.substr(i, 1)) + "' at " +
-                                std::to_string(i) + ")");
+    if (v < 0)
+      r.fail(path,
+             "not base64 (a '" + shortPrefix(in.substr(i, 1)) + "' at " + std::to_string(i) + ")");
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -536,7 +537,7 @@ std::string base64Decode(const std::string& in, const Reader& r, const std::stri
 }
 
 const std::initializer_list<const char*> kNormalizers = {
-    "BertNormalizer", "NFC",   "NFD",     "NFKC",        "NFKD",     "Lowercase", "StripAccents",
+    "BertNormalizer", "NFC",     "NFD",   "NFKC",        "NFKD",     "Lowercase", "StripAccents",
     "Replace",        "Prepend", "Strip", "Precompiled", "Sequence", "ByteLevel"};
 
 }  // namespace
@@ -712,8 +713,8 @@ PreTokenizer splitting(Splitter f, Behavior behavior) {
 }
 
 PreTokenizer charSplitting(std::function<bool(char32_t)> is, Behavior behavior) {
-  return splitting(
-      [is](const U32& s) { return spans(s.size(), charMatches(s, is), false); }, behavior);
+  return splitting([is](const U32& s) { return spans(s.size(), charMatches(s, is), false); },
+                   behavior);
 }
 
 Behavior readBehavior(const Reader& r, const json& v, const std::string& path,
@@ -734,14 +735,12 @@ const char* kGpt2Regex =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
 const std::initializer_list<const char*> kPreTokenizers = {
-    "BertPreTokenizer", "ByteLevel",       "Metaspace",   "Split",
-    "Digits",           "Whitespace",      "WhitespaceSplit", "Punctuation",
-    "CharDelimiterSplit", "Sequence"};
+    "BertPreTokenizer", "ByteLevel",   "Metaspace",          "Split",   "Digits", "Whitespace",
+    "WhitespaceSplit",  "Punctuation", "CharDelimiterSplit", "Sequence"};
 
 }  // namespace
 
-PreTokenizer readPreTokenizer(const Reader& r, const json& v, const std::string& path,
-                              int depth) {
+PreTokenizer readPreTokenizer(const Reader& r, const json& v, const std::string& path, int depth) {
   if (depth > kMaxComponentDepth) r.fail(path, "Sequences nested too deep");
   const std::string t = r.type(v, path, kPreTokenizers);
   if (t == "BertPreTokenizer") {
@@ -753,8 +752,7 @@ PreTokenizer readPreTokenizer(const Reader& r, const json& v, const std::string&
     };
   }
   if (t == "WhitespaceSplit") return charSplitting(isWhitespace, Behavior::Removed);
-  if (t == "Punctuation")
-    return charSplitting(isPunctuation, readBehavior(r, v, path, "Isolated"));
+  if (t == "Punctuation") return charSplitting(isPunctuation, readBehavior(r, v, path, "Isolated"));
   if (t == "CharDelimiterSplit") {
     const char32_t d = r.character(v, path, "delimiter");
     return charSplitting([d](char32_t c) { return c == d; }, Behavior::Removed);
@@ -786,8 +784,8 @@ PreTokenizer readPreTokenizer(const Reader& r, const json& v, const std::string&
       if (!aps->is_boolean()) r.mustBe(path + ".add_prefix_space", "true or false", *aps);
       if (!aps->get<bool>()) {
         if (scheme != "never")
-          r.fail(path + ".add_prefix_space", "false does not match prepend_scheme '" +
-                                                 shortPrefix(scheme) + "'");
+          r.fail(path + ".add_prefix_space",
+                 "false does not match prepend_scheme '" + shortPrefix(scheme) + "'");
       }
     }
     if (scheme != "always" && scheme != "first" && scheme != "never")
@@ -804,11 +802,12 @@ PreTokenizer readPreTokenizer(const Reader& r, const json& v, const std::string&
           if (!p.text.empty()) out.push_back(std::move(p));
           continue;
         }
-        splitPiece(p, spans(p.text.size(), charMatches(p.text, [replacement](char32_t c) {
-                              return c == replacement;
-                            }),
-                            false),
-                   Behavior::MergedWithNext, out);
+        splitPiece(
+            p,
+            spans(p.text.size(),
+                  charMatches(p.text, [replacement](char32_t c) { return c == replacement; }),
+                  false),
+            Behavior::MergedWithNext, out);
       }
       pieces = std::move(out);
     };

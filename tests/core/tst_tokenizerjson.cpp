@@ -25,8 +25,9 @@ namespace {
 
 const fs::path kHf = fs::path(RR_SOURCE_DIR) / "tests/fixtures/hf/tokenizers";
 const fs::path kJson = kHf / "json";
-const char* kNames[] = {"bert",   "roberta",  "qwen2",         "llama3",       "gemma2", "deberta-v3",
-                        "modernbert", "seqmix", "splitmix", "unigram-bytes", "unigram-first"};
+const char* kNames[] = {"bert",     "roberta",       "qwen2",        "llama3",
+                        "gemma2",   "deberta-v3",    "modernbert",   "seqmix",
+                        "splitmix", "unigram-bytes", "unigram-first"};
 
 json readJsonFile(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -99,8 +100,7 @@ class TestTokenizerJson : public QObject {
       const std::vector<int>& a = plain[i];
       const std::vector<int>& b = plain[(i + 1) % n];
       const std::vector<int> single = cat({&l.singleBefore, &a, &l.singleAfter});
-      const std::vector<int> pair =
-          cat({&l.pairBefore, &a, &l.pairBetween, &b, &l.pairAfter});
+      const std::vector<int> pair = cat({&l.pairBefore, &a, &l.pairBetween, &b, &l.pairAfter});
       const bool ok = a == want["plain"][i].get<std::vector<int>>() &&
                       single == want["single"][i].get<std::vector<int>>() &&
                       pair == want["pair"][i].get<std::vector<int>>();
@@ -163,13 +163,11 @@ class TestTokenizerJson : public QObject {
       const char* name;
       int pad, unk, cls, sep, mask, bos, eos;
     };
-    for (const Want& w : {Want{"bert", 0, 1, 2, 3, 4, -1, -1},
-                          Want{"roberta", 1, 3, 0, 2, 800, 0, 2},
-                          Want{"qwen2", 900, -1, -1, -1, -1, -1, 902},
-                          Want{"llama3", -1, -1, -1, -1, -1, 900, 902},
-                          Want{"gemma2", 0, 3, -1, -1, 4, 2, 1},
-                          Want{"deberta-v3", 0, 3, 1, 2, 400, 1, 2},
-                          Want{"splitmix", -1, 0, 1, 2, -1, 1, 2}}) {
+    for (const Want& w :
+         {Want{"bert", 0, 1, 2, 3, 4, -1, -1}, Want{"roberta", 1, 3, 0, 2, 800, 0, 2},
+          Want{"qwen2", 900, -1, -1, -1, -1, -1, 902}, Want{"llama3", -1, -1, -1, -1, -1, 900, 902},
+          Want{"gemma2", 0, 3, -1, -1, 4, 2, 1}, Want{"deberta-v3", 0, 3, 1, 2, 400, 1, 2},
+          Want{"splitmix", -1, 0, 1, 2, -1, 1, 2}}) {
       auto tok = loadHfTokenizer((kJson / w.name).string(), SlowTokenizer::None);
       const SpecialIds sp = tok->special();
       const std::vector<int> got = {sp.pad, sp.unk, sp.cls, sp.sep, sp.mask, sp.bos, sp.eos};
@@ -240,12 +238,13 @@ class TestTokenizerJson : public QObject {
   }
 
   void decodesReadably() {
-    for (const char* name : {"bert", "roberta", "qwen2", "gemma2", "deberta-v3", "seqmix",
-                             "unigram-bytes"}) {
+    for (const char* name :
+         {"bert", "roberta", "qwen2", "gemma2", "deberta-v3", "seqmix", "unigram-bytes"}) {
       auto tok = loadHfTokenizer((kJson / name).string(), SlowTokenizer::None);
       const std::string text = tok->decode(tok->encode("the model scores a response"));
-      QVERIFY2(text.find("model") != std::string::npos && text.find("response") != std::string::npos,
-               (std::string(name) + ": " + text).c_str());
+      QVERIFY2(
+          text.find("model") != std::string::npos && text.find("response") != std::string::npos,
+          (std::string(name) + ": " + text).c_str());
     }
     auto gemma = loadHfTokenizer((kJson / "gemma2").string(), SlowTokenizer::None);
     QCOMPARE(QString::fromStdString(gemma->decode(gemma->encode("naïve 😀"))), QString("naïve 😀"));
@@ -267,8 +266,7 @@ class TestTokenizerJson : public QObject {
         "$.normalizer.type 'Foo' is not supported (supported: BertNormalizer, NFC, NFD, NFKC, "
         "NFKD, Lowercase, StripAccents, Replace, Prepend, Strip, Precompiled, Sequence, "
         "ByteLevel)");
-    row("pre-tokenizer in a sequence", "qwen2", "/pre_tokenizer/pretokenizers/1/type",
-        "\"Foo\"",
+    row("pre-tokenizer in a sequence", "qwen2", "/pre_tokenizer/pretokenizers/1/type", "\"Foo\"",
         "$.pre_tokenizer.pretokenizers[1].type 'Foo' is not supported (supported: "
         "BertPreTokenizer, ByteLevel, Metaspace, Split, Digits, Whitespace, WhitespaceSplit, "
         "Punctuation, CharDelimiterSplit, Sequence)");
@@ -299,11 +297,11 @@ class TestTokenizerJson : public QObject {
         "$.model.vocab[5]: must be [\"piece\", score] (got an array)");
     row("unigram unk_id", "deberta-v3", "/model/unk_id", "9999",
         "$.model.unk_id: must be an integer from 0 to 399 (got 9999)");
-    row("template id out of range", "bert", "/post_processor/special_tokens/[CLS]/ids/0",
-        "99999", "$.post_processor: token id 99999 is beyond the vocabulary (686 ids)");
-    row("template unknown special", "bert", "/post_processor/single/0/SpecialToken/id",
-        "\"[X]\"", "$.post_processor.single[0].SpecialToken.id: '[X]' is not in "
-                   "$.post_processor.special_tokens");
+    row("template id out of range", "bert", "/post_processor/special_tokens/[CLS]/ids/0", "99999",
+        "$.post_processor: token id 99999 is beyond the vocabulary (686 ids)");
+    row("template unknown special", "bert", "/post_processor/single/0/SpecialToken/id", "\"[X]\"",
+        "$.post_processor.single[0].SpecialToken.id: '[X]' is not in "
+        "$.post_processor.special_tokens");
     row("template B first", "bert", "/post_processor/pair/1/Sequence/id", "\"B\"",
         "$.post_processor.pair[1].Sequence.id: 'B' where $A then $B is expected (other orders "
         "are not supported)");
@@ -325,19 +323,23 @@ class TestTokenizerJson : public QObject {
         "$.pre_tokenizer.pretokenizers[0].behavior: 'Sideways' is not a behavior (Removed, "
         "Isolated, MergedWithPrevious, MergedWithNext, Contiguous)");
     row("metaspace replacement", "deberta-v3", "/pre_tokenizer/pretokenizers/0/replacement",
-        "\"ab\"", "$.pre_tokenizer.pretokenizers[0].replacement: must be one character (got "
-                  "\"ab\")");
+        "\"ab\"",
+        "$.pre_tokenizer.pretokenizers[0].replacement: must be one character (got "
+        "\"ab\")");
     row("metaspace scheme", "deberta-v3", "/pre_tokenizer/pretokenizers/0/prepend_scheme",
-        "\"sometimes\"", "$.pre_tokenizer.pretokenizers[0].prepend_scheme: 'sometimes' is not a "
-                         "scheme (always, first, never)");
+        "\"sometimes\"",
+        "$.pre_tokenizer.pretokenizers[0].prepend_scheme: 'sometimes' is not a "
+        "scheme (always, first, never)");
     row("charsmap not base64", "deberta-v3", "/normalizer/normalizers/1/precompiled_charsmap",
         "\"!!!\"", "$.normalizer.normalizers[1].precompiled_charsmap: not base64 (a '!' at 0)");
     row("charsmap short", "deberta-v3", "/normalizer/normalizers/1/precompiled_charsmap",
-        "\"AA==\"", "$.normalizer.normalizers[1].precompiled_charsmap: a precompiled charsmap "
-                    "of fewer than 4 bytes");
+        "\"AA==\"",
+        "$.normalizer.normalizers[1].precompiled_charsmap: a precompiled charsmap "
+        "of fewer than 4 bytes");
     row("charsmap trie too long", "deberta-v3", "/normalizer/normalizers/1/precompiled_charsmap",
-        "\"/////w==\"", "$.normalizer.normalizers[1].precompiled_charsmap: the charsmap's trie "
-                        "(4294967295 bytes) is longer than the charsmap");
+        "\"/////w==\"",
+        "$.normalizer.normalizers[1].precompiled_charsmap: the charsmap's trie "
+        "(4294967295 bytes) is longer than the charsmap");
     row("bert normalizer flag", "bert", "/normalizer/lowercase", "\"yes\"",
         "$.normalizer.lowercase: must be true or false (got \"yes\")");
     row("not an object", "bert", "", "[1]", "$: must be an object (got an array)");
@@ -422,8 +424,8 @@ class TestTokenizerJson : public QObject {
     const std::string letters(100000, 'a');
     std::string mixed;
     for (int i = 0; i < 20000; ++i) mixed += "ab\xC3\xA9 ";
-    for (const char* name : {"gemma2", "roberta", "llama3", "deberta-v3", "unigram-bytes",
-                             "bert", "splitmix"}) {
+    for (const char* name :
+         {"gemma2", "roberta", "llama3", "deberta-v3", "unigram-bytes", "bert", "splitmix"}) {
       auto tok = loadHfTokenizer((kJson / name).string(), SlowTokenizer::None);
       QElapsedTimer t;
       t.start();
@@ -438,10 +440,23 @@ class TestTokenizerJson : public QObject {
   // loads encodes to ids inside its vocabulary.
   void fuzzedFilesNeverCrash() {
     std::mt19937 rng(20261208);
-    const std::vector<json> replacements = {
-        nullptr, -1, 0, 1, 4294967296.0, 1e300, "Foo", "", "Sequence", json::array(),
-        json::object(), true, json::array({"a", "b"}), json::array({1, 2}),
-        json{{"type", "Sequence"}}, json{{"String", "a"}}, json{{"Regex", "[a-"}}};
+    const std::vector<json> replacements = {nullptr,
+                                            -1,
+                                            0,
+                                            1,
+                                            4294967296.0,
+                                            1e300,
+                                            "Foo",
+                                            "",
+                                            "Sequence",
+                                            json::array(),
+                                            json::object(),
+                                            true,
+                                            json::array({"a", "b"}),
+                                            json::array({1, 2}),
+                                            json{{"type", "Sequence"}},
+                                            json{{"String", "a"}},
+                                            json{{"Regex", "[a-"}}};
     int loaded = 0, refused = 0;
     for (const char* name : kNames) {
       const json base = readJsonFile(kJson / name / "tokenizer.json");
