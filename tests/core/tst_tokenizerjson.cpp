@@ -1,4 +1,4 @@
-// tokenizer.json read as the Rust `tokenizers` library applies it: eleven small tokenizers in the
+// tokenizer.json read as the Rust `tokenizers` library applies it: twelve small tokenizers in the
 // published configurations (tests/fixtures/hf/tokenizers/json/, written by
 // tools/fixtures/make-tokenizer-json-fixtures.py) against the package's ids for the same hostile
 // strings, with and without the special tokens; which file a folder's tokenizer is read from;
@@ -25,9 +25,9 @@ namespace {
 
 const fs::path kHf = fs::path(RR_SOURCE_DIR) / "tests/fixtures/hf/tokenizers";
 const fs::path kJson = kHf / "json";
-const char* kNames[] = {"bert",     "roberta",       "qwen2",        "llama3",
-                        "gemma2",   "deberta-v3",    "modernbert",   "seqmix",
-                        "splitmix", "unigram-bytes", "unigram-first"};
+const char* kNames[] = {"bert",     "roberta",       "qwen2",         "llama3",
+                        "gemma2",   "deberta-v3",    "modernbert",    "seqmix",
+                        "splitmix", "unigram-bytes", "unigram-first", "gpt2-prefix"};
 
 json readJsonFile(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
