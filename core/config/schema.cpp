@@ -282,9 +282,11 @@ std::vector<ConfigKey> buildSchema() {
           .help("Dropout on the adapters' input")
           .bind(RR_MEMBER(lora.dropout)),
       Key("lora.targets", T::List, json::array({"query", "key", "value", "dense"}))
-          .allowed({"query", "key", "value", "dense", "ffn"})
+          .allowed({"query", "key", "value", "dense", "ffn", "q", "k", "v", "o", "up", "gate",
+                    "down"})
           .label("Targets")
-          .help("Layers that get adapters (at least one)")
+          .help("Layers that get adapters (at least one): query/q, key/k, value/v, dense/o "
+                "(attention output), up, gate, down, or ffn for every feed-forward layer")
           .bind(RR_MEMBER(lora.targets)),
 
       Key("pretrain", T::Object).help("Masked-LM pre-training of the shared encoder"),

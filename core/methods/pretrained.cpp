@@ -2,7 +2,6 @@
 // a system of its own: nothing is trained; it reads each pair with its own tokenizer, so it can
 // stand in any experiment beside the systems trained on top of it.
 #include "common/errors.h"
-#include "data/hftokenizer.h"
 #include "methods/common_p.h"
 #include "methods/factories_p.h"
 #include "nn/hf/hfmodel.h"
@@ -17,14 +16,15 @@ class PretrainedRewardModel : public RewardSystem {
     if (ctx.backboneDir.empty())
       throw std::logic_error("pretrained: the context names no model folder");
     m_model = makeEncoderHead(ctx, 1);
-    // The checkpoint was trained on its pooler's reading of [CLS], whatever encoder.pooling says.
+    // The checkpoint was trained on its own head's reading (its pooler over [CLS], a decoder's
+    // last token), whatever encoder.pooling says.
     m_model.encoder->setPooling(nn::Pooling::Cls);
     if (ctx.backboneWeights && !m_model.encoder->checkpointHeadWeight.defined())
       throw InputError(ctx.backboneDir +
                        ": not a reward model (no one-label classifier in its weights); use it "
                        "as encoder.pretrained to train reward models on it");
     const hf::HfModelConfig config = hf::readHfConfig(ctx.backboneDir);
-    m_tokenizer = loadHfTokenizer(ctx.backboneDir, config.modelType);
+    m_tokenizer = hf::loadHfModelTokenizer(ctx.backboneDir);
     m_limit = hfInputLimit(ctx.backboneDir, config.maxPositions);
   }
 

@@ -10,8 +10,8 @@
 
 namespace rr::core::nn {
 
-LoraLinearImpl::LoraLinearImpl(int64_t in, int64_t out) {
-  base = register_module("base", torch::nn::Linear(in, out));
+LoraLinearImpl::LoraLinearImpl(int64_t in, int64_t out, bool bias) {
+  base = register_module("base", torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias)));
 }
 
 int LoraLinearImpl::addAdapter(const std::string& name, int rank, double alpha, double dropout) {
@@ -203,11 +203,40 @@ torch::Tensor Encoder::firstState(const torch::Tensor& ids, const torch::Tensor&
 
 torch::Tensor Encoder::pooled(const torch::Tensor& ids, const torch::Tensor& mask,
                               const torch::Tensor& types) {
-  if (m_pooling == Pooling::Cls) return poolFirst(firstState(ids, mask, types));
+  if (m_pooling == Pooling::Cls) return poolFirst(headState(ids, mask, types));
   torch::Tensor h = forward(ids, mask, types);
   // [CLS] and [SEP] count as tokens: they are in every input, so they shift all means alike.
   torch::Tensor m = mask.to(h.dtype()).unsqueeze(-1);
   return (h * m).sum(1) / m.sum(1).clamp_min(1.0);
+}
+
+bool targetsRole(const std::vector<std::string>& targets, LoraRole role) {
+  for (const std::string& t : targets) {
+    switch (role) {
+      case LoraRole::Query:
+        if (t == "query" || t == "q") return true;
+        break;
+      case LoraRole::Key:
+        if (t == "key" || t == "k") return true;
+        break;
+      case LoraRole::Value:
+        if (t == "value" || t == "v") return true;
+        break;
+      case LoraRole::Output:
+        if (t == "dense" || t == "o") return true;
+        break;
+      case LoraRole::Gate:
+        if (t == "ffn" || t == "gate") return true;
+        break;
+      case LoraRole::Up:
+        if (t == "ffn" || t == "up") return true;
+        break;
+      case LoraRole::Down:
+        if (t == "ffn" || t == "down") return true;
+        break;
+    }
+  }
+  return false;
 }
 
 Pooling poolingFromName(const std::string& name) {
@@ -218,20 +247,16 @@ Pooling poolingFromName(const std::string& name) {
 
 std::vector<LoraLinear> TransformerEncoderImpl::loraLayers(
     const std::vector<std::string>& targets) const {
-  auto wants = [&](const char* role) {
-    return std::find(targets.begin(), targets.end(), role) != targets.end();
-  };
+  auto wants = [&](LoraRole r) { return targetsRole(targets, r); };
   std::vector<LoraLinear> out;
   for (const auto& m : *layers) {
     auto* l = m->as<EncoderLayer>();
-    if (wants("query")) out.push_back(l->query);
-    if (wants("key")) out.push_back(l->key);
-    if (wants("value")) out.push_back(l->value);
-    if (wants("dense")) out.push_back(l->dense);
-    if (wants("ffn")) {
-      out.push_back(l->ffnIn);
-      out.push_back(l->ffnOut);
-    }
+    if (wants(LoraRole::Query)) out.push_back(l->query);
+    if (wants(LoraRole::Key)) out.push_back(l->key);
+    if (wants(LoraRole::Value)) out.push_back(l->value);
+    if (wants(LoraRole::Output)) out.push_back(l->dense);
+    if (wants(LoraRole::Up)) out.push_back(l->ffnIn);
+    if (wants(LoraRole::Down)) out.push_back(l->ffnOut);
   }
   return out;
 }

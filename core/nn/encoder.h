@@ -17,7 +17,7 @@ namespace rr::core::nn {
 // batch can use its own adapter ("mixed"); both compute the same values.
 class LoraLinearImpl : public torch::nn::Module {
  public:
-  LoraLinearImpl(int64_t in, int64_t out);
+  LoraLinearImpl(int64_t in, int64_t out, bool bias = true);
   torch::Tensor forward(const torch::Tensor& x);
 
   int addAdapter(const std::string& name, int rank, double alpha, double dropout);
@@ -86,6 +86,12 @@ class EncoderLayerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(EncoderLayer);
 
+// The roles of the LoRA-capable layers. lora.targets names them as query/q, key/k, value/v,
+// dense/o (the attention's output), up, gate, down, or ffn for all three feed-forward layers
+// (an encoder's first feed-forward layer is its up, the second its down; it has no gate).
+enum class LoraRole { Query, Key, Value, Output, Gate, Up, Down };
+bool targetsRole(const std::vector<std::string>& targets, LoraRole role);
+
 enum class Pooling { Cls, Mean };
 Pooling poolingFromName(const std::string& name);  // "cls" or "mean"; throws InputError
 
@@ -109,11 +115,19 @@ class Encoder : public torch::nn::Module {
   // compute it with less work than every token's state.
   virtual torch::Tensor firstState(const torch::Tensor& ids, const torch::Tensor& mask,
                                    const torch::Tensor& types = {});
-  // Every LoRA-capable layer whose role is in `targets` (query, key, value, dense, ffn).
+  // [B, H] the state the architecture's own head reads (Pooling::Cls): the first token's for
+  // encoders, the last token that is not padding for decoders.
+  virtual torch::Tensor headState(const torch::Tensor& ids, const torch::Tensor& mask,
+                                  const torch::Tensor& types = {}) {
+    return firstState(ids, mask, types);
+  }
+  // Every LoRA-capable layer whose role is in `targets`: query (q), key (k), value (v), dense
+  // (o: the attention's output), ffn (all feed-forward layers) or up, gate, down (one each; an
+  // encoder's are up and down).
   virtual std::vector<LoraLinear> loraLayers(const std::vector<std::string>& targets) const = 0;
   virtual int hidden() const = 0;
   virtual int maxLen() const = 0;
-  // "rewardrouter" (the encoder pre-trained here), "bert", "electra", "deberta-v2".
+  // "rewardrouter" (the encoder pre-trained here), else config.json's model_type.
   virtual std::string architecture() const = 0;
   void setPooling(Pooling p) { m_pooling = p; }
   Pooling pooling() const { return m_pooling; }

@@ -1,5 +1,7 @@
 #include "nn/torchcompat.h"
 
+#include <limits>
+
 #include <ATen/autocast_mode.h>
 #include <c10/util/Logging.h>
 #include <torch/version.h>
@@ -60,9 +62,29 @@ void setDtype(torch::DeviceType t, torch::ScalarType d) {
 
 bool hasFusedAttention() { return RR_TORCH_SDPA; }
 
+torch::Tensor causalBias(int64_t t, int64_t window, const torch::Device& device) {
+  const torch::Tensor i = torch::arange(t, torch::TensorOptions(torch::kLong).device(device));
+  const torch::Tensor qi = i.unsqueeze(1), kj = i.unsqueeze(0);
+  torch::Tensor hidden = kj > qi;
+  if (window > 0) hidden = hidden.logical_or(kj <= qi - window);
+  return torch::zeros({t, t}, torch::TensorOptions(torch::kFloat).device(device))
+      .masked_fill(hidden, std::numeric_limits<float>::lowest());
+}
+
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                        const torch::Tensor& bias, double scale, double dropout, bool training) {
+                        const torch::Tensor& biasIn, double scale, double dropout, bool training,
+                        bool causal) {
   const bool drops = training && dropout > 0;
+#if RR_TORCH_SDPA
+  if (!drops && causal && !biasIn.defined())
+    return at::scaled_dot_product_attention(q, k, v, {}, 0.0, true, scale);
+#endif
+  torch::Tensor bias = biasIn;
+  if (causal) {
+    const torch::Tensor c = causalBias(q.size(2), 0, q.device());
+    // Two lowests add to -inf; clamped, a row stays finite.
+    bias = bias.defined() ? (bias + c).clamp_min(std::numeric_limits<float>::lowest()) : c;
+  }
 #if RR_TORCH_SDPA
   if (!drops) {
     // The mask must have the query's dtype (autocast gives bf16 queries); float's lowest, which

@@ -36,8 +36,14 @@ class AutocastGuard {
 // and there is no dropout to draw, that kernel runs and the [Tq, T] scores are never held in
 // memory; otherwise (LibTorch 1.13, or attention dropout while training) the explicit product,
 // softmax and nn::dropout (its seeded masks keep a resumed run equal to an uninterrupted one).
+// `causal`: query i attends keys 0..i alone (decoders; q and k of the same length), on top of
+// `bias` where that is given.
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                        const torch::Tensor& bias, double scale, double dropout, bool training);
+                        const torch::Tensor& bias, double scale, double dropout, bool training,
+                        bool causal = false);
+// The additive causal mask [T, T]: 0 where key j <= query i (and i - j < window when window > 0),
+// float's lowest elsewhere.
+torch::Tensor causalBias(int64_t t, int64_t window, const torch::Device& device);
 // Whether attention() can take the fused path in this build.
 bool hasFusedAttention();
 

@@ -389,8 +389,8 @@ std::unique_ptr<LoadedSystem> loadSystem(const std::string& dir) {
     backboneDir = (fs::path(dir) / bdir).string();
     backboneSource = m.str(*backbone, "source", "$.backbone.source", "");
     requireListed(bdir + "/config.json", "the backbone's shape");
-    out->tokenizer =
-        loadHfTokenizer(backboneDir, m.str(*backbone, "model_type", "$.backbone.model_type"));
+    m.str(*backbone, "model_type", "$.backbone.model_type");
+    out->tokenizer = hf::loadHfModelTokenizer(backboneDir);
     // Every file the tokenizer read is one the folder was saved with (a file added or swapped
     // since, without a checksum, would change the ids).
     for (const auto& f : out->tokenizer->files())

@@ -3,7 +3,6 @@
 #include <filesystem>
 
 #include "common/errors.h"
-#include "data/hftokenizer.h"
 #include "nn/hf/checkpoint.h"
 #include "nn/hf/hfmodel.h"
 
@@ -76,7 +75,7 @@ HfFolderSummary describeHfFolder(const std::string& dir) {
   for (const char* f : {"model.safetensors.index.json", "pytorch_model.bin.index.json"})
     if (fs::exists(fs::path(dir) / f) && s.weightsFile.find("-of-") != std::string::npos)
       s.weightsFile = f;
-  s.tokenizer = c.modelType == "deberta-v2" ? "SentencePiece (spm.model)" : "WordPiece (vocab.txt)";
+  s.tokenizer = hf::hfTokenizerDescription(dir);
   return s;
 }
 
@@ -93,7 +92,7 @@ int effectiveMaxLen(int configured, int modelLimit) {
 }
 
 std::unique_ptr<Tokenizer> loadBackboneTokenizer(const HfBackboneInfo& info) {
-  auto tok = loadHfTokenizer(info.dir, info.modelType);
+  auto tok = hf::loadHfModelTokenizer(info.dir);
   if (tok->vocabSize() > info.vocabSize)
     throw InputError(info.dir + ": the tokenizer has " + std::to_string(tok->vocabSize()) +
                      " tokens but config.json's vocab_size is " + std::to_string(info.vocabSize) +

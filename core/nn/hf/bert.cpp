@@ -2,7 +2,9 @@
 #include <limits>
 
 #include "nn/dropout.h"
+#include "nn/hf/arch_p.h"
 #include "nn/hf/bert_p.h"
+#include "nn/hf/hfconfig_p.h"
 #include "nn/torchcompat.h"
 
 namespace rr::core::hf {
@@ -69,7 +71,15 @@ std::vector<torch::Tensor> BertEncoder::hiddenStates(const torch::Tensor& ids,
                                                      const torch::Tensor& types, Keep keep) {
   const int64_t t = ids.size(1);
   torch::Tensor pos = torch::arange(t, ids.options().dtype(torch::kLong));
-  torch::Tensor tt = types.defined() ? types : torch::zeros_like(ids);
+  if (m_config.arch == Arch::Roberta || m_config.arch == Arch::XlmRoberta) {
+    // RoBERTa counts positions from padding_idx + 1 over the tokens that are not padding
+    // (transformers' create_position_ids_from_input_ids); padding sits at padding_idx.
+    const torch::Tensor real = ids.ne(m_config.padTokenId).to(torch::kLong);
+    pos = torch::cumsum(real, 1) * real + m_config.padTokenId;
+  }
+  // Architectures whose tokenizer gives no token_type_ids (RoBERTa) see segment 0 throughout.
+  torch::Tensor tt =
+      types.defined() && m_config.row().tokenTypes ? types : torch::zeros_like(ids);
   torch::Tensor x = words->forward(ids) + tokenTypes->forward(tt) + positions->forward(pos);
   x = nn::dropout(embedNorm->forward(x), m_config.hiddenDropout, is_training());
   if (embedProject) x = embedProject->forward(x);
@@ -80,21 +90,93 @@ std::vector<torch::Tensor> BertEncoder::hiddenStates(const torch::Tensor& ids,
 }
 
 std::vector<nn::LoraLinear> BertEncoder::loraLayers(const std::vector<std::string>& targets) const {
-  auto wants = [&](const char* role) {
-    return std::find(targets.begin(), targets.end(), role) != targets.end();
-  };
+  auto wants = [&](nn::LoraRole r) { return nn::targetsRole(targets, r); };
   std::vector<nn::LoraLinear> out;
   for (const auto& l : layers) {
-    if (wants("query")) out.push_back(l->query);
-    if (wants("key")) out.push_back(l->key);
-    if (wants("value")) out.push_back(l->value);
-    if (wants("dense")) out.push_back(l->attnOut);
-    if (wants("ffn")) {
-      out.push_back(l->ffnIn);
-      out.push_back(l->ffnOut);
-    }
+    if (wants(nn::LoraRole::Query)) out.push_back(l->query);
+    if (wants(nn::LoraRole::Key)) out.push_back(l->key);
+    if (wants(nn::LoraRole::Value)) out.push_back(l->value);
+    if (wants(nn::LoraRole::Output)) out.push_back(l->attnOut);
+    if (wants(nn::LoraRole::Up)) out.push_back(l->ffnIn);
+    if (wants(nn::LoraRole::Down)) out.push_back(l->ffnOut);
   }
   return out;
+}
+
+int BertEncoder::maxLen() const {
+  if (m_config.arch == Arch::Roberta || m_config.arch == Arch::XlmRoberta)
+    return std::max(0, m_config.maxPositions - std::max(m_config.padTokenId, 0) - 1);
+  return m_config.maxPositions;
+}
+
+// ---- registry rows ----
+
+namespace {
+
+void parseBert(const ConfigFile& f, HfModelConfig& c) {
+  parseEncoderKeys(f, c, 1e-12, 2, c.hidden);
+  const std::string pet = f.string("position_embedding_type", "absolute");
+  if (pet != "absolute") f.fail("position_embedding_type '" + pet + "' is not supported (only absolute)");
+  if (c.arch == Arch::Bert) c.embeddingSize = c.hidden;
+}
+
+void parseElectra(const ConfigFile& f, HfModelConfig& c) {
+  parseEncoderKeys(f, c, 1e-12, 2, 128);
+  const std::string pet = f.string("position_embedding_type", "absolute");
+  if (pet != "absolute") f.fail("position_embedding_type '" + pet + "' is not supported (only absolute)");
+}
+
+nn::EncoderPtr buildBert(const HfModelConfig& c) { return std::make_shared<BertEncoder>(c); }
+
+}  // namespace
+
+double bertFamilyParameters(const HfModelConfig& c) {
+  const double V = c.vocabSize, E = c.embeddingSize, H = c.hidden, F = c.intermediate, L = c.layers,
+               T = c.typeVocabSize, P = c.maxPositions;
+  const double n = (V + P + T + 2) * E + (E != H ? E * H + H : 0) + H * H + H;
+  return n + L * (4 * H * H + 2 * H * F + 9 * H + F);
+}
+
+const ArchRow& bertRow() {
+  static const ArchRow row{Arch::Bert,
+                           "bert",
+                           "BERT",
+                           "BertForSequenceClassification",
+                           "bert.",
+                           "embeddings.word_embeddings.weight",
+                           "bert.pooler.dense",
+                           "pooler.dense",
+                           "classifier",
+                           true,
+                           true,
+                           SlowTokenizer::WordPiece,
+                           "vocab.txt",
+                           InputKind::Pair,
+                           parseBert,
+                           buildBert,
+                           bertFamilyParameters};
+  return row;
+}
+
+const ArchRow& electraRow() {
+  static const ArchRow row{Arch::Electra,
+                           "electra",
+                           "ELECTRA",
+                           "ElectraForSequenceClassification",
+                           "electra.",
+                           "embeddings.word_embeddings.weight",
+                           "classifier.dense",
+                           "",
+                           "classifier.out_proj",
+                           true,
+                           true,
+                           SlowTokenizer::WordPiece,
+                           "vocab.txt",
+                           InputKind::Pair,
+                           parseElectra,
+                           buildBert,
+                           bertFamilyParameters};
+  return row;
 }
 
 }  // namespace rr::core::hf

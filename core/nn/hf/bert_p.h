@@ -33,11 +33,16 @@ class BertEncoder : public HfEncoder {
                                           const torch::Tensor& types,
                                           Keep keep = Keep::All) override;
   std::vector<nn::LoraLinear> loraLayers(const std::vector<std::string>& targets) const override;
+  // RoBERTa's positions start after padding_idx: max_position_embeddings - padding_idx - 1.
+  int maxLen() const override;
 
   torch::nn::Embedding words{nullptr}, positions{nullptr}, tokenTypes{nullptr};
   torch::nn::LayerNorm embedNorm{nullptr};
   torch::nn::Linear embedProject{nullptr};  // ELECTRA when embedding_size != hidden_size
   std::vector<BertLayer> layers;
 };
+
+// BERT, ELECTRA and RoBERTa's parameters as BertEncoder allocates them.
+double bertFamilyParameters(const HfModelConfig& c);
 
 }  // namespace rr::core::hf

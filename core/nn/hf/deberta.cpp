@@ -4,7 +4,9 @@
 
 #include "common/errors.h"
 #include "nn/dropout.h"
+#include "nn/hf/arch_p.h"
 #include "nn/hf/deberta_p.h"
+#include "nn/hf/hfconfig_p.h"
 #include "nn/torchcompat.h"
 
 namespace rr::core::hf {
@@ -206,16 +208,129 @@ std::vector<nn::LoraLinear> DebertaEncoder::loraLayers(
     const std::vector<std::string>& targets) const {
   std::vector<nn::LoraLinear> out;
   for (const auto& l : layers) {
-    if (has(targets, "query")) out.push_back(l->query);
-    if (has(targets, "key")) out.push_back(l->key);
-    if (has(targets, "value")) out.push_back(l->value);
-    if (has(targets, "dense")) out.push_back(l->attnOut);
-    if (has(targets, "ffn")) {
-      out.push_back(l->ffnIn);
-      out.push_back(l->ffnOut);
-    }
+    if (nn::targetsRole(targets, nn::LoraRole::Query)) out.push_back(l->query);
+    if (nn::targetsRole(targets, nn::LoraRole::Key)) out.push_back(l->key);
+    if (nn::targetsRole(targets, nn::LoraRole::Value)) out.push_back(l->value);
+    if (nn::targetsRole(targets, nn::LoraRole::Output)) out.push_back(l->attnOut);
+    if (nn::targetsRole(targets, nn::LoraRole::Up)) out.push_back(l->ffnIn);
+    if (nn::targetsRole(targets, nn::LoraRole::Down)) out.push_back(l->ffnOut);
   }
   return out;
+}
+
+// ---- registry row ----
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string trim(const std::string& s) {
+  const auto a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
+  return a == std::string::npos ? "" : s.substr(a, b - a + 1);
+}
+
+void parseDeberta(const ConfigFile& f, HfModelConfig& c) {
+  parseEncoderKeys(f, c, 1e-7, 0, c.hidden);
+  c.relativeAttention = f.boolean("relative_attention", false);
+  c.maxRelativePositions = f.integer("max_relative_positions", -1);
+  c.positionBuckets = f.integer("position_buckets", -1);
+  if (auto it = c.raw.find("pos_att_type"); it != c.raw.end() && !it->is_null()) {
+    std::vector<std::string> parts;
+    if (it->is_string()) {
+      std::string s = lower(it->get<std::string>());
+      for (size_t start = 0;;) {
+        const size_t bar = s.find('|', start);
+        parts.push_back(trim(s.substr(start, bar - start)));
+        if (bar == std::string::npos) break;
+        start = bar + 1;
+      }
+    } else if (it->is_array()) {
+      for (const auto& p : *it) {
+        if (!p.is_string()) f.fail("'pos_att_type' must be a list of strings or a string");
+        parts.push_back(lower(p.get<std::string>()));
+      }
+    } else {
+      f.fail("'pos_att_type' must be a list of strings or a string");
+    }
+    for (const auto& p : parts) {
+      if (p.empty() || p == "none") continue;
+      if (p != "c2p" && p != "p2c") f.fail("pos_att_type '" + p + "' is not supported (c2p, p2c)");
+      if (std::find(c.posAttType.begin(), c.posAttType.end(), p) == c.posAttType.end())
+        c.posAttType.push_back(p);
+    }
+  }
+  c.positionBiasedInput = f.boolean("position_biased_input", true);
+  c.shareAttKey = f.boolean("share_att_key", false);
+  c.normRelEbd = lower(f.string("norm_rel_ebd", "none"));
+  if (c.normRelEbd != "none" && c.normRelEbd != "layer_norm")
+    f.fail("norm_rel_ebd '" + c.normRelEbd + "' is not supported (none, layer_norm)");
+  c.convKernelSize = f.integer("conv_kernel_size", 0);
+  if (c.convKernelSize > 0) {
+    f.activation("conv_act", "tanh");
+    const int groups = f.integer("conv_groups", 1);
+    if (groups <= 0 || c.hidden % groups != 0)
+      f.fail("'conv_groups' must divide hidden_size (got " + std::to_string(groups) + ")");
+    if (c.convKernelSize % 2 == 0)
+      f.fail("conv_kernel_size " + std::to_string(c.convKernelSize) +
+             " is even; only odd kernels keep the sequence length");
+  }
+  c.poolerHiddenAct = f.activation("pooler_hidden_act", "gelu");
+  c.poolerHiddenSize = f.integer("pooler_hidden_size", c.hidden);
+  if (c.poolerHiddenSize != c.hidden)
+    f.fail("pooler_hidden_size " + std::to_string(c.poolerHiddenSize) +
+           " differs from hidden_size " + std::to_string(c.hidden) + " (not supported)");
+  if (c.relativeAttention) {
+    const int maxRel = c.maxRelativePositions < 1 ? c.maxPositions : c.maxRelativePositions;
+    if (c.positionBuckets > 0 && (c.positionBuckets < 4 || maxRel <= c.positionBuckets / 2 + 1))
+      f.fail("position_buckets " + std::to_string(c.positionBuckets) +
+             " does not fit max_relative_positions " + std::to_string(maxRel));
+  }
+}
+
+nn::EncoderPtr buildDeberta(const HfModelConfig& c) { return std::make_shared<DebertaEncoder>(c); }
+
+// The encoder's weights as DebertaEncoder allocates them (embeddings, layers, the relative
+// embeddings and projections, the pooler; DeBERTa-v2's one ConvLayer left out).
+double debertaParameters(const HfModelConfig& c) {
+  const double V = c.vocabSize, E = c.embeddingSize, H = c.hidden, F = c.intermediate, L = c.layers,
+               T = c.typeVocabSize;
+  const double P = c.positionBiasedInput ? c.maxPositions : 0;
+  double n = (V + P + T + 2) * E + (E != H ? E * H + H : 0) + H * H + H;
+  double layer = 4 * H * H + 2 * H * F + 9 * H + F;
+  if (c.relativeAttention) {
+    const double span = c.positionBuckets > 0        ? c.positionBuckets
+                        : c.maxRelativePositions < 1 ? c.maxPositions
+                                                     : c.maxRelativePositions;
+    n += 2 * span * H + 2 * H;
+    if (!c.shareAttKey) layer += 2 * H * H + 2 * H;
+  }
+  return n + L * layer;
+}
+
+}  // namespace
+
+const ArchRow& debertaV2Row() {
+  static const ArchRow row{Arch::DebertaV2,
+                           "deberta-v2",
+                           "DeBERTa-v2/v3",
+                           "DebertaV2ForSequenceClassification",
+                           "deberta.",
+                           "embeddings.word_embeddings.weight",
+                           "pooler.dense",
+                           "",
+                           "classifier",
+                           true,
+                           true,
+                           SlowTokenizer::SentencePiece,
+                           "spm.model",
+                           InputKind::Pair,
+                           parseDeberta,
+                           buildDeberta,
+                           debertaParameters};
+  return row;
 }
 
 }  // namespace rr::core::hf
