@@ -880,13 +880,19 @@ std::string joinAnd(const std::vector<std::string>& names) {
   return out;
 }
 
+// Something at the path, a FIFO or a folder included (the readers refuse those with the reason).
+bool somethingAt(const fs::path& p) {
+  std::error_code ec;
+  return fs::exists(p, ec);
+}
+
 }  // namespace
 
 std::string hfTokenizerSource(const std::string& dir, SlowTokenizer slow) {
   std::vector<std::string> present, all = slowFiles(slow);
   for (const auto& name : all)
-    if (fs::exists(fs::path(dir) / name)) present.push_back(name);
-  if (fs::exists(fs::path(dir) / "tokenizer.json"))
+    if (somethingAt(fs::path(dir) / name)) present.push_back(name);
+  if (somethingAt(fs::path(dir) / "tokenizer.json"))
     return present.empty() ? "tokenizer.json"
                            : "tokenizer.json (" + joinAnd(present) + " also present, not used)";
   if (!all.empty() && present.size() == all.size()) return joinAnd(all);
@@ -897,8 +903,7 @@ std::string hfTokenizerSource(const std::string& dir, SlowTokenizer slow) {
 std::unique_ptr<Tokenizer> loadHfTokenizer(const std::string& dir, SlowTokenizer slow) {
   if (!fs::is_directory(dir)) throw InputError(dir + ": tokenizer folder not found");
   const fs::path json = fs::path(dir) / "tokenizer.json";
-  if (fs::exists(json) || !nonRegularKind(json.string()).empty())
-    return std::make_unique<TokenizerJson>(dir);
+  if (somethingAt(json)) return std::make_unique<TokenizerJson>(dir);
   switch (slow) {
     case SlowTokenizer::WordPiece:
       return std::make_unique<WordPieceTokenizer>(dir, "bert");
