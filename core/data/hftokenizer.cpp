@@ -529,11 +529,12 @@ class HfTokenizer : public Tokenizer {
 
 class WordPieceTokenizer : public HfTokenizer {
  public:
-  WordPieceTokenizer(const std::string& dir, const std::string& modelType) {
+  explicit WordPieceTokenizer(const std::string& dir) {
     const fs::path vocabFile = fs::path(dir) / "vocab.txt";
     if (!fs::exists(vocabFile))
-      throw InputError(vocabFile.string() + ": not found (a " + modelType +
-                       " tokenizer needs vocab.txt)");
+      throw InputError(vocabFile.string() +
+                       ": not found (a BERT or ELECTRA tokenizer needs tokenizer.json or "
+                       "vocab.txt)");
     TokenizerFiles f = readTokenizerFiles(dir, {"vocab.txt"}, kBertRoles);
     // One token a line, its id the line number; a device or FIFO named vocab.txt is refused
     // before it is read.
@@ -682,7 +683,7 @@ class DebertaV2Tokenizer : public HfTokenizer {
   explicit DebertaV2Tokenizer(const std::string& dir) {
     const fs::path model = fs::path(dir) / "spm.model";
     if (!fs::exists(model))
-      throw InputError(model.string() + ": not found (a deberta-v2 tokenizer needs spm.model)");
+      throw InputError(model.string() + ": not found (a DeBERTa-v2/v3 tokenizer needs tokenizer.json or spm.model)");
     TokenizerFiles f = readTokenizerFiles(dir, {"spm.model"}, kBertRoles);
     m_spm = loadSentencePiece(model.string());
     m_lower = configFlag(f, "do_lower_case").value_or(false);
@@ -906,7 +907,7 @@ std::unique_ptr<Tokenizer> loadHfTokenizer(const std::string& dir, SlowTokenizer
   if (somethingAt(json)) return std::make_unique<TokenizerJson>(dir);
   switch (slow) {
     case SlowTokenizer::WordPiece:
-      return std::make_unique<WordPieceTokenizer>(dir, "bert");
+      return std::make_unique<WordPieceTokenizer>(dir);
     case SlowTokenizer::SentencePiece:
       return std::make_unique<DebertaV2Tokenizer>(dir);
     case SlowTokenizer::ByteLevelBpe:
@@ -917,15 +918,6 @@ std::unique_ptr<Tokenizer> loadHfTokenizer(const std::string& dir, SlowTokenizer
   throw InputError(json.string() +
                    ": not found (a tokenizer.json-only tokenizer, such as ModernBERT's or a "
                    "decoder's, needs tokenizer.json)");
-}
-
-std::unique_ptr<Tokenizer> loadHfTokenizer(const std::string& dir, const std::string& modelType) {
-  if (!fs::is_directory(dir)) throw InputError(dir + ": tokenizer folder not found");
-  if (modelType == "bert" || modelType == "electra")
-    return std::make_unique<WordPieceTokenizer>(dir, modelType);
-  if (modelType == "deberta-v2") return std::make_unique<DebertaV2Tokenizer>(dir);
-  throw InputError(dir + ": unsupported tokenizer model type '" + modelType +
-                   "' (supported: bert, electra, deberta-v2)");
 }
 
 int hfTokenizerMaxLength(const std::string& dir) {

@@ -36,9 +36,6 @@ std::unique_ptr<Tokenizer> loadHfTokenizer(const std::string& dir, SlowTokenizer
 // also present, not used)", "vocab.txt", "vocab.json and merges.txt"; "" when the folder has
 // neither tokenizer.json nor all of the slow files.
 std::string hfTokenizerSource(const std::string& dir, SlowTokenizer slow);
-// Transitional, until every caller names the registry's SlowTokenizer: "bert", "electra",
-// "deberta-v2".
-std::unique_ptr<Tokenizer> loadHfTokenizer(const std::string& dir, const std::string& modelType);
 
 // The tokenizer's own input limit: tokenizer_config.json's model_max_length, 0 when there is none
 // (absent, or over a million: transformers writes 1e30 for "none"). InputError for a value that

@@ -251,6 +251,19 @@ InputLayout Tokenizer::layout() const {
 std::vector<int> encodePromptResponse(const Tokenizer& tok, const std::string& prompt,
                                       const std::string& response, int maxLen,
                                       int* secondSegment) {
+  int second = 0;
+  std::vector<int> ids = tok.encodeInput(prompt, response, maxLen, &second);
+  if (secondSegment) *secondSegment = second;
+  return ids;
+}
+
+std::vector<int> encodeSingle(const Tokenizer& tok, const std::string& text, int maxLen) {
+  return tok.encodePromptInput(text, maxLen);
+}
+
+std::vector<int> Tokenizer::encodeInput(const std::string& prompt, const std::string& response,
+                                        int maxLen, int* secondSegment) const {
+  const Tokenizer& tok = *this;
   const InputLayout l = tok.layout();
   std::vector<int> p = tok.encode(prompt);
   std::vector<int> r = tok.encode(response);
@@ -269,7 +282,8 @@ std::vector<int> encodePromptResponse(const Tokenizer& tok, const std::string& p
   return ids;
 }
 
-std::vector<int> encodeSingle(const Tokenizer& tok, const std::string& text, int maxLen) {
+std::vector<int> Tokenizer::encodePromptInput(const std::string& text, int maxLen) const {
+  const Tokenizer& tok = *this;
   const InputLayout l = tok.layout();
   std::vector<int> t = tok.encode(text);
   const size_t fixed = l.singleBefore.size() + l.singleAfter.size();

@@ -38,6 +38,15 @@ class Tokenizer {
   virtual std::vector<std::string> files() const { return {modelPath()}; }
   // The default: special()'s cls and sep around the pieces.
   virtual InputLayout layout() const;
+
+  // A model's input for (prompt, response), at most maxLen ids, and through secondSegment the
+  // index of the response's first id. The default: layout()'s pair form around encode()'s ids,
+  // the prompt cut from the left and the response from the right when too long. A decoder's
+  // (data/chatinput.h) renders its chat template instead.
+  virtual std::vector<int> encodeInput(const std::string& prompt, const std::string& response,
+                                       int maxLen, int* secondSegment) const;
+  // The prompt alone (routers read it): layout()'s single form, cut from the left.
+  virtual std::vector<int> encodePromptInput(const std::string& prompt, int maxLen) const;
 };
 
 // Loads a SentencePiece .model file. Throws InputError naming the file on failure.

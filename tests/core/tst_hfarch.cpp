@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/errors.h"
+#include "data/chatinput.h"
 #include "nn/hf/arch.h"
 #include "nn/hf/checkpoint.h"
 #include "nn/hf/hfencoder_p.h"
@@ -52,7 +53,8 @@ double maxDiff(const torch::Tensor& a, const torch::Tensor& b) {
 
 std::vector<double> allRewards(const std::string& name, nn::Encoder& enc) {
   std::vector<double> out;
-  for (const auto& c : golden(name)["cases"]) {
+  const nlohmann::json g = golden(name);
+  for (const auto& c : g["cases"]) {
     const torch::Tensor r = rewards(enc, longs(c["ids"]), longs(c["mask"]));
     for (int64_t i = 0; i < r.size(0); ++i) out.push_back(r[i].item<double>());
   }
@@ -72,7 +74,8 @@ class TestHfArch : public QObject {
     auto* enc = dynamic_cast<hf::HfEncoder*>(bb.encoder.get());
     QVERIFY(enc);
     torch::NoGradGuard ng;
-    for (const auto& c : golden(name)["cases"]) {
+    const nlohmann::json g = golden(name);
+    for (const auto& c : g["cases"]) {
       const torch::Tensor ids = longs(c["ids"]), mask = longs(c["mask"]);
       const auto hs = enc->hiddenStates(ids, mask, torch::zeros_like(ids));
       QCOMPARE(hs.size(), c["hidden"].size());
@@ -162,7 +165,8 @@ class TestHfArch : public QObject {
     const hf::HfBackbone bb = hf::loadHfBackbone(dir);
     const auto got = allRewards("llama-rm", *bb.encoder);
     size_t i = 0;
-    for (const auto& c : golden("llama-rm")["cases"])
+    const nlohmann::json g = golden("llama-rm");
+    for (const auto& c : g["cases"])
       for (const auto& w : c["logits"]) QVERIFY(std::abs(got[i++] - w.get<double>()) <= kTol);
   }
 
@@ -265,6 +269,75 @@ class TestHfArch : public QObject {
     const std::vector<double> after = allRewards(n, *back.encoder);
     QCOMPARE(after.size(), before.size());
     for (size_t i = 0; i < before.size(); ++i) QVERIFY(std::abs(before[i] - after[i]) <= kTol);
+  }
+
+  // Whole folders as transformers 5 saves them (tools/fixtures/make_chat_rm_fixtures.py): the
+  // chat template rendered, a duplicate BOS removed, tokenized, and the reward read where
+  // transformers reads it, equal to transformers' on short, multi-turn and ~1,100-token inputs;
+  // one padded batch gives the same rewards as one input at a time.
+  void chatRewardModelsMatchTransformers_data() {
+    QTest::addColumn<QString>("name");
+    for (const char* n : {"qwen3-chat-rm", "llama3-chat-rm", "gemma2-chat-rm"})
+      QTest::newRow(n) << QString(n);
+  }
+  void chatRewardModelsMatchTransformers() {
+    QFETCH(QString, name);
+    const std::string dir = fixture(name.toStdString());
+    const auto tok = hf::loadHfModelTokenizer(dir);
+    const auto* chat = dynamic_cast<const ChatInputTokenizer*>(tok.get());
+    QVERIFY(chat && chat->hasTemplate());
+    const hf::HfBackbone bb = hf::loadHfBackbone(dir);
+    std::vector<std::vector<int>> all;
+    std::vector<double> want;
+    const nlohmann::json g = golden(name.toStdString());
+    QVERIFY(!g["rows"].empty());
+    for (const auto& row : g["rows"]) {
+      QVERIFY2(!row.contains("error"), row.dump().c_str());
+      std::vector<ChatMessage> messages;
+      for (const auto& m : row["messages"]) messages.push_back({m["role"], m["content"]});
+      std::vector<int> ids;
+      if (messages.size() == 2) {
+        int second = 0;
+        ids = tok->encodeInput(messages[0].content, messages[1].content, 1 << 20, &second);
+      } else {
+        ids = chat->encodeConversation(messages, 1 << 20);
+      }
+      QCOMPARE(ids, row["ids"].get<std::vector<int>>());
+      const torch::Tensor t =
+          torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kLong).unsqueeze(0);
+      const double r = rewards(*bb.encoder, t, torch::ones_like(t)).item<double>();
+      QVERIFY2(std::abs(r - row["reward"].get<double>()) <= kTol,
+               qPrintable(QString("%1 vs %2").arg(r).arg(row["reward"].get<double>())));
+      all.push_back(ids);
+      want.push_back(row["reward"].get<double>());
+    }
+    size_t t = 0;
+    for (const auto& ids : all) t = std::max(t, ids.size());
+    torch::Tensor ids = torch::full({int64_t(all.size()), int64_t(t)}, tok->special().pad, torch::kLong);
+    torch::Tensor mask = torch::zeros_like(ids);
+    for (size_t i = 0; i < all.size(); ++i)
+      for (size_t j = 0; j < all[i].size(); ++j) {
+        ids[int64_t(i)][int64_t(j)] = all[i][j];
+        mask[int64_t(i)][int64_t(j)] = 1;
+      }
+    QVERIFY(maxDiff(rewards(*bb.encoder, ids, mask), torch::tensor(want)) <= kTol);
+  }
+
+  // Past the input limit the prompt loses its beginning; the template's text, the response and
+  // the end (where the reward is read) stay as in the whole input.
+  void chatInputsAreCutFromThePromptsStart() {
+    for (const char* n : {"qwen3-chat-rm", "llama3-chat-rm", "gemma2-chat-rm"}) {
+      const std::string dir = fixture(n);
+      const auto tok = hf::loadHfModelTokenizer(dir);
+      const auto row = golden(n)["rows"][4];
+      const auto full = row["ids"].get<std::vector<int>>();
+      int second = 0;
+      const auto cut = tok->encodeInput(row["messages"][0]["content"],
+                                        row["messages"][1]["content"], 256, &second);
+      QCOMPARE(cut.size(), size_t(256));
+      QCOMPARE(cut.front(), full.front());
+      QVERIFY2(std::equal(cut.end() - 60, cut.end(), full.end() - 60), n);
+    }
   }
 };
 

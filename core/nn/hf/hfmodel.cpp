@@ -11,6 +11,7 @@
 #include "common/errors.h"
 #include "common/jsonparse.h"
 #include "config/memoryestimate.h"
+#include "data/chatinput.h"
 #include "data/hftokenizer.h"
 #include "data/tokenizer.h"
 #include "nn/dropout.h"
@@ -114,13 +115,22 @@ constexpr std::uint64_t kMaxConfigBytes = 16u << 20;
 
 std::unique_ptr<Tokenizer> loadHfModelTokenizer(const std::string& dir) {
   const HfModelConfig c = readHfConfig(dir);
-  return loadHfTokenizer(dir, c.row().slowTokenizer);
+  std::unique_ptr<Tokenizer> tok = loadHfTokenizer(dir, c.row().slowTokenizer);
+  if (c.row().input == InputKind::Chat)
+    return std::make_unique<ChatInputTokenizer>(std::move(tok), dir);
+  return tok;
 }
 
 std::string hfTokenizerDescription(const std::string& dir) {
   const HfModelConfig c = readHfConfig(dir);
   std::error_code ec;
-  if (fs::exists(fs::path(dir) / "tokenizer.json", ec)) return "tokenizer.json";
+  if (c.row().input == InputKind::Chat) {
+    const auto tok = loadHfModelTokenizer(dir);
+    return hfTokenizerSource(dir, c.row().slowTokenizer) + ", " +
+           dynamic_cast<const ChatInputTokenizer&>(*tok).describe();
+  }
+  if (fs::exists(fs::path(dir) / "tokenizer.json", ec))
+    return hfTokenizerSource(dir, c.row().slowTokenizer);
   switch (c.row().slowTokenizer) {
     case SlowTokenizer::WordPiece:
       return "WordPiece (vocab.txt)";
