@@ -11,6 +11,7 @@ namespace {
 const std::vector<const ArchRow*>& rows() {
   static const std::vector<const ArchRow*> all{
       &bertRow(),  &electraRow(), &robertaRow(), &xlmRobertaRow(), &debertaV2Row(),
+      &modernBertRow(),
       &llamaRow(), &qwen2Row(),   &qwen3Row(),   &gemma2Row()};
   return all;
 }

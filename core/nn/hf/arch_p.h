@@ -9,6 +9,7 @@ const ArchRow& electraRow();     // bert.cpp
 const ArchRow& robertaRow();     // roberta.cpp
 const ArchRow& xlmRobertaRow();  // roberta.cpp
 const ArchRow& debertaV2Row();   // deberta.cpp
+const ArchRow& modernBertRow();  // modernbert.cpp
 const ArchRow& llamaRow();       // llama.cpp
 const ArchRow& qwen2Row();       // qwen2.cpp
 const ArchRow& qwen3Row();       // qwen3.cpp

@@ -4,6 +4,7 @@
 // encoder's parameter names the checkpoint's names.
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nn/encoder.h"
@@ -52,7 +53,11 @@ class HfEncoder : public nn::Encoder {
   std::string architecture() const override { return m_config.modelType; }
 
   std::shared_ptr<torch::nn::Module> backbone;
-  torch::nn::Linear poolerDense{nullptr};
+  torch::nn::Linear poolerDense{nullptr};  // its bias may be undefined (ModernBERT's head.dense)
+  // The head's parameters beyond the pooler's dense layer, by their names in the classification
+  // checkpoint (ModernBERT's head.norm): loadHfBackbone loads them with the pooler, exportState
+  // writes them. None by default.
+  virtual std::vector<std::pair<std::string, torch::Tensor>> headExtras() const { return {}; }
 
  protected:
   torch::Tensor poolFirst(const torch::Tensor& first) override;

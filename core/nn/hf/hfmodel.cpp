@@ -323,7 +323,8 @@ HfBackbone loadHfBackbone(const std::string& dir) {
   const std::string pooler = prefix.empty() ? row.barePooler : row.pooler;
   if (!pooler.empty() && !find(pooler + ".weight").empty()) {
     load(pooler + ".weight", enc->poolerDense->weight);
-    load(pooler + ".bias", enc->poolerDense->bias);
+    if (enc->poolerDense->bias.defined()) load(pooler + ".bias", enc->poolerDense->bias);
+    for (auto& [name, t] : enc->headExtras()) load(name, t);
     out.hasPooler = true;
   }
   const std::string head = row.head;
@@ -377,7 +378,9 @@ std::vector<std::pair<std::string, torch::Tensor>> exportState(const nn::Encoder
   }
   if (*row.pooler) {
     put(std::string(row.pooler) + ".weight", enc->poolerDense->weight);
-    put(std::string(row.pooler) + ".bias", enc->poolerDense->bias);
+    if (enc->poolerDense->bias.defined())
+      put(std::string(row.pooler) + ".bias", enc->poolerDense->bias);
+    for (const auto& [name, t] : enc->headExtras()) put(name, t);
   }
   if (headWeight.defined()) {
     const std::string head = row.head;
