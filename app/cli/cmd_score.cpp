@@ -14,7 +14,10 @@ int cmdScore(const Argv& argv) {
       "score", "(--db FILE --run ID | --model DIR) [--normalize] < IN.jsonl > OUT.jsonl",
       "Scores JSONL lines {\"prompt\": ..., \"response\": ...} from standard input with a\n"
       "trained run and writes one JSONL line {\"reward\", \"route\", \"detail\"} per input, in\n"
-      "order. Inputs are scored in batches as they arrive; routers see each prompt once.\n"
+      "order. A line may also be a conversation {\"messages\": [{\"role\", \"content\"}, ...]}\n"
+      "whose last message (the assistant's) is the one scored: a decoder reward model reads it\n"
+      "through its chat template, an encoder reads the earlier turns joined as the prompt. In\n"
+      "input order. Inputs are scored in batches as they arrive; routers see each prompt once.\n"
       "A line that is not such an object gets {\"error\": \"line N: ...\"} in its place and\n"
       "the others are still scored; the exit status is then 2. Blank lines are skipped.\n"
       "With --normalize the reward is (reward - mean_d) / std_d, the mean and standard\n"
@@ -89,13 +92,22 @@ int cmdScore(const Argv& argv) {
     std::string error;
     try {
       const nlohmann::json j = core::parseJsonChecked(line, where);
-      if (!j.is_object() || !j.contains("prompt") || !j["prompt"].is_string() ||
-          !j.contains("response") || !j["response"].is_string())
-        throw core::InputError(where + ": expected {\"prompt\": string, \"response\": string}");
-      for (const char* key : {"prompt", "response"})
-        // The tokenizer reads C strings: text after a NUL would be dropped without a word.
-        if (j[key].get_ref<const std::string&>().find('\0') != std::string::npos)
-          throw core::InputError(where + ": $." + key + ": contains a NUL character (\\u0000)");
+      core::ScoreInput input;
+      if (j.is_object() && j.contains("messages")) {
+        input.messages = core::readMessages(j["messages"], where + ": $.messages");
+      } else {
+        if (!j.is_object() || !j.contains("prompt") || !j["prompt"].is_string() ||
+            !j.contains("response") || !j["response"].is_string())
+          throw core::InputError(where +
+                                 ": expected {\"prompt\": string, \"response\": string} or "
+                                 "{\"messages\": [...]}");
+        for (const char* key : {"prompt", "response"})
+          // The tokenizer reads C strings: text after a NUL would be dropped without a word.
+          if (j[key].get_ref<const std::string&>().find('\0') != std::string::npos)
+            throw core::InputError(where + ": $." + key + ": contains a NUL character (\\u0000)");
+        input.prompt = j["prompt"].get<std::string>();
+        input.response = j["response"].get<std::string>();
+      }
       std::string domain;
       if (normalize && j.contains("domain")) {
         if (!j["domain"].is_string())
@@ -109,7 +121,7 @@ int cmdScore(const Argv& argv) {
                                  "' is not one of the model's domains (" + list + ")");
         }
       }
-      inputs.push_back({j["prompt"].get<std::string>(), j["response"].get<std::string>()});
+      inputs.push_back(std::move(input));
       domains.push_back(domain);
     } catch (const core::InputError& e) {
       error = e.what();

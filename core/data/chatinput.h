@@ -35,6 +35,12 @@ class ChatInputTokenizer : public Tokenizer {
   std::vector<int> encodeInput(const std::string& prompt, const std::string& response, int maxLen,
                                int* secondSegment) const override;
   std::vector<int> encodePromptInput(const std::string& prompt, int maxLen) const override;
+  std::vector<int> encodeConversationInput(const std::vector<ChatMessage>& messages, int maxLen,
+                                           int* secondSegment) const override {
+    std::vector<int> ids = encodeConversation(messages, maxLen);
+    if (secondSegment) *secondSegment = static_cast<int>(ids.size());
+    return ids;
+  }
 
   // Any conversation (multi-turn `score` lines): the last message is the one scored. When the
   // ids pass maxLen, the earliest turns lose their beginnings first and the last message keeps

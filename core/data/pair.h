@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "data/chattemplate.h"
+
 namespace rr::core {
 
 // Where a pair came from, so any row can be traced back to its input record.
@@ -32,6 +34,9 @@ struct PreferencePair {
   // each group must keep all of its pairs.
   std::string section, group;
   PairSource source;
+  // A conversation to score instead of prompt + chosen (`score` lines with "messages"; never
+  // stored): the last message is the response, the others its context.
+  std::vector<ChatMessage> conversation;
 };
 
 // Without a group, the hash of the four texts (ids of files written before groups existed stay).

@@ -282,6 +282,15 @@ std::vector<int> Tokenizer::encodeInput(const std::string& prompt, const std::st
   return ids;
 }
 
+std::vector<int> Tokenizer::encodeConversationInput(const std::vector<ChatMessage>& messages,
+                                                   int maxLen, int* secondSegment) const {
+  if (messages.empty()) return {};
+  std::string prompt;
+  for (size_t i = 0; i + 1 < messages.size(); ++i)
+    prompt += (i ? "\n\n" : "") + messages[i].content;
+  return encodeInput(prompt, messages.back().content, maxLen, secondSegment);
+}
+
 std::vector<int> Tokenizer::encodePromptInput(const std::string& text, int maxLen) const {
   const Tokenizer& tok = *this;
   const InputLayout l = tok.layout();

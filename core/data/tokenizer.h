@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "data/chattemplate.h"
+
 namespace rr::core {
 
 struct SpecialIds {
@@ -47,6 +49,11 @@ class Tokenizer {
                                        int maxLen, int* secondSegment) const;
   // The prompt alone (routers read it): layout()'s single form, cut from the left.
   virtual std::vector<int> encodePromptInput(const std::string& prompt, int maxLen) const;
+  // A conversation whose last message is the one scored. The default: the earlier messages'
+  // contents joined by blank lines as the prompt, the last as the response (encodeInput); a
+  // decoder's renders its chat template. Empty `messages`: no ids.
+  virtual std::vector<int> encodeConversationInput(const std::vector<ChatMessage>& messages,
+                                                   int maxLen, int* secondSegment) const;
 };
 
 // Loads a SentencePiece .model file. Throws InputError naming the file on failure.

@@ -142,6 +142,7 @@ class Arliss : public RewardSystem {
     Adapter a;
     a.params = nn::addAdapter(*m_encoder, m_ctx.config.lora, rewardAdapter(domain));
     a.head = torch::nn::Linear(m_encoder->hidden(), 1);
+    fitHeadBias(a.head, *m_encoder);
     initFromCheckpoint(a.head, *m_encoder);
     a.head->to(m_ctx.device);
     m_rewards.push_back(std::move(a));

@@ -30,6 +30,7 @@ EncoderHead makeEncoderHead(const MethodContext& ctx, int outputs) {
   m.encoder = makeEncoder(ctx);
   m.head = torch::nn::Linear(m.encoder->hidden(), outputs);
   if (outputs == 1) initFromCheckpoint(m.head, *m.encoder);
+  fitHeadBias(m.head, *m.encoder);
   m.head->to(ctx.device);
   return m;
 }
@@ -40,6 +41,13 @@ void initFromCheckpoint(torch::nn::Linear& head, const nn::Encoder& encoder) {
   torch::NoGradGuard ng;
   head->weight.copy_(w.to(head->weight.device()));
   head->bias.copy_(encoder.checkpointHeadBias.to(head->bias.device()));
+}
+
+void fitHeadBias(torch::nn::Linear& head, const nn::Encoder& encoder) {
+  if (encoder.headHasBias()) return;
+  torch::NoGradGuard ng;
+  head->bias.zero_();
+  head->bias.set_requires_grad(false);
 }
 
 LoopOptions loopOptionsFor(const MethodContext& ctx, const std::string& component, size_t examples,

@@ -34,6 +34,9 @@ struct EncoderHead {
 
 EncoderHead makeEncoderHead(const MethodContext& ctx, int outputs);
 // A one-output head takes the encoder's checkpoint classifier when there is a one-label one.
+// A reward head on a backbone whose own head has no bias (decoders' `score`): its bias is held
+// at 0 (no gradient), so the exported folder, which has no place for one, scores the same.
+void fitHeadBias(torch::nn::Linear& head, const nn::Encoder& encoder);
 void initFromCheckpoint(torch::nn::Linear& head, const nn::Encoder& encoder);
 
 LoopOptions loopOptionsFor(const MethodContext& ctx, const std::string& component, size_t examples,

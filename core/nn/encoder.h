@@ -132,6 +132,10 @@ class Encoder : public torch::nn::Module {
   void setPooling(Pooling p) { m_pooling = p; }
   Pooling pooling() const { return m_pooling; }
 
+  // Whether the architecture's reward head has a bias (a decoder's `score` has none): a head
+  // exported under its name must then keep its bias at 0 (methods/common_p.h, fitHeadBias).
+  virtual bool headHasBias() const { return true; }
+
   // A checkpoint's classifier ([labels, H] and [labels]) that a reward head starts from;
   // undefined when the backbone came without one.
   torch::Tensor checkpointHeadWeight, checkpointHeadBias;

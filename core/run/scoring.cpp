@@ -50,6 +50,29 @@ std::unique_ptr<RunScorer> RunScorer::openRun(const std::string& dbPath, std::in
 std::string RunScorer::method() const { return m_impl->loaded->method.method; }
 std::vector<std::string> RunScorer::domains() const { return m_impl->loaded->data.domains; }
 
+std::vector<ChatMessage> readMessages(const nlohmann::json& v, const std::string& where) {
+  if (!v.is_array() || v.empty())
+    throw InputError(where + ": must be a non-empty list of {\"role\", \"content\"}");
+  std::vector<ChatMessage> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string at = where + "[" + std::to_string(i) + "]";
+    const auto& m = v[i];
+    if (!m.is_object()) throw InputError(at + ": must be an object {\"role\", \"content\"}");
+    for (const char* key : {"role", "content"}) {
+      if (!m.contains(key) || !m[key].is_string())
+        throw InputError(at + "." + key + ": must be a string");
+      if (m[key].get_ref<const std::string&>().find('\0') != std::string::npos)
+        throw InputError(at + "." + key + ": contains a NUL character (\\u0000)");
+    }
+    out.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
+  }
+  if (out.back().role != "assistant")
+    throw InputError(where + "[" + std::to_string(v.size() - 1) +
+                     "].role: the last message is the one scored and must be the assistant's "
+                     "(got '" + out.back().role + "')");
+  return out;
+}
+
 std::vector<ScoreOutput> RunScorer::score(const std::vector<ScoreInput>& inputs) {
   LoadedSystem& l = *m_impl->loaded;
   // Each input becomes a pair whose rejected side is absent (EncodedData::responsesOnly): the
@@ -61,6 +84,7 @@ std::vector<ScoreOutput> RunScorer::score(const std::vector<ScoreInput>& inputs)
     p.domain = l.data.domains.empty() ? "" : l.data.domains.front();
     p.prompt = in.prompt;
     p.chosen = in.response;
+    p.conversation = in.messages;
     p.split = "test";
     pairs.push_back(std::move(p));
   }

@@ -5,13 +5,24 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <nlohmann/json.hpp>
 #include <vector>
+
+#include "data/chattemplate.h"
 
 namespace rr::core {
 
 struct ScoreInput {
   std::string prompt, response;
+  // A conversation instead (not empty): the last message, the assistant's, is the one scored.
+  // A decoder reward model reads it through its chat template; an encoder reads the earlier
+  // messages' contents joined by blank lines as the prompt and the last as the response.
+  std::vector<ChatMessage> messages;
 };
+
+// {"messages": [...]} of a `score` line: a non-empty list of {"role": string, "content":
+// string}, the last one the assistant's. InputError "WHERE[i].field: what".
+std::vector<ChatMessage> readMessages(const nlohmann::json& v, const std::string& where);
 
 struct ScoreOutput {
   double reward = 0;

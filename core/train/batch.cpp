@@ -16,9 +16,19 @@ EncodedData encodeData(std::vector<PreferencePair> pairs, const Tokenizer& tok, 
   for (size_t i = 0; i < pairs.size(); ++i) {
     const auto& p = pairs[i];
     EncodedPair e;
-    e.chosen = widen(encodePromptResponse(tok, p.prompt, p.chosen, maxLen, &e.chosenFirst));
-    e.rejected = widen(encodePromptResponse(tok, p.prompt, p.rejected, maxLen, &e.rejectedFirst));
-    e.prompt = widen(encodeSingle(tok, p.prompt, maxLen));
+    if (!p.conversation.empty()) {
+      // A conversation to score (no rejected side): routers read its earlier turns joined.
+      e.chosen = widen(tok.encodeConversationInput(p.conversation, maxLen, &e.chosenFirst));
+      std::string before;
+      for (size_t k = 0; k + 1 < p.conversation.size(); ++k)
+        before += (k ? "\n\n" : "") + p.conversation[k].content;
+      e.prompt = widen(encodeSingle(tok, before, maxLen));
+    } else {
+      e.chosen = widen(encodePromptResponse(tok, p.prompt, p.chosen, maxLen, &e.chosenFirst));
+      e.rejected =
+          widen(encodePromptResponse(tok, p.prompt, p.rejected, maxLen, &e.rejectedFirst));
+      e.prompt = widen(encodeSingle(tok, p.prompt, maxLen));
+    }
     e.domain = static_cast<int>(std::find(d.domains.begin(), d.domains.end(), p.domain) -
                                 d.domains.begin());
     d.encoded.push_back(std::move(e));

@@ -297,6 +297,88 @@ class TestBackbones : public QObject {
     QVERIFY2(e.err.contains("own encoder"), qPrintable(e.err));
     QVERIFY(!QFileInfo::exists(d.path() + "/out"));
   }
+
+  // Decoder reward models saved by transformers 5 (tools/fixtures/make_chat_rm_fixtures.py):
+  // `score --model` reads pairs and {"messages": [...]} lines through the chat template and
+  // gives transformers' rewards.
+  void decoderScoresEqualTransformers_data() {
+    QTest::addColumn<QString>("model");
+    for (const char* m : {"qwen3-chat-rm", "llama3-chat-rm", "gemma2-chat-rm"})
+      QTest::newRow(m) << QString(m);
+  }
+  void decoderScoresEqualTransformers() {
+    QFETCH(QString, model);
+    const QJsonArray rows = golden(model)["rows"].toArray();
+    QByteArray in;
+    std::vector<double> want;
+    for (const auto& r : rows) {
+      const QJsonArray m = r.toObject()["messages"].toArray();
+      if (r.toObject()["ids"].toArray().size() > 512) continue;  // past model_max_length
+      QJsonObject line;
+      if (m.size() == 2)
+        line = {{"prompt", m[0].toObject()["content"]}, {"response", m[1].toObject()["content"]}};
+      else
+        line = {{"messages", m}};
+      in += QJsonDocument(line).toJson(QJsonDocument::Compact) + "\n";
+      want.push_back(r.toObject()["reward"].toDouble());
+    }
+    QVERIFY(want.size() >= 4);
+    Result r = cli({"score", "--model", fixture(model)}, in);
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const auto got = rewardsOf(r.out);
+    QCOMPARE(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i)
+      QVERIFY2(std::abs(got[i] - want[i]) < 1e-4,
+               qPrintable(QString("input %1: %2 vs transformers %3").arg(i).arg(got[i]).arg(want[i])));
+    // A conversation must end with the response scored.
+    Result bad = cli({"score", "--model", fixture(model)},
+                     R"({"messages": [{"role": "user", "content": "hi"}]})");
+    QCOMPARE(bad.code, 2);
+    QVERIFY2(bad.out.contains("$.messages[0].role: the last message is the one scored"),
+             qPrintable(bad.out));
+  }
+
+  // Every method trains on a decoder backbone with LoRA on its roles; a LoRA run exports to a
+  // folder (weights, tokenizer.json, the chat template) that scores as the run does.
+  void everyMethodTrainsOnADecoder() {
+    QTemporaryDir d;
+    const QString db = d.path() + "/dec.db";
+    const QString methods =
+        QStringLiteral(
+            R"({"method": "baseline"}, {"method": "base-lora"}, {"method": "more"},
+           {"method": "rodos"}, {"method": "arliss"}, {"method": "dmoerm"},
+           {"method": "pretrained", "model": "%1"})")
+            .arg(fixture("qwen3-chat-rm"));
+    QByteArray cfg = backboneConfig(fixture("qwen3-chat-rm"), methods);
+    cfg.replace(R"("max_len": 40)", R"("max_len": 160)");
+    cfg.replace(R"("lora": {"rank": 4, "alpha": 8})",
+                R"("lora": {"rank": 4, "alpha": 8, "targets": ["q", "k", "v", "o", "gate", "up", "down"]})");
+    Result r = cli({"run", writeFile(d.path() + "/dec.json", cfg), "--db", db});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY2(r.out.contains("(7 finished, 0 failed)") || r.err.contains("(7 finished, 0 failed)"),
+             qPrintable(r.out + r.err));
+    const QString out = d.path() + "/export";
+    Result e = cli({"export", "--db", db, "--run", "2", "-o", out});
+    QVERIFY2(e.code == 0, qPrintable(e.err));
+    for (const char* f : {"config.json", "model.safetensors", "tokenizer.json",
+                          "tokenizer_config.json"})
+      QVERIFY2(QFile::exists(out + "/" + f), f);
+    QFile tc(out + "/tokenizer_config.json");
+    QVERIFY(tc.open(QIODevice::ReadOnly));
+    QVERIFY(tc.readAll().contains("chat_template"));
+    const QByteArray in =
+        R"({"prompt": "What is the capital of France?", "response": "Paris."})"
+        "\n"
+        R"({"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "Sort [2, 1]"}, {"role": "assistant", "content": "[1, 2]"}]})"
+        "\n";
+    Result a = cli({"score", "--db", db, "--run", "2"}, in);
+    Result b = cli({"score", "--model", out}, in);
+    QVERIFY2(a.code == 0 && b.code == 0, qPrintable(a.err + b.err));
+    const auto ra = rewardsOf(a.out), rb = rewardsOf(b.out);
+    QCOMPARE(ra.size(), size_t(2));
+    QCOMPARE(rb.size(), ra.size());
+    for (size_t i = 0; i < ra.size(); ++i) QVERIFY(std::abs(ra[i] - rb[i]) < 1e-5);
+  }
 };
 
 QTEST_GUILESS_MAIN(TestBackbones)

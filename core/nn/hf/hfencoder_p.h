@@ -51,6 +51,7 @@ class HfEncoder : public nn::Encoder {
   int hidden() const override { return m_config.hidden; }
   int maxLen() const override { return m_config.maxPositions; }
   std::string architecture() const override { return m_config.modelType; }
+  bool headHasBias() const override { return m_config.row().headBias; }
 
   std::shared_ptr<torch::nn::Module> backbone;
   torch::nn::Linear poolerDense{nullptr};  // its bias may be undefined (ModernBERT's head.dense)
