@@ -226,7 +226,8 @@ class TestHfModel : public QObject {
       QCOMPARE(std::string(e.what()),
                dir +
                    "/config.json: model_type 'gpt2' is not supported (supported: bert, "
-                   "electra, roberta, xlm-roberta, deberta-v2, llama, qwen2, qwen3, gemma2)");
+                   "electra, roberta, xlm-roberta, deberta-v2, modernbert, llama, qwen2, "
+                   "qwen3, gemma2)");
     }
     // Numbers transformers would take and turn into NaN rewards are refused by name.
     std::ifstream in(fixture("bert-rm") + "/config.json");

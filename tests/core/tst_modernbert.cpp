@@ -158,11 +158,11 @@ class TestModernBert : public QObject {
     }
     qInfo("%s: hidden states within %.3g of transformers', rewards within %.3g", name.c_str(),
           hiddenDiff, rewardDiff);
-    QVERIFY2(hiddenDiff <= kTol, qPrintable(QString::fromStdString(name) +
-                                           ": hidden states differ by " +
-                                           QString::number(hiddenDiff)));
-    QVERIFY2(rewardDiff <= kTol, qPrintable(QString::fromStdString(name) +
-                                           ": rewards differ by " + QString::number(rewardDiff)));
+    QVERIFY2(hiddenDiff <= kTol,
+             qPrintable(QString::fromStdString(name) + ": hidden states differ by " +
+                        QString::number(hiddenDiff)));
+    QVERIFY2(rewardDiff <= kTol, qPrintable(QString::fromStdString(name) + ": rewards differ by " +
+                                            QString::number(rewardDiff)));
   }
 
  private Q_SLOTS:
@@ -183,7 +183,8 @@ class TestModernBert : public QObject {
     QCOMPARE(k.localTheta, 50.0);
     QVERIFY(!k.normBias && k.classifierBias && k.attentionBias && !k.mlpBias);
     QCOMPARE(k.classifierAct, std::string("silu"));
-    const hf::ModernBertKeys m = hf::modernBertKeys(hf::readHfConfig(fixture("modernbert-mean-rm")));
+    const hf::ModernBertKeys m =
+        hf::modernBertKeys(hf::readHfConfig(fixture("modernbert-mean-rm")));
     QVERIFY(m.normBias && !m.classifierBias && !m.attentionBias && m.mlpBias);
     QCOMPARE(m.hiddenAct, std::string("gelu_pytorch_tanh"));
     QCOMPARE(m.normEps, 1e-6);
@@ -371,9 +372,9 @@ class TestModernBert : public QObject {
     QVERIFY(maxRewardDiff(before, goldenRewards(n)) > 1e-3);  // the adapter changes them
     QTemporaryDir tmp;
     const std::string dir = tmp.path().toStdString();
-    const auto state = hf::exportState(*bb.encoder, bb.config, "task",
-                                       bb.encoder->checkpointHeadWeight,
-                                       bb.encoder->checkpointHeadBias);
+    const auto state =
+        hf::exportState(*bb.encoder, bb.config, "task", bb.encoder->checkpointHeadWeight,
+                        bb.encoder->checkpointHeadBias);
     hf::writeSafetensors(dir + "/model.safetensors", state);
     const nlohmann::json cfg = hf::exportConfig(bb.config);
     QCOMPARE(cfg["architectures"][0].get<std::string>(),
@@ -391,9 +392,9 @@ class TestModernBert : public QObject {
     QVERIFY(back.hasPooler && back.hasClassifier);
     QVERIFY(maxRewardDiff(allRewards(n, *back.encoder), before) <= kTol);
     // Unmerged, the exported folder is the original model.
-    const auto plain = hf::exportState(*hf::loadHfBackbone(fixture(n)).encoder, bb.config, "",
-                                       bb.encoder->checkpointHeadWeight,
-                                       bb.encoder->checkpointHeadBias);
+    const auto plain =
+        hf::exportState(*hf::loadHfBackbone(fixture(n)).encoder, bb.config, "",
+                        bb.encoder->checkpointHeadWeight, bb.encoder->checkpointHeadBias);
     for (const auto& [k, v] : plain)
       QVERIFY2(maxDiff(v, original->load(k, torch::kFloat)) == 0, k.c_str());
   }
@@ -415,15 +416,25 @@ class TestModernBert : public QObject {
          "'layer_types' must list one type per layer (5)"},
         {"type", [](auto& j) { j["layer_types"][2] = "chunked_attention"; },
          "layer_types[2] must be full_attention or sliding_attention"},
-        {"every", [](auto& j) { j.erase("layer_types"); j["global_attn_every_n_layers"] = 0; },
+        {"every",
+         [](auto& j) {
+           j.erase("layer_types");
+           j["global_attn_every_n_layers"] = 0;
+         },
          "'global_attn_every_n_layers' must be > 0"},
         {"yarn", [](auto& j) { j["rope_parameters"]["sliding_attention"]["rope_type"] = "yarn"; },
          "'rope_parameters.sliding_attention': rope_type 'yarn' is not supported"},
-        {"flat", [](auto& j) { j["rope_parameters"] = {{"rope_theta", 10.0}}; },
+        {"flat",
+         [](auto& j) {
+           j["rope_parameters"] = {{"rope_theta", 10.0}};
+         },
          "'rope_parameters' must be keyed by full_attention and sliding_attention"},
         {"theta", [](auto& j) { j["rope_parameters"]["full_attention"]["rope_theta"] = -1; },
          "the rope_theta of full_attention layers must be a positive number"},
-        {"scaling", [](auto& j) { j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", 2}}; },
+        {"scaling",
+         [](auto& j) {
+           j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", 2}};
+         },
          "'rope_scaling': rope_type 'linear' is not supported"},
         {"act", [](auto& j) { j["hidden_activation"] = "geglu"; },
          "'hidden_activation' is 'geglu'"},
@@ -448,7 +459,10 @@ class TestModernBert : public QObject {
     }
     // The fixture itself, and an unscaled rope_scaling of an older file, are accepted.
     QCOMPARE(refusal(tmp, "ok", [](auto&) {}), std::string("accepted"));
-    QCOMPARE(refusal(tmp, "ok-scaling", [](auto& j) { j["rope_scaling"] = {{"rope_type", "default"}}; }),
+    QCOMPARE(refusal(tmp, "ok-scaling",
+                     [](auto& j) {
+                       j["rope_scaling"] = {{"rope_type", "default"}};
+                     }),
              std::string("accepted"));
   }
 

@@ -23,8 +23,7 @@ double ropeTheta(const ConfigFile& f, const char* kind, double fallback) {
   if (!it->is_object()) f.fail(std::string("'rope_parameters.") + kind + "' must be an object");
   const ConfigFile sub{f.path + ": 'rope_parameters." + kind + "'", *it};
   const std::string type = sub.string("rope_type", sub.string("type", "default"));
-  if (type != "default")
-    sub.fail("rope_type '" + type + "' is not supported (only default)");
+  if (type != "default") sub.fail("rope_type '" + type + "' is not supported (only default)");
   return sub.number("rope_theta", fallback);
 }
 
@@ -112,8 +111,8 @@ ModernBertKeys readModernBertKeys(const ConfigFile& f, const HfModelConfig& c) {
 }
 
 ModernBertKeys modernBertKeys(const HfModelConfig& c) {
-  return readModernBertKeys(ConfigFile{c.dir.empty() ? "config.json" : c.dir + "/config.json", c.raw},
-                            c);
+  return readModernBertKeys(
+      ConfigFile{c.dir.empty() ? "config.json" : c.dir + "/config.json", c.raw}, c);
 }
 
 // ---- modules ----
@@ -139,8 +138,7 @@ torch::Tensor applyRotary(const torch::Tensor& x, const MbRotary& r) {
 
 }  // namespace
 
-ModernBertLayerImpl::ModernBertLayerImpl(const HfModelConfig& c, const ModernBertKeys& k,
-                                         int index)
+ModernBertLayerImpl::ModernBertLayerImpl(const HfModelConfig& c, const ModernBertKeys& k, int index)
     : local(k.localLayers[static_cast<size_t>(index)]),
       m_heads(c.heads),
       m_headDim(c.hidden / c.heads),
@@ -163,7 +161,7 @@ torch::Tensor ModernBertLayerImpl::forward(const torch::Tensor& x, const torch::
   const int64_t b = x.size(0), t = x.size(1), hid = x.size(2);
   const torch::Tensor h = attnNorm ? attnNorm->forward(x) : x;
   // Wqkv's output is [q | k | v], each head-major: view [B, T, 3, heads, d].
-  const torch::Tensor qkv = wqkv->forward(h).view({b, t, 3, m_heads, m_headDim});
+  const torch::Tensor qkv = wqkv->forward(h).reshape({b, t, 3, m_heads, m_headDim});
   torch::Tensor q = applyRotary(qkv.select(2, 0).transpose(1, 2), rot);
   const torch::Tensor k = applyRotary(qkv.select(2, 1).transpose(1, 2), rot);
   const torch::Tensor v = qkv.select(2, 2).transpose(1, 2);
@@ -176,9 +174,8 @@ torch::Tensor ModernBertLayerImpl::forward(const torch::Tensor& x, const torch::
   }
   const int64_t tq = q.size(2);
   const bool train = is_training();
-  const torch::Tensor ctx =
-      nn::attention(q, k, v, attnBias, 1.0 / std::sqrt(static_cast<double>(m_headDim)),
-                    m_attnDrop, train);
+  const torch::Tensor ctx = nn::attention(
+      q, k, v, attnBias, 1.0 / std::sqrt(static_cast<double>(m_headDim)), m_attnDrop, train);
   // out_drop after Wo uses attention_dropout too.
   const torch::Tensor a =
       nn::dropout(wo->forward(ctx.transpose(1, 2).reshape({b, tq, hid})), m_attnDrop, train);
@@ -250,8 +247,8 @@ std::vector<torch::Tensor> ModernBertEncoder::hiddenStates(const torch::Tensor& 
   const int64_t t = ids.size(1);
   const torch::Tensor mask = maskIn.defined() ? maskIn : torch::ones_like(ids);
   const bool train = is_training();
-  torch::Tensor x = nn::dropout(embedNorm->forward(tokens->forward(ids)), m_keys.embeddingDropout,
-                                train);
+  torch::Tensor x =
+      nn::dropout(embedNorm->forward(tokens->forward(ids)), m_keys.embeddingDropout, train);
   // Global layers: every token that is not padding. Local layers: those within
   // local_attention / 2 positions on either side too (|i - j| <= local_attention // 2, as
   // transformers' sliding_window_bidirectional_overlay); the window is left out when it spans
@@ -285,7 +282,8 @@ torch::Tensor ModernBertEncoder::headState(const torch::Tensor& ids, const torch
                                            const torch::Tensor& types) {
   if (m_keys.classifierPooling == "cls") return firstState(ids, mask, types);
   const torch::Tensor h = forward(ids, mask, types);
-  const torch::Tensor m = (mask.defined() ? mask : torch::ones_like(ids)).to(h.dtype()).unsqueeze(-1);
+  const torch::Tensor m =
+      (mask.defined() ? mask : torch::ones_like(ids)).to(h.dtype()).unsqueeze(-1);
   return (h * m).sum(1) / m.sum(1).clamp_min(1.0);
 }
 
@@ -308,8 +306,8 @@ std::vector<std::pair<std::string, torch::Tensor>> ModernBertEncoder::headExtras
 std::vector<nn::LoraLinear> ModernBertEncoder::loraLayers(
     const std::vector<std::string>& targets) const {
   auto wants = [&](nn::LoraRole r) { return nn::targetsRole(targets, r); };
-  const bool qkv = wants(nn::LoraRole::Query) || wants(nn::LoraRole::Key) ||
-                   wants(nn::LoraRole::Value);
+  const bool qkv =
+      wants(nn::LoraRole::Query) || wants(nn::LoraRole::Key) || wants(nn::LoraRole::Value);
   const bool in = wants(nn::LoraRole::Up) || wants(nn::LoraRole::Gate);
   std::vector<nn::LoraLinear> out;
   for (const auto& l : layers) {

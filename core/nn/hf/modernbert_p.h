@@ -20,11 +20,11 @@ struct ConfigFile;
 // older global_attn_every_n_layers + global_rope_theta + local_rope_theta (layer i global when
 // i % n == 0). Where a file has both, layer_types and rope_parameters win, as in transformers.
 struct ModernBertKeys {
-  int localAttention = 128;         // local_attention: the window's whole width
-  std::vector<bool> localLayers;    // per layer: sliding_attention (the window applies)
+  int localAttention = 128;       // local_attention: the window's whole width
+  std::vector<bool> localLayers;  // per layer: sliding_attention (the window applies)
   double globalTheta = 160000, localTheta = 10000;
-  bool normBias = false;            // every LayerNorm has a bias
-  bool classifierBias = false;      // head.dense has a bias (the classifier always has one)
+  bool normBias = false;        // every LayerNorm has a bias
+  bool classifierBias = false;  // head.dense has a bias (the classifier always has one)
   bool attentionBias = false, mlpBias = false;
   std::string hiddenAct = "gelu", classifierAct = "gelu";
   std::string classifierPooling = "cls";  // cls | mean
@@ -64,8 +64,8 @@ class ModernBertLayerImpl : public torch::nn::Module {
 
   MbLayerNorm attnNorm{nullptr};  // none on layer 0 (transformers' Identity)
   MbLayerNorm mlpNorm{nullptr};
-  nn::LoraLinear wqkv{nullptr}, wo{nullptr};  // attn.Wqkv (q, k, v fused), attn.Wo
-  nn::LoraLinear wi{nullptr}, mlpWo{nullptr}; // mlp.Wi (input and gate fused), mlp.Wo
+  nn::LoraLinear wqkv{nullptr}, wo{nullptr};   // attn.Wqkv (q, k, v fused), attn.Wo
+  nn::LoraLinear wi{nullptr}, mlpWo{nullptr};  // mlp.Wi (input and gate fused), mlp.Wo
   bool local;                                  // a sliding_attention layer
 
  private:
