@@ -37,9 +37,10 @@ def batches(order, size):
     return [order[i:i + size] for i in range(0, len(order), size)]
 
 
-def collate(torch, rows, idx, with_types):
+def collate(torch, rows, idx, with_types, pad=0):
     t = max(len(rows[i]["ids"]) for i in idx)
-    ids = torch.zeros((len(idx), t), dtype=torch.long)
+    # A decoder reads its reward at the last id that is not pad_token_id: pad with that id.
+    ids = torch.full((len(idx), t), pad, dtype=torch.long)
     mask = torch.zeros((len(idx), t), dtype=torch.long)
     types = torch.zeros((len(idx), t), dtype=torch.long)
     for k, i in enumerate(idx):
@@ -69,6 +70,17 @@ def tokenizer_figures(cfg):
         tok([texts[i][0] for i in part], [texts[i][1] for i in part], truncation=True,
             max_length=limit, padding=True)
     seconds = time.perf_counter() - start
+    if getattr(tok, "chat_template", None):
+        # A decoder reward model: the Skywork recipe (chat template, duplicate BOS removed).
+        equal = 0
+        for (prompt, response), row in zip(texts, rows):
+            text = tok.apply_chat_template([{"role": "user", "content": prompt},
+                                            {"role": "assistant", "content": response}],
+                                           tokenize=False)
+            if tok.bos_token and text.startswith(tok.bos_token):
+                text = text[len(tok.bos_token):]
+            equal += tok(text)["input_ids"] == row["ids"]
+        return seconds, equal, None
     tok.truncation_side = "left"
     equal = 0
     for (prompt, response), row in zip(texts, rows):
@@ -106,7 +118,8 @@ def score(cfg):
         load = time.perf_counter() - start
         with_types = getattr(model.config, "type_vocab_size", 0) > 0
         for order, idx in (("input", list(range(len(rows)))), ("sorted", by_length)):
-            parts = [collate(torch, rows, p, with_types) for p in batches(idx, cfg["batch"])]
+            pad = model.config.pad_token_id if model.config.pad_token_id is not None else 0
+            parts = [collate(torch, rows, p, with_types, pad) for p in batches(idx, cfg["batch"])]
             rewards = [0.0] * len(rows)
             with torch.inference_mode():
                 for _ in range(cfg["warmup"]):

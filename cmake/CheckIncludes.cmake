@@ -57,4 +57,22 @@ function(rr_check_layers root)
     ${root}/core/nn/hf/*.*)
   rr_check_includes(NAME "methods/, train/ and nn/" ROOT ${root} FILES ${lower_files}
     FORBID "^run/")
+  # Architectures are named in their registry rows alone (core/nn/hf/arch.h): a model_type
+  # compared as a string anywhere else is refused.
+  file(GLOB_RECURSE sources ${root}/core/*.cpp ${root}/core/*.h ${root}/ui/*.cpp ${root}/ui/*.h
+    ${root}/app/*.cpp ${root}/app/*.h ${root}/tools/*.cpp ${root}/tools/*.h)
+  foreach(f IN LISTS sources)
+    if(f MATCHES "/core/nn/hf/")
+      continue()
+    endif()
+    file(STRINGS "${f}" hits REGEX
+      "[=!]=[ \t]*\"(bert|electra|roberta|xlm-roberta|deberta-v2|modernbert|llama|qwen2|qwen3|gemma2)\"")
+    if(hits)
+      string(REPLACE "${root}/" "" rel "${f}")
+      list(GET hits 0 first)
+      string(STRIP "${first}" first)
+      message(FATAL_ERROR "architectures: ${rel} compares a model_type as a string (${first}); "
+                          "name it through core/nn/hf/arch.h (docs/ARCHITECTURE.md, \"Boundaries\").")
+    endif()
+  endforeach()
 endfunction()

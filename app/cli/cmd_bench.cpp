@@ -55,6 +55,7 @@ void realDefaults(const Args& args, core::BenchOptions& o) {
   o.pairsFile = args.value("pairs");
   o.profile = args.value("profile", inCheckout("bench/profiles/hh-rlhf-harmless-test.json"));
   o.scorePairs = static_cast<int>(args.integer("score-pairs", o.scorePairs, 1, 1000000));
+  o.scoreBatch = static_cast<int>(args.integer("score-batch", o.scoreBatch, 1, 4096));
   o.trainPairs = static_cast<int>(args.integer("train-pairs", o.trainPairs, 0, 1000000));
   o.trainMaxLen = static_cast<int>(args.integer("train-max-len", o.trainMaxLen, 8, 100000));
   o.cli = selfExe().string();
@@ -121,6 +122,7 @@ int cmdBench(const Argv& argv) {
         "real: token-length profile the texts are made to (default "
         "bench/profiles/hh-rlhf-harmless-test.json)"},
        {"score-pairs", "N", "real: pairs scored, chosen and rejected: 2N inputs (default 100)"},
+       {"score-batch", "N", "real: the references' scoring batch (default 32)"},
        {"train-pairs", "N", "real: pairs of the training epoch, 0 = none (default 128)"},
        {"train-max-len", "N", "real: tokens per training row (default 128)"},
        {"quick", "",
@@ -166,7 +168,8 @@ int cmdBench(const Argv& argv) {
     realDefaults(args, o);
   } else {
     for (const char* name :
-         {"model", "pairs", "profile", "score-pairs", "train-pairs", "train-max-len"})
+         {"model", "pairs", "profile", "score-pairs", "score-batch", "train-pairs",
+          "train-max-len"})
       if (args.has(name))
         throw core::InputError(std::string("bench: --") + name + " is an option of --suite real");
   }

@@ -47,6 +47,25 @@ MemoryEstimate estimateTrainingMemory(const ExperimentConfig& config) {
   return e;
 }
 
+MemoryEstimate estimateBackboneMemory(double parameters, int hidden, int ffn, int layers,
+                                      int heads, int maxLen, int batchSize, int copies,
+                                      bool fullTraining) {
+  const double H = hidden, F = ffn, L = layers, A = heads, T = maxLen;
+  const double perSequence = L * (10 * T * H + 2 * T * F + 3 * A * T * T);
+  const double weights = parameters * (std::max(copies, 1) + (fullTraining ? 3 : 0));
+  auto bytes = [](double values) {
+    const double b = 4.0 * values;
+    return b >= 9.0e18 ? INT64_MAX : static_cast<std::int64_t>(b);
+  };
+  MemoryEstimate e;
+  e.parameters = parameters >= 9.0e18 ? INT64_MAX : static_cast<std::int64_t>(parameters);
+  e.parameterBytes = bytes(weights);
+  e.activationBytes = bytes(2.0 * batchSize * perSequence);
+  if (e.parameterBytes > INT64_MAX - e.activationBytes)
+    e.activationBytes = INT64_MAX - e.parameterBytes;
+  return e;
+}
+
 std::int64_t availableMemoryBytes() {
   std::int64_t avail = -1;
   std::ifstream meminfo("/proc/meminfo");

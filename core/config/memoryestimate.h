@@ -19,6 +19,14 @@ struct MemoryEstimate {
 // The estimate for training on the CPU in fp32 (formula in memoryestimate.cpp and the docs).
 MemoryEstimate estimateTrainingMemory(const ExperimentConfig& config);
 
+// A checkpoint backbone (encoder.pretrained) of `parameters` weights and shape H, F, L, A at
+// input length T: `copies` copies of its weights held (RODOS one per domain), and when
+// `fullTraining` one copy's gradients and Adam moments (LoRA methods train adapters alone: their
+// weights are all there is), plus the activations of 2 * batch sequences.
+MemoryEstimate estimateBackboneMemory(double parameters, int hidden, int ffn, int layers,
+                                      int heads, int maxLen, int batchSize, int copies,
+                                      bool fullTraining);
+
 // Memory this process may still use: MemAvailable of /proc/meminfo, lowered by a cgroup limit;
 // -1 when neither can be read.
 std::int64_t availableMemoryBytes();

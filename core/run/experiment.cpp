@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <sstream>
 
 #include "common/errors.h"
 #include "common/fileio.h"
@@ -134,6 +135,38 @@ void writeResults(RunRecorder& recorder, std::int64_t runId, const Evaluation& e
   recorder.addExamples(ev.examples);
 }
 
+// Training on a checkpoint backbone: each method's need (weights held, gradients and Adam
+// moments when it trains the encoder itself, activations) against the memory there is, before
+// the store is touched. A 0.5 B decoder fits LoRA methods on a desktop where full fine-tuning
+// (Baseline, MoRE, DMoERM, RODOS's copy per domain) does not.
+void checkBackboneMemory(const ExperimentConfig& config, const HfBackboneInfo& b, int maxLen,
+                         size_t domains) {
+  const std::int64_t available = availableMemoryBytes();
+  if (available < 0 || config.training.device != "cpu") return;
+  for (size_t i = 0; i < config.methods.size(); ++i) {
+    const MethodConfig& m = config.methods[i];
+    if (m.method == "pretrained") continue;
+    const bool lora = m.method == "base-lora" || m.method == "arliss";
+    const int copies = m.method == "rodos" ? static_cast<int>(std::max<size_t>(domains, 1)) : 1;
+    const MemoryEstimate e =
+        estimateBackboneMemory(static_cast<double>(b.parameters), b.hidden, b.ffn, b.layers,
+                               b.heads, maxLen, config.training.batchSize, copies, !lora);
+    if (e.total() <= available) continue;
+    std::ostringstream os;
+    os << config.sourcePath << ": $.methods[" << i << "] (" << m.method << "): training on "
+       << b.dir << " needs about " << formatBytes(static_cast<double>(e.total())) << " ("
+       << b.parameters << " parameters" << (copies > 1 ? " per domain model" : "")
+       << (lora ? ", frozen" : " with gradients and Adam state") << ": "
+       << formatBytes(static_cast<double>(e.parameterBytes)) << "; activations "
+       << formatBytes(static_cast<double>(e.activationBytes)) << ") but "
+       << formatBytes(static_cast<double>(available)) << " of memory is available"
+       << (lora ? "; lower encoder.max_len or training.batch_size"
+                : "; use a LoRA method (base-lora, arliss), or lower encoder.max_len or "
+                  "training.batch_size");
+    throw InputError(os.str());
+  }
+}
+
 }  // namespace
 
 std::string modelDirFor(const std::string& dbPath, std::int64_t runId) {
@@ -213,6 +246,7 @@ ExperimentOutcome runExperiment(const ExperimentConfig& config, const Experiment
   });
   const int maxLen = effectiveMaxLen(config.encoder.maxLen, backbone ? backbone->inputLimit : 0);
   EncodedData data = encodeData(pairs, *tokenizer, maxLen);
+  if (backbone && anyTrained) checkBackboneMemory(config, *backbone, maxLen, data.domains.size());
   userSink.log(0, LogLevel::Info,
                "data: " + std::to_string(data.pairs.size()) + " pairs in " +
                    std::to_string(data.domains.size()) + " domains (train " +

@@ -38,6 +38,8 @@ HfBackboneInfo inspectHfBackbone(const std::string& dir) {
   info.vocabSize = b.config.vocabSize;
   info.hidden = b.config.hidden;
   info.layers = b.config.layers;
+  info.heads = b.config.heads;
+  info.ffn = b.config.intermediate;
   return info;
 }
 

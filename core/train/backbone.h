@@ -17,7 +17,7 @@ struct HfBackboneInfo {
   int inputLimit = 0;        // the model's own limit: max_position_embeddings, model_max_length
   int64_t parameters = 0;
   int vocabSize = 0;
-  int hidden = 0, layers = 0;
+  int hidden = 0, layers = 0, heads = 0, ffn = 0;
   bool rewardModel = false;  // its weights hold a one-label classifier
 };
 

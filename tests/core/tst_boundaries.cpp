@@ -82,6 +82,20 @@ class TestBoundaries : public QObject {
 
   // The project's own sources pass (configure checks them too; this keeps the test honest about
   // the rules matching the tree as it is).
+  void architectureNamedOutsideTheRegistryIsRefused() {
+    QTemporaryDir d;
+    const QString root = d.path();
+    write(root + "/core/nn/hf/bert.cpp", "bool b(const std::string& t) { return t == \"bert\"; }\n");
+    QCOMPARE(checkLayers(root).code, 0);
+    write(root + "/core/train/backbone.cpp",
+          "std::string s(const C& c) { return c.modelType == \"deberta-v2\" ? \"spm\" : \"wp\"; }\n");
+    const Check c = checkLayers(root);
+    QVERIFY(c.code != 0);
+    QVERIFY2(c.err.contains("architectures: core/train/backbone.cpp compares a model_type as a "
+                            "string"),
+             qPrintable(c.err));
+  }
+
   void theSourcesPass() {
     const Check c = checkLayers(QStringLiteral(RR_SOURCE_DIR));
     QVERIFY2(c.code == 0, qPrintable(c.err));

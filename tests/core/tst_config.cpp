@@ -278,6 +278,22 @@ class TestConfig : public QObject {
     }
   }
 
+  // A checkpoint backbone (Qwen3-0.6B's shape): full fine-tuning holds weights, gradients and
+  // Adam's two moments; LoRA the frozen weights alone; RODOS a copy per domain.
+  void backboneMemoryEstimate() {
+    const double p = 596049920;  // Qwen3-0.6B with a one-label head
+    const MemoryEstimate full = estimateBackboneMemory(p, 1024, 3072, 28, 16, 512, 16, 1, true);
+    const MemoryEstimate lora = estimateBackboneMemory(p, 1024, 3072, 28, 16, 512, 16, 1, false);
+    const MemoryEstimate rodos = estimateBackboneMemory(p, 1024, 3072, 28, 16, 512, 16, 3, true);
+    QCOMPARE(full.parameterBytes, std::int64_t(16 * p));
+    QCOMPARE(lora.parameterBytes, std::int64_t(4 * p));
+    QCOMPARE(rodos.parameterBytes, std::int64_t(4 * 6 * p));
+    const double perSeq = 28.0 * (10 * 512 * 1024 + 2 * 512 * 3072 + 3 * 16 * 512.0 * 512);
+    QCOMPARE(lora.activationBytes, std::int64_t(4 * 2 * 16 * perSeq));
+    QCOMPARE(full.activationBytes, lora.activationBytes);
+    QVERIFY(full.total() > lora.total());
+  }
+
   // Issue 14: a shape inside the allowed ranges that cannot fit is refused with the estimate.
   void memoryEstimateRefusesShapesThatCannotFit() {
     ExperimentConfig c = parseExperimentConfig(kValid, "x.json");

@@ -46,6 +46,7 @@ struct BenchOptions {
   std::string pairsFile;  // canonical pairs to measure on; "" = texts made to `profile`'s lengths
   std::string profile;    // token-length profile (bench/profiles/*.json)
   int scorePairs = 100;   // pairs scored: their chosen and rejected responses, two inputs each
+  int scoreBatch = 32;    // the references' scoring batch (transformers' loop)
   int trainPairs = 128;   // pairs of the training epoch (0 = no training rows)
   int trainMaxLen = 128;  // encoder.max_len of the training
   double trainLr = 1e-4;

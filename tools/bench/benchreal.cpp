@@ -28,7 +28,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr int kScoreBatch = 32;  // the references' batch (transformers' scoring loop)
 constexpr std::uint64_t kSeed = 7;
 
 // Percentiles 0..100 of prompt and response token counts (tools/make-real-profile.py).
@@ -138,7 +137,14 @@ double paddingShare(const std::vector<int>& len, const std::vector<size_t>& orde
 // Forward FLOPs of one row of `tokens` real tokens, the pooled first token's last layer alone
 // (what the reward needs; docs/BENCHMARKS.md).
 double usefulFlops(const hf::HfModelConfig& c, int tokens) {
-  if (c.modelType == "deberta-v2") return debertaForwardFlops(c, 1, tokens);
+  if (c.arch == hf::Arch::DebertaV2) return debertaForwardFlops(c, 1, tokens);
+  if (c.row().input == hf::InputKind::Chat) {
+    // A decoder: 2 FLOPs per weight of the projections and the gated feed-forward per token, and
+    // the causal half of the attention products (q kᵀ and p v: 2 · 2 · T²/2 · heads · head_dim).
+    const double t = tokens, q = double(c.heads) * c.headDim, kv = double(c.kvHeads) * c.headDim,
+                 h = c.hidden, f = c.intermediate;
+    return c.layers * (2 * t * (h * q + 2 * h * kv + q * h + 3 * h * f) + 2 * t * t * q);
+  }
   return encoderForwardFlops({c.hidden, c.layers, c.heads, c.intermediate}, 1, tokens, true);
 }
 
@@ -205,7 +211,7 @@ class RealSuite {
         {"data", m_o.pairsFile.empty() ? "profile " + m_o.profile : "pairs " + m_o.pairsFile},
         {"data_source", m_o.pairsFile.empty() ? m_profile.source : m_o.pairsFile},
         {"repeats", m_o.repeats},
-        {"score_batch", kScoreBatch},
+        {"score_batch", m_o.scoreBatch},
         {"train_pairs", m_o.trainPairs},
         {"test_pairs", testPairs()},
         {"train_batch_pairs", m_o.batchPairs},
@@ -407,8 +413,8 @@ class RealSuite {
                     {"max_tokens", byLen.back()},
                     {"max_len", maxLen},
                     {"truncated", truncated},
-                    {"padding_input_order", paddingShare(len, order, kScoreBatch)},
-                    {"padding_sorted", paddingShare(len, sorted, kScoreBatch)}};
+                    {"padding_input_order", paddingShare(len, order, m_o.scoreBatch)},
+                    {"padding_sorted", paddingShare(len, sorted, m_o.scoreBatch)}};
     if (m_asDrawn.count(dir)) dataRow["lengths_as_drawn"] = m_asDrawn[dir];
     m_result["real_data"].push_back(dataRow);
 
@@ -417,7 +423,7 @@ class RealSuite {
     const double load = sampleSeconds(0, 1, [&] { scorer = RunScorer::openDirectory(dir); })[0];
     // One untimed batch, as the reference takes one: first-call costs are not the throughput.
     scorer->score(std::vector<ScoreInput>(
-        inputs.begin(), inputs.begin() + std::min<size_t>(kScoreBatch, inputs.size())));
+        inputs.begin(), inputs.begin() + std::min<size_t>(m_o.scoreBatch, inputs.size())));
     const std::string inFile = (m_dir / (name + ".in.jsonl")).string();
     {
       std::ofstream f(inFile);
@@ -426,7 +432,7 @@ class RealSuite {
     }
     const json refInput = {{"model", fs::absolute(dir).string()},
                            {"threads", m_threads},
-                           {"batch", kScoreBatch},
+                           {"batch", m_o.scoreBatch},
                            {"warmup", 1},
                            {"max_len", maxLen},
                            {"rows", rows},
