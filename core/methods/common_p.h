@@ -90,7 +90,8 @@ constexpr size_t kChunkTokens = 16384;
 
 // Calls fn on chunks of pairs under NoGradGuard and returns the scores in idx's order. The pairs
 // go in order of length (pairLength), so that a chunk's rows are padded to about their own
-// length; a chunk holds at most 64 pairs and, past the first, at most kChunkTokens padded tokens.
+// length; a chunk holds at most 64 pairs and, past the first, at most kChunkTokens padded tokens,
+// and it ends (from 8 rows on) where the next pair would pad it by more than 15%.
 std::vector<PairScore> scoreChunked(
     const EncodedData& data, const std::vector<size_t>& idx,
     const std::function<std::vector<PairScore>(const std::vector<size_t>&)>& fn);

@@ -415,6 +415,22 @@ class TestConfigForm : public QObject {
     QCOMPARE(preview->property("error").toBool(), false);
   }
 
+  // A decoder reward model saved by transformers 5 (tokenizer.json, the chat template inside
+  // tokenizer_config.json): the preview names the architecture, the tokenizer file and the
+  // template its inputs go through.
+  void previewOfADecoderFolder() {
+    const QString fixture =
+        QStringLiteral(RR_SOURCE_DIR "/tests/fixtures/hf/models/qwen3-chat-rm");
+    ui::ConfigForm form;
+    form.findChild<QLineEdit*>(QStringLiteral("encoder.pretrained"))->setText(fixture);
+    auto* preview = form.findChild<QLabel*>(QStringLiteral("encoder.pretrained.preview"));
+    QVERIFY2(preview->text().startsWith(QStringLiteral("qwen3 · Qwen3ForSequenceClassification")),
+             qPrintable(preview->text()));
+    QVERIFY2(preview->text().contains(QStringLiteral("tokenizer.json")), qPrintable(preview->text()));
+    QVERIFY2(preview->text().contains(QStringLiteral("chat template")), qPrintable(preview->text()));
+    QCOMPARE(preview->property("error").toBool(), false);
+  }
+
   void brokenModelFolderShowsTheError() {
     const QString dir = m_dir.filePath(QStringLiteral("models/broken"));
     QVERIFY(QDir().mkpath(dir));

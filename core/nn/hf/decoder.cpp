@@ -129,13 +129,6 @@ DecoderEncoder::DecoderEncoder(const HfModelConfig& c) : HfEncoder(c) {
   }
   finalNorm = backbone->register_module("norm", RmsNorm(c.hidden, c.rmsNormEps,
                                                         c.arch == Arch::Gemma2));
-  {
-    torch::NoGradGuard ng;
-    for (auto& p : backbone->named_parameters())
-      if (p.key().find("norm") == std::string::npos) p.value().normal_(0.0, 0.02);
-      else if (p.key().size() > 4 && p.key().compare(p.key().size() - 4, 4, "bias") == 0)
-        p.value().zero_();
-  }
   // RoPE's inverse frequencies, in float32 as transformers computes them.
   const RopeConfig& r = c.rope;
   const int64_t d = c.headDim;
@@ -307,6 +300,20 @@ void parseLayerTypes(const ConfigFile& f, HfModelConfig& c,
 }
 
 nn::EncoderPtr buildDecoder(const HfModelConfig& c) { return std::make_shared<DecoderEncoder>(c); }
+
+void initDecoder(nn::Encoder& encoder) {
+  // transformers' _init_weights: N(0, initializer_range 0.02) for the projections and
+  // embeddings, zero biases; the norms keep their ones (Gemma's zeros).
+  torch::NoGradGuard ng;
+  for (auto& p : encoder.named_parameters()) {
+    const std::string& k = p.key();
+    if (k.find("norm") != std::string::npos) continue;
+    if (k.size() > 4 && k.compare(k.size() - 4, 4, "bias") == 0)
+      p.value().zero_();
+    else
+      p.value().normal_(0.0, 0.02);
+  }
+}
 
 double decoderParameters(const HfModelConfig& c) {
   const double V = c.vocabSize, H = c.hidden, F = c.intermediate, L = c.layers,

@@ -83,7 +83,10 @@ struct DecoderDefaults {
 void parseDecoderKeys(const ConfigFile& f, HfModelConfig& c, const DecoderDefaults& d);
 // The per-layer sliding windows: layer_types when the file has it, else `fallback(i)`.
 void parseLayerTypes(const ConfigFile& f, HfModelConfig& c, bool (*fallback)(const HfModelConfig&, int));
+// Built without drawing weights (a checkpoint overwrites them all: for a 0.6 B model drawing them
+// took seconds of every load); initDecoder draws them for a fresh model.
 nn::EncoderPtr buildDecoder(const HfModelConfig& c);
+void initDecoder(nn::Encoder& encoder);
 double decoderParameters(const HfModelConfig& c);
 
 }  // namespace rr::core::hf

@@ -16,6 +16,7 @@
 #include "data/tokenizer.h"
 #include "nn/dropout.h"
 #include "nn/hf/checkpoint.h"
+#include "nn/hf/decoder_p.h"
 #include "nn/hf/hfconfig_p.h"
 
 namespace rr::core::hf {
@@ -246,6 +247,7 @@ HfModelConfig parseHfConfig(const nlohmann::json& raw, const std::string& label)
 
 nn::EncoderPtr buildHfEncoder(const HfModelConfig& config) {
   nn::EncoderPtr enc = config.row().build(config);
+  if (config.row().input == InputKind::Chat) initDecoder(*enc);
   enc->eval();
   return enc;
 }
@@ -277,7 +279,10 @@ HfBackbone loadHfBackbone(const std::string& dir) {
   const HfModelConfig& c = out.config;
   std::unique_ptr<CheckpointReader> reader = CheckpointReader::openFolder(dir);
   const std::string file = weightFile(dir);
-  out.encoder = buildHfEncoder(c);
+  // Every weight comes from the file: built without drawing fresh ones where the architecture
+  // allows it (the decoders).
+  out.encoder = c.row().build(c);
+  out.encoder->eval();
   auto* enc = dynamic_cast<HfEncoder*>(out.encoder.get());
 
   // A classification model's tensors sit under the model prefix; a bare model's have none.
