@@ -15,6 +15,7 @@
 #include "nn/hf/arch.h"
 #include "nn/hf/checkpoint.h"
 #include "nn/hf/hfencoder_p.h"
+#include "hfgolden.h"
 #include "nn/hf/hfmodel.h"
 
 using namespace rr::core;
@@ -24,20 +25,11 @@ namespace {
 
 const double kTol = 1e-4;
 
-std::string fixture(const std::string& name) {
-  return std::string(RR_SOURCE_DIR) + "/tests/fixtures/hf/models/" + name;
-}
+std::string fixture(const std::string& name) { return rr::test::hfFixture(name); }
+nlohmann::json golden(const std::string& name) { return rr::test::hfGolden(name); }
+torch::Tensor longs(const nlohmann::json& rows) { return rr::test::longRows(rows); }
+double maxDiff(const torch::Tensor& a, const torch::Tensor& b) { return rr::test::maxAbsDiff(a, b); }
 
-nlohmann::json golden(const std::string& name) {
-  std::ifstream in(fixture(name) + "/golden.json");
-  return nlohmann::json::parse(in);
-}
-
-torch::Tensor longs(const nlohmann::json& rows) {
-  std::vector<torch::Tensor> out;
-  for (const auto& r : rows) out.push_back(torch::tensor(r.get<std::vector<int64_t>>()));
-  return torch::stack(out);
-}
 
 // The reward a *ForSequenceClassification computes: the architecture's own reading (pooler over
 // the first token, or a decoder's last token), then the checkpoint's head.
@@ -47,9 +39,6 @@ torch::Tensor rewards(nn::Encoder& enc, const torch::Tensor& ids, const torch::T
   return torch::matmul(pooled, enc.checkpointHeadWeight.t()).squeeze(-1) + enc.checkpointHeadBias;
 }
 
-double maxDiff(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
-}
 
 std::vector<double> allRewards(const std::string& name, nn::Encoder& enc) {
   std::vector<double> out;

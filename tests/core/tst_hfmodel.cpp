@@ -13,6 +13,7 @@
 #include "common/errors.h"
 #include "nn/hf/checkpoint.h"
 #include "nn/hf/hfencoder_p.h"
+#include "hfgolden.h"
 #include "nn/hf/hfmodel.h"
 
 using namespace rr::core;
@@ -22,20 +23,11 @@ namespace {
 
 const double kTol = 1e-4;
 
-std::string fixture(const std::string& name) {
-  return std::string(RR_SOURCE_DIR) + "/tests/fixtures/hf/models/" + name;
-}
+std::string fixture(const std::string& name) { return rr::test::hfFixture(name); }
+nlohmann::json golden(const std::string& name) { return rr::test::hfGolden(name); }
+torch::Tensor longs(const nlohmann::json& rows) { return rr::test::longRows(rows); }
+double maxDiff(const torch::Tensor& a, const torch::Tensor& b) { return rr::test::maxAbsDiff(a, b); }
 
-nlohmann::json golden(const std::string& name) {
-  std::ifstream in(fixture(name) + "/golden.json");
-  return nlohmann::json::parse(in);
-}
-
-torch::Tensor longs(const nlohmann::json& rows) {
-  std::vector<torch::Tensor> out;
-  for (const auto& r : rows) out.push_back(torch::tensor(r.get<std::vector<int64_t>>()));
-  return torch::stack(out);
-}
 
 // The reward a *ForSequenceClassification computes: pooler, then the checkpoint's classifier.
 torch::Tensor rewards(nn::Encoder& enc, const torch::Tensor& ids, const torch::Tensor& mask,
@@ -45,9 +37,6 @@ torch::Tensor rewards(nn::Encoder& enc, const torch::Tensor& ids, const torch::T
   return torch::matmul(pooled, enc.checkpointHeadWeight.t()).squeeze(-1) + enc.checkpointHeadBias;
 }
 
-double maxDiff(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
-}
 
 // A copy of a fixture folder whose weights are `edit`ed and rewritten as model.safetensors.
 std::string editedCopy(const QTemporaryDir& tmp, const std::string& name,

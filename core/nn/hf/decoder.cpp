@@ -301,6 +301,30 @@ void parseLayerTypes(const ConfigFile& f, HfModelConfig& c,
 
 nn::EncoderPtr buildDecoder(const HfModelConfig& c) { return std::make_shared<DecoderEncoder>(c); }
 
+namespace {
+
+bool qwenSlides(const HfModelConfig& c, int i) {
+  return c.slidingWindow > 0 && i >= c.raw.value("max_window_layers", 28);
+}
+
+}  // namespace
+
+void parseQwenWindows(const ConfigFile& f, HfModelConfig& c) {
+  const bool use = f.boolean("use_sliding_window", false);
+  c.slidingWindow = use ? f.integer("sliding_window", 4096) : 0;
+  f.integer("max_window_layers", 28);
+  parseLayerTypes(f, c, qwenSlides);
+  if (!use) c.slidingLayers.assign(c.slidingLayers.size(), false);
+}
+
+ArchRow decoderRow(Arch arch, const char* modelType, const char* displayName,
+                   const char* classification, void (*parse)(const ConfigFile&, HfModelConfig&)) {
+  return {arch,     modelType, displayName,          classification,   "model.",
+          "embed_tokens.weight", "", "",             "score",          false,
+          false,    SlowTokenizer::None,             "tokenizer.json", InputKind::Chat,
+          parse,    buildDecoder, decoderParameters};
+}
+
 void initDecoder(nn::Encoder& encoder) {
   // transformers' _init_weights: N(0, initializer_range 0.02) for the projections and
   // embeddings, zero biases; the norms keep their ones (Gemma's zeros).

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "nn/hf/arch.h"
 #include "nn/hf/hfencoder_p.h"
 
 namespace rr::core::hf {
@@ -86,6 +87,13 @@ void parseLayerTypes(const ConfigFile& f, HfModelConfig& c, bool (*fallback)(con
 // Built without drawing weights (a checkpoint overwrites them all: for a 0.6 B model drawing them
 // took seconds of every load); initDecoder draws them for a fresh model.
 nn::EncoderPtr buildDecoder(const HfModelConfig& c);
+// Qwen2's and Qwen3's sliding windows: `sliding_window` from `max_window_layers` on, only with
+// `use_sliding_window` (their configs' rule when the file has no layer_types).
+void parseQwenWindows(const ConfigFile& f, HfModelConfig& c);
+// A decoder's registry row: tensors under "model.", no pooler, a `score` head without a bias,
+// tokenizer.json, inputs through the chat template.
+ArchRow decoderRow(Arch arch, const char* modelType, const char* displayName,
+                   const char* classification, void (*parse)(const ConfigFile&, HfModelConfig&));
 void initDecoder(nn::Encoder& encoder);
 double decoderParameters(const HfModelConfig& c);
 

@@ -30,23 +30,7 @@ void parse(const ConfigFile& f, HfModelConfig& c) {
 }  // namespace
 
 const ArchRow& gemma2Row() {
-  static const ArchRow row{Arch::Gemma2,
-                           "gemma2",
-                           "Gemma2",
-                           "Gemma2ForSequenceClassification",
-                           "model.",
-                           "embed_tokens.weight",
-                           "",
-                           "",
-                           "score",
-                           false,
-                           false,
-                           SlowTokenizer::None,
-                           "tokenizer.json",
-                           InputKind::Chat,
-                           parse,
-                           buildDecoder,
-                           decoderParameters};
+  static const ArchRow row = decoderRow(Arch::Gemma2, "gemma2", "Gemma2", "Gemma2ForSequenceClassification", parse);
   return row;
 }
 

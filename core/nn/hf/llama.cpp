@@ -18,23 +18,7 @@ void parse(const ConfigFile& f, HfModelConfig& c) {
 }  // namespace
 
 const ArchRow& llamaRow() {
-  static const ArchRow row{Arch::Llama,
-                           "llama",
-                           "Llama",
-                           "LlamaForSequenceClassification",
-                           "model.",
-                           "embed_tokens.weight",
-                           "",
-                           "",
-                           "score",
-                           false,
-                           false,
-                           SlowTokenizer::None,
-                           "tokenizer.json",
-                           InputKind::Chat,
-                           parse,
-                           buildDecoder,
-                           decoderParameters};
+  static const ArchRow row = decoderRow(Arch::Llama, "llama", "Llama", "LlamaForSequenceClassification", parse);
   return row;
 }
 
