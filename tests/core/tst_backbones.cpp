@@ -90,6 +90,12 @@ class TestBackbones : public QObject {
     QTest::newRow("bert") << "bert-rm";
     QTest::newRow("electra") << "electra-rm";
     QTest::newRow("deberta-v3") << "deberta-v3-rm";
+    // Folders as transformers 5 saves them: tokenizer.json alone
+    // (tools/fixtures/make_tf5_folder_fixtures.py).
+    QTest::newRow("bert, transformers 5") << "bert-tf5-rm";
+    QTest::newRow("roberta, transformers 5") << "roberta-tf5-rm";
+    QTest::newRow("deberta-v3, transformers 5") << "deberta-v3-tf5-rm";
+    QTest::newRow("modernbert, transformers 5") << "modernbert-tf5-rm";
   }
   void scoresEqualTransformers() {
     QFETCH(QString, model);
