@@ -22,13 +22,6 @@ torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) {
 
 namespace {
 
-// q·cos + rotate_half(q)·sin, rotate_half(x) = [-x₂, x₁] over the halves of the head dim.
-torch::Tensor applyRotary(const torch::Tensor& x, const Rotary& r) {
-  const int64_t half = x.size(-1) / 2;
-  const torch::Tensor x1 = x.narrow(-1, 0, half), x2 = x.narrow(-1, half, half);
-  return x * r.cos + torch::cat({-x2, x1}, -1) * r.sin;
-}
-
 // [B, kv, T, d] -> [B, kv * n, T, d]: each key/value head serves n query heads.
 torch::Tensor repeatKv(const torch::Tensor& x, int64_t n) {
   if (n == 1) return x;
@@ -132,9 +125,7 @@ DecoderEncoder::DecoderEncoder(const HfModelConfig& c) : HfEncoder(c) {
   // RoPE's inverse frequencies, in float32 as transformers computes them.
   const RopeConfig& r = c.rope;
   const int64_t d = c.headDim;
-  torch::Tensor inv =
-      1.0 / torch::pow(r.theta, torch::arange(0, d, 2, torch::kLong).to(torch::kFloat) /
-                                    static_cast<double>(d));
+  torch::Tensor inv = ropeInvFreq(r.theta, d);
   if (r.type == "linear") {
     inv = inv / r.factor;
   } else if (r.type == "llama3") {
@@ -154,10 +145,7 @@ DecoderEncoder::DecoderEncoder(const HfModelConfig& c) : HfEncoder(c) {
 }
 
 Rotary DecoderEncoder::rotary(int64_t t, const torch::Device& device) const {
-  const torch::Tensor pos = torch::arange(t, torch::TensorOptions(torch::kFloat).device(device));
-  const torch::Tensor freqs = torch::outer(pos, m_invFreq.to(device));
-  const torch::Tensor emb = torch::cat({freqs, freqs}, -1);
-  return {emb.cos(), emb.sin()};
+  return rotaryTables(m_invFreq, t, device);
 }
 
 std::vector<torch::Tensor> DecoderEncoder::hiddenStates(const torch::Tensor& ids,

@@ -8,6 +8,7 @@
 
 #include "nn/hf/arch.h"
 #include "nn/hf/hfencoder_p.h"
+#include "nn/hf/rope_p.h"
 
 namespace rr::core::hf {
 
@@ -24,11 +25,6 @@ class RmsNormImpl : public torch::nn::Module {
   bool m_offsetOne;
 };
 TORCH_MODULE(RmsNorm);
-
-// The rotary tables of one forward pass: cos, sin [T, head_dim].
-struct Rotary {
-  torch::Tensor cos, sin;
-};
 
 class DecoderLayerImpl : public torch::nn::Module {
  public:

@@ -126,18 +126,6 @@ torch::Tensor MbLayerNormImpl::forward(const torch::Tensor& x) {
   return torch::layer_norm(x, {m_size}, weight, bias, m_eps);
 }
 
-namespace {
-
-// x·cos + rotate_half(x)·sin in float32 (transformers' apply_rotary_pos_emb), back in x's dtype.
-torch::Tensor applyRotary(const torch::Tensor& x, const MbRotary& r) {
-  const torch::Tensor xf = x.to(torch::kFloat);
-  const int64_t half = xf.size(-1) / 2;
-  const torch::Tensor x1 = xf.narrow(-1, 0, half), x2 = xf.narrow(-1, half, half);
-  return (xf * r.cos + torch::cat({-x2, x1}, -1) * r.sin).to(x.scalar_type());
-}
-
-}  // namespace
-
 ModernBertLayerImpl::ModernBertLayerImpl(const HfModelConfig& c, const ModernBertKeys& k, int index)
     : local(k.localLayers[static_cast<size_t>(index)]),
       m_heads(c.heads),
@@ -157,7 +145,7 @@ ModernBertLayerImpl::ModernBertLayerImpl(const HfModelConfig& c, const ModernBer
 }
 
 torch::Tensor ModernBertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& bias,
-                                           const MbRotary& rot, bool firstOnly) {
+                                           const Rotary& rot, bool firstOnly) {
   const int64_t b = x.size(0), t = x.size(1), hid = x.size(2);
   const torch::Tensor h = attnNorm ? attnNorm->forward(x) : x;
   // Wqkv's output is [q | k | v], each head-major: view [B, T, 3, heads, d].
@@ -224,20 +212,14 @@ ModernBertEncoder::ModernBertEncoder(const HfModelConfig& c)
   }
   // RoPE's inverse frequencies in float32 as transformers computes them, one per layer kind.
   const int64_t d = c.hidden / c.heads;
-  auto invFreq = [&](double theta) {
-    return 1.0 / torch::pow(theta, torch::arange(0, d, 2, torch::kLong).to(torch::kFloat) /
-                                       static_cast<double>(d));
-  };
+  auto invFreq = [&](double theta) { return ropeInvFreq(theta, d); };
   m_globalInvFreq = register_buffer("rope_global_inv_freq", invFreq(k.globalTheta));
   m_localInvFreq = register_buffer("rope_local_inv_freq", invFreq(k.localTheta));
 }
 
-MbRotary ModernBertEncoder::rotary(const torch::Tensor& invFreq, int64_t t,
+Rotary ModernBertEncoder::rotary(const torch::Tensor& invFreq, int64_t t,
                                    const torch::Device& device) const {
-  const torch::Tensor pos = torch::arange(t, torch::TensorOptions(torch::kFloat).device(device));
-  const torch::Tensor freqs = torch::outer(pos, invFreq.to(device));
-  const torch::Tensor emb = torch::cat({freqs, freqs}, -1);
-  return {emb.cos(), emb.sin()};
+  return rotaryTables(invFreq, t, device);
 }
 
 std::vector<torch::Tensor> ModernBertEncoder::hiddenStates(const torch::Tensor& ids,
@@ -265,8 +247,8 @@ std::vector<torch::Tensor> ModernBertEncoder::hiddenStates(const torch::Tensor& 
     // Two lowests add to -inf; clamped, a padding row outside every window stays finite.
     localBias = (globalBias + window).clamp_min(std::numeric_limits<float>::lowest());
   }
-  const MbRotary globalRot = rotary(m_globalInvFreq, t, ids.device());
-  const MbRotary localRot = rotary(m_localInvFreq, t, ids.device());
+  const Rotary globalRot = rotary(m_globalInvFreq, t, ids.device());
+  const Rotary localRot = rotary(m_localInvFreq, t, ids.device());
   std::vector<torch::Tensor> out =
       runLayers(x, layers.size(), keep, [&](size_t i, const torch::Tensor& in, bool first) {
         const bool local = layers[i]->local;

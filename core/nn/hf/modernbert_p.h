@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "nn/hf/hfencoder_p.h"
+#include "nn/hf/rope_p.h"
 
 namespace rr::core::hf {
 
@@ -49,17 +50,12 @@ class MbLayerNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(MbLayerNorm);
 
-// cos, sin [T, head_dim] of one theta.
-struct MbRotary {
-  torch::Tensor cos, sin;
-};
-
 class ModernBertLayerImpl : public torch::nn::Module {
  public:
   ModernBertLayerImpl(const HfModelConfig& c, const ModernBertKeys& k, int index);
   // x [B, T, H]; bias the additive attention bias, [B, 1, 1, T] or [B, 1, T, T]; firstOnly: the
   // output holds the first token alone ([B, 1, H]), its query attending as every token's does.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& bias, const MbRotary& rot,
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& bias, const Rotary& rot,
                         bool firstOnly);
 
   MbLayerNorm attnNorm{nullptr};  // none on layer 0 (transformers' Identity)
@@ -99,7 +95,7 @@ class ModernBertEncoder : public HfEncoder {
   torch::Tensor poolFirst(const torch::Tensor& pooled) override;
 
  private:
-  MbRotary rotary(const torch::Tensor& invFreq, int64_t t, const torch::Device& device) const;
+  Rotary rotary(const torch::Tensor& invFreq, int64_t t, const torch::Device& device) const;
   ModernBertKeys m_keys;
   torch::Tensor m_globalInvFreq, m_localInvFreq;  // [head_dim / 2]
 };
